@@ -1,0 +1,105 @@
+"""The application factory: plugins, controllers, OpenAPI and problem+json errors."""
+
+from __future__ import annotations
+
+import logging
+
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    EngineConfig,
+    SQLAlchemyAsyncConfig,
+    SQLAlchemyPlugin,
+)
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from devicetrack import __version__
+from devicetrack.auth.controllers import (
+    ApiKeyController,
+    AuthController,
+    MeController,
+    UserController,
+)
+from devicetrack.config import Settings, async_url
+from devicetrack.dependencies import provide_principal, provide_settings, provide_transaction
+from devicetrack.donors.controllers import DonorController
+from devicetrack.errors import exception_handlers
+from devicetrack.health import health, ready
+from devicetrack.middleware import request_id_middleware
+from devicetrack.regions.controllers import RegionController
+from devicetrack.schools.controllers import SchoolController
+
+API_CONTROLLERS = [
+    AuthController,
+    MeController,
+    UserController,
+    ApiKeyController,
+    RegionController,
+    SchoolController,
+    DonorController,
+]
+
+
+def create_app(settings: Settings) -> Litestar:
+    if not settings.database_url:
+        raise ValueError("create_app needs a database URL (the CLI starts the embedded one)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    db_config = SQLAlchemyAsyncConfig(
+        connection_string=async_url(settings.database_url),
+        session_config=AsyncSessionConfig(expire_on_commit=False, autoflush=False),
+        engine_config=EngineConfig(
+            pool_size=settings.pool_size,
+            max_overflow=settings.pool_size,
+            pool_pre_ping=False,
+            pool_timeout=10,
+            echo=settings.log_sql,
+            connect_args={
+                "server_settings": {
+                    "statement_timeout": str(settings.statement_timeout_ms),
+                    "application_name": "devicetrack",
+                },
+                "timeout": 5,
+            },
+        ),
+        session_dependency_key="db_session",
+        engine_dependency_key="db_engine",
+        create_all=False,
+    )
+    api = Router(path="/api/v1", route_handlers=API_CONTROLLERS)
+    return Litestar(
+        route_handlers=[api, health, ready],
+        plugins=[SQLAlchemyPlugin(config=db_config)],
+        dependencies={
+            "tx": Provide(provide_transaction),
+            "principal": Provide(provide_principal),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        middleware=[request_id_middleware],
+        exception_handlers=exception_handlers,
+        request_max_body_size=settings.max_body_bytes,
+        state=State({"settings": settings}),
+        openapi_config=OpenAPIConfig(
+            title="devicetrack API",
+            version=__version__,
+            description=(
+                "Donated devices from donor to province stock to school to student and back. "
+                "Errors are RFC 9457 problem+json. Authenticate with POST /api/v1/auth/token."
+            ),
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer"),
+                    "ApiKey": SecurityScheme(
+                        type="apiKey", name="X-API-Key", security_scheme_in="header"
+                    ),
+                }
+            ),
+            security=[{"BearerToken": []}, {"ApiKey": []}],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,289 @@
+"""Authentication and user administration rules. Services never commit: the request's
+transaction does, once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth import repository as repo
+from devicetrack.auth.models import ApiKey, User
+from devicetrack.auth.principal import Principal
+from devicetrack.auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
+    MeRead,
+    TokenRead,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+from devicetrack.auth.secrets import hash_password, new_token, token_digest, verify_password
+from devicetrack.config import Settings
+from devicetrack.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
+
+
+class LoginRefused(msgspec.Struct):
+    detail: str
+
+
+async def principal_for_credential(session: AsyncSession, credential: str) -> Principal | None:
+    digest = token_digest(credential)
+    is_key = credential.startswith("dtk_")
+    row = await (
+        repo.principal_row_by_api_key(session, digest)
+        if is_key
+        else repo.principal_row_by_token(session, digest)
+    )
+    if row is None:
+        return None
+    return Principal(
+        user_id=row.id,
+        email=row.email,
+        full_name=row.full_name,
+        role=row.role,
+        province_code=row.province_code,
+        school_ids=frozenset(row.school_ids or ()),
+        donor_id=row.donor_id,
+        locale=row.locale,
+        via_api_key=is_key,
+    )
+
+
+async def login(
+    session: AsyncSession, settings: Settings, email: str, password: str, address: str
+) -> TokenRead | LoginRefused:
+    """Check a password and issue a token. A failed attempt is returned (not raised) so the
+    request's transaction still commits the attempt that throttling counts."""
+    email = email.strip().lower()
+    window = timedelta(seconds=settings.login_window_seconds)
+    by_email, by_address = await repo.recent_failures(session, email, address, window)
+    # An address may hold several accounts (a school's shared computer), so it gets more room.
+    if by_email >= settings.login_max_failures or by_address >= 4 * settings.login_max_failures:
+        raise TooManyRequests(
+            "Too many failed sign-in attempts; wait a few minutes and try again.",
+            extra={"retry_after_seconds": settings.login_window_seconds},
+        )
+    user = await repo.user_by_email(session, email)
+    if not verify_password(user.password_hash if user else None, password) or not (
+        user and user.active
+    ):
+        await repo.record_failure(session, email, address)
+        return LoginRefused("Email or password is wrong, or the account is deactivated.")
+    await repo.clear_failures(session, email)
+    token = new_token("dt")
+    expires_at = datetime.now(UTC) + timedelta(hours=settings.token_ttl_hours)
+    assert user.id is not None
+    await repo.add_token(session, token_digest(token), user.id, expires_at)
+    return TokenRead(access_token=token, expires_at=expires_at)
+
+
+def me(principal: Principal) -> MeRead:
+    return MeRead(
+        id=principal.user_id,
+        email=principal.email,
+        full_name=principal.full_name,
+        role=principal.role,  # type: ignore[arg-type]
+        province_code=principal.province_code,
+        school_ids=sorted(principal.school_ids),
+        donor_id=principal.donor_id,
+        locale=principal.locale,
+    )
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden("Only an administrator may manage users and API keys.")
+
+
+def _user_read(user: User, school_ids: list[int]) -> UserRead:
+    assert user.id is not None and user.created_at is not None
+    return UserRead(
+        id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        role=user.role,  # type: ignore[arg-type]
+        province_code=user.province_code,
+        school_ids=school_ids,
+        donor_id=user.donor_id,
+        active=user.active,
+        locale=user.locale,
+        created_at=user.created_at,
+    )
+
+
+def _check_role_scope(data: UserCreate) -> None:
+    errors: list[FieldError] = []
+    if data.role == "province_officer" and not data.province_code:
+        errors.append(FieldError(field="province_code", message="a province officer needs one"))
+    if data.role == "school_staff" and not data.school_ids:
+        errors.append(FieldError(field="school_ids", message="school staff need one or more"))
+    if data.role == "donor" and data.donor_id is None:
+        errors.append(FieldError(field="donor_id", message="a donor user needs a donor"))
+    if errors:
+        raise ValidationFailed("The role needs a scope.", errors=errors)
+
+
+async def create_user(session: AsyncSession, principal: Principal, data: UserCreate) -> UserRead:
+    require_admin(principal)
+    _check_role_scope(data)
+    user = User(
+        email=data.email.strip().lower(),
+        full_name=data.full_name,
+        password_hash=hash_password(data.password),
+        role=data.role,
+        province_code=data.province_code if data.role == "province_officer" else None,
+        donor_id=data.donor_id if data.role == "donor" else None,
+        locale=data.locale,
+    )
+    school_ids = sorted(set(data.school_ids)) if data.role == "school_staff" else []
+    try:
+        async with session.begin_nested():
+            session.add(user)
+            await session.flush()
+            assert user.id is not None
+            await repo.set_user_schools(session, user.id, school_ids)
+    except IntegrityError as exc:
+        raise _user_integrity_error(exc) from None
+    await session.refresh(user)
+    return _user_read(user, school_ids)
+
+
+def _user_integrity_error(exc: IntegrityError) -> Conflict | ValidationFailed:
+    message = str(exc.orig)
+    if "uq_users_email" in message:
+        return Conflict(
+            "A user with this email exists.",
+            errors=[FieldError(field="email", message="already in use")],
+        )
+    for constraint, field in (
+        ("fk_users_province_code_provinces", "province_code"),
+        ("fk_users_donor_id_donors", "donor_id"),
+        ("fk_user_schools_school_id_schools", "school_ids"),
+    ):
+        if constraint in message:
+            return ValidationFailed(
+                f"Unknown {field}.", errors=[FieldError(field=field, message="does not exist")]
+            )
+    return ValidationFailed("The user could not be saved.")
+
+
+async def list_users(
+    session: AsyncSession, principal: Principal, *, after_id: int | None, limit: int
+) -> list[UserRead]:
+    require_admin(principal)
+    users = await repo.list_users(session, after_id=after_id, limit=limit, where=[])
+    schools = await repo.school_ids_of(session, [u.id for u in users if u.id is not None])
+    return [_user_read(u, schools.get(u.id or 0, [])) for u in users]
+
+
+async def get_user(session: AsyncSession, principal: Principal, user_id: int) -> UserRead:
+    require_admin(principal)
+    user = await repo.get_user(session, user_id)
+    if user is None or user.id is None:
+        raise NotFound(f"No user {user_id}.")
+    schools = await repo.school_ids_of(session, [user.id])
+    return _user_read(user, schools[user.id])
+
+
+async def update_user(
+    session: AsyncSession, principal: Principal, user_id: int, data: UserUpdate
+) -> UserRead:
+    require_admin(principal)
+    user = await repo.get_user(session, user_id)
+    if user is None or user.id is None:
+        raise NotFound(f"No user {user_id}.")
+    if data.full_name is not None:
+        user.full_name = data.full_name
+    if data.locale is not None:
+        user.locale = data.locale
+    if data.password is not None:
+        user.password_hash = hash_password(data.password)
+        await repo.revoke_tokens_of(session, user.id)
+    if data.active is not None:
+        user.active = data.active
+        if not data.active:
+            # The token lookup also checks `active`; dropping tokens makes it final.
+            await repo.revoke_tokens_of(session, user.id)
+    if data.school_ids is not None:
+        if user.role != "school_staff":
+            raise ValidationFailed(
+                "Only school staff have schools.",
+                errors=[FieldError(field="school_ids", message="not for this role")],
+            )
+        try:
+            async with session.begin_nested():
+                await repo.set_user_schools(session, user.id, sorted(set(data.school_ids)))
+        except IntegrityError as exc:
+            raise _user_integrity_error(exc) from None
+    await session.flush()
+    return await get_user(session, principal, user_id)
+
+
+async def create_api_key(
+    session: AsyncSession, principal: Principal, data: ApiKeyCreate
+) -> ApiKeyCreated:
+    require_admin(principal)
+    owner = await repo.get_user(session, data.user_id)
+    if owner is None:
+        raise ValidationFailed(
+            "Unknown user.", errors=[FieldError(field="user_id", message="does not exist")]
+        )
+    key = new_token("dtk")
+    row = await repo.add_api_key(
+        session,
+        ApiKey(
+            name=data.name,
+            prefix=key[:10],
+            key_hash=token_digest(key),
+            user_id=data.user_id,
+            created_by=principal.user_id,
+        ),
+    )
+    assert row.id is not None
+    return ApiKeyCreated(id=row.id, name=row.name, user_id=row.user_id, key=key)
+
+
+def _api_key_read(key: ApiKey) -> ApiKeyRead:
+    assert key.id is not None and key.created_at is not None
+    return ApiKeyRead(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        user_id=key.user_id,
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+        last_used_at=key.last_used_at,
+    )
+
+
+async def list_api_keys(
+    session: AsyncSession, principal: Principal, *, after_id: int | None, limit: int
+) -> list[ApiKeyRead]:
+    require_admin(principal)
+    return [
+        _api_key_read(k) for k in await repo.list_api_keys(session, after_id=after_id, limit=limit)
+    ]
+
+
+async def revoke_api_key(session: AsyncSession, principal: Principal, key_id: int) -> None:
+    require_admin(principal)
+    if await repo.get_api_key(session, key_id) is None:
+        raise NotFound(f"No API key {key_id}.")
+    await repo.revoke_api_key(session, key_id)
+
+
+def unauthorized(detail: str = "Send a valid bearer token or API key.") -> Unauthorized:
+    return Unauthorized(detail)

@@ -1,0 +1,45 @@
+"""Opaque keyset cursors: the client sees a token, the query sees `id > last_id`."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Annotated, Any, TypeVar
+
+from litestar.params import Parameter
+
+from devicetrack.errors import FieldError, ValidationFailed
+
+T = TypeVar("T")
+
+Limit = Annotated[int, Parameter(ge=1, le=1000, description="Page size (max 1000)")]
+Cursor = Annotated[
+    str | None, Parameter(description="Opaque cursor from a previous page's next_cursor")
+]
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"v1:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        version, value = base64.urlsafe_b64decode(padded.encode()).decode().split(":", 1)
+        if version != "v1":
+            raise ValueError(version)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(
+            "The cursor is not one this server issued.",
+            errors=[FieldError(field="cursor", message="invalid cursor")],
+        ) from exc
+
+
+def page_of(rows: Sequence[T], limit: int, key: Any = lambda r: r.id) -> tuple[list[T], str | None]:
+    """Split a result fetched with limit + 1 rows into the page and the next cursor."""
+    items = list(rows[:limit])
+    next_cursor = encode_cursor(key(items[-1])) if len(rows) > limit and items else None
+    return items, next_cursor

@@ -1,0 +1,134 @@
+"""Reading uploaded CSV and XLSX tables into rows of strings keyed by canonical column.
+
+Row numbers are the spreadsheet's own (the header is row 1), so an error message points
+at the row a person sees when opening the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from devicetrack.errors import FieldError, ValidationFailed
+
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[tuple[int, dict[str, str]]]
+
+
+def _norm_header(name: str) -> str:
+    folded = unicodedata.normalize("NFC", name).strip().lower()
+    return folded.replace(" ", "_").replace("-", "_")
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "cp1258"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValidationFailed(
+        "The file is not UTF-8 text.", errors=[FieldError(field="file", message="not UTF-8")]
+    )
+
+
+def _csv_rows(data: bytes) -> Iterator[list[str]]:
+    text = _decode(data)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel  # type: ignore[assignment]
+    yield from csv.reader(io.StringIO(text), dialect)
+
+
+def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise ValidationFailed(
+            "The XLSX file could not be read.",
+            errors=[FieldError(field="file", message="not a readable XLSX workbook")],
+        ) from exc
+    sheet = book.worksheets[0]
+    for values in sheet.iter_rows(values_only=True):
+        yield [_cell_text(v) for v in values]
+    book.close()
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10] if type(value).__name__ == "datetime" else value.isoformat()  # type: ignore[attr-defined]
+    return str(value)
+
+
+def read_table(
+    data: bytes, filename: str | None, aliases: Mapping[str, str], required: set[str]
+) -> Table:
+    """Parse a CSV or XLSX upload. `aliases` maps normalised header text (English or
+    Vietnamese) to the canonical column name; unknown columns are refused."""
+    is_xlsx = data[:4] == XLSX_MAGIC or (filename or "").lower().endswith(".xlsx")
+    raw = _xlsx_rows(data) if is_xlsx else _csv_rows(data)
+    header = next(raw, None)
+    if not header or not any(h.strip() for h in header):
+        raise ValidationFailed(
+            "The file has no header row.", errors=[FieldError(row=1, message="header row missing")]
+        )
+    columns: list[str] = []
+    errors: list[FieldError] = []
+    for name in header:
+        key = _norm_header(name)
+        if not key:
+            columns.append("")
+            continue
+        canonical = aliases.get(key)
+        if canonical is None:
+            errors.append(FieldError(row=1, field=name, message="unknown column"))
+        columns.append(canonical or key)
+    missing = required - set(columns)
+    errors += [
+        FieldError(row=1, field=c, message="required column missing") for c in sorted(missing)
+    ]
+    if errors:
+        raise ValidationFailed("The header row is not right.", errors=errors)
+    rows: list[tuple[int, dict[str, str]]] = []
+    for number, values in enumerate(raw, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        row = {
+            col: unicodedata.normalize("NFC", values[i].strip()) if i < len(values) else ""
+            for i, col in enumerate(columns)
+            if col
+        }
+        rows.append((number, row))
+    return Table(columns=[c for c in columns if c], rows=rows)
+
+
+def parse_int(value: str) -> int:
+    text = value.replace(" ", "").replace("\u00a0", "")
+    if not text.lstrip("-").isdigit():
+        raise ValueError("must be a whole number")
+    return int(text)
+
+
+def parse_bool(value: str, default: bool) -> bool:
+    if not value:
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "y", "x", "có", "co"}:
+        return True
+    if lowered in {"0", "false", "no", "n", "không", "khong"}:
+        return False
+    raise ValueError("must be true or false")

@@ -1,0 +1,61 @@
+"""Settings read from the environment once, at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("devicetrack")) / "pgdata"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # None means "start the embedded PostgreSQL from pgserver in data_dir".
+    database_url: str | None = None
+    data_dir: Path = field(default_factory=_default_data_dir)
+    token_ttl_hours: int = 12
+    # Requests larger than this are refused with 413; bulk uploads have their own cap.
+    max_body_bytes: int = 1 * 1024 * 1024
+    max_upload_bytes: int = 64 * 1024 * 1024
+    statement_timeout_ms: int = 30_000
+    pool_size: int = 10
+    # Login throttling: failures allowed per window, per account and per client address.
+    login_max_failures: int = 5
+    login_window_seconds: int = 300
+    demo_mode: bool = False
+    log_sql: bool = False
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env = os.environ
+        values: dict[str, object] = {}
+        if env.get("DATABASE_URL"):
+            values["database_url"] = env["DATABASE_URL"]
+        if env.get("DEVICETRACK_DATA_DIR"):
+            values["data_dir"] = Path(env["DEVICETRACK_DATA_DIR"])
+        for name, key in (
+            ("token_ttl_hours", "DEVICETRACK_TOKEN_TTL_HOURS"),
+            ("max_body_bytes", "DEVICETRACK_MAX_BODY_BYTES"),
+            ("max_upload_bytes", "DEVICETRACK_MAX_UPLOAD_BYTES"),
+            ("statement_timeout_ms", "DEVICETRACK_STATEMENT_TIMEOUT_MS"),
+            ("pool_size", "DEVICETRACK_POOL_SIZE"),
+            ("login_max_failures", "DEVICETRACK_LOGIN_MAX_FAILURES"),
+            ("login_window_seconds", "DEVICETRACK_LOGIN_WINDOW_SECONDS"),
+        ):
+            if env.get(key):
+                values[name] = int(env[key])
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def async_url(url: str) -> str:
+    """Normalise any PostgreSQL URL to the asyncpg dialect SQLAlchemy expects."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("DATABASE_URL must be a PostgreSQL URL (postgresql://…)")

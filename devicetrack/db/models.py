@@ -1,0 +1,21 @@
+"""Imports every table model so SQLModel.metadata is complete (Alembic's target)."""
+
+from devicetrack.auth.models import ApiKey, AuthToken, LoginAttempt, User, UserSchool
+from devicetrack.db.base import metadata
+from devicetrack.donors.models import Donor
+from devicetrack.regions.models import Commune, Province
+from devicetrack.schools.models import Enrolment, School
+
+__all__ = [
+    "ApiKey",
+    "AuthToken",
+    "Commune",
+    "Donor",
+    "Enrolment",
+    "LoginAttempt",
+    "Province",
+    "School",
+    "User",
+    "UserSchool",
+    "metadata",
+]

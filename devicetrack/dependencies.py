@@ -1,0 +1,42 @@
+"""Dependencies every controller shares: the request's transaction, the caller, settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+from litestar import Request
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.auth.service import principal_for_credential, unauthorized
+from devicetrack.config import Settings
+
+
+async def provide_transaction(db_session: AsyncSession) -> AsyncGenerator[AsyncSession, None]:
+    """One transaction per request, committed in this one place when the handler returns
+    normally, and rolled back when it raises (Litestar throws the exception in here)."""
+    async with db_session.begin():
+        yield db_session
+
+
+def provide_settings(state: State) -> Settings:
+    return state.settings  # type: ignore[no-any-return]
+
+
+async def provide_principal(request: Request, tx: AsyncSession) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, credential = header.partition(" ")
+    if not credential:
+        # API keys may also come in their own header, as integrations expect.
+        credential = request.headers.get("x-api-key", "")
+    elif scheme.lower() != "bearer":
+        raise unauthorized("Use the Bearer scheme.")
+    credential = credential.strip()
+    if not credential:
+        raise unauthorized()
+    principal = await principal_for_credential(tx, credential)
+    if principal is None:
+        raise unauthorized("The token is unknown, expired or revoked, or the user is inactive.")
+    request.scope.setdefault("state", {})["user_id"] = principal.user_id
+    return principal

@@ -1,0 +1,129 @@
+"""Donor organisations. Admins and province officers keep the register; a donor user
+reads and edits its own record only."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.donors import repository as repo
+from devicetrack.donors.models import Donor
+from devicetrack.donors.schemas import DonorCreate, DonorRead, DonorUpdate
+from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound
+
+
+def donor_read(donor: Donor) -> DonorRead:
+    assert donor.id is not None and donor.created_at is not None
+    return DonorRead(
+        id=donor.id,
+        name=donor.name,
+        short_name=donor.short_name,
+        kind=donor.kind,
+        contact_name=donor.contact_name,
+        contact_email=donor.contact_email,
+        contact_phone=donor.contact_phone,
+        country=donor.country,
+        created_at=donor.created_at,
+    )
+
+
+def _ensure_registrar(principal: Principal) -> None:
+    if not (principal.is_admin or principal.is_province_officer):
+        raise Forbidden("Only province officers and admins register donors.")
+
+
+def _duplicate_name(exc: IntegrityError) -> Conflict | None:
+    if "uq_donors_name" in str(exc.orig):
+        return Conflict(
+            "A donor with this name exists.",
+            errors=[FieldError(field="name", message="already registered")],
+        )
+    return None
+
+
+async def get_donor(session: AsyncSession, principal: Principal, donor_id: int) -> Donor:
+    donor = await repo.get_donor(session, donor_id)
+    if donor is None or (principal.is_donor and principal.donor_id != donor_id):
+        raise NotFound(f"No donor {donor_id}.")
+    return donor
+
+
+async def list_donors(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    q: str | None,
+    kind: str | None,
+    after_id: int | None,
+    limit: int,
+) -> list[DonorRead]:
+    where: list[ColumnElement[bool]] = []
+    if principal.is_donor:
+        where.append(Donor.id == principal.donor_id)
+    if kind:
+        where.append(Donor.kind == kind)
+    if q:
+        pattern = f"%{q.strip()}%"
+        where.append(or_(Donor.name.ilike(pattern), Donor.short_name.ilike(pattern)))  # type: ignore[attr-defined]
+    rows = await repo.list_donors(session, where=where, after_id=after_id, limit=limit)
+    return [donor_read(d) for d in rows]
+
+
+async def create_donor(session: AsyncSession, principal: Principal, data: DonorCreate) -> DonorRead:
+    _ensure_registrar(principal)
+    donor = Donor(
+        name=data.name.strip(),
+        short_name=data.short_name.strip(),
+        kind=data.kind,
+        contact_name=data.contact_name,
+        contact_email=data.contact_email,
+        contact_phone=data.contact_phone,
+        country=data.country,
+    )
+    try:
+        async with session.begin_nested():
+            await repo.add_donor(session, donor)
+    except IntegrityError as exc:
+        raise (_duplicate_name(exc) or exc) from None
+    return donor_read(donor)
+
+
+async def update_donor(
+    session: AsyncSession, principal: Principal, donor_id: int, data: DonorUpdate
+) -> DonorRead:
+    donor = await get_donor(session, principal, donor_id)
+    if not (principal.is_donor or principal.is_admin or principal.is_province_officer):
+        raise Forbidden("Your role cannot edit donors.")
+    if principal.is_donor and data.kind is not None and data.kind != donor.kind:
+        raise Forbidden("A donor cannot change its own kind.")
+    for name in (
+        "name",
+        "short_name",
+        "kind",
+        "contact_name",
+        "contact_email",
+        "contact_phone",
+        "country",
+    ):
+        value = getattr(data, name)
+        if value is not None:
+            setattr(donor, name, value)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise (_duplicate_name(exc) or exc) from None
+    return donor_read(donor)
+
+
+async def delete_donor(session: AsyncSession, principal: Principal, donor_id: int) -> None:
+    if not principal.is_admin:
+        raise Forbidden("Only an administrator removes donors.")
+    donor = await get_donor(session, principal, donor_id)
+    try:
+        async with session.begin_nested():
+            await repo.delete_donor(session, donor)
+    except IntegrityError:
+        raise Conflict("The donor has donations or users; it cannot be removed.") from None

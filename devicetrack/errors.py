@@ -1,0 +1,229 @@
+"""Domain errors and their RFC 9457 problem+json rendering.
+
+Services raise DomainError subclasses; the exception handlers here turn those, Litestar's
+own HTTP exceptions and anything unexpected into one problem+json shape. Nothing from an
+unexpected exception (message, SQL, stack) ever reaches the client: it is logged with the
+request id, which the response carries in the X-Request-ID header too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+log = logging.getLogger("devicetrack.errors")
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://devicetrack.vn/problems/"
+
+
+class FieldError(msgspec.Struct, omit_defaults=True):
+    message: str
+    field: str | None = None
+    row: int | None = None
+
+
+class DomainError(Exception):
+    status = 400
+    kind = "bad-request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[FieldError] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = list(errors or [])
+        self.extra = extra or {}
+
+
+class Unauthorized(DomainError):
+    status, kind, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(DomainError):
+    status, kind, title = 403, "forbidden", "Not allowed for your role"
+
+
+class NotFound(DomainError):
+    status, kind, title = 404, "not-found", "Not found"
+
+
+class Conflict(DomainError):
+    status, kind, title = 409, "conflict", "Conflict with the current state"
+
+
+class ValidationFailed(DomainError):
+    status, kind, title = 422, "validation", "The request did not pass validation"
+
+
+class TooManyRequests(DomainError):
+    status, kind, title = 429, "too-many-requests", "Too many attempts"
+
+
+class ServiceUnavailable(DomainError):
+    status, kind, title = 503, "unavailable", "Service temporarily unavailable"
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    kind: str,
+    title: str,
+    detail: str,
+    errors: Sequence[FieldError] = (),
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if errors:
+        body["errors"] = [msgspec.to_builtins(e) for e in errors]
+    if extra:
+        body.update(extra)
+    request_id = request.scope.get("state", {}).get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem_response(
+        request, exc.status, exc.kind, exc.title, exc.detail, exc.errors, exc.extra, headers
+    )
+
+
+def _validation_errors(exc: ValidationException) -> list[FieldError]:
+    errors: list[FieldError] = []
+    extra = exc.extra if isinstance(exc.extra, list) else [exc.extra] if exc.extra else []
+    for item in extra:
+        if isinstance(item, dict):
+            key = item.get("key")
+            source = item.get("source")
+            message = str(item.get("message", "invalid value"))
+            field = key if key else None
+            if source and source != "body" and field:
+                field = f"{source}.{field}"
+            errors.append(FieldError(message=message, field=field))
+        else:
+            errors.append(FieldError(message=str(item)))
+    return errors
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if isinstance(exc, ValidationException):
+        errors = _validation_errors(exc)
+        detail = exc.detail or "Validation failed"
+        # msgspec puts the offending path in the message ("… - at `$.grade`"): lift it.
+        for err in errors:
+            if "at `$." in err.message:
+                err.field = err.message.rsplit("at `$.", 1)[1].rstrip("`")
+            elif "unknown field `" in err.message:
+                err.field = err.message.split("unknown field `", 1)[1].split("`", 1)[0]
+            elif err.field == "data":
+                err.field = None
+        return problem_response(
+            request,
+            400,
+            "validation",
+            "The request body or parameters are invalid",
+            detail,
+            errors,
+        )
+    if status == 400 and "JSON is malformed" in (exc.detail or ""):
+        return problem_response(
+            request, 400, "malformed-json", "The body is not valid JSON", exc.detail
+        )
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    kinds = {
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not-found",
+        405: "method-not-allowed",
+        409: "conflict",
+        413: "payload-too-large",
+        415: "unsupported-media-type",
+        429: "too-many-requests",
+    }
+    headers = dict(exc.headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    detail = exc.detail if exc.detail and exc.detail != phrase else phrase
+    if status >= 500:
+        log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
+        detail = phrase
+    return problem_response(
+        request, status, kinds.get(status, f"http-{status}"), phrase, detail, headers=headers
+    )
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    request_id = request.scope.get("state", {}).get("request_id", "-")
+    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | OSError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        log.warning("database unavailable (request %s): %s", request_id, type(exc).__name__)
+        return problem_response(
+            request,
+            503,
+            "unavailable",
+            "Service temporarily unavailable",
+            "The database is not reachable right now; try again shortly.",
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, DBAPIError) and "statement timeout" in str(exc.orig):
+        return problem_response(
+            request,
+            504,
+            "timeout",
+            "The query took too long",
+            "The request took longer than the statement timeout; narrow it and try again.",
+        )
+    log.exception("unexpected error (request %s)", request_id)
+    return problem_response(
+        request,
+        500,
+        "internal",
+        "Internal server error",
+        f"Something went wrong on our side. Quote request id {request_id} when reporting it.",
+    )
+
+
+exception_handlers: dict[Any, Any] = {
+    DomainError: handle_domain_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}
+
+__all__ = [
+    "PROBLEM_JSON",
+    "Conflict",
+    "DomainError",
+    "FieldError",
+    "Forbidden",
+    "MediaType",
+    "NotFound",
+    "ServiceUnavailable",
+    "TooManyRequests",
+    "Unauthorized",
+    "ValidationFailed",
+    "exception_handlers",
+]

@@ -1,0 +1,176 @@
+"""All-or-nothing import of schools with their enrolments from CSV or XLSX.
+
+Every row is checked before anything is written, and every bad row is reported at once;
+then the schools go in with one multi-row INSERT and the enrolments with another, inside
+the request's single transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.common.tabular import parse_bool, parse_int, read_table
+from devicetrack.errors import FieldError, Forbidden, ValidationFailed
+from devicetrack.regions import repository as regions
+from devicetrack.schools import repository as repo
+from devicetrack.schools.models import SCHOOL_LEVELS
+from devicetrack.schools.schemas import ImportResult
+
+ALIASES = {
+    "code": "code",
+    "school_code": "code",
+    "mã_trường": "code",
+    "ma_truong": "code",
+    "name": "name",
+    "school_name": "name",
+    "tên_trường": "name",
+    "ten_truong": "name",
+    "province_code": "province_code",
+    "mã_tỉnh": "province_code",
+    "commune_code": "commune_code",
+    "mã_xã": "commune_code",
+    "ma_xa": "commune_code",
+    "levels": "levels",
+    "cấp_học": "levels",
+    "cap_hoc": "levels",
+    "former_district": "former_district",
+    "huyện_cũ": "former_district",
+    "address": "address",
+    "địa_chỉ": "address",
+    "dia_chi": "address",
+    "active": "active",
+    "school_year": "school_year",
+    "năm_học": "school_year",
+    "nam_hoc": "school_year",
+    "students_total": "students_total",
+    "students": "students_total",
+    "số_học_sinh": "students_total",
+    "so_hoc_sinh": "students_total",
+    "priority_students": "priority_students",
+    "học_sinh_ưu_tiên": "priority_students",
+}
+REQUIRED = {"code", "name", "commune_code"}
+MAX_ERRORS = 1000
+
+
+async def import_schools(
+    session: AsyncSession, principal: Principal, data: bytes, filename: str | None
+) -> ImportResult:
+    if not (principal.is_admin or principal.is_province_officer):
+        raise Forbidden("Only province officers and admins import schools.")
+    table = read_table(data, filename, ALIASES, REQUIRED)
+    if not table.rows:
+        raise ValidationFailed(
+            "The file has no data rows.", errors=[FieldError(row=2, message="no rows")]
+        )
+
+    communes = await regions.commune_provinces(
+        session, sorted({r["commune_code"].zfill(5) for _, r in table.rows if r["commune_code"]})
+    )
+    taken = await repo.existing_codes(session, [r["code"] for _, r in table.rows if r["code"]])
+    errors: list[FieldError] = []
+    schools: list[dict[str, object]] = []
+    enrolments: list[tuple[int, dict[str, object]]] = []
+    seen_codes: dict[str, int] = {}
+
+    def bad(row: int, field: str, message: str) -> None:
+        errors.append(FieldError(row=row, field=field, message=message))
+
+    for number, row in table.rows:
+        row_errors_before = len(errors)
+        code = row.get("code", "")
+        if not code:
+            bad(number, "code", "required")
+        elif len(code) > 32:
+            bad(number, "code", "longer than 32 characters")
+        elif code in seen_codes:
+            bad(number, "code", f"duplicate of row {seen_codes[code]} in this file")
+        elif code in taken:
+            bad(number, "code", "a school with this code already exists")
+        else:
+            seen_codes[code] = number
+        if not row.get("name"):
+            bad(number, "name", "required")
+        commune = row.get("commune_code", "").zfill(5) if row.get("commune_code") else ""
+        province = communes.get(commune)
+        if not commune:
+            bad(number, "commune_code", "required")
+        elif province is None:
+            bad(number, "commune_code", f"unknown commune code {row['commune_code']}")
+        else:
+            given = row.get("province_code", "")
+            if given and given.zfill(2) != province:
+                bad(number, "province_code", f"commune {commune} is in province {province}")
+            if principal.is_province_officer and province != principal.province_code:
+                bad(number, "commune_code", "outside your province")
+        levels = [
+            lv.strip() for lv in row.get("levels", "").replace(";", ",").split(",") if lv.strip()
+        ]
+        unknown = [lv for lv in levels if lv not in SCHOOL_LEVELS]
+        if unknown:
+            bad(number, "levels", f"unknown level {unknown[0]!r}; use {', '.join(SCHOOL_LEVELS)}")
+        try:
+            active = parse_bool(row.get("active", ""), True)
+        except ValueError as exc:
+            bad(number, "active", str(exc))
+            active = True
+        enrolment = _enrolment(number, row, bad)
+        if len(errors) == row_errors_before:
+            schools.append(
+                {
+                    "code": code,
+                    "name": row["name"],
+                    "province_code": province,
+                    "commune_code": commune,
+                    "levels": sorted(set(levels)),
+                    "former_district": row.get("former_district") or None,
+                    "address": row.get("address") or None,
+                    "active": active,
+                }
+            )
+            if enrolment is not None:
+                enrolments.append((len(schools) - 1, enrolment))
+        if len(errors) >= MAX_ERRORS:
+            break
+    if errors:
+        raise ValidationFailed(
+            f"{len({e.row for e in errors})} row(s) are wrong; nothing was imported.",
+            errors=errors,
+        )
+    ids = await repo.insert_schools(session, schools)
+    await repo.upsert_enrolments(session, [{"school_id": ids[i], **e} for i, e in enrolments])
+    return ImportResult(created=len(ids), enrolments=len(enrolments), school_ids=ids)
+
+
+def _enrolment(number: int, row: dict[str, str], bad) -> dict[str, object] | None:  # type: ignore[no-untyped-def]
+    year = row.get("school_year", "")
+    total_text = row.get("students_total", "")
+    if not year and not total_text:
+        return None
+    if not year:
+        bad(number, "school_year", "required when students_total is given")
+        return None
+    parts = year.split("-")
+    if (
+        len(parts) != 2
+        or not all(p.isdigit() and len(p) == 4 for p in parts)
+        or (int(parts[1]) != int(parts[0]) + 1)
+    ):
+        bad(number, "school_year", "use the form 2025-2026")
+        return None
+    try:
+        total = parse_int(total_text)
+        priority = parse_int(row.get("priority_students") or "0")
+    except ValueError as exc:
+        bad(number, "students_total", str(exc))
+        return None
+    if total < 0:
+        bad(number, "students_total", "must not be negative")
+        return None
+    if priority < 0:
+        bad(number, "priority_students", "must not be negative")
+        return None
+    if priority > total:
+        bad(number, "priority_students", "more than students_total")
+        return None
+    return {"school_year": year, "students_total": total, "priority_students": priority}

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.schools.models import Enrolment, School
+
+
+async def get_school(session: AsyncSession, school_id: int) -> School | None:
+    return await session.get(School, school_id)
+
+
+async def list_schools(
+    session: AsyncSession, *, where: list[ColumnElement[bool]], after_id: int | None, limit: int
+) -> list[School]:
+    query = select(School).where(*where).order_by(School.id).limit(limit + 1)
+    if after_id is not None:
+        query = query.where(School.id > after_id)  # type: ignore[operator]
+    return list((await session.execute(query)).scalars())
+
+
+async def add_school(session: AsyncSession, school: School) -> School:
+    session.add(school)
+    await session.flush()
+    await session.refresh(school)
+    return school
+
+
+async def existing_codes(session: AsyncSession, codes: list[str]) -> set[str]:
+    if not codes:
+        return set()
+    rows = await session.execute(select(School.code).where(School.code.in_(codes)))  # type: ignore[attr-defined]
+    return set(rows.scalars())
+
+
+async def insert_schools(session: AsyncSession, rows: list[dict[str, object]]) -> list[int]:
+    """One multi-row INSERT … RETURNING id, ids in input order."""
+    if not rows:
+        return []
+    result = await session.execute(
+        pg_insert(School).returning(School.id, sort_by_parameter_order=True), rows
+    )
+    return [r[0] for r in result]
+
+
+async def upsert_enrolments(session: AsyncSession, rows: list[dict[str, object]]) -> None:
+    if not rows:
+        return
+    stmt = pg_insert(Enrolment)
+    stmt = stmt.on_conflict_do_update(
+        constraint="uq_enrolments_school_id_school_year",
+        set_={
+            "students_total": stmt.excluded.students_total,
+            "priority_students": stmt.excluded.priority_students,
+            "updated_at": func.now(),
+        },
+    )
+    await session.execute(stmt, rows)
+
+
+async def upsert_enrolment(
+    session: AsyncSession, school_id: int, year: str, total: int, priority: int
+) -> Enrolment:
+    stmt = pg_insert(Enrolment).values(
+        school_id=school_id, school_year=year, students_total=total, priority_students=priority
+    )
+    stmt = stmt.on_conflict_do_update(
+        constraint="uq_enrolments_school_id_school_year",
+        set_={"students_total": total, "priority_students": priority, "updated_at": func.now()},
+    ).returning(Enrolment)
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def list_enrolments(session: AsyncSession, school_id: int) -> list[Enrolment]:
+    rows = await session.execute(
+        select(Enrolment).where(Enrolment.school_id == school_id).order_by(Enrolment.school_year)
+    )
+    return list(rows.scalars())
+
+
+async def delete_school(session: AsyncSession, school: School) -> None:
+    await session.delete(school)
+    await session.flush()

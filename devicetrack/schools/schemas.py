@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from devicetrack.common.schemas import Body
+
+Level = Literal["preschool", "primary", "lower_secondary", "upper_secondary", "continuing"]
+SchoolYear = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{4}$", examples=["2025-2026"])]
+SchoolCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+ProvinceCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}$")]
+CommuneCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{5}$")]
+Count = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
+
+
+class SchoolCreate(Body):
+    code: SchoolCode
+    name: Name
+    commune_code: CommuneCode
+    province_code: ProvinceCode | None = None
+    levels: list[Level] = []
+    former_district: str | None = None
+    address: str | None = None
+    active: bool = True
+
+
+class SchoolUpdate(Body):
+    name: Name | None = None
+    commune_code: CommuneCode | None = None
+    levels: list[Level] | None = None
+    former_district: str | None = None
+    address: str | None = None
+    active: bool | None = None
+
+
+class SchoolRead(msgspec.Struct):
+    id: int
+    code: str
+    name: str
+    province_code: str
+    commune_code: str
+    levels: list[str]
+    former_district: str | None
+    address: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class SchoolPage(msgspec.Struct):
+    items: list[SchoolRead]
+    next_cursor: str | None
+
+
+class EnrolmentWrite(Body):
+    school_year: SchoolYear
+    students_total: Count
+    priority_students: Count = 0
+
+
+class EnrolmentRead(msgspec.Struct):
+    school_id: int
+    school_year: str
+    students_total: int
+    priority_students: int
+    updated_at: datetime
+
+
+class EnrolmentList(msgspec.Struct):
+    items: list[EnrolmentRead]
+
+
+class ImportResult(msgspec.Struct):
+    created: int
+    enrolments: int
+    school_ids: list[int]

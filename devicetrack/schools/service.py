@@ -1,0 +1,201 @@
+"""School registry and enrolment rules."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.auth.scope import (
+    ensure_can_edit_enrolment,
+    ensure_can_manage_registry,
+    ensure_school_visible,
+    visible_schools,
+)
+from devicetrack.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from devicetrack.regions import repository as regions
+from devicetrack.schools import repository as repo
+from devicetrack.schools.models import Enrolment, School
+from devicetrack.schools.schemas import (
+    EnrolmentRead,
+    EnrolmentWrite,
+    SchoolCreate,
+    SchoolRead,
+    SchoolUpdate,
+)
+
+
+def school_read(school: School) -> SchoolRead:
+    assert school.id is not None and school.created_at and school.updated_at
+    return SchoolRead(
+        id=school.id,
+        code=school.code,
+        name=school.name,
+        province_code=school.province_code,
+        commune_code=school.commune_code,
+        levels=list(school.levels),
+        former_district=school.former_district,
+        address=school.address,
+        active=school.active,
+        created_at=school.created_at,
+        updated_at=school.updated_at,
+    )
+
+
+def enrolment_read(row: Enrolment) -> EnrolmentRead:
+    assert row.updated_at is not None
+    return EnrolmentRead(
+        school_id=row.school_id,
+        school_year=row.school_year,
+        students_total=row.students_total,
+        priority_students=row.priority_students,
+        updated_at=row.updated_at,
+    )
+
+
+async def _province_of_commune(session: AsyncSession, commune_code: str) -> str:
+    found = await regions.commune_provinces(session, [commune_code])
+    if commune_code not in found:
+        raise ValidationFailed(
+            "Unknown commune.",
+            errors=[FieldError(field="commune_code", message=f"no commune {commune_code}")],
+        )
+    return found[commune_code]
+
+
+async def create_school(
+    session: AsyncSession, principal: Principal, data: SchoolCreate
+) -> SchoolRead:
+    province = await _province_of_commune(session, data.commune_code)
+    if data.province_code and data.province_code != province:
+        raise ValidationFailed(
+            "The commune is in another province.",
+            errors=[
+                FieldError(
+                    field="commune_code",
+                    message=f"commune {data.commune_code} is in province {province}",
+                )
+            ],
+        )
+    ensure_can_manage_registry(principal, province)
+    school = School(
+        code=data.code.strip(),
+        name=data.name.strip(),
+        province_code=province,
+        commune_code=data.commune_code,
+        levels=sorted(set(data.levels)),
+        former_district=data.former_district,
+        address=data.address,
+        active=data.active,
+    )
+    try:
+        async with session.begin_nested():
+            await repo.add_school(session, school)
+    except IntegrityError as exc:
+        if "uq_schools_code" in str(exc.orig):
+            raise Conflict(
+                "A school with this code exists.",
+                errors=[FieldError(field="code", message="already in use")],
+            ) from None
+        raise
+    return school_read(school)
+
+
+async def get_school(session: AsyncSession, principal: Principal, school_id: int) -> School:
+    return ensure_school_visible(principal, await repo.get_school(session, school_id), "school")
+
+
+async def list_schools(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    province: str | None,
+    commune: str | None,
+    active: bool | None,
+    level: str | None,
+    q: str | None,
+    after_id: int | None,
+    limit: int,
+) -> list[SchoolRead]:
+    where: list[ColumnElement[bool]] = [visible_schools(principal)]
+    if province:
+        where.append(School.province_code == province)
+    if commune:
+        where.append(School.commune_code == commune)
+    if active is not None:
+        where.append(School.active == active)
+    if level:
+        where.append(School.levels.any(level))  # type: ignore[attr-defined]
+    if q:
+        pattern = f"%{q.strip()}%"
+        where.append(or_(School.name.ilike(pattern), School.code.ilike(pattern)))  # type: ignore[attr-defined]
+    rows = await repo.list_schools(session, where=where, after_id=after_id, limit=limit)
+    return [school_read(s) for s in rows]
+
+
+async def update_school(
+    session: AsyncSession, principal: Principal, school_id: int, data: SchoolUpdate
+) -> SchoolRead:
+    school = await get_school(session, principal, school_id)
+    ensure_can_manage_registry(principal, school.province_code)
+    if data.commune_code is not None and data.commune_code != school.commune_code:
+        province = await _province_of_commune(session, data.commune_code)
+        if province != school.province_code:
+            raise ValidationFailed(
+                "A school cannot move to another province by editing its commune.",
+                errors=[FieldError(field="commune_code", message="in another province")],
+            )
+        school.commune_code = data.commune_code
+    for name in ("name", "former_district", "address", "active"):
+        value = getattr(data, name)
+        if value is not None:
+            setattr(school, name, value)
+    if data.levels is not None:
+        school.levels = sorted(set(data.levels))
+    await session.flush()
+    await session.refresh(school)
+    return school_read(school)
+
+
+async def delete_school(session: AsyncSession, principal: Principal, school_id: int) -> None:
+    school = await get_school(session, principal, school_id)
+    ensure_can_manage_registry(principal, school.province_code)
+    try:
+        async with session.begin_nested():
+            await repo.delete_school(session, school)
+    except IntegrityError:
+        raise Conflict(
+            "The school still has devices, students or history; deactivate it instead."
+        ) from None
+
+
+async def put_enrolment(
+    session: AsyncSession, principal: Principal, school_id: int, data: EnrolmentWrite
+) -> EnrolmentRead:
+    school = await get_school(session, principal, school_id)
+    ensure_can_edit_enrolment(principal, school)
+    if data.priority_students > data.students_total:
+        raise ValidationFailed(
+            "Priority students cannot exceed the total.",
+            errors=[FieldError(field="priority_students", message="more than students_total")],
+        )
+    start, end = (int(x) for x in data.school_year.split("-"))
+    if end != start + 1:
+        raise ValidationFailed(
+            "A school year spans two consecutive years.",
+            errors=[FieldError(field="school_year", message="use the form 2025-2026")],
+        )
+    row = await repo.upsert_enrolment(
+        session, school_id, data.school_year, data.students_total, data.priority_students
+    )
+    return enrolment_read(row)
+
+
+async def list_enrolments(
+    session: AsyncSession, principal: Principal, school_id: int
+) -> list[EnrolmentRead]:
+    await get_school(session, principal, school_id)
+    if principal.is_donor:
+        raise Forbidden("Donors do not read enrolments.")
+    return [enrolment_read(e) for e in await repo.list_enrolments(session, school_id)]
