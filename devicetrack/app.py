@@ -29,7 +29,7 @@ from devicetrack.dependencies import provide_principal, provide_settings, provid
 from devicetrack.donors.controllers import DonorController
 from devicetrack.errors import exception_handlers
 from devicetrack.health import health, ready
-from devicetrack.middleware import request_id_middleware
+from devicetrack.middleware import add_request_id_header
 from devicetrack.regions.controllers import RegionController
 from devicetrack.schools.controllers import SchoolController
 
@@ -78,7 +78,7 @@ def create_app(settings: Settings) -> Litestar:
             "principal": Provide(provide_principal),
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
-        middleware=[request_id_middleware],
+        before_send=[add_request_id_header],
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_body_bytes,
         state=State({"settings": settings}),

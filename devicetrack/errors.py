@@ -18,6 +18,8 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from devicetrack.middleware import ensure_request_id
+
 log = logging.getLogger("devicetrack.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -97,9 +99,7 @@ def problem_response(
         body["errors"] = [msgspec.to_builtins(e) for e in errors]
     if extra:
         body.update(extra)
-    request_id = request.scope.get("state", {}).get("request_id")
-    if request_id:
-        body["request_id"] = request_id
+    body["request_id"] = ensure_request_id(request.scope)
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -176,7 +176,7 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    request_id = request.scope.get("state", {}).get("request_id", "-")
+    request_id = ensure_request_id(request.scope)
     if isinstance(exc, OperationalError | InterfaceError | ConnectionError | OSError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     ):

@@ -1,34 +1,30 @@
-"""A request id on every request and response, so a logged error can be found from what
-the client saw."""
+"""A request id on every response (matched route or not), so a logged error can be found
+from what the client saw."""
 
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 HEADER = b"x-request-id"
 
 
-def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        incoming = dict(scope["headers"]).get(HEADER, b"").decode("latin-1")
-        # Accept a caller's id only if it is short and plain, else make one.
-        request_id = (
-            incoming if incoming.isalnum() and len(incoming) <= 64 else secrets.token_hex(8)
-        )
-        scope.setdefault("state", {})["request_id"] = request_id
+def ensure_request_id(scope: Scope | dict[str, Any]) -> str:
+    state = scope.setdefault("state", {})  # type: ignore[union-attr]
+    request_id = state.get("request_id")
+    if request_id is None:
+        incoming = dict(scope.get("headers", [])).get(HEADER, b"").decode("latin-1")
+        # Keep a caller's id only if it is short and plain, else make one.
+        ok = incoming.isalnum() and len(incoming) <= 64
+        request_id = state["request_id"] = incoming if ok else secrets.token_hex(8)
+    return str(request_id)
 
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((HEADER, request_id.encode()))
-                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
-            await send(message)
 
-        await app(scope, receive, send_with_id)
-
-    return middleware
+async def add_request_id_header(message: Message, scope: Scope) -> None:
+    """A before_send hook: runs for every response, including unmatched routes."""
+    if message["type"] == "http.response.start":
+        headers = list(message.get("headers", []))
+        headers.append((HEADER, ensure_request_id(scope).encode()))
+        message["headers"] = headers  # type: ignore[typeddict-unknown-key]

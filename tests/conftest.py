@@ -1,0 +1,75 @@
+"""Fixtures: one migrated database per run, the app over real HTTP semantics (ASGI), and
+users of every role. Each test starts from empty tables (the reference data stays)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from devicetrack.app import create_app
+from devicetrack.config import Settings
+from devicetrack.db import migrate
+from tests.database import asyncpg_dsn, scratch_database, server_url
+from tests.factories import Factory
+
+KEEP_TABLES = {"provinces", "communes", "alembic_version"}
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    with server_url() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server: str) -> Iterator[str]:
+    with scratch_database(pg_server) as url:
+        migrate.upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, login_max_failures=5, login_window_seconds=300)
+
+
+@pytest.fixture(scope="session")
+async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """Direct SQL access for arranging and asserting on the database itself."""
+    pool = await asyncpg.create_pool(asyncpg_dsn(database_url), min_size=1, max_size=4)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    app = create_app(settings)
+    async with AsyncTestClient(app=app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture(autouse=True)
+async def clean_tables(db: asyncpg.Pool) -> AsyncIterator[None]:
+    yield
+    tables = await db.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+    )
+    names = [r["tablename"] for r in tables if r["tablename"] not in KEEP_TABLES]
+    if names:
+        await db.execute(
+            "TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"
+        )
+
+
+@pytest.fixture
+def factory(db: asyncpg.Pool, client: AsyncTestClient) -> Factory:
+    return Factory(db, client)
+
+
+@pytest.fixture(scope="session")
+def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
+    return asyncio.DefaultEventLoopPolicy()
