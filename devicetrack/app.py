@@ -26,6 +26,8 @@ from devicetrack.auth.controllers import (
 )
 from devicetrack.config import Settings, async_url
 from devicetrack.dependencies import provide_principal, provide_settings, provide_transaction
+from devicetrack.devices.controllers import DeviceController
+from devicetrack.donations.controllers import DonationController, LabelBatchController
 from devicetrack.donors.controllers import DonorController
 from devicetrack.errors import exception_handlers
 from devicetrack.health import health, ready
@@ -41,6 +43,9 @@ API_CONTROLLERS = [
     RegionController,
     SchoolController,
     DonorController,
+    DonationController,
+    LabelBatchController,
+    DeviceController,
 ]
 
 

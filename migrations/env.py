@@ -6,7 +6,9 @@ import asyncio
 import os
 
 from alembic import context
+import sqlalchemy as sa
 from sqlalchemy import pool
+from sqlmodel.sql.sqltypes import AutoString
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -23,11 +25,18 @@ def _url() -> str:
     return async_url(url)
 
 
+def _compare_type(ctx, inspected_column, metadata_column, inspected_type, metadata_type):  # type: ignore[no-untyped-def]
+    # SQLModel's AutoString is stored as TEXT: not a difference worth a migration.
+    if isinstance(metadata_type, AutoString) and isinstance(inspected_type, sa.Text):
+        return False
+    return None
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
-        compare_type=True,
+        compare_type=_compare_type,
         transaction_per_migration=True,
     )
     with context.begin_transaction():

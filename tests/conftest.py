@@ -16,7 +16,7 @@ from devicetrack.db import migrate
 from tests.database import asyncpg_dsn, scratch_database, server_url
 from tests.factories import Factory
 
-KEEP_TABLES = {"provinces", "communes", "alembic_version"}
+KEEP_TABLES = {"provinces", "communes", "alembic_version", "tag_sequences"}
 
 
 @pytest.fixture(scope="session")
@@ -60,9 +60,14 @@ async def clean_tables(db: asyncpg.Pool) -> AsyncIterator[None]:
     )
     names = [r["tablename"] for r in tables if r["tablename"] not in KEEP_TABLES]
     if names:
-        await db.execute(
-            "TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"
-        )
+        async with db.acquire() as conn, conn.transaction():
+            # The history table refuses TRUNCATE by trigger; replica mode (superuser only)
+            # skips triggers for this reset between tests, as an operator restore would.
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute(
+                "TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"
+            )
+            await conn.execute("UPDATE tag_sequences SET last_value = 0")
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
 from devicetrack.db.columns import created_at, timestamp
@@ -94,6 +94,7 @@ class LoginAttempt(SQLModel, table=True):
     """Failed logins, kept for throttling per account and per client address."""
 
     __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_at", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(index=True)

@@ -57,3 +57,53 @@ def ensure_can_edit_enrolment(principal: Principal, school: School) -> None:
     if principal.is_school_staff and school.id in principal.school_ids:
         return
     raise Forbidden("Your role cannot change enrolments.")
+
+
+def visible_donations(principal: Principal) -> ColumnElement[bool]:
+    from devicetrack.donations.models import Donation
+
+    if principal.is_admin:
+        return true()
+    if principal.is_province_officer:
+        return Donation.province_code == principal.province_code
+    if principal.is_donor:
+        return Donation.donor_id == principal.donor_id
+    return false()
+
+
+def can_see_donation(principal: Principal, donor_id: int, province_code: str) -> bool:
+    if principal.is_admin:
+        return True
+    if principal.is_province_officer:
+        return province_code == principal.province_code
+    if principal.is_donor:
+        return donor_id == principal.donor_id
+    return False
+
+
+def visible_devices(principal: Principal) -> ColumnElement[bool]:
+    from devicetrack.devices.models import Device
+
+    if principal.is_admin:
+        return true()
+    if principal.is_province_officer:
+        return Device.province_code == principal.province_code
+    if principal.is_school_staff and principal.school_ids:
+        return Device.school_id.in_(sorted(principal.school_ids))  # type: ignore[union-attr]
+    if principal.is_donor:
+        return Device.donor_id == principal.donor_id
+    return false()
+
+
+def can_see_device(
+    principal: Principal, province_code: str, school_id: int | None, donor_id: int
+) -> bool:
+    if principal.is_admin:
+        return True
+    if principal.is_province_officer:
+        return province_code == principal.province_code
+    if principal.is_school_staff:
+        return school_id is not None and school_id in principal.school_ids
+    if principal.is_donor:
+        return donor_id == principal.donor_id
+    return False

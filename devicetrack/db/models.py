@@ -2,6 +2,8 @@
 
 from devicetrack.auth.models import ApiKey, AuthToken, LoginAttempt, User, UserSchool
 from devicetrack.db.base import metadata
+from devicetrack.devices.models import Device, DeviceEvent
+from devicetrack.donations.models import Donation, LabelBatch, PledgedLine, TagSequence
 from devicetrack.donors.models import Donor
 from devicetrack.regions.models import Commune, Province
 from devicetrack.schools.models import Enrolment, School
@@ -10,11 +12,17 @@ __all__ = [
     "ApiKey",
     "AuthToken",
     "Commune",
+    "Device",
+    "DeviceEvent",
+    "Donation",
     "Donor",
     "Enrolment",
+    "LabelBatch",
     "LoginAttempt",
+    "PledgedLine",
     "Province",
     "School",
+    "TagSequence",
     "User",
     "UserSchool",
     "metadata",

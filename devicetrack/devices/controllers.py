@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from litestar import Controller, get, patch, post
+from litestar.response import Stream
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
+from devicetrack.devices import actions, export, service
+from devicetrack.devices.schemas import (
+    ActionBody,
+    ActionResult,
+    DevicePage,
+    DeviceRead,
+    DeviceUpdate,
+    EventPage,
+)
+
+Kind = Literal["laptop", "desktop", "tablet", "smartphone", "sim", "router", "other"]
+Status = Literal[
+    "in_stock", "allocated", "at_school", "assigned", "in_repair", "lost", "stolen", "retired"
+]
+Condition = Literal["new", "good", "fair", "poor", "broken"]
+
+
+class DeviceController(Controller):
+    path = "/devices"
+    tags = ["devices"]
+
+    @get("/", operation_id="listDevices")
+    async def list_(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        kind: Kind | None = None,
+        status: Status | None = None,
+        condition: Condition | None = None,
+        donor: int | None = None,
+        donation: int | None = None,
+        school: int | None = None,
+        province: str | None = None,
+        has_sim: bool | None = None,
+        q: str | None = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> DevicePage:
+        """Filter by kind, status, condition, donor, donation, school, province, has_sim;
+        `q` matches a tag, serial, IMEI, ICCID or phone number."""
+        where = service.device_filters(
+            principal,
+            kind=kind,
+            status=status,
+            condition=condition,
+            donor=donor,
+            donation=donation,
+            school=school,
+            province=province,
+            has_sim=has_sim,
+            q=q,
+        )
+        rows = await service.list_devices(tx, where, after_id=decode_cursor(cursor), limit=limit)
+        items, next_cursor = page_of(rows, limit)
+        return DevicePage(items=items, next_cursor=next_cursor)
+
+    @get("/export", operation_id="exportDevices")
+    async def export_(
+        self,
+        principal: Principal,
+        db_engine: AsyncEngine,
+        format: Literal["csv", "xlsx"] = "csv",
+        kind: Kind | None = None,
+        status: Status | None = None,
+        condition: Condition | None = None,
+        donor: int | None = None,
+        donation: int | None = None,
+        school: int | None = None,
+        province: str | None = None,
+        has_sim: bool | None = None,
+        q: str | None = None,
+    ) -> Stream:
+        """Every matching device (same filters as the list), streamed with no cap."""
+        where = service.device_filters(
+            principal,
+            kind=kind,
+            status=status,
+            condition=condition,
+            donor=donor,
+            donation=donation,
+            school=school,
+            province=province,
+            has_sim=has_sim,
+            q=q,
+        )
+        if format == "xlsx":
+            return Stream(
+                export.xlsx_stream(db_engine, where),
+                media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                headers={"Content-Disposition": 'attachment; filename="devices.xlsx"'},
+            )
+        return Stream(
+            export.csv_stream(db_engine, where),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="devices.csv"'},
+        )
+
+    @get("/{asset_tag:str}", operation_id="getDevice")
+    async def get_(self, tx: AsyncSession, principal: Principal, asset_tag: str) -> DeviceRead:
+        """The tag may be typed in any case, with or without dashes."""
+        return await service.read_device(tx, principal, asset_tag)
+
+    @patch("/{asset_tag:str}", operation_id="updateDevice")
+    async def update(
+        self, tx: AsyncSession, principal: Principal, asset_tag: str, data: DeviceUpdate
+    ) -> DeviceRead:
+        return await service.update_device(tx, principal, asset_tag, data)
+
+    @get("/{asset_tag:str}/events", operation_id="listDeviceEvents")
+    async def events(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        asset_tag: str,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> EventPage:
+        rows = await service.list_events(
+            tx, principal, asset_tag, after_id=decode_cursor(cursor), limit=limit
+        )
+        items, next_cursor = page_of(rows, limit)
+        return EventPage(items=items, next_cursor=next_cursor)
+
+    @post("/{asset_tag:str}/actions/{action:str}", operation_id="deviceAction", status_code=200)
+    async def action(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        asset_tag: str,
+        action: str,
+        data: ActionBody | None = None,
+    ) -> ActionResult:
+        return await actions.perform(tx, principal, asset_tag, action, data or ActionBody())

@@ -1,0 +1,316 @@
+"""Bulk intake and update-import of devices: all-or-nothing, at COPY speed.
+
+Rows are checked in Python (per row and within the file), copied into a temporary staging
+table with COPY, checked against the database with a few set-based queries, and then
+inserted (with one `registered` event each) by a single INSERT … SELECT. Everything runs
+in the request's one transaction, so a refused upload changes no row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.devices.intake_rows import CheckedRows, check_new_rows, check_update_rows
+from devicetrack.devices.tags import format_tag
+from devicetrack.errors import Conflict, FieldError, ValidationFailed
+
+STAGING_NEW = """
+CREATE TEMPORARY TABLE intake_rows (
+    rownum int, asset_tag text, kind text, make text, model text, serial text, imei text,
+    iccid text, msisdn text, carrier text, plan_name text, plan_quota_gb numeric,
+    plan_expires_on date, paid_by text, condition text, note text, warranty_until date
+) ON COMMIT DROP
+"""
+STAGING_UPDATE = """
+CREATE TEMPORARY TABLE intake_updates (
+    rownum int, asset_tag text, model text, serial text, condition text, note text,
+    msisdn text, carrier text, plan_name text, plan_quota_gb numeric, plan_expires_on date,
+    paid_by text, warranty_until date
+) ON COMMIT DROP
+"""
+NEW_COLUMNS = [
+    "rownum",
+    "asset_tag",
+    "kind",
+    "make",
+    "model",
+    "serial",
+    "imei",
+    "iccid",
+    "msisdn",
+    "carrier",
+    "plan_name",
+    "plan_quota_gb",
+    "plan_expires_on",
+    "paid_by",
+    "condition",
+    "note",
+    "warranty_until",
+]
+UPDATE_COLUMNS = [
+    "rownum",
+    "asset_tag",
+    "model",
+    "serial",
+    "condition",
+    "note",
+    "msisdn",
+    "carrier",
+    "plan_name",
+    "plan_quota_gb",
+    "plan_expires_on",
+    "paid_by",
+    "warranty_until",
+]
+# Rows that collide with devices already stored, checked with arrays of the file's values
+# (index lookups, no staging needed). The serial comparison matches the unique index
+# uq_devices_make_serial.
+CONFLICTS_NEW = """
+SELECT i.n, 'imei' AS field, 'IMEI already registered as ' || d.asset_tag AS message
+  FROM unnest($1::int[], $2::text[]) AS i(n, v) JOIN devices d ON d.imei = i.v
+UNION ALL
+SELECT i.n, 'iccid', 'ICCID already registered as ' || d.asset_tag
+  FROM unnest($3::int[], $4::text[]) AS i(n, v) JOIN devices d ON d.iccid = i.v
+UNION ALL
+SELECT i.n, 'serial', 'serial already registered for this make as ' || d.asset_tag
+  FROM unnest($5::int[], $6::text[], $7::text[]) AS i(n, make, serial)
+  JOIN devices d ON lower(coalesce(d.make, '')) = i.make AND d.serial = i.serial
+UNION ALL
+SELECT i.n, 'asset_tag', 'tag already bound to ' || coalesce(d.serial, d.imei, d.iccid, 'a device')
+  FROM unnest($8::int[], $9::text[]) AS i(n, v) JOIN devices d ON d.asset_tag = i.v
+"""
+INSERT_NEW = """
+WITH inserted AS (
+    INSERT INTO devices (
+        asset_tag, province_code, kind, make, model, serial, imei, iccid, msisdn, carrier,
+        plan_name, plan_quota_gb, plan_expires_on, paid_by, condition, note, warranty_until,
+        status, donation_id, donor_id
+    )
+    SELECT asset_tag, $1, kind, make, model, serial, imei, iccid, msisdn, carrier,
+           plan_name, plan_quota_gb, plan_expires_on, paid_by, condition, note, warranty_until,
+           'in_stock', $2, $3
+      FROM intake_rows ORDER BY rownum
+    RETURNING id, condition
+)
+INSERT INTO device_events (device_id, actor_id, action, to_status, condition, data)
+SELECT id, $4, 'registered', 'in_stock', condition, $5::jsonb FROM inserted
+"""
+CONFLICTS_UPDATE = """
+SELECT s.rownum, 'asset_tag' AS field, 'no device with this tag in this donation' AS message
+  FROM intake_updates s LEFT JOIN devices d ON d.asset_tag = s.asset_tag AND d.donation_id = $1
+ WHERE d.id IS NULL
+UNION ALL
+SELECT s.rownum, 'serial', 'serial already registered for this make as ' || o.asset_tag
+  FROM intake_updates s
+  JOIN devices d ON d.asset_tag = s.asset_tag
+  JOIN devices o ON o.id <> d.id AND o.serial = s.serial
+               AND lower(coalesce(o.make, '')) = lower(coalesce(d.make, ''))
+UNION ALL
+SELECT s.rownum, 'serial', 'duplicate of row ' || min(t.rownum) OVER (PARTITION BY s.rownum)
+  FROM intake_updates s
+  JOIN devices d ON d.asset_tag = s.asset_tag
+  JOIN intake_updates t ON t.rownum < s.rownum AND t.serial = s.serial
+  JOIN devices e ON e.asset_tag = t.asset_tag
+               AND lower(coalesce(e.make, '')) = lower(coalesce(d.make, ''))
+UNION ALL
+SELECT s.rownum, 'msisdn', 'SIM fields apply to SIMs only'
+  FROM intake_updates s JOIN devices d ON d.asset_tag = s.asset_tag
+ WHERE d.kind <> 'sim' AND (s.msisdn IS NOT NULL OR s.carrier IS NOT NULL
+       OR s.plan_name IS NOT NULL OR s.plan_quota_gb IS NOT NULL
+       OR s.plan_expires_on IS NOT NULL OR s.paid_by IS NOT NULL)
+ORDER BY 1, 2
+"""
+APPLY_UPDATE = """
+WITH changed AS (
+    UPDATE devices d SET
+        model = coalesce(s.model, d.model), serial = coalesce(s.serial, d.serial),
+        condition = coalesce(s.condition, d.condition), note = coalesce(s.note, d.note),
+        msisdn = coalesce(s.msisdn, d.msisdn), carrier = coalesce(s.carrier, d.carrier),
+        plan_name = coalesce(s.plan_name, d.plan_name),
+        plan_quota_gb = coalesce(s.plan_quota_gb, d.plan_quota_gb),
+        plan_expires_on = coalesce(s.plan_expires_on, d.plan_expires_on),
+        paid_by = coalesce(s.paid_by, d.paid_by),
+        warranty_until = coalesce(s.warranty_until, d.warranty_until),
+        updated_at = now()
+      FROM intake_updates s
+     WHERE d.asset_tag = s.asset_tag
+    RETURNING d.id, d.status, d.condition, s.model, s.serial, s.condition AS new_condition,
+              s.note, s.msisdn, s.carrier, s.plan_name, s.plan_quota_gb, s.plan_expires_on,
+              s.paid_by, s.warranty_until
+)
+INSERT INTO device_events (device_id, actor_id, action, from_status, to_status, condition, data)
+SELECT id, $1, 'edited', status, status, condition,
+       jsonb_build_object('source', 'update-import', 'changed', jsonb_strip_nulls(
+           jsonb_build_object('model', model, 'serial', serial, 'condition', new_condition,
+               'note', note, 'msisdn', msisdn, 'carrier', carrier, 'plan_name', plan_name,
+               'plan_quota_gb', plan_quota_gb, 'plan_expires_on', plan_expires_on,
+               'paid_by', paid_by, 'warranty_until', warranty_until)))
+  FROM changed
+"""
+
+
+class IntakeResult(msgspec.Struct):
+    created: int
+    asset_tags: list[str]
+    warnings: list[FieldError]
+
+
+class UpdateResult(msgspec.Struct):
+    updated: int
+    asset_tags: list[str]
+    warnings: list[FieldError]
+
+
+async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session, inside the request's transaction."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection  # type: ignore[return-value]
+
+
+def _refuse(checked: CheckedRows, db_errors: list[FieldError] | None = None) -> None:
+    errors = sorted(checked.errors + (db_errors or []), key=lambda e: (e.row or 0, e.field or ""))
+    if errors:
+        rows = len({e.row for e in errors})
+        raise ValidationFailed(
+            f"{rows} row(s) are wrong; nothing was imported.",
+            errors=errors,
+            extra={"warnings": [msgspec.to_builtins(w) for w in checked.warnings]}
+            if checked.warnings
+            else None,
+        )
+
+
+async def _reserved_ranges(conn: asyncpg.Connection, province: str) -> list[tuple[int, int]]:
+    rows = await conn.fetch(
+        "SELECT first_sequence, first_sequence + count FROM label_batches WHERE province_code = $1",
+        province,
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+async def take_sequences(conn: asyncpg.Connection, province: str, count: int) -> int:
+    """Reserve `count` consecutive sequence numbers; return the first. The row lock held
+    until commit serialises concurrent intakes in one province, so ranges never overlap
+    and a rolled-back intake leaves no gap."""
+    last = await conn.fetchval(
+        "UPDATE tag_sequences SET last_value = last_value + $2 WHERE province_code = $1"
+        " RETURNING last_value",
+        province,
+        count,
+    )
+    if last is None or last > 999_999:
+        raise Conflict(f"Province {province} has no asset-tag numbers left.")
+    return int(last) - count + 1
+
+
+async def _new_row_conflicts(
+    conn: asyncpg.Connection, checked: CheckedRows, province: str
+) -> list[FieldError]:
+    """Errors for rows whose identity is already stored, or whose pre-printed tag was never
+    reserved. Record layout: see intake_rows.check_new_rows."""
+    errors: list[FieldError] = []
+    if checked.bound_tags:
+        ranges = await _reserved_ranges(conn, province)
+        for tag, number in checked.bound_tags.items():
+            seq = int(tag[5:11])
+            if not any(lo <= seq < hi for lo, hi in ranges):
+                errors.append(
+                    FieldError(row=number, field="asset_tag", message="not a reserved label tag")
+                )
+    records = checked.records
+    imei = [(r[0], r[6]) for r in records if r[6] is not None]
+    iccid = [(r[0], r[7]) for r in records if r[7] is not None]
+    serial = [(r[0], (r[3] or "").lower(), r[5]) for r in records if r[5] is not None]
+    tags = [(r[0], r[1]) for r in records if r[1] is not None]
+    conflicts = await conn.fetch(
+        CONFLICTS_NEW,
+        [n for n, _ in imei], [v for _, v in imei],
+        [n for n, _ in iccid], [v for _, v in iccid],
+        [n for n, _, _ in serial], [m for _, m, _ in serial], [v for _, _, v in serial],
+        [n for n, _ in tags], [v for _, v in tags],
+    )
+    errors += [FieldError(row=r[0], field=r[1], message=r[2]) for r in conflicts]
+    return errors
+
+
+async def register_devices(
+    session: AsyncSession,
+    *,
+    donation_id: int,
+    donor_id: int,
+    province: str,
+    actor_id: int,
+    rows: list[tuple[int, dict[str, Any]]],
+) -> IntakeResult:
+    checked = check_new_rows(rows, province)
+    conn = await raw_connection(session)
+    db_errors = await _new_row_conflicts(conn, checked, province)
+    if checked.errors or db_errors:
+        _refuse(checked, db_errors)
+    records = checked.records
+    unbound = sum(1 for r in records if r[1] is None)
+    if unbound:
+        sequence = await take_sequences(conn, province, unbound)
+        filled = []
+        for record in records:
+            if record[1] is None:
+                record = (record[0], format_tag(province, sequence), *record[2:])
+                sequence += 1
+            filled.append(record)
+        records = filled
+    await conn.execute(STAGING_NEW)
+    await conn.copy_records_to_table("intake_rows", records=records, columns=NEW_COLUMNS)
+    try:
+        await conn.execute(
+            INSERT_NEW,
+            province,
+            donation_id,
+            donor_id,
+            actor_id,
+            msgspec.json.encode({"donation_id": donation_id}).decode(),
+        )
+    except asyncpg.UniqueViolationError as exc:
+        # Another intake committed the same identity between our check and insert.
+        raise Conflict(
+            "A device in this upload was registered by another request at the same time "
+            f"({exc.constraint_name}); nothing was imported — retry to see which row."
+        ) from None
+    await conn.execute("DROP TABLE intake_rows")
+    return IntakeResult(
+        created=len(records), asset_tags=[r[1] for r in records], warnings=checked.warnings
+    )
+
+
+async def update_devices(
+    session: AsyncSession,
+    *,
+    donation_id: int,
+    actor_id: int,
+    rows: list[tuple[int, dict[str, Any]]],
+) -> UpdateResult:
+    checked = check_update_rows(rows)
+    conn = await raw_connection(session)
+    await conn.execute(STAGING_UPDATE)
+    await conn.copy_records_to_table(
+        "intake_updates", records=checked.records, columns=UPDATE_COLUMNS
+    )
+    conflicts = await conn.fetch(CONFLICTS_UPDATE, donation_id)
+    if checked.errors or conflicts:
+        _refuse(checked, [FieldError(row=r[0], field=r[1], message=r[2]) for r in conflicts])
+    try:
+        await conn.execute(APPLY_UPDATE, actor_id)
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(
+            f"An update collided with another request ({exc.constraint_name}); nothing changed."
+        ) from None
+    await conn.execute("DROP TABLE intake_updates")
+    return UpdateResult(
+        updated=len(checked.records),
+        asset_tags=[r[1] for r in checked.records],
+        warnings=checked.warnings,
+    )

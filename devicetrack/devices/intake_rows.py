@@ -1,0 +1,335 @@
+"""Checking intake rows (from JSON, CSV or XLSX) one by one, collecting every error.
+
+Rows arrive as dicts of strings (or None). The checks here are per row and within the
+file (duplicates); checks against the database are done in SQL by the intake service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from devicetrack.devices.identity import check_iccid, check_imei, normalise_msisdn, parse_date
+from devicetrack.devices.models import CARRIERS, CONDITIONS
+from devicetrack.devices.tags import parse_tag
+from devicetrack.donations.models import DEVICE_KINDS
+from devicetrack.errors import FieldError
+
+COLUMNS = (
+    "kind",
+    "make",
+    "model",
+    "serial",
+    "imei",
+    "iccid",
+    "msisdn",
+    "carrier",
+    "plan_name",
+    "plan_quota_gb",
+    "plan_expires_on",
+    "paid_by",
+    "condition",
+    "asset_tag",
+    "note",
+    "warranty_until",
+)
+# Header aliases: English variants and the Vietnamese headers staff use in spreadsheets.
+ALIASES: dict[str, str] = {c: c for c in COLUMNS} | {
+    "loại": "kind",
+    "loai": "kind",
+    "loại_thiết_bị": "kind",
+    "type": "kind",
+    "hãng": "make",
+    "hang": "make",
+    "manufacturer": "make",
+    "brand": "make",
+    "mẫu": "model",
+    "model_name": "model",
+    "dòng_máy": "model",
+    "serial_number": "serial",
+    "số_serial": "serial",
+    "so_serial": "serial",
+    "sn": "serial",
+    "số_imei": "imei",
+    "số_iccid": "iccid",
+    "phone": "msisdn",
+    "số_điện_thoại": "msisdn",
+    "so_dien_thoai": "msisdn",
+    "sđt": "msisdn",
+    "nhà_mạng": "carrier",
+    "nha_mang": "carrier",
+    "gói_cước": "plan_name",
+    "goi_cuoc": "plan_name",
+    "plan": "plan_name",
+    "quota_gb": "plan_quota_gb",
+    "dung_lượng_gb": "plan_quota_gb",
+    "hết_hạn_gói": "plan_expires_on",
+    "plan_expires": "plan_expires_on",
+    "trả_bởi": "paid_by",
+    "tình_trạng": "condition",
+    "tinh_trang": "condition",
+    "mã_tài_sản": "asset_tag",
+    "ma_tai_san": "asset_tag",
+    "tag": "asset_tag",
+    "ghi_chú": "note",
+    "ghi_chu": "note",
+    "notes": "note",
+    "bảo_hành_đến": "warranty_until",
+    "warranty": "warranty_until",
+}
+UPDATE_COLUMNS = (
+    "asset_tag",
+    "model",
+    "serial",
+    "condition",
+    "note",
+    "msisdn",
+    "carrier",
+    "plan_name",
+    "plan_quota_gb",
+    "plan_expires_on",
+    "paid_by",
+    "warranty_until",
+)
+_KINDS = frozenset(DEVICE_KINDS)
+_CONDITIONS = frozenset(CONDITIONS)
+_CARRIERS = frozenset(CARRIERS)
+# Vietnamese carrier names as people write them.
+_CARRIER_ALIASES = {
+    "vina": "vinaphone",
+    "vnpt": "vinaphone",
+    "mobi": "mobifone",
+    "mobiphone": "mobifone",
+    "vietel": "viettel",
+}
+
+
+@dataclass
+class CheckedRows:
+    records: list[tuple[Any, ...]] = field(default_factory=list)  # staging rows, file order
+    errors: list[FieldError] = field(default_factory=list)
+    warnings: list[FieldError] = field(default_factory=list)
+    bound_tags: dict[str, int] = field(default_factory=dict)  # pre-printed tag -> row
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _quota(value: str) -> Decimal:
+    try:
+        quota = Decimal(value.replace(",", "."))
+    except InvalidOperation:
+        raise ValueError("must be a number of GB") from None
+    if quota < 0 or quota >= 1_000_000:
+        raise ValueError("must be between 0 and 999999")
+    return quota
+
+
+def check_new_rows(
+    rows: list[tuple[int, dict[str, object]]], province_code: str, max_errors: int = 1000
+) -> CheckedRows:
+    """Check rows for intake. Each record is (rownum, asset_tag, kind, make, model, serial,
+    imei, iccid, msisdn, carrier, plan_name, plan_quota_gb, plan_expires_on, paid_by,
+    condition, note, warranty_until)."""
+    out = CheckedRows()
+    errors = out.errors
+    seen_imei: dict[str, int] = {}
+    seen_iccid: dict[str, int] = {}
+    seen_serial: dict[tuple[str, str], int] = {}
+    for number, row in rows:
+        n_errors = len(errors)
+
+        def bad(column: str, message: str, number: int = number) -> None:
+            errors.append(FieldError(row=number, field=column, message=message))
+
+        kind = (_text(row.get("kind")) or "").lower()
+        if not kind:
+            bad("kind", "required")
+        elif kind not in _KINDS:
+            bad("kind", f"unknown kind {kind!r}; use one of {', '.join(sorted(_KINDS))}")
+        make = _text(row.get("make"))
+        serial = _text(row.get("serial"))
+        imei = None
+        if (raw := _text(row.get("imei"))) is not None:
+            imei, problem = check_imei(raw)
+            if problem:
+                bad("imei", problem)
+            elif imei in seen_imei:
+                bad("imei", f"duplicate of row {seen_imei[imei]} in this file")
+            else:
+                seen_imei[imei] = number
+        iccid = msisdn = carrier = None
+        if (raw := _text(row.get("iccid"))) is not None:
+            iccid, problem, warning = check_iccid(raw)
+            if problem:
+                bad("iccid", problem)
+            elif iccid in seen_iccid:
+                bad("iccid", f"duplicate of row {seen_iccid[iccid]} in this file")
+            else:
+                seen_iccid[iccid] = number  # type: ignore[index]
+            if warning:
+                out.warnings.append(FieldError(row=number, field="iccid", message=warning))
+        if serial is not None:
+            key = ((make or "").lower(), serial)
+            if key in seen_serial:
+                bad("serial", f"duplicate of row {seen_serial[key]} in this file")
+            else:
+                seen_serial[key] = number
+        if kind == "sim" and iccid is None and "iccid" not in {e.field for e in errors[n_errors:]}:
+            bad("iccid", "a SIM needs an ICCID")
+        if (
+            kind == "smartphone"
+            and imei is None
+            and serial is None
+            and not any(e.field == "imei" for e in errors[n_errors:])
+        ):
+            bad("imei", "a smartphone needs an IMEI or a serial")
+        if kind and kind != "sim" and iccid is not None:
+            bad("iccid", "only SIMs have an ICCID (install the SIM in the device instead)")
+        if (raw := _text(row.get("msisdn"))) is not None:
+            msisdn, problem = normalise_msisdn(raw)
+            if problem:
+                bad("msisdn", problem)
+        if (raw := _text(row.get("carrier"))) is not None:
+            carrier = _CARRIER_ALIASES.get(raw.lower(), raw.lower())
+            if carrier not in _CARRIERS:
+                bad("carrier", f"unknown carrier; use one of {', '.join(CARRIERS)}")
+        quota = expires = warranty = None
+        if (raw := _text(row.get("plan_quota_gb"))) is not None:
+            try:
+                quota = _quota(raw)
+            except ValueError as exc:
+                bad("plan_quota_gb", str(exc))
+        expires = _date(row, "plan_expires_on", bad)
+        warranty = _date(row, "warranty_until", bad)
+        condition = (_text(row.get("condition")) or "new").lower()
+        if condition not in _CONDITIONS:
+            bad("condition", f"unknown condition; use one of {', '.join(CONDITIONS)}")
+        tag = None
+        if (raw := _text(row.get("asset_tag"))) is not None:
+            parsed = parse_tag(raw)
+            if parsed is None:
+                bad("asset_tag", "not an asset tag (DTpp-nnnnnn-c)")
+            elif not parsed.check_ok:
+                bad("asset_tag", f"check character wrong: did you mean {parsed.expected}?")
+            elif parsed.province_code != province_code:
+                bad("asset_tag", f"tag belongs to province {parsed.province_code}")
+            elif parsed.tag in out.bound_tags:
+                bad("asset_tag", f"duplicate of row {out.bound_tags[parsed.tag]} in this file")
+            else:
+                tag = parsed.tag
+                out.bound_tags[tag] = number
+        if len(errors) == n_errors:
+            out.records.append(
+                (
+                    number,
+                    tag,
+                    kind,
+                    make,
+                    _text(row.get("model")),
+                    serial,
+                    imei,
+                    iccid,
+                    msisdn,
+                    carrier,
+                    _text(row.get("plan_name")),
+                    quota,
+                    expires,
+                    _text(row.get("paid_by")),
+                    condition,
+                    _text(row.get("note")),
+                    warranty,
+                )
+            )
+        if len(errors) >= max_errors:
+            break
+    return out
+
+
+def _date(row: dict[str, object], column: str, bad: Any) -> date | None:
+    raw = row.get(column)
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, date):
+        return raw
+    try:
+        return parse_date(str(raw))
+    except ValueError as exc:
+        bad(column, str(exc))
+        return None
+
+
+def check_update_rows(
+    rows: list[tuple[int, dict[str, object]]], max_errors: int = 1000
+) -> CheckedRows:
+    """Rows of an update-import: matched by asset tag; empty cells keep the stored value.
+    Record: (rownum, asset_tag, model, serial, condition, note, msisdn, carrier, plan_name,
+    plan_quota_gb, plan_expires_on, paid_by, warranty_until)."""
+    out = CheckedRows()
+    errors = out.errors
+    for number, row in rows:
+        n_errors = len(errors)
+
+        def bad(column: str, message: str, number: int = number) -> None:
+            errors.append(FieldError(row=number, field=column, message=message))
+
+        extra = [c for c, v in row.items() if c not in UPDATE_COLUMNS and _text(v) is not None]
+        for column in extra:
+            bad(column, "cannot be changed by an update-import")
+        tag = None
+        parsed = parse_tag(_text(row.get("asset_tag")) or "")
+        if parsed is None:
+            bad("asset_tag", "required: the tag of the device to update")
+        elif not parsed.check_ok:
+            bad("asset_tag", f"check character wrong: did you mean {parsed.expected}?")
+        elif parsed.tag in out.bound_tags:
+            bad("asset_tag", f"duplicate of row {out.bound_tags[parsed.tag]} in this file")
+        else:
+            tag = parsed.tag
+            out.bound_tags[tag] = number
+        condition = _text(row.get("condition"))
+        if condition is not None and condition.lower() not in _CONDITIONS:
+            bad("condition", f"unknown condition; use one of {', '.join(CONDITIONS)}")
+        msisdn = carrier = quota = None
+        if (raw := _text(row.get("msisdn"))) is not None:
+            msisdn, problem = normalise_msisdn(raw)
+            if problem:
+                bad("msisdn", problem)
+        if (raw := _text(row.get("carrier"))) is not None:
+            carrier = _CARRIER_ALIASES.get(raw.lower(), raw.lower())
+            if carrier not in _CARRIERS:
+                bad("carrier", f"unknown carrier; use one of {', '.join(CARRIERS)}")
+        if (raw := _text(row.get("plan_quota_gb"))) is not None:
+            try:
+                quota = _quota(raw)
+            except ValueError as exc:
+                bad("plan_quota_gb", str(exc))
+        expires = _date(row, "plan_expires_on", bad)
+        warranty = _date(row, "warranty_until", bad)
+        if len(errors) == n_errors:
+            out.records.append(
+                (
+                    number,
+                    tag,
+                    _text(row.get("model")),
+                    _text(row.get("serial")),
+                    condition.lower() if condition else None,
+                    _text(row.get("note")),
+                    msisdn,
+                    carrier,
+                    _text(row.get("plan_name")),
+                    quota,
+                    expires,
+                    _text(row.get("paid_by")),
+                    warranty,
+                )
+            )
+        if len(errors) >= max_errors:
+            break
+    return out

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from devicetrack.db.columns import created_at, timestamp, updated_at
+from devicetrack.donations.models import KIND_CHECK
+
+STATUSES = (
+    "in_stock",
+    "allocated",
+    "at_school",
+    "assigned",
+    "in_repair",
+    "lost",
+    "stolen",
+    "retired",
+)
+CONDITIONS = ("new", "good", "fair", "poor", "broken")
+CARRIERS = ("viettel", "vinaphone", "mobifone", "other")
+# Kinds a SIM can be installed in.
+SIM_HOSTS = ("tablet", "smartphone", "router")
+
+
+class Device(SQLModel, table=True):
+    __tablename__ = "devices"
+    __table_args__ = (
+        CheckConstraint(KIND_CHECK, name="kind_known"),
+        CheckConstraint(
+            "status IN ('in_stock','allocated','at_school','assigned','in_repair','lost',"
+            "'stolen','retired')",
+            name="status_known",
+        ),
+        CheckConstraint(
+            "condition IN ('new','good','fair','poor','broken')", name="condition_known"
+        ),
+        CheckConstraint("imei ~ '^[0-9]{15}$'", name="imei_format"),
+        CheckConstraint("iccid ~ '^89[0-9]{16,18}$'", name="iccid_format"),
+        CheckConstraint("kind <> 'sim' OR iccid IS NOT NULL", name="sim_has_iccid"),
+        CheckConstraint("kind = 'sim' OR installed_in_id IS NULL", name="only_sims_install"),
+        CheckConstraint(
+            "carrier IN ('viettel','vinaphone','mobifone','other')", name="carrier_known"
+        ),
+        # A serial is unique per make (case-insensitive make, missing make counts as one).
+        Index(
+            "uq_devices_make_serial",
+            text("lower(coalesce(make, ''))"),
+            "serial",
+            unique=True,
+            postgresql_where=text("serial IS NOT NULL"),
+        ),
+        # A device holds at most one SIM.
+        Index(
+            "uq_devices_installed_in_id",
+            "installed_in_id",
+            unique=True,
+            postgresql_where=text("installed_in_id IS NOT NULL"),
+        ),
+        Index("ix_devices_school_status", "school_id", "status"),
+        Index("ix_devices_province_status_kind", "province_code", "status", "kind"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    asset_tag: str = Field(sa_type=String(16), unique=True)
+    province_code: str = Field(sa_type=String(2), sa_column_args=[ForeignKey("provinces.code")])
+    kind: str
+    make: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    imei: str | None = Field(default=None, unique=True)
+    status: str = "in_stock"
+    condition: str = "new"
+    donation_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("donations.id"), nullable=False, index=True)
+    )
+    donor_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("donors.id"), nullable=False, index=True)
+    )
+    school_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("schools.id"), nullable=True)
+    )
+    received_at: datetime | None = created_at()
+    last_seen_at: datetime | None = timestamp()
+    warranty_until: date | None = None
+    note: str | None = None
+    # SIM fields (kind = sim)
+    iccid: str | None = Field(default=None, unique=True)
+    msisdn: str | None = None
+    carrier: str | None = None
+    plan_name: str | None = None
+    plan_quota_gb: Decimal | None = Field(default=None, sa_column=Column(Numeric(8, 2)))
+    plan_expires_on: date | None = None
+    paid_by: str | None = None
+    installed_in_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, ForeignKey("devices.id"), nullable=True)
+    )
+    created_at: datetime | None = created_at()
+    updated_at: datetime | None = updated_at()
+
+
+class DeviceEvent(SQLModel, table=True):
+    """Append-only history of every device; a trigger refuses UPDATE and DELETE."""
+
+    __tablename__ = "device_events"
+    __table_args__ = (Index("ix_device_events_device_id_id", "device_id", "id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    device_id: int = Field(sa_column=Column(BigInteger, ForeignKey("devices.id"), nullable=False))
+    at: datetime | None = created_at()
+    actor_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("users.id"), nullable=True)
+    )
+    action: str
+    from_status: str | None = None
+    to_status: str | None = None
+    school_id: int | None = None
+    student_id: int | None = None
+    condition: str | None = None
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))

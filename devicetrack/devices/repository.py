@@ -1,0 +1,124 @@
+"""Queries for devices and their events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import aliased
+
+from devicetrack.auth.models import User
+from devicetrack.devices.models import Device, DeviceEvent
+
+_host = aliased(Device, name="host")
+_sim = aliased(Device, name="sim")
+
+
+def device_query(where: list[ColumnElement[bool]]) -> Select[Any]:
+    """Devices with the tag of the device a SIM is in, and of the SIM a device holds."""
+    return (
+        select(Device, _host.asset_tag.label("installed_in"), _sim.asset_tag.label("installed_sim"))
+        .outerjoin(_host, _host.id == Device.installed_in_id)
+        .outerjoin(_sim, _sim.installed_in_id == Device.id)
+        .where(*where)
+    )
+
+
+def search_clause(q: str) -> ColumnElement[bool]:
+    text = q.strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    clauses: list[ColumnElement[bool]] = [
+        Device.asset_tag == text.upper(),
+        Device.serial == text,
+    ]
+    if digits:
+        clauses += [
+            Device.imei == digits,
+            Device.iccid == digits,
+            Device.msisdn.like(f"%{digits[-9:]}"),
+        ]  # type: ignore[union-attr]
+    return or_(*clauses)
+
+
+async def get_by_tag(session: AsyncSession, tag: str, *, for_update: bool = False) -> Device | None:
+    query = select(Device).where(Device.asset_tag == tag)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def read_by_tag(
+    session: AsyncSession, tag: str
+) -> tuple[Device, str | None, str | None] | None:
+    row = (await session.execute(device_query([Device.asset_tag == tag]))).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+async def list_devices(
+    session: AsyncSession, *, where: list[ColumnElement[bool]], after_id: int | None, limit: int
+) -> list[tuple[Device, str | None, str | None]]:
+    query = device_query(where).order_by(Device.id).limit(limit + 1)
+    if after_id is not None:
+        query = query.where(Device.id > after_id)  # type: ignore[operator]
+    return [(d, h, s) for d, h, s in await session.execute(query)]
+
+
+async def stream_devices(
+    connection: AsyncConnection, where: list[ColumnElement[bool]]
+) -> AsyncIterator[Any]:
+    """Every matching row (plain columns, no ORM objects) through a server-side cursor:
+    memory stays flat."""
+    query = (
+        select(
+            *Device.__table__.columns,  # type: ignore[attr-defined]
+            _host.asset_tag.label("installed_in"),
+            _sim.asset_tag.label("installed_sim"),
+        )
+        .outerjoin(_host, _host.id == Device.installed_in_id)
+        .outerjoin(_sim, _sim.installed_in_id == Device.id)
+        .where(*where)
+        .order_by(Device.id)
+    )
+    result = await connection.stream(query.execution_options(yield_per=2000))
+    async for row in result:
+        yield row
+
+
+async def sim_in(session: AsyncSession, host_id: int) -> Device | None:
+    return (
+        await session.execute(
+            select(Device).where(Device.installed_in_id == host_id).with_for_update()
+        )
+    ).scalar_one_or_none()
+
+
+async def find_sim(session: AsyncSession, *, tag: str | None, iccid: str | None) -> Device | None:
+    clause = Device.asset_tag == tag if tag else Device.iccid == iccid
+    return (
+        await session.execute(select(Device).where(clause).with_for_update())
+    ).scalar_one_or_none()
+
+
+async def add_event(session: AsyncSession, **values: Any) -> int:
+    return int(
+        (
+            await session.execute(insert(DeviceEvent).values(**values).returning(DeviceEvent.id))
+        ).scalar_one()
+    )
+
+
+async def list_events(
+    session: AsyncSession, device_id: int, *, after_id: int | None, limit: int
+) -> list[tuple[DeviceEvent, str | None]]:
+    query = (
+        select(DeviceEvent, User.full_name)
+        .outerjoin(User, User.id == DeviceEvent.actor_id)
+        .where(DeviceEvent.device_id == device_id)
+        .order_by(DeviceEvent.id)
+        .limit(limit + 1)
+    )
+    if after_id is not None:
+        query = query.where(DeviceEvent.id > after_id)  # type: ignore[operator]
+    return [(e, name) for e, name in await session.execute(query)]

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import msgspec
+
+from devicetrack.common.schemas import Body
+
+
+class IntakeRow(Body):
+    """One device in a JSON intake list (the same columns as the CSV/XLSX upload)."""
+
+    kind: str
+    make: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    imei: str | None = None
+    iccid: str | None = None
+    msisdn: str | None = None
+    carrier: str | None = None
+    plan_name: str | None = None
+    plan_quota_gb: float | str | None = None
+    plan_expires_on: str | None = None
+    paid_by: str | None = None
+    condition: str | None = None
+    asset_tag: str | None = None
+    note: str | None = None
+    warranty_until: str | None = None
+
+
+class UpdateRow(Body):
+    asset_tag: str
+    model: str | None = None
+    serial: str | None = None
+    condition: str | None = None
+    note: str | None = None
+    msisdn: str | None = None
+    carrier: str | None = None
+    plan_name: str | None = None
+    plan_quota_gb: float | str | None = None
+    plan_expires_on: str | None = None
+    paid_by: str | None = None
+    warranty_until: str | None = None
+
+
+class DeviceRead(msgspec.Struct, omit_defaults=False):
+    id: int
+    asset_tag: str
+    kind: str
+    make: str | None
+    model: str | None
+    serial: str | None
+    imei: str | None
+    status: str
+    condition: str
+    province_code: str
+    donation_id: int
+    donor_id: int
+    school_id: int | None
+    received_at: datetime
+    last_seen_at: datetime | None
+    warranty_until: date | None
+    note: str | None
+    iccid: str | None
+    msisdn: str | None
+    carrier: str | None
+    plan_name: str | None
+    plan_quota_gb: Decimal | None
+    plan_expires_on: date | None
+    paid_by: str | None
+    installed_in: str | None
+    installed_sim: str | None
+    updated_at: datetime
+
+
+class DevicePage(msgspec.Struct):
+    items: list[DeviceRead]
+    next_cursor: str | None
+
+
+class DeviceUpdate(Body):
+    make: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    model: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    serial: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    warranty_until: date | None = None
+
+
+class EventRead(msgspec.Struct):
+    id: int
+    at: datetime
+    action: str
+    actor_id: int | None
+    actor_name: str | None
+    from_status: str | None
+    to_status: str | None
+    school_id: int | None
+    student_id: int | None
+    condition: str | None
+    note: str | None
+    data: dict[str, Any] | None
+
+
+class EventPage(msgspec.Struct):
+    items: list[EventRead]
+    next_cursor: str | None
+
+
+class ActionBody(Body):
+    """Body of POST /devices/{asset_tag}/actions/{action}; each action reads what it needs."""
+
+    note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    sim: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    school_id: int | None = None
+    condition: str | None = None
+    reason: str | None = None
+
+
+class ActionResult(msgspec.Struct):
+    device: DeviceRead
+    action: str
+    event_id: int

@@ -1,0 +1,315 @@
+"""Device reads, edits, history and SIM pairing."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.auth.scope import can_see_device, visible_devices
+from devicetrack.devices import repository as repo
+from devicetrack.devices.identity import check_iccid
+from devicetrack.devices.models import SIM_HOSTS, Device
+from devicetrack.devices.schemas import ActionBody, DeviceRead, DeviceUpdate, EventRead
+from devicetrack.devices.tags import parse_tag
+from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+
+
+def device_read(device: Device, installed_in: str | None, installed_sim: str | None) -> DeviceRead:
+    assert device.id is not None and device.received_at and device.updated_at
+    return DeviceRead(
+        id=device.id,
+        asset_tag=device.asset_tag,
+        kind=device.kind,
+        make=device.make,
+        model=device.model,
+        serial=device.serial,
+        imei=device.imei,
+        status=device.status,
+        condition=device.condition,
+        province_code=device.province_code,
+        donation_id=device.donation_id,
+        donor_id=device.donor_id,
+        school_id=device.school_id,
+        received_at=device.received_at,
+        last_seen_at=device.last_seen_at,
+        warranty_until=device.warranty_until,
+        note=device.note,
+        iccid=device.iccid,
+        msisdn=device.msisdn,
+        carrier=device.carrier,
+        plan_name=device.plan_name,
+        plan_quota_gb=device.plan_quota_gb,
+        plan_expires_on=device.plan_expires_on,
+        paid_by=device.paid_by,
+        installed_in=installed_in,
+        installed_sim=installed_sim,
+        updated_at=device.updated_at,
+    )
+
+
+def canonical_tag(code: str) -> str:
+    """The stored form of a tag typed in any case, with or without dashes; 422 when it is
+    not a tag or its check character is wrong."""
+    parsed = parse_tag(code)
+    if parsed is None:
+        raise ValidationFailed(
+            f"{code!r} is not an asset tag (like DT11-000123-7).",
+            errors=[FieldError(field="asset_tag", message="not an asset tag")],
+        )
+    if not parsed.check_ok:
+        raise ValidationFailed(
+            f"Check character wrong: did you mean {parsed.expected}?",
+            errors=[FieldError(field="asset_tag", message="check character wrong")],
+            extra={"did_you_mean": parsed.expected},
+        )
+    return parsed.tag
+
+
+def _visible(principal: Principal, device: Device | None, tag: str) -> Device:
+    if device is None or not can_see_device(
+        principal, device.province_code, device.school_id, device.donor_id
+    ):
+        raise NotFound(f"No device {tag}.")
+    return device
+
+
+async def get_device(
+    session: AsyncSession, principal: Principal, code: str, *, for_update: bool = False
+) -> Device:
+    tag = canonical_tag(code)
+    return _visible(principal, await repo.get_by_tag(session, tag, for_update=for_update), tag)
+
+
+async def read_device(session: AsyncSession, principal: Principal, code: str) -> DeviceRead:
+    tag = canonical_tag(code)
+    row = await repo.read_by_tag(session, tag)
+    device = _visible(principal, row[0] if row else None, tag)
+    assert row is not None
+    return device_read(device, row[1], row[2])
+
+
+def device_filters(
+    principal: Principal,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    condition: str | None = None,
+    donor: int | None = None,
+    donation: int | None = None,
+    school: int | None = None,
+    province: str | None = None,
+    has_sim: bool | None = None,
+    q: str | None = None,
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [visible_devices(principal)]
+    if kind:
+        where.append(Device.kind == kind)
+    if status:
+        where.append(Device.status == status)
+    if condition:
+        where.append(Device.condition == condition)
+    if donor is not None:
+        where.append(Device.donor_id == donor)
+    if donation is not None:
+        where.append(Device.donation_id == donation)
+    if school is not None:
+        where.append(Device.school_id == school)
+    if province:
+        where.append(Device.province_code == province)
+    if has_sim is not None:
+        has = repo._sim.id.is_not(None)
+        where.append(has if has_sim else repo._sim.id.is_(None))
+    if q:
+        where.append(repo.search_clause(q))
+    return where
+
+
+async def list_devices(
+    session: AsyncSession, where: list[ColumnElement[bool]], *, after_id: int | None, limit: int
+) -> list[DeviceRead]:
+    rows = await repo.list_devices(session, where=where, after_id=after_id, limit=limit)
+    return [device_read(d, h, s) for d, h, s in rows]
+
+
+def ensure_can_edit(principal: Principal, device: Device) -> None:
+    """Edits of a device's description: admins, the province's officers, the donor that
+    gave it, and staff of the school that holds it."""
+    if principal.is_admin or principal.is_province_officer or principal.is_donor:
+        return  # visibility already restricts these to their own province / donor
+    if principal.is_school_staff and device.school_id in principal.school_ids:
+        return
+    raise Forbidden("Your role cannot edit this device.")
+
+
+async def update_device(
+    session: AsyncSession, principal: Principal, code: str, data: DeviceUpdate
+) -> DeviceRead:
+    device = await get_device(session, principal, code, for_update=True)
+    ensure_can_edit(principal, device)
+    changed: dict[str, list[Any]] = {}
+    for name in ("make", "model", "serial", "note", "warranty_until"):
+        value = getattr(data, name)
+        if value is not None and value != getattr(device, name):
+            old = getattr(device, name)
+            changed[name] = [_jsonable(old), _jsonable(value)]
+            setattr(device, name, value)
+    if changed:
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError as exc:
+            if "uq_devices_make_serial" in str(exc.orig):
+                raise Conflict(
+                    "Another device of this make has this serial.",
+                    errors=[FieldError(field="serial", message="already registered")],
+                ) from None
+            raise
+        await repo.add_event(
+            session,
+            device_id=device.id,
+            actor_id=principal.user_id,
+            action="edited",
+            from_status=device.status,
+            to_status=device.status,
+            school_id=device.school_id,
+            condition=device.condition,
+            data={"changed": changed},
+        )
+    return await read_device(session, principal, device.asset_tag)
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+async def list_events(
+    session: AsyncSession, principal: Principal, code: str, *, after_id: int | None, limit: int
+) -> list[EventRead]:
+    device = await get_device(session, principal, code)
+    assert device.id is not None
+    rows = await repo.list_events(session, device.id, after_id=after_id, limit=limit)
+    hide_student = principal.is_donor or principal.is_province_officer
+    return [
+        EventRead(
+            id=e.id or 0,
+            at=e.at,
+            action=e.action,
+            actor_id=e.actor_id,  # type: ignore[arg-type]
+            actor_name=name,
+            from_status=e.from_status,
+            to_status=e.to_status,
+            school_id=e.school_id,
+            student_id=None if hide_student else e.student_id,
+            condition=e.condition,
+            note=e.note,
+            data=e.data,
+        )
+        for e, name in rows
+    ]
+
+
+async def install_sim(
+    session: AsyncSession, principal: Principal, host: Device, body: ActionBody
+) -> int:
+    if host.kind not in SIM_HOSTS:
+        raise Conflict(f"A SIM can be installed in a {', '.join(SIM_HOSTS)}, not a {host.kind}.")
+    if host.status in ("retired", "lost", "stolen"):
+        raise Conflict(f"The device is {host.status}.", extra={"current_status": host.status})
+    if not body.sim:
+        raise ValidationFailed(
+            "Name the SIM by its asset tag or ICCID.",
+            errors=[FieldError(field="sim", message="required")],
+        )
+    parsed = parse_tag(body.sim)
+    if parsed is not None:
+        sim = await repo.find_sim(session, tag=canonical_tag(body.sim), iccid=None)
+    else:
+        iccid, problem, _ = check_iccid(body.sim)
+        if problem:
+            raise ValidationFailed(
+                "Not a SIM tag or ICCID.", errors=[FieldError(field="sim", message=problem)]
+            )
+        sim = await repo.find_sim(session, tag=None, iccid=iccid)
+    if sim is None or not can_see_device(principal, sim.province_code, sim.school_id, sim.donor_id):
+        raise NotFound("No such SIM.")
+    if sim.kind != "sim":
+        raise Conflict(f"{sim.asset_tag} is a {sim.kind}, not a SIM.")
+    if sim.status in ("retired", "lost", "stolen"):
+        raise Conflict(f"The SIM is {sim.status}.")
+    if sim.installed_in_id is not None:
+        raise Conflict("The SIM is installed in another device; remove it there first.")
+    if await repo.sim_in(session, host.id or 0) is not None:
+        raise Conflict("The device already holds a SIM; remove it first.")
+    # The SIM now travels with its device: it takes the device's place and status.
+    before = sim.status
+    sim.installed_in_id = host.id
+    sim.school_id = host.school_id
+    sim.status = host.status
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict("The device or the SIM was paired by another request just now.") from None
+    await repo.add_event(
+        session,
+        device_id=sim.id,
+        actor_id=principal.user_id,
+        action="sim-installed",
+        from_status=before,
+        to_status=sim.status,
+        school_id=sim.school_id,
+        condition=sim.condition,
+        note=body.note,
+        data={"installed_in": host.asset_tag},
+    )
+    return await repo.add_event(
+        session,
+        device_id=host.id,
+        actor_id=principal.user_id,
+        action="sim-installed",
+        from_status=host.status,
+        to_status=host.status,
+        school_id=host.school_id,
+        condition=host.condition,
+        note=body.note,
+        data={"sim": sim.asset_tag},
+    )
+
+
+async def remove_sim(
+    session: AsyncSession, principal: Principal, host: Device, body: ActionBody
+) -> int:
+    sim = await repo.sim_in(session, host.id or 0)
+    if sim is None:
+        raise Conflict("The device holds no SIM.")
+    sim.installed_in_id = None
+    await session.flush()
+    await repo.add_event(
+        session,
+        device_id=sim.id,
+        actor_id=principal.user_id,
+        action="sim-removed",
+        from_status=sim.status,
+        to_status=sim.status,
+        school_id=sim.school_id,
+        condition=sim.condition,
+        note=body.note,
+        data={"removed_from": host.asset_tag},
+    )
+    return await repo.add_event(
+        session,
+        device_id=host.id,
+        actor_id=principal.user_id,
+        action="sim-removed",
+        from_status=host.status,
+        to_status=host.status,
+        school_id=host.school_id,
+        condition=host.condition,
+        note=body.note,
+        data={"sim": sim.asset_tag},
+    )

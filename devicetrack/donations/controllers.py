@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import msgspec
+from litestar import Controller, Request, get, patch, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
+from devicetrack.common.tabular import read_table
+from devicetrack.common.uploads import read_upload
+from devicetrack.devices import intake_rows
+from devicetrack.devices import service as devices
+from devicetrack.devices.intake import IntakeResult, UpdateResult
+from devicetrack.devices.schemas import DevicePage, IntakeRow, UpdateRow
+from devicetrack.donations import service
+from devicetrack.donations.schemas import (
+    DonationCreate,
+    DonationPage,
+    DonationRead,
+    DonationUpdate,
+    LabelBatchCreate,
+    LabelBatchDetail,
+    LabelBatchPage,
+    LabelBatchRead,
+)
+from devicetrack.errors import FieldError, ValidationFailed
+
+UPLOAD_LIMIT = 64 * 1024 * 1024
+_JSON_PATH = re.compile(r"at `\$\[(\d+)\](?:\.(\w+))?`")
+
+
+def _json_rows(body: bytes, mode: str) -> list[tuple[int, dict[str, Any]]]:
+    """A JSON list of devices; row numbers count from 1 in list order."""
+    row_type = UpdateRow if mode == "update" else IntakeRow
+    try:
+        items = msgspec.json.decode(body, type=list[row_type])  # type: ignore[valid-type]
+    except msgspec.ValidationError as exc:
+        match = _JSON_PATH.search(str(exc))
+        error = FieldError(message=str(exc).split(" - at ")[0])
+        if match:
+            error.row = int(match.group(1)) + 1
+            error.field = match.group(2)
+        raise ValidationFailed("A device in the list is malformed.", errors=[error]) from None
+    except msgspec.DecodeError as exc:
+        raise ValidationFailed(f"The body is not valid JSON: {exc}") from None
+    rows = []
+    for i, item in enumerate(items, start=1):
+        values = msgspec.structs.asdict(item)
+        if values.get("plan_quota_gb") is not None:
+            values["plan_quota_gb"] = str(values["plan_quota_gb"])
+        rows.append((i, values))
+    return rows
+
+
+class DonationController(Controller):
+    path = "/donations"
+    tags = ["donations"]
+
+    @post("/", operation_id="createDonation")
+    async def create(
+        self, tx: AsyncSession, principal: Principal, data: DonationCreate
+    ) -> DonationRead:
+        return await service.create_donation(tx, principal, data)
+
+    @get("/", operation_id="listDonations")
+    async def list_(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        donor: int | None = None,
+        province: str | None = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> DonationPage:
+        rows = await service.list_donations(
+            tx,
+            principal,
+            donor_id=donor,
+            province=province,
+            after_id=decode_cursor(cursor),
+            limit=limit,
+        )
+        items, next_cursor = page_of(rows, limit)
+        return DonationPage(items=items, next_cursor=next_cursor)
+
+    @get("/{donation_id:int}", operation_id="getDonation")
+    async def get_(self, tx: AsyncSession, principal: Principal, donation_id: int) -> DonationRead:
+        """Pledged lines, and pledged vs received per kind."""
+        return await service.read_donation(tx, principal, donation_id)
+
+    @patch("/{donation_id:int}", operation_id="updateDonation")
+    async def update(
+        self, tx: AsyncSession, principal: Principal, donation_id: int, data: DonationUpdate
+    ) -> DonationRead:
+        return await service.update_donation(tx, principal, donation_id, data)
+
+    @post(
+        "/{donation_id:int}/devices",
+        operation_id="intakeDevices",
+        request_max_body_size=UPLOAD_LIMIT,
+        description=(
+            "Bulk intake: a JSON list of devices, or a CSV/XLSX upload (multipart field "
+            "`file`, or the raw file as the body) with the columns "
+            "kind,make,model,serial,imei,iccid,msisdn,carrier,plan_name,plan_quota_gb,"
+            "plan_expires_on,paid_by,condition,asset_tag,note,warranty_until (Vietnamese "
+            "headers accepted). All-or-nothing: any bad row refuses the whole upload, with "
+            "every bad row listed (row = spreadsheet row, header is row 1; in JSON the "
+            "position in the list from 1). `mode=update` updates existing devices of this "
+            "donation matched by asset_tag."
+        ),
+    )
+    async def intake(
+        self,
+        request: Request,
+        tx: AsyncSession,
+        principal: Principal,
+        donation_id: int,
+        mode: Literal["create", "update"] = "create",
+    ) -> IntakeResult | UpdateResult:
+        # Scope first, so an out-of-scope caller learns nothing from validation errors.
+        await service.get_donation(tx, principal, donation_id)
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("application/json"):
+            rows = _json_rows(await request.body(), mode)
+        else:
+            data, filename = await read_upload(request)
+            columns = intake_rows.UPDATE_COLUMNS if mode == "update" else intake_rows.COLUMNS
+            aliases = {k: v for k, v in intake_rows.ALIASES.items() if v in columns}
+            required = {"asset_tag"} if mode == "update" else {"kind"}
+            table = read_table(data, filename, aliases, required)
+            rows = table.rows  # type: ignore[assignment]
+        return await service.intake_devices(tx, principal, donation_id, rows, mode)
+
+    @get("/{donation_id:int}/devices", operation_id="listDonationDevices")
+    async def devices(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        donation_id: int,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> DevicePage:
+        await service.get_donation(tx, principal, donation_id)
+        where = devices.device_filters(principal, donation=donation_id)
+        rows = await devices.list_devices(tx, where, after_id=decode_cursor(cursor), limit=limit)
+        items, next_cursor = page_of(rows, limit)
+        return DevicePage(items=items, next_cursor=next_cursor)
+
+
+class LabelBatchController(Controller):
+    path = "/label-batches"
+    tags = ["labels"]
+
+    @post("/", operation_id="createLabelBatch")
+    async def create(
+        self, tx: AsyncSession, principal: Principal, data: LabelBatchCreate
+    ) -> LabelBatchRead:
+        """Reserve tags for pre-printed labels; intake binds them (the asset_tag column)."""
+        return await service.create_label_batch(tx, principal, data)
+
+    @get("/", operation_id="listLabelBatches")
+    async def list_(
+        self, tx: AsyncSession, principal: Principal, limit: Limit = 50, cursor: Cursor = None
+    ) -> LabelBatchPage:
+        rows = await service.list_label_batches(
+            tx, principal, after_id=decode_cursor(cursor), limit=limit
+        )
+        items, next_cursor = page_of(rows, limit)
+        return LabelBatchPage(items=items, next_cursor=next_cursor)
+
+    @get("/{batch_id:int}", operation_id="getLabelBatch")
+    async def get_(self, tx: AsyncSession, principal: Principal, batch_id: int) -> LabelBatchDetail:
+        return await service.get_label_batch(tx, principal, batch_id)

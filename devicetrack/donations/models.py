@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from devicetrack.db.columns import created_at
+
+DEVICE_KINDS = ("laptop", "desktop", "tablet", "smartphone", "sim", "router", "other")
+KIND_CHECK = "kind IN ('laptop','desktop','tablet','smartphone','sim','router','other')"
+
+
+class Donation(SQLModel, table=True):
+    __tablename__ = "donations"
+    __table_args__ = (UniqueConstraint("donor_id", "reference"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    donor_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("donors.id"), nullable=False, index=True)
+    )
+    province_code: str = Field(
+        sa_type=String(2), sa_column_args=[ForeignKey("provinces.code")], index=True
+    )
+    reference: str
+    received_on: date | None = None
+    note: str | None = None
+    created_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("users.id"), nullable=True)
+    )
+    created_at: datetime | None = created_at()
+
+
+class PledgedLine(SQLModel, table=True):
+    __tablename__ = "donation_lines"
+    __table_args__ = (
+        CheckConstraint(KIND_CHECK, name="kind_known"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    donation_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("donations.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    kind: str
+    quantity: int
+    model: str | None = None
+
+
+class TagSequence(SQLModel, table=True):
+    """The last asset-tag sequence number used per province. Taking numbers is an UPDATE of
+    this row, which locks it until commit: concurrent intakes get consecutive, gapless
+    ranges, and a rolled-back intake gives its numbers back."""
+
+    __tablename__ = "tag_sequences"
+
+    province_code: str = Field(
+        sa_type=String(2), primary_key=True, sa_column_args=[ForeignKey("provinces.code")]
+    )
+    last_value: int = 0
+
+
+class LabelBatch(SQLModel, table=True):
+    """Tags reserved for pre-printed labels: sequence numbers first_sequence …
+    first_sequence + count - 1 of the province, bound to devices at intake."""
+
+    __tablename__ = "label_batches"
+    __table_args__ = (CheckConstraint("count > 0 AND count <= 100000", name="count_range"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    province_code: str = Field(sa_type=String(2), sa_column_args=[ForeignKey("provinces.code")])
+    first_sequence: int
+    count: int
+    note: str | None = None
+    created_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("users.id"), nullable=True)
+    )
+    created_at: datetime | None = created_at()

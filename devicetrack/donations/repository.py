@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.devices.models import Device
+from devicetrack.donations.models import Donation, LabelBatch, PledgedLine
+from devicetrack.donors.models import Donor
+
+
+async def get_donation(session: AsyncSession, donation_id: int) -> Donation | None:
+    return await session.get(Donation, donation_id)
+
+
+async def donor_name(session: AsyncSession, donor_id: int) -> str:
+    return str(await session.scalar(select(Donor.name).where(Donor.id == donor_id)))
+
+
+async def add_donation(session: AsyncSession, donation: Donation) -> Donation:
+    session.add(donation)
+    await session.flush()
+    await session.refresh(donation)
+    return donation
+
+
+async def replace_lines(session: AsyncSession, donation_id: int, lines: list[dict]) -> None:
+    await session.execute(delete(PledgedLine).where(PledgedLine.donation_id == donation_id))
+    if lines:
+        await session.execute(
+            insert(PledgedLine), [{"donation_id": donation_id, **line} for line in lines]
+        )
+
+
+async def lines_of(session: AsyncSession, donation_id: int) -> list[PledgedLine]:
+    rows = await session.execute(
+        select(PledgedLine).where(PledgedLine.donation_id == donation_id).order_by(PledgedLine.id)
+    )
+    return list(rows.scalars())
+
+
+async def received_by_kind(session: AsyncSession, donation_id: int) -> dict[str, int]:
+    rows = await session.execute(
+        select(Device.kind, func.count(Device.donation_id))
+        .where(Device.donation_id == donation_id)
+        .group_by(Device.kind)
+    )
+    return {kind: int(n) for kind, n in rows}
+
+
+async def list_donations(
+    session: AsyncSession, *, where: list[ColumnElement[bool]], after_id: int | None, limit: int
+) -> list[tuple[Donation, str, int, int]]:
+    pledged = (
+        select(func.coalesce(func.sum(PledgedLine.quantity), 0))
+        .where(PledgedLine.donation_id == Donation.id)
+        .scalar_subquery()
+    )
+    received = (
+        select(func.count(Device.donation_id))
+        .where(Device.donation_id == Donation.id)
+        .scalar_subquery()
+    )
+    query = (
+        select(Donation, Donor.name, pledged, received)
+        .join(Donor, Donor.id == Donation.donor_id)
+        .where(*where)
+        .order_by(Donation.id)
+        .limit(limit + 1)
+    )
+    if after_id is not None:
+        query = query.where(Donation.id > after_id)  # type: ignore[operator]
+    return [(d, n, int(p), int(r)) for d, n, p, r in await session.execute(query)]
+
+
+async def add_label_batch(session: AsyncSession, batch: LabelBatch) -> LabelBatch:
+    session.add(batch)
+    await session.flush()
+    await session.refresh(batch)
+    return batch
+
+
+async def get_label_batch(session: AsyncSession, batch_id: int) -> LabelBatch | None:
+    return await session.get(LabelBatch, batch_id)
+
+
+async def list_label_batches(
+    session: AsyncSession, *, where: list[ColumnElement[bool]], after_id: int | None, limit: int
+) -> list[LabelBatch]:
+    query = select(LabelBatch).where(*where).order_by(LabelBatch.id).limit(limit + 1)
+    if after_id is not None:
+        query = query.where(LabelBatch.id > after_id)  # type: ignore[operator]
+    return list((await session.execute(query)).scalars())
+
+
+async def bound_tags(session: AsyncSession, tags: list[str]) -> list[str]:
+    if not tags:
+        return []
+    rows = await session.execute(
+        select(Device.asset_tag).where(Device.asset_tag.in_(tags)).order_by(Device.asset_tag)  # type: ignore[attr-defined]
+    )
+    return list(rows.scalars())
