@@ -104,16 +104,19 @@ def read_table(
     if errors:
         raise ValidationFailed("The header row is not right.", errors=errors)
     rows: list[tuple[int, dict[str, str]]] = []
+    indexed = [(i, col) for i, col in enumerate(columns) if col]
     for number, values in enumerate(raw, start=2):
         if not any(v.strip() for v in values):
             continue
-        row = {
-            col: unicodedata.normalize("NFC", values[i].strip()) if i < len(values) else ""
-            for i, col in enumerate(columns)
-            if col
-        }
+        row = {col: _clean(values[i]) if i < len(values) else "" for i, col in indexed}
         rows.append((number, row))
     return Table(columns=[c for c in columns if c], rows=rows)
+
+
+def _clean(value: str) -> str:
+    # Vietnamese text may arrive decomposed (NFD) from some spreadsheets; store NFC.
+    value = value.strip()
+    return value if value.isascii() else unicodedata.normalize("NFC", value)
 
 
 def parse_int(value: str) -> int:

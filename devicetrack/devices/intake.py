@@ -12,10 +12,11 @@ from typing import Any
 
 import asyncpg
 import msgspec
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.devices.intake_rows import CheckedRows, check_new_rows, check_update_rows
-from devicetrack.devices.tags import format_tag
+from devicetrack.devices.tags import format_tags
 from devicetrack.errors import Conflict, FieldError, ValidationFailed
 
 STAGING_NEW = """
@@ -169,7 +170,11 @@ async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under the session, inside the request's transaction."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    return raw.driver_connection  # type: ignore[return-value]
+    driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+    if not driver.is_in_transaction():
+        # SQLAlchemy begins the database transaction lazily, on its first statement.
+        await session.execute(text("SELECT 1"))
+    return driver
 
 
 def _refuse(checked: CheckedRows, db_errors: list[FieldError] | None = None) -> None:
@@ -229,10 +234,15 @@ async def _new_row_conflicts(
     tags = [(r[0], r[1]) for r in records if r[1] is not None]
     conflicts = await conn.fetch(
         CONFLICTS_NEW,
-        [n for n, _ in imei], [v for _, v in imei],
-        [n for n, _ in iccid], [v for _, v in iccid],
-        [n for n, _, _ in serial], [m for _, m, _ in serial], [v for _, _, v in serial],
-        [n for n, _ in tags], [v for _, v in tags],
+        [n for n, _ in imei],
+        [v for _, v in imei],
+        [n for n, _ in iccid],
+        [v for _, v in iccid],
+        [n for n, _, _ in serial],
+        [m for _, m, _ in serial],
+        [v for _, _, v in serial],
+        [n for n, _ in tags],
+        [v for _, v in tags],
     )
     errors += [FieldError(row=r[0], field=r[1], message=r[2]) for r in conflicts]
     return errors
@@ -255,14 +265,9 @@ async def register_devices(
     records = checked.records
     unbound = sum(1 for r in records if r[1] is None)
     if unbound:
-        sequence = await take_sequences(conn, province, unbound)
-        filled = []
-        for record in records:
-            if record[1] is None:
-                record = (record[0], format_tag(province, sequence), *record[2:])
-                sequence += 1
-            filled.append(record)
-        records = filled
+        first = await take_sequences(conn, province, unbound)
+        fresh = iter(format_tags(province, first, unbound))
+        records = [r if r[1] is not None else (r[0], next(fresh), *r[2:]) for r in records]
     await conn.execute(STAGING_NEW)
     await conn.copy_records_to_table("intake_rows", records=records, columns=NEW_COLUMNS)
     try:

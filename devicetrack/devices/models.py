@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
@@ -73,12 +74,17 @@ class Device(SQLModel, table=True):
             postgresql_where=text("installed_in_id IS NOT NULL"),
         ),
         Index("ix_devices_school_status", "school_id", "status"),
+        ForeignKeyConstraint(
+            ["donation_id", "donor_id", "province_code"],
+            ["donations.id", "donations.donor_id", "donations.province_code"],
+            name="fk_devices_donation",
+        ),
         Index("ix_devices_province_status_kind", "province_code", "status", "kind"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     asset_tag: str = Field(sa_type=String(16), unique=True)
-    province_code: str = Field(sa_type=String(2), sa_column_args=[ForeignKey("provinces.code")])
+    province_code: str = Field(sa_type=String(2))
     kind: str
     make: str | None = None
     model: str | None = None
@@ -86,12 +92,8 @@ class Device(SQLModel, table=True):
     imei: str | None = Field(default=None, unique=True)
     status: str = "in_stock"
     condition: str = "new"
-    donation_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("donations.id"), nullable=False, index=True)
-    )
-    donor_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("donors.id"), nullable=False, index=True)
-    )
+    donation_id: int = Field(sa_column=Column(Integer, nullable=False, index=True))
+    donor_id: int = Field(sa_column=Column(Integer, nullable=False, index=True))
     school_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("schools.id"), nullable=True)
     )

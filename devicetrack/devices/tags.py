@@ -63,3 +63,47 @@ def parse_tag(code: str) -> ParsedTag | None:
         check_ok=bool(expected) and canonical == expected,
         expected=expected,
     )
+
+
+def _step(product: int, digit: int) -> int:
+    total = (digit + product) % 10 or 10
+    return (total * 2) % 11
+
+
+_SUFFIX_CHECKS: dict[int, list[str]] = {}
+
+
+def _suffix_checks(product: int) -> list[str]:
+    """Check digits for all 1000 three-digit endings, given the state after the rest."""
+    table = _SUFFIX_CHECKS.get(product)
+    if table is None:
+        table = []
+        for n in range(1000):
+            p = product
+            for d in (n // 100, n // 10 % 10, n % 10):
+                p = _step(p, d)
+            table.append(str((11 - p) % 10))
+        _SUFFIX_CHECKS[product] = table
+    return table
+
+
+def format_tags(province_code: str, first: int, count: int) -> list[str]:
+    """`count` consecutive tags from sequence `first`: the same as format_tag for each,
+    ~10× faster for bulk intake (the check digit of the last three digits is looked up)."""
+    if first < 1 or first + count - 1 > 999_999:
+        raise ValueError("sequence must stay within 1..999999")
+    tags: list[str] = []
+    prefix = f"{PREFIX}{province_code}-"
+    seq = first
+    end = first + count
+    while seq < end:
+        block, start = divmod(seq, 1000)
+        stop = min(end - block * 1000, 1000)
+        product = 10
+        for ch in f"{province_code}{block:03d}":
+            product = _step(product, ord(ch) - 48)
+        checks = _suffix_checks(product)
+        head = f"{prefix}{block:03d}"
+        tags.extend(f"{head}{n:03d}-{checks[n]}" for n in range(start, stop))
+        seq = block * 1000 + stop
+    return tags

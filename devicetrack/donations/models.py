@@ -13,7 +13,10 @@ KIND_CHECK = "kind IN ('laptop','desktop','tablet','smartphone','sim','router','
 
 class Donation(SQLModel, table=True):
     __tablename__ = "donations"
-    __table_args__ = (UniqueConstraint("donor_id", "reference"),)
+    __table_args__ = (
+        UniqueConstraint("donor_id", "reference"),
+        UniqueConstraint("id", "donor_id", "province_code"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     donor_id: int = Field(
