@@ -18,6 +18,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from devicetrack import __version__
+from devicetrack.allocations.controllers import AllocationController, SchoolStockController
 from devicetrack.auth.controllers import (
     ApiKeyController,
     AuthController,
@@ -34,6 +35,7 @@ from devicetrack.health import health, ready
 from devicetrack.middleware import add_request_id_header
 from devicetrack.regions.controllers import RegionController
 from devicetrack.schools.controllers import SchoolController
+from devicetrack.students.controllers import AssignmentController, StudentController
 
 API_CONTROLLERS = [
     AuthController,
@@ -46,6 +48,10 @@ API_CONTROLLERS = [
     DonationController,
     LabelBatchController,
     DeviceController,
+    AllocationController,
+    SchoolStockController,
+    StudentController,
+    AssignmentController,
 ]
 
 

@@ -1,5 +1,6 @@
 """Imports every table model so SQLModel.metadata is complete (Alembic's target)."""
 
+from devicetrack.allocations.models import Allocation, AllocationDevice, SchoolQuota
 from devicetrack.auth.models import ApiKey, AuthToken, LoginAttempt, User, UserSchool
 from devicetrack.db.base import metadata
 from devicetrack.devices.models import Device, DeviceEvent
@@ -7,11 +8,16 @@ from devicetrack.donations.models import Donation, LabelBatch, PledgedLine, TagS
 from devicetrack.donors.models import Donor
 from devicetrack.regions.models import Commune, Province
 from devicetrack.schools.models import Enrolment, School
+from devicetrack.students.models import Assignment, Consent, Student
 
 __all__ = [
+    "Allocation",
+    "AllocationDevice",
     "ApiKey",
+    "Assignment",
     "AuthToken",
     "Commune",
+    "Consent",
     "Device",
     "DeviceEvent",
     "Donation",
@@ -22,6 +28,8 @@ __all__ = [
     "PledgedLine",
     "Province",
     "School",
+    "SchoolQuota",
+    "Student",
     "TagSequence",
     "User",
     "UserSchool",

@@ -1,40 +1,53 @@
-"""POST /devices/{asset_tag}/actions/{action}: one registry of the actions a device takes.
-Each handler changes the device and writes its event(s) in the request's transaction."""
+"""POST /devices/{asset_tag}/actions/{action}: the §3 lifecycle actions and SIM pairing.
+Each changes the device and writes its event(s) in the request's transaction."""
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.devices import service
-from devicetrack.devices.models import Device
+from devicetrack.devices import lifecycle, service
 from devicetrack.devices.schemas import ActionBody, ActionResult
 from devicetrack.errors import NotFound
 
-Handler = Callable[[AsyncSession, Principal, Device, ActionBody], Awaitable[int]]
-
-ACTIONS: dict[str, Handler] = {
+PAIRING = {
     "install-sim": service.install_sim,
     "remove-sim": service.remove_sim,
+    "wipe": service.mark_wiped,
 }
-
-
-def _ensure_can_pair(principal: Principal, device: Device) -> None:
-    service.ensure_can_edit(principal, device)
+ACTIONS = sorted([*lifecycle.TRANSITIONS, *PAIRING])
 
 
 async def perform(
     session: AsyncSession, principal: Principal, code: str, action: str, body: ActionBody
 ) -> ActionResult:
-    handler = ACTIONS.get(action)
-    if handler is None:
-        raise NotFound(f"Unknown action {action!r}.", extra={"actions": sorted(ACTIONS)})
-    device = await service.get_device(session, principal, code, for_update=True)
-    if action in ("install-sim", "remove-sim"):
-        _ensure_can_pair(principal, device)
-    event_id = await handler(session, principal, device, body)
+    if action not in ACTIONS:
+        raise NotFound(f"Unknown action {action!r}.", extra={"actions": ACTIONS})
+    if action == "allocate":
+        # Allocation has its own rules (quotas, an allocation record): one path for both.
+        from devicetrack.allocations.schemas import AllocationCreate
+        from devicetrack.allocations.service import allocate
+
+        device = await service.get_device(session, principal, code)
+        result = await allocate(
+            session,
+            principal,
+            AllocationCreate(
+                school_id=body.school_id or 0,
+                asset_tags=[device.asset_tag],
+                override=body.override,
+                note=body.note,
+            ),
+        )
+        del result
+        event_id = await service.last_event_id(session, device.id or 0)
+    else:
+        device = await service.get_device(session, principal, code, for_update=True)
+        if action in PAIRING:
+            service.ensure_can_edit(principal, device)
+            event_id = await PAIRING[action](session, principal, device, body)
+        else:
+            event_id = await lifecycle.apply(session, principal, device, action, body)
     return ActionResult(
         device=await service.read_device(session, principal, device.asset_tag),
         action=action,

@@ -97,6 +97,13 @@ class Device(SQLModel, table=True):
     school_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("schools.id"), nullable=True)
     )
+    student_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("students.id"), nullable=True)
+    )
+    # Where a device in repair returns to (its status before send-to-repair).
+    repair_return_status: str | None = None
+    # A returned laptop/tablet/smartphone must be reset before it is lent again.
+    needs_wipe: bool = False
     received_at: datetime | None = created_at()
     last_seen_at: datetime | None = timestamp()
     warranty_until: date | None = None

@@ -122,3 +122,21 @@ async def list_events(
     if after_id is not None:
         query = query.where(DeviceEvent.id > after_id)  # type: ignore[operator]
     return [(e, name) for e, name in await session.execute(query)]
+
+
+async def last_event_id(session: AsyncSession, device_id: int) -> int:
+    from sqlalchemy import func
+
+    return int(
+        await session.scalar(
+            select(func.max(DeviceEvent.id)).where(DeviceEvent.device_id == device_id)
+        )
+        or 0
+    )
+
+
+async def get_by_id(session: AsyncSession, device_id: int, *, for_update: bool = False) -> Device:
+    query = select(Device).where(Device.id == device_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one()

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from devicetrack.common.schemas import Body
+
+Condition = Literal["new", "good", "fair", "poor", "broken"]
 
 
 class IntakeRow(Body):
@@ -114,8 +116,10 @@ class ActionBody(Body):
     note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
     sim: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     school_id: int | None = None
-    condition: str | None = None
-    reason: str | None = None
+    condition: Condition | None = None
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    # Allocation over a school's quota (province officers and admins).
+    override: bool = False
 
 
 class ActionResult(msgspec.Struct):

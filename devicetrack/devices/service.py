@@ -313,3 +313,30 @@ async def remove_sim(
         note=body.note,
         data={"sim": sim.asset_tag},
     )
+
+
+async def last_event_id(session: AsyncSession, device_id: int) -> int:
+    return await repo.last_event_id(session, device_id)
+
+
+async def mark_wiped(
+    session: AsyncSession, principal: Principal, device: Device, body: ActionBody
+) -> int:
+    """Record that a returned device was reset, so it can be lent again."""
+    if device.status in ("retired", "lost", "stolen"):
+        raise Conflict(f"The device is {device.status}.", extra={"current_status": device.status})
+    was = device.needs_wipe
+    device.needs_wipe = False
+    await session.flush()
+    return await repo.add_event(
+        session,
+        device_id=device.id,
+        actor_id=principal.user_id or None,
+        action="wiped",
+        from_status=device.status,
+        to_status=device.status,
+        school_id=device.school_id,
+        condition=device.condition,
+        note=body.note,
+        data={"was_pending": was},
+    )

@@ -1,0 +1,247 @@
+"""Loans: lending a device to a student and taking it back. The device's status, the
+assignment row and the event change together in one transaction; the partial unique index
+uq_assignments_open_device makes a second open loan of a device impossible even when two
+requests race."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.auth.scope import visible_schools
+from devicetrack.devices import lifecycle
+from devicetrack.devices import repository as devices_repo
+from devicetrack.devices import service as devices
+from devicetrack.errors import Conflict, Forbidden, NotFound
+from devicetrack.schools.models import School
+from devicetrack.students import repository as repo
+from devicetrack.students.models import Assignment
+from devicetrack.students.schemas import AssignmentCreate, AssignmentRead, AssignmentReturn
+from devicetrack.students.service import get_student, sees_personal_data
+
+NEEDS_RESET = ("laptop", "tablet", "smartphone")
+
+
+def assignment_read(
+    principal: Principal, a: Assignment, tag: str, kind: str, code: str, name: str | None
+) -> AssignmentRead:
+    today = datetime.now(UTC).date()
+    read = AssignmentRead(
+        id=a.id or 0,
+        asset_tag=tag,
+        device_kind=kind,
+        student_id=a.student_id,
+        student_code=code,
+        school_id=a.school_id,
+        assigned_at=a.assigned_at,  # type: ignore[arg-type]
+        condition_out=a.condition_out,
+        due_back_on=a.due_back_on,
+        returned_at=a.returned_at,
+        condition_in=a.condition_in,
+        wiped=a.wiped,
+        overdue=a.returned_at is None and a.due_back_on is not None and a.due_back_on < today,
+    )
+    if sees_personal_data(principal, a.school_id):
+        read.student_name = name
+    return read
+
+
+def _ensure_lender(principal: Principal, school_id: int) -> None:
+    if principal.is_admin or (principal.is_school_staff and school_id in principal.school_ids):
+        return
+    raise Forbidden("Devices are lent and taken back by the school's staff.")
+
+
+async def assign(
+    session: AsyncSession, principal: Principal, data: AssignmentCreate
+) -> AssignmentRead:
+    student, has_consent = await get_student(session, principal, data.student_id)
+    _ensure_lender(principal, student.school_id)
+    device = await devices.get_device(session, principal, data.asset_tag, for_update=True)
+    if device.status != "at_school":
+        raise lifecycle.refuse_transition(device, "assign")
+    if device.school_id != student.school_id:
+        raise Conflict("The device is at another school than the student.")
+    if device.condition == "broken":
+        raise Conflict("The device is broken; send it to repair instead of lending it.")
+    if device.needs_wipe:
+        raise Conflict("The device was returned without a reset; reset it (wipe) first.")
+    if device.installed_in_id is not None:
+        raise Conflict("This SIM is installed in a device; lend that device instead.")
+    if student.status != "active":
+        raise Conflict(f"The student is {student.status}, not active.")
+    if not has_consent:
+        raise Conflict("No guardian consent on record for this student (or it was withdrawn).")
+    assignment = Assignment(
+        device_id=device.id or 0,
+        student_id=student.id or 0,
+        school_id=student.school_id,
+        assigned_by=principal.user_id or None,
+        condition_out=data.condition_out or device.condition,
+        due_back_on=data.due_back_on,
+        note=data.note,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(assignment)
+            await session.flush()
+    except IntegrityError as exc:
+        if "uq_assignments_open_device" in str(exc.orig):
+            raise Conflict("The device is already lent.") from None
+        raise
+    before = device.status
+    device.status, device.student_id = "assigned", student.id
+    device.condition = assignment.condition_out
+    await session.flush()
+    await devices_repo.add_event(
+        session,
+        device_id=device.id,
+        actor_id=principal.user_id or None,
+        action="assigned",
+        from_status=before,
+        to_status="assigned",
+        school_id=device.school_id,
+        student_id=student.id,
+        condition=device.condition,
+        note=data.note,
+        data={
+            "assignment_id": assignment.id,
+            "due_back_on": data.due_back_on.isoformat() if data.due_back_on else None,
+        },
+    )
+    await lifecycle.move_installed_sim(session, device, principal.user_id, "assigned")
+    await session.refresh(assignment)
+    return assignment_read(
+        principal,
+        assignment,
+        device.asset_tag,
+        device.kind,
+        student.student_code,
+        student.full_name,
+    )
+
+
+async def return_device(
+    session: AsyncSession, principal: Principal, assignment_id: int, data: AssignmentReturn
+) -> AssignmentRead:
+    assignment = await repo.get_assignment(session, assignment_id, for_update=True)
+    school = await session.get(School, assignment.school_id) if assignment else None
+    if (
+        assignment is None
+        or school is None
+        or principal.is_donor
+        or not (
+            principal.is_admin
+            or (principal.is_province_officer and school.province_code == principal.province_code)
+            or (principal.is_school_staff and school.id in principal.school_ids)
+        )
+    ):
+        raise NotFound(f"No assignment {assignment_id}.")
+    _ensure_lender(principal, assignment.school_id)
+    if assignment.returned_at is not None:
+        raise Conflict(
+            "This loan was already closed.", extra={"returned_at": str(assignment.returned_at)}
+        )
+    device = await devices_repo.get_by_id(session, assignment.device_id, for_update=True)
+    student, _ = await get_student(session, principal, assignment.student_id)
+    assignment.returned_at = datetime.now(UTC)
+    assignment.returned_by = principal.user_id or None
+    assignment.condition_in = data.condition_in
+    assignment.wiped = data.wiped
+    if data.note:
+        assignment.note = data.note
+    before = device.status
+    device.status, device.student_id, device.condition = "at_school", None, data.condition_in
+    device.needs_wipe = device.kind in NEEDS_RESET and not data.wiped
+    await session.flush()
+    await devices_repo.add_event(
+        session,
+        device_id=device.id,
+        actor_id=principal.user_id or None,
+        action="returned",
+        from_status=before,
+        to_status="at_school",
+        school_id=device.school_id,
+        student_id=student.id,
+        condition=data.condition_in,
+        note=data.note,
+        data={"assignment_id": assignment.id, "wiped": data.wiped},
+    )
+    await lifecycle.move_installed_sim(session, device, principal.user_id, "returned")
+    return assignment_read(
+        principal,
+        assignment,
+        device.asset_tag,
+        device.kind,
+        student.student_code,
+        student.full_name,
+    )
+
+
+async def list_assignments(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    school_id: int | None,
+    student_id: int | None,
+    open_: bool | None,
+    overdue: bool | None,
+    after_id: int | None,
+    limit: int,
+) -> list[AssignmentRead]:
+    if principal.is_donor:
+        raise Forbidden("Donors do not see loans.")
+    where: list[ColumnElement[bool]] = [
+        Assignment.school_id.in_(select(School.id).where(visible_schools(principal)))  # type: ignore[attr-defined]
+    ]
+    if school_id is not None:
+        where.append(Assignment.school_id == school_id)
+    if student_id is not None:
+        where.append(Assignment.student_id == student_id)
+    if open_ is not None:
+        where.append(
+            Assignment.returned_at.is_(None) if open_ else Assignment.returned_at.is_not(None)  # type: ignore[union-attr]
+        )
+    if overdue:
+        where.append(repo.overdue_clause(date.today()))
+    rows = await repo.list_assignments(session, where=where, after_id=after_id, limit=limit)
+    return [
+        assignment_read(principal, a, tag, kind, code, name) for a, tag, kind, code, name in rows
+    ]
+
+
+async def get_assignment(
+    session: AsyncSession, principal: Principal, assignment_id: int
+) -> AssignmentRead:
+    rows = await list_assignments(
+        session,
+        principal,
+        school_id=None,
+        student_id=None,
+        open_=None,
+        overdue=None,
+        after_id=assignment_id - 1,
+        limit=1,
+    )
+    if not rows or rows[0].id != assignment_id:
+        raise NotFound(f"No assignment {assignment_id}.")
+    return rows[0]
+
+
+async def student_assignments(
+    session: AsyncSession, principal: Principal, student_id: int
+) -> list[AssignmentRead]:
+    return await list_assignments(
+        session,
+        principal,
+        school_id=None,
+        student_id=student_id,
+        open_=None,
+        overdue=None,
+        after_id=None,
+        limit=10_000,
+    )

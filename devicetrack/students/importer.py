@@ -1,0 +1,134 @@
+"""All-or-nothing import of a school's students from CSV or XLSX."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.common.tabular import parse_int, read_table
+from devicetrack.errors import FieldError, ValidationFailed
+from devicetrack.schools import service as schools
+from devicetrack.students import repository as repo
+from devicetrack.students.models import PRIORITY_FLAGS, STUDENT_STATUSES
+from devicetrack.students.schemas import StudentImportResult
+from devicetrack.students.service import ensure_student_reader, ensure_student_writer
+
+ALIASES = {
+    "student_code": "student_code",
+    "code": "student_code",
+    "mã_học_sinh": "student_code",
+    "ma_hoc_sinh": "student_code",
+    "full_name": "full_name",
+    "name": "full_name",
+    "họ_và_tên": "full_name",
+    "họ_tên": "full_name",
+    "ho_ten": "full_name",
+    "grade": "grade",
+    "khối": "grade",
+    "khoi": "grade",
+    "class_name": "class_name",
+    "class": "class_name",
+    "lớp": "class_name",
+    "lop": "class_name",
+    "priority": "priority",
+    "ưu_tiên": "priority",
+    "uu_tien": "priority",
+    "national_id": "national_id",
+    "cccd": "national_id",
+    "mã_định_danh": "national_id",
+    "birth_year": "birth_year",
+    "năm_sinh": "birth_year",
+    "nam_sinh": "birth_year",
+    "guardian_name": "guardian_name",
+    "phụ_huynh": "guardian_name",
+    "phu_huynh": "guardian_name",
+    "guardian_phone": "guardian_phone",
+    "sđt_phụ_huynh": "guardian_phone",
+    "status": "status",
+}
+REQUIRED = {"student_code", "full_name", "grade"}
+
+
+async def import_students(
+    session: AsyncSession, principal: Principal, school_id: int, data: bytes, filename: str | None
+) -> StudentImportResult:
+    ensure_student_reader(principal)
+    await schools.get_school(session, principal, school_id)
+    ensure_student_writer(principal, school_id)
+    table = read_table(data, filename, ALIASES, REQUIRED)
+    if not table.rows:
+        raise ValidationFailed(
+            "The file has no data rows.", errors=[FieldError(row=2, message="no rows")]
+        )
+    taken = await repo.existing_codes(
+        session, school_id, [r["student_code"] for _, r in table.rows]
+    )
+    errors: list[FieldError] = []
+    rows: list[dict[str, object]] = []
+    seen: dict[str, int] = {}
+    for number, row in table.rows:
+        n = len(errors)
+
+        def bad(field: str, message: str, number: int = number) -> None:
+            errors.append(FieldError(row=number, field=field, message=message))
+
+        code = row.get("student_code", "")
+        if not code:
+            bad("student_code", "required")
+        elif code in seen:
+            bad("student_code", f"duplicate of row {seen[code]} in this file")
+        elif code in taken:
+            bad("student_code", "a student with this code exists at this school")
+        else:
+            seen[code] = number
+        if not row.get("full_name"):
+            bad("full_name", "required")
+        grade = None
+        try:
+            grade = parse_int(row.get("grade", ""))
+            if not 0 <= grade <= 12:
+                bad("grade", "must be 0 (preschool) to 12")
+        except ValueError as exc:
+            bad("grade", str(exc))
+        flags = [
+            f.strip() for f in row.get("priority", "").replace(";", ",").split(",") if f.strip()
+        ]
+        if unknown := [f for f in flags if f not in PRIORITY_FLAGS]:
+            bad("priority", f"unknown flag {unknown[0]!r}; use {', '.join(PRIORITY_FLAGS)}")
+        national_id = row.get("national_id") or None
+        if national_id and not (len(national_id) == 12 and national_id.isdigit()):
+            bad("national_id", "must be 12 digits")
+        birth_year = None
+        if row.get("birth_year"):
+            try:
+                birth_year = parse_int(row["birth_year"])
+                if not 1990 <= birth_year <= 2030:
+                    bad("birth_year", "out of range")
+            except ValueError as exc:
+                bad("birth_year", str(exc))
+        status = row.get("status") or "active"
+        if status not in STUDENT_STATUSES:
+            bad("status", f"use one of {', '.join(STUDENT_STATUSES)}")
+        if len(errors) == n:
+            rows.append(
+                {
+                    "school_id": school_id,
+                    "student_code": code,
+                    "full_name": row["full_name"],
+                    "grade": grade,
+                    "class_name": row.get("class_name") or None,
+                    "priority": sorted(set(flags)),
+                    "national_id": national_id,
+                    "birth_year": birth_year,
+                    "guardian_name": row.get("guardian_name") or None,
+                    "guardian_phone": row.get("guardian_phone") or None,
+                    "status": status,
+                }
+            )
+    if errors:
+        raise ValidationFailed(
+            f"{len({e.row for e in errors})} row(s) are wrong; nothing was imported.",
+            errors=errors,
+        )
+    ids = await repo.insert_students(session, rows)
+    return StudentImportResult(created=len(ids), student_ids=ids)
