@@ -34,6 +34,7 @@ from devicetrack.errors import exception_handlers
 from devicetrack.health import health, ready
 from devicetrack.middleware import add_request_id_header
 from devicetrack.regions.controllers import RegionController
+from devicetrack.reports.controllers import ReportController
 from devicetrack.schools.controllers import SchoolController
 from devicetrack.students.controllers import AssignmentController, StudentController
 
@@ -52,6 +53,7 @@ API_CONTROLLERS = [
     SchoolStockController,
     StudentController,
     AssignmentController,
+    ReportController,
 ]
 
 

@@ -13,10 +13,10 @@ from devicetrack.auth.secrets import hash_password
 from devicetrack.db.engine import cli_session
 from devicetrack.donors.models import Donor
 from devicetrack.regions.models import Commune
+from devicetrack.reports.service import current_school_year
 from devicetrack.schools.models import Enrolment, School
 
 PROVINCE = "11"
-SCHOOL_YEAR = "2025-2026"
 DEMO_PASSWORD = "demo-password"
 DEMO_LOGINS = [
     ("admin@demo.devicetrack.vn", "admin"),
@@ -96,7 +96,7 @@ async def _load(session: AsyncSession) -> None:
         [
             {
                 "school_id": s.id,
-                "school_year": SCHOOL_YEAR,
+                "school_year": current_school_year(),
                 "students_total": s.__dict__["_enrolled"],
                 "priority_students": int(s.__dict__["_enrolled"] * rng.uniform(0.3, 0.8)),
             }

@@ -53,6 +53,10 @@ class Student(SQLModel, table=True):
         default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default="{}")
     )
     status: str = "active"
+    # Kept by the coverage triggers (migration 0004): does the student hold a non-SIM
+    # device on loan, and until when is one of their loaned devices connected.
+    has_device: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
+    connected_until: date | None = None
     erased_at: datetime | None = timestamp()
     created_at: datetime | None = created_at()
     updated_at: datetime | None = updated_at()

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from litestar import Controller, Response, get
+from litestar.params import Parameter
+from litestar.response import Stream
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.reports import export, service
+from devicetrack.reports.schemas import (
+    AuditDueReport,
+    CoverageReport,
+    DonorImpact,
+    GapReport,
+    SimExpiryReport,
+)
+
+Year = Annotated[str | None, Parameter(pattern=r"^[0-9]{4}-[0-9]{4}$")]
+Target = Annotated[int, Parameter(ge=1, le=1000)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ReportController(Controller):
+    path = "/reports"
+    tags = ["reports"]
+
+    @get("/coverage", operation_id="coverageReport")
+    async def coverage(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        level: Literal["school", "commune", "province", "nation"] = "school",
+        province: str | None = None,
+        commune: str | None = None,
+        year: Year = None,
+        target_per_100: Target = 100,
+        sort: str | None = None,
+        format: Literal["json", "csv", "xlsx"] = "json",
+    ) -> CoverageReport | Response | Stream:
+        """Every §5 figure per school, commune, province or the nation, ordered by gap
+        (largest first) unless `sort` names another column (prefix - for descending)."""
+        report = await service.coverage(
+            tx,
+            principal,
+            level=level,
+            province=province,
+            commune=commune,
+            year=year,
+            target_per_100=target_per_100,
+            sort=sort,
+        )
+        name = f"coverage-{level}-{report.year}"
+        if format == "csv":
+            return Stream(
+                export.coverage_csv(report),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+            )
+        if format == "xlsx":
+            return Response(
+                export.coverage_xlsx(report),
+                media_type=XLSX,
+                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+            )
+        return report
+
+    @get("/gaps", operation_id="gapReport")
+    async def gaps(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        level: Literal["school", "commune"] = "school",
+        province: str | None = None,
+        year: Year = None,
+        target_per_100: Target = 100,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
+    ) -> GapReport:
+        """The schools (or communes) furthest below the target, and how the province's
+        in-stock devices would close their gaps."""
+        return await service.gaps(
+            tx,
+            principal,
+            level=level,
+            province=province,
+            year=year,
+            target_per_100=target_per_100,
+            limit=limit,
+        )
+
+    @get("/donors/{donor_id:int}/impact", operation_id="donorImpact")
+    async def donor_impact(
+        self, tx: AsyncSession, principal: Principal, donor_id: int
+    ) -> DonorImpact:
+        return await service.donor_impact(tx, principal, donor_id)
+
+    @get("/sim-expiry", operation_id="simExpiryReport")
+    async def sim_expiry(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        within_days: Annotated[int, Parameter(ge=0, le=3650)] = 30,
+        province: str | None = None,
+    ) -> SimExpiryReport:
+        return await service.sim_expiry(tx, principal, within_days=within_days, province=province)
+
+    @get("/audit-due", operation_id="auditDueReport")
+    async def audit_due(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        province: str | None = None,
+        school: int | None = None,
+        days: Annotated[int, Parameter(ge=1, le=3650)] = 180,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+    ) -> AuditDueReport:
+        """Schools whose last closed audit is older than `days` (or never), and devices
+        held but not seen for more than `days`."""
+        return await service.audit_due(
+            tx, principal, province=province, school=school, days=days, limit=limit
+        )

@@ -1,0 +1,94 @@
+"""The SQL of the coverage report. Per-school figures come from the trigger-kept counter
+tables (school_counts, school_seen, school_connected), never from scanning devices."""
+
+from __future__ import annotations
+
+# :year, :today, :cutoff (today - 180 days), :target, and a scope clause on `s`.
+PER_SCHOOL = """
+SELECT s.id AS school_id, s.code AS school_code, s.name AS school_name,
+       s.commune_code, cm.name AS commune_name, s.province_code, p.name AS province_name,
+       coalesce(e.students_total, 0) AS enrolled,
+       coalesce(e.priority_students, 0) AS priority_enrolled,
+       coalesce(c.devices_held, 0) AS devices_held,
+       coalesce(c.devices_working, 0) AS devices_working,
+       coalesce(c.students_with_device, 0) AS students_with_device,
+       coalesce(c.priority_with_device, 0) AS priority_with_device,
+       coalesce(conn.students, 0) AS students_connected,
+       coalesce(seen.devices, 0) AS overdue_audit,
+       la.last_audit_at,
+       greatest(0, ceil(:target * coalesce(e.students_total, 0) / 100.0)::int
+                   - coalesce(c.devices_working, 0)) AS gap
+  FROM schools s
+  JOIN communes cm ON cm.code = s.commune_code
+  JOIN provinces p ON p.code = s.province_code
+  LEFT JOIN enrolments e ON e.school_id = s.id AND e.school_year = :year
+  LEFT JOIN school_counts c ON c.school_id = s.id
+  LEFT JOIN (SELECT school_id, sum(students)::int AS students FROM school_connected
+              WHERE until >= :today GROUP BY school_id) conn ON conn.school_id = s.id
+  LEFT JOIN (SELECT school_id, sum(devices)::int AS devices FROM school_seen
+              WHERE seen_on < :cutoff GROUP BY school_id) seen ON seen.school_id = s.id
+  LEFT JOIN (SELECT school_id, max(closed_at) AS last_audit_at FROM audits
+              WHERE closed_at IS NOT NULL GROUP BY school_id) la ON la.school_id = s.id
+ WHERE s.active AND {scope}
+"""
+
+COUNT_COLUMNS = (
+    "enrolled",
+    "priority_enrolled",
+    "devices_held",
+    "devices_working",
+    "students_with_device",
+    "priority_with_device",
+    "students_connected",
+    "overdue_audit",
+    "gap",
+)
+GROUPS = {
+    "commune": ("commune_code", "commune_name", "province_code", "province_name"),
+    "province": ("province_code", "province_name"),
+    "nation": (),
+}
+
+
+def rollup(level: str, scope: str) -> str:
+    per_school = PER_SCHOOL.format(scope=scope)
+    if level == "school":
+        return per_school
+    keys = GROUPS[level]
+    sums = ", ".join(f"sum({c})::int AS {c}" for c in COUNT_COLUMNS)
+    select_keys = ", ".join(keys) + ", " if keys else ""
+    group = f" GROUP BY {', '.join(keys)}" if keys else ""
+    return (
+        f"SELECT {select_keys}count(*)::int AS schools, {sums}, max(last_audit_at) AS last_audit_at"
+        f" FROM ({per_school}) per_school{group}"
+    )
+
+
+# The same figures computed from scratch, straight from §5 (devices, assignments,
+# students). Not used by the API: tests and `devicetrack report recount` compare it with
+# the counters.
+FROM_SCRATCH = """
+SELECT s.id AS school_id,
+  (SELECT count(*) FROM devices d WHERE d.school_id = s.id AND d.kind <> 'sim'
+      AND d.status IN ('allocated','at_school','assigned','in_repair'))::int AS devices_held,
+  (SELECT count(*) FROM devices d WHERE d.school_id = s.id AND d.kind <> 'sim'
+      AND d.status IN ('at_school','assigned') AND d.condition <> 'broken')::int
+      AS devices_working,
+  (SELECT count(DISTINCT st.id) FROM students st JOIN assignments a ON a.student_id = st.id
+     JOIN devices d ON d.id = a.device_id
+    WHERE st.school_id = s.id AND st.status = 'active' AND a.returned_at IS NULL
+      AND d.kind <> 'sim')::int AS students_with_device,
+  (SELECT count(DISTINCT st.id) FROM students st JOIN assignments a ON a.student_id = st.id
+     JOIN devices d ON d.id = a.device_id
+    WHERE st.school_id = s.id AND st.status = 'active' AND a.returned_at IS NULL
+      AND d.kind <> 'sim' AND cardinality(st.priority) > 0)::int AS priority_with_device,
+  (SELECT count(DISTINCT st.id) FROM students st JOIN assignments a ON a.student_id = st.id
+     JOIN devices sim ON sim.installed_in_id = a.device_id
+    WHERE st.school_id = s.id AND st.status = 'active' AND a.returned_at IS NULL
+      AND sim.plan_expires_on >= :today)::int AS students_connected,
+  (SELECT count(*) FROM devices d WHERE d.school_id = s.id AND d.kind <> 'sim'
+      AND d.status IN ('allocated','at_school','assigned','in_repair')
+      AND (coalesce(d.last_seen_at, d.received_at) AT TIME ZONE 'UTC')::date < :cutoff)::int
+      AS overdue_audit
+FROM schools s ORDER BY s.id
+"""

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import msgspec
+
+
+class CoverageRow(msgspec.Struct, omit_defaults=False):
+    level: str
+    enrolled: int
+    priority_enrolled: int
+    devices_held: int
+    devices_working: int
+    students_with_device: int
+    priority_with_device: int
+    students_connected: int
+    coverage_pct: float | None
+    priority_coverage_pct: float | None
+    devices_per_100: float | None
+    gap: int
+    overdue_audit: int
+    last_audit_at: datetime | None
+    schools: int = 1
+    school_id: int | None = None
+    school_code: str | None = None
+    school_name: str | None = None
+    commune_code: str | None = None
+    commune_name: str | None = None
+    province_code: str | None = None
+    province_name: str | None = None
+
+
+class CoverageReport(msgspec.Struct):
+    level: str
+    year: str
+    target_per_100: int
+    as_of: date
+    items: list[CoverageRow]
+
+
+class GapItem(msgspec.Struct):
+    school_id: int | None
+    school_name: str | None
+    commune_code: str | None
+    commune_name: str | None
+    enrolled: int
+    devices_working: int
+    gap: int
+    coverage_pct: float | None
+    suggested: dict[str, int]
+
+
+class GapReport(msgspec.Struct):
+    province_code: str | None
+    level: str
+    year: str
+    target_per_100: int
+    stock: dict[str, int]
+    total_gap: int
+    closable_from_stock: int
+    summary: str
+    items: list[GapItem]
+
+
+class SchoolReached(msgspec.Struct):
+    school_id: int
+    school_name: str
+    commune_code: str
+    commune_name: str
+    province_code: str
+    devices: int
+
+
+class DonorImpact(msgspec.Struct):
+    donor_id: int
+    donor_name: str
+    devices_total: int
+    by_kind_status: dict[str, dict[str, int]]
+    pledged: dict[str, int]
+    received: dict[str, int]
+    condition: dict[str, int]
+    lost_or_stolen: int
+    retired: int
+    schools_reached: list[SchoolReached]
+    communes_reached: int
+    provinces_reached: int
+    students_reached: int
+    students_with_device_now: int
+    sims_expiring_30_days: int
+    sims_expired: int
+
+
+class SimStudent(msgspec.Struct):
+    student_id: int
+    student_code: str
+    full_name: str | None
+
+
+class SimExpiryGroup(msgspec.Struct):
+    school_id: int | None
+    school_name: str | None
+    sims: int
+    expired: int
+    earliest_expiry: date | None
+    students_affected: int
+    students: list[SimStudent] | None = None
+
+
+class SimExpiryReport(msgspec.Struct):
+    within_days: int
+    as_of: date
+    total_sims: int
+    items: list[SimExpiryGroup]
+
+
+class AuditDueDevice(msgspec.Struct):
+    asset_tag: str
+    kind: str
+    status: str
+    school_id: int | None
+    last_seen_at: datetime | None
+    received_at: datetime
+
+
+class AuditDueSchool(msgspec.Struct):
+    school_id: int
+    school_name: str
+    last_audit_at: datetime | None
+    devices_held: int
+
+
+class AuditDueReport(msgspec.Struct):
+    days: int
+    as_of: date
+    schools: list[AuditDueSchool]
+    devices: list[AuditDueDevice]
+    devices_truncated: bool
