@@ -19,6 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from devicetrack import __version__
 from devicetrack.allocations.controllers import AllocationController, SchoolStockController
+from devicetrack.audits.controllers import AuditController, ConditionHistoryController
 from devicetrack.auth.controllers import (
     ApiKeyController,
     AuthController,
@@ -54,6 +55,8 @@ API_CONTROLLERS = [
     StudentController,
     AssignmentController,
     ReportController,
+    AuditController,
+    ConditionHistoryController,
 ]
 
 

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import csv
+import io
+from typing import Literal
+
+from litestar import Controller, Response, get, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.audits import service
+from devicetrack.audits.schemas import (
+    AuditCreate,
+    AuditPage,
+    AuditRead,
+    ConditionHistory,
+    MarkLostResult,
+    ScanBatch,
+    ScanResult,
+)
+from devicetrack.auth.principal import Principal
+from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
+
+
+def audit_csv(audit: AuditRead) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["result", "asset_tag_or_code", "kind", "condition_or_status", "detail"])
+    if audit.result is None:
+        writer.writerow(["open", "", "", "", f"{audit.found} of {audit.expected} found so far"])
+    else:
+        for f in audit.result.found:
+            writer.writerow(["found", f.asset_tag, f.kind, f.condition, f.scanned_at.isoformat()])
+        for m in audit.result.missing:
+            writer.writerow(["missing", m.asset_tag, m.kind, m.status, m.student_code or ""])
+        for u in audit.result.unexpected:
+            writer.writerow(
+                [
+                    "unexpected",
+                    u.code,
+                    u.kind or "",
+                    u.status or "",
+                    f"{u.reason} {u.held_by_school_name or ''}".strip(),
+                ]
+            )
+    return ("\ufeff" + out.getvalue()).encode()
+
+
+class AuditController(Controller):
+    path = "/audits"
+    tags = ["audits"]
+
+    @post("/", operation_id="startAudit")
+    async def start(self, tx: AsyncSession, principal: Principal, data: AuditCreate) -> AuditRead:
+        """Start a stocktake; the expected set (devices at the school, and assigned ones
+        when include_assigned) is frozen now."""
+        return await service.start(tx, principal, data)
+
+    @get("/", operation_id="listAudits")
+    async def list_(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        school: int | None = None,
+        open: bool | None = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> AuditPage:
+        rows = await service.list_audits(
+            tx,
+            principal,
+            school_id=school,
+            open_=open,
+            after_id=decode_cursor(cursor),
+            limit=limit,
+        )
+        items, next_cursor = page_of(rows, limit)
+        return AuditPage(items=items, next_cursor=next_cursor)
+
+    @get("/{audit_id:int}", operation_id="getAudit")
+    async def get_(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        audit_id: int,
+        format: Literal["json", "csv", "pdf"] = "json",
+    ) -> AuditRead | Response:
+        """Progress while open, the frozen result when closed; `format=csv` or `pdf` for
+        the school's records."""
+        audit = await service.read(tx, principal, audit_id)
+        if format == "csv":
+            return Response(
+                audit_csv(audit),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="audit-{audit_id}.csv"'},
+            )
+        if format == "pdf":
+            from devicetrack.audits.pdf import audit_pdf
+
+            school = await service.schools.get_school(tx, principal, audit.school_id)
+            return Response(
+                audit_pdf(audit, school.name),
+                media_type="application/pdf",
+                headers={"Content-Disposition": f'attachment; filename="audit-{audit_id}.pdf"'},
+            )
+        return audit
+
+    @post(
+        "/{audit_id:int}/scans",
+        operation_id="addScans",
+        status_code=200,
+        request_max_body_size=8 * 1024 * 1024,
+    )
+    async def scans(
+        self, tx: AsyncSession, principal: Principal, audit_id: int, data: ScanBatch
+    ) -> ScanResult:
+        return await service.scan(tx, principal, audit_id, data)
+
+    @post("/{audit_id:int}/close", operation_id="closeAudit", status_code=200)
+    async def close(self, tx: AsyncSession, principal: Principal, audit_id: int) -> AuditRead:
+        return await service.close(tx, principal, audit_id)
+
+    @post("/{audit_id:int}/mark-missing-lost", operation_id="markMissingLost", status_code=200)
+    async def mark_missing_lost(
+        self, tx: AsyncSession, principal: Principal, audit_id: int
+    ) -> MarkLostResult:
+        """Turn the audit's missing devices into `lost` (explicitly; never automatic)."""
+        return await service.mark_missing_lost(tx, principal, audit_id)
+
+
+class ConditionHistoryController(Controller):
+    path = "/schools/{school_id:int}/condition-history"
+    tags = ["audits"]
+
+    @get("/", operation_id="conditionHistory")
+    async def history(
+        self, tx: AsyncSession, principal: Principal, school_id: int
+    ) -> ConditionHistory:
+        return await service.condition_history(tx, principal, school_id)

@@ -1,0 +1,71 @@
+"""A printable audit summary for the school's records."""
+
+from __future__ import annotations
+
+import io
+
+from devicetrack.audits.schemas import AuditRead
+
+
+def audit_pdf(audit: AuditRead, school_name: str) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
+    from devicetrack.labels.fonts import register_fonts
+
+    regular, bold = register_fonts()
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4)
+    _, height = A4
+    y = height - 20 * mm
+
+    def line(text: str, size: float = 10, font: str = regular, gap: float = 5.5) -> None:
+        nonlocal y
+        if y < 20 * mm:
+            pdf.showPage()
+            y = height - 20 * mm
+        pdf.setFont(font, size)
+        pdf.drawString(18 * mm, y, text)
+        y -= gap * mm
+
+    line(f"Kiểm kê thiết bị / Device audit #{audit.id}", 15, bold, 8)
+    line(school_name, 12, bold, 7)
+    line(
+        f"Bắt đầu / started: {audit.started_at:%d/%m/%Y %H:%M}"
+        + (
+            f"   Kết thúc / closed: {audit.closed_at:%d/%m/%Y %H:%M}"
+            if audit.closed_at
+            else "   (đang mở / open)"
+        )
+    )
+    line(
+        f"Dự kiến / expected: {audit.expected}   Tìm thấy / found: {audit.found}   "
+        f"Thiếu / missing: {audit.missing}   Ngoài danh sách / unexpected: {audit.unexpected}",
+        gap=8,
+    )
+    if audit.result:
+        for title, rows in (
+            (
+                "Tìm thấy / Found",
+                [f"{f.asset_tag}  {f.kind}  {f.condition}" for f in audit.result.found],
+            ),
+            (
+                "Thiếu / Missing",
+                [f"{m.asset_tag}  {m.kind}  {m.status}" for m in audit.result.missing],
+            ),
+            (
+                "Ngoài danh sách / Unexpected",
+                [
+                    f"{u.code}  {u.reason}  {u.held_by_school_name or ''}"
+                    for u in audit.result.unexpected
+                ],
+            ),
+        ):
+            line(f"{title} ({len(rows)})", 11, bold, 6)
+            for row in rows:
+                line(row, 9, regular, 4.5)
+            y -= 3 * mm
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+from devicetrack.common.schemas import Body
+
+Condition = Literal["new", "good", "fair", "poor", "broken"]
+
+
+class AuditCreate(Body):
+    school_id: int
+    location: str | None = None
+    # Students bring their loaned devices on audit day, so assigned ones are expected too.
+    include_assigned: bool = True
+
+
+class ScanIn(Body):
+    code: str | None = None
+    asset_tag: str | None = None
+    condition: Condition | None = None
+    note: str | None = None
+    scanned_at: datetime | None = None
+    location: str | None = None
+
+
+class ScanBatch(Body):
+    """One scan (the fields at the top level) or a batch in `scans` (collected offline).
+    Each entry of a batch is checked on its own: a malformed entry is reported and the
+    good ones are kept."""
+
+    scans: list[dict[str, Any]] | None = None
+    code: str | None = None
+    asset_tag: str | None = None
+    condition: str | None = None
+    note: str | None = None
+    scanned_at: str | None = None
+    location: str | None = None
+
+
+class ScanRejected(msgspec.Struct):
+    index: int
+    message: str
+    code: str | None = None
+
+
+class ScanResult(msgspec.Struct):
+    accepted: int
+    rejected: list[ScanRejected]
+    found_so_far: int
+    expected: int
+
+
+class FoundItem(msgspec.Struct):
+    asset_tag: str
+    kind: str
+    condition: str
+    scanned_at: datetime
+
+
+class MissingItem(msgspec.Struct):
+    asset_tag: str
+    kind: str
+    status: str
+    student_code: str | None = None
+
+
+class UnexpectedItem(msgspec.Struct):
+    code: str
+    reason: str
+    asset_tag: str | None = None
+    kind: str | None = None
+    status: str | None = None
+    held_by_school_id: int | None = None
+    held_by_school_name: str | None = None
+    suggested_action: str | None = None
+
+
+class AuditResult(msgspec.Struct):
+    found: list[FoundItem]
+    missing: list[MissingItem]
+    unexpected: list[UnexpectedItem]
+
+
+class AuditRead(msgspec.Struct):
+    id: int
+    school_id: int
+    location: str | None
+    include_assigned: bool
+    started_at: datetime
+    started_by: int | None
+    closed_at: datetime | None
+    expected: int
+    scanned_codes: int
+    scans_logged: int
+    found: int
+    missing: int
+    unexpected: int
+    result: AuditResult | None = None
+
+
+class AuditPage(msgspec.Struct):
+    items: list[AuditRead]
+    next_cursor: str | None
+
+
+class ConditionPoint(msgspec.Struct):
+    audit_id: int | None
+    at: datetime | None
+    conditions: dict[str, int]
+
+
+class ConditionHistory(msgspec.Struct):
+    school_id: int
+    current: dict[str, int]
+    audits: list[ConditionPoint]
+
+
+class MarkLostResult(msgspec.Struct):
+    marked_lost: list[str]
+    skipped: list[str]

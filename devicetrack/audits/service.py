@@ -1,0 +1,428 @@
+"""Condition audits (stocktakes): the expected set frozen at start, scans from several
+auditors (online or uploaded later), and a close that freezes found / missing /
+unexpected and updates each found device in one transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.audits.models import Audit
+from devicetrack.audits.schemas import (
+    AuditCreate,
+    AuditRead,
+    AuditResult,
+    ConditionHistory,
+    ConditionPoint,
+    FoundItem,
+    MarkLostResult,
+    MissingItem,
+    ScanBatch,
+    ScanIn,
+    ScanRejected,
+    ScanResult,
+    UnexpectedItem,
+)
+from devicetrack.auth.principal import Principal
+from devicetrack.auth.scope import can_see_school, visible_schools
+from devicetrack.devices import lifecycle
+from devicetrack.devices.schemas import ActionBody
+from devicetrack.devices.tags import parse_tag
+from devicetrack.errors import Conflict, Forbidden, NotFound
+from devicetrack.schools import service as schools
+from devicetrack.schools.models import School
+
+FREEZE_EXPECTED = """
+INSERT INTO audit_expected (audit_id, device_id, status_at_start)
+SELECT :audit, id, status FROM devices
+ WHERE school_id = :school AND installed_in_id IS NULL
+   AND status = ANY(:statuses)
+"""
+# The latest scan of each code decides; every scan stays in audit_scans as the log.
+LATEST_SCANS = """
+SELECT DISTINCT ON (code) code, device_id, condition, scanned_at
+  FROM audit_scans WHERE audit_id = :audit
+ ORDER BY code, scanned_at DESC, id DESC
+"""
+PROGRESS = """
+SELECT (SELECT count(*) FROM audit_expected WHERE audit_id = :audit)::int,
+       (SELECT count(DISTINCT code) FROM audit_scans WHERE audit_id = :audit)::int,
+       (SELECT count(*) FROM audit_scans WHERE audit_id = :audit)::int,
+       (SELECT count(*) FROM audit_expected e WHERE e.audit_id = :audit AND EXISTS (
+            SELECT 1 FROM audit_scans s WHERE s.audit_id = :audit
+               AND s.device_id = e.device_id))::int,
+       (SELECT count(DISTINCT s.code) FROM audit_scans s WHERE s.audit_id = :audit
+           AND (s.device_id IS NULL OR s.device_id NOT IN (
+                SELECT device_id FROM audit_expected WHERE audit_id = :audit)))::int
+"""
+
+
+def _ensure_auditor(principal: Principal, school: School) -> None:
+    if principal.is_admin or principal.is_province_officer:
+        return
+    if principal.is_school_staff and school.id in principal.school_ids:
+        return
+    raise Forbidden("Audits are run by the school's staff and province officers.")
+
+
+async def _get(
+    session: AsyncSession, principal: Principal, audit_id: int, *, lock: bool = False
+) -> tuple[Audit, School]:
+    query = select(Audit).where(Audit.id == audit_id)
+    if lock:
+        query = query.with_for_update()
+    audit = (await session.execute(query)).scalar_one_or_none()
+    school = await session.get(School, audit.school_id) if audit else None
+    if (
+        audit is None
+        or school is None
+        or principal.is_donor
+        or not can_see_school(principal, school)
+    ):
+        raise NotFound(f"No audit {audit_id}.")
+    return audit, school
+
+
+async def start(session: AsyncSession, principal: Principal, data: AuditCreate) -> AuditRead:
+    school = await schools.get_school(session, principal, data.school_id)
+    _ensure_auditor(principal, school)
+    audit = Audit(
+        school_id=school.id or 0,
+        location=data.location,
+        include_assigned=data.include_assigned,
+        started_by=principal.user_id or None,
+    )
+    session.add(audit)
+    await session.flush()
+    await session.refresh(audit)
+    statuses = ["at_school", "assigned"] if data.include_assigned else ["at_school"]
+    await session.execute(
+        text(FREEZE_EXPECTED), {"audit": audit.id, "school": school.id, "statuses": statuses}
+    )
+    return await read(session, principal, audit.id or 0)
+
+
+async def _resolve(session: AsyncSession, codes: list[str]) -> dict[str, tuple[str, int]]:
+    """Map what was scanned to (canonical tag, device id) when it names a device: a tag in
+    any form, or an IMEI, ICCID or serial."""
+    if not codes:
+        return {}
+    rows = await session.execute(
+        text(
+            "SELECT c.code, d.asset_tag, d.id FROM unnest(CAST(:codes AS text[])) AS c(code)"
+            " JOIN devices d ON d.asset_tag = c.code OR d.imei = c.code OR d.iccid = c.code"
+            " OR d.serial = c.code"
+        ),
+        {"codes": codes},
+    )
+    return {code: (tag, device_id) for code, tag, device_id in rows}
+
+
+async def scan(
+    session: AsyncSession, principal: Principal, audit_id: int, batch: ScanBatch
+) -> ScanResult:
+    audit, school = await _get(session, principal, audit_id)
+    _ensure_auditor(principal, school)
+    if batch.scans is None:
+        raw: list[Any] = [
+            {
+                k: v
+                for k, v in msgspec.structs.asdict(batch).items()
+                if k != "scans" and v is not None
+            }
+        ]
+    else:
+        raw = list(batch.scans)
+    rejected: list[ScanRejected] = []
+    good: list[tuple[str, ScanIn]] = []
+    for index, entry in enumerate(raw):
+        try:
+            item = msgspec.convert(entry, ScanIn, strict=False)
+        except msgspec.ValidationError as exc:
+            code = entry.get("code") or entry.get("asset_tag") if isinstance(entry, dict) else None
+            rejected.append(ScanRejected(index=index, message=str(exc), code=code))
+            continue
+        code = (item.code or item.asset_tag or "").strip()
+        if not code:
+            rejected.append(ScanRejected(index=index, message="code (or asset_tag) is required"))
+            continue
+        parsed = parse_tag(code)
+        if parsed is not None:
+            if not parsed.check_ok:
+                rejected.append(
+                    ScanRejected(
+                        index=index,
+                        code=code,
+                        message=f"check character wrong: did you mean {parsed.expected}?",
+                    )
+                )
+                continue
+            code = parsed.tag
+        good.append((code, item))
+    # Lock after parsing, so a close cannot slip in between check and insert.
+    audit, _ = await _get(session, principal, audit_id, lock=True)
+    if audit.closed_at is not None:
+        raise Conflict(
+            "The audit is closed; start a new one.",
+            extra={"closed_at": audit.closed_at.isoformat()},
+        )
+    known = await _resolve(session, sorted({c for c, _ in good}))
+    now = datetime.now(UTC)
+    rows = []
+    for code, item in good:
+        tag, device_id = known.get(code, (code, None))
+        rows.append(
+            {
+                "audit_id": audit_id,
+                "code": tag,
+                "device_id": device_id,
+                "condition": item.condition,
+                "note": item.note,
+                "location": item.location,
+                "scanned_at": item.scanned_at or now,
+                "scanned_by": principal.user_id or None,
+            }
+        )
+    if rows:
+        await session.execute(
+            text(
+                "INSERT INTO audit_scans (audit_id, code, device_id, condition, note, location,"
+                " scanned_at, scanned_by) VALUES (:audit_id, :code, :device_id, :condition,"
+                " :note, :location, :scanned_at, :scanned_by)"
+            ),
+            rows,
+        )
+    expected, _, _, found, _ = (await session.execute(text(PROGRESS), {"audit": audit_id})).one()
+    return ScanResult(accepted=len(rows), rejected=rejected, found_so_far=found, expected=expected)
+
+
+async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, list[dict]]:
+    params = {"audit": audit.id}
+    latest = {r.code: r for r in await session.execute(text(LATEST_SCANS), params)}
+    expected = list(
+        await session.execute(
+            text(
+                "SELECT d.id, d.asset_tag, d.kind, d.status, d.condition, st.student_code"
+                " FROM audit_expected e JOIN devices d ON d.id = e.device_id"
+                " LEFT JOIN students st ON st.id = d.student_id"
+                " WHERE e.audit_id = :audit ORDER BY d.asset_tag"
+            ),
+            params,
+        )
+    )
+    expected_ids = {r.id for r in expected}
+    scanned_by_device = {r.device_id: r for r in latest.values() if r.device_id is not None}
+    found, missing, updates = [], [], []
+    for r in expected:
+        s = scanned_by_device.get(r.id)
+        if s is None:
+            missing.append(
+                MissingItem(
+                    asset_tag=r.asset_tag, kind=r.kind, status=r.status, student_code=r.student_code
+                )
+            )
+            continue
+        condition = s.condition or r.condition
+        found.append(
+            FoundItem(
+                asset_tag=r.asset_tag, kind=r.kind, condition=condition, scanned_at=s.scanned_at
+            )
+        )
+        updates.append({"id": r.id, "condition": condition, "seen": s.scanned_at})
+    others = [r for r in latest.values() if r.device_id not in expected_ids]
+    devices = {}
+    if any(r.device_id for r in others):
+        devices = {
+            d.id: d
+            for d in await session.execute(
+                text(
+                    "SELECT d.id, d.asset_tag, d.kind, d.status, d.school_id, s.name AS school_name"
+                    " FROM devices d LEFT JOIN schools s ON s.id = d.school_id"
+                    " WHERE d.id = ANY(:ids)"
+                ),
+                {"ids": [r.device_id for r in others if r.device_id]},
+            )
+        }
+    unexpected = []
+    for r in sorted(others, key=lambda r: r.code):
+        d = devices.get(r.device_id)
+        if d is None:
+            unexpected.append(UnexpectedItem(code=r.code, reason="unknown code"))
+            continue
+        item = UnexpectedItem(
+            code=r.code,
+            asset_tag=d.asset_tag,
+            kind=d.kind,
+            status=d.status,
+            held_by_school_id=d.school_id,
+            held_by_school_name=d.school_name,
+            reason="",
+        )
+        if d.status in ("lost", "stolen"):
+            item.reason = f"reported {d.status}"
+            item.suggested_action = "found"
+        elif d.status == "retired":
+            item.reason = "retired"
+        elif d.school_id != audit.school_id:
+            item.reason = "held by another school" if d.school_id else "in province stock"
+        else:
+            item.reason = f"not expected here ({d.status})"
+        unexpected.append(item)
+    return AuditResult(found=found, missing=missing, unexpected=unexpected), updates
+
+
+async def close(session: AsyncSession, principal: Principal, audit_id: int) -> AuditRead:
+    audit, school = await _get(session, principal, audit_id, lock=True)
+    _ensure_auditor(principal, school)
+    if audit.closed_at is not None:
+        raise Conflict("The audit is already closed.")
+    result, updates = await _compute(session, audit)
+    if updates:
+        # One statement updates every found device; the coverage triggers see it once.
+        await session.execute(
+            text("""
+            UPDATE devices d SET condition = u.condition, last_seen_at = u.seen,
+                   updated_at = now()
+              FROM unnest(CAST(:ids AS bigint[]), CAST(:conditions AS text[]),
+                          CAST(:seen AS timestamptz[])) AS u(id, condition, seen)
+             WHERE d.id = u.id"""),
+            {
+                "ids": [u["id"] for u in updates],
+                "conditions": [u["condition"] for u in updates],
+                "seen": [u["seen"] for u in updates],
+            },
+        )
+        await session.execute(
+            text("""
+            INSERT INTO device_events (device_id, actor_id, action, from_status, to_status,
+                                       school_id, condition, data)
+            SELECT d.id, :actor, 'audited', d.status, d.status, d.school_id, d.condition,
+                   jsonb_build_object('audit_id', CAST(:audit AS int))
+              FROM devices d WHERE d.id = ANY(CAST(:ids AS bigint[]))"""),
+            {
+                "actor": principal.user_id or None,
+                "audit": audit_id,
+                "ids": [u["id"] for u in updates],
+            },
+        )
+    audit.closed_at = datetime.now(UTC)
+    audit.closed_by = principal.user_id or None
+    audit.result = msgspec.to_builtins(result)
+    await session.flush()
+    return await read(session, principal, audit_id)
+
+
+async def read(session: AsyncSession, principal: Principal, audit_id: int) -> AuditRead:
+    audit, _ = await _get(session, principal, audit_id)
+    expected, codes, logged, found, unexpected = (
+        await session.execute(text(PROGRESS), {"audit": audit_id})
+    ).one()
+    result = msgspec.convert(audit.result, AuditResult) if audit.result else None
+    if result is not None:
+        found, unexpected = len(result.found), len(result.unexpected)
+    assert audit.id is not None and audit.started_at is not None
+    return AuditRead(
+        id=audit.id,
+        school_id=audit.school_id,
+        location=audit.location,
+        include_assigned=audit.include_assigned,
+        started_at=audit.started_at,
+        started_by=audit.started_by,
+        closed_at=audit.closed_at,
+        expected=expected,
+        scanned_codes=codes,
+        scans_logged=logged,
+        found=found,
+        missing=len(result.missing) if result else expected - found,
+        unexpected=unexpected,
+        result=result,
+    )
+
+
+async def list_audits(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    school_id: int | None,
+    open_: bool | None,
+    after_id: int | None,
+    limit: int,
+) -> list[AuditRead]:
+    if principal.is_donor:
+        raise Forbidden("Donors do not run audits.")
+    query = (
+        select(Audit.id)
+        .where(Audit.school_id.in_(select(School.id).where(visible_schools(principal))))  # type: ignore[attr-defined]
+        .order_by(Audit.id)
+        .limit(limit + 1)
+    )
+    if school_id is not None:
+        query = query.where(Audit.school_id == school_id)
+    if open_ is not None:
+        query = query.where(Audit.closed_at.is_(None) if open_ else Audit.closed_at.is_not(None))  # type: ignore[union-attr]
+    if after_id is not None:
+        query = query.where(Audit.id > after_id)  # type: ignore[operator]
+    ids = list((await session.execute(query)).scalars())
+    return [await read(session, principal, i) for i in ids]
+
+
+async def mark_missing_lost(
+    session: AsyncSession, principal: Principal, audit_id: int
+) -> MarkLostResult:
+    audit, _ = await _get(session, principal, audit_id, lock=True)
+    if not (principal.is_admin or principal.is_province_officer):
+        raise Forbidden("Only province officers turn missing devices into lost ones.")
+    if audit.closed_at is None or not audit.result:
+        raise Conflict("Close the audit first.")
+    result = msgspec.convert(audit.result, AuditResult)
+    from devicetrack.devices import repository as devices
+
+    marked, skipped = [], []
+    body = ActionBody(note=f"missing in audit {audit_id}")
+    for item in result.missing:
+        device = await devices.get_by_tag(session, item.asset_tag, for_update=True)
+        if device is None or device.status not in lifecycle.TRANSITIONS["report-lost"].sources:
+            skipped.append(item.asset_tag)
+            continue
+        await lifecycle.apply(
+            session, principal, device, "report-lost", body, extra={"audit_id": audit_id}
+        )
+        marked.append(item.asset_tag)
+    return MarkLostResult(marked_lost=marked, skipped=skipped)
+
+
+async def condition_history(
+    session: AsyncSession, principal: Principal, school_id: int
+) -> ConditionHistory:
+    await schools.get_school(session, principal, school_id)
+    if principal.is_donor:
+        raise Forbidden("Donors do not read school condition history.")
+    current = {
+        c: n
+        for c, n in await session.execute(
+            text(
+                "SELECT condition, count(*)::int FROM devices"
+                " WHERE school_id = :s AND kind <> 'sim'"
+                " AND status IN ('allocated','at_school','assigned','in_repair')"
+                " GROUP BY condition"
+            ),
+            {"s": school_id},
+        )
+    }
+    points = []
+    for audit_id, closed_at, result in await session.execute(
+        text(
+            "SELECT id, closed_at, result FROM audits"
+            " WHERE school_id = :s AND closed_at IS NOT NULL ORDER BY closed_at"
+        ),
+        {"s": school_id},
+    ):
+        counts: dict[str, int] = {}
+        for item in (result or {}).get("found", []):
+            counts[item["condition"]] = counts.get(item["condition"], 0) + 1
+        points.append(ConditionPoint(audit_id=audit_id, at=closed_at, conditions=counts))
+    return ConditionHistory(school_id=school_id, current=current, audits=points)
