@@ -3,7 +3,6 @@ users of every role. Each test starts from empty tables (the reference data stay
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
@@ -55,9 +54,7 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
 @pytest.fixture(autouse=True)
 async def clean_tables(db: asyncpg.Pool) -> AsyncIterator[None]:
     yield
-    tables = await db.fetch(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-    )
+    tables = await db.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     names = [r["tablename"] for r in tables if r["tablename"] not in KEEP_TABLES]
     if names:
         async with db.acquire() as conn, conn.transaction():
@@ -73,8 +70,3 @@ async def clean_tables(db: asyncpg.Pool) -> AsyncIterator[None]:
 @pytest.fixture
 def factory(db: asyncpg.Pool, client: AsyncTestClient) -> Factory:
     return Factory(db, client)
-
-
-@pytest.fixture(scope="session")
-def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
-    return asyncio.DefaultEventLoopPolicy()
