@@ -156,8 +156,12 @@ async def raw_copy_rate(url: str, rows: list[list[str]]) -> float:
             " plan_expires_on date, condition text, note text)"
         )
         records = [
-            tuple(v or None for v in r[:9])
-            + (date.fromisoformat(r[9]) if r[9] else None, r[10], r[11] or None)
+            (
+                *(v or None for v in r[:9]),
+                date.fromisoformat(r[9]) if r[9] else None,
+                r[10],
+                r[11] or None,
+            )
             for r in rows
         ]
         start = time.perf_counter()

@@ -5,8 +5,21 @@ from __future__ import annotations
 
 # :year, :today, :cutoff (today - 180 days), :target, and a scope clause on `s`.
 PER_SCHOOL = """
+WITH scoped AS (
+    SELECT s.id, s.code, s.name, s.commune_code, s.province_code
+      FROM schools s WHERE s.active AND {scope}
+), conn AS (
+    SELECT school_id, sum(students)::int AS students FROM school_connected
+     WHERE until >= :today {narrow} GROUP BY school_id
+), seen AS (
+    SELECT school_id, sum(devices)::int AS devices FROM school_seen
+     WHERE seen_on < :cutoff {narrow} GROUP BY school_id
+), audited AS (
+    SELECT school_id, max(closed_at) AS last_audit_at FROM audits
+     WHERE closed_at IS NOT NULL {narrow} GROUP BY school_id
+)
 SELECT s.id AS school_id, s.code AS school_code, s.name AS school_name,
-       s.commune_code, cm.name AS commune_name, s.province_code, p.name AS province_name,
+       s.commune_code, s.province_code,
        coalesce(e.students_total, 0) AS enrolled,
        coalesce(e.priority_students, 0) AS priority_enrolled,
        coalesce(c.devices_held, 0) AS devices_held,
@@ -15,21 +28,22 @@ SELECT s.id AS school_id, s.code AS school_code, s.name AS school_name,
        coalesce(c.priority_with_device, 0) AS priority_with_device,
        coalesce(conn.students, 0) AS students_connected,
        coalesce(seen.devices, 0) AS overdue_audit,
-       la.last_audit_at,
+       audited.last_audit_at,
        greatest(0, ceil(:target * coalesce(e.students_total, 0) / 100.0)::int
                    - coalesce(c.devices_working, 0)) AS gap
-  FROM schools s
-  JOIN communes cm ON cm.code = s.commune_code
-  JOIN provinces p ON p.code = s.province_code
+  FROM scoped s
   LEFT JOIN enrolments e ON e.school_id = s.id AND e.school_year = :year
   LEFT JOIN school_counts c ON c.school_id = s.id
-  LEFT JOIN (SELECT school_id, sum(students)::int AS students FROM school_connected
-              WHERE until >= :today GROUP BY school_id) conn ON conn.school_id = s.id
-  LEFT JOIN (SELECT school_id, sum(devices)::int AS devices FROM school_seen
-              WHERE seen_on < :cutoff GROUP BY school_id) seen ON seen.school_id = s.id
-  LEFT JOIN (SELECT school_id, max(closed_at) AS last_audit_at FROM audits
-              WHERE closed_at IS NOT NULL GROUP BY school_id) la ON la.school_id = s.id
- WHERE s.active AND {scope}
+  LEFT JOIN conn ON conn.school_id = s.id
+  LEFT JOIN seen ON seen.school_id = s.id
+  LEFT JOIN audited ON audited.school_id = s.id
+"""
+# Names are joined after aggregation: a handful of rows instead of one per school.
+NAMED = """
+SELECT r.*, cm.name AS commune_name, p.name AS province_name
+  FROM ({inner}) r
+  LEFT JOIN communes cm ON cm.code = r.commune_code
+  LEFT JOIN provinces p ON p.code = r.province_code
 """
 
 COUNT_COLUMNS = (
@@ -44,24 +58,32 @@ COUNT_COLUMNS = (
     "gap",
 )
 GROUPS = {
-    "commune": ("commune_code", "commune_name", "province_code", "province_name"),
-    "province": ("province_code", "province_name"),
+    "commune": ("commune_code", "province_code"),
+    "province": ("province_code",),
     "nation": (),
 }
 
 
 def rollup(level: str, scope: str) -> str:
-    per_school = PER_SCHOOL.format(scope=scope)
+    # With a scope, the counter tables are read for the scoped schools only (index range
+    # scans); for the whole nation a plain aggregate is cheaper than the semi-join.
+    narrow = "" if scope == "true" else "AND school_id IN (SELECT id FROM scoped)"
+    per_school = PER_SCHOOL.format(scope=scope, narrow=narrow)
     if level == "school":
-        return per_school
+        return NAMED.format(inner=per_school)
     keys = GROUPS[level]
     sums = ", ".join(f"sum({c})::int AS {c}" for c in COUNT_COLUMNS)
-    select_keys = ", ".join(keys) + ", " if keys else ""
-    group = f" GROUP BY {', '.join(keys)}" if keys else ""
-    return (
-        f"SELECT {select_keys}count(*)::int AS schools, {sums}, max(last_audit_at) AS last_audit_at"
-        f" FROM ({per_school}) per_school{group}"
+    select_keys = (
+        ", ".join(keys) + ", " if keys else "NULL AS commune_code, NULL AS province_code, "
     )
+    group = f" GROUP BY {', '.join(keys)}" if keys else ""
+    if level == "province":
+        select_keys = "province_code, NULL AS commune_code, "
+    inner = (
+        f"SELECT {select_keys}count(*)::int AS schools, {sums},"
+        f" max(last_audit_at) AS last_audit_at FROM ({per_school}) per_school{group}"
+    )
+    return NAMED.format(inner=inner)
 
 
 # The same figures computed from scratch, straight from §5 (devices, assignments,
