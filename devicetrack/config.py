@@ -27,6 +27,8 @@ class Settings:
     # Login throttling: failures allowed per window, per account and per client address.
     login_max_failures: int = 5
     login_window_seconds: int = 300
+    # Seconds a resolved token stays cached in-process (see auth/cache.py); 0 disables.
+    auth_cache_seconds: float = 5.0
     demo_mode: bool = False
     log_sql: bool = False
 
@@ -49,6 +51,8 @@ class Settings:
         ):
             if env.get(key):
                 values[name] = int(env[key])
+        if env.get("DEVICETRACK_AUTH_CACHE_SECONDS"):
+            values["auth_cache_seconds"] = float(env["DEVICETRACK_AUTH_CACHE_SECONDS"])
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 

@@ -12,10 +12,22 @@ from devicetrack.auth.principal import Principal
 from devicetrack.auth.service import principal_for_credential, unauthorized
 from devicetrack.config import Settings
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-async def provide_transaction(db_session: AsyncSession) -> AsyncGenerator[AsyncSession, None]:
+
+async def provide_transaction(
+    request: Request, db_session: AsyncSession
+) -> AsyncGenerator[AsyncSession, None]:
     """One transaction per request, committed in this one place when the handler returns
-    normally, and rolled back when it raises (Litestar throws the exception in here)."""
+    normally, and rolled back when it raises (Litestar throws the exception in here).
+
+    Reads run in autocommit instead: no BEGIN/COMMIT round trips on the hot lookup path,
+    and nothing to commit. A read that needs one snapshot across statements does it in
+    one statement."""
+    if request.method in READ_ONLY_METHODS:
+        await db_session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield db_session
+        return
     async with db_session.begin():
         yield db_session
 
@@ -24,7 +36,7 @@ def provide_settings(state: State) -> Settings:
     return state.settings  # type: ignore[no-any-return]
 
 
-async def provide_principal(request: Request, tx: AsyncSession) -> Principal:
+async def provide_principal(request: Request, tx: AsyncSession, settings: Settings) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, credential = header.partition(" ")
     if not credential:
@@ -35,7 +47,7 @@ async def provide_principal(request: Request, tx: AsyncSession) -> Principal:
     credential = credential.strip()
     if not credential:
         raise unauthorized()
-    principal = await principal_for_credential(tx, credential)
+    principal = await principal_for_credential(tx, credential, settings.auth_cache_seconds)
     if principal is None:
         raise unauthorized("The token is unknown, expired or revoked, or the user is inactive.")
     request.scope.setdefault("state", {})["user_id"] = principal.user_id

@@ -33,7 +33,11 @@ def database_url(pg_server: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, login_max_failures=5, login_window_seconds=300)
+    # The in-process credential cache is off so tests that change users in SQL see it at once.
+    return Settings(
+        database_url=database_url, login_max_failures=5, login_window_seconds=300,
+        auth_cache_seconds=0,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devicetrack.auth import cache
 from devicetrack.auth import repository as repo
 from devicetrack.auth.models import ApiKey, User
 from devicetrack.auth.principal import Principal
@@ -39,8 +40,12 @@ class LoginRefused(msgspec.Struct):
     detail: str
 
 
-async def principal_for_credential(session: AsyncSession, credential: str) -> Principal | None:
+async def principal_for_credential(
+    session: AsyncSession, credential: str, cache_seconds: float = 0
+) -> Principal | None:
     digest = token_digest(credential)
+    if cache_seconds and (cached := cache.get(digest)) is not None:
+        return cached
     is_key = credential.startswith("dtk_")
     row = await (
         repo.principal_row_by_api_key(session, digest)
@@ -49,7 +54,7 @@ async def principal_for_credential(session: AsyncSession, credential: str) -> Pr
     )
     if row is None:
         return None
-    return Principal(
+    principal = Principal(
         user_id=row.id,
         email=row.email,
         full_name=row.full_name,
@@ -60,6 +65,8 @@ async def principal_for_credential(session: AsyncSession, credential: str) -> Pr
         locale=row.locale,
         via_api_key=is_key,
     )
+    cache.put(digest, principal, cache_seconds)
+    return principal
 
 
 async def login(
@@ -205,6 +212,7 @@ async def update_user(
     user = await repo.get_user(session, user_id)
     if user is None or user.id is None:
         raise NotFound(f"No user {user_id}.")
+    cache.forget_user(user.id)
     if data.full_name is not None:
         user.full_name = data.full_name
     if data.locale is not None:
@@ -280,9 +288,11 @@ async def list_api_keys(
 
 async def revoke_api_key(session: AsyncSession, principal: Principal, key_id: int) -> None:
     require_admin(principal)
-    if await repo.get_api_key(session, key_id) is None:
+    key = await repo.get_api_key(session, key_id)
+    if key is None:
         raise NotFound(f"No API key {key_id}.")
     await repo.revoke_api_key(session, key_id)
+    cache.forget_user(key.user_id)
 
 
 def unauthorized(detail: str = "Send a valid bearer token or API key.") -> Unauthorized:
