@@ -27,7 +27,13 @@ from devicetrack.auth.controllers import (
     UserController,
 )
 from devicetrack.config import Settings, async_url
-from devicetrack.dependencies import provide_principal, provide_settings, provide_transaction
+from devicetrack.db.fastpool import lifespan_hooks
+from devicetrack.dependencies import (
+    provide_pool,
+    provide_principal,
+    provide_settings,
+    provide_transaction,
+)
 from devicetrack.devices.controllers import DeviceController
 from devicetrack.donations.controllers import DonationController, LabelBatchController
 from devicetrack.donors.controllers import DonorController
@@ -64,6 +70,7 @@ def create_app(settings: Settings) -> Litestar:
     if not settings.database_url:
         raise ValueError("create_app needs a database URL (the CLI starts the embedded one)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     db_config = SQLAlchemyAsyncConfig(
         connection_string=async_url(settings.database_url),
         session_config=AsyncSessionConfig(expire_on_commit=False, autoflush=False),
@@ -86,6 +93,7 @@ def create_app(settings: Settings) -> Litestar:
         create_all=False,
     )
     api = Router(path="/api/v1", route_handlers=API_CONTROLLERS)
+    open_pool, close_pool = lifespan_hooks(settings)
     return Litestar(
         route_handlers=[api, health, ready],
         plugins=[SQLAlchemyPlugin(config=db_config)],
@@ -93,7 +101,10 @@ def create_app(settings: Settings) -> Litestar:
             "tx": Provide(provide_transaction),
             "principal": Provide(provide_principal),
             "settings": Provide(provide_settings, sync_to_thread=False),
+            "pool": Provide(provide_pool, sync_to_thread=False),
         },
+        on_startup=[open_pool],
+        on_shutdown=[close_pool],
         before_send=[add_request_id_header],
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_body_bytes,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
+import asyncpg
 from litestar import Request
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +37,11 @@ def provide_settings(state: State) -> Settings:
     return state.settings  # type: ignore[no-any-return]
 
 
-async def provide_principal(request: Request, tx: AsyncSession, settings: Settings) -> Principal:
+def provide_pool(state: State) -> asyncpg.Pool:
+    return state.pg_pool  # type: ignore[no-any-return]
+
+
+async def provide_principal(request: Request, pool: asyncpg.Pool, settings: Settings) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, credential = header.partition(" ")
     if not credential:
@@ -47,7 +52,7 @@ async def provide_principal(request: Request, tx: AsyncSession, settings: Settin
     credential = credential.strip()
     if not credential:
         raise unauthorized()
-    principal = await principal_for_credential(tx, credential, settings.auth_cache_seconds)
+    principal = await principal_for_credential(pool, credential, settings.auth_cache_seconds)
     if principal is None:
         raise unauthorized("The token is unknown, expired or revoked, or the user is inactive.")
     request.scope.setdefault("state", {})["user_id"] = principal.user_id

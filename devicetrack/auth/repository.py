@@ -4,37 +4,31 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, text, update
+import asyncpg
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.models import ApiKey, AuthToken, LoginAttempt, User, UserSchool
 
 # One round trip resolves a bearer token or API key to the caller with its school scope.
-_PRINCIPAL_BY_TOKEN = text(
-    """
+# These run on the plain asyncpg pool (db/fastpool.py), so they use $1 placeholders.
+PRINCIPAL_BY_TOKEN = """
     SELECT u.id, u.email, u.full_name, u.role, u.province_code, u.donor_id, u.locale,
            ARRAY(SELECT school_id FROM user_schools s WHERE s.user_id = u.id) AS school_ids
     FROM auth_tokens t JOIN users u ON u.id = t.user_id
-    WHERE t.token_hash = :digest AND t.expires_at > now() AND u.active
-    """
-)
-_PRINCIPAL_BY_API_KEY = text(
-    """
+    WHERE t.token_hash = $1 AND t.expires_at > now() AND u.active
+"""
+PRINCIPAL_BY_API_KEY = """
     UPDATE api_keys k SET last_used_at = now()
     FROM users u
-    WHERE k.key_hash = :digest AND k.revoked_at IS NULL AND u.id = k.user_id AND u.active
+    WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.id = k.user_id AND u.active
     RETURNING u.id, u.email, u.full_name, u.role, u.province_code, u.donor_id, u.locale,
               ARRAY(SELECT school_id FROM user_schools s WHERE s.user_id = u.id) AS school_ids
-    """
-)
+"""
 
 
-async def principal_row_by_token(session: AsyncSession, digest: str):  # type: ignore[no-untyped-def]
-    return (await session.execute(_PRINCIPAL_BY_TOKEN, {"digest": digest})).first()
-
-
-async def principal_row_by_api_key(session: AsyncSession, digest: str):  # type: ignore[no-untyped-def]
-    return (await session.execute(_PRINCIPAL_BY_API_KEY, {"digest": digest})).first()
+async def principal_row(pool: asyncpg.Pool, digest: str, *, api_key: bool) -> asyncpg.Record | None:
+    return await pool.fetchrow(PRINCIPAL_BY_API_KEY if api_key else PRINCIPAL_BY_TOKEN, digest)
 
 
 async def user_by_email(session: AsyncSession, email: str) -> User | None:

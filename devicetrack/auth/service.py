@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,28 +42,24 @@ class LoginRefused(msgspec.Struct):
 
 
 async def principal_for_credential(
-    session: AsyncSession, credential: str, cache_seconds: float = 0
+    pool: asyncpg.Pool, credential: str, cache_seconds: float = 0
 ) -> Principal | None:
     digest = token_digest(credential)
     if cache_seconds and (cached := cache.get(digest)) is not None:
         return cached
     is_key = credential.startswith("dtk_")
-    row = await (
-        repo.principal_row_by_api_key(session, digest)
-        if is_key
-        else repo.principal_row_by_token(session, digest)
-    )
+    row = await repo.principal_row(pool, digest, api_key=is_key)
     if row is None:
         return None
     principal = Principal(
-        user_id=row.id,
-        email=row.email,
-        full_name=row.full_name,
-        role=row.role,
-        province_code=row.province_code,
-        school_ids=frozenset(row.school_ids or ()),
-        donor_id=row.donor_id,
-        locale=row.locale,
+        user_id=row["id"],
+        email=row["email"],
+        full_name=row["full_name"],
+        role=row["role"],
+        province_code=row["province_code"],
+        school_ids=frozenset(row["school_ids"] or ()),
+        donor_id=row["donor_id"],
+        locale=row["locale"],
         via_api_key=is_key,
     )
     cache.put(digest, principal, cache_seconds)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import asyncpg
 from litestar import Controller, get, patch, post
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -106,9 +107,9 @@ class DeviceController(Controller):
         )
 
     @get("/{asset_tag:str}", operation_id="getDevice")
-    async def get_(self, tx: AsyncSession, principal: Principal, asset_tag: str) -> DeviceRead:
+    async def get_(self, pool: asyncpg.Pool, principal: Principal, asset_tag: str) -> DeviceRead:
         """The tag may be typed in any case, with or without dashes."""
-        return await service.read_device(tx, principal, asset_tag)
+        return await service.lookup_device(pool, principal, asset_tag)
 
     @patch("/{asset_tag:str}", operation_id="updateDevice")
     async def update(

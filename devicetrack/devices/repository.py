@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 from sqlalchemy import ColumnElement, Select, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
@@ -140,3 +141,20 @@ async def get_by_id(session: AsyncSession, device_id: int, *, for_update: bool =
     if for_update:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one()
+
+
+# The hot lookup by tag, on the plain asyncpg pool; columns named as DeviceRead's fields.
+DEVICE_BY_TAG = """
+SELECT d.id, d.asset_tag, d.kind, d.make, d.model, d.serial, d.imei, d.status, d.condition,
+       d.province_code, d.donation_id, d.donor_id, d.school_id, d.received_at,
+       d.last_seen_at, d.warranty_until, d.note, d.iccid, d.msisdn, d.carrier, d.plan_name,
+       d.plan_quota_gb, d.plan_expires_on, d.paid_by,
+       (SELECT h.asset_tag FROM devices h WHERE h.id = d.installed_in_id) AS installed_in,
+       (SELECT s.asset_tag FROM devices s WHERE s.installed_in_id = d.id) AS installed_sim,
+       d.updated_at
+  FROM devices d WHERE d.asset_tag = $1
+"""
+
+
+async def device_record(pool: asyncpg.Pool, tag: str) -> asyncpg.Record | None:
+    return await pool.fetchrow(DEVICE_BY_TAG, tag)

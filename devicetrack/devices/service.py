@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import asyncpg
 from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,6 +84,17 @@ async def get_device(
 ) -> Device:
     tag = canonical_tag(code)
     return _visible(principal, await repo.get_by_tag(session, tag, for_update=for_update), tag)
+
+
+async def lookup_device(pool: asyncpg.Pool, principal: Principal, code: str) -> DeviceRead:
+    """The hot path of GET /devices/{tag}: one SELECT on the plain pool."""
+    tag = canonical_tag(code)
+    row = await repo.device_record(pool, tag)
+    if row is None or not can_see_device(
+        principal, row["province_code"], row["school_id"], row["donor_id"]
+    ):
+        raise NotFound(f"No device {tag}.")
+    return DeviceRead(**dict(row.items()))
 
 
 async def read_device(session: AsyncSession, principal: Principal, code: str) -> DeviceRead:
