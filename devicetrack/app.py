@@ -35,6 +35,7 @@ from devicetrack.dependencies import (
     provide_transaction,
 )
 from devicetrack.devices.controllers import DeviceController
+from devicetrack.devices.scan_controller import ScanController
 from devicetrack.donations.controllers import DonationController, LabelBatchController
 from devicetrack.donors.controllers import DonorController
 from devicetrack.errors import exception_handlers
@@ -56,6 +57,7 @@ API_CONTROLLERS = [
     DonationController,
     LabelBatchController,
     DeviceController,
+    ScanController,
     AllocationController,
     SchoolStockController,
     StudentController,

@@ -158,3 +158,14 @@ SELECT d.id, d.asset_tag, d.kind, d.make, d.model, d.serial, d.imei, d.status, d
 
 async def device_record(pool: asyncpg.Pool, tag: str) -> asyncpg.Record | None:
     return await pool.fetchrow(DEVICE_BY_TAG, tag)
+
+
+DEVICE_BY_IDENTITY = DEVICE_BY_TAG.replace(
+    "WHERE d.asset_tag = $1", "WHERE d.imei = $1 OR d.iccid = $1 OR d.serial = $2"
+)
+
+
+async def device_records_by_identity(
+    pool: asyncpg.Pool, digits: str, raw: str
+) -> list[asyncpg.Record]:
+    return await pool.fetch(DEVICE_BY_IDENTITY + " LIMIT 5", digits, raw)

@@ -352,3 +352,42 @@ async def mark_wiped(
         note=body.note,
         data={"was_pending": was},
     )
+
+
+async def scan_lookup(pool: asyncpg.Pool, principal: Principal, code: str) -> DeviceRead:
+    """What a scanner or a person typed: a tag in any case, with or without dashes, or an
+    IMEI, ICCID or serial. The error says what the code was recognised as."""
+    text = code.strip()
+    parsed = parse_tag(text)
+    if parsed is not None:
+        if not parsed.check_ok:
+            raise ValidationFailed(
+                f"Check character wrong: did you mean {parsed.expected}?",
+                errors=[FieldError(field="code", message="asset tag with a wrong check character")],
+                extra={"recognised_as": "asset_tag", "did_you_mean": parsed.expected},
+            )
+        return await lookup_device(pool, principal, parsed.tag)
+    digits = "".join(ch for ch in text if ch.isdigit())
+    kind = (
+        "imei"
+        if len(digits) == 15 and digits == text.replace(" ", "")
+        else "iccid"
+        if digits.startswith("89") and 18 <= len(digits) <= 20
+        else "serial"
+    )
+    rows = [
+        r
+        for r in await repo.device_records_by_identity(pool, digits or text, text)
+        if can_see_device(principal, r["province_code"], r["school_id"], r["donor_id"])
+    ]
+    if not rows:
+        raise NotFound(
+            f"No device you can see has this {kind.upper() if kind != 'serial' else kind}.",
+            extra={"recognised_as": kind},
+        )
+    if len(rows) > 1:
+        raise Conflict(
+            "Several devices match this serial; scan the asset tag instead.",
+            extra={"recognised_as": kind, "asset_tags": [r["asset_tag"] for r in rows]},
+        )
+    return DeviceRead(**dict(rows[0].items()))

@@ -1,0 +1,61 @@
+"""GET /api/v1/scan/{code}: whatever a scanner or a person typed finds the device."""
+
+from __future__ import annotations
+
+from tests.factories import DIEN_BIEN, assert_problem
+
+
+async def _devices(client, factory):
+    admin = await factory.admin()
+    donor = await factory.donor()
+    donation = (
+        await client.post(
+            "/api/v1/donations",
+            headers=admin.headers,
+            json={"donor_id": donor, "province_code": DIEN_BIEN, "reference": "SCAN-1"},
+        )
+    ).json()["id"]
+    created = await client.post(
+        f"/api/v1/donations/{donation}/devices",
+        headers=admin.headers,
+        json=[
+            {"kind": "smartphone", "make": "Xiaomi", "imei": "490154203237518"},
+            {"kind": "sim", "iccid": "8984040000000000001"},
+            {"kind": "laptop", "make": "Dell", "serial": "LAP-7"},
+        ],
+    )
+    assert created.status_code == 201, created.text
+    return admin, donor, created.json()["asset_tags"]
+
+
+async def test_scan_finds_by_tag_imei_iccid_and_serial(client, factory) -> None:
+    admin, _, (phone, sim, laptop) = await _devices(client, factory)
+    for code, tag in (
+        (phone.lower().replace("-", ""), phone),
+        (phone, phone),
+        ("490154203237518", phone),
+        ("8984 0400 0000 0000 001", sim),
+        ("LAP-7", laptop),
+    ):
+        response = await client.get(f"/api/v1/scan/{code}", headers=admin.headers)
+        assert response.status_code == 200, (code, response.text)
+        assert response.json()["asset_tag"] == tag
+
+
+async def test_scan_says_what_it_recognised(client, factory) -> None:
+    admin, _, (phone, _, _) = await _devices(client, factory)
+    wrong = phone[:-1] + str((int(phone[-1]) + 1) % 10)
+    body = assert_problem(await client.get(f"/api/v1/scan/{wrong}", headers=admin.headers), 422)
+    assert body["did_you_mean"] == phone and phone in body["detail"]
+    body = assert_problem(
+        await client.get("/api/v1/scan/356938035643809", headers=admin.headers), 404
+    )
+    assert body["recognised_as"] == "imei"
+
+
+async def test_scan_respects_scope(client, factory) -> None:
+    _, _, (phone, _, _) = await _devices(client, factory)
+    other_donor = await factory.donor_user(await factory.donor())
+    assert_problem(await client.get(f"/api/v1/scan/{phone}", headers=other_donor.headers), 404)
+    staff = await factory.staff(await factory.school())
+    assert_problem(await client.get("/api/v1/scan/490154203237518", headers=staff.headers), 404)
