@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -119,6 +120,8 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
             source = item.get("source")
             message = str(item.get("message", "invalid value"))
             field = key if key else None
+            # Litestar gives the source as a ParamType enum ("query", "path", …).
+            source = getattr(source, "value", source)
             if source and source != "body" and field:
                 field = f"{source}.{field}"
             errors.append(FieldError(message=message, field=field))
@@ -138,8 +141,14 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
                 err.field = err.message.rsplit("at `$.", 1)[1].rstrip("`")
             elif "unknown field `" in err.message:
                 err.field = err.message.split("unknown field `", 1)[1].split("`", 1)[0]
+            elif "missing required field `" in err.message:
+                missing = err.message.split("missing required field `", 1)[1].split("`", 1)[0]
+                err.field = missing if err.field in (None, "data") else f"{err.field}.{missing}"
             elif err.field == "data":
                 err.field = None
+                if err.message == "'data'":
+                    # No body at all: Litestar reports the missing handler argument.
+                    err.message = "a JSON body is required"
         return problem_response(
             request,
             400,
@@ -148,7 +157,9 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
             detail,
             errors,
         )
-    if status == 400 and "JSON is malformed" in (exc.detail or ""):
+    if status == 400 and any(
+        text in (exc.detail or "") for text in ("JSON is malformed", "Input data was truncated")
+    ):
         return problem_response(
             request, 400, "malformed-json", "The body is not valid JSON", exc.detail
         )
@@ -175,10 +186,62 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     )
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return chain
+
+
+def database_error_kind(exc: BaseException) -> str | None:
+    """Classify a database error from the driver's own exception, wherever SQLAlchemy
+    wrapped it: 'data' (a value out of range or too long: the client's fault), 'timeout',
+    'unavailable' (connection lost, server down, disk full), or None."""
+    for cause in _causes(exc):
+        sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if isinstance(cause, asyncpg.exceptions.DataError) or (
+            isinstance(sqlstate, str) and sqlstate.startswith("22")
+        ):
+            return "data"
+        if sqlstate == "57014" or isinstance(cause, asyncpg.exceptions.QueryCanceledError):
+            return "timeout"
+        if (isinstance(sqlstate, str) and sqlstate[:2] in ("08", "53", "57")) or isinstance(
+            cause,
+            ConnectionError
+            | OSError
+            | asyncpg.exceptions.ConnectionDoesNotExistError
+            | asyncpg.exceptions.CannotConnectNowError
+            | asyncpg.exceptions.InterfaceError,
+        ):
+            return "unavailable"
+    return None
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     request_id = ensure_request_id(request.scope)
-    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | OSError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    kind = database_error_kind(exc)
+    if kind == "data":
+        return problem_response(
+            request,
+            422,
+            "out-of-range",
+            "A value is out of range",
+            "A number or text in the request is too large or too long for its field.",
+        )
+    if kind == "timeout":
+        return problem_response(
+            request,
+            504,
+            "timeout",
+            "The query took too long",
+            "The request took longer than the statement timeout; narrow it and try again.",
+        )
+    if (
+        kind == "unavailable"
+        or isinstance(exc, OperationalError | InterfaceError | ConnectionError | OSError)
+        or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
     ):
         log.warning("database unavailable (request %s): %s", request_id, type(exc).__name__)
         return problem_response(
@@ -188,14 +251,6 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
             "Service temporarily unavailable",
             "The database is not reachable right now; try again shortly.",
             headers={"Retry-After": "5"},
-        )
-    if isinstance(exc, DBAPIError) and "statement timeout" in str(exc.orig):
-        return problem_response(
-            request,
-            504,
-            "timeout",
-            "The query took too long",
-            "The request took longer than the statement timeout; narrow it and try again.",
         )
     log.exception("unexpected error (request %s)", request_id)
     return problem_response(

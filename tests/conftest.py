@@ -35,7 +35,9 @@ def database_url(pg_server: str) -> Iterator[str]:
 def settings(database_url: str) -> Settings:
     # The in-process credential cache is off so tests that change users in SQL see it at once.
     return Settings(
-        database_url=database_url, login_max_failures=5, login_window_seconds=300,
+        database_url=database_url,
+        login_max_failures=5,
+        login_window_seconds=300,
         auth_cache_seconds=0,
     )
 

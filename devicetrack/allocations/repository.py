@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Text, any_, cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +14,10 @@ HELD_AT_SCHOOL = ("allocated", "at_school", "assigned", "in_repair")
 async def lock_by_tags(session: AsyncSession, tags: list[str]) -> list[Device]:
     """Lock the named devices, in id order so concurrent requests cannot deadlock."""
     rows = await session.execute(
-        select(Device).where(Device.asset_tag.in_(tags)).order_by(Device.id).with_for_update()  # type: ignore[attr-defined]
+        select(Device)
+        .where(Device.asset_tag == any_(cast(tags, ARRAY(Text))))
+        .order_by(Device.id)
+        .with_for_update()
     )
     return list(rows.scalars())
 

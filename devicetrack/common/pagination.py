@@ -18,6 +18,10 @@ Cursor = Annotated[
 ]
 
 
+# The largest id a cursor can carry: PostgreSQL `integer`, the type of most id columns.
+MAX_ID = 2**31 - 1
+
+
 def encode_cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(f"v1:{last_id}".encode()).decode().rstrip("=")
 
@@ -30,7 +34,12 @@ def decode_cursor(cursor: str | None) -> int | None:
         version, value = base64.urlsafe_b64decode(padded.encode()).decode().split(":", 1)
         if version != "v1":
             raise ValueError(version)
-        return int(value)
+        last_id = int(value)
+        # Ids this server issues are positive and fit the id columns; anything else would
+        # only fail later in the database driver (a 500 instead of a 4xx).
+        if not 0 <= last_id <= MAX_ID:
+            raise ValueError(value)
+        return last_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed(
             "The cursor is not one this server issued.",

@@ -94,6 +94,7 @@ class DeviceController(Controller):
             has_sim=has_sim,
             q=q,
         )
+        await export.probe(db_engine, where)
         if format == "xlsx":
             return Stream(
                 export.xlsx_stream(db_engine, where),

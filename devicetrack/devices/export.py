@@ -55,6 +55,13 @@ def _cell(value: Any) -> Any:
     return value
 
 
+async def probe(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> None:
+    """Run the export's query for zero rows before the response starts, so a filter the
+    database refuses becomes a clean 4xx instead of a stream cut off after its headers."""
+    async with engine.connect() as conn:
+        await conn.execute(repo.device_query(where).limit(0))
+
+
 async def csv_stream(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> AsyncIterator[bytes]:
     # The BOM makes Excel read the file as UTF-8, so Vietnamese text shows right.
     buffer = io.StringIO()

@@ -28,7 +28,8 @@ def device_query(where: list[ColumnElement[bool]]) -> Select[Any]:
 
 
 def search_clause(q: str) -> ColumnElement[bool]:
-    text = q.strip()
+    # PostgreSQL text cannot hold NUL characters; a scanner never sends them.
+    text = q.replace("\x00", "").strip()
     digits = "".join(ch for ch in text if ch.isdigit())
     clauses: list[ColumnElement[bool]] = [
         Device.asset_tag == text.upper(),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, Text, any_, cast, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.devices.models import Device
@@ -95,7 +96,10 @@ async def list_label_batches(
 async def bound_tags(session: AsyncSession, tags: list[str]) -> list[str]:
     if not tags:
         return []
+    # One array parameter, not one parameter per tag: a batch may hold 100,000 tags.
     rows = await session.execute(
-        select(Device.asset_tag).where(Device.asset_tag.in_(tags)).order_by(Device.asset_tag)  # type: ignore[attr-defined]
+        select(Device.asset_tag)
+        .where(Device.asset_tag == any_(cast(tags, ARRAY(Text))))
+        .order_by(Device.asset_tag)
     )
     return list(rows.scalars())

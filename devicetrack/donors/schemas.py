@@ -8,8 +8,9 @@ import msgspec
 from devicetrack.common.schemas import Body
 
 DonorKind = Literal["foundation", "company", "telecom", "government", "individual", "other"]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
-ShortName = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+# `\S`: at least one character that is not a space (values are stored stripped).
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=300, pattern=r"\S")]
+ShortName = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"\S")]
 Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
 
 

@@ -109,7 +109,8 @@ async def update_donor(
     ):
         value = getattr(data, name)
         if value is not None:
-            setattr(donor, name, value)
+            # Stripped as on create, so a trailing space does not make a "new" name.
+            setattr(donor, name, value.strip() if name in ("name", "short_name") else value)
     try:
         async with session.begin_nested():
             await session.flush()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, any_, cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.regions.models import Commune, Province
@@ -36,6 +37,10 @@ async def commune_provinces(session: AsyncSession, codes: list[str]) -> dict[str
     if not codes:
         return {}
     rows = await session.execute(
-        select(Commune.code, Commune.province_code).where(Commune.code.in_(codes))  # type: ignore[attr-defined]
+        # One array parameter: an upload may name more codes than the driver's 32,767
+        # query arguments allow.
+        select(Commune.code, Commune.province_code).where(
+            Commune.code == any_(cast(codes, ARRAY(Text)))
+        )
     )
     return {code: province for code, province in rows}

@@ -72,7 +72,7 @@ def rollup(level: str, scope: str) -> str:
     if level == "school":
         return NAMED.format(inner=per_school)
     keys = GROUPS[level]
-    sums = ", ".join(f"sum({c})::int AS {c}" for c in COUNT_COLUMNS)
+    sums = ", ".join(f"coalesce(sum({c}), 0)::int AS {c}" for c in COUNT_COLUMNS)
     select_keys = (
         ", ".join(keys) + ", " if keys else "NULL AS commune_code, NULL AS province_code, "
     )

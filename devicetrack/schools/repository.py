@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Text, any_, cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +31,11 @@ async def add_school(session: AsyncSession, school: School) -> School:
 async def existing_codes(session: AsyncSession, codes: list[str]) -> set[str]:
     if not codes:
         return set()
-    rows = await session.execute(select(School.code).where(School.code.in_(codes)))  # type: ignore[attr-defined]
+    # One array parameter, not one parameter per code: a national list (40,000 schools)
+    # would pass the driver's limit of 32,767 query arguments.
+    rows = await session.execute(
+        select(School.code).where(School.code == any_(cast(codes, ARRAY(Text))))
+    )
     return set(rows.scalars())
 
 

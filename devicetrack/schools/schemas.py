@@ -9,8 +9,9 @@ from devicetrack.common.schemas import Body
 
 Level = Literal["preschool", "primary", "lower_secondary", "upper_secondary", "continuing"]
 SchoolYear = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{4}$", examples=["2025-2026"])]
-SchoolCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+# `\S`: at least one character that is not a space (values are stored stripped).
+SchoolCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"\S")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=300, pattern=r"\S")]
 ProvinceCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}$")]
 CommuneCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{5}$")]
 Count = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]

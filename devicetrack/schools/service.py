@@ -150,7 +150,7 @@ async def update_school(
     for name in ("name", "former_district", "address", "active"):
         value = getattr(data, name)
         if value is not None:
-            setattr(school, name, value)
+            setattr(school, name, value.strip() if name == "name" else value)
     if data.levels is not None:
         school.levels = sorted(set(data.levels))
     await session.flush()
