@@ -177,6 +177,40 @@ async def test_counters_match_a_from_scratch_computation(client, db, factory, se
     expected = await _from_scratch(db)
     reported = await _reported(client, h)
     assert reported == {k: v for k, v in expected.items() if k in schools}
+    # Roll-ups sum the schools' counts (gap too) and recompute the ratios.
+    schools_rows = (
+        await client.get("/api/v1/reports/coverage", headers=h, params={"level": "school"})
+    ).json()["items"]
+    summed = (
+        "enrolled",
+        "priority_enrolled",
+        "devices_held",
+        "devices_working",
+        "students_with_device",
+        "priority_with_device",
+        "students_connected",
+        "overdue_audit",
+        "gap",
+    )
+    for level, key in (
+        ("commune", "commune_code"),
+        ("province", "province_code"),
+        ("nation", None),
+    ):
+        rows = (
+            await client.get("/api/v1/reports/coverage", headers=h, params={"level": level})
+        ).json()["items"]
+        for row in rows:
+            members = [r for r in schools_rows if key is None or r[key] == row[key]]
+            assert row["schools"] == len(members)
+            for figure in summed:
+                assert row[figure] == sum(m[figure] for m in members), (level, figure)
+            expected_pct = (
+                round(100 * row["students_with_device"] / row["enrolled"], 1)
+                if row["enrolled"]
+                else None
+            )
+            assert row["coverage_pct"] == expected_pct
     # The scenario must have exercised the figures, or the comparison proves little.
     totals = {f: sum(r[f] for r in reported.values()) for f in FIGURES}
     assert totals["devices_held"] > 0 and totals["students_with_device"] > 0, totals

@@ -64,26 +64,83 @@ GROUPS = {
 }
 
 
+ROLLUP = """
+WITH scoped AS (
+    SELECT s.id, s.commune_code, s.province_code FROM schools s WHERE s.active AND {scope}
+), per_school AS (
+    SELECT {keys_s}
+           coalesce(e.students_total, 0) AS enrolled,
+           coalesce(e.priority_students, 0) AS priority_enrolled,
+           coalesce(c.devices_held, 0) AS devices_held,
+           coalesce(c.devices_working, 0) AS devices_working,
+           coalesce(c.students_with_device, 0) AS students_with_device,
+           coalesce(c.priority_with_device, 0) AS priority_with_device,
+           greatest(0, ceil(:target * coalesce(e.students_total, 0) / 100.0)::int
+                       - coalesce(c.devices_working, 0)) AS gap
+      FROM scoped s
+      LEFT JOIN enrolments e ON e.school_id = s.id AND e.school_year = :year
+      LEFT JOIN school_counts c ON c.school_id = s.id
+), totals AS (
+    SELECT {keys} count(*)::int AS schools, {sums} FROM per_school {group}
+), conn AS (
+    SELECT {keys_s} sum(x.students)::int AS students_connected
+      FROM school_connected x JOIN scoped s ON s.id = x.school_id
+     WHERE x.until >= :today {group_s}
+), seen AS (
+    SELECT {keys_s} sum(x.devices)::int AS overdue_audit
+      FROM school_seen x JOIN scoped s ON s.id = x.school_id
+     WHERE x.seen_on < :cutoff {group_s}
+), audited AS (
+    SELECT {keys_s} max(a.closed_at) AS last_audit_at
+      FROM audits a JOIN scoped s ON s.id = a.school_id
+     WHERE a.closed_at IS NOT NULL {group_s}
+)
+SELECT totals.*, coalesce(conn.students_connected, 0) AS students_connected,
+       coalesce(seen.overdue_audit, 0) AS overdue_audit, audited.last_audit_at
+  FROM totals
+  LEFT JOIN conn ON {join_conn}
+  LEFT JOIN seen ON {join_seen}
+  LEFT JOIN audited ON {join_audited}
+"""
+ROLLUP_SUMS = (
+    "enrolled",
+    "priority_enrolled",
+    "devices_held",
+    "devices_working",
+    "students_with_device",
+    "priority_with_device",
+    "gap",
+)
+
+
 def rollup(level: str, scope: str) -> str:
-    # With a scope, the counter tables are read for the scoped schools only (index range
-    # scans); for the whole nation a plain aggregate is cheaper than the semi-join.
-    narrow = "" if scope == "true" else "AND school_id IN (SELECT id FROM scoped)"
-    per_school = PER_SCHOOL.format(scope=scope, narrow=narrow)
+    """The SQL for a coverage level. Roll-ups aggregate straight to their groups (a
+    province, a commune, the nation) instead of building a row per school first."""
     if level == "school":
-        return NAMED.format(inner=per_school)
-    keys = GROUPS[level]
-    sums = ", ".join(f"coalesce(sum({c}), 0)::int AS {c}" for c in COUNT_COLUMNS)
-    select_keys = (
-        ", ".join(keys) + ", " if keys else "NULL AS commune_code, NULL AS province_code, "
+        # With a scope, the counter tables are read for the scoped schools only (index
+        # range scans); for the whole nation a plain aggregate is cheaper than the semi-join.
+        narrow = "" if scope == "true" else "AND school_id IN (SELECT id FROM scoped)"
+        return NAMED.format(inner=PER_SCHOOL.format(scope=scope, narrow=narrow))
+    keys = list(GROUPS[level])
+    sums = ", ".join(f"coalesce(sum({c}), 0)::int AS {c}" for c in ROLLUP_SUMS)
+
+    def join(alias: str) -> str:
+        return " AND ".join(f"{alias}.{k} = totals.{k}" for k in keys) if keys else "true"
+
+    inner = ROLLUP.format(
+        scope=scope,
+        keys_s="".join(f"s.{k}, " for k in keys),
+        keys="".join(f"{k}, " for k in keys),
+        sums=sums,
+        group=f"GROUP BY {', '.join(keys)}" if keys else "",
+        group_s=f"GROUP BY {', '.join('s.' + k for k in keys)}" if keys else "",
+        join_conn=join("conn"),
+        join_seen=join("seen"),
+        join_audited=join("audited"),
     )
-    group = f" GROUP BY {', '.join(keys)}" if keys else ""
-    if level == "province":
-        select_keys = "province_code, NULL AS commune_code, "
-    inner = (
-        f"SELECT {select_keys}count(*)::int AS schools, {sums},"
-        f" max(last_audit_at) AS last_audit_at FROM ({per_school}) per_school{group}"
-    )
-    return NAMED.format(inner=inner)
+    missing = {"commune_code", "province_code"} - set(keys)
+    select = "SELECT r.*" + "".join(f", NULL AS {k}" for k in sorted(missing))
+    return NAMED.format(inner=f"{select} FROM ({inner}) r")
 
 
 # The same figures computed from scratch, straight from §5 (devices, assignments,
