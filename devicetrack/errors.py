@@ -106,6 +106,8 @@ def problem_response(
 
 def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if "retry_after_seconds" in exc.extra:
+        headers = {"Retry-After": str(exc.extra["retry_after_seconds"])}
     return problem_response(
         request, exc.status, exc.kind, exc.title, exc.detail, exc.errors, exc.extra, headers
     )

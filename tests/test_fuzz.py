@@ -31,8 +31,11 @@ async def test_no_server_errors_and_problem_json(client, factory, role) -> None:
             strategy = operation.as_strategy()
             for _ in range(EXAMPLES_PER_OPERATION):
                 case = strategy.example()
-                headers = {k: str(v) for k, v in (case.headers or {}).items()
-                           if k.lower() not in ("authorization", "x-api-key")}
+                headers = {
+                    k: str(v)
+                    for k, v in (case.headers or {}).items()
+                    if k.lower() not in ("authorization", "x-api-key")
+                }
                 headers.update(caller.headers)
                 kwargs = {"params": case.query or {}, "headers": headers}
                 body = case.body

@@ -60,6 +60,10 @@ async def test_admin_manages_schools_anywhere(client, db, factory) -> None:
     assert listed.json()["next_cursor"] is None
     found = await client.get(SCHOOLS, params={"q": "mường chà"}, headers=admin.headers)
     assert [s["name"] for s in found.json()["items"]] == [NAME]
+    by_level = await client.get(SCHOOLS, params={"level": "primary"}, headers=admin.headers)
+    assert [s["id"] for s in by_level.json()["items"]] == [school["id"]]
+    none = await client.get(SCHOOLS, params={"level": "preschool"}, headers=admin.headers)
+    assert none.status_code == 200 and none.json()["items"] == []
     by_province = await client.get(SCHOOLS, params={"province": LAI_CHAU}, headers=admin.headers)
     assert [s["code"] for s in by_province.json()["items"]] == ["12LC-1"]
 

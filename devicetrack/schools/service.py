@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, any_, literal, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -126,7 +126,7 @@ async def list_schools(
     if active is not None:
         where.append(School.active == active)
     if level:
-        where.append(School.levels.any(level))  # type: ignore[attr-defined]
+        where.append(literal(level) == any_(School.levels))
     if q:
         pattern = f"%{q.strip()}%"
         where.append(or_(School.name.ilike(pattern), School.code.ilike(pattern)))  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, any_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -153,7 +153,7 @@ async def list_students(
     if status:
         where.append(Student.status == status)
     if priority:
-        where.append(Student.priority.any(priority))  # type: ignore[attr-defined]
+        where.append(any_(Student.priority) == priority)
     if q:
         pattern = f"%{q.strip()}%"
         clauses = [Student.student_code.ilike(pattern)]  # type: ignore[attr-defined]
