@@ -40,6 +40,7 @@ from devicetrack.donations.controllers import DonationController, LabelBatchCont
 from devicetrack.donors.controllers import DonorController
 from devicetrack.errors import exception_handlers
 from devicetrack.health import health, ready
+from devicetrack.labels.controllers import DeviceLabelController, LabelSheetController
 from devicetrack.middleware import add_request_id_header
 from devicetrack.regions.controllers import RegionController
 from devicetrack.reports.controllers import ReportController
@@ -58,6 +59,8 @@ API_CONTROLLERS = [
     LabelBatchController,
     DeviceController,
     ScanController,
+    DeviceLabelController,
+    LabelSheetController,
     AllocationController,
     SchoolStockController,
     StudentController,

@@ -153,5 +153,46 @@ def users_create(
         click.echo(f"Created user {user_id} ({email}, {role}).")
 
 
+@main.command()
+@click.option("--donation", type=int, help="Print the devices of this donation.")
+@click.option("--school", type=int, help="Print the devices held by this school.")
+@click.option("--label-batch", type=int, help="Print a reserved label batch.")
+@click.option(
+    "--template",
+    default="avery-l7651",
+    show_default=True,
+    type=click.Choice(["avery-l7651", "a4-3x8", "thermal-50x25"]),
+)
+@click.option("--skip", default=0, show_default=True, help="Positions already used.")
+@click.option("--copies", default=1, show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+def labels(
+    donation: int | None,
+    school: int | None,
+    label_batch: int | None,
+    template: str,
+    skip: int,
+    copies: int,
+    output: str,
+) -> None:
+    """Print a PDF sheet of labels, with a progress bar for large runs."""
+    from devicetrack.labels.cli import print_labels
+
+    with database(Settings.from_env()) as url:
+        count = asyncio.run(
+            print_labels(
+                url,
+                donation=donation,
+                school=school,
+                label_batch=label_batch,
+                template=template,
+                skip=skip,
+                copies=copies,
+                output=output,
+            )
+        )
+    click.echo(f"Wrote {count} labels to {output}.")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from litestar import Controller, Response, get, post
+from litestar.params import Parameter
+from litestar.response import Stream
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.labels import render, service
+from devicetrack.labels.schemas import LabelSheetRequest
+
+
+class DeviceLabelController(Controller):
+    path = "/devices/{asset_tag:str}"
+    tags = ["labels"]
+
+    @get("/label.svg", operation_id="deviceLabelSvg", media_type="image/svg+xml")
+    async def svg(self, tx: AsyncSession, principal: Principal, asset_tag: str) -> Response:
+        """One 50 × 25 mm label as SVG: Code 128, the tag, programme, donor and kind."""
+        data = await service.device_label(tx, principal, asset_tag)
+        try:
+            body = render.label_svg(data)
+        except render.LabelError as exc:
+            raise service.refuse(exc) from None
+        return Response(body, media_type="image/svg+xml")
+
+    @get("/label.png", operation_id="deviceLabelPng", media_type="image/png")
+    async def png(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        asset_tag: str,
+        dpi: Annotated[int, Parameter(ge=72, le=1200)] = 300,
+    ) -> Response:
+        data = await service.device_label(tx, principal, asset_tag)
+        body = await asyncio.to_thread(render.label_png, data, dpi)
+        return Response(body, media_type="image/png")
+
+
+class LabelSheetController(Controller):
+    path = "/labels"
+    tags = ["labels"]
+
+    @post("/", operation_id="labelSheet", status_code=200, media_type="application/pdf")
+    async def sheet(
+        self, tx: AsyncSession, principal: Principal, data: LabelSheetRequest
+    ) -> Stream:
+        """A PDF sheet of labels in a template (`avery-l7651`, `a4-3x8`, `thermal-50x25`),
+        for asset tags, a filter, or a reserved label batch; `skip` starts at a position of
+        a partly used sheet, `copies` repeats each label."""
+        labels = await service.sheet_labels(tx, principal, data)
+        service.check_options(data.template, data.skip, data.copies, labels)
+        return Stream(
+            service.pdf_stream(labels, data.template, data.skip, data.copies),
+            media_type="application/pdf",
+            headers={"Content-Disposition": 'inline; filename="labels.pdf"'},
+        )

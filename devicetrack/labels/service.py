@@ -1,0 +1,128 @@
+"""Labels for devices and pre-printed batches: which labels a request names (scope-checked)
+and the rendering run off the event loop (a large sheet is CPU work)."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import Text, any_, cast, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.allocations.models import AllocationDevice
+from devicetrack.auth.principal import Principal
+from devicetrack.devices import service as devices
+from devicetrack.devices.models import Device
+from devicetrack.donations import service as donations
+from devicetrack.donors.models import Donor
+from devicetrack.errors import FieldError, ValidationFailed
+from devicetrack.labels import render
+from devicetrack.labels.schemas import LabelSheetRequest
+from devicetrack.regions.models import Province
+
+MAX_LABELS = 50_000
+
+
+async def _names(session: AsyncSession) -> tuple[dict[str, str], dict[int, str]]:
+    programmes = {
+        c: p for c, p in await session.execute(select(Province.code, Province.programme_name))
+    }
+    donors = {i: n for i, n in await session.execute(select(Donor.id, Donor.short_name))}
+    return programmes, donors
+
+
+async def device_label(session: AsyncSession, principal: Principal, code: str) -> render.LabelData:
+    device = await devices.get_device(session, principal, code)
+    programmes, donors = await _names(session)
+    return render.LabelData(
+        tag=device.asset_tag,
+        programme=programmes.get(device.province_code, ""),
+        donor=donors.get(device.donor_id, ""),
+        kind=device.kind,
+    )
+
+
+async def sheet_labels(
+    session: AsyncSession, principal: Principal, data: LabelSheetRequest
+) -> list[render.LabelData]:
+    programmes, donors = await _names(session)
+    if data.label_batch is not None:
+        tags = await donations.batch_tags(session, principal, data.label_batch)
+        province = tags[0][2:4] if tags else ""
+        return [
+            render.LabelData(tag=t, programme=programmes.get(province, ""), donor="", kind="")
+            for t in tags
+        ]
+    where = devices.device_filters(
+        principal, kind=data.kind, donation=data.donation_id, school=data.school_id
+    )
+    if data.asset_tags:
+        tags = [devices.canonical_tag(t) for t in data.asset_tags]
+        where.append(Device.asset_tag == any_(cast(tags, ARRAY(Text))))
+    if data.allocation_id is not None:
+        where.append(
+            Device.id.in_(  # type: ignore[union-attr]
+                select(AllocationDevice.device_id).where(
+                    AllocationDevice.allocation_id == data.allocation_id
+                )
+            )
+        )
+    if not (
+        data.asset_tags or data.donation_id or data.school_id or data.allocation_id or data.kind
+    ):
+        raise ValidationFailed(
+            "Name the labels: asset_tags, donation_id, allocation_id, school_id, label_batch "
+            "or kind.",
+            errors=[FieldError(field="asset_tags", message="no filter given")],
+        )
+    rows = await session.execute(
+        select(Device.asset_tag, Device.province_code, Device.donor_id, Device.kind)
+        .where(*where)
+        .order_by(Device.asset_tag)
+        .limit(MAX_LABELS + 1)
+    )
+    labels = [
+        render.LabelData(tag=t, programme=programmes.get(p, ""), donor=donors.get(d, ""), kind=k)
+        for t, p, d, k in rows
+    ]
+    if len(labels) > MAX_LABELS:
+        raise ValidationFailed(f"More than {MAX_LABELS} labels; narrow the filter.")
+    if not labels:
+        raise ValidationFailed(
+            "No device you can see matches; nothing to print.",
+            errors=[FieldError(field="asset_tags", message="no matching devices")],
+        )
+    return labels
+
+
+def refuse(exc: render.LabelError) -> ValidationFailed:
+    return ValidationFailed(str(exc), errors=[FieldError(field=exc.field, message=str(exc))])
+
+
+def check_options(template: str, skip: int, copies: int, labels: list[render.LabelData]) -> None:
+    """Everything that could fail while rendering is checked before the response starts,
+    so a bad request gets a problem+json 4xx, never a broken PDF."""
+    try:
+        t = render.check_sheet_options(template, skip, copies)
+        for label in labels:
+            render.module_width(t, render.code128.bars(label.tag)[0])
+    except render.LabelError as exc:
+        raise refuse(exc) from None
+
+
+async def pdf_stream(
+    labels: list[render.LabelData], template: str, skip: int, copies: int
+) -> AsyncIterator[bytes]:
+    """Render in a worker thread into a temporary file, then send it in chunks: the event
+    loop stays free and memory stays flat however many labels there are."""
+    handle: Any = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    try:
+        await asyncio.to_thread(render.sheet_pdf, labels, template, skip, copies, handle)
+        handle.seek(0)
+        while chunk := handle.read(256 * 1024):
+            yield chunk
+    finally:
+        handle.close()

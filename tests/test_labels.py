@@ -1,0 +1,181 @@
+"""Labels: SVG/PNG for one device, PDF sheets in every template, decoded back with ZBar."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.factories import DIEN_BIEN, assert_problem
+
+try:
+    from pyzbar.pyzbar import decode as zbar_decode
+
+    zbar_decode(Image.new("L", (10, 10), 255))
+    HAVE_ZBAR = True
+except Exception:  # ImportError, or the ZBar shared library is missing
+    HAVE_ZBAR = False
+needs_zbar = pytest.mark.skipif(not HAVE_ZBAR, reason="ZBar (libzbar0) is not installed")
+needs_pdftoppm = pytest.mark.skipif(
+    shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed"
+)
+PROGRAMME = "Sở GD&ĐT Điện Biên"
+
+
+async def _devices(client, factory, n: int = 7):
+    admin = await factory.admin()
+    donor = await factory.donor(name="Quỹ Vì Tầm Vóc Việt")
+    donation = (
+        await client.post(
+            "/api/v1/donations",
+            headers=admin.headers,
+            json={"donor_id": donor, "province_code": DIEN_BIEN, "reference": "LBL-1"},
+        )
+    ).json()["id"]
+    created = await client.post(
+        f"/api/v1/donations/{donation}/devices",
+        headers=admin.headers,
+        json=[{"kind": "tablet", "serial": f"TAB-{i}"} for i in range(n)],
+    )
+    assert created.status_code == 201, created.text
+    return admin, donor, donation, created.json()["asset_tags"]
+
+
+def _decode_png(data: bytes) -> list[str]:
+    return sorted(d.data.decode() for d in zbar_decode(Image.open(io.BytesIO(data))))
+
+
+def _decode_pdf(pdf: bytes, dpi: int = 300) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "sheet.pdf"
+        path.write_bytes(pdf)
+        subprocess.run(
+            ["pdftoppm", "-r", str(dpi), "-png", str(path), str(Path(tmp) / "p")], check=True
+        )
+        found: list[str] = []
+        for page in sorted(Path(tmp).glob("p*.png")):
+            found += [d.data.decode() for d in zbar_decode(Image.open(page))]
+        return sorted(found)
+
+
+async def test_svg_label_shows_tag_programme_donor_and_kind(client, factory) -> None:
+    admin, _, _, tags = await _devices(client, factory, 1)
+    response = await client.get(f"/api/v1/devices/{tags[0]}/label.svg", headers=admin.headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    svg = response.text
+    assert tags[0] in svg and PROGRAMME.replace("&", "&amp;") in svg and "tablet" in svg
+    assert svg.count("<rect") > 20  # the bars are vector rectangles
+
+
+@needs_zbar
+async def test_png_and_svg_labels_decode_to_the_tag(client, factory) -> None:
+    admin, _, _, tags = await _devices(client, factory, 1)
+    png = await client.get(f"/api/v1/devices/{tags[0]}/label.png?dpi=300", headers=admin.headers)
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert _decode_png(png.content) == [tags[0]]
+    if shutil.which("rsvg-convert") is None:
+        pytest.skip("rsvg-convert (librsvg2-bin) is not installed to rasterise the SVG")
+    svg = await client.get(f"/api/v1/devices/{tags[0]}/label.svg", headers=admin.headers)
+    raster = subprocess.run(  # noqa: ASYNC221 - a short local conversion in a test
+        ["rsvg-convert", "--dpi-x", "300", "--dpi-y", "300", "-b", "white"],
+        input=svg.content,
+        capture_output=True,
+        check=True,
+    )
+    assert _decode_png(raster.stdout) == [tags[0]]
+
+
+@needs_zbar
+@needs_pdftoppm
+@pytest.mark.parametrize("template", ["avery-l7651", "a4-3x8", "thermal-50x25"])
+async def test_sheets_decode_back_to_exactly_the_tags(client, factory, template) -> None:
+    admin, _, donation, tags = await _devices(client, factory)
+    response = await client.post(
+        "/api/v1/labels",
+        headers=admin.headers,
+        json={"donation_id": donation, "template": template},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert _decode_pdf(response.content) == sorted(tags)
+
+
+async def test_pdf_text_keeps_vietnamese_and_skip_and_copies_place_labels(client, factory) -> None:
+    from pypdf import PdfReader
+
+    admin, _, _, tags = await _devices(client, factory, 3)
+    response = await client.post(
+        "/api/v1/labels",
+        headers=admin.headers,
+        json={"asset_tags": tags, "template": "a4-3x8", "skip": 22, "copies": 2},
+    )
+    assert response.status_code == 200, response.text
+    reader = PdfReader(io.BytesIO(response.content))
+    # 6 labels from position 22 of a 24-label sheet: 2 on the first page, 4 on the next.
+    assert len(reader.pages) == 2
+    first, second = (p.extract_text() for p in reader.pages)
+    assert PROGRAMME in first
+    assert first.count(tags[0]) == 2 and tags[1] not in first
+    assert second.count(tags[1]) == 2 and second.count(tags[2]) == 2
+
+
+async def test_label_batches_print_before_devices_exist(client, factory) -> None:
+    officer = await factory.officer(DIEN_BIEN)
+    batch = await client.post(
+        "/api/v1/label-batches",
+        headers=officer.headers,
+        json={"province_code": DIEN_BIEN, "count": 5},
+    )
+    assert batch.status_code == 201, batch.text
+    response = await client.post(
+        "/api/v1/labels", headers=officer.headers, json={"label_batch": batch.json()["id"]}
+    )
+    assert response.status_code == 200
+    if HAVE_ZBAR and shutil.which("pdftoppm"):
+        detail = (
+            await client.get(f"/api/v1/label-batches/{batch.json()['id']}", headers=officer.headers)
+        ).json()
+        assert _decode_pdf(response.content) == sorted(detail["tags"])
+
+
+async def test_bad_label_requests_get_problem_json(client, factory) -> None:
+    admin, _, donation, tags = await _devices(client, factory, 2)
+    h = admin.headers
+    assert_problem(
+        await client.post(
+            "/api/v1/labels", headers=h, json={"donation_id": donation, "template": "avery-l9999"}
+        ),
+        400,
+    )
+    body = assert_problem(
+        await client.post("/api/v1/labels", headers=h, json={"donation_id": donation, "skip": 65}),
+        422,
+    )
+    assert body["errors"][0]["field"] == "skip"
+    assert_problem(await client.post("/api/v1/labels", headers=h, json={}), 422)
+    assert_problem(
+        await client.post("/api/v1/labels", headers=h, json={"asset_tags": ["DT11-999999-0"]}), 422
+    )
+    wrong = tags[0][:-1] + str((int(tags[0][-1]) + 1) % 10)
+    assert_problem(
+        await client.post("/api/v1/labels", headers=h, json={"asset_tags": [wrong]}), 422
+    )
+    assert_problem(await client.get("/api/v1/devices/DT11-999999-3/label.svg", headers=h), 404)
+
+
+async def test_a_donor_cannot_print_another_donors_labels(client, factory) -> None:
+    _, _, donation, tags = await _devices(client, factory, 2)
+    other = await factory.donor_user(await factory.donor())
+    assert_problem(
+        await client.post("/api/v1/labels", headers=other.headers, json={"donation_id": donation}),
+        422,
+    )
+    assert_problem(
+        await client.get(f"/api/v1/devices/{tags[0]}/label.png", headers=other.headers), 404
+    )
