@@ -96,6 +96,11 @@ async def update_donor(
     donor = await get_donor(session, principal, donor_id)
     if not (principal.is_donor or principal.is_admin or principal.is_province_officer):
         raise Forbidden("Your role cannot edit donors.")
+    if principal.is_province_officer and await repo.gives_outside(
+        session, donor_id, principal.province_code or ""
+    ):
+        # The register is shared; a donor that gives elsewhere is kept by admins and itself.
+        raise Forbidden("This donor also gives to other provinces; ask an administrator.")
     if principal.is_donor and data.kind is not None and data.kind != donor.kind:
         raise Forbidden("A donor cannot change its own kind.")
     for name in (

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
 from devicetrack.common.uploads import read_upload
+from devicetrack.errors import FieldError, ValidationFailed
 from devicetrack.students import assignments, importer, service
 from devicetrack.students.schemas import (
     AssignmentCreate,
@@ -68,10 +69,21 @@ class StudentController(Controller):
 
     @post("/import", operation_id="importStudents", request_max_body_size=16 * 1024 * 1024)
     async def import_(
-        self, request: Request, tx: AsyncSession, principal: Principal, school_id: int
+        self,
+        request: Request,
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int | None = None,
     ) -> StudentImportResult:
         """CSV or XLSX with student_code, full_name, grade and optionally class_name,
         priority, national_id, birth_year, guardian_name, guardian_phone, status."""
+        # Checked here rather than as a required parameter, so an unauthenticated caller
+        # gets 401 before any validation.
+        if school_id is None:
+            raise ValidationFailed(
+                "Name the school: ?school_id=…",
+                errors=[FieldError(field="school_id", message="required")],
+            )
         data, filename = await read_upload(request)
         return await importer.import_students(tx, principal, school_id, data, filename)
 

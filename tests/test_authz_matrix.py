@@ -1,0 +1,232 @@
+"""The authorization matrix: every operation of the OpenAPI schema, called by every role on
+objects outside the caller's scope, never succeeds; callers without valid credentials get
+401 everywhere; and no student's name reaches a donor or a province officer."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from tests.factories import DIEN_BIEN, LAI_CHAU
+
+STUDENT_NAME = "Lò Thị Zzyzx Bí Mật"
+GUARDIAN_NAME = "Lò Văn Qwxyz Phụ Huynh"
+
+
+async def _world(client, factory, db):
+    """Two provinces, each with a school, a donor and donation, devices, a student with
+    consent and a loan, an allocation, an audit and a label batch."""
+    admin = await factory.admin()
+    h = admin.headers
+    world: dict = {"admin": admin}
+    for side, province in (("a", DIEN_BIEN), ("b", LAI_CHAU)):
+        school = await factory.school(province, name=f"Trường {side.upper()}")
+        donor = await factory.donor(name=f"Donor {side.upper()}")
+        donation = (
+            await client.post(
+                "/api/v1/donations",
+                headers=h,
+                json={"donor_id": donor, "province_code": province, "reference": f"REF-{side}"},
+            )
+        ).json()
+        tags = (
+            await client.post(
+                f"/api/v1/donations/{donation['id']}/devices",
+                headers=h,
+                json=[{"kind": "tablet", "serial": f"{side}-T{i}"} for i in range(3)],
+            )
+        ).json()["asset_tags"]
+        allocation = (
+            await client.post(
+                "/api/v1/allocations", headers=h, json={"school_id": school, "asset_tags": tags[:2]}
+            )
+        ).json()
+        await client.post(
+            f"/api/v1/schools/{school}/receipts", headers=h, json={"asset_tags": tags[:2]}
+        )
+        student = (
+            await client.post(
+                "/api/v1/students",
+                headers=h,
+                json={
+                    "school_id": school,
+                    "student_code": f"HS-{side}",
+                    "full_name": STUDENT_NAME,
+                    "grade": 8,
+                    "guardian_name": GUARDIAN_NAME,
+                    "priority": ["remote"],
+                },
+            )
+        ).json()
+        consent = (
+            await client.post(
+                f"/api/v1/students/{student['id']}/consents",
+                headers=h,
+                json={"given_by": GUARDIAN_NAME, "method": "paper", "given_at": "2025-09-01"},
+            )
+        ).json()
+        assignment = (
+            await client.post(
+                "/api/v1/assignments",
+                headers=h,
+                json={"asset_tag": tags[0], "student_id": student["id"]},
+            )
+        ).json()
+        audit = (await client.post("/api/v1/audits", headers=h, json={"school_id": school})).json()
+        batch = (
+            await client.post(
+                "/api/v1/label-batches", headers=h, json={"province_code": province, "count": 2}
+            )
+        ).json()
+        officer = await factory.officer(province)
+        staff = await factory.staff(school)
+        donor_user = await factory.donor_user(donor)
+        key = (
+            await client.post(
+                "/api/v1/api-keys",
+                headers=h,
+                json={"name": f"key {side}", "user_id": officer.user_id},
+            )
+        ).json()
+        world[side] = {
+            "school_id": school,
+            "donor_id": donor,
+            "donation_id": donation["id"],
+            "asset_tag": tags[1],
+            "student_id": student["id"],
+            "consent_id": consent["id"],
+            "assignment_id": assignment["id"],
+            "allocation_id": allocation["id"],
+            "audit_id": audit["id"],
+            "batch_id": batch["id"],
+            "user_id": officer.user_id,
+            "key_id": key["id"],
+            "province": province,
+            "callers": {"province_officer": officer, "school_staff": staff, "donor": donor_user},
+        }
+    return world
+
+
+def _operations(schema: dict) -> list[tuple[str, str]]:
+    return [
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+        and path.startswith("/api/v1")
+        and path != "/api/v1/auth/token"
+    ]
+
+
+def _fill(path: str, objects: dict) -> str | None:
+    values = {"action": "retire", "code": objects["asset_tag"], **objects}
+    if "{code}" in path and "/provinces/" in path:
+        return None  # the administrative units are public reference data
+    try:
+        return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
+    except KeyError as exc:
+        raise AssertionError(f"no object for {exc} in {path}") from None
+
+
+@pytest.mark.parametrize("role", ["province_officer", "school_staff", "donor"])
+async def test_nothing_outside_the_callers_scope_succeeds(client, factory, db, role) -> None:
+    world = await _world(client, factory, db)
+    schema = (await client.get("/schema/openapi.json")).json()
+    caller = world["a"]["callers"][role]
+    leaks = []
+    for method, path in _operations(schema):
+        if "{" not in path:
+            continue
+        if method == "GET" and "{donor_id}" in path and role != "donor":
+            # The donor register is shared reference data; a donor's impact report shows an
+            # officer only their own province's part of it.
+            continue
+        url = _fill(path, world["b"])
+        if url is None:
+            continue
+        response = await client.request(
+            method,
+            url,
+            headers=caller.headers,
+            json={} if method in ("POST", "PUT", "PATCH") else None,
+        )
+        if response.status_code < 400 or response.status_code >= 500:
+            leaks.append(f"{role} {method} {url} -> {response.status_code}")
+    assert not leaks, "\n".join(leaks)
+
+
+@pytest.mark.parametrize("role", ["province_officer", "school_staff", "donor"])
+async def test_lists_hold_nothing_from_outside_the_scope(client, factory, db, role) -> None:
+    world = await _world(client, factory, db)
+    schema = (await client.get("/schema/openapi.json")).json()
+    caller = world["a"]["callers"][role]
+    b = world["b"]
+    markers = [b["asset_tag"], "HS-b", "REF-b", "Trường B"]
+    leaks = []
+    for method, path in _operations(schema):
+        if method != "GET" or "{" in path or path.endswith("/export"):
+            continue
+        response = await client.get(path, headers=caller.headers)
+        assert response.status_code < 500, (path, response.text)
+        leaks += [f"{role} GET {path} shows {m}" for m in markers if m in response.text]
+    assert not leaks, "\n".join(leaks)
+
+
+@pytest.mark.parametrize("role", ["province_officer", "donor"])
+async def test_no_student_name_reaches_donors_or_officers(client, factory, db, role) -> None:
+    world = await _world(client, factory, db)
+    schema = (await client.get("/schema/openapi.json")).json()
+    a = world["a"]
+    caller = a["callers"][role]
+    seen = 0
+    for method, path in _operations(schema):
+        if method != "GET":
+            continue
+        url = _fill(path, a) if "{" in path else path
+        if url is None:
+            continue
+        response = await client.get(url, headers=caller.headers)
+        assert response.status_code < 500, (url, response.text)
+        seen += response.status_code == 200
+        for name in (STUDENT_NAME, GUARDIAN_NAME, "Zzyzx", "Qwxyz"):
+            assert name not in response.text, f"{role} sees {name!r} at {url}"
+    assert seen > 10  # the caller really read things
+
+
+@pytest.mark.parametrize("credential", ["none", "expired", "deactivated", "garbage"])
+async def test_without_valid_credentials_every_operation_is_401(
+    client, factory, db, credential
+) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    headers: dict[str, str] = {}
+    if credential == "expired":
+        headers = (await factory.user("admin", expires_in=timedelta(seconds=-1))).headers
+    elif credential == "deactivated":
+        headers = (await factory.user("admin", active=False)).headers
+    elif credential == "garbage":
+        headers = {"Authorization": "Bearer dt_not-a-token"}
+    objects = {
+        "school_id": 1,
+        "donor_id": 1,
+        "donation_id": 1,
+        "asset_tag": "DT11-000001-0",
+        "student_id": 1,
+        "consent_id": 1,
+        "assignment_id": 1,
+        "allocation_id": 1,
+        "audit_id": 1,
+        "batch_id": 1,
+        "user_id": 1,
+        "key_id": 1,
+    }
+    wrong = []
+    for method, path in _operations(schema):
+        url = _fill(path, objects) or path.replace("{code}", "11")
+        response = await client.request(
+            method, url, headers=headers, json={} if method in ("POST", "PUT", "PATCH") else None
+        )
+        if response.status_code != 401:
+            wrong.append(f"{method} {url} -> {response.status_code}")
+    assert not wrong, "\n".join(wrong)
