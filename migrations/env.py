@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 
-from alembic import context
 import sqlalchemy as sa
+from alembic import context
 from sqlalchemy import pool
-from sqlmodel.sql.sqltypes import AutoString
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel.sql.sqltypes import AutoString
 
 from devicetrack.config import async_url
 from devicetrack.db.models import metadata

@@ -172,7 +172,8 @@ def upgrade() -> None:
             name=op.f("ck_devices_kind_known"),
         ),
         sa.CheckConstraint(
-            "status IN ('in_stock','allocated','at_school','assigned','in_repair','lost','stolen','retired')",
+            "status IN ('in_stock','allocated','at_school','assigned','in_repair','lost',"
+            "'stolen','retired')",
             name=op.f("ck_devices_status_known"),
         ),
         # One composite key instead of three: a device's donor and province are always its
