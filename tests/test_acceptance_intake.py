@@ -1,0 +1,199 @@
+"""The intake issue's acceptance checks, through the HTTP API and asserted in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+
+from devicetrack.devices.identity import luhn_ok
+from devicetrack.devices.tags import parse_tag
+from tests.factories import DIEN_BIEN, assert_problem
+
+
+def _imei(n: int) -> str:
+    body = f"35{n:012d}"
+    return next(body + d for d in "0123456789" if luhn_ok(body + d))
+
+
+def _csv(rows: list[dict[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["kind", "make", "serial", "imei", "iccid"])
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+async def _donation(client, caller, donor: int, ref: str = "ACC-1") -> int:
+    r = await client.post(
+        "/api/v1/donations",
+        headers=caller.headers,
+        json={"donor_id": donor, "province_code": DIEN_BIEN, "reference": ref},
+    )
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+async def test_ten_thousand_rows_with_five_bad_ones(client, factory, db) -> None:
+    admin = await factory.admin()
+    donation = await _donation(client, admin, await factory.donor())
+    # One phone already registered, whose IMEI the file repeats.
+    taken = _imei(999_999)
+    first = await client.post(
+        f"/api/v1/donations/{donation}/devices",
+        headers=admin.headers,
+        json=[{"kind": "smartphone", "imei": taken}],
+    )
+    assert first.status_code == 201
+    rows = []
+    for i in range(10_000):
+        if i % 3 == 0:
+            rows.append(
+                {
+                    "kind": "smartphone",
+                    "make": "Xiaomi",
+                    "serial": "",
+                    "imei": _imei(i),
+                    "iccid": "",
+                }
+            )
+        else:
+            rows.append(
+                {
+                    "kind": "tablet",
+                    "make": "Samsung",
+                    "serial": f"S{i:06d}",
+                    "imei": "",
+                    "iccid": "",
+                }
+            )
+    good = [dict(r) for r in rows]
+    wrong_check = _imei(3)[:-1] + str((int(_imei(3)[-1]) + 1) % 10)
+    bad = {  # spreadsheet row (header = 1) -> the broken row
+        2 + 3: {**rows[3], "imei": wrong_check},
+        2 + 100: {
+            "kind": "sim",
+            "make": "",
+            "serial": "",
+            "imei": "",
+            "iccid": "8812345678901234567",
+        },
+        2 + 202: {**rows[202], "serial": rows[200]["serial"]},
+        2 + 300: {**rows[300], "imei": taken},
+        2 + 401: {**rows[401], "kind": "toaster"},
+    }
+    for row_number, row in bad.items():
+        rows[row_number - 2] = row
+    response = await client.post(
+        f"/api/v1/donations/{donation}/devices",
+        headers=admin.headers,
+        files={"file": ("devices.csv", _csv(rows), "text/csv")},
+    )
+    body = assert_problem(response, 422)
+    assert sorted({e["row"] for e in body["errors"]}) == sorted(bad)
+    assert {(e["row"], e["field"]) for e in body["errors"]} == {
+        (5, "imei"),
+        (102, "iccid"),
+        (204, "serial"),
+        (302, "imei"),
+        (403, "kind"),
+    }
+    assert await db.fetchval("SELECT count(*) FROM devices WHERE donation_id = $1", donation) == 1
+    assert await db.fetchval("SELECT count(*) FROM device_events") == 1
+
+    # The corrected file: the five rows made valid and unique.
+    good[300]["imei"] = _imei(500_000)
+    response = await client.post(
+        f"/api/v1/donations/{donation}/devices",
+        headers=admin.headers,
+        files={"file": ("devices.csv", _csv(good), "text/csv")},
+    )
+    assert response.status_code == 201, response.text[:500]
+    tags = response.json()["asset_tags"]
+    assert response.json()["created"] == 10_000 == len(set(tags))
+    assert all(parse_tag(t) and parse_tag(t).check_ok for t in tags)
+    assert (
+        await db.fetchval("SELECT count(*) FROM devices WHERE donation_id = $1", donation) == 10_001
+    )
+    assert (
+        await db.fetchval("SELECT count(*) FROM device_events WHERE action = 'registered'")
+        == 10_001
+    )
+
+
+async def test_twenty_concurrent_registrations_get_consecutive_tags(client, factory, db) -> None:
+    admin = await factory.admin()
+    donation = await _donation(client, admin, await factory.donor())
+
+    async def register(i: int):
+        return await client.post(
+            f"/api/v1/donations/{donation}/devices",
+            headers=admin.headers,
+            json=[{"kind": "laptop", "serial": f"C-{i}"}],
+        )
+
+    responses = await asyncio.gather(*(register(i) for i in range(20)))
+    assert all(r.status_code == 201 for r in responses), [r.text for r in responses]
+    sequences = sorted(parse_tag(r.json()["asset_tags"][0]).sequence for r in responses)
+    assert sequences == list(range(1, 21))
+    assert (
+        await db.fetchval(
+            "SELECT last_value FROM tag_sequences WHERE province_code = $1", DIEN_BIEN
+        )
+        == 20
+    )
+
+
+async def test_concurrent_intakes_of_one_imei_register_it_once(client, factory, db) -> None:
+    admin = await factory.admin()
+    donation = await _donation(client, admin, await factory.donor())
+    imei = _imei(42)
+
+    async def register():
+        return await client.post(
+            f"/api/v1/donations/{donation}/devices",
+            headers=admin.headers,
+            json=[{"kind": "smartphone", "imei": imei}],
+        )
+
+    responses = await asyncio.gather(*(register() for _ in range(5)))
+    assert sorted(r.status_code for r in responses)[0] == 201
+    assert sum(r.status_code == 201 for r in responses) == 1
+    assert all(r.status_code in (201, 409, 422) for r in responses)
+    assert await db.fetchval("SELECT count(*) FROM devices WHERE imei = $1", imei) == 1
+
+
+async def test_a_donor_cannot_touch_another_donors_donation(client, factory) -> None:
+    admin = await factory.admin()
+    donor_a, donor_b = await factory.donor(), await factory.donor()
+    donation_b = await _donation(client, admin, donor_b, "B-1")
+    tags = (
+        await client.post(
+            f"/api/v1/donations/{donation_b}/devices",
+            headers=admin.headers,
+            json=[{"kind": "tablet", "serial": "B-T1"}],
+        )
+    ).json()["asset_tags"]
+    user_a = await factory.donor_user(donor_a)
+    assert_problem(
+        await client.post(
+            f"/api/v1/donations/{donation_b}/devices",
+            headers=user_a.headers,
+            json=[{"kind": "tablet", "serial": "X"}],
+        ),
+        404,
+    )
+    assert_problem(
+        await client.get(f"/api/v1/donations/{donation_b}/devices", headers=user_a.headers), 404
+    )
+    assert_problem(await client.get(f"/api/v1/devices/{tags[0]}", headers=user_a.headers), 404)
+    listed = (await client.get("/api/v1/devices", headers=user_a.headers)).json()["items"]
+    assert listed == []
+    assert_problem(
+        await client.post(
+            "/api/v1/donations",
+            headers=user_a.headers,
+            json={"donor_id": donor_b, "province_code": DIEN_BIEN, "reference": "nope"},
+        ),
+        403,
+    )
