@@ -1,0 +1,148 @@
+"""The audit issue's acceptance checks, through the HTTP API and asserted in the database."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.factories import DIEN_BIEN, assert_problem
+
+
+async def _school_with_devices(client, factory, n: int, ref: str):
+    admin = await factory.admin()
+    school = await factory.school(DIEN_BIEN)
+    donor = await factory.donor()
+    donation = (
+        await client.post(
+            "/api/v1/donations",
+            headers=admin.headers,
+            json={"donor_id": donor, "province_code": DIEN_BIEN, "reference": ref},
+        )
+    ).json()["id"]
+    tags = (
+        await client.post(
+            f"/api/v1/donations/{donation}/devices",
+            headers=admin.headers,
+            json=[{"kind": "tablet", "serial": f"{ref}-{i}"} for i in range(n)],
+        )
+    ).json()["asset_tags"]
+    allocated = await client.post(
+        "/api/v1/allocations", headers=admin.headers, json={"school_id": school, "asset_tags": tags}
+    )
+    assert allocated.status_code == 201, allocated.text
+    received = await client.post(
+        f"/api/v1/schools/{school}/receipts", headers=admin.headers, json={"asset_tags": tags}
+    )
+    assert len(received.json()["received"]) == n
+    return admin, school, tags
+
+
+async def test_two_auditors_290_found_10_missing_5_unexpected(client, factory, db) -> None:
+    _, school, tags = await _school_with_devices(client, factory, 300, "AUD")
+    _, _, elsewhere = await _school_with_devices(client, factory, 3, "OTHER")
+    one, two = await factory.staff(school), await factory.staff(school)
+    audit = (
+        await client.post("/api/v1/audits", headers=one.headers, json={"school_id": school})
+    ).json()
+    assert audit["expected"] == 300
+    scanned = tags[:290]
+    # Overlapping batches: each auditor scans 160 tags, 30 of them scanned by both.
+    first = [{"code": t, "condition": "good"} for t in scanned[:160]]
+    second = [{"code": t.lower().replace("-", ""), "condition": "fair"} for t in scanned[130:]]
+    second += [{"code": t} for t in elsewhere] + [{"code": "NOT-A-TAG-1"}, {"code": "XYZ-2"}]
+
+    async def post(caller, batch):
+        return await client.post(
+            f"/api/v1/audits/{audit['id']}/scans", headers=caller.headers, json={"scans": batch}
+        )
+
+    results = await asyncio.gather(
+        *(post(one, first[i : i + 40]) for i in range(0, 160, 40)),
+        *(post(two, second[i : i + 40]) for i in range(0, 165, 40)),
+    )
+    assert all(r.status_code == 200 for r in results), [r.text for r in results]
+    assert sum(r.json()["accepted"] for r in results) == 160 + 165
+    closed = await client.post(f"/api/v1/audits/{audit['id']}/close", headers=one.headers)
+    assert closed.status_code == 200, closed.text
+    result = closed.json()["result"]
+    assert len(result["found"]) == 290
+    assert len(result["missing"]) == 10
+    assert sorted(m["asset_tag"] for m in result["missing"]) == sorted(tags[290:])
+    assert len(result["unexpected"]) == 5
+    reasons = sorted(u["reason"] for u in result["unexpected"])
+    assert reasons == ["held by another school"] * 3 + ["unknown code"] * 2
+    rows = await db.fetch(
+        "SELECT asset_tag, condition, last_seen_at FROM devices WHERE asset_tag = ANY($1)", scanned
+    )
+    assert all(r["last_seen_at"] is not None for r in rows)
+    assert sum(r["condition"] == "good" for r in rows) >= 130
+    assert await db.fetchval("SELECT count(*) FROM device_events WHERE action = 'audited'") == 290
+    assert (
+        await db.fetchval("SELECT count(*) FROM audit_scans WHERE audit_id = $1", audit["id"])
+        == 325
+    )
+
+
+async def test_offline_batch_keeps_good_entries_and_names_the_bad(client, factory) -> None:
+    _, school, tags = await _school_with_devices(client, factory, 10, "OFF")
+    staff = await factory.staff(school)
+    audit = (
+        await client.post("/api/v1/audits", headers=staff.headers, json={"school_id": school})
+    ).json()
+    scans = [
+        {
+            "code": tags[i % 10],
+            "condition": "good",
+            "scanned_at": f"2026-10-01T08:{i % 60:02d}:00+07:00",
+        }
+        for i in range(500)
+    ]
+    scans[7] = {"code": tags[0], "condition": "shiny"}
+    scans[99] = {"condition": "good"}
+    scans[250] = {"code": tags[1], "scanned_at": "yesterday"}
+    scans[499] = {"code": tags[2], "colour": "red"}
+    response = await client.post(
+        f"/api/v1/audits/{audit['id']}/scans", headers=staff.headers, json={"scans": scans}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["accepted"] == 496
+    assert sorted(r["index"] for r in body["rejected"]) == [7, 99, 250, 499]
+
+
+async def test_other_schools_staff_and_donors_cannot_see_the_audit(client, factory) -> None:
+    _, school, _ = await _school_with_devices(client, factory, 2, "PRIV")
+    staff = await factory.staff(school)
+    audit = (
+        await client.post("/api/v1/audits", headers=staff.headers, json={"school_id": school})
+    ).json()
+    outsider = await factory.staff(await factory.school(DIEN_BIEN))
+    assert_problem(await client.get(f"/api/v1/audits/{audit['id']}", headers=outsider.headers), 404)
+    assert_problem(
+        await client.post(
+            f"/api/v1/audits/{audit['id']}/scans", headers=outsider.headers, json={"code": "x"}
+        ),
+        404,
+    )
+    donor = await factory.donor_user(await factory.donor())
+    response = await client.get(f"/api/v1/audits/{audit['id']}", headers=donor.headers)
+    assert response.status_code in (403, 404)
+
+
+async def test_audit_pdf_and_csv_summaries(client, factory) -> None:
+    admin, school, tags = await _school_with_devices(client, factory, 3, "PDF")
+    audit = (
+        await client.post("/api/v1/audits", headers=admin.headers, json={"school_id": school})
+    ).json()
+    await client.post(
+        f"/api/v1/audits/{audit['id']}/scans",
+        headers=admin.headers,
+        json={"code": tags[0], "condition": "poor"},
+    )
+    await client.post(f"/api/v1/audits/{audit['id']}/close", headers=admin.headers)
+    pdf = await client.get(f"/api/v1/audits/{audit['id']}?format=pdf", headers=admin.headers)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    csv_text = (
+        await client.get(f"/api/v1/audits/{audit['id']}?format=csv", headers=admin.headers)
+    ).content.decode("utf-8-sig")
+    assert f"found,{tags[0]},tablet,poor" in csv_text
+    assert csv_text.count("missing,") == 2
