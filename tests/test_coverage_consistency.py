@@ -39,7 +39,7 @@ async def _reported(client, headers) -> dict[int, dict[str, int]]:
     return {r["school_id"]: {f: r[f] for f in FIGURES} for r in response.json()["items"]}
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
 async def test_counters_match_a_from_scratch_computation(client, db, factory, seed) -> None:
     rng = random.Random(seed)
     admin = await factory.admin()
@@ -108,6 +108,7 @@ async def test_counters_match_a_from_scratch_computation(client, db, factory, se
         r = await client.get("/api/v1/devices", params={"status": status, "limit": 1000}, headers=h)
         return r.json()["items"]
 
+    loans_made = 0
     for step in range(160):
         tag = rng.choice(hosts + sims)
         choice = rng.random()
@@ -124,7 +125,7 @@ async def test_counters_match_a_from_scratch_computation(client, db, factory, se
             device = rng.choice(here) if here else {"asset_tag": tag, "school_id": None}
             same_school = [s for s in students if s["school_id"] == device["school_id"]]
             student = rng.choice(same_school or students)
-            await client.post(
+            lent = await client.post(
                 "/api/v1/assignments",
                 headers=h,
                 json={
@@ -133,6 +134,7 @@ async def test_counters_match_a_from_scratch_computation(client, db, factory, se
                     "condition_out": rng.choice(["good", "fair", "broken"]),
                 },
             )
+            loans_made += lent.status_code == 201
         elif choice < 0.7:
             open_loans = (
                 await client.get("/api/v1/assignments", params={"open": "true"}, headers=h)
@@ -212,5 +214,5 @@ async def test_counters_match_a_from_scratch_computation(client, db, factory, se
             )
             assert row["coverage_pct"] == expected_pct
     # The scenario must have exercised the figures, or the comparison proves little.
-    totals = {f: sum(r[f] for r in reported.values()) for f in FIGURES}
-    assert totals["devices_held"] > 0 and totals["students_with_device"] > 0, totals
+    assert loans_made > 0
+    assert await db.fetchval("SELECT count(*) FROM device_events") > 60
