@@ -209,6 +209,8 @@ def database_error_kind(exc: BaseException) -> str | None:
             return "data"
         if sqlstate == "57014" or isinstance(cause, asyncpg.exceptions.QueryCanceledError):
             return "timeout"
+        if isinstance(sqlstate, str) and sqlstate.startswith("40"):
+            return "retry"  # deadlock or serialization failure: nothing was changed
         if (isinstance(sqlstate, str) and sqlstate[:2] in ("08", "53", "57")) or isinstance(
             cause,
             ConnectionError
@@ -231,6 +233,15 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
             "out-of-range",
             "A value is out of range",
             "A number or text in the request is too large or too long for its field.",
+        )
+    if kind == "retry":
+        return problem_response(
+            request,
+            409,
+            "retry",
+            "Another change got in the way",
+            "Another request changed the same records at the same moment; nothing was "
+            "saved. Try again.",
         )
     if kind == "timeout":
         return problem_response(

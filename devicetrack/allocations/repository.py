@@ -25,8 +25,15 @@ async def lock_by_tags(session: AsyncSession, tags: list[str]) -> list[Device]:
 async def lock_stock(
     session: AsyncSession, province: str, kind: str, quantity: int, donation_id: int | None
 ) -> list[Device]:
-    """The oldest-received in-stock devices of a kind, skipping rows another allocation
-    holds locked: two concurrent allocations never take the same device."""
+    """The oldest-received in-stock devices of a kind, skipping rows another request
+    holds locked: two concurrent allocations never take the same device.
+
+    Allocations by kind of one province take turns (a transaction-scoped advisory lock):
+    without it, two running at once lock alternate rows under SKIP LOCKED and both come
+    up short, and rows held by one that then fails are missed by the other."""
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(f"allocate:{province}:{kind}", 0)))
+    )
     query = (
         select(Device)
         .where(

@@ -280,6 +280,16 @@ async def receive(
                 reason = f"already {device.status} here" if device.status != "allocated" else reason
             discrepancies.append(Discrepancy(asset_tag=tag, reason=reason))
             continue
+        if device.installed_in_id is not None:
+            # It arrives with the device it is installed in (SPEC §3), not on its own.
+            host = await session.get(Device, device.installed_in_id)
+            discrepancies.append(
+                Discrepancy(
+                    asset_tag=tag,
+                    reason=f"installed in {host.asset_tag if host else 'a device'}; scan that",
+                )
+            )
+            continue
         await lifecycle.apply(session, principal, device, "receive", body)
         received.append(tag)
     return ReceiptResult(received=received, discrepancies=discrepancies)

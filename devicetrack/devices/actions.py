@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.devices import lifecycle, service
 from devicetrack.devices.schemas import ActionBody, ActionResult
-from devicetrack.errors import NotFound
+from devicetrack.errors import FieldError, NotFound, ValidationFailed
 
 PAIRING = {
     "install-sim": service.install_sim,
@@ -29,11 +29,22 @@ async def perform(
         from devicetrack.allocations.service import allocate
 
         device = await service.get_device(session, principal, code)
+        # The role and the current status first, as for every other action: a refused
+        # transition names the current status and the allowed actions (SPEC §3).
+        transition = lifecycle.TRANSITIONS[action]
+        lifecycle.ensure_role(principal, transition, device)
+        await lifecycle.ensure_not_installed(session, device, action)
+        if device.status not in transition.sources:
+            raise lifecycle.refuse_transition(device, action)
+        if body.school_id is None:
+            raise ValidationFailed(
+                "Name the school.", errors=[FieldError(field="school_id", message="required")]
+            )
         result = await allocate(
             session,
             principal,
             AllocationCreate(
-                school_id=body.school_id or 0,
+                school_id=body.school_id,
                 asset_tags=[device.asset_tag],
                 override=body.override,
                 note=body.note,
@@ -47,6 +58,8 @@ async def perform(
             service.ensure_can_edit(principal, device)
             event_id = await PAIRING[action](session, principal, device, body)
         else:
+            lifecycle.ensure_role(principal, lifecycle.TRANSITIONS[action], device)
+            await lifecycle.ensure_not_installed(session, device, action)
             event_id = await lifecycle.apply(session, principal, device, action, body)
     return ActionResult(
         device=await service.read_device(session, principal, device.asset_tag),

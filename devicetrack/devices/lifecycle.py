@@ -73,6 +73,22 @@ def refuse_transition(device: Device, action: str) -> Conflict:
     )
 
 
+async def ensure_not_installed(session: AsyncSession, device: Device, action: str) -> None:
+    """A SIM installed in a device moves with that device (SPEC §3), never on its own."""
+    if device.installed_in_id is None:
+        return
+    host = await repo.get_by_id(session, device.installed_in_id)
+    raise Conflict(
+        f"Cannot {action} this SIM on its own: it is installed in {host.asset_tag} and moves"
+        " with it. Act on that device, or remove the SIM from it first.",
+        extra={
+            "current_status": device.status,
+            "installed_in": host.asset_tag,
+            "allowed_actions": [],
+        },
+    )
+
+
 def ensure_role(principal: Principal, transition: Transition, device: Device) -> None:
     if principal.is_admin:
         return

@@ -5,9 +5,9 @@ requests race."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, not_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,7 +66,7 @@ async def assign(
         raise lifecycle.refuse_transition(device, "assign")
     if device.school_id != student.school_id:
         raise Conflict("The device is at another school than the student.")
-    if device.condition == "broken":
+    if device.condition == "broken" or data.condition_out == "broken":
         raise Conflict("The device is broken; send it to repair instead of lending it.")
     if device.needs_wipe:
         raise Conflict("The device was returned without a reset; reset it (wipe) first.")
@@ -142,11 +142,14 @@ async def return_device(
     ):
         raise NotFound(f"No assignment {assignment_id}.")
     _ensure_lender(principal, assignment.school_id)
-    if assignment.returned_at is not None:
-        raise Conflict(
-            "This loan was already closed.", extra={"returned_at": str(assignment.returned_at)}
-        )
     device = await devices_repo.get_by_id(session, assignment.device_id, for_update=True)
+    if assignment.returned_at is not None:
+        # Returning a device that is not lent is a refused transition: name its status.
+        refused = lifecycle.refuse_transition(device, "return")
+        raise Conflict(
+            f"This loan was already closed. {refused.detail}",
+            extra={"returned_at": str(assignment.returned_at), **refused.extra},
+        )
     student, _ = await get_student(session, principal, assignment.student_id)
     assignment.returned_at = datetime.now(UTC)
     assignment.returned_by = principal.user_id or None
@@ -206,8 +209,10 @@ async def list_assignments(
         where.append(
             Assignment.returned_at.is_(None) if open_ else Assignment.returned_at.is_not(None)  # type: ignore[union-attr]
         )
-    if overdue:
-        where.append(repo.overdue_clause(date.today()))
+    if overdue is not None:
+        # The same day as the `overdue` flag of each loan (assignment_read): UTC.
+        late = repo.overdue_clause(datetime.now(UTC).date())
+        where.append(late if overdue else not_(func.coalesce(late, False)))
     rows = await repo.list_assignments(session, where=where, after_id=after_id, limit=limit)
     return [
         assignment_read(principal, a, tag, kind, code, name) for a, tag, kind, code, name in rows
