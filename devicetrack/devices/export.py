@@ -111,6 +111,10 @@ async def xlsx_stream(
 
 
 def _xlsx_cell(value: Any) -> Any:
+    if isinstance(value, str):
+        from devicetrack.reports.export import xlsx_safe
+
+        return xlsx_safe(value)
     if hasattr(value, "tzinfo") and getattr(value, "tzinfo", None) is not None:
         return value.replace(tzinfo=None)  # Excel has no time zones; values are UTC
     if value is not None and type(value).__name__ == "Decimal":

@@ -40,6 +40,13 @@ FIGURES = [
 PERCENTS = {"coverage_pct", "devices_per_100", "priority_coverage_pct"}
 
 
+def xlsx_safe(text: str) -> str:
+    """XLSX cannot hold most control characters; drop them rather than fail the export."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("", text)
+
+
 def columns(level: str) -> list[str]:
     return KEYS[level] + FIGURES
 
@@ -80,7 +87,11 @@ def coverage_xlsx(report: CoverageReport) -> bytes:
         values = []
         for c in cols:
             v = getattr(row, c)
-            values.append(v.replace(tzinfo=None) if c == "last_audit_at" and v else v)
+            if c == "last_audit_at" and v:
+                v = v.replace(tzinfo=None)
+            elif isinstance(v, str):
+                v = xlsx_safe(v)
+            values.append(v)
         sheet.append(values)
     for index, name in enumerate(cols, start=1):
         letter = sheet.cell(row=1, column=index).column_letter
