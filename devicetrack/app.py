@@ -46,6 +46,7 @@ from devicetrack.regions.controllers import RegionController
 from devicetrack.reports.controllers import ReportController
 from devicetrack.schools.controllers import SchoolController
 from devicetrack.students.controllers import AssignmentController, StudentController
+from devicetrack.web.routes import web_routers
 
 API_CONTROLLERS = [
     AuthController,
@@ -100,7 +101,7 @@ def create_app(settings: Settings) -> Litestar:
     api = Router(path="/api/v1", route_handlers=API_CONTROLLERS)
     open_pool, close_pool = lifespan_hooks(settings)
     return Litestar(
-        route_handlers=[api, health, ready],
+        route_handlers=[api, health, ready, *web_routers()],
         plugins=[SQLAlchemyPlugin(config=db_config)],
         dependencies={
             "tx": Provide(provide_transaction),

@@ -30,6 +30,9 @@ class Settings:
     # Seconds a resolved token stays cached in-process (see auth/cache.py); 0 disables.
     auth_cache_seconds: float = 5.0
     demo_mode: bool = False
+    # Web session cookies: None sets Secure when the request came over HTTPS (a school's
+    # plain-HTTP intranet can still sign in); True or False forces it.
+    cookie_secure: bool | None = None
     log_sql: bool = False
 
     @classmethod
@@ -53,6 +56,9 @@ class Settings:
                 values[name] = int(env[key])
         if env.get("DEVICETRACK_AUTH_CACHE_SECONDS"):
             values["auth_cache_seconds"] = float(env["DEVICETRACK_AUTH_CACHE_SECONDS"])
+        if env.get("DEVICETRACK_COOKIE_SECURE"):
+            secure = env["DEVICETRACK_COOKIE_SECURE"].lower()
+            values["cookie_secure"] = secure in {"1", "true", "yes"}
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 

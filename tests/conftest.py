@@ -76,3 +76,20 @@ async def clean_tables(db: asyncpg.Pool) -> AsyncIterator[None]:
 @pytest.fixture
 def factory(db: asyncpg.Pool, client: AsyncTestClient) -> Factory:
     return Factory(db, client)
+
+
+@pytest.fixture(scope="session")
+async def web_client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    """A browser-like client for the pages: redirects are answers to check, not to follow."""
+    app = create_app(settings)
+    async with AsyncTestClient(app=app, raise_server_exceptions=False) as test_client:
+        test_client.follow_redirects = False
+        yield test_client
+
+
+@pytest.fixture
+def web(web_client: AsyncTestClient) -> Iterator[AsyncTestClient]:
+    # Each test starts signed out: no cookie of an earlier test is sent.
+    web_client.cookies.clear()
+    yield web_client
+    web_client.cookies.clear()

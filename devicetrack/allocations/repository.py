@@ -132,3 +132,13 @@ async def list_allocations(
     if after_id is not None:
         query = query.where(Allocation.id > after_id)  # type: ignore[operator]
     return [(a, int(r)) for a, r in await session.execute(query)]
+
+
+async def awaiting_receipt(session: AsyncSession, school_id: int) -> list[tuple[str, str]]:
+    """Tags allocated to a school that its staff have not scanned in yet."""
+    rows = await session.execute(
+        select(Device.asset_tag, Device.kind)
+        .where(Device.school_id == school_id, Device.status == "allocated")
+        .order_by(Device.asset_tag)
+    )
+    return [(str(t), str(k)) for t, k in rows]

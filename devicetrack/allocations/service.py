@@ -293,3 +293,10 @@ async def receive(
         await lifecycle.apply(session, principal, device, "receive", body)
         received.append(tag)
     return ReceiptResult(received=received, discrepancies=discrepancies)
+
+
+async def awaiting_receipt(
+    session: AsyncSession, principal: Principal, school_id: int
+) -> list[tuple[str, str]]:
+    await schools.get_school(session, principal, school_id)
+    return await repo.awaiting_receipt(session, school_id)

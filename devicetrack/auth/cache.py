@@ -35,6 +35,10 @@ def put(digest: str, principal: Principal, ttl: float) -> None:
     _entries[digest] = (time.monotonic() + ttl, principal)
 
 
+def drop(digest: str) -> None:
+    _entries.pop(digest, None)
+
+
 def forget_user(user_id: int) -> None:
     for digest in [d for d, (_, p) in _entries.items() if p.user_id == user_id]:
         _entries.pop(digest, None)

@@ -77,6 +77,14 @@ async def revoke_tokens_of(session: AsyncSession, user_id: int) -> None:
     await session.execute(delete(AuthToken).where(AuthToken.user_id == user_id))
 
 
+async def revoke_token(session: AsyncSession, digest: str) -> None:
+    await session.execute(delete(AuthToken).where(AuthToken.token_hash == digest))
+
+
+async def set_locale(session: AsyncSession, user_id: int, locale: str) -> None:
+    await session.execute(update(User).where(User.id == user_id).values(locale=locale))
+
+
 async def recent_failures(
     session: AsyncSession, email: str, address: str, window: timedelta
 ) -> tuple[int, int]:

@@ -94,6 +94,27 @@ async def login(
     return TokenRead(access_token=token, expires_at=expires_at)
 
 
+async def logout(session: AsyncSession, token: str) -> None:
+    """End one session: its token stops working at once (the cache is dropped too)."""
+    digest = token_digest(token)
+    cache.drop(digest)
+    await repo.revoke_token(session, digest)
+
+
+async def locale_of(session: AsyncSession, email: str) -> str:
+    user = await repo.user_by_email(session, email.strip().lower())
+    return user.locale if user else "vi"
+
+
+async def set_locale(session: AsyncSession, principal: Principal, locale: str) -> None:
+    if locale not in {"vi", "en"}:
+        raise ValidationFailed(
+            "Language must be vi or en.", errors=[FieldError(field="lang", message="vi or en")]
+        )
+    await repo.set_locale(session, principal.user_id, locale)
+    cache.forget_user(principal.user_id)
+
+
 def me(principal: Principal) -> MeRead:
     return MeRead(
         id=principal.user_id,

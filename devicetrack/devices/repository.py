@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ColumnElement, Select, insert, or_, select
+from sqlalchemy import ColumnElement, Select, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -170,3 +170,12 @@ async def device_records_by_identity(
     pool: asyncpg.Pool, digits: str, raw: str
 ) -> list[asyncpg.Record]:
     return await pool.fetch(DEVICE_BY_IDENTITY + " LIMIT 5", digits, raw)
+
+
+async def status_counts(session: AsyncSession, school_id: int) -> dict[str, int]:
+    rows = await session.execute(
+        select(Device.status, func.count())
+        .where(Device.school_id == school_id)
+        .group_by(Device.status)
+    )
+    return {str(s): int(n) for s, n in rows}

@@ -391,3 +391,8 @@ async def scan_lookup(pool: asyncpg.Pool, principal: Principal, code: str) -> De
             extra={"recognised_as": kind, "asset_tags": [r["asset_tag"] for r in rows]},
         )
     return DeviceRead(**dict(rows[0].items()))
+
+
+async def status_counts(session: AsyncSession, school_id: int) -> dict[str, int]:
+    """Devices held by one school per status (the caller checked the school's scope)."""
+    return await repo.status_counts(session, school_id)

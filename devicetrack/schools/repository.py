@@ -87,3 +87,11 @@ async def list_enrolments(session: AsyncSession, school_id: int) -> list[Enrolme
 async def delete_school(session: AsyncSession, school: School) -> None:
     await session.delete(school)
     await session.flush()
+
+
+async def school_names(session: AsyncSession, ids: list[int]) -> dict[int, str]:
+    """Names only, for labelling rows whose scope was already checked (a device's school)."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(School.id, School.name).where(School.id.in_(ids)))  # type: ignore[union-attr]
+    return {int(i): str(n) for i, n in rows}

@@ -195,6 +195,7 @@ async def list_assignments(
     overdue: bool | None,
     after_id: int | None,
     limit: int,
+    asset_tag: str | None = None,
 ) -> list[AssignmentRead]:
     if principal.is_donor:
         raise Forbidden("Donors do not see loans.")
@@ -205,6 +206,8 @@ async def list_assignments(
         where.append(Assignment.school_id == school_id)
     if student_id is not None:
         where.append(Assignment.student_id == student_id)
+    if asset_tag is not None:
+        where.append(repo.device_tag_clause(asset_tag))
     if open_ is not None:
         where.append(
             Assignment.returned_at.is_(None) if open_ else Assignment.returned_at.is_not(None)  # type: ignore[union-attr]
@@ -250,3 +253,23 @@ async def student_assignments(
         after_id=None,
         limit=10_000,
     )
+
+
+async def open_loan_of(
+    session: AsyncSession, principal: Principal, asset_tag: str
+) -> AssignmentRead:
+    """The device's loan that has not come back yet (the web's "take back" starts here)."""
+    rows = await list_assignments(
+        session,
+        principal,
+        school_id=None,
+        student_id=None,
+        open_=True,
+        overdue=None,
+        after_id=None,
+        limit=1,
+        asset_tag=asset_tag,
+    )
+    if not rows:
+        raise NotFound(f"{asset_tag} is not lent to anyone.")
+    return rows[0]

@@ -120,3 +120,7 @@ async def get_assignment(
 
 def overdue_clause(today: date) -> ColumnElement[bool]:
     return and_(Assignment.returned_at.is_(None), Assignment.due_back_on < today)  # type: ignore[union-attr,operator]
+
+
+def device_tag_clause(asset_tag: str) -> ColumnElement[bool]:
+    return Device.asset_tag == asset_tag  # type: ignore[return-value]

@@ -1,0 +1,104 @@
+"""Reading forms and running a service call so that a refused form is shown again with its
+errors while nothing it touched is kept."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any, TypeVar
+
+from litestar import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.errors import DomainError, FieldError, ValidationFailed
+
+T = TypeVar("T")
+
+
+class Form:
+    """A submitted form with typed getters that collect errors instead of raising."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+        self.errors: list[FieldError] = []
+
+    @classmethod
+    async def of(cls, request: Request[Any, Any, Any]) -> Form:
+        data = await request.form()
+        return cls({k: data.getall(k) if len(data.getall(k)) > 1 else data.get(k) for k in data})
+
+    def text(self, name: str, *, required: bool = False, max_length: int = 2000) -> str | None:
+        value = self.values.get(name)
+        text = value.strip() if isinstance(value, str) else ""
+        if not text:
+            if required:
+                self.errors.append(FieldError(field=name, message="required"))
+            return None
+        if len(text) > max_length:
+            self.errors.append(FieldError(field=name, message=f"at most {max_length} characters"))
+            return None
+        return text
+
+    def choice(self, name: str, allowed: tuple[str, ...], *, required: bool = False) -> str | None:
+        value = self.text(name, required=required)
+        if value is not None and value not in allowed:
+            self.errors.append(FieldError(field=name, message="not one of the choices"))
+            return None
+        return value
+
+    def integer(
+        self, name: str, *, required: bool = False, low: int = 0, high: int = 10**9
+    ) -> int | None:
+        value = self.text(name, required=required)
+        if value is None:
+            return None
+        try:
+            number = int(value)
+        except ValueError:
+            self.errors.append(FieldError(field=name, message="a whole number"))
+            return None
+        if not low <= number <= high:
+            self.errors.append(FieldError(field=name, message=f"between {low} and {high}"))
+            return None
+        return number
+
+    def day(self, name: str, *, required: bool = False) -> date | None:
+        value = self.text(name, required=required)
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.errors.append(FieldError(field=name, message="a date"))
+            return None
+
+    def flag(self, name: str) -> bool:
+        return self.values.get(name) in ("1", "on", "true", "yes")
+
+    def many(self, name: str) -> list[str]:
+        value = self.values.get(name)
+        if value is None:
+            return []
+        items = value if isinstance(value, list) else [value]
+        return [v for v in items if isinstance(v, str) and v]
+
+    def file(self, name: str) -> tuple[bytes, str | None] | None:
+        upload = self.values.get(name)
+        if upload is None or isinstance(upload, str):
+            self.errors.append(FieldError(field=name, message="choose a file"))
+            return None
+        return upload.file.read(), upload.filename  # type: ignore[no-any-return]
+
+    def check(self) -> None:
+        if self.errors:
+            raise ValidationFailed("Some fields need another look.", errors=self.errors)
+
+
+async def attempt(tx: AsyncSession, call: Callable[[], Awaitable[T]]) -> T | DomainError:
+    """Run `call` inside a savepoint: on a domain error everything it wrote is rolled back
+    and the error is returned for the page to show; the request's transaction goes on."""
+    try:
+        async with tx.begin_nested():
+            return await call()
+    except DomainError as exc:
+        return exc

@@ -1,0 +1,124 @@
+"""Vietnamese and English for every page: labels, domain words, errors and dates.
+
+Strings are written in English in the templates and code (`_("Devices")`) and looked up
+here; a test checks that every one of them has a Vietnamese translation. Dates follow the
+reader's language: dd/mm/yyyy in Vietnamese, "22 Nov 2026" in English, in Vietnam's time
+zone (UTC+7, no daylight saving)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from devicetrack.web.catalogue import VI
+
+LANGUAGES = ("vi", "en")
+VIETNAM = timezone(timedelta(hours=7), "ICT")
+_MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+class Translator:
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in LANGUAGES else "vi"
+
+    def __call__(self, text: str, **values: Any) -> str:
+        out = VI.get(text, text) if self.lang == "vi" else text
+        return out.format(**values) if values else out
+
+    def word(self, value: str | None) -> str:
+        """A stored code (in_stock, laptop, poor_household…) as a reader's word."""
+        if value is None:
+            return "–"
+        return self(WORDS.get(value, value))
+
+    def event(self, action: str) -> str:
+        """History rows reuse some status names (allocated, assigned) as event names."""
+        if action.startswith("closed: "):
+            return self("Loan closed") + " · " + self.event(action[len("closed: ") :])
+        return self(WORDS.get(f"{action}-event") or WORDS.get(action, action))
+
+    def date(self, value: date | datetime | None) -> str:
+        if value is None:
+            return "–"
+        if isinstance(value, datetime):
+            local = value.astimezone(VIETNAM)
+            return f"{self.date(local.date())} {local:%H:%M}"
+        if self.lang == "vi":
+            return f"{value:%d/%m/%Y}"
+        return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
+
+    def number(self, value: int | float | None, digits: int = 0) -> str:
+        if value is None:
+            return "–"
+        text = f"{value:,.{digits}f}"
+        if self.lang == "vi":
+            # Vietnamese groups thousands with dots and writes decimals with a comma.
+            text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
+        return text
+
+
+# Stored codes and the English words they are shown as (then translated like any text).
+WORDS: dict[str, str] = {
+    "in_stock": "In stock",
+    "allocated": "Allocated",
+    "at_school": "At school",
+    "assigned": "Lent to a student",
+    "in_repair": "In repair",
+    "lost": "Lost",
+    "stolen": "Stolen",
+    "retired": "Retired",
+    "laptop": "Laptop",
+    "desktop": "Desktop",
+    "tablet": "Tablet",
+    "smartphone": "Smartphone",
+    "sim": "SIM card",
+    "router": "Router",
+    "other": "Other",
+    "new": "New",
+    "good": "Good",
+    "fair": "Fair",
+    "poor": "Poor",
+    "broken": "Broken",
+    "poor_household": "Poor household",
+    "ethnic_minority": "Ethnic minority",
+    "disability": "Disability",
+    "remote": "Remote area",
+    "active": "Active",
+    "left": "Left school",
+    "graduated": "Graduated",
+    "admin": "Administrator",
+    "province_officer": "Province officer",
+    "school_staff": "School staff",
+    "donor": "Donor",
+    "receive": "Receive",
+    "send-to-repair": "Send to repair",
+    "back-from-repair": "Back from repair",
+    "report-lost": "Report lost",
+    "report-stolen": "Report stolen",
+    "found": "Found",
+    "transfer": "Transfer",
+    "retire": "Retire",
+    "allocate": "Allocate",
+    "registered": "Registered",
+    "allocated-event": "Allocated",
+    "received": "Received at school",
+    "sent-to-repair": "Sent to repair",
+    "reported-lost": "Reported lost",
+    "reported-stolen": "Reported stolen",
+    "transferred": "Transferred",
+    "assigned-event": "Lent",
+    "returned": "Returned",
+    "audited": "Seen in an audit",
+    "wiped": "Wiped",
+    "sim-installed": "SIM installed",
+    "sim-removed": "SIM removed",
+    "edited": "Details changed",
+    "paper": "Paper form",
+    "digital": "Digital form",
+    "recorded": "Recorded verbally",
+    "guardian": "Guardian",
+    "child": "The student",
+    "primary": "Primary",
+    "lower_secondary": "Lower secondary",
+    "upper_secondary": "Upper secondary",
+}

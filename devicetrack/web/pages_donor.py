@@ -1,0 +1,197 @@
+"""Donor pages: donations (pledged against received), registering devices one by one or
+by upload with every bad row shown, label sheets, and the impact of what was given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Stream
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.common.tabular import read_table
+from devicetrack.devices import intake_rows
+from devicetrack.devices import service as devices
+from devicetrack.donations import service as donations
+from devicetrack.errors import DomainError, ValidationFailed
+from devicetrack.labels import service as labels
+from devicetrack.labels.schemas import LabelSheetRequest
+from devicetrack.labels.templates import TEMPLATES
+from devicetrack.reports import service as reports
+from devicetrack.web.forms import Form, attempt
+from devicetrack.web.pages_common import CONDITIONS, done
+from devicetrack.web.pages_school import KINDS
+from devicetrack.web.render import page, translator
+
+UPLOAD_LIMIT = 64 * 1024 * 1024
+ONE_DEVICE_FIELDS = (
+    "kind",
+    "make",
+    "model",
+    "serial",
+    "imei",
+    "iccid",
+    "msisdn",
+    "carrier",
+    "condition",
+    "asset_tag",
+    "note",
+)
+
+
+class DonorPages(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/donor")
+    async def donor_home(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        donor: int | None = None,
+    ) -> Response[Any]:
+        """A donor's own page; province officers and admins may open any donor's."""
+        donor_id = principal.donor_id if principal.is_donor else donor
+        rows = await donations.list_donations(
+            tx, principal, donor_id=donor_id, province=None, after_id=None, limit=500
+        )
+        impact = await reports.donor_impact(tx, principal, donor_id) if donor_id else None
+        by_status: dict[str, int] = {}
+        for statuses in impact.by_kind_status.values() if impact else []:
+            for status, n in statuses.items():
+                by_status[status] = by_status.get(status, 0) + n
+        t = translator(request, principal)
+        bars = [(t.word(s), float(n)) for s, n in sorted(by_status.items(), key=lambda i: -i[1])]
+        return page(
+            request,
+            "donor.html",
+            principal,
+            donations=rows,
+            impact=impact,
+            by_status=by_status,
+            status_bars=bars,
+        )
+
+    @get("/donations/{donation_id:int}")
+    async def donation(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        donation_id: int,
+    ) -> Response[Any]:
+        return await self._donation_page(request, tx, principal, donation_id)
+
+    async def _donation_page(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        donation_id: int,
+        *,
+        error: DomainError | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Response[Any]:
+        donation = await donations.read_donation(tx, principal, donation_id)
+        where = devices.device_filters(
+            principal,
+            kind=None,
+            status=None,
+            condition=None,
+            donor=None,
+            donation=donation_id,
+            school=None,
+            province=None,
+            has_sim=None,
+            q=None,
+        )
+        rows = await devices.list_devices(tx, where, after_id=None, limit=200)
+        return page(
+            request,
+            "donation.html",
+            principal,
+            status=error.status if error else 200,
+            donation=donation,
+            devices=rows,
+            kinds=KINDS,
+            conditions=CONDITIONS,
+            templates=sorted(TEMPLATES),
+            error=error,
+            values=values or {},
+        )
+
+    @post("/donations/{donation_id:int}/devices")
+    async def register_one(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        donation_id: int,
+    ) -> Response[Any]:
+        form = await Form.of(request)
+        row = {name: form.text(name, max_length=200) for name in ONE_DEVICE_FIELDS}
+        row = {k: v for k, v in row.items() if v is not None}
+        result = await attempt(
+            tx, lambda: donations.intake_devices(tx, principal, donation_id, [(1, row)], "create")
+        )
+        if isinstance(result, DomainError):
+            return await self._donation_page(
+                request, tx, principal, donation_id, error=result, values=form.values
+            )
+        tags = getattr(result, "asset_tags", [])
+        return done(
+            f"/devices/{tags[0]}" if tags else f"/donations/{donation_id}", "Device registered."
+        )
+
+    @post("/donations/{donation_id:int}/upload", request_max_body_size=UPLOAD_LIMIT)
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        donation_id: int,
+    ) -> Response[Any]:
+        """All or nothing, as in the API: every bad row is listed and no device is added."""
+        await donations.get_donation(tx, principal, donation_id)
+        form = await Form.of(request)
+        upload = form.file("file")
+
+        async def run() -> Any:
+            if upload is None:
+                raise ValidationFailed("Choose a CSV or Excel file.", errors=form.errors)
+            table = read_table(upload[0], upload[1], intake_rows.ALIASES, {"kind"})
+            return await donations.intake_devices(tx, principal, donation_id, table.rows, "create")  # type: ignore[arg-type]
+
+        result = await attempt(tx, run)
+        if isinstance(result, DomainError):
+            return await self._donation_page(request, tx, principal, donation_id, error=result)
+        return done(f"/donations/{donation_id}", "{n} devices registered.", n=result.created)
+
+    @post("/donations/{donation_id:int}/labels", status_code=200)
+    async def print_labels(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        donation_id: int,
+    ) -> Stream:
+        form = await Form.of(request)
+        template = form.choice("template", tuple(TEMPLATES), required=True)
+        skip = form.integer("skip", high=1000) or 0
+        copies = form.integer("copies", low=1, high=100) or 1
+        form.check()
+        data = LabelSheetRequest(
+            template=template, donation_id=donation_id, skip=skip, copies=copies
+        )  # type: ignore[arg-type]
+        await donations.get_donation(tx, principal, donation_id)
+        sheet = await labels.sheet_labels(tx, principal, data)
+        labels.check_options(data.template, data.skip, data.copies, sheet)
+        return Stream(
+            labels.pdf_stream(sheet, data.template, data.skip, data.copies),
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'inline; filename="labels-donation-{donation_id}.pdf"'
+            },
+        )

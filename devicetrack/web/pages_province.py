@@ -1,0 +1,213 @@
+"""Province pages: the coverage dashboard with its charts, drill-down commune → school →
+devices, SIMs about to expire, overdue audits, and any table as Excel."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Controller, Request, Response, get
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.errors import Forbidden, NotFound
+from devicetrack.regions import repository as regions
+from devicetrack.reports import export as reports_export
+from devicetrack.reports import service as reports
+from devicetrack.web.render import page
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SORTABLE = ("gap", "coverage_pct", "priority_coverage_pct", "devices_per_100", "enrolled")
+
+
+def _province_of(principal: Principal, asked: str | None) -> str | None:
+    """Officers see their own province whatever they ask; admins pick one (None: all)."""
+    if principal.is_province_officer:
+        return principal.province_code
+    if principal.is_admin:
+        return asked
+    raise Forbidden("Coverage dashboards are for province officers.")
+
+
+def _sort(sort: str | None) -> str:
+    name = (sort or "-gap").lstrip("-")
+    return sort if sort and name in SORTABLE else "-gap"
+
+
+class ProvincePages(Controller):
+    path = "/province"
+    include_in_schema = False
+
+    @get("/")
+    async def dashboard(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        province: str | None = None,
+        sort: str | None = None,
+    ) -> Response[Any]:
+        code = _province_of(principal, province)
+        if code is None:
+            report = await reports.coverage(
+                tx,
+                principal,
+                level="province",
+                province=None,
+                commune=None,
+                year=None,
+                target_per_100=100,
+                sort="-gap",
+            )
+            return page(request, "provinces.html", principal, report=report)
+        place = await regions.get_province(tx, code)
+        if place is None:
+            raise NotFound(f"No province {code}.")
+        sort = _sort(sort)
+        schools = await reports.coverage(
+            tx,
+            principal,
+            level="school",
+            province=code,
+            commune=None,
+            year=None,
+            target_per_100=100,
+            sort=sort,
+        )
+        communes = await reports.coverage(
+            tx,
+            principal,
+            level="commune",
+            province=code,
+            commune=None,
+            year=None,
+            target_per_100=100,
+            sort="-gap",
+        )
+        whole = await reports.coverage(
+            tx,
+            principal,
+            level="province",
+            province=code,
+            commune=None,
+            year=None,
+            target_per_100=100,
+            sort=None,
+        )
+        gaps = await reports.gaps(
+            tx, principal, level="school", province=code, year=None, target_per_100=100, limit=10
+        )
+        sims = await reports.sim_expiry(tx, principal, within_days=30, province=code)
+        due = await reports.audit_due(
+            tx, principal, province=code, school=None, days=180, limit=200
+        )
+        by_gap = sorted(schools.items, key=lambda r: -r.gap)[:10]
+        return page(
+            request,
+            "province.html",
+            principal,
+            place=place,
+            code=code,
+            schools=schools,
+            communes=communes,
+            whole=whole.items[0] if whole.items else None,
+            gaps=gaps,
+            sims=sims,
+            due=due,
+            sort=sort,
+            gap_bars=[(r.school_name or "", float(r.gap)) for r in by_gap],
+            gap_max=float(max([r.gap for r in by_gap] + [1])),
+            commune_bars=[(c.commune_name or "", c.coverage_pct) for c in communes.items[:15]],
+        )
+
+    @get("/communes/{commune:str}")
+    async def commune(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        commune: str,
+        province: str | None = None,
+        sort: str | None = None,
+    ) -> Response[Any]:
+        code = _province_of(principal, province)
+        sort = _sort(sort)
+        report = await reports.coverage(
+            tx,
+            principal,
+            level="school",
+            province=code,
+            commune=commune[:10],
+            year=None,
+            target_per_100=100,
+            sort=sort,
+        )
+        if not report.items:
+            raise NotFound("No schools of yours in this commune.")
+        bars = [(r.school_name or "", r.coverage_pct) for r in report.items[:30]]
+        return page(
+            request,
+            "commune.html",
+            principal,
+            report=report,
+            code=code,
+            commune=commune,
+            sort=sort,
+            bars=bars,
+        )
+
+    @get("/sims")
+    async def sims(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        province: str | None = None,
+        days: int = 30,
+    ) -> Response[Any]:
+        code = _province_of(principal, province)
+        report = await reports.sim_expiry(
+            tx, principal, within_days=max(0, min(days, 3650)), province=code
+        )
+        return page(request, "sims.html", principal, report=report, code=code)
+
+    @get("/audits")
+    async def audits_due(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        province: str | None = None,
+    ) -> Response[Any]:
+        code = _province_of(principal, province)
+        report = await reports.audit_due(
+            tx, principal, province=code, school=None, days=180, limit=500
+        )
+        return page(request, "audits_due.html", principal, report=report, code=code)
+
+    @get("/coverage.xlsx")
+    async def export(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        province: str | None = None,
+        level: Literal["school", "commune", "province"] = "school",
+        commune: str | None = None,
+    ) -> Response[bytes]:
+        code = _province_of(principal, province)
+        report = await reports.coverage(
+            tx,
+            principal,
+            level=level,
+            province=code,
+            commune=commune,
+            year=None,
+            target_per_100=100,
+            sort=None,
+        )
+        return Response(
+            reports_export.coverage_xlsx(report),
+            media_type=XLSX,
+            headers={
+                "Content-Disposition": f'attachment; filename="coverage-{level}-{report.year}.xlsx"'
+            },
+        )

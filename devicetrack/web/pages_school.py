@@ -1,0 +1,663 @@
+"""School pages: the school's devices, receiving an allocation, students and consent,
+lending and taking back, and audit mode. Scope comes from the services: a school the
+caller cannot see answers 404, exactly as in the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Redirect, Stream
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from devicetrack.allocations import service as allocations
+from devicetrack.allocations.schemas import AllocationCreate, ReceiptCreate, ReceiptResult
+from devicetrack.audits import service as audits
+from devicetrack.audits.schemas import AuditCreate, ScanBatch, ScanResult
+from devicetrack.auth.principal import Principal
+from devicetrack.devices import export as devices_export
+from devicetrack.devices import service as devices
+from devicetrack.errors import DomainError, FieldError, ValidationFailed
+from devicetrack.schools import service as schools
+from devicetrack.students import assignments, importer
+from devicetrack.students import service as students
+from devicetrack.students.schemas import (
+    AssignmentCreate,
+    AssignmentReturn,
+    ConsentCreate,
+    StudentCreate,
+)
+from devicetrack.web.forms import Form, attempt
+from devicetrack.web.pages_common import CONDITIONS, done
+from devicetrack.web.render import page
+
+PAGE_SIZE = 100
+KINDS = ("laptop", "desktop", "tablet", "smartphone", "sim", "router", "other")
+STATUSES = (
+    "in_stock",
+    "allocated",
+    "at_school",
+    "assigned",
+    "in_repair",
+    "lost",
+    "stolen",
+    "retired",
+)
+PRIORITIES = ("poor_household", "ethnic_minority", "disability", "remote")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _pick(value: str | None, allowed: tuple[str, ...]) -> str | None:
+    return value if value in allowed else None
+
+
+def _refused(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    template: str,
+    error: DomainError,
+    **context: Any,
+) -> Response[Any]:
+    return page(request, template, principal, status=error.status, error=error, **context)
+
+
+class SchoolPages(Controller):
+    path = "/schools/{school_id:int}"
+    include_in_schema = False
+
+    @get("/")
+    async def school(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+        status: str | None = None,
+        kind: str | None = None,
+        condition: str | None = None,
+        q: str | None = None,
+        after: int | None = None,
+    ) -> Response[Any]:
+        school = await schools.get_school(tx, principal, school_id)
+        filters = {
+            "status": _pick(status, STATUSES),
+            "kind": _pick(kind, KINDS),
+            "condition": _pick(condition, CONDITIONS),
+        }
+        where = devices.device_filters(
+            principal,
+            donor=None,
+            donation=None,
+            province=None,
+            has_sim=None,
+            school=school_id,
+            q=(q or "").strip()[:60] or None,
+            **filters,
+        )
+        rows = await devices.list_devices(tx, where, after_id=after, limit=PAGE_SIZE + 1)
+        more = rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None
+        counts = await devices.status_counts(tx, school_id)
+        return page(
+            request,
+            "school.html",
+            principal,
+            school=school,
+            devices=rows[:PAGE_SIZE],
+            more=more,
+            filters=filters,
+            q=q or "",
+            kinds=KINDS,
+            statuses=STATUSES,
+            conditions=CONDITIONS,
+            counts=counts,
+        )
+
+    @get("/devices.xlsx")
+    async def export(
+        self, tx: AsyncSession, principal: Principal, db_engine: AsyncEngine, school_id: int
+    ) -> Stream:
+        await schools.get_school(tx, principal, school_id)
+        where = devices.device_filters(
+            principal,
+            kind=None,
+            status=None,
+            condition=None,
+            donor=None,
+            donation=None,
+            school=school_id,
+            province=None,
+            has_sim=None,
+            q=None,
+        )
+        return Stream(
+            devices_export.xlsx_stream(db_engine, where),
+            media_type=XLSX,
+            headers={
+                "Content-Disposition": f'attachment; filename="school-{school_id}-devices.xlsx"'
+            },
+        )
+
+    # ---- receiving an allocation --------------------------------------------------
+
+    @get("/receive")
+    async def receive_form(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+    ) -> Response[Any]:
+        school = await schools.get_school(tx, principal, school_id)
+        waiting = await allocations.awaiting_receipt(tx, principal, school_id)
+        return page(request, "receive.html", principal, school=school, waiting=waiting, result=None)
+
+    @post("/receive")
+    async def receive(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+    ) -> Response[Any]:
+        """Without JavaScript: all the scanned tags at once, one per line."""
+        school = await schools.get_school(tx, principal, school_id)
+        form = await Form.of(request)
+        tags = [
+            t.strip()
+            for t in (form.text("tags", required=True, max_length=200_000) or "").split()
+            if t.strip()
+        ]
+        if not tags:
+            form.check()
+        result = await attempt(
+            tx,
+            lambda: allocations.receive(tx, principal, school_id, ReceiptCreate(asset_tags=tags)),
+        )
+        waiting = await allocations.awaiting_receipt(tx, principal, school_id)
+        if isinstance(result, DomainError):
+            return _refused(
+                request,
+                principal,
+                "receive.html",
+                result,
+                school=school,
+                waiting=waiting,
+                result=None,
+            )
+        return page(
+            request, "receive.html", principal, school=school, waiting=waiting, result=result
+        )
+
+    @post("/receive.json", status_code=200)
+    async def receive_one(
+        self, tx: AsyncSession, principal: Principal, school_id: int, data: ReceiptCreate
+    ) -> ReceiptResult:
+        """The page's scanner loop: one tag per call, so the count runs as tags are scanned."""
+        return await allocations.receive(tx, principal, school_id, data)
+
+    # ---- allocating (province officers) --------------------------------------------
+
+    @get("/allocate")
+    async def allocate_form(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+    ) -> Response[Any]:
+        school = await schools.get_school(tx, principal, school_id)
+        quotas = await allocations.list_quotas(tx, principal, school_id)
+        return page(
+            request,
+            "allocate.html",
+            principal,
+            school=school,
+            kinds=KINDS,
+            quotas=quotas,
+            result=None,
+        )
+
+    @post("/allocate")
+    async def allocate(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+    ) -> Response[Any]:
+        school = await schools.get_school(tx, principal, school_id)
+        form = await Form.of(request)
+        tags = [t for t in (form.text("tags", max_length=200_000) or "").split() if t]
+        kind = form.choice("kind", KINDS)
+        quantity = form.integer("quantity", low=1, high=10_000)
+        if not tags and not (kind and quantity):
+            form.errors.append(
+                FieldError(field="quantity", message="choose a kind and a quantity, or scan tags")
+            )
+        quotas = await allocations.list_quotas(tx, principal, school_id)
+        if form.errors:
+            error = ValidationFailed("Some fields need another look.", errors=form.errors)
+            return _refused(
+                request,
+                principal,
+                "allocate.html",
+                error,
+                school=school,
+                kinds=KINDS,
+                quotas=quotas,
+                result=None,
+            )
+        data = AllocationCreate(
+            school_id=school_id,
+            asset_tags=tags or None,
+            kind=None if tags else kind,  # type: ignore[arg-type]
+            quantity=None if tags else quantity,
+            override=form.flag("override"),
+            note=form.text("note"),
+        )
+        result = await attempt(tx, lambda: allocations.allocate(tx, principal, data))
+        if isinstance(result, DomainError):
+            return _refused(
+                request,
+                principal,
+                "allocate.html",
+                result,
+                school=school,
+                kinds=KINDS,
+                quotas=quotas,
+                result=None,
+            )
+        return page(
+            request,
+            "allocate.html",
+            principal,
+            school=school,
+            kinds=KINDS,
+            quotas=quotas,
+            result=result,
+        )
+
+    # ---- students -----------------------------------------------------------------
+
+    @get("/students")
+    async def students_list(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+        q: str | None = None,
+        after: int | None = None,
+    ) -> Response[Any]:
+        school = await schools.get_school(tx, principal, school_id)
+        rows = await students.list_students(
+            tx,
+            principal,
+            school_id=school_id,
+            grade=None,
+            class_name=None,
+            status=None,
+            priority=None,
+            q=(q or "").strip()[:100] or None,
+            after_id=after,
+            limit=PAGE_SIZE + 1,
+        )
+        more = rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None
+        return page(
+            request,
+            "students.html",
+            principal,
+            school=school,
+            students=rows[:PAGE_SIZE],
+            more=more,
+            q=q or "",
+            priorities=PRIORITIES,
+            values={},
+        )
+
+    @post("/students")
+    async def add_student(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+    ) -> Response[Any]:
+        school = await schools.get_school(tx, principal, school_id)
+        form = await Form.of(request)
+        values = {
+            "student_code": form.text("student_code", required=True, max_length=40),
+            "full_name": form.text("full_name", required=True, max_length=200),
+            "grade": form.integer("grade", required=True, high=12),
+            "class_name": form.text("class_name", max_length=20),
+            "priority": [p for p in form.many("priority") if p in PRIORITIES],
+            "guardian_name": form.text("guardian_name", max_length=200),
+            "guardian_phone": form.text("guardian_phone", max_length=20),
+        }
+        result: Any = (
+            ValidationFailed("Some fields need another look.", errors=form.errors)
+            if form.errors
+            else None
+        )
+        if result is None:
+            data = StudentCreate(school_id=school_id, **values)  # type: ignore[arg-type]
+            result = await attempt(tx, lambda: students.create_student(tx, principal, data))
+        if isinstance(result, DomainError):
+            rows = await students.list_students(
+                tx,
+                principal,
+                school_id=school_id,
+                grade=None,
+                class_name=None,
+                status=None,
+                priority=None,
+                q=None,
+                after_id=None,
+                limit=PAGE_SIZE,
+            )
+            return _refused(
+                request,
+                principal,
+                "students.html",
+                result,
+                school=school,
+                students=rows,
+                more=None,
+                q="",
+                priorities=PRIORITIES,
+                values=form.values,
+            )
+        return done(f"/students/{result.id}", "Student added.")
+
+    @post("/students/import")
+    async def import_students(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+    ) -> Response[Any]:
+        school = await schools.get_school(tx, principal, school_id)
+        form = await Form.of(request)
+        upload = form.file("file")
+        result: Any = (
+            ValidationFailed("Choose a CSV or Excel file.", errors=form.errors)
+            if upload is None
+            else None
+        )
+        if upload is not None:
+            result = await attempt(
+                tx, lambda: importer.import_students(tx, principal, school_id, upload[0], upload[1])
+            )
+        if isinstance(result, DomainError):
+            rows = await students.list_students(
+                tx,
+                principal,
+                school_id=school_id,
+                grade=None,
+                class_name=None,
+                status=None,
+                priority=None,
+                q=None,
+                after_id=None,
+                limit=PAGE_SIZE,
+            )
+            return _refused(
+                request,
+                principal,
+                "students.html",
+                result,
+                school=school,
+                students=rows,
+                more=None,
+                q="",
+                priorities=PRIORITIES,
+                values={},
+            )
+        return done(f"/schools/{school_id}/students", "{n} students imported.", n=result.created)
+
+    # ---- audits -------------------------------------------------------------------
+
+    @get("/audits")
+    async def audits_list(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+    ) -> Response[Any]:
+        school = await schools.get_school(tx, principal, school_id)
+        rows = await audits.list_audits(
+            tx, principal, school_id=school_id, open_=None, after_id=None, limit=200
+        )
+        return page(request, "audits.html", principal, school=school, audits=list(reversed(rows)))
+
+    @post("/audits")
+    async def start_audit(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+    ) -> Response[Any]:
+        form = await Form.of(request)
+        data = AuditCreate(
+            school_id=school_id,
+            location=form.text("location", max_length=200),
+            include_assigned=not form.flag("exclude_assigned"),
+        )
+        audit = await audits.start(tx, principal, data)
+        return Redirect(f"/audits/{audit.id}", status_code=303)
+
+
+class StudentPages(Controller):
+    path = "/students/{student_id:int}"
+    include_in_schema = False
+
+    @get("/")
+    async def student(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
+    ) -> Response[Any]:
+        student, consent = await students.get_student(tx, principal, student_id)
+        school = await schools.get_school(tx, principal, student.school_id)
+        return page(
+            request,
+            "student.html",
+            principal,
+            school=school,
+            student=students.student_read(principal, student, consent),
+            consents=await students.list_consents(tx, principal, student_id),
+            loans=await assignments.student_assignments(tx, principal, student_id),
+        )
+
+    @post("/consents")
+    async def add_consent(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
+    ) -> Response[Any]:
+        form = await Form.of(request)
+        given_by = form.text("given_by", required=True, max_length=200)
+        method = form.choice("method", ("paper", "digital", "recorded"), required=True)
+        given_at = form.day("given_at", required=True)
+        form.check()
+        await students.add_consent(
+            tx,
+            principal,
+            student_id,
+            ConsentCreate(
+                given_by=given_by or "",
+                method=method,
+                given_at=given_at,  # type: ignore[arg-type]
+                evidence=form.text("evidence", max_length=300),
+            ),
+        )
+        return done(f"/students/{student_id}", "Consent recorded.")
+
+
+class LoanPages(Controller):
+    """Lend in three taps (student, condition, lend) and take back (condition, wiped)."""
+
+    path = "/devices/{tag:str}"
+    include_in_schema = False
+
+    async def _lend_page(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        tag: str,
+        q: str | None,
+        error: DomainError | None = None,
+    ) -> Response[Any]:
+        device = await devices.read_device(tx, principal, tag)
+        if device.school_id is None:
+            raise ValidationFailed(f"{device.asset_tag} is not at a school.")
+        candidates = await students.list_students(
+            tx,
+            principal,
+            school_id=device.school_id,
+            grade=None,
+            class_name=None,
+            status="active",
+            priority=None,
+            q=(q or "").strip()[:100] or None,
+            after_id=None,
+            limit=500,
+        )
+        return page(
+            request,
+            "lend.html",
+            principal,
+            status=error.status if error else 200,
+            device=device,
+            students=candidates,
+            q=q or "",
+            conditions=CONDITIONS,
+            error=error,
+        )
+
+    @get("/lend")
+    async def lend_form(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        tag: str,
+        q: str | None = None,
+    ) -> Response[Any]:
+        return await self._lend_page(request, tx, principal, tag, q)
+
+    @post("/lend")
+    async def lend(
+        self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, tag: str
+    ) -> Response[Any]:
+        form = await Form.of(request)
+        student_id = form.integer("student_id", required=True)
+        data = AssignmentCreate(
+            asset_tag=tag[:40],
+            student_id=student_id or 0,
+            condition_out=form.choice("condition", CONDITIONS),  # type: ignore[arg-type]
+            due_back_on=form.day("due_back_on"),
+            note=form.text("note"),
+        )
+        result: Any = (
+            ValidationFailed("Choose a student.", errors=form.errors) if form.errors else None
+        )
+        if result is None:
+            result = await attempt(tx, lambda: assignments.assign(tx, principal, data))
+        if isinstance(result, DomainError):
+            return await self._lend_page(request, tx, principal, tag, None, result)
+        return done(f"/devices/{result.asset_tag}", "Lent.")
+
+    @get("/return")
+    async def return_form(
+        self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, tag: str
+    ) -> Response[Any]:
+        device = await devices.read_device(tx, principal, tag)
+        loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
+        return page(
+            request, "return.html", principal, device=device, loan=loan, conditions=CONDITIONS
+        )
+
+    @post("/return")
+    async def take_back(
+        self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, tag: str
+    ) -> Response[Any]:
+        device = await devices.read_device(tx, principal, tag)
+        loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
+        form = await Form.of(request)
+        condition = form.choice("condition", CONDITIONS, required=True)
+        form.check()
+        await assignments.return_device(
+            tx,
+            principal,
+            loan.id,
+            AssignmentReturn(
+                condition_in=condition,
+                wiped=form.flag("wiped"),
+                note=form.text("note"),  # type: ignore[arg-type]
+            ),
+        )
+        return done(f"/devices/{device.asset_tag}", "Taken back.")
+
+
+class AuditPages(Controller):
+    path = "/audits/{audit_id:int}"
+    include_in_schema = False
+
+    @get("/")
+    async def audit(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        audit_id: int,
+        last: str | None = None,
+    ) -> Response[Any]:
+        audit = await audits.read(tx, principal, audit_id)
+        school = await schools.get_school(tx, principal, audit.school_id)
+        return page(
+            request,
+            "audit.html",
+            principal,
+            audit=audit,
+            school=school,
+            last=last,
+            conditions=CONDITIONS,
+        )
+
+    @post("/scan")
+    async def scan_one(
+        self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, audit_id: int
+    ) -> Response[Any]:
+        """Without JavaScript: one code per submit, the page comes back ready for the next."""
+        form = await Form.of(request)
+        code = form.text("code", required=True, max_length=60)
+        form.check()
+        result = await audits.scan(
+            tx,
+            principal,
+            audit_id,
+            ScanBatch(code=code, condition=form.choice("condition", CONDITIONS)),
+        )
+        outcome = "rejected" if result.rejected else "ok"
+        return Redirect(f"/audits/{audit_id}?last={outcome}", status_code=303)
+
+    @post("/scans.json", status_code=200, request_max_body_size=8 * 1024 * 1024)
+    async def scans(
+        self, tx: AsyncSession, principal: Principal, audit_id: int, data: ScanBatch
+    ) -> ScanResult:
+        """The offline queue's upload: the same batch body as the API."""
+        return await audits.scan(tx, principal, audit_id, data)
+
+    @post("/close")
+    async def close(self, tx: AsyncSession, principal: Principal, audit_id: int) -> Response[Any]:
+        await audits.close(tx, principal, audit_id)
+        return Redirect(f"/audits/{audit_id}", status_code=303)

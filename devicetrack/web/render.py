@@ -1,0 +1,138 @@
+"""Rendering pages: one Jinja environment (autoescaped), the reader's language, and the
+HTML answers to errors that the API would give as problem+json."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Redirect
+
+from devicetrack.auth.principal import Principal
+from devicetrack.errors import DomainError, database_error_kind
+from devicetrack.middleware import ensure_request_id
+from devicetrack.web import session
+from devicetrack.web.i18n import LANGUAGES, Translator
+from devicetrack.web.svg import bar_chart
+
+log = logging.getLogger("devicetrack.web")
+TEMPLATES = Path(__file__).parent / "templates"
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html", "svg"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.globals["bar_chart"] = bar_chart
+
+
+def language(request: Request[Any, Any, Any], principal: Principal | None) -> str:
+    chosen = request.cookies.get(session.LANG_COOKIE, "")
+    if chosen in LANGUAGES:
+        return chosen
+    if principal is not None:
+        return principal.locale
+    accept = request.headers.get("accept-language", "")
+    return "en" if accept.lower().startswith("en") else "vi"
+
+
+def translator(request: Request[Any, Any, Any], principal: Principal | None = None) -> Translator:
+    return Translator(language(request, principal))
+
+
+def page(
+    request: Request[Any, Any, Any],
+    template: str,
+    principal: Principal | None = None,
+    *,
+    status: int = 200,
+    **context: Any,
+) -> Response[str]:
+    t = translator(request, principal)
+    fresh_csrf = session.ensure_pre_csrf(request) if principal is None else None
+    from devicetrack.web.pages_common import DONE_MESSAGES
+
+    notice = request.query_params.get("done")
+    count = request.query_params.get("n", "")
+    html = env.get_template(template).render(
+        notice=notice if notice in DONE_MESSAGES else None,
+        notice_n=count if count.isdigit() else "",
+        request=request,
+        me=principal,
+        t=t,
+        _=t,
+        lang=t.lang,
+        csrf=session.csrf_for(request),
+        csrf_field=session.CSRF_FIELD,
+        path=request.url.path,
+        here=quote(request.url.path + ("?" + request.url.query if request.url.query else "")),
+        **context,
+    )
+    response: Response[str] = Response(
+        html,
+        status_code=status,
+        media_type=MediaType.HTML,
+        headers={
+            # Pages carry personal data: never cached by a shared computer's browser.
+            "Cache-Control": "no-store",
+            "X-Frame-Options": "DENY",
+            "Content-Security-Policy": (
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                "script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+            ),
+            "Referrer-Policy": "same-origin",
+        },
+    )
+    if fresh_csrf:
+        settings = request.app.state.settings
+        response.set_cookie(session.cookie(request, settings, session.PRE_CSRF_COOKIE, fresh_csrf))
+    return response
+
+
+def _status_and_text(exc: Exception) -> tuple[int, str, str]:
+    if isinstance(exc, DomainError):
+        return exc.status, exc.title, exc.detail
+    if isinstance(exc, ValidationException):
+        return 400, "Bad request", str(exc.detail)
+    if isinstance(exc, HTTPException):
+        return exc.status_code, "Error", str(exc.detail)
+    kind = database_error_kind(exc)
+    if kind == "data":
+        return 422, "A value is out of range", "A value is too long or out of range."
+    if kind == "timeout":
+        return 504, "Too slow", "The database took too long; try again or narrow the request."
+    if kind == "retry":
+        return 409, "Try again", "Another change got there first; nothing was changed. Try again."
+    if kind == "unavailable":
+        return 503, "Service temporarily unavailable", "The database is unreachable; try again."
+    return 500, "Something went wrong", "The error was logged; quote the request id."
+
+
+def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Errors as pages: sign-in redirects, the rest a page in the reader's language with
+    the request id. Nothing internal is shown."""
+    if isinstance(exc, session.SignInRequired):
+        target = request.url.path + ("?" + request.url.query if request.url.query else "")
+        if request.method != "GET":
+            target = "/"
+        return Redirect(f"/login?next={quote(target)}", status_code=303)
+    status, title, detail = _status_and_text(exc)
+    request_id = ensure_request_id(request.scope)
+    if status >= 500:
+        log.error("web request %s failed", request_id, exc_info=exc)
+    return page(
+        request,
+        "error.html",
+        None,
+        status=status,
+        status_code=status,
+        title=title,
+        detail=detail,
+        errors=getattr(exc, "errors", []),
+        request_id=request_id,
+    )

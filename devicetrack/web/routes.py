@@ -1,0 +1,49 @@
+"""The web router: every page under one Router whose `principal` is the session cookie's
+user (the API's is the bearer token's), with errors shown as pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Router
+from litestar.di import Provide
+from litestar.static_files import create_static_files_router
+
+from devicetrack.errors import exception_handlers
+from devicetrack.web.pages_common import CommonPages, SignInPages
+from devicetrack.web.pages_donor import DonorPages
+from devicetrack.web.pages_province import ProvincePages
+from devicetrack.web.pages_school import AuditPages, LoanPages, SchoolPages, StudentPages
+from devicetrack.web.render import error_page
+from devicetrack.web.session import provide_web_principal
+
+STATIC = Path(__file__).parent / "static"
+
+
+def web_routers() -> list[Router]:
+    pages = Router(
+        path="/",
+        route_handlers=[
+            SignInPages,
+            CommonPages,
+            SchoolPages,
+            StudentPages,
+            LoanPages,
+            AuditPages,
+            DonorPages,
+            ProvincePages,
+        ],
+        dependencies={"principal": Provide(provide_web_principal)},
+        # Every class the app maps to problem+json is mapped here too: Litestar picks the
+        # most specific class across layers, so `Exception` alone would not win.
+        exception_handlers={cls: error_page for cls in exception_handlers},
+        include_in_schema=False,
+    )
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC],
+        include_in_schema=False,
+        # Files are small and change with each release; a day's cache saves mountain bandwidth.
+        cache_control=None,
+    )
+    return [pages, static]

@@ -1,0 +1,156 @@
+// devicetrack pages work without this file; it adds scanning comforts and the audit's
+// offline queue. No libraries, no network but this site.
+(function () {
+  "use strict";
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body),
+    });
+  }
+
+  function logLine(list, text, ok) {
+    if (!list) return;
+    var li = document.createElement("li");
+    li.textContent = text;
+    li.className = ok ? "ok" : "bad";
+    list.insertBefore(li, list.firstChild);
+  }
+
+  // ---- receiving an allocation: one POST per scanned tag, a running count ----------
+  var receive = document.querySelector("[data-receive]");
+  if (receive) {
+    var area = receive.querySelector("textarea");
+    var received = 0, discrepancies = 0;
+    var counter = receive.querySelector("[data-counter]");
+    var log = receive.querySelector("[data-log]");
+    area.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") return;
+      event.preventDefault();
+      var tag = area.value.trim().split(/\s+/).pop();
+      area.value = "";
+      if (!tag) return;
+      counter.hidden = false;
+      post(receive.dataset.receive, { asset_tags: [tag] }).then(function (r) {
+        return r.json().then(function (data) { return { ok: r.ok, data: data }; });
+      }).then(function (res) {
+        if (!res.ok) { discrepancies += 1; logLine(log, tag + " · " + (res.data.detail || res.data.title), false); }
+        else {
+          received += res.data.received.length;
+          discrepancies += res.data.discrepancies.length;
+          res.data.received.forEach(function (t) { logLine(log, "✓ " + t, true); });
+          res.data.discrepancies.forEach(function (d) { logLine(log, "✗ " + d.asset_tag + " · " + d.reason, false); });
+        }
+        receive.querySelector("[data-received]").textContent = received;
+        receive.querySelector("[data-discrepancies]").textContent = discrepancies;
+      }).catch(function () { logLine(log, "✗ " + tag + " · offline", false); });
+    });
+  }
+
+  // ---- audit mode: scans go to a queue in this browser, uploaded when online --------
+  var audit = document.querySelector("[data-audit]");
+  if (audit) {
+    var key = "devicetrack-audit-" + audit.dataset.audit;
+    var form = audit.querySelector("[data-audit-form]");
+    var input = form.querySelector("input[name=code]");
+    var select = form.querySelector("select[name=condition]");
+    var auditLog = audit.querySelector("[data-log]");
+    var expected = parseInt(audit.dataset.expected, 10) || 0;
+    var sending = false;
+
+    var load = function () { try { return JSON.parse(localStorage.getItem(key) || "[]"); } catch (e) { return []; } };
+    var save = function (queue) { localStorage.setItem(key, JSON.stringify(queue)); };
+    var show = function () {
+      var n = load().length;
+      audit.querySelector("[data-queued]").textContent = n;
+      audit.querySelector("[data-queue-text]").hidden = n === 0 && navigator.onLine;
+      audit.querySelector("[data-offline]").hidden = navigator.onLine;
+    };
+    var flush = function () {
+      var queue = load();
+      if (sending || queue.length === 0) { show(); return Promise.resolve(true); }
+      sending = true;
+      var batch = queue.slice(0, 500);
+      return post("/audits/" + audit.dataset.audit + "/scans.json", { scans: batch }).then(function (r) {
+        if (!r.ok) throw new Error("refused " + r.status);
+        return r.json();
+      }).then(function (data) {
+        save(load().slice(batch.length));
+        audit.querySelector("[data-found]").textContent = data.found_so_far;
+        audit.querySelector("[data-missing]").textContent = Math.max(0, expected - data.found_so_far);
+        data.rejected.forEach(function (rej) { logLine(auditLog, "✗ " + (rej.code || "") + " · " + rej.message, false); });
+        sending = false; show();
+        return load().length ? flush() : true;
+      }).catch(function () { sending = false; show(); return false; });
+    };
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var code = input.value.trim();
+      input.value = "";
+      if (!code) return;
+      var scan = { code: code, scanned_at: new Date().toISOString() };
+      if (select && select.value) scan.condition = select.value;
+      var queue = load(); queue.push(scan); save(queue);
+      logLine(auditLog, code, true);
+      show(); flush();
+      input.focus();
+    });
+    audit.querySelector("[data-close-form]").addEventListener("submit", function (event) {
+      if (load().length === 0) return;
+      event.preventDefault();
+      var closeForm = event.target;
+      flush().then(function () { if (load().length === 0) closeForm.submit(); else show(); });
+    });
+    window.addEventListener("online", flush);
+    window.addEventListener("offline", show);
+    setInterval(flush, 5000);
+    show(); flush();
+  }
+
+  // ---- the camera: phones whose browser has BarcodeDetector read the Code 128 label --
+  if ("BarcodeDetector" in window) {
+    var view = document.querySelector("[data-camera-view]");
+    var video = view && view.querySelector("video");
+    var stream = null, timer = null;
+    var stop = function () {
+      if (timer) clearInterval(timer);
+      if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
+      stream = null; view.hidden = true;
+    };
+    var deliver = function (code) {
+      var target = document.querySelector("[data-scan-target]");
+      if (!target) { window.location = "/scan?code=" + encodeURIComponent(code); return; }
+      target.value = target.tagName === "TEXTAREA" ? (target.value + "\n" + code).trim() : code;
+      if (target.tagName === "TEXTAREA") {
+        target.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+      } else if (target.form) {
+        target.form.requestSubmit();
+      }
+    };
+    document.querySelectorAll("[data-camera]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var detector = new window.BarcodeDetector({ formats: ["code_128"] });
+        navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (s) {
+          stream = s; video.srcObject = s; view.hidden = false; video.play();
+          var last = "";
+          timer = setInterval(function () {
+            detector.detect(video).then(function (codes) {
+              if (codes.length && codes[0].rawValue !== last) {
+                last = codes[0].rawValue;
+                if (!document.querySelector("[data-scan-target]")) stop();
+                deliver(last);
+              }
+            });
+          }, 300);
+        }).catch(stop);
+      });
+    });
+    var close = document.querySelector("[data-camera-close]");
+    if (close) close.addEventListener("click", stop);
+  }
+})();

@@ -1,0 +1,364 @@
+"""The web pages through real HTTP against the real database: sign-in and its cookie
+flags, CSRF, each journey's forms, languages, and the errors a user sees."""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+from litestar.testing import AsyncTestClient
+
+from devicetrack.auth.secrets import hash_password
+from tests.factories import DIEN_BIEN, Factory
+from tests.lifecycle_helpers import API, make_scene
+from tests.web_helpers import browser, csrf_in, form
+
+
+async def test_sign_in_sets_a_protected_cookie_and_sign_out_ends_the_session(
+    client: AsyncTestClient, web: AsyncTestClient, factory: Factory
+) -> None:
+    school = await factory.school(DIEN_BIEN)
+    await factory.user(
+        "school_staff",
+        schools=[school],
+        email="co.lan@test.vn",
+        password_hash=hash_password("mật khẩu 123"),
+    )
+    login_page = await web.get("/login")
+    assert login_page.status_code == 200
+    assert "Đăng nhập" in login_page.text  # Vietnamese unless the reader chose English
+    pre = login_page.cookies.get("dt_csrf")
+    assert pre and csrf_in(login_page.text) == pre
+
+    refused = await web.post(
+        "/login",
+        data={"_csrf": pre, "email": "co.lan@test.vn", "password": "sai"},
+        headers={"Cookie": f"dt_csrf={pre}"},
+    )
+    assert refused.status_code == 401
+    assert "Email hoặc mật khẩu không đúng" in refused.text
+    assert "dt_session" not in refused.headers.get("set-cookie", "")
+
+    no_token = await web.post(
+        "/login",
+        data={"email": "co.lan@test.vn", "password": "mật khẩu 123"},
+        headers={"Cookie": f"dt_csrf={pre}"},
+    )
+    assert no_token.status_code == 403
+
+    signed_in = await web.post(
+        "/login",
+        data={
+            "_csrf": pre,
+            "email": "co.lan@test.vn",
+            "password": "mật khẩu 123",
+            "next": "//evil.example/x",
+        },
+        headers={"Cookie": f"dt_csrf={pre}"},
+    )
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == "/"  # not the foreign `next`
+    cookies = signed_in.headers.get_list("set-cookie")
+    cookie = next(c for c in cookies if c.startswith("dt_session="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    assert "Secure" not in cookie  # plain HTTP (a school intranet) still works
+    token = cookie.split(";")[0].split("=", 1)[1]
+
+    start = await web.get("/", headers={"Cookie": f"dt_session={token}"})
+    assert start.headers["location"] == f"/schools/{school}"
+    home = await web.get(f"/schools/{school}", headers={"Cookie": f"dt_session={token}"})
+    assert home.status_code == 200
+    out = await web.post(
+        "/logout", data={"_csrf": csrf_in(home.text)}, headers={"Cookie": f"dt_session={token}"}
+    )
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    after = await web.get(f"/schools/{school}", headers={"Cookie": f"dt_session={token}"})
+    assert after.status_code == 303 and after.headers["location"].startswith("/login?next=")
+
+
+async def test_cookies_are_secure_over_https(web: AsyncTestClient, factory: Factory) -> None:
+    await factory.user("admin", email="admin@test.vn", password_hash=hash_password("pw-12345678"))
+    page = await web.get("https://testserver.local/login")
+    pre = page.cookies.get("dt_csrf")
+    assert "Secure" in page.headers["set-cookie"]
+    signed_in = await web.post(
+        "https://testserver.local/login",
+        data={"_csrf": pre, "email": "admin@test.vn", "password": "pw-12345678"},
+        headers={"Cookie": f"dt_csrf={pre}"},
+    )
+    assert signed_in.status_code == 303
+    assert all("Secure" in c for c in signed_in.headers.get_list("set-cookie"))
+
+
+async def test_a_form_without_its_csrf_token_changes_nothing(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    tags = await scene.tablets(1)
+    await scene.at_school(tags)
+    student = await scene.consenting_student()
+    for data in ({}, {"_csrf": "forged"}):
+        response = await web.post(
+            f"/devices/{tags[0]}/lend",
+            data=data | {"student_id": str(student)},
+            headers=browser(scene.staff_a),
+        )
+        assert response.status_code == 403
+        assert "reload the page" in response.text
+    assert (await scene.device(tags[0]))["status"] == "at_school"
+
+
+async def test_pages_need_sign_in_and_send_back_after(web: AsyncTestClient) -> None:
+    response = await web.get("/schools/5?status=lost")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/schools/5%3Fstatus%3Dlost"
+
+
+async def test_lend_and_take_back_in_three_taps(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    tags = await scene.tablets(1)
+    await scene.at_school(tags)
+    student = await scene.consenting_student(full_name="Lò Thị Mai")
+    no_consent = await scene.student(full_name="Giàng A Páo")
+    tag = tags[0]
+
+    device_page = await web.get(f"/devices/{tag}", headers=browser(scene.staff_a))
+    assert f'href="/devices/{tag}/lend"' in device_page.text
+    lend_page = await web.get(f"/devices/{tag}/lend", headers=browser(scene.staff_a))
+    assert "Lò Thị Mai" in lend_page.text
+    assert re.search(rf'value="{no_consent["id"]}" disabled', lend_page.text)
+
+    lent = await web.post(
+        f"/devices/{tag}/lend",
+        data=form(scene.staff_a, student_id=str(student), condition="good"),
+        headers=browser(scene.staff_a),
+    )
+    assert lent.status_code == 303, lent.text
+    assert (await scene.device(tag))["status"] == "assigned"
+    shown = await web.get(lent.headers["location"], headers=browser(scene.staff_a))
+    assert "Lent." in shown.text and "Lò Thị Mai" in shown.text
+
+    again = await web.post(
+        f"/devices/{tag}/lend",
+        data=form(scene.staff_a, student_id=str(student)),
+        headers=browser(scene.staff_a),
+    )
+    assert again.status_code == 409  # shown as a page with the reason, nothing changed
+    assert "problem" in again.text
+
+    back = await web.post(
+        f"/devices/{tag}/return",
+        data=form(scene.staff_a, condition="fair", wiped="1"),
+        headers=browser(scene.staff_a),
+    )
+    assert back.status_code == 303
+    row = await scene.device(tag)
+    assert (row["status"], row["condition"]) == ("at_school", "fair")
+    loan = await db.fetchrow("SELECT returned_at, wiped, condition_in FROM assignments")
+    assert (
+        loan["returned_at"] is not None and loan["wiped"] is True and loan["condition_in"] == "fair"
+    )
+
+
+async def test_donors_never_see_who_holds_a_device(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    tags = await scene.tablets(1)
+    await scene.at_school(tags)
+    student = await scene.consenting_student(full_name="Vàng Thị Dung")
+    await scene.lend(tags[0], student)
+    donor_view = await web.get(f"/devices/{tags[0]}", headers=browser(scene.donor))
+    assert donor_view.status_code == 200
+    assert "Vàng Thị Dung" not in donor_view.text and f"/students/{student}" not in donor_view.text
+    officer_view = await web.get(f"/devices/{tags[0]}", headers=browser(scene.officer))
+    assert "Vàng Thị Dung" not in officer_view.text
+    staff_view = await web.get(f"/devices/{tags[0]}", headers=browser(scene.staff_a))
+    assert "Vàng Thị Dung" in staff_view.text
+    student_page = await web.get(f"/students/{student}", headers=browser(scene.donor))
+    assert student_page.status_code in (403, 404)
+    assert "Vàng Thị Dung" not in student_page.text
+
+
+async def test_receiving_an_allocation_lists_the_discrepancies(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    tags = await scene.tablets(3)
+    await scene.allocate(tags[:2])
+    stranger = tags[2]
+    page = await web.get(f"/schools/{scene.school_a}/receive", headers=browser(scene.staff_a))
+    assert page.status_code == 200 and tags[0] in page.text
+    typo = tags[1][:-1] + ("0" if tags[1][-1] != "0" else "1")
+    result = await web.post(
+        f"/schools/{scene.school_a}/receive",
+        data=form(scene.staff_a, tags=f"{tags[0].lower()}\n{typo}\n{stranger}"),
+        headers=browser(scene.staff_a),
+    )
+    assert result.status_code == 200
+    assert "did you mean" in result.text and "not allocated to this school" in result.text
+    assert (await scene.device(tags[0]))["status"] == "at_school"
+    assert (await scene.device(tags[1]))["status"] == "allocated"
+    one = await web.post(
+        f"/schools/{scene.school_a}/receive.json",
+        json={"asset_tags": [tags[1]]},
+        headers=browser(scene.staff_a) | {"X-CSRF-Token": form(scene.staff_a)["_csrf"]},
+    )
+    assert one.status_code == 200 and one.json()["received"] == [tags[1]]
+
+
+async def test_audit_by_forms_and_by_the_offline_batch(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    tags = await scene.tablets(3)
+    await scene.at_school(tags)
+    started = await web.post(
+        f"/schools/{scene.school_a}/audits",
+        data=form(scene.staff_a, location="Phòng tin học"),
+        headers=browser(scene.staff_a),
+    )
+    assert started.status_code == 303
+    audit_url = started.headers["location"]
+    one = await web.post(
+        f"{audit_url}/scan", data=form(scene.staff_a, code=tags[0]), headers=browser(scene.staff_a)
+    )
+    assert one.status_code == 303 and one.headers["location"].endswith("last=ok")
+    batch = await web.post(
+        f"{audit_url}/scans.json",
+        json={
+            "scans": [{"code": tags[1], "scanned_at": "2026-11-20T08:00:00+07:00"}, {"code": "rác"}]
+        },
+        headers=browser(scene.staff_a) | {"X-CSRF-Token": form(scene.staff_a)["_csrf"]},
+    )
+    assert batch.status_code == 200 and batch.json()["found_so_far"] == 2
+    live = await web.get(audit_url, headers=browser(scene.staff_a))
+    assert "data-found>2<" in live.text.replace(" ", "")
+    closed = await web.post(
+        f"{audit_url}/close", data=form(scene.staff_a), headers=browser(scene.staff_a)
+    )
+    assert closed.status_code == 303
+    result = await web.get(audit_url, headers=browser(scene.staff_a))
+    assert tags[2] in result.text and "Missing 1" in result.text
+
+
+async def test_donor_upload_shows_every_bad_row_and_adds_nothing(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    bad = (
+        "kind,make,model,imei\n"
+        "smartphone,Samsung,A05,490154203237518\n"
+        "smartphone,Samsung,A05,12345\n"
+        "rocket,,,\n"
+    )
+    response = await web.post(
+        f"/donations/{scene.donation_id}/upload",
+        files={"file": ("phones.csv", bad.encode(), "text/csv")},
+        data=form(scene.donor),
+        headers=browser(scene.donor),
+    )
+    assert response.status_code == 422
+    rows = re.findall(r"<tr><td>(\d+)</td><td>([a-z_]+)</td>", response.text)
+    assert ("3", "imei") in rows and ("4", "kind") in rows
+    assert await db.fetchval("SELECT count(*) FROM devices") == 0
+    good = "kind,make,model,imei\nsmartphone,Samsung,A05,490154203237518\n"
+    ok = await web.post(
+        f"/donations/{scene.donation_id}/upload",
+        files={"file": ("phones.csv", good.encode(), "text/csv")},
+        data=form(scene.donor),
+        headers=browser(scene.donor),
+    )
+    assert ok.status_code == 303 and "n=1" in ok.headers["location"]
+    assert await db.fetchval("SELECT count(*) FROM devices") == 1
+    shown = await web.get(ok.headers["location"], headers=browser(scene.donor))
+    assert "1 devices registered." in shown.text
+
+
+async def test_donor_prints_a_label_sheet(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    await scene.tablets(3)
+    pdf = await web.post(
+        f"/donations/{scene.donation_id}/labels",
+        data=form(scene.donor, template="a4-3x8", skip="2", copies="2"),
+        headers=browser(scene.donor),
+    )
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    refused = await web.post(
+        f"/donations/{scene.donation_id}/labels",
+        data=form(scene.donor, template="a4-3x8", skip="2", copies="0"),
+        headers=browser(scene.donor),
+    )
+    assert refused.status_code == 422 and "copies" in refused.text
+
+
+async def test_province_dashboard_in_vietnamese_with_charts_and_excel(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    await db.execute(
+        """INSERT INTO enrolments (school_id, school_year, students_total, priority_students)
+           VALUES ($1, '2026-2027', 40, 10)""",
+        scene.school_a,
+    )
+    tags = await scene.tablets(2)
+    await scene.at_school(tags)
+    response = await web.get("/province?sort=coverage_pct", headers=browser(scene.officer, "vi"))
+    assert response.status_code == 200
+    html = response.text
+    assert '<html lang="vi">' in html and "Độ phủ" in html and "Còn thiếu" in html
+    assert re.search(r"tính đến \d{2}/\d{2}/\d{4}", html)
+    assert html.count('<svg class="chart"') == 2
+    assert 'aria-current="true">Độ phủ ↑' in html
+    english = await web.get("/province", headers=browser(scene.officer, "en"))
+    assert "Largest gaps" in english.text
+    xlsx = await web.get("/province/coverage.xlsx", headers=browser(scene.officer))
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+async def test_language_switch_is_kept_on_the_account(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    staff = await factory.staff(await factory.school(DIEN_BIEN))
+    switched = await web.post(
+        "/lang",
+        data=form(staff, lang="en", next="/"),
+        headers={"Cookie": f"dt_session={staff.token}"},
+    )
+    assert switched.status_code == 303
+    assert await db.fetchval("SELECT locale FROM users WHERE id = $1", staff.user_id) == "en"
+    assert "dt_lang=en" in switched.headers["set-cookie"]
+
+
+async def test_scan_box_suggests_the_right_tag(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    tag = (await scene.tablets(1))[0]
+    wrong = tag[:-1] + ("0" if tag[-1] != "0" else "1")
+    response = await web.get(f"/scan?code={wrong.lower()}", headers=browser(scene.officer))
+    assert response.status_code == 422
+    assert f'href="/scan?code={tag}"' in response.text and "Did you mean" in response.text
+    found = await web.get(
+        f"/scan?code={tag.replace('-', '').lower()}", headers=browser(scene.officer)
+    )
+    assert found.status_code == 303 and found.headers["location"] == f"/devices/{tag}"
+    missing = await web.get("/scan?code=no-such-thing", headers=browser(scene.officer))
+    assert missing.status_code == 404
+
+
+async def test_unexpected_errors_show_a_page_without_internals(
+    web: AsyncTestClient, factory: Factory
+) -> None:
+    admin = await factory.admin()
+    response = await web.get("/devices/DT99-000001-0", headers=browser(admin))
+    assert response.status_code in (404, 422)
+    assert "Traceback" not in response.text and "Request id" in response.text
+    assert response.headers["content-type"].startswith("text/html")
+
+
+assert API  # the API prefix is used by the scene helpers
