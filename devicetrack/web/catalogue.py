@@ -194,6 +194,9 @@ VI: dict[str, str] = {
     "Device registered.": "Đã đăng ký thiết bị.",
     "{n} devices registered.": "Đã đăng ký {n} thiết bị.",
     # ---- province ----
+    "Camera": "Máy ảnh",
+    "In province stock: {held}. These {n} schools need {gap} more devices to reach {target} per 100 students.": "Trong kho của tỉnh: {held}. {n} trường này còn thiếu {gap} thiết bị để đạt {target} thiết bị trên 100 học sinh.",
+    "no learning devices": "không có thiết bị học tập",
     "School year": "Năm học",
     "of students have a device": "học sinh có thiết bị",
     "of priority students": "học sinh thuộc diện ưu tiên",

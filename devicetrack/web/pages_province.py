@@ -13,7 +13,7 @@ from devicetrack.errors import Forbidden, NotFound
 from devicetrack.regions import repository as regions
 from devicetrack.reports import export as reports_export
 from devicetrack.reports import service as reports
-from devicetrack.web.render import page
+from devicetrack.web.render import page, translator
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SORTABLE = ("gap", "coverage_pct", "priority_coverage_pct", "devices_per_100", "enrolled")
@@ -101,6 +101,10 @@ class ProvincePages(Controller):
             tx, principal, province=code, school=None, days=180, limit=200
         )
         by_gap = sorted(schools.items, key=lambda r: -r.gap)[:10]
+        t = translator(request, principal)
+        stock_text = ", ".join(
+            f"{t.number(n)} {t.word(kind).lower()}" for kind, n in gaps.stock.items() if n
+        )
         return page(
             request,
             "province.html",
@@ -114,6 +118,7 @@ class ProvincePages(Controller):
             sims=sims,
             due=due,
             sort=sort,
+            stock_text=stock_text,
             gap_bars=[(r.school_name or "", float(r.gap)) for r in by_gap],
             gap_max=float(max([r.gap for r in by_gap] + [1])),
             commune_bars=[(c.commune_name or "", c.coverage_pct) for c in communes.items[:15]],
