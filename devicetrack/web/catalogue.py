@@ -317,6 +317,9 @@ VI: dict[str, str] = {
     "The database is unreachable; try again.": "Không kết nối được cơ sở dữ liệu; hãy thử lại.",
     "Some fields need another look.": "Một số ô cần kiểm tra lại.",
     "Choose a student.": "Hãy chọn học sinh.",
+    "Province officers allocate devices to schools.": "Cán bộ Sở phân bổ thiết bị cho các trường.",
+    "Donations are followed by donors and the province.": "Đợt tài trợ do nhà tài trợ và Sở theo dõi.",
+    "Coverage dashboards are for province officers.": "Bảng độ phủ dành cho cán bộ Sở.",
     "Choose a CSV or Excel file.": "Hãy chọn tệp CSV hoặc Excel.",
     # ---- field and row messages ----
     "required": "bắt buộc",

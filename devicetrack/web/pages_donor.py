@@ -14,7 +14,7 @@ from devicetrack.common.tabular import read_table
 from devicetrack.devices import intake_rows
 from devicetrack.devices import service as devices
 from devicetrack.donations import service as donations
-from devicetrack.errors import DomainError, ValidationFailed
+from devicetrack.errors import DomainError, Forbidden, ValidationFailed
 from devicetrack.labels import service as labels
 from devicetrack.labels.schemas import LabelSheetRequest
 from devicetrack.labels.templates import TEMPLATES
@@ -53,6 +53,8 @@ class DonorPages(Controller):
         donor: int | None = None,
     ) -> Response[Any]:
         """A donor's own page; province officers and admins may open any donor's."""
+        if principal.is_school_staff:
+            raise Forbidden("Donations are followed by donors and the province.")
         donor_id = principal.donor_id if principal.is_donor else donor
         rows = await donations.list_donations(
             tx, principal, donor_id=donor_id, province=None, after_id=None, limit=500

@@ -17,7 +17,7 @@ from devicetrack.audits.schemas import AuditCreate, ScanBatch, ScanResult
 from devicetrack.auth.principal import Principal
 from devicetrack.devices import export as devices_export
 from devicetrack.devices import service as devices
-from devicetrack.errors import DomainError, FieldError, ValidationFailed
+from devicetrack.errors import DomainError, FieldError, Forbidden, ValidationFailed
 from devicetrack.schools import service as schools
 from devicetrack.students import assignments, importer
 from devicetrack.students import service as students
@@ -206,6 +206,8 @@ class SchoolPages(Controller):
         school_id: int,
     ) -> Response[Any]:
         school = await schools.get_school(tx, principal, school_id)
+        if not (principal.is_province_officer or principal.is_admin):
+            raise Forbidden("Province officers allocate devices to schools.")
         quotas = await allocations.list_quotas(tx, principal, school_id)
         return page(
             request,
