@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.models import User, UserSchool
 from devicetrack.auth.secrets import hash_password
 from devicetrack.db.engine import cli_session
+from devicetrack.demo import story
 from devicetrack.donors.models import Donor
 from devicetrack.regions.models import Commune
 from devicetrack.reports.service import current_school_year
@@ -142,3 +143,8 @@ async def _load(session: AsyncSession) -> None:
         insert(UserSchool),
         [{"user_id": people["school"].id, "school_id": s.id} for s in schools[:2]],
     )
+
+    # Devices, loans and an audit at the demo teacher's first school, through the services.
+    await session.flush()
+    assert people["admin"].id is not None and donors[0].id is not None and schools[0].id
+    await story.tell(session, PROVINCE, donors[0].id, schools[0].id, people["admin"].id)
