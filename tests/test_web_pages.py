@@ -362,3 +362,29 @@ async def test_unexpected_errors_show_a_page_without_internals(
 
 
 assert API  # the API prefix is used by the scene helpers
+
+
+async def test_sim_and_audit_tables_export_to_excel_in_the_readers_language(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    import io
+    from datetime import date, timedelta
+
+    from openpyxl import load_workbook
+
+    scene = await make_scene(client, db, factory)
+    soon = (date.today() + timedelta(days=10)).isoformat()
+    sims = await scene.intake(
+        {"kind": "sim", "iccid": "8984048000000000017", "plan_expires_on": soon}
+    )
+    await scene.at_school(sims)
+    response = await web.get("/province/sims.xlsx", headers=browser(scene.officer, "vi"))
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "Trường" and rows[0][1] == "SIM"
+    school = await db.fetchval("SELECT name FROM schools WHERE id = $1", scene.school_a)
+    assert rows[1][:3] == (school, 1, 0)
+    overdue = await web.get("/province/audits.xlsx", headers=browser(scene.officer, "en"))
+    header = next(load_workbook(io.BytesIO(overdue.content)).active.iter_rows(values_only=True))
+    assert header == ("School", "Last audit", "Devices held")

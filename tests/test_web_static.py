@@ -47,6 +47,15 @@ def test_dates_and_numbers_follow_the_language() -> None:
     assert vi.word("in_stock") == "Trong kho" and en.word("in_stock") == "In stock"
 
 
+def test_refusals_with_values_are_translated_too() -> None:
+    vi = Translator("vi")
+    said = vi("Cannot report-lost a device that is retired.")
+    assert said == "Không thể thực hiện “Báo mất” với thiết bị đang ở trạng thái Đã thanh lý."
+    assert vi("No device DT11-000007-3.") == "Không có thiết bị DT11-000007-3."
+    assert vi("A detail nobody translated yet.") == "A detail nobody translated yet."
+    assert Translator("en")("No device DT11-000007-3.") == "No device DT11-000007-3."
+
+
 def _luminance(hex_colour: str) -> float:
     channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]

@@ -321,6 +321,28 @@ VI: dict[str, str] = {
     "Donations are followed by donors and the province.": "Đợt tài trợ do nhà tài trợ và Sở theo dõi.",
     "Coverage dashboards are for province officers.": "Bảng độ phủ dành cho cán bộ Sở.",
     "Choose a CSV or Excel file.": "Hãy chọn tệp CSV hoặc Excel.",
+    # ---- what services refuse (their details, shown under the title) ----
+    "Devices are lent and taken back by the school's staff.": "Việc cho mượn và nhận lại do cán bộ của trường thực hiện.",
+    "The device is at another school than the student.": "Thiết bị đang ở trường khác với trường của học sinh.",
+    "The device is broken; send it to repair instead of lending it.": "Thiết bị bị hỏng; hãy gửi sửa chữa thay vì cho mượn.",
+    "The device was returned without a reset; reset it (wipe) first.": "Thiết bị được trả lại mà chưa xóa dữ liệu; hãy xóa dữ liệu trước.",
+    "This SIM is installed in a device; lend that device instead.": "SIM này đang lắp trong một thiết bị; hãy cho mượn thiết bị đó.",
+    "No guardian consent on record for this student (or it was withdrawn).": "Chưa có giấy đồng ý của phụ huynh học sinh này (hoặc đã bị rút lại).",
+    "The device is already lent.": "Thiết bị đang được cho mượn.",
+    "Donors do not see loans.": "Nhà tài trợ không xem được các lượt mượn.",
+    "Devices stay in their donation's province.": "Thiết bị phải ở lại tỉnh của đợt tài trợ.",
+    "The school is inactive.": "Trường đã ngừng hoạt động.",
+    "The device is already at that school.": "Thiết bị đã ở trường đó.",
+    "Only province officers allocate stock to schools.": "Chỉ cán bộ Sở mới phân bổ thiết bị cho các trường.",
+    "Devices are received by the school's staff.": "Việc nhận thiết bị do cán bộ của trường thực hiện.",
+    "Audits are run by the school's staff and province officers.": "Việc kiểm kê do cán bộ trường và cán bộ Sở thực hiện.",
+    "The audit is already closed.": "Đợt kiểm kê đã kết thúc.",
+    "Donors do not run audits.": "Nhà tài trợ không thực hiện kiểm kê.",
+    "Donors do not see students.": "Nhà tài trợ không xem được thông tin học sinh.",
+    "The device is not at one of your schools.": "Thiết bị không ở trường nào của bạn.",
+    "No schools of yours in this commune.": "Xã này không có trường nào thuộc phạm vi của bạn.",
+    "No such SIM.": "Không có SIM này.",
+    "Some tags are not valid.": "Một số mã không hợp lệ.",
     # ---- field and row messages ----
     "required": "bắt buộc",
     "a whole number": "phải là số nguyên",
@@ -355,3 +377,34 @@ VI: dict[str, str] = {
     ),
     "must be a date like 2025-07-14 or 14/07/2025": "phải là ngày như 2025-07-14 hoặc 14/07/2025",
 }
+
+
+# Details with values in them: (pattern, Vietnamese with the pattern's groups).
+PATTERNS: list[tuple[str, str]] = [
+    (r"No device (\S+)\.", "Không có thiết bị {0}."),
+    (r"No student (\d+)\.", "Không có học sinh {0}."),
+    (r"No audit (\d+)\.", "Không có đợt kiểm kê {0}."),
+    (r"No donation (\d+)\.", "Không có đợt tài trợ {0}."),
+    (r"No school (\d+)( in province \d+)?\.", "Không có trường {0}."),
+    (r"No school\.", "Không có trường này."),
+    (r"No province (\S+)\.", "Không có tỉnh {0}."),
+    (r"(\S+) is not lent to anyone\.", "{0} không được ai mượn."),
+    (r"(\S+) is not at a school\.", "{0} không ở trường nào."),
+    (
+        r"Cannot (\S+) a device that is (\S+)\.",
+        "Không thể thực hiện “{0}” với thiết bị đang ở trạng thái {1}.",
+    ),
+    (
+        r"Your role cannot (\S+) devices\.",
+        "Vai trò của bạn không được thực hiện “{0}” với thiết bị.",
+    ),
+    (r"The student is (\S+), not active\.", "Học sinh đang ở trạng thái {0}, không còn đang học."),
+    (r"Check character wrong: did you mean (\S+)\?", "Ký tự kiểm tra sai: có phải ý bạn là {0}?"),
+    (r"check character wrong: did you mean (\S+)\?", "ký tự kiểm tra sai: có phải ý bạn là {0}?"),
+    (
+        r"'(.*)' is not an asset tag \(like DT11-000123-7\)\.",
+        "“{0}” không phải mã tài sản (dạng DT11-000123-7).",
+    ),
+    (r"already (\S+) here", "đã ở trạng thái {0} tại đây"),
+    (r"installed in (\S+); scan that", "đang lắp trong {0}; hãy quét thiết bị đó"),
+]

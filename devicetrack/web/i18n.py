@@ -7,10 +7,11 @@ zone (UTC+7, no daylight saving)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from devicetrack.web.catalogue import VI
+from devicetrack.web.catalogue import PATTERNS, VI
 
 LANGUAGES = ("vi", "en")
 VIETNAM = timezone(timedelta(hours=7), "ICT")
@@ -22,7 +23,14 @@ class Translator:
         self.lang = lang if lang in LANGUAGES else "vi"
 
     def __call__(self, text: str, **values: Any) -> str:
-        out = VI.get(text, text) if self.lang == "vi" else text
+        if self.lang != "vi":
+            return text.format(**values) if values else text
+        out = VI.get(text)
+        if out is None:
+            out = _by_pattern(text)
+            if out is None:
+                return text  # an untranslated detail is shown as it is, never lost
+            return out
         return out.format(**values) if values else out
 
     def word(self, value: str | None) -> str:
@@ -55,6 +63,19 @@ class Translator:
             # Vietnamese groups thousands with dots and writes decimals with a comma.
             text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
         return text
+
+
+_COMPILED = [(re.compile(p), vi) for p, vi in PATTERNS]
+
+
+def _by_pattern(text: str) -> str | None:
+    for pattern, vietnamese in _COMPILED:
+        match = pattern.fullmatch(text)
+        if match:
+            # Status and action names inside a detail become words too.
+            words = [VI.get(WORDS.get(g or "", ""), g or "") for g in match.groups()]
+            return vietnamese.format(*words)
+    return None
 
 
 # Stored codes and the English words they are shown as (then translated like any text).

@@ -13,6 +13,7 @@ from devicetrack.errors import Forbidden, NotFound
 from devicetrack.regions import repository as regions
 from devicetrack.reports import export as reports_export
 from devicetrack.reports import service as reports
+from devicetrack.web.excel import table_xlsx
 from devicetrack.web.render import page, translator
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -188,6 +189,53 @@ class ProvincePages(Controller):
             tx, principal, province=code, school=None, days=180, limit=500
         )
         return page(request, "audits_due.html", principal, report=report, code=code)
+
+    @get("/sims.xlsx")
+    async def sims_xlsx(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        province: str | None = None,
+        days: int = 30,
+    ) -> Response[bytes]:
+        code = _province_of(principal, province)
+        report = await reports.sim_expiry(
+            tx, principal, within_days=max(0, min(days, 3650)), province=code
+        )
+        t = translator(request, principal)
+        header = [
+            t(h)
+            for h in ("School", "SIMs", "Already expired", "Earliest expiry", "Students affected")
+        ]
+        rows = [
+            (
+                g.school_name or t("Province stock"),
+                g.sims,
+                g.expired,
+                g.earliest_expiry,
+                g.students_affected,
+            )
+            for g in report.items
+        ]
+        return table_xlsx("sims-expiring.xlsx", t("SIMs expiring"), header, rows)
+
+    @get("/audits.xlsx")
+    async def audits_xlsx(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        province: str | None = None,
+    ) -> Response[bytes]:
+        code = _province_of(principal, province)
+        report = await reports.audit_due(
+            tx, principal, province=code, school=None, days=180, limit=1000
+        )
+        t = translator(request, principal)
+        header = [t(h) for h in ("School", "Last audit", "Devices held")]
+        rows = [(s.school_name, s.last_audit_at, s.devices_held) for s in report.schools]
+        return table_xlsx("audits-overdue.xlsx", t("Audits overdue"), header, rows)
 
     @get("/coverage.xlsx")
     async def export(
