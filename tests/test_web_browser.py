@@ -113,6 +113,8 @@ async def check_accessibility(page: Any) -> None:
         for (const img of document.querySelectorAll('img')) {
           if (!img.hasAttribute('alt')) out.push('img without alt');
         }
+        if (document.documentElement.scrollWidth > window.innerWidth + 1)
+          out.push('wider than the screen: ' + document.documentElement.scrollWidth);
         return out;
       }"""
     )
