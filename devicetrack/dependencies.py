@@ -41,7 +41,12 @@ def provide_pool(state: State) -> asyncpg.Pool:
     return state.pg_pool  # type: ignore[no-any-return]
 
 
-async def provide_principal(request: Request, pool: asyncpg.Pool, settings: Settings) -> Principal:
+async def provide_principal(request: Request) -> Principal:
+    """The caller. Pool and settings come from the app's state rather than as dependencies:
+    Litestar resolves sibling dependencies in a task group, and two tasks per request showed
+    up in the lookup's profile; one dependency with none of its own resolves inline."""
+    pool: asyncpg.Pool = request.app.state.pg_pool
+    settings: Settings = request.app.state.settings
     header = request.headers.get("authorization", "")
     scheme, _, credential = header.partition(" ")
     if not credential:

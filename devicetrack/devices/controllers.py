@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-import asyncpg
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -108,9 +107,11 @@ class DeviceController(Controller):
         )
 
     @get("/{asset_tag:str}", operation_id="getDevice")
-    async def get_(self, pool: asyncpg.Pool, principal: Principal, asset_tag: str) -> DeviceRead:
+    async def get_(self, request: Request, principal: Principal, asset_tag: str) -> DeviceRead:
         """The tag may be typed in any case, with or without dashes."""
-        return await service.lookup_device(pool, principal, asset_tag)
+        # The pool from the app's state, not as a dependency: with `principal` it would make
+        # two sibling dependencies, which Litestar resolves in a task group per request.
+        return await service.lookup_device(request.app.state.pg_pool, principal, asset_tag)
 
     @patch("/{asset_tag:str}", operation_id="updateDevice")
     async def update(

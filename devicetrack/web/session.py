@@ -115,11 +115,11 @@ def clear_session(response: Response[Any]) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
-async def provide_web_principal(
-    request: Request[Any, Any, Any], pool: asyncpg.Pool, settings: Settings
-) -> Principal:
+async def provide_web_principal(request: Request[Any, Any, Any]) -> Principal:
     """The signed-in user, checked exactly as an API bearer token is; CSRF is checked
     here too, so no form handler can forget it."""
+    pool: asyncpg.Pool = request.app.state.pg_pool
+    settings: Settings = request.app.state.settings
     token = session_token(request)
     principal = (
         await principal_for_credential(pool, token, settings.auth_cache_seconds) if token else None
