@@ -76,6 +76,7 @@ async def run(
 ) -> None:
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
+    samples: dict[str, list[str]] = defaultdict(list)
     free_tags = list(free)
     open_loans: list[int] = []
     deadline = time.monotonic() + seconds
@@ -118,6 +119,8 @@ async def run(
             latencies[name].append(time.perf_counter() - start)
             if response.status_code >= 400:
                 errors[name] += 1
+                if len(samples[name]) < 3:
+                    samples[name].append(f"{response.status_code} {response.text[:160]}")
             elif name == "lend":
                 open_loans.append(response.json()["id"])
             elif name == "return":
@@ -143,6 +146,8 @@ async def run(
             f"  {name:<7} {len(values):>6}  p50 {statistics.median(values) * 1000:7.1f} ms"
             f"  p99 {p99:7.1f} ms  errors {errors[name]}"
         )
+        for sample in samples[name]:
+            print(f"      e.g. {sample}")
 
 
 def main() -> None:

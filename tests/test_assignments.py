@@ -5,10 +5,19 @@ holds at most one open loan per device, even under 50 concurrent requests."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from tests.factories import assert_problem
-from tests.lifecycle_helpers import API, Scene, concurrently, make_scene, max_in_flight
+from tests.lifecycle_helpers import (
+    API,
+    Scene,
+    concurrently,
+    in_background,
+    lock_waiters,
+    make_scene,
+    max_in_flight,
+)
 
 
 def _today():
@@ -294,3 +303,56 @@ async def test_fifty_concurrent_loans_of_one_device(client, db, factory) -> None
     assert loans == [(winner["id"], device["id"], winner["student_id"], True)]
     assert (device["status"], device["student_id"]) == ("assigned", winner["student_id"])
     assert [e["action"] for e in await scene.events(tag)].count("assigned") == 1
+
+
+async def test_a_loan_and_a_return_for_one_student_never_deadlock(client, db, factory) -> None:
+    """Found by scripts/loadtest.py: a return took the school's counter row and then the
+    student's row (refreshing `has_device`), a loan for the same student took them the other
+    way round, and one of the two died in a deadlock (409 retry). Here the test holds the
+    counter row so that the return queues for it first and the loan second — the order
+    that deadlocked — then lets go: both must succeed."""
+    scene = await make_scene(client, db, factory)
+    first, second = await scene.tablets(2)
+    await scene.at_school([first, second])
+    student = await scene.consenting_student()
+    loan = (await scene.lend(first, student))["id"]
+    async with db.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        await conn.execute(
+            "SELECT 1 FROM school_counts WHERE school_id = $1 FOR UPDATE", scene.school_a
+        )
+        back = in_background(
+            client,
+            "POST",
+            f"{API}/assignments/{loan}/return",
+            scene.staff_a,
+            {"condition_in": "good", "wiped": True},
+        )
+        await _wait_for_waiters(db, 1)
+        lend = in_background(
+            client,
+            "POST",
+            f"{API}/assignments",
+            scene.staff_a,
+            {"asset_tag": second, "student_id": student},
+        )
+        await _wait_for_waiters(db, 2)
+        await tx.commit()
+    returned, lent = await back, await lend
+    assert returned.status_code == 200, returned.text
+    assert lent.status_code == 201, lent.text
+    assert (
+        await db.fetchval(
+            "SELECT students_with_device FROM school_counts WHERE school_id = $1", scene.school_a
+        )
+        == 1
+    )
+
+
+async def _wait_for_waiters(db, n: int) -> None:
+    for _ in range(200):
+        if len(await lock_waiters(db)) >= n:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"expected {n} requests waiting on a lock")

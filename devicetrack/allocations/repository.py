@@ -18,6 +18,7 @@ async def lock_by_tags(session: AsyncSession, tags: list[str]) -> list[Device]:
         .where(Device.asset_tag == any_(cast(tags, ARRAY(Text))))
         .order_by(Device.id)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return list(rows.scalars())
 
@@ -45,6 +46,7 @@ async def lock_stock(
         .order_by(Device.received_at, Device.id)
         .limit(quantity)
         .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
     )
     if donation_id is not None:
         query = query.where(Device.donation_id == donation_id)

@@ -74,7 +74,7 @@ async def _get(
 ) -> tuple[Audit, School]:
     query = select(Audit).where(Audit.id == audit_id)
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     audit = (await session.execute(query)).scalar_one_or_none()
     school = await session.get(School, audit.school_id) if audit else None
     if (

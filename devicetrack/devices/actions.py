@@ -7,8 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.devices import lifecycle, service
+from devicetrack.devices import repository as repo
 from devicetrack.devices.schemas import ActionBody, ActionResult
 from devicetrack.errors import FieldError, NotFound, ValidationFailed
+from devicetrack.students import repository as students_repo
 
 PAIRING = {
     "install-sim": service.install_sim,
@@ -53,6 +55,11 @@ async def perform(
         del result
         event_id = await service.last_event_id(session, device.id or 0)
     else:
+        # Loans and returns take the school's counter row before the device (see
+        # students.repository.lock_school_counters); closing a loan here must too.
+        school_id = await repo.school_of_tag(session, service.canonical_tag(code))
+        if school_id is not None:
+            await students_repo.lock_school_counters(session, school_id)
         device = await service.get_device(session, principal, code, for_update=True)
         if action in PAIRING:
             service.ensure_can_edit(principal, device)

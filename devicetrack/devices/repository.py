@@ -47,7 +47,8 @@ def search_clause(q: str) -> ColumnElement[bool]:
 async def get_by_tag(session: AsyncSession, tag: str, *, for_update: bool = False) -> Device | None:
     query = select(Device).where(Device.asset_tag == tag)
     if for_update:
-        query = query.with_for_update()
+        # Locked rows are read afresh: an earlier read in this request must not stand in.
+        query = query.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(query)).scalar_one_or_none()
 
 
@@ -91,7 +92,10 @@ async def stream_devices(
 async def sim_in(session: AsyncSession, host_id: int) -> Device | None:
     return (
         await session.execute(
-            select(Device).where(Device.installed_in_id == host_id).with_for_update()
+            select(Device)
+            .where(Device.installed_in_id == host_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
 
@@ -99,7 +103,9 @@ async def sim_in(session: AsyncSession, host_id: int) -> Device | None:
 async def find_sim(session: AsyncSession, *, tag: str | None, iccid: str | None) -> Device | None:
     clause = Device.asset_tag == tag if tag else Device.iccid == iccid
     return (
-        await session.execute(select(Device).where(clause).with_for_update())
+        await session.execute(
+            select(Device).where(clause).with_for_update().execution_options(populate_existing=True)
+        )
     ).scalar_one_or_none()
 
 
@@ -140,7 +146,7 @@ async def last_event_id(session: AsyncSession, device_id: int) -> int:
 async def get_by_id(session: AsyncSession, device_id: int, *, for_update: bool = False) -> Device:
     query = select(Device).where(Device.id == device_id)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(query)).scalar_one()
 
 
@@ -179,3 +185,8 @@ async def status_counts(session: AsyncSession, school_id: int) -> dict[str, int]
         .group_by(Device.status)
     )
     return {str(s): int(n) for s, n in rows}
+
+
+async def school_of_tag(session: AsyncSession, tag: str) -> int | None:
+    """The device's school, read without loading (or locking) the device itself."""
+    return await session.scalar(select(Device.school_id).where(Device.asset_tag == tag))

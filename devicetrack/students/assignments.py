@@ -61,6 +61,7 @@ async def assign(
 ) -> AssignmentRead:
     student, has_consent = await get_student(session, principal, data.student_id)
     _ensure_lender(principal, student.school_id)
+    await repo.lock_school_counters(session, student.school_id)
     device = await devices.get_device(session, principal, data.asset_tag, for_update=True)
     if device.status != "at_school":
         raise lifecycle.refuse_transition(device, "assign")
@@ -128,6 +129,10 @@ async def assign(
 async def return_device(
     session: AsyncSession, principal: Principal, assignment_id: int, data: AssignmentReturn
 ) -> AssignmentRead:
+    school_id = await repo.school_of_assignment(session, assignment_id)
+    if school_id is not None:
+        # The same lock order as a loan (see lock_school_counters).
+        await repo.lock_school_counters(session, school_id)
     assignment = await repo.get_assignment(session, assignment_id, for_update=True)
     school = await session.get(School, assignment.school_id) if assignment else None
     if (

@@ -419,7 +419,10 @@ PATTERNS: list[tuple[str, str]] = [
     (r"unknown flag '(.*)'; use (.*)", "diện ưu tiên “{0}” không hợp lệ; hãy dùng: {1}"),
     (r"IMEI already registered as (\S+)", "IMEI đã được đăng ký cho {0}"),
     (r"ICCID already registered as (\S+)", "ICCID đã được đăng ký cho {0}"),
-    (r"serial already registered for this make as (\S+)", "số sê-ri của hãng này đã được đăng ký cho {0}"),
+    (
+        r"serial already registered for this make as (\S+)",
+        "số sê-ri của hãng này đã được đăng ký cho {0}",
+    ),
     (r"tag already bound to (.*)", "mã đã gắn với {0}"),
     (r"installed in (\S+); scan that", "đang lắp trong {0}; hãy quét thiết bị đó"),
 ]
