@@ -69,6 +69,11 @@ def check_sheet_options(name: str, skip: int, copies: int) -> Template:
     return t
 
 
+def tag_shape(tag: str) -> str:
+    """The tag with every digit as 0: tags of one shape print equally wide."""
+    return _DIGITS.sub("0", tag)
+
+
 def module_width(t: Template, total_modules: int) -> float:
     width = t.module_mm(total_modules)
     if width < MIN_MODULE_MM:
@@ -201,10 +206,9 @@ def sheet_pdf(
         return forms[key]
 
     for data in labels:
-        total, runs = code128.bars(data.tag)
-        module = module_width(t, total) * MM
         # One transform scales module units to points, so each bar is four integers.
-        bar_ops = " ".join(f"{s} 0 {n} 1 re" for s, n in runs)
+        total, bar_ops = code128.pdf_bar_ops(data.tag)
+        module = module_width(t, total) * MM
         form = form_for(data)
         for _ in range(copies):
             if position == t.per_page:
@@ -222,7 +226,7 @@ def sheet_pdf(
             pdf._code.append(f"q 1 0 0 1 {x:.2f} {y:.2f} cm /{form_names[form]} Do Q")
             if position == 0 or form not in pdf._formsinuse:
                 pdf._formsinuse.append(form)  # puts the form in this page's resources
-            shape = _DIGITS.sub("0", data.tag)  # every digit is as wide as "0"
+            shape = tag_shape(data.tag)  # every digit is as wide as "0"
             if shape not in widths:
                 widths[shape] = stringWidth(data.tag, bold, big)
             tag_x = x + (w - widths[shape]) / 2

@@ -107,8 +107,15 @@ def check_options(template: str, skip: int, copies: int, labels: list[render.Lab
     so a bad request gets a problem+json 4xx, never a broken PDF."""
     try:
         t = render.check_sheet_options(template, skip, copies)
+        # A barcode's width depends only on where the tag has digits (Code 128 packs digit
+        # runs the same way whatever the digits), so one encoding per shape checks them
+        # all: encoding every tag here doubled the cost of a large sheet.
+        checked: set[str] = set()
         for label in labels:
-            render.module_width(t, render.code128.bars(label.tag)[0])
+            shape = render.tag_shape(label.tag)
+            if shape not in checked:
+                checked.add(shape)
+                render.module_width(t, render.code128.bars(label.tag)[0])
     except render.LabelError as exc:
         raise refuse(exc) from None
 
