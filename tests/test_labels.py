@@ -179,3 +179,16 @@ async def test_a_donor_cannot_print_another_donors_labels(client, factory) -> No
     assert_problem(
         await client.get(f"/api/v1/devices/{tags[0]}/label.png", headers=other.headers), 404
     )
+
+
+def test_the_fast_bar_path_draws_exactly_the_encoders_bars() -> None:
+    """The sheet renderer reuses per-symbol operators; they must be the encoder's bars."""
+    from devicetrack.devices.tags import format_tags
+    from devicetrack.labels import code128, render
+
+    widths: dict[str, int] = {}
+    for tag in format_tags("11", 1, 1500) + format_tags("79", 998_500, 1499):
+        total, runs = code128.bars(tag)
+        assert code128.pdf_bar_ops(tag) == (total, " ".join(f"{s} 0 {n} 1 re" for s, n in runs))
+        # The width check relies on this: tags of one shape encode to the same width.
+        assert widths.setdefault(render.tag_shape(tag), total) == total
