@@ -207,6 +207,8 @@ async def test_counters_match_a_from_scratch_computation(client, db, factory, se
             assert row["schools"] == len(members)
             for figure in summed:
                 assert row[figure] == sum(m[figure] for m in members), (level, figure)
+            audits = [m["last_audit_at"] for m in members if m["last_audit_at"]]
+            assert row["last_audit_at"] == (max(audits) if audits else None), level
             expected_pct = (
                 round(100 * row["students_with_device"] / row["enrolled"], 1)
                 if row["enrolled"]

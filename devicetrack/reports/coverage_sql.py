@@ -14,9 +14,6 @@ WITH scoped AS (
 ), seen AS (
     SELECT school_id, sum(devices)::int AS devices FROM school_seen
      WHERE seen_on < :cutoff {narrow} GROUP BY school_id
-), audited AS (
-    SELECT school_id, max(closed_at) AS last_audit_at FROM audits
-     WHERE closed_at IS NOT NULL {narrow} GROUP BY school_id
 )
 SELECT s.id AS school_id, s.code AS school_code, s.name AS school_name,
        s.commune_code, s.province_code,
@@ -28,7 +25,7 @@ SELECT s.id AS school_id, s.code AS school_code, s.name AS school_name,
        coalesce(c.priority_with_device, 0) AS priority_with_device,
        coalesce(conn.students, 0) AS students_connected,
        coalesce(seen.devices, 0) AS overdue_audit,
-       audited.last_audit_at,
+       c.last_audit_at,
        greatest(0, ceil(:target * coalesce(e.students_total, 0) / 100.0)::int
                    - coalesce(c.devices_working, 0)) AS gap
   FROM scoped s
@@ -36,7 +33,6 @@ SELECT s.id AS school_id, s.code AS school_code, s.name AS school_name,
   LEFT JOIN school_counts c ON c.school_id = s.id
   LEFT JOIN conn ON conn.school_id = s.id
   LEFT JOIN seen ON seen.school_id = s.id
-  LEFT JOIN audited ON audited.school_id = s.id
 """
 # Names are joined after aggregation: a handful of rows instead of one per school.
 NAMED = """
@@ -76,31 +72,29 @@ WITH scoped AS (
            coalesce(c.students_with_device, 0) AS students_with_device,
            coalesce(c.priority_with_device, 0) AS priority_with_device,
            greatest(0, ceil(:target * coalesce(e.students_total, 0) / 100.0)::int
-                       - coalesce(c.devices_working, 0)) AS gap
+                       - coalesce(c.devices_working, 0)) AS gap,
+           c.last_audit_at
       FROM scoped s
       LEFT JOIN enrolments e ON e.school_id = s.id AND e.school_year = :year
       LEFT JOIN school_counts c ON c.school_id = s.id
 ), totals AS (
-    SELECT {keys} count(*)::int AS schools, {sums} FROM per_school {group}
+    SELECT {keys} count(*)::int AS schools, {sums}, max(last_audit_at) AS last_audit_at
+      FROM per_school {group}
 ), conn AS (
-    SELECT {keys_s} sum(x.students)::int AS students_connected
-      FROM school_connected x JOIN scoped s ON s.id = x.school_id
-     WHERE x.until >= :today {group_s}
+    -- The side counters carry their school's keys (migration 0007): no join to schools.
+    SELECT {keys_s} sum(s.students)::int AS students_connected
+      FROM school_connected s
+     WHERE s.active AND {side_scope} AND s.until >= :today {group_s}
 ), seen AS (
-    SELECT {keys_s} sum(x.devices)::int AS overdue_audit
-      FROM school_seen x JOIN scoped s ON s.id = x.school_id
-     WHERE x.seen_on < :cutoff {group_s}
-), audited AS (
-    SELECT {keys_s} max(a.closed_at) AS last_audit_at
-      FROM audits a JOIN scoped s ON s.id = a.school_id
-     WHERE a.closed_at IS NOT NULL {group_s}
+    SELECT {keys_s} sum(s.devices)::int AS overdue_audit
+      FROM school_seen s
+     WHERE s.active AND {side_scope} AND s.seen_on < :cutoff {group_s}
 )
 SELECT totals.*, coalesce(conn.students_connected, 0) AS students_connected,
-       coalesce(seen.overdue_audit, 0) AS overdue_audit, audited.last_audit_at
+       coalesce(seen.overdue_audit, 0) AS overdue_audit
   FROM totals
   LEFT JOIN conn ON {join_conn}
   LEFT JOIN seen ON {join_seen}
-  LEFT JOIN audited ON {join_audited}
 """
 ROLLUP_SUMS = (
     "enrolled",
@@ -129,6 +123,8 @@ def rollup(level: str, scope: str) -> str:
 
     inner = ROLLUP.format(
         scope=scope,
+        # The scope is written for `schools s`; the side tables name the school `school_id`.
+        side_scope=scope.replace("s.id = ", "s.school_id = "),
         keys_s="".join(f"s.{k}, " for k in keys),
         keys="".join(f"{k}, " for k in keys),
         sums=sums,
@@ -136,7 +132,6 @@ def rollup(level: str, scope: str) -> str:
         group_s=f"GROUP BY {', '.join('s.' + k for k in keys)}" if keys else "",
         join_conn=join("conn"),
         join_seen=join("seen"),
-        join_audited=join("audited"),
     )
     missing = {"commune_code", "province_code"} - set(keys)
     select = "SELECT r.*" + "".join(f", NULL AS {k}" for k in sorted(missing))

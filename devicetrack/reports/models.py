@@ -1,11 +1,11 @@
 """Counter tables kept by database triggers (migration 0004); the application only reads
-them. See the migration for how each figure is maintained."""
+them. See migrations 0004 and 0007 for how each figure is maintained."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, String
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, String
 from sqlmodel import Field, SQLModel
 
 
@@ -21,6 +21,8 @@ class SchoolCounts(SQLModel, table=True):
     devices_working: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     students_with_device: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     priority_with_device: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The school's last closed audit (0007), so roll-ups need not read `audits`.
+    last_audit_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class SchoolSeen(SQLModel, table=True):
@@ -31,6 +33,10 @@ class SchoolSeen(SQLModel, table=True):
     school_id: int = Field(sa_column=_school_fk())
     seen_on: date = Field(primary_key=True)
     devices: int
+    # The school's keys, copied in by trigger (0007) so roll-ups group without a join.
+    province_code: str = Field(sa_type=String(2))
+    commune_code: str = Field(sa_type=String(5))
+    active: bool
 
 
 class SchoolConnected(SQLModel, table=True):
@@ -41,6 +47,10 @@ class SchoolConnected(SQLModel, table=True):
     school_id: int = Field(sa_column=_school_fk())
     until: date = Field(primary_key=True)
     students: int
+    # The school's keys, copied in by trigger (0007) so roll-ups group without a join.
+    province_code: str = Field(sa_type=String(2))
+    commune_code: str = Field(sa_type=String(5))
+    active: bool
 
 
 class StockCounts(SQLModel, table=True):
