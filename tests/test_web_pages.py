@@ -388,3 +388,23 @@ async def test_sim_and_audit_tables_export_to_excel_in_the_readers_language(
     overdue = await web.get("/province/audits.xlsx", headers=browser(scene.officer, "en"))
     header = next(load_workbook(io.BytesIO(overdue.content)).active.iter_rows(values_only=True))
     assert header == ("School", "Last audit", "Devices held")
+
+
+async def test_the_pages_json_endpoints_answer_errors_as_problem_json(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    token = form(scene.staff_a)["_csrf"]
+    refused = await web.post(
+        f"/schools/{scene.school_b}/receive.json",
+        json={"asset_tags": ["DT11-000001-0"]},
+        headers=browser(scene.staff_a) | {"X-CSRF-Token": token},
+    )
+    assert refused.status_code == 404
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    no_csrf = await web.post(
+        f"/schools/{scene.school_a}/receive.json",
+        json={"asset_tags": ["DT11-000001-0"]},
+        headers=browser(scene.staff_a),
+    )
+    assert no_csrf.status_code == 403 and no_csrf.json()["title"].startswith("The form expired")

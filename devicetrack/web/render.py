@@ -14,7 +14,13 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
 
 from devicetrack.auth.principal import Principal
-from devicetrack.errors import DomainError, database_error_kind
+from devicetrack.errors import (
+    DomainError,
+    database_error_kind,
+    handle_domain_error,
+    handle_http_exception,
+    handle_unexpected,
+)
 from devicetrack.middleware import ensure_request_id
 from devicetrack.web import session
 from devicetrack.web.i18n import LANGUAGES, Translator
@@ -113,9 +119,21 @@ def _status_and_text(exc: Exception) -> tuple[int, str, str]:
     return 500, "Something went wrong", "The error was logged; quote the request id."
 
 
+def _as_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, DomainError):
+        return handle_domain_error(request, exc)
+    if isinstance(exc, HTTPException):
+        return handle_http_exception(request, exc)
+    return handle_unexpected(request, exc)
+
+
 def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Errors as pages: sign-in redirects, the rest a page in the reader's language with
     the request id. Nothing internal is shown."""
+    if request.url.path.endswith(".json"):
+        # The pages' own JSON endpoints (scanner loop, offline audit upload) answer errors
+        # as the API does, so their script can show the reason.
+        return _as_problem(request, exc)
     if isinstance(exc, session.SignInRequired):
         target = request.url.path + ("?" + request.url.query if request.url.query else "")
         if request.method != "GET":

@@ -76,9 +76,20 @@
       sending = true;
       var batch = queue.slice(0, 500);
       return post("/audits/" + audit.dataset.audit + "/scans.json", { scans: batch }).then(function (r) {
-        if (!r.ok) throw new Error("refused " + r.status);
-        return r.json();
+        if (r.ok) return r.json();
+        if (r.status >= 400 && r.status < 500 && r.status !== 401 && r.status !== 409) {
+          // Refused for good (e.g. the audit was closed elsewhere): say why, and drop the
+          // batch so the queue does not retry it for ever.
+          return r.json().then(function (problem) {
+            save(load().slice(batch.length));
+            logLine(auditLog, "✗ " + (problem.detail || problem.title), false);
+            sending = false; show();
+            return null;
+          });
+        }
+        throw new Error("retry later " + r.status);  // offline, signed out, busy: keep it
       }).then(function (data) {
+        if (data === null) return false;
         save(load().slice(batch.length));
         audit.querySelector("[data-found]").textContent = data.found_so_far;
         audit.querySelector("[data-missing]").textContent = Math.max(0, expected - data.found_so_far);
