@@ -46,7 +46,7 @@ from devicetrack.regions.controllers import RegionController
 from devicetrack.reports.controllers import ReportController
 from devicetrack.schools.controllers import SchoolController
 from devicetrack.students.controllers import AssignmentController, StudentController
-from devicetrack.web.routes import web_routers
+from devicetrack.web.routes import page_or_problem, web_routers
 
 API_CONTROLLERS = [
     AuthController,
@@ -112,7 +112,7 @@ def create_app(settings: Settings) -> Litestar:
         on_startup=[open_pool],
         on_shutdown=[close_pool],
         before_send=[add_request_id_header],
-        exception_handlers=exception_handlers,
+        exception_handlers={k: page_or_problem(h) for k, h in exception_handlers.items()},
         request_max_body_size=settings.max_body_bytes,
         state=State({"settings": settings}),
         openapi_config=OpenAPIConfig(

@@ -261,8 +261,8 @@ async def test_donor_upload_shows_every_bad_row_and_adds_nothing(
         headers=browser(scene.donor),
     )
     assert response.status_code == 422
-    rows = re.findall(r"<tr><td>(\d+)</td><td>([a-z_]+)</td>", response.text)
-    assert ("3", "imei") in rows and ("4", "kind") in rows
+    rows = re.findall(r"<tr><td>(\d+)</td><td>([^<]+)</td>", response.text)
+    assert ("3", "IMEI") in rows and ("4", "Kind") in rows  # columns named as on the form
     assert await db.fetchval("SELECT count(*) FROM devices") == 0
     good = "kind,make,model,imei\nsmartphone,Samsung,A05,490154203237518\n"
     ok = await web.post(
@@ -293,7 +293,7 @@ async def test_donor_prints_a_label_sheet(
         data=form(scene.donor, template="a4-3x8", skip="2", copies="0"),
         headers=browser(scene.donor),
     )
-    assert refused.status_code == 422 and "copies" in refused.text
+    assert refused.status_code == 422 and "Copies of each label" in refused.text
 
 
 async def test_province_dashboard_in_vietnamese_with_charts_and_excel(
@@ -408,3 +408,18 @@ async def test_the_pages_json_endpoints_answer_errors_as_problem_json(
         headers=browser(scene.staff_a),
     )
     assert no_csrf.status_code == 403 and no_csrf.json()["title"].startswith("The form expired")
+
+
+async def test_a_browser_gets_a_page_for_an_unknown_address_and_the_api_keeps_json(
+    web: AsyncTestClient, factory: Factory
+) -> None:
+    staff = await factory.staff(await factory.school(DIEN_BIEN))
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    for url in ("/nonexistent", "/students/abc", "/schools/1/xyz"):
+        response = await web.get(url, headers=browser(staff, "vi") | html)
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("text/html")
+        assert "Không tìm thấy" in response.text
+    api = await web.get("/api/v1/nonexistent", headers=html)
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from devicetrack.web.catalogue import VI
-from devicetrack.web.i18n import WORDS, Translator
+from devicetrack.web.i18n import FIELDS, WORDS, Translator
 from devicetrack.web.pages_common import DONE_MESSAGES
 
 WEB = Path(__file__).resolve().parent.parent / "devicetrack" / "web"
@@ -15,7 +15,7 @@ CALL = re.compile(r"""(?<![A-Za-z_.])(?:_|t)\(\s*(["'])(.+?)\1""")
 
 
 def shown_strings() -> set[str]:
-    found: set[str] = set(WORDS.values()) | set(DONE_MESSAGES)
+    found: set[str] = set(WORDS.values()) | set(FIELDS.values()) | set(DONE_MESSAGES)
     for template in (WEB / "templates").glob("*.html"):
         text = template.read_text(encoding="utf-8")
         found |= {m.group(2) for m in CALL.finditer(text)}

@@ -45,6 +45,13 @@ class Translator:
             return self("Loan closed") + " · " + self.event(action[len("closed: ") :])
         return self(WORDS.get(f"{action}-event") or WORDS.get(action, action))
 
+    def field(self, name: str | None) -> str:
+        """A field's name as its form label (`student_code` → "Student code")."""
+        if not name:
+            return "–"
+        base = name.split("[", 1)[0]
+        return self(FIELDS.get(base, base))
+
     def date(self, value: date | datetime | None) -> str:
         if value is None:
             return "–"
@@ -142,4 +149,42 @@ WORDS: dict[str, str] = {
     "primary": "Primary",
     "lower_secondary": "Lower secondary",
     "upper_secondary": "Upper secondary",
+}
+
+
+# Field names that errors report, as the label the form shows.
+FIELDS: dict[str, str] = {
+    "student_code": "Student code",
+    "full_name": "Full name",
+    "grade": "Grade",
+    "class_name": "Class",
+    "priority": "Priority",
+    "guardian_name": "Guardian",
+    "guardian_phone": "Guardian's phone",
+    "given_by": "Given by",
+    "given_at": "Date",
+    "method": "How",
+    "kind": "Kind",
+    "make": "Make",
+    "model": "Model",
+    "serial": "Serial",
+    "imei": "IMEI",
+    "iccid": "ICCID",
+    "msisdn": "Phone number",
+    "carrier": "Carrier",
+    "condition": "Condition",
+    "asset_tag": "Asset tag",
+    "asset_tags": "Asset tag",
+    "tags": "Asset tags, one per line",
+    "note": "Note",
+    "quantity": "Quantity",
+    "copies": "Copies of each label",
+    "skip": "Skip labels already used on the sheet",
+    "template": "Label sheet",
+    "student_id": "Student",
+    "school_id": "School",
+    "file": "File",
+    "code": "Code",
+    "location": "Where (a room, or the whole school)",
+    "plan_expires_on": "Plan expires",
 }

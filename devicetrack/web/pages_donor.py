@@ -135,6 +135,12 @@ class DonorPages(Controller):
         form = await Form.of(request)
         row = {name: form.text(name, max_length=200) for name in ONE_DEVICE_FIELDS}
         row = {k: v for k, v in row.items() if v is not None}
+        if form.errors:
+            # A value that does not fit is refused, never silently dropped.
+            error = ValidationFailed("Some fields need another look.", errors=form.errors)
+            return await self._donation_page(
+                request, tx, principal, donation_id, error=error, values=form.values
+            )
         result = await attempt(
             tx, lambda: donations.intake_devices(tx, principal, donation_id, [(1, row)], "create")
         )

@@ -104,7 +104,7 @@ class ProvincePages(Controller):
         by_gap = sorted(schools.items, key=lambda r: -r.gap)[:10]
         t = translator(request, principal)
         stock_text = ", ".join(
-            f"{t.number(n)} {t.word(kind).lower()}" for kind, n in gaps.stock.items() if n
+            f"{t.word(kind)}: {t.number(n)}" for kind, n in gaps.stock.items() if n
         )
         return page(
             request,

@@ -29,7 +29,7 @@ from devicetrack.students.schemas import (
 )
 from devicetrack.web.forms import Form, attempt
 from devicetrack.web.pages_common import CONDITIONS, done
-from devicetrack.web.render import page
+from devicetrack.web.render import page, translator
 
 PAGE_SIZE = 100
 KINDS = ("laptop", "desktop", "tablet", "smartphone", "sim", "router", "other")
@@ -190,10 +190,20 @@ class SchoolPages(Controller):
 
     @post("/receive.json", status_code=200)
     async def receive_one(
-        self, tx: AsyncSession, principal: Principal, school_id: int, data: ReceiptCreate
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+        data: ReceiptCreate,
     ) -> ReceiptResult:
-        """The page's scanner loop: one tag per call, so the count runs as tags are scanned."""
-        return await allocations.receive(tx, principal, school_id, data)
+        """The page's scanner loop: one tag per call, so the count runs as tags are scanned.
+        Reasons come back in the reader's language (the script shows them as they are)."""
+        result = await allocations.receive(tx, principal, school_id, data)
+        t = translator(request, principal)
+        for item in result.discrepancies:
+            item.reason = t(item.reason)
+        return result
 
     # ---- allocating (province officers) --------------------------------------------
 
@@ -654,10 +664,19 @@ class AuditPages(Controller):
 
     @post("/scans.json", status_code=200, request_max_body_size=8 * 1024 * 1024)
     async def scans(
-        self, tx: AsyncSession, principal: Principal, audit_id: int, data: ScanBatch
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        audit_id: int,
+        data: ScanBatch,
     ) -> ScanResult:
         """The offline queue's upload: the same batch body as the API."""
-        return await audits.scan(tx, principal, audit_id, data)
+        result = await audits.scan(tx, principal, audit_id, data)
+        t = translator(request, principal)
+        for item in result.rejected:
+            item.message = t(item.message)
+        return result
 
     @post("/close")
     async def close(self, tx: AsyncSession, principal: Principal, audit_id: int) -> Response[Any]:

@@ -106,6 +106,8 @@ def _status_and_text(exc: Exception) -> tuple[int, str, str]:
     if isinstance(exc, ValidationException):
         return 400, "Bad request", str(exc.detail)
     if isinstance(exc, HTTPException):
+        if exc.status_code == 404:
+            return 404, "Not found", "There is no page at this address."
         return exc.status_code, "Error", str(exc.detail)
     kind = database_error_kind(exc)
     if kind == "data":

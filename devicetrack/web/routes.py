@@ -4,8 +4,9 @@ user (the API's is the bearer token's), with errors shown as pages."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from litestar import Router
+from litestar import Request, Response, Router
 from litestar.di import Provide
 from litestar.static_files import create_static_files_router
 
@@ -47,3 +48,19 @@ def web_routers() -> list[Router]:
         cache_control=None,
     )
     return [pages, static]
+
+
+API_PREFIXES = ("/api/", "/schema", "/health", "/ready", "/static/")
+
+
+def page_or_problem(problem_handler: Any) -> Any:
+    """For the app-level handlers (a path no route matches, a path parameter of the wrong
+    type): a browser asking for a page gets the page, API clients keep problem+json."""
+
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        path = request.url.path
+        if not path.startswith(API_PREFIXES) and "text/html" in request.headers.get("accept", ""):
+            return error_page(request, exc)
+        return problem_handler(request, exc)  # type: ignore[no-any-return]
+
+    return handle

@@ -47,7 +47,7 @@
         }
         receive.querySelector("[data-received]").textContent = received;
         receive.querySelector("[data-discrepancies]").textContent = discrepancies;
-      }).catch(function () { logLine(log, "✗ " + tag + " · offline", false); });
+      }).catch(function () { logLine(log, "✗ " + tag + " · " + (document.body.dataset.offlineWord || "offline"), false); });
     });
   }
 
