@@ -423,3 +423,32 @@ async def test_a_browser_gets_a_page_for_an_unknown_address_and_the_api_keeps_js
     api = await web.get("/api/v1/nonexistent", headers=html)
     assert api.status_code == 404
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_refused_consent_and_take_back_come_back_to_their_forms(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    (tag,) = await scene.tablets(1)
+    await scene.at_school([tag])
+    student = await scene.consenting_student()
+    await scene.lend(tag, student)
+    future = await web.post(
+        f"/students/{student}/consents",
+        data=form(
+            scene.staff_a, given_by="Bà Lò Thị Phương", method="paper", given_at="2099-01-01"
+        ),
+        headers=browser(scene.staff_a, "vi"),
+    )
+    assert future.status_code == 422
+    assert "Ngày đồng ý không thể ở tương lai." in future.text
+    assert 'value="Bà Lò Thị Phương"' in future.text  # what was typed is kept
+    assert 'action="/students/' in future.text  # the form, not a dead end
+    back = await web.post(
+        f"/devices/{tag}/return",
+        data=form(scene.staff_a, note="màn hình xước"),
+        headers=browser(scene.staff_a),
+    )
+    assert back.status_code == 422
+    assert f'action="/devices/{tag}/return"' in back.text and 'value="màn hình xước"' in back.text
+    assert (await scene.device(tag))["status"] == "assigned"

@@ -498,18 +498,37 @@ class StudentPages(Controller):
         given_by = form.text("given_by", required=True, max_length=200)
         method = form.choice("method", ("paper", "digital", "recorded"), required=True)
         given_at = form.day("given_at", required=True)
-        form.check()
-        await students.add_consent(
-            tx,
-            principal,
-            student_id,
-            ConsentCreate(
+        result: Any = (
+            ValidationFailed("Some fields need another look.", errors=form.errors)
+            if form.errors
+            else None
+        )
+        if result is None:
+            data = ConsentCreate(
                 given_by=given_by or "",
-                method=method,
+                method=method,  # type: ignore[arg-type]
                 given_at=given_at,  # type: ignore[arg-type]
                 evidence=form.text("evidence", max_length=300),
-            ),
-        )
+            )
+            result = await attempt(
+                tx, lambda: students.add_consent(tx, principal, student_id, data)
+            )
+        if isinstance(result, DomainError):
+            # The student's page again, the consent form open with the reason and the values.
+            student, consent = await students.get_student(tx, principal, student_id)
+            school = await schools.get_school(tx, principal, student.school_id)
+            return page(
+                request,
+                "student.html",
+                principal,
+                status=result.status,
+                school=school,
+                student=students.student_read(principal, student, consent),
+                consents=await students.list_consents(tx, principal, student_id),
+                loans=await assignments.student_assignments(tx, principal, student_id),
+                error=result,
+                values=form.values,
+            )
         return done(f"/students/{student_id}", "Consent recorded.")
 
 
@@ -606,17 +625,33 @@ class LoanPages(Controller):
         loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
         form = await Form.of(request)
         condition = form.choice("condition", CONDITIONS, required=True)
-        form.check()
-        await assignments.return_device(
-            tx,
-            principal,
-            loan.id,
-            AssignmentReturn(
-                condition_in=condition,
-                wiped=form.flag("wiped"),
-                note=form.text("note"),  # type: ignore[arg-type]
-            ),
+        result: Any = (
+            ValidationFailed("Some fields need another look.", errors=form.errors)
+            if form.errors
+            else None
         )
+        if result is None:
+            data = AssignmentReturn(
+                condition_in=condition,  # type: ignore[arg-type]
+                wiped=form.flag("wiped"),
+                note=form.text("note"),
+            )
+            result = await attempt(
+                tx, lambda: assignments.return_device(tx, principal, loan.id, data)
+            )
+        if isinstance(result, DomainError):
+            # Back to the form, with the reason and what was chosen.
+            return page(
+                request,
+                "return.html",
+                principal,
+                status=result.status,
+                device=device,
+                loan=loan,
+                conditions=CONDITIONS,
+                error=result,
+                values=form.values,
+            )
         return done(f"/devices/{device.asset_tag}", "Taken back.")
 
 
