@@ -356,3 +356,60 @@ async def _wait_for_waiters(db, n: int) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"expected {n} requests waiting on a lock")
+
+
+async def test_a_return_and_an_edit_of_the_same_student_never_deadlock(client, db, factory) -> None:
+    """Found in review: editing a student locked the student's row and then (through the
+    counter trigger) the school's counter row, while a return holds the counter row and
+    then needs the student's row. The test queues the return first and the edit second on
+    a counter row it holds, then lets go: both must succeed."""
+    scene = await make_scene(client, db, factory)
+    (tag,) = await scene.tablets(1)
+    await scene.at_school([tag])
+    student = await scene.consenting_student()
+    loan = (await scene.lend(tag, student))["id"]
+    async with db.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        await conn.execute(
+            "SELECT 1 FROM school_counts WHERE school_id = $1 FOR UPDATE", scene.school_a
+        )
+        back = in_background(
+            client,
+            "POST",
+            f"{API}/assignments/{loan}/return",
+            scene.staff_a,
+            {"condition_in": "good", "wiped": True},
+        )
+        await _wait_for_waiters(db, 1)
+        edit = in_background(
+            client,
+            "PATCH",
+            f"{API}/students/{student}",
+            scene.staff_a,
+            {"priority": ["remote"]},
+        )
+        await _wait_for_waiters(db, 2)
+        await tx.commit()
+    returned, edited = await back, await edit
+    assert returned.status_code == 200, returned.text
+    assert edited.status_code == 200, edited.text
+    assert (
+        await db.fetchval(
+            "SELECT students_with_device FROM school_counts WHERE school_id = $1", scene.school_a
+        )
+        == 0
+    )
+
+
+async def test_sign_out_with_an_expired_session_still_clears_the_cookie(web, factory) -> None:
+    from datetime import timedelta
+
+    from tests.web_helpers import form
+
+    staff = await factory.user("school_staff", expires_in=timedelta(seconds=-1))
+    out = await web.post(
+        "/logout", data=form(staff), headers={"Cookie": f"dt_session={staff.token}"}
+    )
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert 'dt_session=""' in out.headers["set-cookie"] or "Max-Age=0" in out.headers["set-cookie"]

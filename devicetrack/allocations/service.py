@@ -23,6 +23,7 @@ from devicetrack.allocations.schemas import (
 )
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_school, visible_schools
+from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle
 from devicetrack.devices.models import Device
 from devicetrack.devices.schemas import ActionBody
@@ -75,6 +76,7 @@ async def allocate(
 ) -> AllocationRead:
     school = await schools.get_school(session, principal, data.school_id)
     _ensure_allocator(principal, school)
+    await lock_school_counters(session, school.id)  # see db/counters.py
     by_tags = data.asset_tags is not None
     if by_tags == (data.kind is not None or data.quantity is not None):
         raise ValidationFailed(
@@ -253,6 +255,7 @@ async def receive(
     school = await schools.get_school(session, principal, school_id)
     if not (principal.is_admin or principal.is_school_staff):
         raise Forbidden("Devices are received by the school's staff.")
+    await lock_school_counters(session, school_id)  # see db/counters.py
     received: list[str] = []
     discrepancies: list[Discrepancy] = []
     tags: list[str] = []

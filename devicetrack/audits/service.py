@@ -29,6 +29,7 @@ from devicetrack.audits.schemas import (
 )
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_school, visible_schools
+from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle
 from devicetrack.devices.schemas import ActionBody
 from devicetrack.devices.tags import parse_tag
@@ -276,8 +277,10 @@ async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, li
 
 
 async def close(session: AsyncSession, principal: Principal, audit_id: int) -> AuditRead:
-    audit, school = await _get(session, principal, audit_id, lock=True)
+    audit, school = await _get(session, principal, audit_id)
     _ensure_auditor(principal, school)
+    await lock_school_counters(session, audit.school_id)  # see db/counters.py
+    audit, school = await _get(session, principal, audit_id, lock=True)
     if audit.closed_at is not None:
         raise Conflict("The audit is already closed.")
     result, updates = await _compute(session, audit)
@@ -373,9 +376,11 @@ async def list_audits(
 async def mark_missing_lost(
     session: AsyncSession, principal: Principal, audit_id: int
 ) -> MarkLostResult:
-    audit, _ = await _get(session, principal, audit_id, lock=True)
+    audit, _ = await _get(session, principal, audit_id)
     if not (principal.is_admin or principal.is_province_officer):
         raise Forbidden("Only province officers turn missing devices into lost ones.")
+    await lock_school_counters(session, audit.school_id)  # see db/counters.py
+    audit, _ = await _get(session, principal, audit_id, lock=True)
     if audit.closed_at is None or not audit.result:
         raise Conflict("Close the audit first.")
     result = msgspec.convert(audit.result, AuditResult)

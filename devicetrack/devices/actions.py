@@ -6,11 +6,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle, service
-from devicetrack.devices import repository as repo
 from devicetrack.devices.schemas import ActionBody, ActionResult
-from devicetrack.errors import FieldError, NotFound, ValidationFailed
-from devicetrack.students import repository as students_repo
+from devicetrack.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 PAIRING = {
     "install-sim": service.install_sim,
@@ -55,12 +54,14 @@ async def perform(
         del result
         event_id = await service.last_event_id(session, device.id or 0)
     else:
-        # Loans and returns take the school's counter row before the device (see
-        # students.repository.lock_school_counters); closing a loan here must too.
-        school_id = await repo.school_of_tag(session, service.canonical_tag(code))
-        if school_id is not None:
-            await students_repo.lock_school_counters(session, school_id)
+        # Scope first (a plain read answers 404 out of scope); then the counter rows of every
+        # school the action touches (db/counters.py); then the device itself.
+        seen = await service.get_device(session, principal, code)
+        await lock_school_counters(session, seen.school_id, body.school_id)
+        school_before = seen.school_id
         device = await service.get_device(session, principal, code, for_update=True)
+        if device.school_id != school_before:
+            raise Conflict("The device moved to another school meanwhile; try again.")
         if action in PAIRING:
             service.ensure_can_edit(principal, device)
             event_id = await PAIRING[action](session, principal, device, body)

@@ -185,8 +185,3 @@ async def status_counts(session: AsyncSession, school_id: int) -> dict[str, int]
         .group_by(Device.status)
     )
     return {str(s): int(n) for s, n in rows}
-
-
-async def school_of_tag(session: AsyncSession, tag: str) -> int | None:
-    """The device's school, read without loading (or locking) the device itself."""
-    return await session.scalar(select(Device.school_id).where(Device.asset_tag == tag))

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import visible_schools
+from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle
 from devicetrack.devices import repository as devices_repo
 from devicetrack.devices import service as devices
@@ -61,7 +62,7 @@ async def assign(
 ) -> AssignmentRead:
     student, has_consent = await get_student(session, principal, data.student_id)
     _ensure_lender(principal, student.school_id)
-    await repo.lock_school_counters(session, student.school_id)
+    await lock_school_counters(session, student.school_id)  # see db/counters.py
     device = await devices.get_device(session, principal, data.asset_tag, for_update=True)
     if device.status != "at_school":
         raise lifecycle.refuse_transition(device, "assign")
@@ -129,11 +130,8 @@ async def assign(
 async def return_device(
     session: AsyncSession, principal: Principal, assignment_id: int, data: AssignmentReturn
 ) -> AssignmentRead:
-    school_id = await repo.school_of_assignment(session, assignment_id)
-    if school_id is not None:
-        # The same lock order as a loan (see lock_school_counters).
-        await repo.lock_school_counters(session, school_id)
-    assignment = await repo.get_assignment(session, assignment_id, for_update=True)
+    # Scope first, with plain reads; then the counter row (db/counters.py); then the rows.
+    assignment = await repo.get_assignment(session, assignment_id)
     school = await session.get(School, assignment.school_id) if assignment else None
     if (
         assignment is None
@@ -146,6 +144,10 @@ async def return_device(
         )
     ):
         raise NotFound(f"No assignment {assignment_id}.")
+    _ensure_lender(principal, assignment.school_id)
+    await lock_school_counters(session, assignment.school_id)
+    assignment = await repo.get_assignment(session, assignment_id, for_update=True)
+    assert assignment is not None  # loans are never deleted
     _ensure_lender(principal, assignment.school_id)
     device = await devices_repo.get_by_id(session, assignment.device_id, for_update=True)
     if assignment.returned_at is not None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, text
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -125,26 +125,3 @@ def overdue_clause(today: date) -> ColumnElement[bool]:
 
 def device_tag_clause(asset_tag: str) -> ColumnElement[bool]:
     return Device.asset_tag == asset_tag  # type: ignore[return-value]
-
-
-async def lock_school_counters(session: AsyncSession, school_id: int) -> None:
-    """Take the school's counter row before any device, student or loan row.
-
-    A loan and a return touch the same rows in different orders (the device, the student
-    whose `has_device` the trigger refreshes, then the counters); two at once for the same
-    student deadlocked under load. Every loan write at a school needs the counter row
-    anyway, so taking it first costs no concurrency and leaves no cycle."""
-    await session.execute(
-        text(
-            "INSERT INTO school_counts (school_id) VALUES (:id) ON CONFLICT DO NOTHING;"
-        ).bindparams(id=school_id)
-    )
-    await session.execute(
-        text("SELECT 1 FROM school_counts WHERE school_id = :id FOR UPDATE").bindparams(
-            id=school_id
-        )
-    )
-
-
-async def school_of_assignment(session: AsyncSession, assignment_id: int) -> int | None:
-    return await session.scalar(select(Assignment.school_id).where(Assignment.id == assignment_id))

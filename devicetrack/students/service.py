@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import visible_schools
+from devicetrack.db.counters import lock_school_counters
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
@@ -168,8 +169,10 @@ async def list_students(
 async def update_student(
     session: AsyncSession, principal: Principal, student_id: int, data: StudentUpdate
 ) -> StudentRead:
-    student, has_consent = await get_student(session, principal, student_id, for_update=True)
+    student, _ = await get_student(session, principal, student_id)
     ensure_student_writer(principal, student.school_id)
+    await lock_school_counters(session, student.school_id)  # see db/counters.py
+    student, has_consent = await get_student(session, principal, student_id, for_update=True)
     if student.erased_at is not None:
         raise Conflict("This student's personal data was erased; the record is closed.")
     for name in (
@@ -195,8 +198,10 @@ async def update_student(
 async def move_student(
     session: AsyncSession, principal: Principal, student_id: int, data: StudentMove
 ) -> StudentRead:
-    student, has_consent = await get_student(session, principal, student_id, for_update=True)
+    student, _ = await get_student(session, principal, student_id)
     target = await schools.get_school(session, principal, data.school_id)
+    await lock_school_counters(session, student.school_id, target.id)  # see db/counters.py
+    student, has_consent = await get_student(session, principal, student_id, for_update=True)
     if not (
         principal.is_admin
         or principal.is_province_officer
@@ -285,8 +290,10 @@ async def withdraw_consent(
 
 async def erase_student(session: AsyncSession, principal: Principal, student_id: int) -> None:
     """Erase personal fields; device history stays, tied to the pseudonymous code."""
-    student, _ = await get_student(session, principal, student_id, for_update=True)
+    student, _ = await get_student(session, principal, student_id)
     ensure_student_writer(principal, student.school_id)
+    await lock_school_counters(session, student.school_id)  # see db/counters.py
+    student, _ = await get_student(session, principal, student_id, for_update=True)
     if await repo.open_assignment_count(session, student_id):
         raise Conflict("The student still holds devices; return them before erasing.")
     student.full_name = ERASED

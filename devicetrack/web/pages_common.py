@@ -144,6 +144,17 @@ class SignInPages(Controller):
         )
         return response
 
+    @post("/logout")
+    async def logout(self, request: Request[Any, Any, Any], tx: AsyncSession) -> Response[Any]:
+        """Works with an expired session too: the cookie is cleared either way."""
+        await session.check_csrf(request)
+        token = session.session_token(request)
+        if token:
+            await auth.logout(tx, token)
+        response: Response[Any] = Redirect("/login", status_code=303)
+        session.clear_session(response)
+        return response
+
 
 class CommonPages(Controller):
     path = "/"
@@ -152,15 +163,6 @@ class CommonPages(Controller):
     @get("/")
     async def home(self, principal: Principal) -> Response[Any]:
         return Redirect(home_of(principal), status_code=303)
-
-    @post("/logout")
-    async def logout(
-        self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal
-    ) -> Response[Any]:
-        await auth.logout(tx, session.session_token(request))
-        response: Response[Any] = Redirect("/login", status_code=303)
-        session.clear_session(response)
-        return response
 
     @get("/scan")
     async def scan(

@@ -687,12 +687,10 @@ class AuditPages(Controller):
         """Without JavaScript: one code per submit, the page comes back ready for the next."""
         form = await Form.of(request)
         code = form.text("code", required=True, max_length=60)
+        condition = form.choice("condition", CONDITIONS)  # read before the check, not after
         form.check()
         result = await audits.scan(
-            tx,
-            principal,
-            audit_id,
-            ScanBatch(code=code, condition=form.choice("condition", CONDITIONS)),
+            tx, principal, audit_id, ScanBatch(code=code, condition=condition)
         )
         outcome = "rejected" if result.rejected else "ok"
         return Redirect(f"/audits/{audit_id}?last={outcome}", status_code=303)

@@ -33,9 +33,11 @@ SIDE_TABLES = ("school_seen", "school_connected")
 FILL_KEYS = """
 CREATE FUNCTION coverage_side_keys() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
+    -- FOR SHARE waits for a concurrent change of the school's keys to commit (and blocks
+    -- one from starting), so a row never keeps keys that the school no longer has.
     SELECT s.province_code, s.commune_code, s.active
       INTO NEW.province_code, NEW.commune_code, NEW.active
-      FROM schools s WHERE s.id = NEW.school_id;
+      FROM schools s WHERE s.id = NEW.school_id FOR SHARE;
     RETURN NEW;
 END
 $fn$
