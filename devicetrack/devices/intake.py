@@ -15,6 +15,7 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices.intake_rows import CheckedRows, check_new_rows, check_update_rows
 from devicetrack.devices.tags import format_tags
 from devicetrack.errors import Conflict, FieldError, ValidationFailed
@@ -307,6 +308,14 @@ async def update_devices(
     conflicts = await conn.fetch(CONFLICTS_UPDATE, donation_id)
     if checked.errors or conflicts:
         _refuse(checked, [FieldError(row=r[0], field=r[1], message=r[2]) for r in conflicts])
+    # The devices may be at schools: their counter rows first (db/counters.py), in id order.
+    schools = await conn.fetch(
+        """SELECT DISTINCT d.school_id FROM devices d JOIN intake_updates u
+               ON u.asset_tag = d.asset_tag
+            WHERE d.donation_id = $1 AND d.school_id IS NOT NULL ORDER BY 1""",
+        donation_id,
+    )
+    await lock_school_counters(session, *(r[0] for r in schools))
     try:
         await conn.execute(APPLY_UPDATE, actor_id)
     except asyncpg.UniqueViolationError as exc:
