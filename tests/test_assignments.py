@@ -316,6 +316,26 @@ async def test_a_loan_and_a_return_for_one_student_never_deadlock(client, db, fa
     await scene.at_school([first, second])
     student = await scene.consenting_student()
     loan = (await scene.lend(first, student))["id"]
+    returned, lent = await _queued_behind_a_return(
+        client,
+        db,
+        scene,
+        loan,
+        ("POST", f"{API}/assignments", {"asset_tag": second, "student_id": student}),
+    )
+    assert returned.status_code == 200, returned.text
+    assert lent.status_code == 201, lent.text
+    assert (
+        await db.fetchval(
+            "SELECT students_with_device FROM school_counts WHERE school_id = $1", scene.school_a
+        )
+        == 1
+    )
+
+
+async def _queued_behind_a_return(client, db, scene, loan: int, second: tuple) -> tuple:
+    """Hold the school's counter row; queue a return of `loan` on it, then `second`
+    (method, url, body) as the same staff; let go; both responses."""
     async with db.acquire() as conn:
         tx = conn.transaction()
         await tx.start()
@@ -330,24 +350,11 @@ async def test_a_loan_and_a_return_for_one_student_never_deadlock(client, db, fa
             {"condition_in": "good", "wiped": True},
         )
         await _wait_for_waiters(db, 1)
-        lend = in_background(
-            client,
-            "POST",
-            f"{API}/assignments",
-            scene.staff_a,
-            {"asset_tag": second, "student_id": student},
-        )
+        method, url, body = second
+        other = in_background(client, method, url, scene.staff_a, body)
         await _wait_for_waiters(db, 2)
         await tx.commit()
-    returned, lent = await back, await lend
-    assert returned.status_code == 200, returned.text
-    assert lent.status_code == 201, lent.text
-    assert (
-        await db.fetchval(
-            "SELECT students_with_device FROM school_counts WHERE school_id = $1", scene.school_a
-        )
-        == 1
-    )
+    return await back, await other
 
 
 async def _wait_for_waiters(db, n: int) -> None:
@@ -368,30 +375,9 @@ async def test_a_return_and_an_edit_of_the_same_student_never_deadlock(client, d
     await scene.at_school([tag])
     student = await scene.consenting_student()
     loan = (await scene.lend(tag, student))["id"]
-    async with db.acquire() as conn:
-        tx = conn.transaction()
-        await tx.start()
-        await conn.execute(
-            "SELECT 1 FROM school_counts WHERE school_id = $1 FOR UPDATE", scene.school_a
-        )
-        back = in_background(
-            client,
-            "POST",
-            f"{API}/assignments/{loan}/return",
-            scene.staff_a,
-            {"condition_in": "good", "wiped": True},
-        )
-        await _wait_for_waiters(db, 1)
-        edit = in_background(
-            client,
-            "PATCH",
-            f"{API}/students/{student}",
-            scene.staff_a,
-            {"priority": ["remote"]},
-        )
-        await _wait_for_waiters(db, 2)
-        await tx.commit()
-    returned, edited = await back, await edit
+    returned, edited = await _queued_behind_a_return(
+        client, db, scene, loan, ("PATCH", f"{API}/students/{student}", {"priority": ["remote"]})
+    )
     assert returned.status_code == 200, returned.text
     assert edited.status_code == 200, edited.text
     assert (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from devicetrack.web.catalogue import VI
 from devicetrack.web.i18n import FIELDS, WORDS, Translator
-from devicetrack.web.pages_common import DONE_MESSAGES
+from devicetrack.web.render import DONE_MESSAGES
 
 WEB = Path(__file__).resolve().parent.parent / "devicetrack" / "web"
 CALL = re.compile(r"""(?<![A-Za-z_.])(?:_|t)\(\s*(["'])(.+?)\1""")

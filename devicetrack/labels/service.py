@@ -36,12 +36,14 @@ async def _names(session: AsyncSession) -> tuple[dict[str, str], dict[int, str]]
 
 async def device_label(session: AsyncSession, principal: Principal, code: str) -> render.LabelData:
     device = await devices.get_device(session, principal, code)
-    programmes, donors = await _names(session)
+    # One label needs one programme and one donor name, not the whole tables (_names is for
+    # sheets of many labels).
+    programme = await session.scalar(
+        select(Province.programme_name).where(Province.code == device.province_code)
+    )
+    donor = await session.scalar(select(Donor.short_name).where(Donor.id == device.donor_id))
     return render.LabelData(
-        tag=device.asset_tag,
-        programme=programmes.get(device.province_code, ""),
-        donor=donors.get(device.donor_id, ""),
-        kind=device.kind,
+        tag=device.asset_tag, programme=programme or "", donor=donor or "", kind=device.kind
     )
 
 

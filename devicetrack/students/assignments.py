@@ -196,11 +196,11 @@ async def list_assignments(
     session: AsyncSession,
     principal: Principal,
     *,
-    school_id: int | None,
-    student_id: int | None,
-    open_: bool | None,
-    overdue: bool | None,
-    after_id: int | None,
+    school_id: int | None = None,
+    student_id: int | None = None,
+    open_: bool | None = None,
+    overdue: bool | None = None,
+    after_id: int | None = None,
     limit: int,
     asset_tag: str | None = None,
 ) -> list[AssignmentRead]:
@@ -235,10 +235,6 @@ async def get_assignment(
     rows = await list_assignments(
         session,
         principal,
-        school_id=None,
-        student_id=None,
-        open_=None,
-        overdue=None,
         after_id=assignment_id - 1,
         limit=1,
     )
@@ -253,11 +249,7 @@ async def student_assignments(
     return await list_assignments(
         session,
         principal,
-        school_id=None,
         student_id=student_id,
-        open_=None,
-        overdue=None,
-        after_id=None,
         limit=10_000,
     )
 
@@ -269,11 +261,7 @@ async def open_loan_of(
     rows = await list_assignments(
         session,
         principal,
-        school_id=None,
-        student_id=None,
         open_=True,
-        overdue=None,
-        after_id=None,
         limit=1,
         asset_tag=asset_tag,
     )

@@ -89,9 +89,13 @@ class Form:
             return None
         return upload.file.read(), upload.filename  # type: ignore[no-any-return]
 
+    def refusal(self, detail: str = "Some fields need another look.") -> ValidationFailed | None:
+        """The form's errors as the refusal a page shows, or None when there are none."""
+        return ValidationFailed(detail, errors=self.errors) if self.errors else None
+
     def check(self) -> None:
-        if self.errors:
-            raise ValidationFailed("Some fields need another look.", errors=self.errors)
+        if (refused := self.refusal()) is not None:
+            raise refused
 
 
 async def attempt(tx: AsyncSession, call: Callable[[], Awaitable[T]]) -> T | DomainError:

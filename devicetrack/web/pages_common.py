@@ -19,7 +19,7 @@ from devicetrack.devices import actions as device_actions
 from devicetrack.devices import lifecycle
 from devicetrack.devices import service as devices
 from devicetrack.devices.schemas import ActionBody
-from devicetrack.errors import DomainError, ValidationFailed
+from devicetrack.errors import DomainError
 from devicetrack.labels import render as labels_render
 from devicetrack.labels import service as labels
 from devicetrack.schools import repository as schools_repo
@@ -27,7 +27,7 @@ from devicetrack.students import assignments
 from devicetrack.web import session
 from devicetrack.web.forms import Form, attempt
 from devicetrack.web.i18n import LANGUAGES
-from devicetrack.web.render import page
+from devicetrack.web.render import DONE_MESSAGES, page
 
 CONDITIONS = ("new", "good", "fair", "poor", "broken")
 
@@ -45,22 +45,6 @@ def safe_next(target: str | None) -> str | None:
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return None
-
-
-# The confirmations a page may show after a redirect (base.html shows no other text, so
-# a crafted link cannot put words on our pages).
-DONE_MESSAGES = frozenset(
-    {
-        "Saved.",
-        "{n} devices registered.",
-        "Device registered.",
-        "Student added.",
-        "{n} students imported.",
-        "Consent recorded.",
-        "Lent.",
-        "Taken back.",
-    }
-)
 
 
 def done(url: str, message: str, n: int | None = None) -> Redirect:
@@ -247,8 +231,7 @@ class CommonPages(Controller):
             school_id=form.integer("school_id"),
             reason=form.text("reason", max_length=500),
         )
-        if form.errors:
-            raise ValidationFailed("Some fields need another look.", errors=form.errors)
+        form.check()
         result = await attempt(tx, lambda: device_actions.perform(tx, principal, tag, action, body))
         if isinstance(result, DomainError):
             return page(

@@ -97,18 +97,7 @@ class DonorPages(Controller):
         values: dict[str, Any] | None = None,
     ) -> Response[Any]:
         donation = await donations.read_donation(tx, principal, donation_id)
-        where = devices.device_filters(
-            principal,
-            kind=None,
-            status=None,
-            condition=None,
-            donor=None,
-            donation=donation_id,
-            school=None,
-            province=None,
-            has_sim=None,
-            q=None,
-        )
+        where = devices.device_filters(principal, donation=donation_id)
         rows = await devices.list_devices(tx, where, after_id=None, limit=200)
         return page(
             request,
@@ -137,9 +126,8 @@ class DonorPages(Controller):
         row = {k: v for k, v in row.items() if v is not None}
         if form.errors:
             # A value that does not fit is refused, never silently dropped.
-            error = ValidationFailed("Some fields need another look.", errors=form.errors)
             return await self._donation_page(
-                request, tx, principal, donation_id, error=error, values=form.values
+                request, tx, principal, donation_id, error=form.refusal(), values=form.values
             )
         result = await attempt(
             tx, lambda: donations.intake_devices(tx, principal, donation_id, [(1, row)], "create")

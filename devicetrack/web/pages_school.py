@@ -85,14 +85,7 @@ class SchoolPages(Controller):
             "condition": _pick(condition, CONDITIONS),
         }
         where = devices.device_filters(
-            principal,
-            donor=None,
-            donation=None,
-            province=None,
-            has_sim=None,
-            school=school_id,
-            q=(q or "").strip()[:60] or None,
-            **filters,
+            principal, school=school_id, q=(q or "").strip()[:60] or None, **filters
         )
         rows = await devices.list_devices(tx, where, after_id=after, limit=PAGE_SIZE + 1)
         more = rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None
@@ -117,18 +110,7 @@ class SchoolPages(Controller):
         self, tx: AsyncSession, principal: Principal, db_engine: AsyncEngine, school_id: int
     ) -> Stream:
         await schools.get_school(tx, principal, school_id)
-        where = devices.device_filters(
-            principal,
-            kind=None,
-            status=None,
-            condition=None,
-            donor=None,
-            donation=None,
-            school=school_id,
-            province=None,
-            has_sim=None,
-            q=None,
-        )
+        where = devices.device_filters(principal, school=school_id)
         return Stream(
             devices_export.xlsx_stream(db_engine, where),
             media_type=XLSX,
@@ -247,8 +229,7 @@ class SchoolPages(Controller):
                 FieldError(field="quantity", message="choose a kind and a quantity, or scan tags")
             )
         quotas = await allocations.list_quotas(tx, principal, school_id)
-        if form.errors:
-            error = ValidationFailed("Some fields need another look.", errors=form.errors)
+        if (error := form.refusal()) is not None:
             return _refused(
                 request,
                 principal,
@@ -291,6 +272,42 @@ class SchoolPages(Controller):
 
     # ---- students -----------------------------------------------------------------
 
+    async def _students_page(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school: Any,
+        *,
+        q: str | None = None,
+        after: int | None = None,
+        error: DomainError | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Response[Any]:
+        """The school's students (one page of them); a refused add or import shows its
+        error above the same list, with what was typed."""
+        rows = await students.list_students(
+            tx,
+            principal,
+            school_id=school.id,
+            q=(q or "").strip()[:100] or None,
+            after_id=after,
+            limit=PAGE_SIZE + 1,
+        )
+        return page(
+            request,
+            "students.html",
+            principal,
+            status=error.status if error else 200,
+            error=error,
+            school=school,
+            students=rows[:PAGE_SIZE],
+            more=rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None,
+            q=q or "",
+            priorities=PRIORITIES,
+            values=values or {},
+        )
+
     @get("/students")
     async def students_list(
         self,
@@ -302,30 +319,7 @@ class SchoolPages(Controller):
         after: int | None = None,
     ) -> Response[Any]:
         school = await schools.get_school(tx, principal, school_id)
-        rows = await students.list_students(
-            tx,
-            principal,
-            school_id=school_id,
-            grade=None,
-            class_name=None,
-            status=None,
-            priority=None,
-            q=(q or "").strip()[:100] or None,
-            after_id=after,
-            limit=PAGE_SIZE + 1,
-        )
-        more = rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None
-        return page(
-            request,
-            "students.html",
-            principal,
-            school=school,
-            students=rows[:PAGE_SIZE],
-            more=more,
-            q=q or "",
-            priorities=PRIORITIES,
-            values={},
-        )
+        return await self._students_page(request, tx, principal, school, q=q, after=after)
 
     @post("/students")
     async def add_student(
@@ -346,38 +340,13 @@ class SchoolPages(Controller):
             "guardian_name": form.text("guardian_name", max_length=200),
             "guardian_phone": form.text("guardian_phone", max_length=20),
         }
-        result: Any = (
-            ValidationFailed("Some fields need another look.", errors=form.errors)
-            if form.errors
-            else None
-        )
+        result: Any = form.refusal()
         if result is None:
             data = StudentCreate(school_id=school_id, **values)  # type: ignore[arg-type]
             result = await attempt(tx, lambda: students.create_student(tx, principal, data))
         if isinstance(result, DomainError):
-            rows = await students.list_students(
-                tx,
-                principal,
-                school_id=school_id,
-                grade=None,
-                class_name=None,
-                status=None,
-                priority=None,
-                q=None,
-                after_id=None,
-                limit=PAGE_SIZE,
-            )
-            return _refused(
-                request,
-                principal,
-                "students.html",
-                result,
-                school=school,
-                students=rows,
-                more=None,
-                q="",
-                priorities=PRIORITIES,
-                values=form.values,
+            return await self._students_page(
+                request, tx, principal, school, error=result, values=form.values
             )
         return done(f"/students/{result.id}", "Student added.")
 
@@ -392,39 +361,14 @@ class SchoolPages(Controller):
         school = await schools.get_school(tx, principal, school_id)
         form = await Form.of(request)
         upload = form.file("file")
-        result: Any = (
-            ValidationFailed("Choose a CSV or Excel file.", errors=form.errors)
-            if upload is None
-            else None
-        )
+        result: Any = form.refusal("Choose a CSV or Excel file.")
         if upload is not None:
             result = await attempt(
                 tx, lambda: importer.import_students(tx, principal, school_id, upload[0], upload[1])
             )
         if isinstance(result, DomainError):
-            rows = await students.list_students(
-                tx,
-                principal,
-                school_id=school_id,
-                grade=None,
-                class_name=None,
-                status=None,
-                priority=None,
-                q=None,
-                after_id=None,
-                limit=PAGE_SIZE,
-            )
-            return _refused(
-                request,
-                principal,
-                "students.html",
-                result,
-                school=school,
-                students=rows,
-                more=None,
-                q="",
-                priorities=PRIORITIES,
-                values={},
+            return await self._students_page(
+                request, tx, principal, school, error=result, values={}
             )
         return done(f"/schools/{school_id}/students", "{n} students imported.", n=result.created)
 
@@ -498,11 +442,7 @@ class StudentPages(Controller):
         given_by = form.text("given_by", required=True, max_length=200)
         method = form.choice("method", ("paper", "digital", "recorded"), required=True)
         given_at = form.day("given_at", required=True)
-        result: Any = (
-            ValidationFailed("Some fields need another look.", errors=form.errors)
-            if form.errors
-            else None
-        )
+        result: Any = form.refusal()
         if result is None:
             data = ConsentCreate(
                 given_by=given_by or "",
@@ -554,12 +494,8 @@ class LoanPages(Controller):
             tx,
             principal,
             school_id=device.school_id,
-            grade=None,
-            class_name=None,
             status="active",
-            priority=None,
             q=(q or "").strip()[:100] or None,
-            after_id=None,
             limit=500,
         )
         return page(
@@ -598,9 +534,7 @@ class LoanPages(Controller):
             due_back_on=form.day("due_back_on"),
             note=form.text("note"),
         )
-        result: Any = (
-            ValidationFailed("Choose a student.", errors=form.errors) if form.errors else None
-        )
+        result: Any = form.refusal("Choose a student.")
         if result is None:
             result = await attempt(tx, lambda: assignments.assign(tx, principal, data))
         if isinstance(result, DomainError):
@@ -625,11 +559,7 @@ class LoanPages(Controller):
         loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
         form = await Form.of(request)
         condition = form.choice("condition", CONDITIONS, required=True)
-        result: Any = (
-            ValidationFailed("Some fields need another look.", errors=form.errors)
-            if form.errors
-            else None
-        )
+        result: Any = form.refusal()
         if result is None:
             data = AssignmentReturn(
                 condition_in=condition,  # type: ignore[arg-type]

@@ -37,6 +37,22 @@ env = Environment(
 env.globals["bar_chart"] = bar_chart
 
 
+# The confirmations a page may show after a redirect (`done=` in the URL): base.html shows
+# no other text, so a crafted link cannot put words on our pages.
+DONE_MESSAGES = frozenset(
+    {
+        "Saved.",
+        "{n} devices registered.",
+        "Device registered.",
+        "Student added.",
+        "{n} students imported.",
+        "Consent recorded.",
+        "Lent.",
+        "Taken back.",
+    }
+)
+
+
 def language(request: Request[Any, Any, Any], principal: Principal | None) -> str:
     chosen = request.cookies.get(session.LANG_COOKIE, "")
     if chosen in LANGUAGES:
@@ -61,7 +77,6 @@ def page(
 ) -> Response[str]:
     t = translator(request, principal)
     fresh_csrf = session.ensure_pre_csrf(request) if principal is None else None
-    from devicetrack.web.pages_common import DONE_MESSAGES
 
     notice = request.query_params.get("done")
     count = request.query_params.get("n", "")
