@@ -197,3 +197,48 @@ async def test_a_donor_cannot_touch_another_donors_donation(client, factory) -> 
         ),
         403,
     )
+
+
+async def test_cells_are_stored_trimmed_and_composed_from_json_csv_and_xlsx(
+    client, factory, db
+) -> None:
+    """Whatever the source, a cell is stored trimmed and in NFC (composed) form, so the same
+    Vietnamese word typed in different programs is one value; a quota given as a JSON number
+    is kept."""
+    import unicodedata
+
+    import openpyxl
+
+    admin = await factory.admin()
+    donation = await _donation(client, admin, await factory.donor())
+    decomposed = unicodedata.normalize("NFD", "  máy tặng  ")
+    url = f"/api/v1/donations/{donation}/devices"
+    as_json = await client.post(
+        url,
+        headers=admin.headers,
+        json=[{"kind": " Laptop ", "serial": " J-1 ", "note": decomposed}],
+    )
+    as_csv = await client.post(
+        url,
+        headers=admin.headers,
+        files={"file": ("d.csv", f"kind,serial,note\nlaptop, C-1 ,{decomposed}\n".encode())},
+    )
+    book = openpyxl.Workbook()
+    book.active.append(["kind", "serial", "note"])
+    book.active.append(["laptop", " X-1", decomposed])
+    body = io.BytesIO()
+    book.save(body)
+    as_xlsx = await client.post(
+        url, headers=admin.headers, files={"file": ("d.xlsx", body.getvalue())}
+    )
+    for response in (as_json, as_csv, as_xlsx):
+        assert response.status_code == 201, response.text
+    stored = await db.fetch(
+        "SELECT kind, serial, note FROM devices WHERE donation_id = $1 ORDER BY id", donation
+    )
+    assert [tuple(r) for r in stored] == [
+        ("laptop", "J-1", "máy tặng"),
+        ("laptop", "C-1", "máy tặng"),
+        ("laptop", "X-1", "máy tặng"),
+    ]
+    assert all(unicodedata.is_normalized("NFC", r["note"]) for r in stored)

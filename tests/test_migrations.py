@@ -96,3 +96,64 @@ def test_upgrade_downgrade_upgrade(pg_server: str) -> None:
         assert again == first
         assert asyncio.run(_leftovers(url)) == made
         assert version == head and provinces == 34 and communes > 3000
+
+
+async def _index_definitions(url: str) -> dict[str, str]:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        rows = await conn.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'devices'"
+            " AND indexname IN ('uq_devices_imei', 'uq_devices_iccid', 'ix_devices_school_status')"
+        )
+        return {r["indexname"]: r["indexdef"] for r in rows}
+    finally:
+        await conn.close()
+
+
+async def _duplicate_imei_refused(url: str) -> str:
+    """Two devices without an IMEI are fine; a second device with the same IMEI is not."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        donor = await conn.fetchval(
+            "INSERT INTO donors (name, short_name, kind) VALUES ('D', 'D', 'telecom') RETURNING id"
+        )
+        donation = await conn.fetchval(
+            "INSERT INTO donations (donor_id, province_code, reference) VALUES ($1, '11', 'R')"
+            " RETURNING id",
+            donor,
+        )
+        insert = (
+            "INSERT INTO devices (asset_tag, province_code, kind, imei, donation_id, donor_id)"
+            " VALUES ($1, '11', 'smartphone', $2, $3, $4)"
+        )
+        await conn.execute(insert, "DT11-000001-A", None, donation, donor)
+        await conn.execute(insert, "DT11-000002-A", None, donation, donor)
+        await conn.execute(insert, "DT11-000003-A", "356938035643809", donation, donor)
+        try:
+            await conn.execute(insert, "DT11-000004-A", "356938035643809", donation, donor)
+        except asyncpg.UniqueViolationError as exc:
+            return str(exc.constraint_name)
+        return "no error"
+    finally:
+        await conn.close()
+
+
+def test_identity_indexes_are_partial_and_still_unique(pg_server: str) -> None:
+    """0008: IMEI/ICCID uniqueness and the school index skip NULLs (less to write on intake);
+    the rule and the constraint name are unchanged, and the downgrade restores the old form."""
+    with scratch_database(pg_server) as url:
+        migrate.upgrade(url)
+        indexes = asyncio.run(_index_definitions(url))
+        assert (
+            "UNIQUE" in indexes["uq_devices_imei"]
+            and "WHERE (imei IS NOT NULL)" in (indexes["uq_devices_imei"])
+        )
+        assert "UNIQUE" in indexes["uq_devices_iccid"]
+        assert "WHERE (iccid IS NOT NULL)" in indexes["uq_devices_iccid"]
+        assert "WHERE (school_id IS NOT NULL)" in indexes["ix_devices_school_status"]
+        assert asyncio.run(_duplicate_imei_refused(url)) == "uq_devices_imei"
+
+        migrate.downgrade(url, "0007")
+        indexes = asyncio.run(_index_definitions(url))
+        assert all("WHERE" not in d for d in indexes.values()), indexes
+        assert len(indexes) == 3

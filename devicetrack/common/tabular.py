@@ -40,7 +40,9 @@ def _decode(data: bytes) -> str:
 
 
 def _csv_rows(data: bytes) -> Iterator[list[str]]:
-    text = _decode(data)
+    # Vietnamese text may arrive decomposed (NFD) from some spreadsheets; cells are stored
+    # NFC. One pass over the whole text is far cheaper than one per cell.
+    text = unicodedata.normalize("NFC", _decode(data))
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -71,7 +73,8 @@ def _cell_text(value: object) -> str:
         return str(int(value))
     if hasattr(value, "isoformat"):
         return value.isoformat()[:10] if type(value).__name__ == "datetime" else value.isoformat()  # type: ignore[attr-defined]
-    return str(value)
+    text = str(value)
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def read_table(
@@ -104,17 +107,23 @@ def read_table(
     if errors:
         raise ValidationFailed("The header row is not right.", errors=errors)
     rows: list[tuple[int, dict[str, str]]] = []
+    width = len(columns)
+    plain = all(columns)  # no blank header cells: a row maps onto the columns one to one
     indexed = [(i, col) for i, col in enumerate(columns) if col]
     for number, values in enumerate(raw, start=2):
-        if not any(v.strip() for v in values):
+        cells = [v.strip() for v in values]  # already NFC: see _csv_rows, _cell_text
+        if not any(cells):
             continue
-        row = {col: _clean(values[i]) if i < len(values) else "" for i, col in indexed}
-        rows.append((number, row))
+        if plain and len(cells) == width:
+            rows.append((number, dict(zip(columns, cells, strict=True))))
+        else:
+            rows.append((number, {col: cells[i] if i < len(cells) else "" for i, col in indexed}))
     return Table(columns=[c for c in columns if c], rows=rows)
 
 
-def _clean(value: str) -> str:
-    # Vietnamese text may arrive decomposed (NFD) from some spreadsheets; store NFC.
+def clean_cell(value: str) -> str:
+    """A cell as stored: trimmed, and NFC (Vietnamese text may arrive decomposed, NFD, from
+    some spreadsheets)."""
     value = value.strip()
     return value if value.isascii() else unicodedata.normalize("NFC", value)
 

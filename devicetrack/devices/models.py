@@ -73,7 +73,17 @@ class Device(SQLModel, table=True):
             unique=True,
             postgresql_where=text("installed_in_id IS NOT NULL"),
         ),
-        Index("ix_devices_school_status", "school_id", "status"),
+        # Partial: a device in province stock has no school and needs no entry (0008).
+        Index(
+            "ix_devices_school_status",
+            "school_id",
+            "status",
+            postgresql_where=text("school_id IS NOT NULL"),
+        ),
+        # IMEI and ICCID are unique where given; partial so the many devices without one
+        # write no index entry (0008).
+        Index("uq_devices_imei", "imei", unique=True, postgresql_where=text("imei IS NOT NULL")),
+        Index("uq_devices_iccid", "iccid", unique=True, postgresql_where=text("iccid IS NOT NULL")),
         ForeignKeyConstraint(
             ["donation_id", "donor_id", "province_code"],
             ["donations.id", "donations.donor_id", "donations.province_code"],
@@ -89,7 +99,7 @@ class Device(SQLModel, table=True):
     make: str | None = None
     model: str | None = None
     serial: str | None = None
-    imei: str | None = Field(default=None, unique=True)
+    imei: str | None = None
     status: str = "in_stock"
     condition: str = "new"
     donation_id: int = Field(sa_column=Column(Integer, nullable=False, index=True))
@@ -109,7 +119,7 @@ class Device(SQLModel, table=True):
     warranty_until: date | None = None
     note: str | None = None
     # SIM fields (kind = sim)
-    iccid: str | None = Field(default=None, unique=True)
+    iccid: str | None = None
     msisdn: str | None = None
     carrier: str | None = None
     plan_name: str | None = None

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
-from devicetrack.common.tabular import read_table
+from devicetrack.common.tabular import clean_cell, read_table
 from devicetrack.common.uploads import read_upload
 from devicetrack.devices import intake_rows
 from devicetrack.devices import service as devices
@@ -48,9 +48,12 @@ def _json_rows(body: bytes, mode: str) -> list[tuple[int, dict[str, Any]]]:
         raise ValidationFailed(f"The body is not valid JSON: {exc}") from None
     rows = []
     for i, item in enumerate(items, start=1):
-        values = msgspec.structs.asdict(item)
-        if values.get("plan_quota_gb") is not None:
-            values["plan_quota_gb"] = str(values["plan_quota_gb"])
+        # The same cells a CSV row gives: trimmed text, absent when empty.
+        values = {
+            k: clean_cell(v) if isinstance(v, str) else str(v)
+            for k, v in msgspec.structs.asdict(item).items()
+            if v is not None
+        }
         rows.append((i, values))
     return rows
 
