@@ -55,7 +55,13 @@ async def _story(scene: Scene) -> dict[str, Any]:
         json={"given_by": GIVER, "method": "paper", "evidence": EVIDENCE, "given_at": "2025-09-05"},
     )
     assert consent.status_code == 201, consent.text
-    loan = await scene.lend(tablet, student["id"], due_back_on=datetime.now(UTC).date().isoformat())
+    # Staff write free text too, and a note may name the student.
+    loan = await scene.lend(
+        tablet,
+        student["id"],
+        due_back_on=datetime.now(UTC).date().isoformat(),
+        note=f"lent to {NAME}, guardian {GUARDIAN} signed",
+    )
     audit = await client.post(
         f"{API}/audits", headers=staff.headers, json={"school_id": scene.school_a}
     )

@@ -14,7 +14,7 @@ from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device, visible_devices
 from devicetrack.devices import repository as repo
 from devicetrack.devices.identity import check_iccid
-from devicetrack.devices.models import SIM_HOSTS, Device
+from devicetrack.devices.models import SIM_HOSTS, Device, DeviceEvent
 from devicetrack.devices.schemas import ActionBody, DeviceRead, DeviceUpdate, EventRead
 from devicetrack.devices.tags import parse_tag
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
@@ -206,6 +206,14 @@ async def list_events(
     assert device.id is not None
     rows = await repo.list_events(session, device.id, after_id=after_id, limit=limit)
     hide_student = principal.is_donor or principal.is_province_officer
+
+    def visible_note(event: DeviceEvent) -> str | None:
+        # A note is free text staff wrote, and on a loan or return it may well name the
+        # student: hidden from whoever may not see students. Donors see no notes at all.
+        if principal.is_donor or (hide_student and event.student_id is not None):
+            return None
+        return event.note
+
     return [
         EventRead(
             id=e.id or 0,
@@ -218,7 +226,7 @@ async def list_events(
             school_id=e.school_id,
             student_id=None if hide_student else e.student_id,
             condition=e.condition,
-            note=e.note,
+            note=visible_note(e),
             data=e.data,
         )
         for e, name in rows

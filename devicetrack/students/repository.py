@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,6 +63,20 @@ async def insert_students(session: AsyncSession, rows: list[dict]) -> list[int]:
         pg_insert(Student).returning(Student.id, sort_by_parameter_order=True), rows
     )
     return [r[0] for r in result]
+
+
+async def redact_notes(session: AsyncSession, student_id: int) -> None:
+    """Remove the free-text notes on the student's loans and on the device events about
+    them (staff may have written the name there). The history guard allows this one change
+    once the student is erased (migration 0009), so call it after `erased_at` is flushed."""
+    await session.execute(
+        text("UPDATE assignments SET note = NULL WHERE student_id = :id AND note IS NOT NULL"),
+        {"id": student_id},
+    )
+    await session.execute(
+        text("UPDATE device_events SET note = NULL WHERE student_id = :id AND note IS NOT NULL"),
+        {"id": student_id},
+    )
 
 
 async def consents_of(session: AsyncSession, student_id: int) -> list[Consent]:

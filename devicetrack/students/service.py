@@ -309,3 +309,4 @@ async def erase_student(session: AsyncSession, principal: Principal, student_id:
         consent.evidence = None
         consent.withdrawn_at = consent.withdrawn_at or student.erased_at
     await session.flush()
+    await repo.redact_notes(session, student_id)
