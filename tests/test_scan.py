@@ -36,10 +36,19 @@ async def test_scan_finds_by_tag_imei_iccid_and_serial(client, factory) -> None:
         ("490154203237518", phone),
         ("8984 0400 0000 0000 001", sim),
         ("LAP-7", laptop),
+        ("lap-7", laptop),  # serials in any case
     ):
         response = await client.get(f"/api/v1/scan/{code}", headers=admin.headers)
         assert response.status_code == 200, (code, response.text)
         assert response.json()["asset_tag"] == tag
+
+
+async def test_list_search_finds_a_serial_in_any_case(client, factory) -> None:
+    admin, _, (_, _, laptop) = await _devices(client, factory)
+    for q in ("LAP-7", "lap-7", " Lap-7 "):
+        response = await client.get("/api/v1/devices", params={"q": q}, headers=admin.headers)
+        assert response.status_code == 200, response.text
+        assert [d["asset_tag"] for d in response.json()["items"]] == [laptop], q
 
 
 async def test_scan_says_what_it_recognised(client, factory) -> None:

@@ -66,6 +66,12 @@ class Device(SQLModel, table=True):
             unique=True,
             postgresql_where=text("serial IS NOT NULL"),
         ),
+        # Lookups by serial alone, in any case (scan box, search); see migration 0010.
+        Index(
+            "ix_devices_serial_upper",
+            text("upper(serial)"),
+            postgresql_where=text("serial IS NOT NULL"),
+        ),
         # A device holds at most one SIM.
         Index(
             "uq_devices_installed_in_id",

@@ -33,7 +33,8 @@ def search_clause(q: str) -> ColumnElement[bool]:
     digits = "".join(ch for ch in text if ch.isdigit())
     clauses: list[ColumnElement[bool]] = [
         Device.asset_tag == text.upper(),
-        Device.serial == text,
+        # Any case: people type serials in lower case (index ix_devices_serial_upper).
+        func.upper(Device.serial) == text.upper(),
     ]
     if digits:
         clauses += [
@@ -168,7 +169,7 @@ async def device_record(pool: asyncpg.Pool, tag: str) -> asyncpg.Record | None:
 
 
 DEVICE_BY_IDENTITY = DEVICE_BY_TAG.replace(
-    "WHERE d.asset_tag = $1", "WHERE d.imei = $1 OR d.iccid = $1 OR d.serial = $2"
+    "WHERE d.asset_tag = $1", "WHERE d.imei = $1 OR d.iccid = $1 OR upper(d.serial) = upper($2)"
 )
 
 
