@@ -452,3 +452,60 @@ async def test_refused_consent_and_take_back_come_back_to_their_forms(
     assert back.status_code == 422
     assert f'action="/devices/{tag}/return"' in back.text and 'value="màn hình xước"' in back.text
     assert (await scene.device(tag))["status"] == "assigned"
+
+
+async def test_transfer_picks_a_school_by_name_and_a_refusal_keeps_the_form(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    (tag,) = await scene.tablets(1)
+    await scene.at_school([tag])
+    names = dict(
+        await db.fetch(
+            "SELECT id, name FROM schools WHERE id = ANY($1::int[])",
+            [scene.school_a, scene.school_b],
+        )
+    )
+    page = await web.get(f"/devices/{tag}", headers=browser(scene.officer))
+    assert page.status_code == 200
+    picker = re.search(
+        r'<select id="school-transfer" name="school_id".*?</select>', page.text, re.S
+    )
+    assert picker, "the transfer form picks a school from a list"
+    assert f'value="{scene.school_b}"' in picker.group(0) and names[scene.school_b] in picker.group(
+        0
+    )
+    assert f'value="{scene.school_a}"' not in picker.group(0)  # not the school it is at
+
+    # Refused (the school it is already at): the device page again, the transfer form open
+    # with the reason and the note typed; nothing changed.
+    refused = await web.post(
+        f"/devices/{tag}/actions/transfer",
+        data=form(scene.officer, school_id=str(scene.school_a), note="chuyển gấp"),
+        headers=browser(scene.officer),
+    )
+    assert refused.status_code == 409, refused.text
+    assert "already at that school" in refused.text
+    assert re.search(
+        r'<details class="action" open>\s*<summary>[^<]*</summary>\s*<div class="problem"',
+        refused.text,
+    )
+    assert 'value="chuyển gấp"' in refused.text
+    assert (await scene.device(tag))["school_id"] == scene.school_a
+
+    moved = await web.post(
+        f"/devices/{tag}/actions/transfer",
+        data=form(scene.officer, school_id=str(scene.school_b)),
+        headers=browser(scene.officer),
+    )
+    assert moved.status_code == 303, moved.text
+    row = await scene.device(tag)
+    assert (row["school_id"], row["status"]) == (scene.school_b, "allocated")
+
+    # A value that is not a number comes back to the form too, never a bare error page.
+    junk = await web.post(
+        f"/devices/{tag}/actions/report-lost",
+        data=form(scene.officer, note="x" * 2001),
+        headers=browser(scene.officer),
+    )
+    assert junk.status_code == 422 and 'action="/devices/' in junk.text

@@ -5,6 +5,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devicetrack.regions.models import Commune
 from devicetrack.schools.models import Enrolment, School
 
 
@@ -95,3 +96,16 @@ async def school_names(session: AsyncSession, ids: list[int]) -> dict[int, str]:
         return {}
     rows = await session.execute(select(School.id, School.name).where(School.id.in_(ids)))  # type: ignore[union-attr]
     return {int(i): str(n) for i, n in rows}
+
+
+async def school_choices(
+    session: AsyncSession, where: list[ColumnElement[bool]]
+) -> list[tuple[int, str, str]]:
+    """(id, name, commune name) of active schools, by name: the options of a school picker."""
+    rows = await session.execute(
+        select(School.id, School.name, Commune.name)
+        .join(Commune, Commune.code == School.commune_code)
+        .where(School.active, *where)
+        .order_by(School.name, School.id)
+    )
+    return [(int(i), str(n), str(c)) for i, n, c in rows]

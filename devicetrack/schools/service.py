@@ -134,6 +134,17 @@ async def list_schools(
     return [school_read(s) for s in rows]
 
 
+async def transfer_targets(
+    session: AsyncSession, principal: Principal, province: str, current: int | None
+) -> list[tuple[int, str, str]]:
+    """The schools a device of `province` can be transferred to (active, in the province,
+    visible to the caller, not the one it is at), for the transfer form's picker."""
+    where = [visible_schools(principal), School.province_code == province]
+    if current is not None:
+        where.append(School.id != current)
+    return await repo.school_choices(session, where)
+
+
 async def update_school(
     session: AsyncSession, principal: Principal, school_id: int, data: SchoolUpdate
 ) -> SchoolRead:

@@ -23,6 +23,7 @@ from devicetrack.errors import DomainError
 from devicetrack.labels import render as labels_render
 from devicetrack.labels import service as labels
 from devicetrack.schools import repository as schools_repo
+from devicetrack.schools import service as schools
 from devicetrack.students import assignments
 from devicetrack.web import session
 from devicetrack.web.forms import Form, attempt
@@ -182,6 +183,21 @@ class CommonPages(Controller):
         principal: Principal,
         tag: str,
     ) -> Response[Any]:
+        return await self._device_page(request, tx, principal, tag)
+
+    async def _device_page(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        tag: str,
+        *,
+        failed: str | None = None,
+        error: DomainError | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Response[Any]:
+        """The device page; after a refused action, that action's form is open with the
+        reason and what was typed (`failed`, `error`, `values`)."""
         device = await devices.read_device(tx, principal, tag)
         events = await devices.list_events(
             tx, principal, device.asset_tag, after_id=None, limit=1000
@@ -202,17 +218,27 @@ class CommonPages(Controller):
             for a in lifecycle.allowed_actions(device.status)
             if principal.role in lifecycle.TRANSITIONS[a].roles or principal.is_admin
         ]
+        targets = (
+            await schools.transfer_targets(tx, principal, device.province_code, device.school_id)
+            if "transfer" in allowed
+            else []
+        )
         return page(
             request,
             "device.html",
             principal,
+            status=error.status if error else 200,
             device=device,
             events=list(reversed(events)),
             label=label,
             school_names=names,
             loan=loan,
             actions=allowed,
+            transfer_targets=targets,
             conditions=CONDITIONS,
+            failed=failed,
+            error=error,
+            values=values or {},
         )
 
     @post("/devices/{tag:str}/actions/{action:str}")
@@ -231,18 +257,13 @@ class CommonPages(Controller):
             school_id=form.integer("school_id"),
             reason=form.text("reason", max_length=500),
         )
-        form.check()
-        result = await attempt(tx, lambda: device_actions.perform(tx, principal, tag, action, body))
+        result = form.refusal() or await attempt(
+            tx, lambda: device_actions.perform(tx, principal, tag, action, body)
+        )
         if isinstance(result, DomainError):
-            return page(
-                request,
-                "error.html",
-                principal,
-                status=result.status,
-                status_code=result.status,
-                title=result.title,
-                detail=result.detail,
-                errors=result.errors,
-                back=f"/devices/{tag}",
+            # Back to the device page with this action's form open, the reason and the
+            # values typed; a device the caller may not see stays "not found".
+            return await self._device_page(
+                request, tx, principal, tag, failed=action, error=result, values=form.values
             )
         return done(f"/devices/{result.device.asset_tag}", "Saved.")
