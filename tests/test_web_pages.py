@@ -509,3 +509,19 @@ async def test_transfer_picks_a_school_by_name_and_a_refusal_keeps_the_form(
         headers=browser(scene.officer),
     )
     assert junk.status_code == 422 and 'action="/devices/' in junk.text
+
+
+async def test_staff_of_two_schools_see_each_school_by_name(
+    web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    first, second = await factory.school(), await factory.school()
+    names = dict(
+        await db.fetch("SELECT id, name FROM schools WHERE id = ANY($1::int[])", [first, second])
+    )
+    both = await factory.staff(first, second)
+    menu = (await web.get(f"/schools/{first}", headers=browser(both))).text
+    for school, name in names.items():
+        assert f'<a href="/schools/{school}">{name}</a>' in menu
+    one = await factory.staff(first)
+    menu = (await web.get(f"/schools/{first}", headers=browser(one))).text
+    assert f'<a href="/schools/{first}">My school</a>' in menu

@@ -85,6 +85,7 @@ def page(
         notice_n=count if count.isdigit() else "",
         request=request,
         me=principal,
+        my_school_names=request.scope.get("state", {}).get("my_school_names", {}),
         t=t,
         _=t,
         lang=t.lang,

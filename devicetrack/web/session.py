@@ -126,6 +126,13 @@ async def provide_web_principal(request: Request[Any, Any, Any]) -> Principal:
     )
     if principal is None:
         raise SignInRequired()
-    request.scope.setdefault("state", {})["user_id"] = principal.user_id
+    state = request.scope.setdefault("state", {})
+    state["user_id"] = principal.user_id
     await check_csrf(request)
+    if principal.is_school_staff and len(principal.school_ids) > 1:
+        # The menu names each of the user's schools (one query, only for these users).
+        rows = await pool.fetch(
+            "SELECT id, name FROM schools WHERE id = ANY($1::int[])", list(principal.school_ids)
+        )
+        state["my_school_names"] = {r["id"]: r["name"] for r in rows}
     return principal
