@@ -525,3 +525,37 @@ async def test_staff_of_two_schools_see_each_school_by_name(
     one = await factory.staff(first)
     menu = (await web.get(f"/schools/{first}", headers=browser(one))).text
     assert f'<a href="/schools/{first}">My school</a>' in menu
+
+
+async def test_the_school_sees_who_still_needs_a_device(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    first, second = tags = await scene.tablets(2)
+    await scene.at_school(tags)
+    holder = await scene.consenting_student(full_name="Lò Văn Có")
+    waiting = await scene.consenting_student(full_name="Mùa Thị Chờ")
+    await scene.lend(first, holder)
+
+    # The API's filter: the students who still need a device, and those who hold one.
+    for has_device, expected in (("false", [waiting]), ("true", [holder])):
+        listed = await client.get(
+            f"{API}/students",
+            params={"school": scene.school_a, "has_device": has_device},
+            headers=scene.staff_a.headers,
+        )
+        assert listed.status_code == 200, listed.text
+        assert [s["id"] for s in listed.json()["items"]] == expected
+        assert listed.json()["items"][0]["has_device"] is (has_device == "true")
+
+    # The page's filter and column.
+    needing = await web.get(
+        f"/schools/{scene.school_a}/students?device=no", headers=browser(scene.staff_a)
+    )
+    assert "Mùa Thị Chờ" in needing.text and "Lò Văn Có" not in needing.text
+    # Lending the second tablet: the student who holds one is marked.
+    lend_page = await web.get(f"/devices/{second}/lend", headers=browser(scene.staff_a, "vi"))
+    row = re.search(rf'value="{holder}".*?</label>', lend_page.text, re.S)
+    assert row and "đã có thiết bị" in row.group(0)
+    other = re.search(rf'value="{waiting}".*?</label>', lend_page.text, re.S)
+    assert other and "đã có thiết bị" not in other.group(0)

@@ -48,10 +48,12 @@ class StudentController(Controller):
         class_name: str | None = None,
         status: StudentStatus | None = None,
         priority: Priority | None = None,
+        has_device: bool | None = None,
         q: str | None = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> StudentPage:
+        """`has_device=false`: the students who still need a device (the school's gap)."""
         rows = await service.list_students(
             tx,
             principal,
@@ -60,6 +62,7 @@ class StudentController(Controller):
             class_name=class_name,
             status=status,
             priority=priority,
+            has_device=has_device,
             q=q,
             after_id=decode_cursor(cursor),
             limit=limit,

@@ -55,6 +55,8 @@ class StudentRead(msgspec.Struct, omit_defaults=True):
     status: str
     has_consent: bool
     erased: bool
+    # Holds at least one lent device now (kept by the database with the loans).
+    has_device: bool
     full_name: str | None = None
     national_id: str | None = None
     birth_year: int | None = None

@@ -55,6 +55,7 @@ def student_read(principal: Principal, student: Student, has_consent: bool) -> S
         status=student.status,
         has_consent=has_consent,
         erased=student.erased_at is not None,
+        has_device=student.has_device,
     )
     if sees_personal_data(principal, student.school_id):
         base.full_name = student.full_name
@@ -137,6 +138,7 @@ async def list_students(
     class_name: str | None = None,
     status: str | None = None,
     priority: str | None = None,
+    has_device: bool | None = None,
     q: str | None = None,
     after_id: int | None = None,
     limit: int,
@@ -155,6 +157,8 @@ async def list_students(
         where.append(Student.status == status)
     if priority:
         where.append(any_(Student.priority) == priority)
+    if has_device is not None:
+        where.append(Student.has_device == has_device)
     if q:
         pattern = f"%{q.strip()}%"
         clauses = [Student.student_code.ilike(pattern)]  # type: ignore[attr-defined]

@@ -280,16 +280,19 @@ class SchoolPages(Controller):
         school: Any,
         *,
         q: str | None = None,
+        device: str | None = None,
         after: int | None = None,
         error: DomainError | None = None,
         values: dict[str, Any] | None = None,
     ) -> Response[Any]:
         """The school's students (one page of them); a refused add or import shows its
-        error above the same list, with what was typed."""
+        error above the same list, with what was typed. `device`: "yes" (holds one),
+        "no" (still needs one) or anything else for all."""
         rows = await students.list_students(
             tx,
             principal,
             school_id=school.id,
+            has_device={"yes": True, "no": False}.get(device or ""),
             q=(q or "").strip()[:100] or None,
             after_id=after,
             limit=PAGE_SIZE + 1,
@@ -304,6 +307,7 @@ class SchoolPages(Controller):
             students=rows[:PAGE_SIZE],
             more=rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None,
             q=q or "",
+            device=device if device in ("yes", "no") else "",
             priorities=PRIORITIES,
             values=values or {},
         )
@@ -316,10 +320,13 @@ class SchoolPages(Controller):
         principal: Principal,
         school_id: int,
         q: str | None = None,
+        device: str | None = None,
         after: int | None = None,
     ) -> Response[Any]:
         school = await schools.get_school(tx, principal, school_id)
-        return await self._students_page(request, tx, principal, school, q=q, after=after)
+        return await self._students_page(
+            request, tx, principal, school, q=q, device=device, after=after
+        )
 
     @post("/students")
     async def add_student(
