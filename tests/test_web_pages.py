@@ -559,3 +559,21 @@ async def test_the_school_sees_who_still_needs_a_device(
     assert row and "đã có thiết bị" in row.group(0)
     other = re.search(rf'value="{waiting}".*?</label>', lend_page.text, re.S)
     assert other and "đã có thiết bị" not in other.group(0)
+
+
+async def test_a_large_donation_is_listed_page_by_page(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    tags = await scene.tablets(105)
+    first = await web.get(f"/donations/{scene.donation_id}", headers=browser(scene.donor))
+    assert first.status_code == 200
+    listed = re.findall(r'<td><a href="/devices/([^"]+)">', first.text)
+    assert listed == tags[:100]
+    more = re.search(r'<a href="(\?after=\d+)">More', first.text)
+    assert more, "a link to the rest"
+    rest = await web.get(
+        f"/donations/{scene.donation_id}{more.group(1)}", headers=browser(scene.donor)
+    )
+    assert re.findall(r'<td><a href="/devices/([^"]+)">', rest.text) == tags[100:]
+    assert "More" not in rest.text.split("<h2>")[-1]

@@ -40,6 +40,10 @@ ONE_DEVICE_FIELDS = (
 )
 
 
+# Devices listed per page (a donation may hold tens of thousands); "More" goes on.
+PAGE_SIZE = 100
+
+
 class DonorPages(Controller):
     path = "/"
     include_in_schema = False
@@ -83,8 +87,9 @@ class DonorPages(Controller):
         tx: AsyncSession,
         principal: Principal,
         donation_id: int,
+        after: int | None = None,
     ) -> Response[Any]:
-        return await self._donation_page(request, tx, principal, donation_id)
+        return await self._donation_page(request, tx, principal, donation_id, after=after)
 
     async def _donation_page(
         self,
@@ -93,19 +98,21 @@ class DonorPages(Controller):
         principal: Principal,
         donation_id: int,
         *,
+        after: int | None = None,
         error: DomainError | None = None,
         values: dict[str, Any] | None = None,
     ) -> Response[Any]:
         donation = await donations.read_donation(tx, principal, donation_id)
         where = devices.device_filters(principal, donation=donation_id)
-        rows = await devices.list_devices(tx, where, after_id=None, limit=200)
+        rows = await devices.list_devices(tx, where, after_id=after, limit=PAGE_SIZE + 1)
         return page(
             request,
             "donation.html",
             principal,
             status=error.status if error else 200,
             donation=donation,
-            devices=rows,
+            devices=rows[:PAGE_SIZE],
+            more=rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None,
             kinds=KINDS,
             conditions=CONDITIONS,
             templates=sorted(TEMPLATES),
