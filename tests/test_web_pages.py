@@ -4,6 +4,7 @@ flags, CSRF, each journey's forms, languages, and the errors a user sees."""
 from __future__ import annotations
 
 import re
+from datetime import UTC
 
 import asyncpg
 from litestar.testing import AsyncTestClient
@@ -577,3 +578,52 @@ async def test_a_large_donation_is_listed_page_by_page(
     )
     assert re.findall(r'<td><a href="/devices/([^"]+)">', rest.text) == tags[100:]
     assert "More" not in rest.text.split("<h2>")[-1]
+
+
+async def test_excel_exports_speak_the_readers_language_and_clock(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    import io
+    from datetime import timedelta
+
+    import openpyxl
+
+    scene = await make_scene(client, db, factory)
+    tags = await scene.tablets(1)
+    await scene.at_school(tags)
+    received = (await scene.device(tags[0]))["received_at"]
+
+    def sheet(content: bytes) -> list[tuple]:
+        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+        return list(book.worksheets[0].iter_rows(values_only=True))
+
+    devices = await web.get(
+        f"/schools/{scene.school_a}/devices.xlsx", headers=browser(scene.staff_a, "vi")
+    )
+    assert devices.status_code == 200, devices.text
+    header, row = sheet(devices.content)
+    assert header[:4] == ("Mã tài sản", "Loại", "Hãng", "Mẫu máy")
+    values = dict(zip(header, row))  # noqa: B905 (trailing empty cells are not stored)
+    assert (values["Mã tài sản"], values["Loại"], values["Trạng thái"]) == (
+        tags[0],
+        "Máy tính bảng",
+        "Tại trường",
+    )
+    # Vietnam's clock (UTC+7), as Excel has no time zones.
+    local = (received.astimezone(UTC) + timedelta(hours=7)).replace(tzinfo=None)
+    assert abs(values["Đã nhận"] - local) < timedelta(seconds=1)
+    # The API's export stays machine-readable: field names and stored codes.
+    api = await client.get(
+        f"{API}/devices/export",
+        params={"format": "xlsx", "school": scene.school_a},
+        headers=scene.staff_a.headers,
+    )
+    api_header, api_row = sheet(api.content)
+    assert api_header[:2] == ("asset_tag", "kind") and api_row[1] == "tablet"
+
+    coverage = await web.get("/province/coverage.xlsx", headers=browser(scene.officer, "vi"))
+    header = sheet(coverage.content)[0]
+    assert "Tên trường" in header or "Trường" in header
+    assert {"Sĩ số", "Độ phủ (%)", "Còn thiếu"} <= set(header)
+    english = await web.get("/province/coverage.xlsx", headers=browser(scene.officer, "en"))
+    assert {"Enrolled", "Coverage (%)", "Gap"} <= set(sheet(english.content)[0])

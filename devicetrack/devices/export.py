@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -82,8 +82,18 @@ async def csv_stream(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> A
     yield buffer.getvalue().encode()
 
 
+# How a person's workbook shows a column and a value (the pages pass their reader's
+# language and time zone); the API's export keeps names and stored values as they are.
+Heading = Callable[[str], str]
+Present = Callable[[str, Any], Any]
+
+
 async def xlsx_stream(
-    engine: AsyncEngine, where: list[ColumnElement[bool]]
+    engine: AsyncEngine,
+    where: list[ColumnElement[bool]],
+    *,
+    heading: Heading | None = None,
+    present: Present | None = None,
 ) -> AsyncIterator[bytes]:
     """openpyxl's write-only mode keeps rows on disk, not in memory; the finished file is
     then sent in chunks."""
@@ -96,13 +106,16 @@ async def xlsx_stream(
     sheet.freeze_panes = "B2"
     header = []
     for name in COLUMNS:
-        cell = WriteOnlyCell(sheet, value=name)
+        cell = WriteOnlyCell(sheet, value=heading(name) if heading else name)
         cell.font = Font(bold=True)
         header.append(cell)
     sheet.append(header)
     async with engine.connect() as conn:
         async for row in repo.stream_devices(conn, where):
-            sheet.append([_xlsx_cell(v) for v in _values(row)])
+            values = _values(row)
+            if present is not None:
+                values = [present(c, v) for c, v in zip(COLUMNS, values, strict=True)]
+            sheet.append([_xlsx_cell(v) for v in values])
     with tempfile.TemporaryFile() as handle:
         book.save(handle)
         handle.seek(0)

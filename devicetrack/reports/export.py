@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, tzinfo
 
 from devicetrack.reports.schemas import CoverageReport, CoverageRow
 
@@ -72,7 +73,13 @@ def coverage_csv(report: CoverageReport) -> Iterator[bytes]:
         yield buffer.getvalue().encode()
 
 
-def coverage_xlsx(report: CoverageReport) -> bytes:
+def coverage_xlsx(
+    report: CoverageReport,
+    heading: Callable[[str], str] | None = None,
+    local_time: tzinfo = UTC,
+) -> bytes:
+    """The report as a workbook. `heading` names the columns for a person (the API's export
+    keeps the field names); audit times are written in `local_time` (Excel has no zones)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -80,7 +87,8 @@ def coverage_xlsx(report: CoverageReport) -> bytes:
     sheet = book.active
     sheet.title = f"coverage-{report.level}"
     cols = columns(report.level)
-    sheet.append(cols)
+    headers = [heading(c) if heading else c for c in cols]
+    sheet.append(headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in report.items:
@@ -88,14 +96,14 @@ def coverage_xlsx(report: CoverageReport) -> bytes:
         for c in cols:
             v = getattr(row, c)
             if c == "last_audit_at" and v:
-                v = v.replace(tzinfo=None)
+                v = v.astimezone(local_time).replace(tzinfo=None)
             elif isinstance(v, str):
                 v = xlsx_safe(v)
             values.append(v)
         sheet.append(values)
-    for index, name in enumerate(cols, start=1):
+    for index, (name, header) in enumerate(zip(cols, headers, strict=True), start=1):
         letter = sheet.cell(row=1, column=index).column_letter
-        sheet.column_dimensions[letter].width = max(10, len(name) + 2)
+        sheet.column_dimensions[letter].width = max(10, len(header) + 2)
         fmt = (
             "0.0"
             if name in PERCENTS

@@ -14,6 +14,7 @@ from devicetrack.regions import repository as regions
 from devicetrack.reports import export as reports_export
 from devicetrack.reports import service as reports
 from devicetrack.web.excel import table_xlsx
+from devicetrack.web.i18n import VIETNAM
 from devicetrack.web.render import page, translator
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -240,6 +241,7 @@ class ProvincePages(Controller):
     @get("/coverage.xlsx")
     async def export(
         self,
+        request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
         province: str | None = None,
@@ -258,7 +260,9 @@ class ProvincePages(Controller):
             sort=None,
         )
         return Response(
-            reports_export.coverage_xlsx(report),
+            reports_export.coverage_xlsx(
+                report, heading=translator(request, principal).field, local_time=VIETNAM
+            ),
             media_type=XLSX,
             headers={
                 "Content-Disposition": f'attachment; filename="coverage-{level}-{report.year}.xlsx"'

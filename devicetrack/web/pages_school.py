@@ -27,6 +27,7 @@ from devicetrack.students.schemas import (
     ConsentCreate,
     StudentCreate,
 )
+from devicetrack.web.excel import device_presenter
 from devicetrack.web.forms import Form, attempt
 from devicetrack.web.pages_common import CONDITIONS, done
 from devicetrack.web.render import page, translator
@@ -107,12 +108,22 @@ class SchoolPages(Controller):
 
     @get("/devices.xlsx")
     async def export(
-        self, tx: AsyncSession, principal: Principal, db_engine: AsyncEngine, school_id: int
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        db_engine: AsyncEngine,
+        school_id: int,
     ) -> Stream:
+        """The school's devices for a person: headers and codes in the reader's language,
+        times on Vietnam's clock (the API's export keeps field names and stored codes)."""
         await schools.get_school(tx, principal, school_id)
         where = devices.device_filters(principal, school=school_id)
+        t = translator(request, principal)
         return Stream(
-            devices_export.xlsx_stream(db_engine, where),
+            devices_export.xlsx_stream(
+                db_engine, where, heading=t.field, present=device_presenter(t)
+            ),
             media_type=XLSX,
             headers={
                 "Content-Disposition": f'attachment; filename="school-{school_id}-devices.xlsx"'
