@@ -69,7 +69,7 @@ async def test_svg_label_shows_tag_programme_donor_and_kind(client, factory) -> 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("image/svg+xml")
     svg = response.text
-    assert tags[0] in svg and PROGRAMME.replace("&", "&amp;") in svg and "tablet" in svg
+    assert tags[0] in svg and PROGRAMME.replace("&", "&amp;") in svg and "Máy tính bảng" in svg
     assert svg.count("<rect") > 20  # the bars are vector rectangles
 
 
@@ -192,3 +192,29 @@ def test_the_fast_bar_path_draws_exactly_the_encoders_bars() -> None:
         assert code128.pdf_bar_ops(tag) == (total, " ".join(f"{s} 0 {n} 1 re" for s, n in runs))
         # The width check relies on this: tags of one shape encode to the same width.
         assert widths.setdefault(render.tag_shape(tag), total) == total
+
+
+def test_label_text_is_vietnamese_and_a_long_name_is_set_smaller_not_cut() -> None:
+    import re as _re
+
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from devicetrack.labels import render
+    from devicetrack.labels.fonts import register_fonts
+    from devicetrack.labels.templates import SIDE_MARGIN_MM
+
+    regular, _ = register_fonts()
+    room = render.SVG_LABEL.label_w - 2 * SIDE_MARGIN_MM
+    short = render.label_svg(
+        render.LabelData("DT11-000001-0", "Sở GD&ĐT Điện Biên", "UNICEF", "laptop")
+    )
+    assert "UNICEF · Máy tính xách tay" in short
+    assert 'font-size="2.40">UNICEF' in short  # fits: the usual size
+    donor = "Quỹ Hỗ trợ Giáo dục Vùng cao Tây Bắc và Các Tỉnh Miền Núi Phía Bắc"
+    long = render.label_svg(
+        render.LabelData("DT11-000001-0", "Sở GD&ĐT Điện Biên", donor, "tablet")
+    )
+    text = f"{donor} · Máy tính bảng"
+    size = float(_re.search(r'font-size="([\d.]+)">' + _re.escape(donor), long).group(1))
+    assert size < 2.4
+    assert stringWidth(text, regular, size) <= room + 0.01

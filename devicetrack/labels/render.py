@@ -85,8 +85,39 @@ def module_width(t: Template, total_modules: int) -> float:
     return width
 
 
+# Labels are read at Vietnamese schools, beside the programme's Vietnamese name.
+KIND_ON_LABEL = {
+    "laptop": "Máy tính xách tay",
+    "desktop": "Máy tính để bàn",
+    "tablet": "Máy tính bảng",
+    "smartphone": "Điện thoại",
+    "sim": "SIM",
+    "router": "Bộ phát Wi-Fi",
+    "other": "Thiết bị khác",
+}
+
+
 def _footer(data: LabelData) -> str:
-    return " · ".join(part for part in (data.donor, data.kind) if part)
+    kind = KIND_ON_LABEL.get(data.kind, data.kind)
+    return " · ".join(part for part in (data.donor, kind) if part)
+
+
+def fitted_size(text: str, font: str, size: float, width: float) -> float:
+    """The font size at which `text` fits `width` (same units as `size`), never larger than
+    `size`: a long donor or programme name is set smaller rather than cut by the label's
+    edge."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    natural = stringWidth(text, font, size)
+    return size if natural <= width else size * width / natural
+
+
+def _svg_text(text: str, x: float, y: float, size: float, width: float, bold: bool = False) -> str:
+    regular, heavy = register_fonts()
+    # Written with two decimals, rounded down so the text still fits.
+    fitted = int(fitted_size(text, heavy if bold else regular, size, width) * 100) / 100
+    weight = ' font-weight="bold"' if bold else ""
+    return f'<text x="{x}" y="{y}" font-size="{fitted:.2f}"{weight}>{escape(text)}</text>'
 
 
 # --- one label: SVG -------------------------------------------------------------------
@@ -106,18 +137,19 @@ def label_svg(data: LabelData) -> str:
         for start, w in runs
     )
     mid = t.label_w / 2
+    room = t.label_w - 2 * SIDE_MARGIN_MM
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{t.label_w}mm" height="{t.label_h}mm" '
         f'viewBox="0 0 {t.label_w} {t.label_h}">'
         f'<rect width="{t.label_w}" height="{t.label_h}" fill="#fff"/>'
         '<g font-family="DejaVu Sans, Arial, sans-serif" text-anchor="middle">'
-        f'<text x="{mid}" y="3.6" font-size="2.6">{escape(data.programme)}</text>'
-        f'<g fill="#000">{rects}</g>'
+        + _svg_text(data.programme, mid, 3.6, 2.6, room)
+        + f'<g fill="#000">{rects}</g>'
         f'<text x="{mid}" y="{bar_top + bar_h + 3.6}" font-size="3.4" '
         f'font-weight="bold">{escape(data.tag)}</text>'
-        f'<text x="{mid}" y="{t.label_h - 1.2}" font-size="2.4">{escape(_footer(data))}</text>'
-        "</g></svg>"
+        + _svg_text(_footer(data), mid, t.label_h - 1.2, 2.4, room)
+        + "</g></svg>"
     )
 
 
@@ -195,10 +227,11 @@ def sheet_pdf(
         if key not in forms:
             name = f"labeltext{len(forms)}"
             pdf.beginForm(name, 0, 0, w, h)
-            pdf.setFont(regular, small)
+            room = w - 2 * SIDE_MARGIN_MM * MM
+            pdf.setFont(regular, fitted_size(data.programme, regular, small, room))
             pdf.drawCentredString(w / 2, h - small - 1.2, data.programme)
             if key[1]:
-                pdf.setFont(regular, foot)
+                pdf.setFont(regular, fitted_size(key[1], regular, foot, room))
                 pdf.drawCentredString(w / 2, 1.5, key[1])
             pdf.endForm()
             forms[key] = name
