@@ -237,13 +237,19 @@ async def test_list_loans_by_school_student_open_and_overdue(client, db, factory
     await scene.at_school(tags[3:], scene.school_b)
     s1, s2 = await scene.consenting_student(), await scene.consenting_student()
     s3 = await scene.consenting_student(scene.school_b)
-    yesterday = (_today() - timedelta(days=1)).isoformat()
+    tomorrow = (_today() + timedelta(days=1)).isoformat()
     later = (_today() + timedelta(days=7)).isoformat()
-    overdue = await scene.lend(tags[0], s1, due_back_on=yesterday)
+    overdue = await scene.lend(tags[0], s1, due_back_on=tomorrow)
     current = await scene.lend(tags[1], s2, due_back_on=later)
-    done = await scene.lend(tags[2], s1, due_back_on=yesterday)
+    done = await scene.lend(tags[2], s1, due_back_on=tomorrow)
     await _return(scene, done["id"])
-    other = await scene.lend(tags[3], s3, caller=scene.staff_b, due_back_on=yesterday)
+    other = await scene.lend(tags[3], s3, caller=scene.staff_b, due_back_on=tomorrow)
+    # Two days pass: the loans due tomorrow are now a day overdue (a loan cannot be made
+    # already overdue: see test_a_loan_cannot_be_due_in_the_past).
+    await db.execute(
+        "UPDATE assignments SET due_back_on = due_back_on - 2 WHERE due_back_on = $1::date",
+        _today() + timedelta(days=1),
+    )
 
     async def ids(caller=None, **params) -> list[int]:
         response = await client.get(
@@ -399,3 +405,17 @@ async def test_sign_out_with_an_expired_session_still_clears_the_cookie(web, fac
     )
     assert out.status_code == 303 and out.headers["location"] == "/login"
     assert 'dt_session=""' in out.headers["set-cookie"] or "Max-Age=0" in out.headers["set-cookie"]
+
+
+async def test_a_loan_cannot_be_due_in_the_past(client, db, factory) -> None:
+    scene = await make_scene(client, db, factory)
+    (tag,) = tags = await scene.tablets(1)
+    await scene.at_school(tags)
+    student = await scene.consenting_student()
+    yesterday = (_today() - timedelta(days=1)).isoformat()
+    refused = await _assign(scene, tag, student, due_back_on=yesterday)
+    body = assert_problem(refused, 422)
+    assert body["errors"][0]["field"] == "due_back_on"
+    assert (await scene.device(tag))["status"] == "at_school"
+    today = await _assign(scene, tag, student, due_back_on=_today().isoformat())
+    assert today.status_code == 201, today.text

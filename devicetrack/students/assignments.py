@@ -17,7 +17,7 @@ from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle
 from devicetrack.devices import repository as devices_repo
 from devicetrack.devices import service as devices
-from devicetrack.errors import Conflict, Forbidden, NotFound
+from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools.models import School
 from devicetrack.students import repository as repo
 from devicetrack.students.models import Assignment
@@ -62,6 +62,11 @@ async def assign(
 ) -> AssignmentRead:
     student, has_consent = await get_student(session, principal, data.student_id)
     _ensure_lender(principal, student.school_id)
+    if data.due_back_on is not None and data.due_back_on < datetime.now(UTC).date():
+        raise ValidationFailed(
+            "A loan cannot be due back before it starts.",
+            errors=[FieldError(field="due_back_on", message="must be today or later")],
+        )
     await lock_school_counters(session, student.school_id)  # see db/counters.py
     device = await devices.get_device(session, principal, data.asset_tag, for_update=True)
     if device.status != "at_school":
