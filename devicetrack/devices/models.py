@@ -66,7 +66,7 @@ class Device(SQLModel, table=True):
             unique=True,
             postgresql_where=text("serial IS NOT NULL"),
         ),
-        # Lookups by serial alone, in any case (scan box, search); see migration 0010.
+        # Lookups by serial alone, in any case (scan box, search); see migration 0009.
         Index(
             "ix_devices_serial_upper",
             text("upper(serial)"),

@@ -207,10 +207,14 @@ async def list_events(
     rows = await repo.list_events(session, device.id, after_id=after_id, limit=limit)
     hide_student = principal.is_donor or principal.is_province_officer
 
-    def visible_note(event: DeviceEvent) -> str | None:
+    def visible_note(event: DeviceEvent, student_erased: bool) -> str | None:
         # A note is free text staff wrote, and on a loan or return it may well name the
-        # student: hidden from whoever may not see students. Donors see no notes at all.
-        if principal.is_donor or (hide_student and event.student_id is not None):
+        # student: hidden from whoever may not see students, and from everyone once the
+        # student is erased (the row itself is history and never changes). Donors see no
+        # notes at all.
+        if principal.is_donor or student_erased:
+            return None
+        if hide_student and event.student_id is not None:
             return None
         return event.note
 
@@ -226,10 +230,10 @@ async def list_events(
             school_id=e.school_id,
             student_id=None if hide_student else e.student_id,
             condition=e.condition,
-            note=visible_note(e),
+            note=visible_note(e, erased),
             data=e.data,
         )
-        for e, name in rows
+        for e, name, erased in rows
     ]
 
 

@@ -65,16 +65,12 @@ async def insert_students(session: AsyncSession, rows: list[dict]) -> list[int]:
     return [r[0] for r in result]
 
 
-async def redact_notes(session: AsyncSession, student_id: int) -> None:
-    """Remove the free-text notes on the student's loans and on the device events about
-    them (staff may have written the name there). The history guard allows this one change
-    once the student is erased (migration 0009), so call it after `erased_at` is flushed."""
+async def clear_loan_notes(session: AsyncSession, student_id: int) -> None:
+    """Remove the free-text notes on the student's loans (staff may have written the name
+    there). The device events' notes stay as written, since history is never changed (SPEC
+    §2); the devices service stops showing them once the student is erased."""
     await session.execute(
         text("UPDATE assignments SET note = NULL WHERE student_id = :id AND note IS NOT NULL"),
-        {"id": student_id},
-    )
-    await session.execute(
-        text("UPDATE device_events SET note = NULL WHERE student_id = :id AND note IS NOT NULL"),
         {"id": student_id},
     )
 

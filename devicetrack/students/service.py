@@ -313,4 +313,4 @@ async def erase_student(session: AsyncSession, principal: Principal, student_id:
         consent.evidence = None
         consent.withdrawn_at = consent.withdrawn_at or student.erased_at
     await session.flush()
-    await repo.redact_notes(session, student_id)
+    await repo.clear_loan_notes(session, student_id)

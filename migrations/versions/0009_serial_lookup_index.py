@@ -9,8 +9,8 @@ case, which an exact comparison never found.
 An index on upper(serial), partial like the uniqueness one, serves both: the lookups compare
 upper(serial) with the upper-cased input. Serials are still stored as given.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-23
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
