@@ -146,5 +146,7 @@ async def _load(session: AsyncSession) -> None:
 
     # Devices, loans and an audit at the demo teacher's first school, through the services.
     await session.flush()
-    assert people["admin"].id is not None and donors[0].id is not None and schools[0].id
-    await story.tell(session, PROVINCE, donors[0].id, schools[0].id, people["admin"].id)
+    assert people["admin"].id is not None and donors[0].id and donors[1].id and schools[0].id
+    await story.tell(
+        session, PROVINCE, donors[0].id, donors[1].id, schools[0].id, people["admin"].id
+    )

@@ -1,12 +1,13 @@
 """The demo's devices and their history, made by the same services a user's requests go
 through (so the demo shows what the rules allow, and nothing else): a donation with
-tablets, laptops and SIM cards; an allocation to the demo teacher's school received there;
-students with consent; a few loans; an audit."""
+tablets, laptops, desktops and smartphones from a foundation; a telecom's tablets with their
+SIM cards installed; an allocation to the demo teacher's school received there; students with
+consent; a few loans; an audit."""
 
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +16,8 @@ from devicetrack.allocations.schemas import AllocationCreate, ReceiptCreate
 from devicetrack.audits import service as audits
 from devicetrack.audits.schemas import AuditCreate, ScanBatch
 from devicetrack.auth.principal import Principal
+from devicetrack.devices import actions as device_actions
+from devicetrack.devices.schemas import ActionBody
 from devicetrack.donations import service as donations
 from devicetrack.donations.schemas import DonationCreate, PledgedLineIn
 from devicetrack.students import assignments
@@ -34,65 +37,26 @@ def _luhn_digit(body: str) -> str:
 
 
 async def tell(
-    session: AsyncSession, province: str, donor_id: int, school_id: int, admin_id: int
+    session: AsyncSession,
+    province: str,
+    foundation_id: int,
+    telecom_id: int,
+    school_id: int,
+    admin_id: int,
 ) -> None:
     rng = random.Random(2026)
     admin = Principal(user_id=admin_id, email="demo", full_name="Demo", role="admin")
-    donation = await donations.create_donation(
+    tablets = await _foundation_donation(session, admin, province, foundation_id)
+    connected = await _telecom_donation(session, admin, province, telecom_id)
+    await allocations.allocate(
         session,
         admin,
-        DonationCreate(
-            donor_id=donor_id,
-            province_code=province,
-            reference="VTVV-2026-01",
-            received_on=date(2026, 9, 5),
-            pledged=[
-                PledgedLineIn(kind="tablet", quantity=120, model="Samsung Galaxy Tab A9"),
-                PledgedLineIn(kind="laptop", quantity=40, model="Lenovo ThinkPad E14"),
-                PledgedLineIn(kind="sim", quantity=60),
-            ],
-        ),
+        AllocationCreate(school_id=school_id, asset_tags=tablets[:30] + connected[:10]),
     )
-    rows: list[dict[str, str]] = []
-    for i in range(100):
-        rows.append(
-            {
-                "kind": "tablet",
-                "make": "Samsung",
-                "model": "Galaxy Tab A9",
-                "serial": f"R9TW{i:05d}",
-            }
-        )
-    for i in range(30):
-        rows.append(
-            {"kind": "laptop", "make": "Lenovo", "model": "ThinkPad E14", "serial": f"PF4{i:05d}"}
-        )
-    for i in range(40):
-        body = f"8984048000{i:08d}"
-        rows.append(
-            {
-                "kind": "sim",
-                "iccid": body + _luhn_digit(body),
-                "msisdn": f"0912{i:06d}",
-                "carrier": "Viettel",
-                "plan_expires_on": f"2026-12-{1 + i % 28:02d}",
-            }
-        )
-    result = await donations.intake_devices(
-        session, admin, donation.id, list(enumerate(rows, start=2)), "create"
-    )
-    tags = result.asset_tags  # type: ignore[union-attr]
-    tablets = tags[:100]
-    allocation = await allocations.allocate(
-        session, admin, AllocationCreate(school_id=school_id, asset_tags=tablets[:30])
-    )
-    # 25 of the 30 have arrived and been scanned in; 5 are still on the road.
-    await allocations.receive(
-        session,
-        admin,
-        school_id,
-        ReceiptCreate(asset_tags=[d.asset_tag for d in allocation.devices][:25]),
-    )
+    # All have arrived and been scanned in but 5 of the foundation's, still on the road (a
+    # tablet's SIM travels with it).
+    arrived = tablets[:25] + connected[:10]
+    await allocations.receive(session, admin, school_id, ReceiptCreate(asset_tags=arrived))
     created = []
     for i in range(24):
         student = await students.create_student(
@@ -115,7 +79,9 @@ async def tell(
             student_id,
             ConsentCreate(given_by="Phụ huynh", method="paper", given_at=date(2026, 9, 10)),
         )
-    for tag, student_id in zip(tablets[:12], created[:12], strict=True):
+    # Twelve loans of the foundation's tablets and three of the telecom's connected ones.
+    lent = tablets[:12] + connected[:3]
+    for tag, student_id in zip(lent, created[:15], strict=True):
         await assignments.assign(
             session,
             admin,
@@ -128,3 +94,112 @@ async def tell(
         session, admin, audit.id, ScanBatch(scans=[{"code": t} for t in tablets[:20]])
     )
     await audits.close(session, admin, audit.id)
+
+
+async def _foundation_donation(
+    session: AsyncSession, admin: Principal, province: str, donor_id: int
+) -> list[str]:
+    """A foundation's mixed batch: tablets, laptops, desktops and smartphones. Returns the
+    tablets' tags."""
+    donation = await donations.create_donation(
+        session,
+        admin,
+        DonationCreate(
+            donor_id=donor_id,
+            province_code=province,
+            reference="VTVV-2026-01",
+            received_on=date(2026, 9, 5),
+            pledged=[
+                PledgedLineIn(kind="tablet", quantity=120, model="Samsung Galaxy Tab A9"),
+                PledgedLineIn(kind="laptop", quantity=40, model="Lenovo ThinkPad E14"),
+                PledgedLineIn(kind="desktop", quantity=20, model="Dell OptiPlex 3000"),
+                PledgedLineIn(kind="smartphone", quantity=60, model="Xiaomi Redmi 13"),
+            ],
+        ),
+    )
+    rows: list[dict[str, str]] = []
+    rows += [
+        {"kind": "tablet", "make": "Samsung", "model": "Galaxy Tab A9", "serial": f"R9TW{i:05d}"}
+        for i in range(100)
+    ]
+    rows += [
+        {"kind": "laptop", "make": "Lenovo", "model": "ThinkPad E14", "serial": f"PF4{i:05d}"}
+        for i in range(40)
+    ]
+    rows += [
+        {
+            "kind": "desktop",
+            "make": "Dell",
+            "model": "OptiPlex 3000",
+            "serial": f"DL3K{i:04d}",
+            "condition": "good",
+        }
+        for i in range(20)
+    ]
+    for i in range(60):
+        body = f"86{i + 4_012_000:012d}"
+        rows.append(
+            {
+                "kind": "smartphone",
+                "make": "Xiaomi",
+                "model": "Redmi 13",
+                "imei": body + _luhn_digit(body),
+            }
+        )
+    result = await donations.intake_devices(
+        session, admin, donation.id, list(enumerate(rows, start=2)), "create"
+    )
+    return result.asset_tags[:100]  # type: ignore[union-attr]
+
+
+async def _telecom_donation(
+    session: AsyncSession, admin: Principal, province: str, donor_id: int
+) -> list[str]:
+    """A telecom's cellular tablets, each with a Viettel or VinaPhone SIM installed whose
+    free data ends in three months. Returns the tablets' tags."""
+    donation = await donations.create_donation(
+        session,
+        admin,
+        DonationCreate(
+            donor_id=donor_id,
+            province_code=province,
+            reference="VTL-KETNOI-2026",
+            received_on=date(2026, 10, 1),
+            pledged=[
+                PledgedLineIn(kind="tablet", quantity=120, model="Samsung Galaxy Tab A9+ 5G"),
+                PledgedLineIn(kind="sim", quantity=120, model="Data 4G 3 tháng"),
+            ],
+        ),
+    )
+    data_ends = date.today() + timedelta(days=91)
+    rows: list[dict[str, str]] = [
+        {
+            "kind": "tablet",
+            "make": "Samsung",
+            "model": "Galaxy Tab A9+ 5G",
+            "serial": f"R9LT{i:05d}",
+        }
+        for i in range(120)
+    ]
+    for i in range(120):
+        body = f"8984048000{i:08d}"
+        viettel = i % 3 != 2
+        rows.append(
+            {
+                "kind": "sim",
+                "iccid": body + _luhn_digit(body),
+                "msisdn": f"{'086' if viettel else '091'}{2_000_000 + i:07d}",
+                "carrier": "viettel" if viettel else "vinaphone",
+                "plan_name": "Data 4G miễn phí 3 tháng",
+                "plan_quota_gb": "4",
+                "plan_expires_on": data_ends.isoformat(),
+            }
+        )
+    result = await donations.intake_devices(
+        session, admin, donation.id, list(enumerate(rows, start=2)), "create"
+    )
+    tags = result.asset_tags  # type: ignore[union-attr]
+    tablets, sims = tags[:120], tags[120:]
+    for tablet, sim in zip(tablets, sims, strict=True):
+        await device_actions.perform(session, admin, tablet, "install-sim", ActionBody(sim=sim))
+    return tablets
