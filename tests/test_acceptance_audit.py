@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 from tests.factories import DIEN_BIEN, assert_problem
 
@@ -88,11 +89,12 @@ async def test_offline_batch_keeps_good_entries_and_names_the_bad(client, factor
     audit = (
         await client.post("/api/v1/audits", headers=staff.headers, json={"school_id": school})
     ).json()
+    started = datetime.fromisoformat(audit["started_at"])
     scans = [
         {
             "code": tags[i % 10],
             "condition": "good",
-            "scanned_at": f"2026-10-01T08:{i % 60:02d}:00+07:00",
+            "scanned_at": (started + timedelta(seconds=i % 60)).isoformat(),
         }
         for i in range(500)
     ]
@@ -146,3 +148,131 @@ async def test_audit_pdf_and_csv_summaries(client, factory) -> None:
     ).content.decode("utf-8-sig")
     assert f"found,{tags[0]},tablet,poor" in csv_text
     assert csv_text.count("missing,") == 2
+
+
+async def test_scan_times_must_fall_within_the_audit_and_never_move_last_seen_back(
+    client, factory, db
+) -> None:
+    _, school, tags = await _school_with_devices(client, factory, 2, "TIME")
+    staff = await factory.staff(school)
+
+    async def audit_of(scans: list[dict]) -> dict:
+        audit = (
+            await client.post("/api/v1/audits", headers=staff.headers, json={"school_id": school})
+        ).json()
+        sent = await client.post(
+            f"/api/v1/audits/{audit['id']}/scans", headers=staff.headers, json={"scans": scans}
+        )
+        assert sent.status_code == 200, sent.text
+        return audit | {"sent": sent.json()}
+
+    now = datetime.now(UTC)
+    first = await audit_of(
+        [
+            {"code": tags[0], "scanned_at": (now + timedelta(days=365)).isoformat()},
+            {"code": tags[1], "scanned_at": "2020-01-01T00:00:00+07:00"},
+            {"code": tags[1]},
+        ]
+    )
+    messages = {r["index"]: r["message"] for r in first["sent"]["rejected"]}
+    assert messages == {
+        0: "scanned_at is in the future",
+        1: "scanned_at is before the audit started",
+    }
+    closed = await client.post(f"/api/v1/audits/{first['id']}/close", headers=staff.headers)
+    assert closed.status_code == 200, closed.text
+    seen = await db.fetchval("SELECT last_seen_at FROM devices WHERE asset_tag = $1", tags[1])
+    assert abs(seen - now) < timedelta(minutes=5)
+    # A later audit whose offline scan of that device is older keeps the newer sighting.
+    second = await audit_of([{"code": tags[1]}])
+    await db.execute(
+        "UPDATE audit_scans SET scanned_at = scanned_at - interval '1 day' WHERE audit_id = $1",
+        second["id"],
+    )
+    await db.execute(
+        "UPDATE audits SET started_at = started_at - interval '2 days' WHERE id = $1",
+        second["id"],
+    )
+    assert (
+        await client.post(f"/api/v1/audits/{second['id']}/close", headers=staff.headers)
+    ).status_code == 200
+    assert (
+        await db.fetchval("SELECT last_seen_at FROM devices WHERE asset_tag = $1", tags[1]) == seen
+    )
+
+
+async def test_an_audit_with_nothing_scanned_cannot_be_closed(client, factory) -> None:
+    _, school, tags = await _school_with_devices(client, factory, 2, "EMPTY")
+    staff = await factory.staff(school)
+    audit = (
+        await client.post("/api/v1/audits", headers=staff.headers, json={"school_id": school})
+    ).json()
+    url = f"/api/v1/audits/{audit['id']}"
+    body = assert_problem(await client.post(f"{url}/close", headers=staff.headers), 409)
+    assert "Nothing has been scanned" in body["detail"] and body["expected"] == 2
+    assert (await client.get(url, headers=staff.headers)).json()["closed_at"] is None
+    await client.post(f"{url}/scans", headers=staff.headers, json={"code": tags[0]})
+    closed = await client.post(f"{url}/close", headers=staff.headers)
+    assert closed.status_code == 200
+    assert [m["asset_tag"] for m in closed.json()["result"]["missing"]] == [tags[1]]
+
+
+async def test_an_unexpected_device_of_another_school_is_not_described_to_this_one(
+    client, factory
+) -> None:
+    admin, home, tags = await _school_with_devices(client, factory, 2, "HOME")
+    _, away, away_tags = await _school_with_devices(client, factory, 1, "AWAY")
+    phone = await client.post(
+        "/api/v1/donations/"
+        + str(
+            (
+                await client.post(
+                    "/api/v1/donations",
+                    headers=admin.headers,
+                    json={
+                        "donor_id": await factory.donor(),
+                        "province_code": DIEN_BIEN,
+                        "reference": "AWAY-PHONE",
+                    },
+                )
+            ).json()["id"]
+        )
+        + "/devices",
+        headers=admin.headers,
+        json=[{"kind": "smartphone", "imei": "490154203237518"}],
+    )
+    assert phone.status_code == 201, phone.text
+    staff = await factory.staff(away)
+    audit = (
+        await client.post("/api/v1/audits", headers=staff.headers, json={"school_id": away})
+    ).json()
+    url = f"/api/v1/audits/{audit['id']}"
+    scans = [{"code": away_tags[0]}, {"code": tags[0]}, {"code": "490154203237518"}]
+    await client.post(f"{url}/scans", headers=staff.headers, json={"scans": scans})
+    closed = await client.post(f"{url}/close", headers=staff.headers)
+    assert closed.status_code == 200, closed.text
+    unexpected = {
+        u["code"]: {k: v for k, v in u.items() if v is not None}
+        for u in closed.json()["result"]["unexpected"]
+    }
+    # The auditor sees the code (a scanned IMEI as the tag on the device in their hands) and
+    # why it is unexpected, nothing about a device they may not read: no school, status, kind.
+    phone_tag = phone.json()["asset_tags"][0]
+    assert unexpected == {
+        tags[0]: {"code": tags[0], "reason": "held by another school"},
+        phone_tag: {"code": phone_tag, "reason": "in province stock"},
+    }
+    # The province's officer (and an admin) read the whole result.
+    officer = await factory.officer(DIEN_BIEN)
+    full = (await client.get(url, headers=officer.headers)).json()["result"]["unexpected"]
+    described = {u["code"]: u for u in full}
+    assert described[tags[0]]["held_by_school_id"] == home
+    assert (described[phone_tag]["kind"], described[phone_tag]["status"]) == (
+        "smartphone",
+        "in_stock",
+    )
+    # The CSV summary tells the auditor no more than the JSON did.
+    summary = await client.get(url, params={"format": "csv"}, headers=staff.headers)
+    assert summary.status_code == 200
+    assert described[tags[0]]["held_by_school_name"] not in summary.text
+    assert "smartphone" not in summary.text

@@ -77,6 +77,7 @@ async def test_side_counters_follow_their_school(
 
     # A closed audit reaches every level.
     audit = await client.post(f"{API}/audits", headers=h, json={"school_id": scene.school_a})
+    await client.post(f"{API}/audits/{audit.json()['id']}/scans", headers=h, json={"code": old})
     closed = await client.post(f"{API}/audits/{audit.json()['id']}/close", headers=h)
     assert closed.status_code == 200, closed.text
     closed_at = closed.json()["closed_at"]

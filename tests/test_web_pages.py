@@ -4,7 +4,7 @@ flags, CSRF, each journey's forms, languages, and the errors a user sees."""
 from __future__ import annotations
 
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 
 import asyncpg
 from litestar.testing import AsyncTestClient
@@ -230,7 +230,10 @@ async def test_audit_by_forms_and_by_the_offline_batch(
     batch = await web.post(
         f"{audit_url}/scans.json",
         json={
-            "scans": [{"code": tags[1], "scanned_at": "2026-11-20T08:00:00+07:00"}, {"code": "rác"}]
+            "scans": [
+                {"code": tags[1], "scanned_at": datetime.now(UTC).isoformat()},
+                {"code": "rác"},
+            ]
         },
         headers=browser(scene.staff_a) | {"X-CSRF-Token": form(scene.staff_a)["_csrf"]},
     )
@@ -627,3 +630,22 @@ async def test_excel_exports_speak_the_readers_language_and_clock(
     assert {"Sĩ số", "Độ phủ (%)", "Còn thiếu"} <= set(header)
     english = await web.get("/province/coverage.xlsx", headers=browser(scene.officer, "en"))
     assert {"Enrolled", "Coverage (%)", "Gap"} <= set(sheet(english.content)[0])
+
+
+async def test_closing_an_empty_audit_comes_back_to_the_audit_with_the_reason(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    await scene.at_school(await scene.tablets(2))
+    started = await web.post(
+        f"/schools/{scene.school_a}/audits",
+        data=form(scene.staff_a),
+        headers=browser(scene.staff_a),
+    )
+    audit_url = started.headers["location"]
+    closed = await web.post(
+        f"{audit_url}/close", data=form(scene.staff_a), headers=browser(scene.staff_a, "vi")
+    )
+    assert closed.status_code == 409
+    assert "chưa quét thiết bị nào" in closed.text and f'action="{audit_url}/close"' in closed.text
+    assert await db.fetchval("SELECT count(*) FROM audits WHERE closed_at IS NOT NULL") == 0

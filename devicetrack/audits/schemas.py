@@ -75,6 +75,7 @@ class UnexpectedItem(msgspec.Struct):
     status: str | None = None
     held_by_school_id: int | None = None
     held_by_school_name: str | None = None
+    held_by_province: str | None = None
     suggested_action: str | None = None
 
 

@@ -4,7 +4,7 @@ unexpected and updates each found device in one transaction."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -116,7 +116,7 @@ async def _resolve(session: AsyncSession, codes: list[str]) -> dict[str, tuple[s
         text(
             "SELECT c.code, d.asset_tag, d.id FROM unnest(CAST(:codes AS text[])) AS c(code)"
             " JOIN devices d ON d.asset_tag = c.code OR d.imei = c.code OR d.iccid = c.code"
-            " OR d.serial = c.code"
+            " OR upper(d.serial) = upper(c.code)"
         ),
         {"codes": codes},
     )
@@ -150,6 +150,9 @@ async def scan(
         code = (item.code or item.asset_tag or "").strip()
         if not code:
             rejected.append(ScanRejected(index=index, message="code (or asset_tag) is required"))
+            continue
+        if (problem := _scan_time_problem(item, audit.started_at)) is not None:
+            rejected.append(ScanRejected(index=index, code=code, message=problem))
             continue
         parsed = parse_tag(code)
         if parsed is not None:
@@ -201,6 +204,24 @@ async def scan(
     return ScanResult(accepted=len(rows), rejected=rejected, found_so_far=found, expected=expected)
 
 
+# A device's clock may run a little fast or slow; beyond this a scan time is refused.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+def _scan_time_problem(item: ScanIn, started_at: datetime | None) -> str | None:
+    """A scan collected offline carries its own time, which becomes the device's
+    last_seen_at: it must lie between the audit's start and now."""
+    if item.scanned_at is None:
+        return None
+    if item.scanned_at.tzinfo is None:
+        item.scanned_at = item.scanned_at.replace(tzinfo=UTC)  # a time without zone is UTC
+    if item.scanned_at > datetime.now(UTC) + CLOCK_SKEW:
+        return "scanned_at is in the future"
+    if started_at is not None and item.scanned_at < started_at - CLOCK_SKEW:
+        return "scanned_at is before the audit started"
+    return None
+
+
 async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, list[dict]]:
     params = {"audit": audit.id}
     latest = {r.code: r for r in await session.execute(text(LATEST_SCANS), params)}
@@ -241,7 +262,8 @@ async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, li
             d.id: d
             for d in await session.execute(
                 text(
-                    "SELECT d.id, d.asset_tag, d.kind, d.status, d.school_id, s.name AS school_name"
+                    "SELECT d.id, d.asset_tag, d.kind, d.status, d.school_id, d.province_code,"
+                    " s.name AS school_name"
                     " FROM devices d LEFT JOIN schools s ON s.id = d.school_id"
                     " WHERE d.id = ANY(:ids)"
                 ),
@@ -261,6 +283,7 @@ async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, li
             status=d.status,
             held_by_school_id=d.school_id,
             held_by_school_name=d.school_name,
+            held_by_province=d.province_code,
             reason="",
         )
         if d.status in ("lost", "stolen"):
@@ -284,11 +307,19 @@ async def close(session: AsyncSession, principal: Principal, audit_id: int) -> A
     if audit.closed_at is not None:
         raise Conflict("The audit is already closed.")
     result, updates = await _compute(session, audit)
+    if result.missing and not result.found and not result.unexpected:
+        # Closing counts as the school's audit (reports, audit-due): an audit in which
+        # nothing was scanned would record every device as missing, most likely by mistake.
+        raise Conflict(
+            "Nothing has been scanned in this audit yet; scan the devices before closing it.",
+            extra={"expected": len(result.missing)},
+        )
     if updates:
         # One statement updates every found device; the coverage triggers see it once.
         await session.execute(
             text("""
-            UPDATE devices d SET condition = u.condition, last_seen_at = u.seen,
+            UPDATE devices d SET condition = u.condition,
+               last_seen_at = GREATEST(d.last_seen_at, u.seen),
                    updated_at = now()
               FROM unnest(CAST(:ids AS bigint[]), CAST(:conditions AS text[]),
                           CAST(:seen AS timestamptz[])) AS u(id, condition, seen)
@@ -327,6 +358,7 @@ async def read(session: AsyncSession, principal: Principal, audit_id: int) -> Au
     result = msgspec.convert(audit.result, AuditResult) if audit.result else None
     if result is not None:
         found, unexpected = len(result.found), len(result.unexpected)
+        result.unexpected = [_as_seen_by(principal, item) for item in result.unexpected]
     assert audit.id is not None and audit.started_at is not None
     return AuditRead(
         id=audit.id,
@@ -344,6 +376,20 @@ async def read(session: AsyncSession, principal: Principal, audit_id: int) -> Au
         unexpected=unexpected,
         result=result,
     )
+
+
+def _as_seen_by(principal: Principal, item: UnexpectedItem) -> UnexpectedItem:
+    """An unexpected scan as the reader may see it: what the auditor scanned and why it is
+    unexpected ("held by another school"), and about the device only what the reader could
+    read anyway. Staff of this school learn no other school's name, no device's status or
+    kind, and not even the tag behind an IMEI or serial they scanned."""
+    if item.asset_tag is None or principal.is_admin:
+        return item
+    if principal.is_province_officer and item.held_by_province in (None, principal.province_code):
+        return item
+    if principal.is_school_staff and item.held_by_school_id in principal.school_ids:
+        return item
+    return UnexpectedItem(code=item.code, reason=item.reason)
 
 
 async def list_audits(

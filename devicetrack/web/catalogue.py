@@ -360,6 +360,9 @@ VI: dict[str, str] = {
     "Devices are received by the school's staff.": "Việc nhận thiết bị do cán bộ của trường thực hiện.",
     "Audits are run by the school's staff and province officers.": "Việc kiểm kê do cán bộ trường và cán bộ Sở thực hiện.",
     "The audit is already closed.": "Đợt kiểm kê đã kết thúc.",
+    "Nothing has been scanned in this audit yet; scan the devices before closing it.": (
+        "Đợt kiểm kê này chưa quét thiết bị nào; hãy quét thiết bị trước khi kết thúc."
+    ),
     "Donors do not run audits.": "Nhà tài trợ không thực hiện kiểm kê.",
     "Donors do not see students.": "Nhà tài trợ không xem được thông tin học sinh.",
     "The device is not at one of your schools.": "Thiết bị không ở trường nào của bạn.",

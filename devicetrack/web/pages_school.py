@@ -616,16 +616,30 @@ class AuditPages(Controller):
         audit_id: int,
         last: str | None = None,
     ) -> Response[Any]:
+        return await self._audit_page(request, tx, principal, audit_id, last=last)
+
+    async def _audit_page(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        audit_id: int,
+        *,
+        last: str | None = None,
+        error: DomainError | None = None,
+    ) -> Response[Any]:
         audit = await audits.read(tx, principal, audit_id)
         school = await schools.get_school(tx, principal, audit.school_id)
         return page(
             request,
             "audit.html",
             principal,
+            status=error.status if error else 200,
             audit=audit,
             school=school,
             last=last,
             conditions=CONDITIONS,
+            error=error,
         )
 
     @post("/scan")
@@ -660,6 +674,10 @@ class AuditPages(Controller):
         return result
 
     @post("/close")
-    async def close(self, tx: AsyncSession, principal: Principal, audit_id: int) -> Response[Any]:
-        await audits.close(tx, principal, audit_id)
+    async def close(
+        self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, audit_id: int
+    ) -> Response[Any]:
+        result = await attempt(tx, lambda: audits.close(tx, principal, audit_id))
+        if isinstance(result, DomainError):
+            return await self._audit_page(request, tx, principal, audit_id, error=result)
         return Redirect(f"/audits/{audit_id}", status_code=303)
