@@ -242,3 +242,82 @@ async def test_cells_are_stored_trimmed_and_composed_from_json_csv_and_xlsx(
         ("laptop", "X-1", "máy tặng"),
     ]
     assert all(unicodedata.is_normalized("NFC", r["note"]) for r in stored)
+
+
+async def test_a_collision_names_the_other_device_only_to_who_may_read_it(client, factory) -> None:
+    admin = await factory.admin()
+    donor_a, donor_b = await factory.donor(), await factory.donor()
+    donation_a = await _donation(client, admin, donor_a, "COL-A")
+    first = await client.post(
+        f"/api/v1/donations/{donation_a}/devices",
+        headers=admin.headers,
+        json=[{"kind": "smartphone", "make": "Xiaomi", "serial": "COL-S1", "imei": _imei(4242)}],
+    )
+    assert first.status_code == 201, first.text
+    tag_a = first.json()["asset_tags"][0]
+    user_b = await factory.donor_user(donor_b)
+    donation_b = await _donation(client, user_b, donor_b, "COL-B")
+    again = [{"kind": "smartphone", "make": "xiaomi", "serial": "COL-S1", "imei": _imei(4242)}]
+
+    async def messages(caller, donation: int) -> set[str]:
+        response = await client.post(
+            f"/api/v1/donations/{donation}/devices", headers=caller.headers, json=again
+        )
+        body = assert_problem(response, 422)
+        return {e["message"] for e in body["errors"]}
+
+    # Another donor learns the identity is taken, not which device holds it.
+    hidden = await messages(user_b, donation_b)
+    assert hidden == {"IMEI already registered", "serial already registered for this make"}
+    assert all(tag_a not in m for m in hidden)
+    # The province's staff may read the device, so they are told which one.
+    shown = await messages(admin, donation_b)
+    assert shown == {
+        f"IMEI already registered as {tag_a}",
+        f"serial already registered for this make as {tag_a}",
+    }
+
+
+async def test_a_donor_corrects_its_devices_only_while_in_stock(client, factory) -> None:
+    admin = await factory.admin()
+    donor = await factory.donor()
+    user = await factory.donor_user(donor)
+    donation = await _donation(client, user, donor, "FIX-1")
+    created = await client.post(
+        f"/api/v1/donations/{donation}/devices",
+        headers=user.headers,
+        json=[{"kind": "tablet", "serial": "FIX-T1"}, {"kind": "tablet", "serial": "FIX-T2"}],
+    )
+    stock, sent = created.json()["asset_tags"]
+    allocated = await client.post(
+        "/api/v1/allocations",
+        headers=admin.headers,
+        json={"school_id": await factory.school(DIEN_BIEN), "asset_tags": [sent]},
+    )
+    assert allocated.status_code == 201, allocated.text
+
+    ok = await client.patch(
+        f"/api/v1/devices/{stock}", headers=user.headers, json={"model": "Galaxy Tab A9"}
+    )
+    assert ok.status_code == 200, ok.text
+    assert_problem(
+        await client.patch(f"/api/v1/devices/{sent}", headers=user.headers, json={"note": "x"}),
+        403,
+    )
+    update = f"asset_tag,condition\n{stock},good\n{sent},broken\n".encode()
+    refused = await client.post(
+        f"/api/v1/donations/{donation}/devices?mode=update",
+        headers=user.headers,
+        files={"file": ("u.csv", update, "text/csv")},
+    )
+    body = assert_problem(refused, 422)
+    assert [(e["row"], e["field"]) for e in body["errors"]] == [(3, "asset_tag")]
+    got = await client.get(f"/api/v1/devices/{stock}", headers=user.headers)
+    assert got.json()["condition"] == "new"  # all or nothing: the good row waited too
+    # The province may.
+    fixed = await client.post(
+        f"/api/v1/donations/{donation}/devices?mode=update",
+        headers=admin.headers,
+        files={"file": ("u.csv", update, "text/csv")},
+    )
+    assert fixed.status_code == 201, fixed.text

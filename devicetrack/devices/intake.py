@@ -15,6 +15,8 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devicetrack.auth.principal import Principal
+from devicetrack.auth.scope import can_see_device
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices.intake_rows import CheckedRows, check_new_rows, check_update_rows
 from devicetrack.devices.tags import format_tags
@@ -73,19 +75,31 @@ UPDATE_COLUMNS = [
 # (index lookups, no staging needed). The serial comparison matches the unique index
 # uq_devices_make_serial.
 CONFLICTS_NEW = """
-SELECT i.n, 'imei' AS field, 'IMEI already registered as ' || d.asset_tag AS message
+SELECT i.n, 'imei' AS field, d.asset_tag, d.province_code, d.school_id, d.donor_id
   FROM unnest($1::int[], $2::text[]) AS i(n, v) JOIN devices d ON d.imei = i.v
 UNION ALL
-SELECT i.n, 'iccid', 'ICCID already registered as ' || d.asset_tag
+SELECT i.n, 'iccid', d.asset_tag, d.province_code, d.school_id, d.donor_id
   FROM unnest($3::int[], $4::text[]) AS i(n, v) JOIN devices d ON d.iccid = i.v
 UNION ALL
-SELECT i.n, 'serial', 'serial already registered for this make as ' || d.asset_tag
+SELECT i.n, 'serial', d.asset_tag, d.province_code, d.school_id, d.donor_id
   FROM unnest($5::int[], $6::text[], $7::text[]) AS i(n, make, serial)
   JOIN devices d ON lower(coalesce(d.make, '')) = i.make AND d.serial = i.serial
 UNION ALL
-SELECT i.n, 'asset_tag', 'tag already bound to ' || coalesce(d.serial, d.imei, d.iccid, 'a device')
+SELECT i.n, 'asset_tag', coalesce(d.serial, d.imei, d.iccid, 'a device'), d.province_code,
+       d.school_id, d.donor_id
   FROM unnest($8::int[], $9::text[]) AS i(n, v) JOIN devices d ON d.asset_tag = i.v
 """
+# What a row that collides with a stored device is told: the other device is named only
+# to a caller who may read it (another donor's tag or serial is not this donor's business).
+CONFLICT_MESSAGES = {
+    "imei": ("IMEI already registered as {}", "IMEI already registered"),
+    "iccid": ("ICCID already registered as {}", "ICCID already registered"),
+    "serial": (
+        "serial already registered for this make as {}",
+        "serial already registered for this make",
+    ),
+    "asset_tag": ("tag already bound to {}", "tag already bound to another device"),
+}
 # Two statements rather than one INSERT … RETURNING feeding the events: the staging table
 # already holds each device's id (its column default draws from the devices' sequence
 # during the COPY), so the events need neither RETURNING nor a join, and PostgreSQL does
@@ -123,6 +137,11 @@ SELECT s.rownum, 'serial', 'duplicate of row ' || min(t.rownum) OVER (PARTITION 
   JOIN intake_updates t ON t.rownum < s.rownum AND t.serial = s.serial
   JOIN devices e ON e.asset_tag = t.asset_tag
                AND lower(coalesce(e.make, '')) = lower(coalesce(d.make, ''))
+UNION ALL
+SELECT s.rownum, 'asset_tag',
+       'the device has left the province stock; ask the province to change it'
+  FROM intake_updates s JOIN devices d ON d.asset_tag = s.asset_tag
+ WHERE $2 AND d.status <> 'in_stock'
 UNION ALL
 SELECT s.rownum, 'msisdn', 'SIM fields apply to SIMs only'
   FROM intake_updates s JOIN devices d ON d.asset_tag = s.asset_tag
@@ -220,7 +239,7 @@ async def take_sequences(conn: asyncpg.Connection, province: str, count: int) ->
 
 
 async def _new_row_conflicts(
-    conn: asyncpg.Connection, checked: CheckedRows, province: str
+    conn: asyncpg.Connection, principal: Principal, checked: CheckedRows, province: str
 ) -> list[FieldError]:
     """Errors for rows whose identity is already stored, or whose pre-printed tag was never
     reserved. Record layout: see intake_rows.check_new_rows."""
@@ -250,12 +269,18 @@ async def _new_row_conflicts(
         [n for n, _ in tags],
         [v for _, v in tags],
     )
-    errors += [FieldError(row=r[0], field=r[1], message=r[2]) for r in conflicts]
+    for n, column, other, other_province, other_school, other_donor in conflicts:
+        named, unnamed = CONFLICT_MESSAGES[column]
+        visible = can_see_device(principal, other_province, other_school, other_donor)
+        errors.append(
+            FieldError(row=n, field=column, message=named.format(other) if visible else unnamed)
+        )
     return errors
 
 
 async def register_devices(
     session: AsyncSession,
+    principal: Principal,
     *,
     donation_id: int,
     donor_id: int,
@@ -265,7 +290,7 @@ async def register_devices(
 ) -> IntakeResult:
     checked = check_new_rows(rows, province)
     conn = await raw_connection(session)
-    db_errors = await _new_row_conflicts(conn, checked, province)
+    db_errors = await _new_row_conflicts(conn, principal, checked, province)
     if checked.errors or db_errors:
         _refuse(checked, db_errors)
     records = checked.records
@@ -297,6 +322,7 @@ async def register_devices(
 
 async def update_devices(
     session: AsyncSession,
+    principal: Principal,
     *,
     donation_id: int,
     actor_id: int,
@@ -308,7 +334,8 @@ async def update_devices(
     await conn.copy_records_to_table(
         "intake_updates", records=checked.records, columns=UPDATE_COLUMNS
     )
-    conflicts = await conn.fetch(CONFLICTS_UPDATE, donation_id)
+    # A donor corrects its devices only while they are in the province's stock (as PATCH).
+    conflicts = await conn.fetch(CONFLICTS_UPDATE, donation_id, principal.is_donor)
     if checked.errors or conflicts:
         _refuse(checked, [FieldError(row=r[0], field=r[1], message=r[2]) for r in conflicts])
     # The devices may be at schools: their counter rows first (db/counters.py), in id order.

@@ -150,9 +150,13 @@ async def list_devices(
 
 def ensure_can_edit(principal: Principal, device: Device) -> None:
     """Edits of a device's description: admins, the province's officers, the donor that
-    gave it, and staff of the school that holds it."""
-    if principal.is_admin or principal.is_province_officer or principal.is_donor:
-        return  # visibility already restricts these to their own province / donor
+    gave it while it is in the province's stock, and staff of the school that holds it."""
+    if principal.is_admin or principal.is_province_officer:
+        return  # visibility already restricts these to their own province
+    if principal.is_donor:
+        if device.status == "in_stock":
+            return  # and visibility to the donor's own devices
+        raise Forbidden("The device has left the province's stock; ask the province to correct it.")
     if principal.is_school_staff and device.school_id in principal.school_ids:
         return
     raise Forbidden("Your role cannot edit this device.")

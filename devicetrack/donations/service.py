@@ -199,10 +199,11 @@ async def intake_devices(
     assert donation.id is not None
     if mode == "update":
         return await intake.update_devices(
-            session, donation_id=donation.id, actor_id=principal.user_id, rows=rows
+            session, principal, donation_id=donation.id, actor_id=principal.user_id, rows=rows
         )
     return await intake.register_devices(
         session,
+        principal,
         donation_id=donation.id,
         donor_id=donation.donor_id,
         province=donation.province_code,

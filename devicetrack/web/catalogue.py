@@ -360,6 +360,16 @@ VI: dict[str, str] = {
     "Devices are received by the school's staff.": "Việc nhận thiết bị do cán bộ của trường thực hiện.",
     "Audits are run by the school's staff and province officers.": "Việc kiểm kê do cán bộ trường và cán bộ Sở thực hiện.",
     "The audit is already closed.": "Đợt kiểm kê đã kết thúc.",
+    "IMEI already registered": "IMEI đã được đăng ký",
+    "ICCID already registered": "ICCID đã được đăng ký",
+    "serial already registered for this make": "số sê-ri đã được đăng ký cho hãng này",
+    "tag already bound to another device": "mã đã gắn với một thiết bị khác",
+    "the device has left the province stock; ask the province to change it": (
+        "thiết bị đã rời kho của tỉnh; hãy đề nghị Sở sửa"
+    ),
+    "The device has left the province's stock; ask the province to correct it.": (
+        "Thiết bị đã rời kho của tỉnh; hãy đề nghị Sở sửa."
+    ),
     "Nothing has been scanned in this audit yet; scan the devices before closing it.": (
         "Đợt kiểm kê này chưa quét thiết bị nào; hãy quét thiết bị trước khi kết thúc."
     ),
