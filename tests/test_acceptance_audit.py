@@ -143,6 +143,16 @@ async def test_audit_pdf_and_csv_summaries(client, factory) -> None:
     await client.post(f"/api/v1/audits/{audit['id']}/close", headers=admin.headers)
     pdf = await client.get(f"/api/v1/audits/{audit['id']}?format=pdf", headers=admin.headers)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    import io
+
+    from pypdf import PdfReader
+
+    from devicetrack.common.clock import VIETNAM
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Máy tính bảng" in text and "Kém" in text  # words, not codes
+    started = datetime.fromisoformat(audit["started_at"]).astimezone(VIETNAM)
+    assert f"{started:%d/%m/%Y %H:%M}" in text  # Vietnam's clock
     csv_text = (
         await client.get(f"/api/v1/audits/{audit['id']}?format=csv", headers=admin.headers)
     ).content.decode("utf-8-sig")

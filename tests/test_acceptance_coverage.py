@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import openpyxl
 
+from devicetrack.common.clock import local_today
 from devicetrack.reports.service import current_school_year
 from tests.factories import DIEN_BIEN
 
@@ -53,7 +54,7 @@ async def _scenario(client, factory, db):
             json={"donor_id": donor, "province_code": DIEN_BIEN, "reference": "HAND"},
         )
     ).json()["id"]
-    today = date.today()
+    today = local_today()
     t1, t2, t3, t4, t5, lap, sim_ok, sim_old = (
         await client.post(
             f"/api/v1/donations/{donation}/devices",

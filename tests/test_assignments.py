@@ -6,8 +6,9 @@ holds at most one open loan per device, even under 50 concurrent requests."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from devicetrack.common.clock import local_today
 from tests.factories import assert_problem
 from tests.lifecycle_helpers import (
     API,
@@ -21,7 +22,7 @@ from tests.lifecycle_helpers import (
 
 
 def _today():
-    return datetime.now(UTC).date()  # the application's day, as in its reports
+    return local_today()  # the application's day: Vietnam's date
 
 
 async def _assign(scene: Scene, tag: str, student_id: int, caller=None, **values):

@@ -5,11 +5,12 @@ losses, finds, transfers, retirements and student changes."""
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
+from devicetrack.common.clock import local_today
 from devicetrack.reports import coverage_sql
 from devicetrack.reports.service import current_school_year
 from tests.factories import DIEN_BIEN
@@ -25,7 +26,7 @@ FIGURES = (
 
 
 async def _from_scratch(db) -> dict[int, dict[str, int]]:
-    today = date.today()
+    today = local_today()
     sql = str(text(coverage_sql.FROM_SCRATCH)).replace(":today", "$1").replace(":cutoff", "$2")
     rows = await db.fetch(sql, today, today - timedelta(days=180))
     return {r["school_id"]: {f: r[f] for f in FIGURES} for r in rows}
@@ -62,7 +63,7 @@ async def test_counters_match_a_from_scratch_computation(client, db, factory, se
             json={"donor_id": donor, "province_code": DIEN_BIEN, "reference": f"R{seed}"},
         )
     ).json()["id"]
-    today = date.today()
+    today = local_today()
     devices = [
         {"kind": rng.choice(["tablet", "laptop", "smartphone"]), "serial": f"S{seed}-{i}"}
         for i in range(24)

@@ -4,11 +4,12 @@ closed audit must reach the school's counter row — checked at every level, thr
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import asyncpg
 from litestar.testing import AsyncTestClient
 
+from devicetrack.common.clock import local_today
 from tests.factories import DIEN_BIEN, Factory
 from tests.lifecycle_helpers import API, make_scene
 
@@ -25,7 +26,7 @@ async def test_side_counters_follow_their_school(
 ) -> None:
     scene = await make_scene(client, db, factory)
     h = scene.admin.headers
-    today = date.today()
+    today = local_today()
     sim = (
         await scene.intake(
             {

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from litestar.testing import AsyncTestClient
 
+from devicetrack.common.clock import local_today
 from tests.factories import Caller, assert_problem
 from tests.lifecycle_helpers import API, Scene, make_scene
 
@@ -34,7 +35,7 @@ async def _story(scene: Scene) -> dict[str, Any]:
         {
             "kind": "sim",
             "iccid": "8984040000000000001",
-            "plan_expires_on": (datetime.now(UTC).date() + timedelta(days=10)).isoformat(),
+            "plan_expires_on": (local_today() + timedelta(days=10)).isoformat(),
         },
         {"kind": "laptop", "serial": "PD-L1"},
     )
@@ -59,7 +60,7 @@ async def _story(scene: Scene) -> dict[str, Any]:
     loan = await scene.lend(
         tablet,
         student["id"],
-        due_back_on=datetime.now(UTC).date().isoformat(),
+        due_back_on=local_today().isoformat(),
         note=f"lent to {NAME}, guardian {GUARDIAN} signed",
     )
     audit = await client.post(

@@ -10,6 +10,7 @@ import asyncpg
 from litestar.testing import AsyncTestClient
 
 from devicetrack.auth.secrets import hash_password
+from devicetrack.common.clock import local_today
 from tests.factories import DIEN_BIEN, Factory
 from tests.lifecycle_helpers import API, make_scene
 from tests.web_helpers import browser, csrf_in, form
@@ -372,12 +373,12 @@ async def test_sim_and_audit_tables_export_to_excel_in_the_readers_language(
     client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
 ) -> None:
     import io
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from openpyxl import load_workbook
 
     scene = await make_scene(client, db, factory)
-    soon = (date.today() + timedelta(days=10)).isoformat()
+    soon = (local_today() + timedelta(days=10)).isoformat()
     sims = await scene.intake(
         {"kind": "sim", "iccid": "8984048000000000017", "plan_expires_on": soon}
     )

@@ -95,10 +95,12 @@ class AuditController(Controller):
             )
         if format == "pdf":
             from devicetrack.audits.pdf import audit_pdf
+            from devicetrack.web.i18n import Translator
 
             school = await service.schools.get_school(tx, principal, audit.school_id)
             return Response(
-                audit_pdf(audit, school.name),
+                # A record for a Vietnamese school: codes as Vietnamese words.
+                audit_pdf(audit, school.name, word=Translator("vi").word),
                 media_type="application/pdf",
                 headers={"Content-Disposition": f'attachment; filename="audit-{audit_id}.pdf"'},
             )

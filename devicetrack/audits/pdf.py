@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 from devicetrack.audits.schemas import AuditRead
+from devicetrack.common.clock import VIETNAM
 
 
-def audit_pdf(audit: AuditRead, school_name: str) -> bytes:
+def audit_pdf(
+    audit: AuditRead, school_name: str, word: Callable[[str | None], str] = lambda c: c or ""
+) -> bytes:
+    """`word` shows a stored code (tablet, good, assigned) as the reader's word. Times are
+    printed on Vietnam's clock."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
@@ -31,13 +37,11 @@ def audit_pdf(audit: AuditRead, school_name: str) -> bytes:
 
     line(f"Kiểm kê thiết bị / Device audit #{audit.id}", 15, bold, 8)
     line(school_name, 12, bold, 7)
+    started = audit.started_at.astimezone(VIETNAM)
+    closed = audit.closed_at.astimezone(VIETNAM) if audit.closed_at else None
     line(
-        f"Bắt đầu / started: {audit.started_at:%d/%m/%Y %H:%M}"
-        + (
-            f"   Kết thúc / closed: {audit.closed_at:%d/%m/%Y %H:%M}"
-            if audit.closed_at
-            else "   (đang mở / open)"
-        )
+        f"Bắt đầu / started: {started:%d/%m/%Y %H:%M}"
+        + (f"   Kết thúc / closed: {closed:%d/%m/%Y %H:%M}" if closed else "   (đang mở / open)")
     )
     line(
         f"Dự kiến / expected: {audit.expected}   Tìm thấy / found: {audit.found}   "
@@ -48,11 +52,11 @@ def audit_pdf(audit: AuditRead, school_name: str) -> bytes:
         for title, rows in (
             (
                 "Tìm thấy / Found",
-                [f"{f.asset_tag}  {f.kind}  {f.condition}" for f in audit.result.found],
+                [f"{f.asset_tag}  {word(f.kind)}  {word(f.condition)}" for f in audit.result.found],
             ),
             (
                 "Thiếu / Missing",
-                [f"{m.asset_tag}  {m.kind}  {m.status}" for m in audit.result.missing],
+                [f"{m.asset_tag}  {word(m.kind)}  {word(m.status)}" for m in audit.result.missing],
             ),
             (
                 "Ngoài danh sách / Unexpected",

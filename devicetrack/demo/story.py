@@ -16,6 +16,7 @@ from devicetrack.allocations.schemas import AllocationCreate, ReceiptCreate
 from devicetrack.audits import service as audits
 from devicetrack.audits.schemas import AuditCreate, ScanBatch
 from devicetrack.auth.principal import Principal
+from devicetrack.common.clock import local_today
 from devicetrack.devices import actions as device_actions
 from devicetrack.devices.schemas import ActionBody
 from devicetrack.donations import service as donations
@@ -171,7 +172,7 @@ async def _telecom_donation(
             ],
         ),
     )
-    data_ends = date.today() + timedelta(days=91)
+    data_ends = local_today() + timedelta(days=91)
     rows: list[dict[str, str]] = [
         {
             "kind": "tablet",

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.common.clock import local_today
 from devicetrack.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.reports import coverage_sql
 from devicetrack.reports.figures import pct
@@ -44,7 +45,7 @@ LEARNING_KINDS = ("laptop", "tablet", "desktop", "smartphone")
 
 
 def today() -> date:
-    return datetime.now(UTC).date()
+    return local_today()
 
 
 def current_school_year(on: date | None = None) -> str:

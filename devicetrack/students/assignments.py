@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import visible_schools
+from devicetrack.common.clock import local_today
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle
 from devicetrack.devices import repository as devices_repo
@@ -30,7 +31,7 @@ NEEDS_RESET = ("laptop", "tablet", "smartphone")
 def assignment_read(
     principal: Principal, a: Assignment, tag: str, kind: str, code: str, name: str | None
 ) -> AssignmentRead:
-    today = datetime.now(UTC).date()
+    today = local_today()
     read = AssignmentRead(
         id=a.id or 0,
         asset_tag=tag,
@@ -62,7 +63,7 @@ async def assign(
 ) -> AssignmentRead:
     student, has_consent = await get_student(session, principal, data.student_id)
     _ensure_lender(principal, student.school_id)
-    if data.due_back_on is not None and data.due_back_on < datetime.now(UTC).date():
+    if data.due_back_on is not None and data.due_back_on < local_today():
         raise ValidationFailed(
             "A loan cannot be due back before it starts.",
             errors=[FieldError(field="due_back_on", message="must be today or later")],
@@ -226,7 +227,7 @@ async def list_assignments(
         )
     if overdue is not None:
         # The same day as the `overdue` flag of each loan (assignment_read): UTC.
-        late = repo.overdue_clause(datetime.now(UTC).date())
+        late = repo.overdue_clause(local_today())
         where.append(late if overdue else not_(func.coalesce(late, False)))
     rows = await repo.list_assignments(session, where=where, after_id=after_id, limit=limit)
     return [

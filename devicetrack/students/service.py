@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import visible_schools
+from devicetrack.common.clock import local_today
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools import service as schools
@@ -238,7 +239,7 @@ async def add_consent(
     ensure_student_writer(principal, student.school_id)
     if student.erased_at is not None:
         raise Conflict("This student's personal data was erased; the record is closed.")
-    if data.given_at > datetime.now(UTC).date():
+    if data.given_at > local_today():
         raise ValidationFailed(
             "Consent cannot be dated in the future.",
             errors=[FieldError(field="given_at", message="in the future")],

@@ -8,13 +8,13 @@ zone (UTC+7, no daylight saving)."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
+from devicetrack.common.clock import VIETNAM
 from devicetrack.web.catalogue import PATTERNS, VI
 
 LANGUAGES = ("vi", "en")
-VIETNAM = timezone(timedelta(hours=7), "ICT")
 _MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 

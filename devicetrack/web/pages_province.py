@@ -9,12 +9,12 @@ from litestar import Controller, Request, Response, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.common.clock import VIETNAM
 from devicetrack.errors import Forbidden, NotFound
 from devicetrack.regions import repository as regions
 from devicetrack.reports import export as reports_export
 from devicetrack.reports import service as reports
 from devicetrack.web.excel import table_xlsx
-from devicetrack.web.i18n import VIETNAM
 from devicetrack.web.render import page, translator
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
