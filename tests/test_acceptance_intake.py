@@ -321,3 +321,36 @@ async def test_a_donor_corrects_its_devices_only_while_in_stock(client, factory)
         files={"file": ("u.csv", update, "text/csv")},
     )
     assert fixed.status_code == 201, fixed.text
+
+
+async def test_excel_numbers_too_long_to_keep_are_refused_not_changed(client, factory) -> None:
+    """An ICCID typed into Excel as a number has lost its last digits before it reaches us:
+    refused with the row and column; a phone number Excel stripped of its 0 is understood."""
+    import openpyxl
+
+    admin = await factory.admin()
+    donation = await _donation(client, admin, await factory.donor(), "XL-NUM")
+    book = openpyxl.Workbook()
+    book.active.append(["kind", "iccid", "msisdn"])
+    book.active.append(["sim", "8984048000077777772", 912555666])  # text ICCID: fine
+    book.active.append(["sim", 8984048000077777777, "0912555667"])  # a number: 16+ digits
+    body = io.BytesIO()
+    book.save(body)
+    url = f"/api/v1/donations/{donation}/devices"
+    refused = await client.post(
+        url, headers=admin.headers, files={"file": ("s.xlsx", body.getvalue())}
+    )
+    problem = assert_problem(refused, 422)
+    assert [(e["row"], e["field"]) for e in problem["errors"]] == [(3, "iccid")]
+    assert "format the column as Text" in problem["errors"][0]["message"]
+
+    book.active.delete_rows(3)
+    body = io.BytesIO()
+    book.save(body)
+    created = await client.post(
+        url, headers=admin.headers, files={"file": ("s.xlsx", body.getvalue())}
+    )
+    assert created.status_code == 201, created.text
+    tag = created.json()["asset_tags"][0]
+    sim = (await client.get(f"/api/v1/devices/{tag}", headers=admin.headers)).json()
+    assert (sim["iccid"], sim["msisdn"]) == ("8984048000077777772", "+84912555666")

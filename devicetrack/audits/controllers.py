@@ -90,7 +90,7 @@ class AuditController(Controller):
         if format == "csv":
             return Response(
                 audit_csv(audit),
-                media_type="text/csv; charset=utf-8",
+                media_type="text/csv",
                 headers={"Content-Disposition": f'attachment; filename="audit-{audit_id}.csv"'},
             )
         if format == "pdf":

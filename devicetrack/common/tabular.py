@@ -50,7 +50,17 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
     yield from csv.reader(io.StringIO(text), dialect)
 
 
-def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
+# Excel keeps numbers as doubles: from 16 digits on, the last ones are lost (an ICCID typed
+# as a number, 8984048000077777777, comes back as ...77920). Such cells are refused.
+LOSSY_NUMBER = 1e15
+LOST_DIGITS = (
+    "a number of 16 or more digits loses its last digits in Excel; "
+    "format the column as Text and type it again"
+)
+
+
+def _xlsx_rows(data: bytes, lost: list[tuple[int, int]]) -> Iterator[list[str]]:
+    """The sheet's rows as text; (row, column index) of every lossy number go to `lost`."""
     import openpyxl
 
     try:
@@ -61,7 +71,10 @@ def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
             errors=[FieldError(field="file", message="not a readable XLSX workbook")],
         ) from exc
     sheet = book.worksheets[0]
-    for values in sheet.iter_rows(values_only=True):
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        for index, value in enumerate(values):
+            if isinstance(value, int | float) and abs(value) >= LOSSY_NUMBER:
+                lost.append((number, index))
         yield [_cell_text(v) for v in values]
     book.close()
 
@@ -83,7 +96,8 @@ def read_table(
     """Parse a CSV or XLSX upload. `aliases` maps normalised header text (English or
     Vietnamese) to the canonical column name; unknown columns are refused."""
     is_xlsx = data[:4] == XLSX_MAGIC or (filename or "").lower().endswith(".xlsx")
-    raw = _xlsx_rows(data) if is_xlsx else _csv_rows(data)
+    lost: list[tuple[int, int]] = []
+    raw = _xlsx_rows(data, lost) if is_xlsx else _csv_rows(data)
     header = next(raw, None)
     if not header or not any(h.strip() for h in header):
         raise ValidationFailed(
@@ -118,6 +132,16 @@ def read_table(
             rows.append((number, dict(zip(columns, cells, strict=True))))
         else:
             rows.append((number, {col: cells[i] if i < len(cells) else "" for i, col in indexed}))
+    lossy = [
+        FieldError(row=row, field=columns[index], message=LOST_DIGITS)
+        for row, index in lost
+        if row > 1 and index < len(columns) and columns[index]
+    ]
+    if lossy:
+        raise ValidationFailed(
+            f"{len(lossy)} cell(s) hold numbers too long for Excel; nothing was imported.",
+            errors=lossy,
+        )
     return Table(columns=[c for c in columns if c], rows=rows)
 
 

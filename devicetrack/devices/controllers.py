@@ -102,7 +102,7 @@ class DeviceController(Controller):
             )
         return Stream(
             export.csv_stream(db_engine, where),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="devices.csv"'},
         )
 

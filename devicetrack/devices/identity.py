@@ -60,6 +60,9 @@ def normalise_msisdn(value: str) -> tuple[str | None, str | None]:
         national = text[2:]
     elif text.startswith("0") and len(text) in (10, 11):
         national = text[1:]
+    elif (len(text) == 9 and text[0] in "35789") or (len(text) == 10 and text[0] == "2"):
+        # A spreadsheet stripped the leading 0 of a mobile (9 digits) or landline number.
+        national = text
     else:
         return None, "must be a Vietnamese number like 0912345678 or +84912345678"
     if national.startswith("0"):

@@ -4,7 +4,6 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Response, get
 from litestar.params import Parameter
-from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
@@ -38,7 +37,7 @@ class ReportController(Controller):
         target_per_100: Target = 100,
         sort: str | None = None,
         format: Literal["json", "csv", "xlsx"] = "json",
-    ) -> CoverageReport | Response | Stream:
+    ) -> CoverageReport | Response:
         """Every §5 figure per school, commune, province or the nation, ordered by gap
         (largest first) unless `sort` names another column (prefix - for descending)."""
         report = await service.coverage(
@@ -53,9 +52,11 @@ class ReportController(Controller):
         )
         name = f"coverage-{level}-{report.year}"
         if format == "csv":
-            return Stream(
-                export.coverage_csv(report),
-                media_type="text/csv; charset=utf-8",
+            # A Response, not a Stream: Litestar gives a Stream the route's media type (JSON)
+            # over its own; the report is in memory already anyway.
+            return Response(
+                b"".join(export.coverage_csv(report)),
+                media_type="text/csv",
                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
             )
         if format == "xlsx":
