@@ -44,8 +44,9 @@ async def test_staff_create_read_update_and_list_students(client, db, factory) -
         False,
         False,
     )
-    for field in ("full_name", "national_id", "birth_year", "guardian_name", "guardian_phone"):
+    for field in ("full_name", "national_id", "birth_year", "guardian_name"):
         assert created[field] == FULL[field]
+    assert created["guardian_phone"] == "+84" + FULL["guardian_phone"].lstrip("0")
     row = await _row(scene, created["id"])
     assert (row["school_id"], row["full_name"], row["grade"], row["priority"]) == (
         scene.school_a,
@@ -475,3 +476,62 @@ async def test_only_the_school_staff_record_consent(client, db, factory) -> None
     listed = await client.get(url, headers=scene.officer.headers)
     assert listed.status_code == 200
     assert [("given_by" in c, "evidence" in c) for c in listed.json()["items"]] == [(False, False)]
+
+
+async def test_guardian_phones_are_normalised_and_checked(client, db, factory) -> None:
+
+    scene = await make_scene(client, db, factory)
+    student = await scene.student(guardian_phone="0912 345 678")
+    assert student["guardian_phone"] == "+84912345678"
+    refused = await client.post(
+        f"{API}/students",
+        headers=scene.staff_a.headers,
+        json={
+            "school_id": scene.school_a,
+            "student_code": "HS-PHONE-1",
+            "full_name": "Lò Văn Số",
+            "grade": 4,
+            "guardian_phone": "123",
+        },
+    )
+    body = assert_problem(refused, 422)
+    assert body["errors"][0]["field"] == "guardian_phone"
+    changed = await client.patch(
+        f"{API}/students/{student['id']}",
+        headers=scene.staff_a.headers,
+        json={"guardian_phone": "84987001122"},
+    )
+    assert changed.json()["guardian_phone"] == "+84987001122"
+    imported = await client.post(
+        f"{API}/students/import?school_id={scene.school_a}",
+        headers=scene.staff_a.headers,
+        files={
+            "file": (
+                "s.csv",
+                b"student_code,full_name,grade,guardian_phone\nHS-P2,A,3,0987654321\nHS-P3,B,3,12\n",
+            )
+        },
+    )
+    body = assert_problem(imported, 422)
+    assert [(e["row"], e["field"]) for e in body["errors"]] == [(3, "guardian_phone")]
+
+
+async def test_a_student_holding_a_device_cannot_be_marked_as_left(client, db, factory) -> None:
+
+    scene = await make_scene(client, db, factory)
+    (tag,) = tags = await scene.tablets(1)
+    await scene.at_school(tags)
+    student = await scene.consenting_student()
+    loan = await scene.lend(tag, student)
+    url = f"{API}/students/{student}"
+    body = assert_problem(
+        await client.patch(url, headers=scene.staff_a.headers, json={"status": "left"}), 409
+    )
+    assert "take them back" in body["detail"]
+    await client.post(
+        f"{API}/assignments/{loan['id']}/return",
+        headers=scene.staff_a.headers,
+        json={"condition_in": "good", "wiped": True},
+    )
+    left = await client.patch(url, headers=scene.staff_a.headers, json={"status": "left"})
+    assert left.status_code == 200 and left.json()["status"] == "left"

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.tabular import parse_int, read_table
+from devicetrack.devices.identity import normalise_msisdn
 from devicetrack.errors import FieldError, ValidationFailed
 from devicetrack.schools import service as schools
 from devicetrack.students import repository as repo
@@ -106,6 +107,11 @@ async def import_students(
                     bad("birth_year", "out of range")
             except ValueError as exc:
                 bad("birth_year", str(exc))
+        phone = None
+        if row.get("guardian_phone"):
+            phone, problem = normalise_msisdn(row["guardian_phone"])
+            if problem:
+                bad("guardian_phone", problem)
         status = row.get("status") or "active"
         if status not in STUDENT_STATUSES:
             bad("status", f"use one of {', '.join(STUDENT_STATUSES)}")
@@ -121,7 +127,7 @@ async def import_students(
                     "national_id": national_id,
                     "birth_year": birth_year,
                     "guardian_name": row.get("guardian_name") or None,
-                    "guardian_phone": row.get("guardian_phone") or None,
+                    "guardian_phone": phone,
                     "status": status,
                 }
             )

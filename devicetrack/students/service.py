@@ -14,6 +14,7 @@ from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import visible_schools
 from devicetrack.common.clock import local_today
 from devicetrack.db.counters import lock_school_counters
+from devicetrack.devices.identity import normalise_msisdn
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
@@ -103,6 +104,19 @@ def _duplicate(exc: IntegrityError) -> Conflict | None:
     return None
 
 
+def guardian_phone(value: str | None) -> str | None:
+    """A guardian's phone stored like every number here: +84 and the national number."""
+    if value is None or not value.strip():
+        return None
+    phone, problem = normalise_msisdn(value)
+    if problem:
+        raise ValidationFailed(
+            "The guardian's phone number is not a Vietnamese number.",
+            errors=[FieldError(field="guardian_phone", message=problem)],
+        )
+    return phone
+
+
 async def create_student(
     session: AsyncSession, principal: Principal, data: StudentCreate
 ) -> StudentRead:
@@ -119,7 +133,7 @@ async def create_student(
         national_id=data.national_id,
         birth_year=data.birth_year,
         guardian_name=data.guardian_name,
-        guardian_phone=data.guardian_phone,
+        guardian_phone=guardian_phone(data.guardian_phone),
         status=data.status,
     )
     try:
@@ -180,6 +194,14 @@ async def update_student(
     student, has_consent = await get_student(session, principal, student_id, for_update=True)
     if student.erased_at is not None:
         raise Conflict("This student's personal data was erased; the record is closed.")
+    leaving = data.status is not None and data.status != "active" and student.status == "active"
+    if leaving and await repo.open_assignment_count(session, student_id):
+        # A device lent to someone no longer at the school would fall out of every count.
+        raise Conflict(
+            f"The student still holds devices; take them back before marking them {data.status}."
+        )
+    if data.guardian_phone is not None:
+        data.guardian_phone = guardian_phone(data.guardian_phone)
     for name in (
         "full_name",
         "grade",
