@@ -286,3 +286,22 @@ async def test_an_unexpected_device_of_another_school_is_not_described_to_this_o
     assert summary.status_code == 200
     assert described[tags[0]]["held_by_school_name"] not in summary.text
     assert "smartphone" not in summary.text
+
+
+async def test_audit_due_lists_schools_holding_devices_most_first(client, factory, db) -> None:
+    admin, big, _ = await _school_with_devices(client, factory, 5, "DUE-BIG")
+    _, small, _ = await _school_with_devices(client, factory, 1, "DUE-SMALL")
+    _, audited, audited_tags = await _school_with_devices(client, factory, 2, "DUE-OK")
+    empty = await factory.school(DIEN_BIEN)  # holds nothing: nothing to audit
+    audit = await client.post("/api/v1/audits", headers=admin.headers, json={"school_id": audited})
+    url = f"/api/v1/audits/{audit.json()['id']}"
+    await client.post(f"{url}/scans", headers=admin.headers, json={"code": audited_tags[0]})
+    assert (await client.post(f"{url}/close", headers=admin.headers)).status_code == 200
+
+    report = await client.get(
+        "/api/v1/reports/audit-due", params={"province": DIEN_BIEN}, headers=admin.headers
+    )
+    assert report.status_code == 200, report.text
+    listed = [(s["school_id"], s["devices_held"]) for s in report.json()["schools"]]
+    mine = [row for row in listed if row[0] in {big, small, audited, empty}]
+    assert mine == [(big, 5), (small, 1)]

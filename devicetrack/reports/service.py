@@ -426,14 +426,11 @@ async def audit_due(
         AuditDueSchool(school_id=r[0], school_name=r[1], last_audit_at=r[2], devices_held=r[3])
         for r in await session.execute(
             text(f"""
-        SELECT s.id, s.name, la.last_audit_at, coalesce(c.devices_held, 0)
-          FROM schools s
-          LEFT JOIN school_counts c ON c.school_id = s.id
-          LEFT JOIN (SELECT school_id, max(closed_at) AS last_audit_at FROM audits
-                      WHERE closed_at IS NOT NULL GROUP BY school_id) la ON la.school_id = s.id
-         WHERE s.active AND {scope}
-           AND (la.last_audit_at IS NULL OR la.last_audit_at < :cutoff)
-         ORDER BY la.last_audit_at NULLS FIRST, s.id"""),
+        SELECT s.id, s.name, c.last_audit_at, c.devices_held
+          FROM schools s JOIN school_counts c ON c.school_id = s.id
+         WHERE s.active AND {scope} AND c.devices_held > 0
+           AND (c.last_audit_at IS NULL OR c.last_audit_at < :cutoff)
+         ORDER BY c.devices_held DESC, c.last_audit_at NULLS FIRST, s.id"""),
             params,
         )
     ]
