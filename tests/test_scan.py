@@ -68,3 +68,42 @@ async def test_scan_respects_scope(client, factory) -> None:
     assert_problem(await client.get(f"/api/v1/scan/{phone}", headers=other_donor.headers), 404)
     staff = await factory.staff(await factory.school())
     assert_problem(await client.get("/api/v1/scan/490154203237518", headers=staff.headers), 404)
+
+
+async def test_search_matches_whole_identities_tags_any_form_and_words_of_the_model(
+    client, factory
+) -> None:
+    admin = await factory.admin()
+    donation = (
+        await client.post(
+            "/api/v1/donations",
+            headers=admin.headers,
+            json={"donor_id": await factory.donor(), "province_code": DIEN_BIEN, "reference": "Q"},
+        )
+    ).json()["id"]
+    created = await client.post(
+        f"/api/v1/donations/{donation}/devices",
+        headers=admin.headers,
+        json=[
+            {"kind": "laptop", "make": "Dell", "model": "Latitude 3440", "serial": "SNX001"},
+            {"kind": "sim", "iccid": "8984040000000000019", "msisdn": "0912000001"},
+            {"kind": "tablet", "make": "Samsung", "model": "Galaxy Tab A9", "serial": "R9-1"},
+        ],
+    )
+    laptop, sim, tablet = created.json()["asset_tags"]
+
+    async def found(q: str) -> list[str]:
+        response = await client.get("/api/v1/devices", params={"q": q}, headers=admin.headers)
+        assert response.status_code == 200, response.text
+        return [d["asset_tag"] for d in response.json()["items"]]
+
+    assert await found("SNX001") == [laptop]  # not the SIM whose number ends in 001
+    assert await found("1") == []
+    assert await found("001") == []
+    assert await found("0912 000 001") == [sim]
+    assert await found("+84912000001") == [sim]
+    assert await found("8984040000000000019") == [sim]
+    assert await found("Samsung") == [tablet]
+    assert await found("galaxy tab") == [tablet]
+    assert await found("50%") == []  # LIKE characters are literal
+    assert await found(tablet.lower().replace("-", "")) == [tablet]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from devicetrack.auth.models import User
+from devicetrack.devices.identity import normalise_msisdn
 from devicetrack.devices.models import Device, DeviceEvent
+from devicetrack.devices.tags import parse_tag
 
 _host = aliased(Device, name="host")
 _sim = aliased(Device, name="sim")
@@ -28,20 +31,32 @@ def device_query(where: list[ColumnElement[bool]]) -> Select[Any]:
 
 
 def search_clause(q: str) -> ColumnElement[bool]:
+    """What a person types in a search box: a tag (any case, with or without dashes), a
+    serial (any case), an IMEI or ICCID, a phone number (any Vietnamese form), or a word of
+    the make or model. Identities are compared whole, so "001" does not find every SIM
+    whose number ends in 001."""
     # PostgreSQL text cannot hold NUL characters; a scanner never sends them.
     text = q.replace("\x00", "").strip()
-    digits = "".join(ch for ch in text if ch.isdigit())
+    parsed = parse_tag(text)
     clauses: list[ColumnElement[bool]] = [
-        Device.asset_tag == text.upper(),
+        Device.asset_tag == (parsed.tag if parsed is not None else text.upper()),
         # Any case: people type serials in lower case (index ix_devices_serial_upper).
         func.upper(Device.serial) == text.upper(),
     ]
-    if digits:
+    compact = re.sub(r"[\s\-.()+]", "", text)
+    if compact.isascii() and compact.isdigit():
+        clauses += [Device.imei == compact, Device.iccid == compact]
+        phone, problem = normalise_msisdn(text)
+        if problem is None:
+            clauses.append(Device.msisdn == phone)
+    elif not any(ch.isdigit() for ch in text) and len(text) >= 2:
+        # A word ("Samsung", "Galaxy"): the make or the model. No index serves this, so it
+        # is only tried for words, never for codes.
+        like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         clauses += [
-            Device.imei == digits,
-            Device.iccid == digits,
-            Device.msisdn.like(f"%{digits[-9:]}"),
-        ]  # type: ignore[union-attr]
+            Device.make.ilike(f"{like}%"),  # type: ignore[union-attr]
+            Device.model.ilike(f"%{like}%"),  # type: ignore[union-attr]
+        ]
     return or_(*clauses)
 
 
