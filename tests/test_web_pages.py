@@ -650,3 +650,57 @@ async def test_closing_an_empty_audit_comes_back_to_the_audit_with_the_reason(
     assert closed.status_code == 409
     assert "chưa quét thiết bị nào" in closed.text and f'action="{audit_url}/close"' in closed.text
     assert await db.fetchval("SELECT count(*) FROM audits WHERE closed_at IS NOT NULL") == 0
+
+
+async def test_reset_and_sim_pairing_from_the_device_page(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    (tablet,) = tags = await scene.tablets(1)
+    (sim,) = await scene.intake({"kind": "sim", "iccid": "8984040000000000027"})
+    await scene.at_school(tags)
+    student = await scene.consenting_student()
+    loan = await scene.lend(tablet, student)
+    back = await client.post(
+        f"{API}/assignments/{loan['id']}/return",
+        headers=scene.staff_a.headers,
+        json={"condition_in": "good", "wiped": False},
+    )
+    assert back.status_code == 200, back.text
+    staff = browser(scene.staff_a)
+    page = (await web.get(f"/devices/{tablet}", headers=staff)).text
+    assert f'href="/devices/{tablet}/lend"' not in page  # not before the reset
+    assert f'action="/devices/{tablet}/actions/wipe"' in page
+    wiped = await web.post(
+        f"/devices/{tablet}/actions/wipe", data=form(scene.staff_a), headers=staff
+    )
+    assert wiped.status_code == 303, wiped.text
+    page = (await web.get(f"/devices/{tablet}", headers=staff)).text
+    assert f'href="/devices/{tablet}/lend"' in page
+
+    # Install the SIM by its ICCID, from the tablet's page.
+    officer = browser(scene.officer)
+    installed = await web.post(
+        f"/devices/{tablet}/actions/install-sim",
+        data=form(scene.officer, sim="8984040000000000027"),
+        headers=officer,
+    )
+    assert installed.status_code == 303, installed.text
+    assert (await scene.device(sim))["installed_in_id"] == (await scene.device(tablet))["id"]
+    sim_page = (await web.get(f"/devices/{sim}", headers=officer)).text
+    assert "inside another device" in sim_page and f'href="/devices/{tablet}"' in sim_page
+    assert "/actions/report-lost" not in sim_page  # it follows its tablet
+    tablet_page = (await web.get(f"/devices/{tablet}", headers=officer)).text
+    assert f'action="/devices/{tablet}/actions/remove-sim"' in tablet_page
+    # A wrong SIM code comes back to the form with the reason.
+    refused = await web.post(
+        f"/devices/{tablet}/actions/remove-sim", data=form(scene.officer), headers=officer
+    )
+    assert refused.status_code == 303
+    again = await web.post(
+        f"/devices/{tablet}/actions/install-sim",
+        data=form(scene.officer, sim="DT99-999999-0"),
+        headers=officer,
+    )
+    assert again.status_code in (404, 409, 422), again.text
+    assert 'value="DT99-999999-0"' in again.text

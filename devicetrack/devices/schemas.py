@@ -75,6 +75,8 @@ class DeviceRead(msgspec.Struct, omit_defaults=False):
     installed_in: str | None
     installed_sim: str | None
     updated_at: datetime
+    # Returned without a reset: must be wiped (the `wipe` action) before it is lent again.
+    needs_wipe: bool = False
 
 
 class DevicePage(msgspec.Struct):

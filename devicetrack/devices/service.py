@@ -48,6 +48,7 @@ def device_read(device: Device, installed_in: str | None, installed_sim: str | N
         plan_expires_on=device.plan_expires_on,
         paid_by=device.paid_by,
         installed_in=installed_in,
+        needs_wipe=device.needs_wipe,
         installed_sim=installed_sim,
         updated_at=device.updated_at,
     )

@@ -82,6 +82,16 @@ VI: dict[str, str] = {
     "What to do": "Thao tác",
     "History": "Lịch sử",
     "To school": "Đến trường",
+    "Install a SIM": "Lắp SIM",
+    "Remove the SIM": "Tháo SIM",
+    "SIM (its tag or ICCID)": "SIM (mã tài sản hoặc ICCID)",
+    "The reset is done": "Đã khôi phục cài đặt gốc",
+    "It came back without a reset: reset it to factory settings before lending it again.": (
+        "Thiết bị được trả lại chưa xóa dữ liệu: hãy khôi phục cài đặt gốc trước khi cho mượn lại."
+    ),
+    "This SIM is inside another device; lend, take back or report that one:": (
+        "SIM này đang lắp trong thiết bị khác; hãy cho mượn, nhận lại hoặc báo mất thiết bị đó:"
+    ),
     "already has a device": "đã có thiết bị",
     "Device": "Thiết bị",
     "Still needs a device": "Chưa có thiết bị",

@@ -88,6 +88,8 @@ def _by_pattern(text: str) -> str | None:
 # Stored codes and the English words they are shown as (then translated like any text).
 WORDS: dict[str, str] = {
     "in_stock": "In stock",
+    "install-sim": "Install a SIM",
+    "remove-sim": "Remove the SIM",
     "allocated": "Allocated",
     "at_school": "At school",
     "assigned": "Lent to a student",

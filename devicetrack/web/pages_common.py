@@ -18,6 +18,7 @@ from devicetrack.config import Settings
 from devicetrack.devices import actions as device_actions
 from devicetrack.devices import lifecycle
 from devicetrack.devices import service as devices
+from devicetrack.devices.models import SIM_HOSTS
 from devicetrack.devices.schemas import ActionBody
 from devicetrack.errors import DomainError
 from devicetrack.labels import render as labels_render
@@ -234,6 +235,7 @@ class CommonPages(Controller):
             school_names=names,
             loan=loan,
             actions=allowed,
+            sim_hosts=SIM_HOSTS,
             transfer_targets=targets,
             conditions=CONDITIONS,
             failed=failed,
@@ -256,6 +258,7 @@ class CommonPages(Controller):
             condition=form.choice("condition", CONDITIONS),  # type: ignore[arg-type]
             school_id=form.integer("school_id"),
             reason=form.text("reason", max_length=500),
+            sim=form.text("sim", max_length=40),
         )
         result = form.refusal() or await attempt(
             tx, lambda: device_actions.perform(tx, principal, tag, action, body)
