@@ -354,3 +354,28 @@ async def test_excel_numbers_too_long_to_keep_are_refused_not_changed(client, fa
     tag = created.json()["asset_tags"][0]
     sim = (await client.get(f"/api/v1/devices/{tag}", headers=admin.headers)).json()
     assert (sim["iccid"], sim["msisdn"]) == ("8984048000077777772", "+84912555666")
+
+
+async def test_kinds_and_conditions_in_vietnamese_words(client, factory, db) -> None:
+    admin = await factory.admin()
+    donation = await _donation(client, admin, await factory.donor(), "VI-WORDS")
+    csv_body = (
+        "loại,hãng,số sê-ri,tình trạng\n"
+        "Máy tính bảng,Samsung,VI-1,mới\n"
+        "may tinh xach tay,Dell,VI-2,Tốt\n"
+        "Điện thoại,Xiaomi,VI-3,kém\n"
+    ).encode()
+    created = await client.post(
+        f"/api/v1/donations/{donation}/devices",
+        headers=admin.headers,
+        files={"file": ("vi.csv", csv_body, "text/csv")},
+    )
+    assert created.status_code == 201, created.text
+    rows = await db.fetch(
+        "SELECT kind, condition FROM devices WHERE donation_id = $1 ORDER BY id", donation
+    )
+    assert [tuple(r) for r in rows] == [
+        ("tablet", "new"),
+        ("laptop", "good"),
+        ("smartphone", "poor"),
+    ]

@@ -100,6 +100,42 @@ UPDATE_COLUMNS = (
 _KINDS = frozenset(DEVICE_KINDS)
 _CONDITIONS = frozenset(CONDITIONS)
 _CARRIERS = frozenset(CARRIERS)
+# Kinds and conditions as Vietnamese staff write them (the words the pages show), with and
+# without diacritics.
+_KIND_ALIASES = {
+    "máy tính xách tay": "laptop",
+    "may tinh xach tay": "laptop",
+    "máy tính để bàn": "desktop",
+    "may tinh de ban": "desktop",
+    "máy tính bảng": "tablet",
+    "may tinh bang": "tablet",
+    "điện thoại": "smartphone",
+    "dien thoai": "smartphone",
+    "điện thoại thông minh": "smartphone",
+    "dien thoai thong minh": "smartphone",
+    "thẻ sim": "sim",
+    "the sim": "sim",
+    "bộ phát wi-fi": "router",
+    "bo phat wi-fi": "router",
+    "bộ phát wifi": "router",
+    "bo phat wifi": "router",
+    "khác": "other",
+    "khac": "other",
+}
+_CONDITION_ALIASES = {
+    "mới": "new",
+    "moi": "new",
+    "tốt": "good",
+    "tot": "good",
+    "khá": "fair",
+    "kha": "fair",
+    "trung bình": "fair",
+    "trung binh": "fair",
+    "kém": "poor",
+    "kem": "poor",
+    "hỏng": "broken",
+    "hong": "broken",
+}
 # Vietnamese carrier names as people write them.
 _CARRIER_ALIASES = {
     "vina": "vinaphone",
@@ -158,6 +194,7 @@ def check_new_rows(
             errors.append(FieldError(row=number, field=column, message=message))
 
         kind = (get("kind") or "").lower()
+        kind = _KIND_ALIASES.get(kind, kind)
         if not kind:
             bad("kind", "required")
         elif kind not in _KINDS:
@@ -218,6 +255,7 @@ def check_new_rows(
         expires = _date(row, "plan_expires_on", bad)
         warranty = _date(row, "warranty_until", bad)
         condition = (get("condition") or "new").lower()
+        condition = _CONDITION_ALIASES.get(condition, condition)
         if condition not in _CONDITIONS:
             bad("condition", f"unknown condition; use one of {', '.join(CONDITIONS)}")
         tag = None
@@ -303,7 +341,9 @@ def check_update_rows(
             tag = parsed.tag
             out.bound_tags[tag] = number
         condition = _text(row.get("condition"))
-        if condition is not None and condition.lower() not in _CONDITIONS:
+        if condition is not None:
+            condition = _CONDITION_ALIASES.get(condition.lower(), condition.lower())
+        if condition is not None and condition not in _CONDITIONS:
             bad("condition", f"unknown condition; use one of {', '.join(CONDITIONS)}")
         msisdn = carrier = quota = None
         if (raw := _text(row.get("msisdn"))) is not None:
