@@ -704,3 +704,28 @@ async def test_reset_and_sim_pairing_from_the_device_page(
     )
     assert again.status_code in (404, 409, 422), again.text
     assert 'value="DT99-999999-0"' in again.text
+
+
+async def test_allocating_redirects_to_its_result_and_a_refusal_keeps_the_scans(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    first, second = await scene.tablets(2)
+    officer = browser(scene.officer)
+    url = f"/schools/{scene.school_a}/allocate"
+    wrong = second[:-1] + ("0" if second[-1] != "0" else "1")
+    refused = await web.post(
+        url, data=form(scene.officer, tags=f"{first}\n{wrong}", note="đợt 1"), headers=officer
+    )
+    assert refused.status_code in (404, 409, 422), refused.text
+    assert f"{first}\n{wrong}</textarea>" in refused.text and 'value="đợt 1"' in refused.text
+    assert (await scene.device(first))["status"] == "in_stock"
+
+    done = await web.post(url, data=form(scene.officer, tags=f"{first}\n{second}"), headers=officer)
+    assert done.status_code == 303, done.text
+    assert "?allocation=" in done.headers["location"]
+    shown = await web.get(done.headers["location"], headers=officer)
+    assert shown.status_code == 200
+    assert f'href="/devices/{first}"' in shown.text and f'href="/devices/{second}"' in shown.text
+    # Reloading the result allocates nothing more.
+    assert await db.fetchval("SELECT count(*) FROM allocations") == 1

@@ -207,19 +207,42 @@ class SchoolPages(Controller):
         tx: AsyncSession,
         principal: Principal,
         school_id: int,
+        allocation: int | None = None,
     ) -> Response[Any]:
+        """The allocation form; after an allocation (`?allocation=`) its devices above it."""
         school = await schools.get_school(tx, principal, school_id)
         if not (principal.is_province_officer or principal.is_admin):
             raise Forbidden("Province officers allocate devices to schools.")
-        quotas = await allocations.list_quotas(tx, principal, school_id)
+        result = None
+        if allocation is not None:
+            result = await allocations.read_allocation(tx, principal, allocation)
+            if result.school_id != school_id:
+                result = None
+        return await self._allocate_page(request, tx, principal, school, result=result)
+
+    async def _allocate_page(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school: Any,
+        *,
+        result: Any = None,
+        error: DomainError | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Response[Any]:
+        quotas = await allocations.list_quotas(tx, principal, school.id)
         return page(
             request,
             "allocate.html",
             principal,
+            status=error.status if error else 200,
+            error=error,
             school=school,
             kinds=KINDS,
             quotas=quotas,
-            result=None,
+            result=result,
+            values=values or {},
         )
 
     @post("/allocate")
@@ -239,46 +262,26 @@ class SchoolPages(Controller):
             form.errors.append(
                 FieldError(field="quantity", message="choose a kind and a quantity, or scan tags")
             )
-        quotas = await allocations.list_quotas(tx, principal, school_id)
-        if (error := form.refusal()) is not None:
-            return _refused(
-                request,
-                principal,
-                "allocate.html",
-                error,
-                school=school,
-                kinds=KINDS,
-                quotas=quotas,
-                result=None,
+        error = form.refusal()
+        if error is None:
+            data = AllocationCreate(
+                school_id=school_id,
+                asset_tags=tags or None,
+                kind=None if tags else kind,  # type: ignore[arg-type]
+                quantity=None if tags else quantity,
+                override=form.flag("override"),
+                note=form.text("note"),
             )
-        data = AllocationCreate(
-            school_id=school_id,
-            asset_tags=tags or None,
-            kind=None if tags else kind,  # type: ignore[arg-type]
-            quantity=None if tags else quantity,
-            override=form.flag("override"),
-            note=form.text("note"),
-        )
-        result = await attempt(tx, lambda: allocations.allocate(tx, principal, data))
-        if isinstance(result, DomainError):
-            return _refused(
-                request,
-                principal,
-                "allocate.html",
-                result,
-                school=school,
-                kinds=KINDS,
-                quotas=quotas,
-                result=None,
-            )
-        return page(
-            request,
-            "allocate.html",
-            principal,
-            school=school,
-            kinds=KINDS,
-            quotas=quotas,
-            result=result,
+            result = await attempt(tx, lambda: allocations.allocate(tx, principal, data))
+            if not isinstance(result, DomainError):
+                # Post/redirect/get: reloading the result page must not allocate again.
+                return Redirect(
+                    f"/schools/{school_id}/allocate?allocation={result.id}", status_code=303
+                )
+            error = result
+        # Refused: the form again with the reason and everything typed or scanned.
+        return await self._allocate_page(
+            request, tx, principal, school, error=error, values=form.values
         )
 
     # ---- students -----------------------------------------------------------------
