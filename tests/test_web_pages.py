@@ -729,3 +729,33 @@ async def test_allocating_redirects_to_its_result_and_a_refusal_keeps_the_scans(
     assert f'href="/devices/{first}"' in shown.text and f'href="/devices/{second}"' in shown.text
     # Reloading the result allocates nothing more.
     assert await db.fetchval("SELECT count(*) FROM allocations") == 1
+
+
+async def test_import_refusals_read_in_vietnamese(
+    web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    school = await factory.school(DIEN_BIEN)
+    staff = await factory.staff(school)
+    table = (
+        "student_code,full_name,grade,national_id,status,birth_year\n"
+        "HS-1,Lò Văn A,x,123,gone,1800\n"
+        "HS-2,Lò Văn B,14,,active,\n"
+    ).encode()
+    refused = await web.post(
+        f"/schools/{school}/students/import",
+        data={"_csrf": form(staff)["_csrf"]},
+        files={"file": ("s.csv", table, "text/csv")},
+        headers=browser(staff, "vi"),
+    )
+    assert refused.status_code == 422, refused.text
+    text = refused.text
+    for vietnamese in (
+        "phải là số nguyên",
+        "phải gồm 12 chữ số",
+        "hãy dùng một trong",
+        "vượt giới hạn",
+        "Số định danh",
+        "Năm sinh",
+    ):
+        assert vietnamese in text, vietnamese
+    assert "must be" not in text and "use one of" not in text

@@ -89,6 +89,11 @@ def _by_pattern(text: str) -> str | None:
 WORDS: dict[str, str] = {
     "in_stock": "In stock",
     "install-sim": "Install a SIM",
+    "assign": "Lend",
+    "return": "Take back",
+    "viettel": "Viettel",
+    "vinaphone": "VinaPhone",
+    "mobifone": "MobiFone",
     "remove-sim": "Remove the SIM",
     "allocated": "Allocated",
     "at_school": "At school",
@@ -189,6 +194,8 @@ FIELDS: dict[str, str] = {
     "code": "Code",
     "location": "Where (a room, or the whole school)",
     "plan_expires_on": "Plan expires",
+    "national_id": "National ID",
+    "birth_year": "Birth year",
     # Columns of the Excel exports (devices, coverage).
     "status": "Status",
     "province_code": "Province code",
