@@ -4,7 +4,7 @@ flags, CSRF, each journey's forms, languages, and the errors a user sees."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from litestar.testing import AsyncTestClient
@@ -373,7 +373,6 @@ async def test_sim_and_audit_tables_export_to_excel_in_the_readers_language(
     client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
 ) -> None:
     import io
-    from datetime import timedelta
 
     from openpyxl import load_workbook
 
@@ -588,7 +587,6 @@ async def test_excel_exports_speak_the_readers_language_and_clock(
     client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
 ) -> None:
     import io
-    from datetime import timedelta
 
     import openpyxl
 
@@ -759,3 +757,44 @@ async def test_import_refusals_read_in_vietnamese(
     ):
         assert vietnamese in text, vietnamese
     assert "must be" not in text and "use one of" not in text
+
+
+async def test_the_sims_to_top_up_are_listed_one_by_one(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    scene = await make_scene(client, db, factory)
+    soon = (local_today() + timedelta(days=5)).isoformat()
+    later = (local_today() + timedelta(days=200)).isoformat()
+    near, far = await scene.intake(
+        {
+            "kind": "sim",
+            "iccid": "8984040000000000035",
+            "msisdn": "0912000111",
+            "carrier": "viettel",
+            "plan_expires_on": soon,
+        },
+        {"kind": "sim", "iccid": "8984040000000000043", "plan_expires_on": later},
+    )
+    report = await client.get(
+        f"{API}/reports/sim-expiry", params={"within_days": 30}, headers=scene.officer.headers
+    )
+    assert report.status_code == 200, report.text
+    listed = report.json()["sims"]
+    assert [s["asset_tag"] for s in listed] == [near]
+    assert (listed[0]["msisdn"], listed[0]["plan_expires_on"], listed[0]["lent"]) == (
+        "+84912000111",
+        soon,
+        False,
+    )
+    page = await web.get("/province/sims?days=30", headers=browser(scene.officer, "vi"))
+    assert f'href="/devices/{near}"' in page.text and far not in page.text
+    assert "SIM cần nạp thêm" in page.text and "<title>" in page.text
+    assert "<a" not in page.text.split("<title>")[1].split("</title>")[0]  # a plain title
+    sheet = await web.get("/province/sims-list.xlsx?days=30", headers=browser(scene.officer))
+    rows = list(load_workbook(io.BytesIO(sheet.content)).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Asset tag", "Phone number", "ICCID")
+    assert [r[0] for r in rows[1:]] == [near]

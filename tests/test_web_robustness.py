@@ -51,6 +51,7 @@ async def test_no_form_or_query_answers_500(
         f"/schools/{a}/students?q={{j}}&after={{j}}",
         "/province?sort={j}",
         "/province/sims?days={j}",
+        "/province/sims-list.xlsx?days={j}",
         "/province/communes/{j}",
         "/province/coverage.xlsx?level={j}",
         "/scan?code={j}",

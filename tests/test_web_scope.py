@@ -78,6 +78,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "/province/audits": (OK, OK, OK, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
     "/province/coverage.xlsx": (OK, OK, OK, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
     "/province/sims.xlsx": (OK, OK, OK, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
+    "/province/sims-list.xlsx": (OK, OK, OK, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
     "/province/audits.xlsx": (OK, OK, OK, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
     "/scan": (OK, OK, OK, OK, OK, OK, OK, OK),
 }

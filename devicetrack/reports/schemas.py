@@ -106,11 +106,28 @@ class SimExpiryGroup(msgspec.Struct):
     students: list[SimStudent] | None = None
 
 
+class SimToTopUp(msgspec.Struct):
+    """One SIM whose plan ends within the window: what a carrier needs to top it up."""
+
+    asset_tag: str
+    iccid: str | None
+    msisdn: str | None
+    carrier: str | None
+    plan_name: str | None
+    plan_expires_on: date
+    school_id: int | None
+    installed_in: str | None
+    lent: bool
+
+
 class SimExpiryReport(msgspec.Struct):
     within_days: int
     as_of: date
     total_sims: int
     items: list[SimExpiryGroup]
+    # The SIMs themselves, soonest first (at most SIM_LIST_LIMIT; `sims_truncated` says more).
+    sims: list[SimToTopUp] = msgspec.field(default_factory=list)
+    sims_truncated: bool = False
 
 
 class AuditDueDevice(msgspec.Struct):

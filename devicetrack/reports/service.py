@@ -26,6 +26,7 @@ from devicetrack.reports.schemas import (
     SimExpiryGroup,
     SimExpiryReport,
     SimStudent,
+    SimToTopUp,
 )
 
 SORTS = {
@@ -345,6 +346,10 @@ async def donor_impact(session: AsyncSession, principal: Principal, donor_id: in
     )
 
 
+# SIMs listed one by one in the expiry report (the per-school counts cover them all).
+SIM_LIST_LIMIT = 2000
+
+
 async def sim_expiry(
     session: AsyncSession, principal: Principal, *, within_days: int, province: str | None
 ) -> SimExpiryReport:
@@ -402,8 +407,38 @@ async def sim_expiry(
                 SimStudent(student_id=i, student_code=c, full_name=n) for i, c, n in people
             ]
         groups.append(group)
+    params["limit"] = SIM_LIST_LIMIT
+    sims = [
+        SimToTopUp(
+            asset_tag=r[0],
+            iccid=r[1],
+            msisdn=r[2],
+            carrier=r[3],
+            plan_name=r[4],
+            plan_expires_on=r[5],
+            school_id=r[6],
+            installed_in=r[7],
+            lent=bool(r[8]),
+        )
+        for r in await session.execute(
+            text(f"""
+        SELECT sim.asset_tag, sim.iccid, sim.msisdn, sim.carrier, sim.plan_name,
+               sim.plan_expires_on, sim.school_id, h.asset_tag, a.id IS NOT NULL
+          FROM devices sim
+          LEFT JOIN devices h ON h.id = sim.installed_in_id
+          LEFT JOIN assignments a ON a.device_id = sim.installed_in_id AND a.returned_at IS NULL
+         WHERE {where}
+         ORDER BY sim.plan_expires_on, sim.asset_tag LIMIT :limit + 1"""),
+            params,
+        )
+    ]
     return SimExpiryReport(
-        within_days=within_days, as_of=on, total_sims=sum(g.sims for g in groups), items=groups
+        within_days=within_days,
+        as_of=on,
+        total_sims=sum(g.sims for g in groups),
+        items=groups,
+        sims=sims[:SIM_LIST_LIMIT],
+        sims_truncated=len(sims) > SIM_LIST_LIMIT,
     )
 
 

@@ -14,6 +14,7 @@ from devicetrack.errors import Forbidden, NotFound
 from devicetrack.regions import repository as regions
 from devicetrack.reports import export as reports_export
 from devicetrack.reports import service as reports
+from devicetrack.schools import repository as schools_repo
 from devicetrack.web.excel import table_xlsx
 from devicetrack.web.render import page, translator
 
@@ -175,7 +176,10 @@ class ProvincePages(Controller):
         report = await reports.sim_expiry(
             tx, principal, within_days=max(0, min(days, 3650)), province=code
         )
-        return page(request, "sims.html", principal, report=report, code=code)
+        names = await schools_repo.school_names(
+            tx, sorted({s.school_id for s in report.sims if s.school_id})
+        )
+        return page(request, "sims.html", principal, report=report, code=code, school_names=names)
 
     @get("/audits")
     async def audits_due(
@@ -220,6 +224,52 @@ class ProvincePages(Controller):
             for g in report.items
         ]
         return table_xlsx("sims-expiring.xlsx", t("SIMs expiring"), header, rows)
+
+    @get("/sims-list.xlsx")
+    async def sims_list_xlsx(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        province: str | None = None,
+        days: int = 30,
+    ) -> Response[bytes]:
+        """One row per SIM to top up, soonest first: what a carrier needs."""
+        code = _province_of(principal, province)
+        report = await reports.sim_expiry(
+            tx, principal, within_days=max(0, min(days, 3650)), province=code
+        )
+        names = await schools_repo.school_names(
+            tx, sorted({s.school_id for s in report.sims if s.school_id})
+        )
+        t = translator(request, principal)
+        header = [
+            t(h)
+            for h in (
+                "Asset tag",
+                "Phone number",
+                "ICCID",
+                "Carrier",
+                "Plan",
+                "Plan expires",
+                "School",
+                "Installed in",
+            )
+        ]
+        rows = [
+            (
+                s.asset_tag,
+                s.msisdn,
+                s.iccid,
+                t.word(s.carrier) if s.carrier else None,
+                s.plan_name,
+                s.plan_expires_on,
+                names.get(s.school_id, "") if s.school_id else t("Province stock"),
+                s.installed_in,
+            )
+            for s in report.sims
+        ]
+        return table_xlsx("sims-to-top-up.xlsx", t("SIMs to top up"), header, rows)
 
     @get("/audits.xlsx")
     async def audits_xlsx(
