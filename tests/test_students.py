@@ -535,3 +535,31 @@ async def test_a_student_holding_a_device_cannot_be_marked_as_left(client, db, f
     )
     left = await client.patch(url, headers=scene.staff_a.headers, json={"status": "left"})
     assert left.status_code == 200 and left.json()["status"] == "left"
+
+
+async def test_names_are_found_without_their_diacritics(client, db, factory) -> None:
+    scene = await make_scene(client, db, factory)
+    pao = await scene.student(full_name="Sùng A Páo")
+    await scene.student(full_name="Giàng Thị Dung")
+    for q in ("sung", "SÙNG", "a pao", "Páo"):
+        listed = await client.get(
+            f"{API}/students",
+            params={"school": scene.school_a, "q": q},
+            headers=scene.staff_a.headers,
+        )
+        assert [s["id"] for s in listed.json()["items"]] == [pao["id"]], q
+    for q in ("%", "_"):  # LIKE's characters are literal
+        listed = await client.get(
+            f"{API}/students",
+            params={"school": scene.school_a, "q": q},
+            headers=scene.staff_a.headers,
+        )
+        assert listed.json()["items"] == [], q
+    # Schools too: "nam po" finds "Trường Nậm Pồ".
+    await db.execute(
+        "UPDATE schools SET name = 'Trường PTDTBT Nậm Pồ' WHERE id = $1", scene.school_a
+    )
+    schools = await client.get(
+        f"{API}/schools", params={"q": "nam po"}, headers=scene.officer.headers
+    )
+    assert [s["id"] for s in schools.json()["items"]] == [scene.school_a]

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from devicetrack.auth.models import User
+from devicetrack.db.search import like_escape
 from devicetrack.devices.identity import normalise_msisdn
 from devicetrack.devices.models import Device, DeviceEvent
 from devicetrack.devices.tags import parse_tag
@@ -52,7 +53,7 @@ def search_clause(q: str) -> ColumnElement[bool]:
     elif not any(ch.isdigit() for ch in text) and len(text) >= 2:
         # A word ("Samsung", "Galaxy"): the make or the model. No index serves this, so it
         # is only tried for words, never for codes.
-        like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = like_escape(text)
         clauses += [
             Device.make.ilike(f"{like}%"),  # type: ignore[union-attr]
             Device.model.ilike(f"%{like}%"),  # type: ignore[union-attr]

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.db.search import folded_contains
 from devicetrack.donors import repository as repo
 from devicetrack.donors.models import Donor
 from devicetrack.donors.schemas import DonorCreate, DonorRead, DonorUpdate
@@ -65,8 +66,7 @@ async def list_donors(
     if kind:
         where.append(Donor.kind == kind)
     if q:
-        pattern = f"%{q.strip()}%"
-        where.append(or_(Donor.name.ilike(pattern), Donor.short_name.ilike(pattern)))  # type: ignore[attr-defined]
+        where.append(or_(folded_contains(Donor.name, q), folded_contains(Donor.short_name, q)))
     rows = await repo.list_donors(session, where=where, after_id=after_id, limit=limit)
     return [donor_read(d) for d in rows]
 

@@ -14,6 +14,7 @@ from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import visible_schools
 from devicetrack.common.clock import local_today
 from devicetrack.db.counters import lock_school_counters
+from devicetrack.db.search import contains_pattern, folded_contains
 from devicetrack.devices.identity import normalise_msisdn
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools import service as schools
@@ -175,11 +176,10 @@ async def list_students(
     if has_device is not None:
         where.append(Student.has_device == has_device)
     if q:
-        pattern = f"%{q.strip()}%"
-        clauses = [Student.student_code.ilike(pattern)]  # type: ignore[attr-defined]
+        clauses = [Student.student_code.ilike(contains_pattern(q))]  # type: ignore[attr-defined]
         if principal.is_admin or principal.is_school_staff:
             # Name search only where names may be seen: staff search their schools only.
-            clauses.append(Student.full_name.ilike(pattern))  # type: ignore[union-attr]
+            clauses.append(folded_contains(Student.full_name, q))
         where.append(or_(*clauses))
     rows = await repo.list_students(session, where=where, after_id=after_id, limit=limit)
     return [student_read(principal, s, c) for s, c in rows]
