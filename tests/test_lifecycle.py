@@ -6,6 +6,7 @@ and is refused for every other role; every transition outside the table is refus
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -499,3 +500,56 @@ async def test_an_installed_sim_does_not_move_on_its_own(client, db, factory) ->
     await scene.act(scene.officer, sim, "report-lost")
     assert (await scene.device(sim))["status"] == "lost"
     assert (await scene.device(tablet))["status"] == "at_school"
+
+
+async def test_a_sims_plan_is_renewed_by_editing_it_and_coverage_follows(
+    client, db, factory
+) -> None:
+    from devicetrack.common.clock import local_today
+
+    scene = await make_scene(client, db, factory)
+    (tablet,) = tags = await scene.tablets(1)
+    yesterday = (local_today() - timedelta(days=1)).isoformat()
+    (sim,) = await scene.intake(
+        {"kind": "sim", "iccid": "8984040000000000050", "plan_expires_on": yesterday}
+    )
+    await scene.act(scene.officer, tablet, "install-sim", sim=sim)
+    await scene.at_school(tags)
+    await scene.lend(tablet, await scene.consenting_student())
+
+    async def connected() -> int:
+        report = await client.get(
+            f"{API}/reports/coverage",
+            params={"level": "school", "province": "11"},
+            headers=scene.officer.headers,
+        )
+        rows = {r["school_id"]: r for r in report.json()["items"]}
+        return int(rows[scene.school_a]["students_connected"])
+
+    assert await connected() == 0  # the plan has run out
+    renewed_until = (local_today() + timedelta(days=90)).isoformat()
+    renewed = await client.patch(
+        f"{API}/devices/{sim}",
+        headers=scene.officer.headers,
+        json={
+            "plan_expires_on": renewed_until,
+            "plan_name": "Data 4G 3 tháng",
+            "msisdn": "0912 777 888",
+            "plan_quota_gb": 4.5,
+        },
+    )
+    assert renewed.status_code == 200, renewed.text
+    body = renewed.json()
+    assert (body["plan_expires_on"], body["msisdn"], body["plan_quota_gb"]) == (
+        renewed_until,
+        "+84912777888",
+        "4.50",
+    )
+    assert await connected() == 1
+    edited = [e for e in await scene.events(sim) if e["action"] == "edited"][-1]
+    assert edited["data"]["changed"]["plan_expires_on"] == [yesterday, renewed_until]
+    # Number and plan fields belong to SIMs.
+    refused = await client.patch(
+        f"{API}/devices/{tablet}", headers=scene.officer.headers, json={"plan_name": "x"}
+    )
+    assert_problem(refused, 422)

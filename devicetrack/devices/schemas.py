@@ -90,6 +90,14 @@ class DeviceUpdate(Body):
     serial: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
     note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
     warranty_until: date | None = None
+    # A SIM's number and plan (refused for other kinds): a renewed plan is a new expiry date.
+    msisdn: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    carrier: Literal["viettel", "vinaphone", "mobifone", "other"] | None = None
+    plan_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    # A number of GB (msgspec bounds floats, not Decimals; stored as numeric(8,2)).
+    plan_quota_gb: Annotated[float, msgspec.Meta(ge=0, lt=1_000_000)] | None = None
+    plan_expires_on: date | None = None
+    paid_by: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
 class EventRead(msgspec.Struct):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device, visible_devices
 from devicetrack.devices import repository as repo
-from devicetrack.devices.identity import check_iccid
+from devicetrack.devices.identity import check_iccid, normalise_msisdn
 from devicetrack.devices.models import SIM_HOSTS, Device, DeviceEvent
 from devicetrack.devices.schemas import ActionBody, DeviceRead, DeviceUpdate, EventRead
 from devicetrack.devices.tags import parse_tag
@@ -149,6 +150,10 @@ async def list_devices(
     return [device_read(d, h, s) for d, h, s in rows]
 
 
+# Fields of a SIM's number and plan, editable on SIMs only (a renewal is a new expiry date).
+SIM_PLAN_FIELDS = ("msisdn", "carrier", "plan_name", "plan_quota_gb", "plan_expires_on", "paid_by")
+
+
 def ensure_can_edit(principal: Principal, device: Device) -> None:
     """Edits of a device's description: admins, the province's officers, the donor that
     gave it while it is in the province's stock, and staff of the school that holds it."""
@@ -168,8 +173,24 @@ async def update_device(
 ) -> DeviceRead:
     device = await get_device(session, principal, code, for_update=True)
     ensure_can_edit(principal, device)
+    sim_fields = [name for name in SIM_PLAN_FIELDS if getattr(data, name) is not None]
+    if sim_fields and device.kind != "sim":
+        raise ValidationFailed(
+            "Number and plan fields belong to SIM cards.",
+            errors=[FieldError(field=name, message="SIMs only") for name in sim_fields],
+        )
+    if data.msisdn is not None:
+        phone, problem = normalise_msisdn(data.msisdn)
+        if problem:
+            raise ValidationFailed(
+                "The phone number is not a Vietnamese number.",
+                errors=[FieldError(field="msisdn", message=problem)],
+            )
+        data.msisdn = phone
+    if data.plan_quota_gb is not None:
+        data.plan_quota_gb = Decimal(str(data.plan_quota_gb)).quantize(Decimal("0.01"))  # type: ignore[assignment]
     changed: dict[str, list[Any]] = {}
-    for name in ("make", "model", "serial", "note", "warranty_until"):
+    for name in ("make", "model", "serial", "note", "warranty_until", *SIM_PLAN_FIELDS):
         value = getattr(data, name)
         if value is not None and value != getattr(device, name):
             old = getattr(device, name)
@@ -201,6 +222,8 @@ async def update_device(
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
     return value.isoformat() if isinstance(value, date) else value
 
 
