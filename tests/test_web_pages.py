@@ -798,3 +798,56 @@ async def test_the_sims_to_top_up_are_listed_one_by_one(
     rows = list(load_workbook(io.BytesIO(sheet.content)).active.iter_rows(values_only=True))
     assert rows[0][:3] == ("Asset tag", "Phone number", "ICCID")
     assert [r[0] for r in rows[1:]] == [near]
+
+
+async def test_a_sim_is_registered_with_its_plan_and_renewed_from_its_page(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    expires = (local_today() + timedelta(days=20)).isoformat()
+    registered = await web.post(
+        f"/donations/{scene.donation_id}/devices",
+        data=form(
+            scene.donor,
+            kind="sim",
+            iccid="8984040000000000068",
+            msisdn="0912 333 444",
+            carrier="vinaphone",
+            plan_name="Data 4G",
+            plan_quota_gb="4",
+            plan_expires_on=expires,
+            paid_by="VNPT",
+            note="gói miễn phí",
+        ),
+        headers=browser(scene.donor),
+    )
+    assert registered.status_code == 303, registered.text
+    sim = await db.fetchrow("SELECT * FROM devices WHERE iccid = '8984040000000000068'")
+    assert (sim["msisdn"], sim["carrier"], sim["plan_name"], str(sim["plan_expires_on"])) == (
+        "+84912333444",
+        "vinaphone",
+        "Data 4G",
+        expires,
+    )
+    assert (sim["paid_by"], sim["note"], float(sim["plan_quota_gb"])) == (
+        "VNPT",
+        "gói miễn phí",
+        4.0,
+    )
+
+    officer = browser(scene.officer)
+    later = (local_today() + timedelta(days=110)).isoformat()
+    renewed = await web.post(
+        f"/devices/{sim['asset_tag']}/plan",
+        data=form(scene.officer, plan_expires_on=later, plan_name="Data 4G gia hạn"),
+        headers=officer,
+    )
+    assert renewed.status_code == 303, renewed.text
+    row = await scene.device(sim["asset_tag"])
+    assert (str(row["plan_expires_on"]), row["plan_name"]) == (later, "Data 4G gia hạn")
+    junk = await web.post(
+        f"/devices/{sim['asset_tag']}/plan",
+        data=form(scene.officer, plan_expires_on="next year"),
+        headers=officer,
+    )
+    assert junk.status_code == 422 and 'action="/devices/' in junk.text

@@ -18,6 +18,7 @@ async def test_no_form_or_query_answers_500(
 ) -> None:
     scene = await make_scene(client, db, factory)
     lent, free = await scene.tablets(2)
+    (sim,) = await scene.intake({"kind": "sim", "iccid": "8984040000000000076"})
     await scene.at_school([lent, free])
     student = await scene.consenting_student()
     await scene.lend(lent, student)
@@ -28,17 +29,29 @@ async def test_no_form_or_query_answers_500(
         f"/devices/{lent}/return": ("condition", "wiped", "note"),
         f"/devices/{free}/actions/send-to-repair": ("note", "condition", "school_id"),
         f"/devices/{free}/actions/no-such-action": ("note",),
+        f"/devices/{free}/actions/install-sim": ("sim",),
+        f"/devices/{sim}/plan": ("plan_expires_on", "plan_name"),
         f"/schools/{a}/students": ("student_code", "full_name", "grade", "class_name", "priority"),
         f"/students/{student}/consents": ("given_by", "method", "given_at"),
         f"/schools/{a}/receive": ("tags",),
         f"/schools/{a}/allocate": ("kind", "quantity", "tags", "note"),
         f"/schools/{a}/audits": ("location",),
-        f"/donations/{d}/devices": ("kind", "imei", "iccid", "msisdn", "serial", "condition"),
+        f"/donations/{d}/devices": (
+            "kind",
+            "imei",
+            "iccid",
+            "msisdn",
+            "serial",
+            "condition",
+            "plan_quota_gb",
+            "plan_expires_on",
+            "asset_tag",
+        ),
         f"/donations/{d}/labels": ("template", "skip", "copies"),
     }
     for url, fields in posts.items():
         caller = scene.donor if url.startswith("/donations") else scene.staff_a
-        if "allocate" in url:
+        if "allocate" in url or "/plan" in url or "install-sim" in url:
             caller = scene.officer
         for junk in JUNK:
             response = await web.post(

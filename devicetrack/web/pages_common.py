@@ -19,7 +19,7 @@ from devicetrack.devices import actions as device_actions
 from devicetrack.devices import lifecycle
 from devicetrack.devices import service as devices
 from devicetrack.devices.models import SIM_HOSTS
-from devicetrack.devices.schemas import ActionBody
+from devicetrack.devices.schemas import ActionBody, DeviceUpdate
 from devicetrack.errors import DomainError
 from devicetrack.labels import render as labels_render
 from devicetrack.labels import service as labels
@@ -242,6 +242,30 @@ class CommonPages(Controller):
             error=error,
             values=values or {},
         )
+
+    @post("/devices/{tag:str}/plan")
+    async def renew_plan(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        tag: str,
+    ) -> Response[Any]:
+        """A SIM's plan renewed: a new expiry date (and the plan's name, if it changed)."""
+        form = await Form.of(request)
+        expires = form.day("plan_expires_on", required=True)
+        name = form.text("plan_name", max_length=200)
+        result = form.refusal() or await attempt(
+            tx,
+            lambda: devices.update_device(
+                tx, principal, tag, DeviceUpdate(plan_expires_on=expires, plan_name=name)
+            ),
+        )
+        if isinstance(result, DomainError):
+            return await self._device_page(
+                request, tx, principal, tag, failed="plan", error=result, values=form.values
+            )
+        return done(f"/devices/{result.asset_tag}", "Saved.")
 
     @post("/devices/{tag:str}/actions/{action:str}")
     async def action(

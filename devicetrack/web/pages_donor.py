@@ -13,6 +13,7 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.tabular import read_table
 from devicetrack.devices import intake_rows
 from devicetrack.devices import service as devices
+from devicetrack.devices.models import CARRIERS
 from devicetrack.donations import service as donations
 from devicetrack.errors import DomainError, Forbidden, ValidationFailed
 from devicetrack.labels import service as labels
@@ -34,6 +35,10 @@ ONE_DEVICE_FIELDS = (
     "iccid",
     "msisdn",
     "carrier",
+    "plan_name",
+    "plan_quota_gb",
+    "plan_expires_on",
+    "paid_by",
     "condition",
     "asset_tag",
     "note",
@@ -115,6 +120,7 @@ class DonorPages(Controller):
             more=rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None,
             kinds=KINDS,
             conditions=CONDITIONS,
+            carriers=CARRIERS,
             templates=sorted(TEMPLATES),
             error=error,
             values=values or {},
