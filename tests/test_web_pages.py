@@ -851,3 +851,31 @@ async def test_a_sim_is_registered_with_its_plan_and_renewed_from_its_page(
         headers=officer,
     )
     assert junk.status_code == 422 and 'action="/devices/' in junk.text
+
+
+async def test_a_loan_from_the_page_can_carry_a_due_date_and_a_note(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    (tag,) = tags = await scene.tablets(1)
+    await scene.at_school(tags)
+    student = await scene.consenting_student()
+    staff = browser(scene.staff_a)
+    page = await web.get(f"/devices/{tag}/lend", headers=staff)
+    assert 'name="due_back_on" type="date"' in page.text
+    past = (local_today() - timedelta(days=1)).isoformat()
+    refused = await web.post(
+        f"/devices/{tag}/lend",
+        data=form(scene.staff_a, student_id=str(student), due_back_on=past),
+        headers=staff,
+    )
+    assert refused.status_code == 422 and f'action="/devices/{tag}/lend"' in refused.text
+    due = (local_today() + timedelta(days=180)).isoformat()
+    lent = await web.post(
+        f"/devices/{tag}/lend",
+        data=form(scene.staff_a, student_id=str(student), due_back_on=due, note="hết năm học"),
+        headers=staff,
+    )
+    assert lent.status_code == 303, lent.text
+    loan = await db.fetchrow("SELECT due_back_on, note FROM assignments")
+    assert (str(loan["due_back_on"]), loan["note"]) == (due, "hết năm học")

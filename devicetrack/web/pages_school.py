@@ -15,6 +15,7 @@ from devicetrack.allocations.schemas import AllocationCreate, ReceiptCreate, Rec
 from devicetrack.audits import service as audits
 from devicetrack.audits.schemas import AuditCreate, ScanBatch, ScanResult
 from devicetrack.auth.principal import Principal
+from devicetrack.common.clock import local_today
 from devicetrack.devices import export as devices_export
 from devicetrack.devices import service as devices
 from devicetrack.errors import DomainError, FieldError, Forbidden, ValidationFailed
@@ -526,6 +527,7 @@ class LoanPages(Controller):
             status=error.status if error else 200,
             device=device,
             students=candidates,
+            today=local_today(),
             q=q or "",
             conditions=CONDITIONS,
             error=error,
