@@ -3,6 +3,7 @@ errors while nothing it touched is kept."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devicetrack.devices.tags import parse_tag
 from devicetrack.errors import DomainError, FieldError, ValidationFailed
 
 T = TypeVar("T")
@@ -96,6 +98,19 @@ class Form:
     def check(self) -> None:
         if (refused := self.refusal()) is not None:
             raise refused
+
+
+def scanned_codes(text: str | None) -> list[str]:
+    """Tags pasted or scanned into a box: one per line (or separated by commas or spaces).
+    A line that reads as one tag once its spaces are gone is one tag ("dt11 000174 8")."""
+    codes: list[str] = []
+    for line in re.split(r"[\n,;]+", text or ""):
+        line = line.strip()
+        if not line:
+            continue
+        joined = re.sub(r"\s+", "", line)
+        codes += [joined] if parse_tag(joined) is not None else line.split()
+    return codes
 
 
 async def attempt(tx: AsyncSession, call: Callable[[], Awaitable[T]]) -> T | DomainError:

@@ -29,7 +29,7 @@ from devicetrack.students.schemas import (
     StudentCreate,
 )
 from devicetrack.web.excel import device_presenter
-from devicetrack.web.forms import Form, attempt
+from devicetrack.web.forms import Form, attempt, scanned_codes
 from devicetrack.web.pages_common import CONDITIONS, done
 from devicetrack.web.render import page, translator
 
@@ -156,11 +156,7 @@ class SchoolPages(Controller):
         """Without JavaScript: all the scanned tags at once, one per line."""
         school = await schools.get_school(tx, principal, school_id)
         form = await Form.of(request)
-        tags = [
-            t.strip()
-            for t in (form.text("tags", required=True, max_length=200_000) or "").split()
-            if t.strip()
-        ]
+        tags = scanned_codes(form.text("tags", required=True, max_length=200_000))
         if not tags:
             form.check()
         result = await attempt(
@@ -256,7 +252,7 @@ class SchoolPages(Controller):
     ) -> Response[Any]:
         school = await schools.get_school(tx, principal, school_id)
         form = await Form.of(request)
-        tags = [t for t in (form.text("tags", max_length=200_000) or "").split() if t]
+        tags = scanned_codes(form.text("tags", max_length=200_000))
         kind = form.choice("kind", KINDS)
         quantity = form.integer("quantity", low=1, high=10_000)
         if not tags and not (kind and quantity):
