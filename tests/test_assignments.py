@@ -165,6 +165,7 @@ async def test_what_a_loan_requires(client, db, factory) -> None:
     body = assert_problem(await _assign(scene, allocated, student), 409)
     assert body["current_status"] == "allocated"
     assert "receive" in body["allowed_actions"]
+    assert "retire" not in body["allowed_actions"]  # only what this caller may do instead
     assert_problem(await _assign(scene, elsewhere, student, caller=scene.admin), 409)
     body = assert_problem(await _assign(scene, broken, student), 409)
     assert "broken" in body["detail"]

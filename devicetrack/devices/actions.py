@@ -36,7 +36,7 @@ async def perform(
         lifecycle.ensure_role(principal, transition, device)
         await lifecycle.ensure_not_installed(session, device, action)
         if device.status not in transition.sources:
-            raise lifecycle.refuse_transition(device, action)
+            raise lifecycle.refuse_transition(device, action, principal)
         if body.school_id is None:
             raise ValidationFailed(
                 "Name the school.", errors=[FieldError(field="school_id", message="required")]

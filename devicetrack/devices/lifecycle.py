@@ -61,11 +61,17 @@ def allowed_actions(status: str) -> list[str]:
     return sorted(a for a, t in TRANSITIONS.items() if status in t.sources)
 
 
-def refuse_transition(device: Device, action: str) -> Conflict:
-    allowed = allowed_actions(device.status)
-    if device.status == "at_school":
+def refuse_transition(device: Device, action: str, principal: Principal) -> Conflict:
+    """The refusal names the current status and what this caller could do instead."""
+    allowed = [
+        a
+        for a in allowed_actions(device.status)
+        if principal.is_admin or principal.role in TRANSITIONS[a].roles
+    ]
+    lends = principal.is_admin or principal.is_school_staff
+    if device.status == "at_school" and lends:
         allowed = sorted([*allowed, "assign (POST /assignments)"])
-    if device.status == "assigned":
+    if device.status == "assigned" and lends:
         allowed = sorted([*allowed, "return (POST /assignments/{id}/return)"])
     return Conflict(
         f"Cannot {action} a device that is {device.status}.",
@@ -175,7 +181,7 @@ async def apply(
     transition = TRANSITIONS[action]
     ensure_role(principal, transition, device)
     if device.status not in transition.sources:
-        raise refuse_transition(device, action)
+        raise refuse_transition(device, action, principal)
     before, student_before = device.status, device.student_id
     data: dict[str, Any] = dict(extra or {})
     if action == "allocate":

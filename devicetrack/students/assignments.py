@@ -71,7 +71,7 @@ async def assign(
     await lock_school_counters(session, student.school_id)  # see db/counters.py
     device = await devices.get_device(session, principal, data.asset_tag, for_update=True)
     if device.status != "at_school":
-        raise lifecycle.refuse_transition(device, "assign")
+        raise lifecycle.refuse_transition(device, "assign", principal)
     if device.school_id != student.school_id:
         raise Conflict("The device is at another school than the student.")
     if device.condition == "broken" or data.condition_out == "broken":
@@ -158,10 +158,10 @@ async def return_device(
     device = await devices_repo.get_by_id(session, assignment.device_id, for_update=True)
     if assignment.returned_at is not None:
         # Returning a device that is not lent is a refused transition: name its status.
-        refused = lifecycle.refuse_transition(device, "return")
+        refused = lifecycle.refuse_transition(device, "return", principal)
         raise Conflict(
             f"This loan was already closed. {refused.detail}",
-            extra={"returned_at": str(assignment.returned_at), **refused.extra},
+            extra={"returned_at": assignment.returned_at.isoformat(), **refused.extra},
         )
     student, _ = await get_student(session, principal, assignment.student_id)
     assignment.returned_at = datetime.now(UTC)
