@@ -11,7 +11,7 @@ import openpyxl
 
 from devicetrack.common.clock import local_today
 from devicetrack.reports.service import current_school_year
-from tests.factories import DIEN_BIEN
+from tests.factories import DIEN_BIEN, assert_problem
 
 FIGURES = (
     "enrolled",
@@ -249,3 +249,13 @@ async def test_csv_and_xlsx_carry_the_same_figures(client, factory, db) -> None:
         ):
             assert values[figure] == want[figure]
     assert sheet.cell(row=2, column=header.index("coverage_pct") + 1).number_format == "0.0"
+
+
+async def test_a_school_year_spans_two_consecutive_years(client, factory) -> None:
+    officer = await factory.officer()
+    for year in ("2026-2028", "2027-2026"):
+        response = await client.get(
+            "/api/v1/reports/coverage", params={"year": year}, headers=officer.headers
+        )
+        body = assert_problem(response, 422)
+        assert body["errors"][0]["field"] == "year", year

@@ -132,6 +132,13 @@ async def coverage(
     sort: str | None,
 ) -> CoverageReport:
     on = today()
+    if year is not None:
+        start, end = (int(x) for x in year.split("-"))
+        if end != start + 1:
+            raise ValidationFailed(
+                "A school year spans two consecutive years.",
+                errors=[FieldError(field="year", message="use the form 2026-2027")],
+            )
     year = year or current_school_year(on)
     params: dict[str, Any] = {
         "year": year,
