@@ -46,6 +46,7 @@ from devicetrack.regions.controllers import RegionController
 from devicetrack.reports.controllers import ReportController
 from devicetrack.schools.controllers import SchoolController
 from devicetrack.students.controllers import AssignmentController, StudentController
+from devicetrack.web.api_reference import ApiReferencePlugin
 from devicetrack.web.routes import page_or_problem, web_routers
 
 API_CONTROLLERS = [
@@ -123,7 +124,12 @@ def create_app(settings: Settings) -> Litestar:
                 "Errors are RFC 9457 problem+json. Authenticate with POST /api/v1/auth/token."
             ),
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            # The plain reference first (served at /schema): it needs no internet.
+            render_plugins=[
+                ApiReferencePlugin(path=["/", "/reference"]),
+                ScalarRenderPlugin(path="/scalar"),
+                SwaggerRenderPlugin(path="/swagger"),
+            ],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer"),
