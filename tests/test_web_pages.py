@@ -881,3 +881,49 @@ async def test_a_loan_from_the_page_can_carry_a_due_date_and_a_note(
     assert lent.status_code == 303, lent.text
     loan = await db.fetchrow("SELECT due_back_on, note FROM assignments")
     assert (str(loan["due_back_on"]), loan["note"]) == (due, "hết năm học")
+
+
+async def test_a_donor_logs_a_donation_on_its_page(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    donor = await factory.donor()
+    user = await factory.donor_user(donor)
+    headers = browser(user)
+    home = await web.get("/donor", headers=headers)
+    assert 'action="/donor/donations"' in home.text
+    refused = await web.post(
+        "/donor/donations",
+        data=form(user, province_code="11", reference="", kind_0="laptop", quantity_0="abc"),
+        headers=headers,
+    )
+    assert refused.status_code == 422
+    assert 'name="quantity_0" inputmode="numeric" value="abc"' in refused.text
+    saved = await web.post(
+        "/donor/donations",
+        data=form(
+            user,
+            province_code="11",
+            reference="QUY-2026-07",
+            received_on="2026-11-20",
+            kind_0="laptop",
+            quantity_0="500",
+            model_0="Dell Latitude",
+            kind_1="tablet",
+            quantity_1="30",
+        ),
+        headers=headers,
+    )
+    assert saved.status_code == 303, saved.text
+    donation = await db.fetchrow("SELECT * FROM donations WHERE reference = 'QUY-2026-07'")
+    assert (donation["donor_id"], donation["province_code"]) == (donor, "11")
+    lines = await db.fetch(
+        "SELECT kind, quantity FROM donation_lines WHERE donation_id = $1 ORDER BY kind",
+        donation["id"],
+    )
+    assert [tuple(r) for r in lines] == [("laptop", 500), ("tablet", 30)]
+    assert saved.headers["location"].startswith(f"/donations/{donation['id']}")
+    # Only a donor logs for itself here: an officer is refused.
+    officer = await factory.officer()
+    assert (
+        await web.post("/donor/donations", data=form(officer), headers=browser(officer))
+    ).status_code == 403

@@ -85,6 +85,8 @@ VI: dict[str, str] = {
     "National ID": "Số định danh",
     "SIMs to top up": "SIM cần nạp thêm",
     "For a SIM card": "Với thẻ SIM",
+    "Log a donation": "Ghi nhận đợt tài trợ",
+    "Save": "Lưu",
     "Due date and note (optional)": "Hạn trả và ghi chú (không bắt buộc)",
     "Due back on": "Hạn trả",
     "Pre-printed label (if any)": "Nhãn in sẵn (nếu có)",

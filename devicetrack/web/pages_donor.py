@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,10 +16,12 @@ from devicetrack.devices import intake_rows
 from devicetrack.devices import service as devices
 from devicetrack.devices.models import CARRIERS
 from devicetrack.donations import service as donations
-from devicetrack.errors import DomainError, Forbidden, ValidationFailed
+from devicetrack.donations.schemas import DonationCreate
+from devicetrack.errors import DomainError, FieldError, Forbidden, ValidationFailed
 from devicetrack.labels import service as labels
 from devicetrack.labels.schemas import LabelSheetRequest
 from devicetrack.labels.templates import TEMPLATES
+from devicetrack.regions import repository as regions
 from devicetrack.reports import service as reports
 from devicetrack.web.forms import Form, attempt
 from devicetrack.web.pages_common import CONDITIONS, done
@@ -45,6 +48,8 @@ ONE_DEVICE_FIELDS = (
 )
 
 
+# Lines of the new-donation form's pledge table (kind, quantity, model).
+PLEDGE_ROWS = 4
 # Devices listed per page (a donation may hold tens of thousands); "More" goes on.
 PAGE_SIZE = 100
 
@@ -62,6 +67,18 @@ class DonorPages(Controller):
         donor: int | None = None,
     ) -> Response[Any]:
         """A donor's own page; province officers and admins may open any donor's."""
+        return await self._donor_page(request, tx, principal, donor)
+
+    async def _donor_page(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        donor: int | None,
+        *,
+        error: DomainError | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Response[Any]:
         if principal.is_school_staff:
             raise Forbidden("Donations are followed by donors and the province.")
         donor_id = principal.donor_id if principal.is_donor else donor
@@ -75,15 +92,74 @@ class DonorPages(Controller):
                 by_status[status] = by_status.get(status, 0) + n
         t = translator(request, principal)
         bars = [(t.word(s), float(n)) for s, n in sorted(by_status.items(), key=lambda i: -i[1])]
+        provinces = (
+            [(p.code, p.name) for p, _ in await regions.list_provinces(tx)]
+            if principal.is_donor
+            else []
+        )
         return page(
             request,
             "donor.html",
             principal,
+            status=error.status if error else 200,
             donations=rows,
             impact=impact,
             by_status=by_status,
             status_bars=bars,
+            provinces=provinces,
+            kinds=KINDS,
+            pledge_rows=range(PLEDGE_ROWS),
+            error=error,
+            values=values or {},
         )
+
+    @post("/donor/donations")
+    async def new_donation(
+        self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal
+    ) -> Response[Any]:
+        """A donor logs a contribution: where it goes, its reference and what is pledged."""
+        if not principal.is_donor or principal.donor_id is None:
+            raise Forbidden("Donors log their donations here; the province uses the API.")
+        form = await Form.of(request)
+        province = form.text("province_code", required=True, max_length=2)
+        reference = form.text("reference", required=True, max_length=100)
+        received_on = form.day("received_on")
+        note = form.text("note", max_length=2000)
+        lines = []
+        for i in range(PLEDGE_ROWS):
+            kind = form.choice(f"kind_{i}", KINDS)
+            quantity = form.integer(f"quantity_{i}", low=1, high=1_000_000)
+            if kind and quantity:
+                model = form.text(f"model_{i}", max_length=200)
+                lines.append({"kind": kind, "quantity": quantity, "model": model})
+        result: Any = form.refusal()
+        if result is None:
+            try:
+                # Converted, not constructed: the body's own rules (province code, lengths).
+                data = msgspec.convert(
+                    {
+                        "donor_id": principal.donor_id,
+                        "province_code": province,
+                        "reference": reference,
+                        "received_on": received_on,
+                        "note": note,
+                        "pledged": lines,
+                    },
+                    DonationCreate,
+                )
+            except msgspec.ValidationError as exc:
+                field = str(exc).rsplit("$.", 1)[-1].split("`")[0].split("[")[0] or None
+                result = ValidationFailed(
+                    "Some fields need another look.",
+                    errors=[FieldError(field=field, message=str(exc).split(" - at ")[0])],
+                )
+            else:
+                result = await attempt(tx, lambda: donations.create_donation(tx, principal, data))
+        if isinstance(result, DomainError):
+            return await self._donor_page(
+                request, tx, principal, None, error=result, values=form.values
+            )
+        return done(f"/donations/{result.id}", "Saved.")
 
     @get("/donations/{donation_id:int}")
     async def donation(
