@@ -927,3 +927,51 @@ async def test_a_donor_logs_a_donation_on_its_page(
     assert (
         await web.post("/donor/donations", data=form(officer), headers=browser(officer))
     ).status_code == 403
+
+
+async def test_the_student_page_edits_withdraws_exports_and_erases(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    student = await scene.consenting_student(full_name="Vàng Thị Xoan")
+    staff = browser(scene.staff_a)
+    url = f"/students/{student}"
+    edited = await web.post(
+        f"{url}/edit",
+        data=form(scene.staff_a, grade="6", class_name="6A", guardian_phone="0912 111 222"),
+        headers=staff,
+    )
+    assert edited.status_code == 303, edited.text
+    row = await db.fetchrow(
+        "SELECT grade, class_name, guardian_phone FROM students WHERE id = $1", student
+    )
+    assert tuple(row) == (6, "6A", "+84912111222")
+    bad = await web.post(
+        f"{url}/edit", data=form(scene.staff_a, guardian_phone="12"), headers=staff
+    )
+    assert bad.status_code == 422 and 'value="12"' in bad.text
+
+    consent_id = await db.fetchval("SELECT id FROM consents WHERE student_id = $1", student)
+    withdrawn = await web.post(
+        f"{url}/consents/{consent_id}/withdraw", data=form(scene.staff_a), headers=staff
+    )
+    assert withdrawn.status_code == 303
+    assert await db.fetchval("SELECT withdrawn_at FROM consents WHERE id = $1", consent_id)
+
+    exported = await web.get(f"{url}/export", headers=staff)
+    assert exported.status_code == 200 and "attachment" in exported.headers["content-disposition"]
+    assert exported.json()["student"]["full_name"] == "Vàng Thị Xoan"
+    assert (await web.get(f"{url}/export", headers=browser(scene.officer))).status_code == 403
+
+    unconfirmed = await web.post(f"{url}/erase", data=form(scene.staff_a), headers=staff)
+    assert unconfirmed.status_code == 422
+    assert await db.fetchval("SELECT erased_at FROM students WHERE id = $1", student) is None
+    erased = await web.post(f"{url}/erase", data=form(scene.staff_a, confirm="1"), headers=staff)
+    assert erased.status_code == 303, erased.text
+    row = await db.fetchrow("SELECT full_name, erased_at FROM students WHERE id = $1", student)
+    assert row["erased_at"] is not None and "Xoan" not in row["full_name"]
+    # Another school's staff cannot touch the student.
+    other = await web.post(
+        f"{url}/edit", data=form(scene.staff_b, grade="7"), headers=browser(scene.staff_b)
+    )
+    assert other.status_code == 404

@@ -33,6 +33,13 @@ async def test_no_form_or_query_answers_500(
         f"/devices/{sim}/plan": ("plan_expires_on", "plan_name"),
         f"/schools/{a}/students": ("student_code", "full_name", "grade", "class_name", "priority"),
         f"/students/{student}/consents": ("given_by", "method", "given_at"),
+        f"/students/{student}/edit": (
+            "grade",
+            "class_name",
+            "guardian_name",
+            "guardian_phone",
+            "status",
+        ),
         f"/schools/{a}/receive": ("tags",),
         f"/schools/{a}/allocate": ("kind", "quantity", "tags", "note"),
         f"/schools/{a}/audits": ("location",),

@@ -66,6 +66,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "/schools/{a}/audits": (OK, OK, GONE, OK, GONE, GONE, GONE, GONE),
     "/schools/{a}/devices.xlsx": (OK, OK, GONE, OK, GONE, GONE, GONE, GONE),
     "/students/{student}": (OK, OK, GONE, OK, GONE, GONE, REFUSED, REFUSED),
+    "/students/{student}/export": (OK, REFUSED, GONE, OK, GONE, GONE, REFUSED, REFUSED),
     "/audits/{audit}": (OK, OK, GONE, OK, GONE, GONE, GONE, GONE),
     "/devices/{lent}": (OK, OK, GONE, OK, GONE, GONE, OK, GONE),
     "/devices/{lent}/return": (OK, OK, GONE, OK, GONE, GONE, REFUSED, GONE),

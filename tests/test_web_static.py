@@ -80,6 +80,7 @@ def test_the_palette_is_readable() -> None:
         ("brand-ink", "brand"),
         ("ok", "paper"),
         ("bad", "paper"),
+        ("paper", "bad"),  # the danger button: white on the bad colour
     ]
     for fg, bg in pairs:
         assert contrast(colours[fg], colours[bg]) >= 4.5, (fg, bg)

@@ -7,7 +7,7 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
 from devicetrack.common.uploads import read_upload
 from devicetrack.errors import FieldError, ValidationFailed
-from devicetrack.students import assignments, importer, service
+from devicetrack.students import assignments, export, importer, service
 from devicetrack.students.schemas import (
     AssignmentCreate,
     AssignmentPage,
@@ -117,13 +117,7 @@ class StudentController(Controller):
         self, tx: AsyncSession, principal: Principal, student_id: int
     ) -> StudentExport:
         """Everything held about one student (for the school's staff and admins)."""
-        student, consent = await service.get_student(tx, principal, student_id)
-        service.ensure_student_writer(principal, student.school_id)
-        return StudentExport(
-            student=service.student_read(principal, student, consent),
-            consents=await service.list_consents(tx, principal, student_id),
-            assignments=await assignments.student_assignments(tx, principal, student_id),
-        )
+        return await export.export_student(tx, principal, student_id)
 
     @get("/{student_id:int}/consents", operation_id="listConsents")
     async def consents(

@@ -86,6 +86,21 @@ VI: dict[str, str] = {
     "SIMs to top up": "SIM cần nạp thêm",
     "For a SIM card": "Với thẻ SIM",
     "Log a donation": "Ghi nhận đợt tài trợ",
+    "Withdraw": "Rút lại",
+    "Edit details": "Sửa thông tin",
+    "Personal data": "Dữ liệu cá nhân",
+    "Download everything held about this student": "Tải về mọi dữ liệu về học sinh này",
+    "Erasing removes the name, national ID, birth year, guardian and consent details for good; the loans and the device history stay under the student code.": (
+        "Xóa sẽ xóa vĩnh viễn họ tên, số định danh, năm sinh, thông tin phụ huynh và đồng ý; "
+        "lịch sử mượn và thiết bị vẫn được giữ theo mã học sinh."
+    ),
+    "I understand this cannot be undone": "Tôi hiểu việc này không thể hoàn tác",
+    "Erase personal data": "Xóa dữ liệu cá nhân",
+    "Tick the box to confirm: erasing cannot be undone.": (
+        "Hãy đánh dấu ô xác nhận: việc xóa không thể hoàn tác."
+    ),
+    "Consent withdrawn.": "Đã rút lại sự đồng ý.",
+    "Erased.": "Đã xóa.",
     "Save": "Lưu",
     "Due date and note (optional)": "Hạn trả và ghi chú (không bắt buộc)",
     "Due back on": "Hạn trả",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Stream
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -21,12 +22,15 @@ from devicetrack.devices import service as devices
 from devicetrack.errors import DomainError, FieldError, Forbidden, ValidationFailed
 from devicetrack.schools import service as schools
 from devicetrack.students import assignments, importer
+from devicetrack.students import export as student_export
 from devicetrack.students import service as students
+from devicetrack.students.models import STUDENT_STATUSES
 from devicetrack.students.schemas import (
     AssignmentCreate,
     AssignmentReturn,
     ConsentCreate,
     StudentCreate,
+    StudentUpdate,
 )
 from devicetrack.web.excel import device_presenter
 from devicetrack.web.forms import Form, attempt, scanned_codes
@@ -436,16 +440,121 @@ class StudentPages(Controller):
         principal: Principal,
         student_id: int,
     ) -> Response[Any]:
+        return await self._student_page(request, tx, principal, student_id)
+
+    async def _student_page(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
+        *,
+        failed: str | None = None,
+        error: DomainError | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Response[Any]:
+        """The student's page; after a refused form (`failed`: consent, edit, erase), that
+        form shows the reason and what was typed."""
         student, consent = await students.get_student(tx, principal, student_id)
         school = await schools.get_school(tx, principal, student.school_id)
         return page(
             request,
             "student.html",
             principal,
+            status=error.status if error else 200,
             school=school,
             student=students.student_read(principal, student, consent),
             consents=await students.list_consents(tx, principal, student_id),
             loans=await assignments.student_assignments(tx, principal, student_id),
+            statuses=STUDENT_STATUSES,
+            failed=failed,
+            error=error,
+            values=values or {},
+        )
+
+    @post("/edit")
+    async def edit_student(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
+    ) -> Response[Any]:
+        """Class, grade, status and the guardian, as the school's staff keep them up to date."""
+        form = await Form.of(request)
+        fields = {
+            "grade": form.integer("grade", low=0, high=12),
+            "class_name": form.text("class_name", max_length=20),
+            "guardian_name": form.text("guardian_name", max_length=200),
+            "guardian_phone": form.text("guardian_phone", max_length=20),
+            "status": form.choice("status", STUDENT_STATUSES),
+        }
+        result: Any = form.refusal()
+        if result is None:
+            data = StudentUpdate(**{k: v for k, v in fields.items() if v is not None})
+            result = await attempt(
+                tx, lambda: students.update_student(tx, principal, student_id, data)
+            )
+        if isinstance(result, DomainError):
+            return await self._student_page(
+                request, tx, principal, student_id, failed="edit", error=result, values=form.values
+            )
+        return done(f"/students/{student_id}", "Saved.")
+
+    @post("/consents/{consent_id:int}/withdraw")
+    async def withdraw_consent(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
+        consent_id: int,
+    ) -> Response[Any]:
+        result = await attempt(
+            tx, lambda: students.withdraw_consent(tx, principal, student_id, consent_id)
+        )
+        if isinstance(result, DomainError):
+            return await self._student_page(
+                request, tx, principal, student_id, failed="consent", error=result
+            )
+        return done(f"/students/{student_id}", "Consent withdrawn.")
+
+    @post("/erase")
+    async def erase(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
+    ) -> Response[Any]:
+        """Erase the personal data (asked for by the family, or the student left long ago);
+        the loans and the device history stay under the pseudonymous code."""
+        form = await Form.of(request)
+        student, _ = await students.get_student(tx, principal, student_id)
+        result: Any = None
+        if not form.flag("confirm"):
+            result = ValidationFailed(
+                "Tick the box to confirm: erasing cannot be undone.",
+                errors=[FieldError(field="confirm", message="required")],
+            )
+        else:
+            result = await attempt(tx, lambda: students.erase_student(tx, principal, student_id))
+        if isinstance(result, DomainError):
+            return await self._student_page(
+                request, tx, principal, student_id, failed="erase", error=result
+            )
+        return done(f"/schools/{student.school_id}/students", "Erased.")
+
+    @get("/export")
+    async def export_json(
+        self, tx: AsyncSession, principal: Principal, student_id: int
+    ) -> Response[bytes]:
+        """Everything held about the student, as a file to hand to the family."""
+        exported = await student_export.export_student(tx, principal, student_id)
+        return Response(
+            msgspec.json.encode(exported),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="student-{student_id}.json"'},
         )
 
     @post("/consents")
@@ -473,17 +582,12 @@ class StudentPages(Controller):
             )
         if isinstance(result, DomainError):
             # The student's page again, the consent form open with the reason and the values.
-            student, consent = await students.get_student(tx, principal, student_id)
-            school = await schools.get_school(tx, principal, student.school_id)
-            return page(
+            return await self._student_page(
                 request,
-                "student.html",
+                tx,
                 principal,
-                status=result.status,
-                school=school,
-                student=students.student_read(principal, student, consent),
-                consents=await students.list_consents(tx, principal, student_id),
-                loans=await assignments.student_assignments(tx, principal, student_id),
+                student_id,
+                failed="consent",
                 error=result,
                 values=form.values,
             )

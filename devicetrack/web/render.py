@@ -49,6 +49,8 @@ DONE_MESSAGES = frozenset(
         "Consent recorded.",
         "Lent.",
         "Taken back.",
+        "Consent withdrawn.",
+        "Erased.",
     }
 )
 
