@@ -975,3 +975,29 @@ async def test_the_student_page_edits_withdraws_exports_and_erases(
         f"{url}/edit", data=form(scene.staff_b, grade="7"), headers=browser(scene.staff_b)
     )
     assert other.status_code == 404
+
+
+async def test_the_dashboard_shows_another_school_year(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    from devicetrack.reports.service import current_school_year
+
+    scene = await make_scene(client, db, factory)
+    this_year = current_school_year(local_today())
+    start = int(this_year[:4])
+    last_year = f"{start - 1}-{start}"
+    await db.execute(
+        """INSERT INTO enrolments (school_id, school_year, students_total, priority_students)
+           VALUES ($1, $2, 4321, 10), ($1, $3, 1234, 10)""",
+        scene.school_a,
+        this_year,
+        last_year,
+    )
+    officer = browser(scene.officer)
+    now = await web.get("/province", headers=officer)
+    assert f'<option value="{this_year}" selected>' in now.text and "4,321" in now.text
+    before = await web.get(f"/province?year={last_year}", headers=officer)
+    assert f'<option value="{last_year}" selected>' in before.text and "1,234" in before.text
+    assert f"year={last_year}&amp;sort=" in before.text  # the sort links keep the year
+    odd = await web.get("/province?year=1900-1901", headers=officer)
+    assert odd.status_code == 200 and f'<option value="{this_year}" selected>' in odd.text

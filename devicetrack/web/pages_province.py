@@ -9,11 +9,12 @@ from litestar import Controller, Request, Response, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.common.clock import VIETNAM
+from devicetrack.common.clock import VIETNAM, local_today
 from devicetrack.errors import Forbidden, NotFound
 from devicetrack.regions import repository as regions
 from devicetrack.reports import export as reports_export
 from devicetrack.reports import service as reports
+from devicetrack.reports.service import current_school_year
 from devicetrack.schools import repository as schools_repo
 from devicetrack.web.excel import table_xlsx
 from devicetrack.web.render import page, translator
@@ -48,8 +49,14 @@ class ProvincePages(Controller):
         principal: Principal,
         province: str | None = None,
         sort: str | None = None,
+        year: str | None = None,
     ) -> Response[Any]:
         code = _province_of(principal, province)
+        current = current_school_year(local_today())
+        first = int(current[:4])
+        # The years a dashboard offers: two back, this one and the next (enrolment planning).
+        years = [f"{y}-{y + 1}" for y in range(first - 2, first + 2)]
+        year = year if year in years else None
         if code is None:
             report = await reports.coverage(
                 tx,
@@ -57,7 +64,7 @@ class ProvincePages(Controller):
                 level="province",
                 province=None,
                 commune=None,
-                year=None,
+                year=year,
                 target_per_100=100,
                 sort="-gap",
             )
@@ -72,7 +79,7 @@ class ProvincePages(Controller):
             level="school",
             province=code,
             commune=None,
-            year=None,
+            year=year,
             target_per_100=100,
             sort=sort,
         )
@@ -82,7 +89,7 @@ class ProvincePages(Controller):
             level="commune",
             province=code,
             commune=None,
-            year=None,
+            year=year,
             target_per_100=100,
             sort="-gap",
         )
@@ -92,12 +99,12 @@ class ProvincePages(Controller):
             level="province",
             province=code,
             commune=None,
-            year=None,
+            year=year,
             target_per_100=100,
             sort=None,
         )
         gaps = await reports.gaps(
-            tx, principal, level="school", province=code, year=None, target_per_100=100, limit=10
+            tx, principal, level="school", province=code, year=year, target_per_100=100, limit=10
         )
         sims = await reports.sim_expiry(tx, principal, within_days=30, province=code)
         due = await reports.audit_due(
@@ -121,6 +128,8 @@ class ProvincePages(Controller):
             sims=sims,
             due=due,
             sort=sort,
+            years=years,
+            year=schools.year,
             stock_text=stock_text,
             gap_bars=[(r.school_name or "", float(r.gap)) for r in by_gap],
             gap_max=float(max([r.gap for r in by_gap] + [1])),
