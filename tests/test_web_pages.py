@@ -230,6 +230,12 @@ async def test_audit_by_forms_and_by_the_offline_batch(
         f"{audit_url}/scan", data=form(scene.staff_a, code=tags[0]), headers=browser(scene.staff_a)
     )
     assert one.status_code == 303 and one.headers["location"].endswith("last=ok")
+    stranger = await web.post(
+        f"{audit_url}/scan", data=form(scene.staff_a, code="ZZZ-1"), headers=browser(scene.staff_a)
+    )
+    assert stranger.headers["location"].endswith("last=unexpected")
+    told = await web.get(stranger.headers["location"], headers=browser(scene.staff_a))
+    assert "not expected at this school" in told.text
     batch = await web.post(
         f"{audit_url}/scans.json",
         json={
@@ -241,6 +247,7 @@ async def test_audit_by_forms_and_by_the_offline_batch(
         headers=browser(scene.staff_a) | {"X-CSRF-Token": form(scene.staff_a)["_csrf"]},
     )
     assert batch.status_code == 200 and batch.json()["found_so_far"] == 2
+    assert batch.json()["unexpected"] == ["rác"]
     live = await web.get(audit_url, headers=browser(scene.staff_a))
     assert "data-found>2<" in live.text.replace(" ", "")
     closed = await web.post(

@@ -51,6 +51,9 @@ class ScanResult(msgspec.Struct):
     rejected: list[ScanRejected]
     found_so_far: int
     expected: int
+    # Codes of this batch that name no device expected in this audit (kept: they are the
+    # result's "unexpected"), so a scanner can tell the auditor at once.
+    unexpected: list[str] = msgspec.field(default_factory=list)
 
 
 class FoundItem(msgspec.Struct):

@@ -201,7 +201,24 @@ async def scan(
             rows,
         )
     expected, _, _, found, _ = (await session.execute(text(PROGRESS), {"audit": audit_id})).one()
-    return ScanResult(accepted=len(rows), rejected=rejected, found_so_far=found, expected=expected)
+    expected_ids = {
+        r[0]
+        for r in await session.execute(
+            text(
+                "SELECT device_id FROM audit_expected WHERE audit_id = :audit"
+                " AND device_id = ANY(CAST(:ids AS bigint[]))"
+            ),
+            {"audit": audit_id, "ids": [r["device_id"] for r in rows if r["device_id"]]},
+        )
+    }
+    unexpected = sorted({r["code"] for r in rows if r["device_id"] not in expected_ids})
+    return ScanResult(
+        accepted=len(rows),
+        rejected=rejected,
+        found_so_far=found,
+        expected=expected,
+        unexpected=unexpected,
+    )
 
 
 # A device's clock may run a little fast or slow; beyond this a scan time is refused.

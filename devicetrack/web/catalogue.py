@@ -86,6 +86,10 @@ VI: dict[str, str] = {
     "SIMs to top up": "SIM cần nạp thêm",
     "For a SIM card": "Với thẻ SIM",
     "Log a donation": "Ghi nhận đợt tài trợ",
+    "not expected here": "không thuộc danh sách của trường",
+    "Scanned, but not expected at this school: it is listed as unexpected.": (
+        "Đã quét, nhưng thiết bị này không thuộc danh sách của trường: được ghi là ngoài danh sách."
+    ),
     "Withdraw": "Rút lại",
     "Edit details": "Sửa thông tin",
     "Personal data": "Dữ liệu cá nhân",

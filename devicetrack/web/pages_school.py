@@ -759,7 +759,7 @@ class AuditPages(Controller):
         result = await audits.scan(
             tx, principal, audit_id, ScanBatch(code=code, condition=condition)
         )
-        outcome = "rejected" if result.rejected else "ok"
+        outcome = "rejected" if result.rejected else "unexpected" if result.unexpected else "ok"
         return Redirect(f"/audits/{audit_id}?last={outcome}", status_code=303)
 
     @post("/scans.json", status_code=200, request_max_body_size=8 * 1024 * 1024)

@@ -94,6 +94,7 @@
         audit.querySelector("[data-found]").textContent = data.found_so_far;
         audit.querySelector("[data-missing]").textContent = Math.max(0, expected - data.found_so_far);
         data.rejected.forEach(function (rej) { logLine(auditLog, "✗ " + (rej.code || "") + " · " + rej.message, false); });
+        (data.unexpected || []).forEach(function (code) { logLine(auditLog, "? " + code + " · " + (audit.dataset.unexpectedWord || "unexpected"), false); });
         sending = false; show();
         return load().length ? flush() : true;
       }).catch(function () { sending = false; show(); return false; });
