@@ -98,6 +98,8 @@ async def test_every_page_as_every_role(
         response = await web.get(url, headers=browser(caller))
         seen[url] = response.status_code
         if response.status_code == OK and "html" in response.headers["content-type"]:
+            title = re.search(r"<title>(.*?)</title>", response.text, re.S)
+            assert title and "<" not in title.group(1), (url, title and title.group(1)[:80])
             forms = re.findall(r'<form[^>]*method="post".*?</form>', response.text, re.S)
             for html in forms:
                 assert re.search(r'name="_csrf" value="[0-9a-f]{40}"', html), (url, html[:200])
