@@ -379,3 +379,16 @@ async def test_kinds_and_conditions_in_vietnamese_words(client, factory, db) -> 
         ("laptop", "good"),
         ("smartphone", "poor"),
     ]
+
+
+async def test_a_quota_that_is_not_a_number_is_refused_not_a_500(client, factory) -> None:
+    admin = await factory.admin()
+    donation = await _donation(client, admin, await factory.donor(), "NAN")
+    for quota in ("NaN", "Infinity", "-inf"):
+        response = await client.post(
+            f"/api/v1/donations/{donation}/devices",
+            headers=admin.headers,
+            json=[{"kind": "sim", "iccid": "8984040000000000092", "plan_quota_gb": quota}],
+        )
+        body = assert_problem(response, 422)
+        assert body["errors"][0]["field"] == "plan_quota_gb", quota

@@ -421,3 +421,29 @@ async def test_a_loan_cannot_be_due_in_the_past(client, db, factory) -> None:
     assert (await scene.device(tag))["status"] == "at_school"
     today = await _assign(scene, tag, student, due_back_on=_today().isoformat())
     assert today.status_code == 201, today.text
+
+
+async def test_a_return_and_a_plan_renewal_of_its_sim_never_deadlock(client, db, factory) -> None:
+    """Found in review: renewing a SIM's plan locked the SIM's row and then (through the
+    triggers) the school's counter row, while returning its tablet holds the counter row and
+    then moves the SIM. Queued behind a return on a held counter row, both must succeed."""
+    scene = await make_scene(client, db, factory)
+    (tablet,) = await scene.tablets(1)
+    (sim,) = await scene.intake(
+        {
+            "kind": "sim",
+            "iccid": "8984040000000000084",
+            "plan_expires_on": (_today() + timedelta(days=5)).isoformat(),
+        }
+    )
+    await scene.act(scene.officer, tablet, "install-sim", sim=sim)
+    await scene.at_school([tablet])
+    student = await scene.consenting_student()
+    loan = (await scene.lend(tablet, student))["id"]
+    renewal = {"plan_expires_on": (_today() + timedelta(days=95)).isoformat()}
+    returned, renewed = await _queued_behind_a_return(
+        client, db, scene, loan, ("PATCH", f"{API}/devices/{sim}", renewal)
+    )
+    assert returned.status_code == 200, returned.text
+    assert renewed.status_code == 200, renewed.text
+    assert str((await scene.device(sim))["plan_expires_on"]) == renewal["plan_expires_on"]

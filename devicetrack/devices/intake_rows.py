@@ -166,6 +166,8 @@ def _quota(value: str) -> Decimal:
         quota = Decimal(value.replace(",", "."))
     except InvalidOperation:
         raise ValueError("must be a number of GB") from None
+    if not quota.is_finite():  # "NaN", "Infinity": Decimal accepts them, comparisons raise
+        raise ValueError("must be a number of GB")
     if quota < 0 or quota >= 1_000_000:
         raise ValueError("must be between 0 and 999999")
     return quota

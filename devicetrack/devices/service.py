@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device, visible_devices
+from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import repository as repo
 from devicetrack.devices.identity import check_iccid, normalise_msisdn
 from devicetrack.devices.models import SIM_HOSTS, Device, DeviceEvent
@@ -171,7 +172,13 @@ def ensure_can_edit(principal: Principal, device: Device) -> None:
 async def update_device(
     session: AsyncSession, principal: Principal, code: str, data: DeviceUpdate
 ) -> DeviceRead:
+    # One lock order for every write that can move a school's counters (db/counters.py): a
+    # SIM's new plan end reaches the connected-students count through the triggers.
+    seen = await get_device(session, principal, code)
+    await lock_school_counters(session, seen.school_id)
     device = await get_device(session, principal, code, for_update=True)
+    if device.school_id != seen.school_id:
+        raise Conflict("The device moved to another school meanwhile; try again.")
     ensure_can_edit(principal, device)
     sim_fields = [name for name in SIM_PLAN_FIELDS if getattr(data, name) is not None]
     if sim_fields and device.kind != "sim":
