@@ -541,6 +541,23 @@ async def test_names_are_found_without_their_diacritics(client, db, factory) -> 
     scene = await make_scene(client, db, factory)
     pao = await scene.student(full_name="Sùng A Páo")
     await scene.student(full_name="Giàng Thị Dung")
+    import unicodedata
+
+    # Typed decomposed (NFD), as some keyboards send it: stored composed, found either way.
+    decomposed = await scene.student(full_name=unicodedata.normalize("NFD", "Mùa Thị Dợ"))
+    stored = await db.fetchval("SELECT full_name FROM students WHERE id = $1", decomposed["id"])
+    assert stored == unicodedata.normalize("NFC", "Mùa Thị Dợ")
+    await db.execute(  # and a name already stored decomposed is still found
+        "UPDATE students SET full_name = $2 WHERE id = $1",
+        decomposed["id"],
+        unicodedata.normalize("NFD", "Mùa Thị Dợ"),
+    )
+    listed = await client.get(
+        f"{API}/students",
+        params={"school": scene.school_a, "q": "mua thi do"},
+        headers=scene.staff_a.headers,
+    )
+    assert [s["id"] for s in listed.json()["items"]] == [decomposed["id"]]
     for q in ("sung", "SÙNG", "a pao", "Páo"):
         listed = await client.get(
             f"{API}/students",

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import visible_schools
 from devicetrack.common.clock import local_today
+from devicetrack.common.tabular import clean_cell
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.db.search import contains_pattern, folded_contains
 from devicetrack.devices.identity import normalise_msisdn
@@ -127,13 +128,13 @@ async def create_student(
     student = Student(
         school_id=data.school_id,
         student_code=data.student_code.strip(),
-        full_name=data.full_name.strip(),
+        full_name=clean_cell(data.full_name),
         grade=data.grade,
         class_name=data.class_name,
         priority=sorted(set(data.priority)),
         national_id=data.national_id,
         birth_year=data.birth_year,
-        guardian_name=data.guardian_name,
+        guardian_name=clean_cell(data.guardian_name) if data.guardian_name else None,
         guardian_phone=guardian_phone(data.guardian_phone),
         status=data.status,
     )

@@ -4,6 +4,7 @@ errors while nothing it touched is kept."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -31,7 +32,8 @@ class Form:
 
     def text(self, name: str, *, required: bool = False, max_length: int = 2000) -> str | None:
         value = self.values.get(name)
-        text = value.strip() if isinstance(value, str) else ""
+        # Stored composed (NFC): some keyboards send Vietnamese decomposed.
+        text = unicodedata.normalize("NFC", value.strip()) if isinstance(value, str) else ""
         if not text:
             if required:
                 self.errors.append(FieldError(field=name, message="required"))
