@@ -70,7 +70,8 @@ async def test_two_auditors_290_found_10_missing_5_unexpected(client, factory, d
     assert sorted(m["asset_tag"] for m in result["missing"]) == sorted(tags[290:])
     assert len(result["unexpected"]) == 5
     reasons = sorted(u["reason"] for u in result["unexpected"])
-    assert reasons == ["held by another school"] * 3 + ["unknown code"] * 2
+    # Read by the school's staff: the three devices of another school are "held elsewhere".
+    assert reasons == ["held elsewhere"] * 3 + ["unknown code"] * 2
     rows = await db.fetch(
         "SELECT asset_tag, condition, last_seen_at FROM devices WHERE asset_tag = ANY($1)", scanned
     )
@@ -265,19 +266,23 @@ async def test_an_unexpected_device_of_another_school_is_not_described_to_this_o
         u["code"]: {k: v for k, v in u.items() if v is not None}
         for u in closed.json()["result"]["unexpected"]
     }
-    # The auditor sees the code (a scanned IMEI as the tag on the device in their hands) and
-    # why it is unexpected, nothing about a device they may not read: no school, status, kind.
+    # The auditor sees what was scanned and "held elsewhere", nothing about a device they may
+    # not read: no school, status, kind, and no tag behind the IMEI.
     phone_tag = phone.json()["asset_tags"][0]
     assert unexpected == {
-        tags[0]: {"code": tags[0], "reason": "held by another school"},
-        phone_tag: {"code": phone_tag, "reason": "in province stock"},
+        tags[0]: {"code": tags[0], "reason": "held elsewhere"},
+        "490154203237518": {"code": "490154203237518", "reason": "held elsewhere"},
     }
+    assert phone_tag not in closed.text
     # The province's officer (and an admin) read the whole result.
     officer = await factory.officer(DIEN_BIEN)
     full = (await client.get(url, headers=officer.headers)).json()["result"]["unexpected"]
     described = {u["code"]: u for u in full}
     assert described[tags[0]]["held_by_school_id"] == home
-    assert (described[phone_tag]["kind"], described[phone_tag]["status"]) == (
+    assert described[tags[0]]["reason"] == "held by another school"
+    phone_item = described["490154203237518"]
+    assert (phone_item["asset_tag"], phone_item["kind"], phone_item["status"]) == (
+        phone_tag,
         "smartphone",
         "in_stock",
     )
@@ -305,3 +310,54 @@ async def test_audit_due_lists_schools_holding_devices_most_first(client, factor
     listed = [(s["school_id"], s["devices_held"]) for s in report.json()["schools"]]
     mine = [row for row in listed if row[0] in {big, small, audited, empty}]
     assert mine == [(big, 5), (small, 1)]
+
+
+async def test_a_serial_two_makes_share_counts_the_device_this_audit_expects(
+    client, factory
+) -> None:
+    admin, school, _ = await _school_with_devices(client, factory, 1, "SER")
+    donation = (
+        await client.post(
+            "/api/v1/donations",
+            headers=admin.headers,
+            json={
+                "donor_id": await factory.donor(),
+                "province_code": DIEN_BIEN,
+                "reference": "SER-2",
+            },
+        )
+    ).json()["id"]
+    # The same serial on two makes: one at this school, the other in province stock.
+    created = await client.post(
+        f"/api/v1/donations/{donation}/devices",
+        headers=admin.headers,
+        json=[
+            {"kind": "laptop", "make": "Dell", "serial": "ABC123"},
+            {"kind": "laptop", "make": "HP", "serial": "abc123"},
+        ],
+    )
+    dell, hp = created.json()["asset_tags"]
+    await client.post(
+        "/api/v1/allocations",
+        headers=admin.headers,
+        json={"school_id": school, "asset_tags": [dell]},
+    )
+    await client.post(
+        f"/api/v1/schools/{school}/receipts", headers=admin.headers, json={"asset_tags": [dell]}
+    )
+    staff = await factory.staff(school)
+    audit = (
+        await client.post("/api/v1/audits", headers=staff.headers, json={"school_id": school})
+    ).json()
+    url = f"/api/v1/audits/{audit['id']}"
+    scanned = await client.post(f"{url}/scans", headers=staff.headers, json={"code": "abc123"})
+    assert scanned.json()["unexpected"] == []
+    closed = (await client.post(f"{url}/close", headers=staff.headers)).json()["result"]
+    assert dell in [f["asset_tag"] for f in closed["found"]]
+    assert hp not in closed_text(closed)
+
+
+def closed_text(result: dict) -> str:
+    import json
+
+    return json.dumps(result)

@@ -28,7 +28,7 @@ from devicetrack.audits.schemas import (
     UnexpectedItem,
 )
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.scope import can_see_school, visible_schools
+from devicetrack.auth.scope import can_see_device, can_see_school, visible_schools
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle
 from devicetrack.devices.schemas import ActionBody
@@ -107,20 +107,34 @@ async def start(session: AsyncSession, principal: Principal, data: AuditCreate) 
     return await read(session, principal, audit.id or 0)
 
 
-async def _resolve(session: AsyncSession, codes: list[str]) -> dict[str, tuple[str, int]]:
-    """Map what was scanned to (canonical tag, device id) when it names a device: a tag in
-    any form, or an IMEI, ICCID or serial."""
+async def _resolve(
+    session: AsyncSession, principal: Principal, audit: Audit, codes: list[str]
+) -> dict[str, tuple[str, int]]:
+    """Map what was scanned to (code to record, device id) when it names a device: a tag in
+    any form, or an IMEI, ICCID or serial. A serial two makes share names the device this
+    audit expects, else one at this school, else any. The code recorded is the device's tag
+    when the auditor may read the device, otherwise what was scanned: an IMEI or serial typed
+    in never turns into another school's tag."""
     if not codes:
         return {}
     rows = await session.execute(
         text(
-            "SELECT c.code, d.asset_tag, d.id FROM unnest(CAST(:codes AS text[])) AS c(code)"
-            " JOIN devices d ON d.asset_tag = c.code OR d.imei = c.code OR d.iccid = c.code"
-            " OR upper(d.serial) = upper(c.code)"
+            "SELECT c.code, d.asset_tag, d.id, d.province_code, d.school_id, d.donor_id,"
+            "       EXISTS (SELECT 1 FROM audit_expected e"
+            "                WHERE e.audit_id = :audit AND e.device_id = d.id) AS expected"
+            "  FROM unnest(CAST(:codes AS text[])) AS c(code)"
+            "  JOIN devices d ON d.asset_tag = c.code OR d.imei = c.code OR d.iccid = c.code"
+            "    OR upper(d.serial) = upper(c.code)"
+            " ORDER BY c.code, expected, d.school_id = :school NULLS FIRST, d.id DESC"
         ),
-        {"codes": codes},
+        {"codes": codes, "audit": audit.id, "school": audit.school_id},
     )
-    return {code: (tag, device_id) for code, tag, device_id in rows}
+    known: dict[str, tuple[str, int]] = {}
+    for code, tag, device_id, province, school, donor, _ in rows:
+        # Rows come worst first for each code, so the best candidate is written last.
+        shown = tag if can_see_device(principal, province, school, donor) else code
+        known[code] = (shown, device_id)
+    return known
 
 
 async def scan(
@@ -174,7 +188,7 @@ async def scan(
             "The audit is closed; start a new one.",
             extra={"closed_at": audit.closed_at.isoformat()},
         )
-    known = await _resolve(session, sorted({c for c, _ in good}))
+    known = await _resolve(session, principal, audit, sorted({c for c, _ in good}))
     now = datetime.now(UTC)
     rows = []
     for code, item in good:
@@ -396,17 +410,18 @@ async def read(session: AsyncSession, principal: Principal, audit_id: int) -> Au
 
 
 def _as_seen_by(principal: Principal, item: UnexpectedItem) -> UnexpectedItem:
-    """An unexpected scan as the reader may see it: what the auditor scanned and why it is
-    unexpected ("held by another school"), and about the device only what the reader could
-    read anyway. Staff of this school learn no other school's name, no device's status or
-    kind, and not even the tag behind an IMEI or serial they scanned."""
+    """An unexpected scan as the reader may see it. About a device the reader could not read
+    anyway, only what was scanned and "held elsewhere": no school, status, kind or reason
+    that tells lost from retired, and no tag behind a scanned IMEI or serial (see _resolve).
+    Results stored before held_by_province existed are redacted for officers too."""
     if item.asset_tag is None or principal.is_admin:
         return item
-    if principal.is_province_officer and item.held_by_province in (None, principal.province_code):
+    if principal.is_province_officer and item.held_by_province == principal.province_code:
         return item
     if principal.is_school_staff and item.held_by_school_id in principal.school_ids:
         return item
-    return UnexpectedItem(code=item.code, reason=item.reason)
+    # SPEC §2's own words for it: scanned here, held elsewhere.
+    return UnexpectedItem(code=item.code, reason="held elsewhere")
 
 
 async def list_audits(

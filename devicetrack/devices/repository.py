@@ -196,7 +196,8 @@ DEVICE_BY_IDENTITY = DEVICE_BY_TAG.replace(
 async def device_records_by_identity(
     pool: asyncpg.Pool, digits: str, raw: str
 ) -> list[asyncpg.Record]:
-    return await pool.fetch(DEVICE_BY_IDENTITY + " LIMIT 5", digits, raw)
+    # Enough rows that the caller's visibility filter (after this) still finds its own.
+    return await pool.fetch(DEVICE_BY_IDENTITY + " LIMIT 50", digits, raw)
 
 
 async def status_counts(session: AsyncSession, school_id: int) -> dict[str, int]:

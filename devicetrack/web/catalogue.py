@@ -482,6 +482,7 @@ VI: dict[str, str] = {
     "unknown code": "mã không rõ",
     "retired": "đã thanh lý",
     "held by another school": "thuộc trường khác",
+    "held elsewhere": "thuộc nơi khác",
     "in province stock": "đang ở kho của tỉnh",
     "reported lost": "đã báo mất",
     "reported stolen": "đã báo bị trộm",
