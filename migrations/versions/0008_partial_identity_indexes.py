@@ -11,8 +11,9 @@ conflicted in a unique index, and every query on `school_id` compares it with a 
 the planner proves non-null, so it still uses the index. The names are kept, so a unique
 violation still names `uq_devices_imei` / `uq_devices_iccid`.
 
-Each index is built under a temporary name before the old one is dropped, all in the
-migration's one transaction, so uniqueness is never unguarded.
+Each new index is built CONCURRENTLY under a temporary name (writes go on meanwhile), then
+the old ones are dropped and the new renamed in one short transaction, so uniqueness is
+never unguarded.
 
 Revision ID: 0008
 Revises: 0007
@@ -32,17 +33,27 @@ UNIQUE_IDENTITIES = ("imei", "iccid")
 
 
 def upgrade() -> None:
-    for column in UNIQUE_IDENTITIES:
+    # Built CONCURRENTLY, outside the migration's transaction: on a table of millions of
+    # devices a plain CREATE INDEX would block every intake, loan and scan for the whole
+    # build. A build interrupted before leaves an invalid index behind: dropped first.
+    with op.get_context().autocommit_block():
+        for column in UNIQUE_IDENTITIES:
+            op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS uq_devices_{column}_new")
+            op.execute(
+                f"CREATE UNIQUE INDEX CONCURRENTLY uq_devices_{column}_new ON devices ({column})"
+                f" WHERE {column} IS NOT NULL"
+            )
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_devices_school_status_new")
         op.execute(
-            f"CREATE UNIQUE INDEX uq_devices_{column}_new ON devices ({column})"
-            f" WHERE {column} IS NOT NULL"
+            "CREATE INDEX CONCURRENTLY ix_devices_school_status_new ON devices (school_id, status)"
+            " WHERE school_id IS NOT NULL"
         )
+    # Then the swap, in one short transaction: the new unique indexes already guard the
+    # values, so uniqueness is never unguarded; a busy table makes it wait at most 10 s.
+    op.execute("SET LOCAL lock_timeout = '10s'")
+    for column in UNIQUE_IDENTITIES:
         op.execute(f"ALTER TABLE devices DROP CONSTRAINT uq_devices_{column}")
         op.execute(f"ALTER INDEX uq_devices_{column}_new RENAME TO uq_devices_{column}")
-    op.execute(
-        "CREATE INDEX ix_devices_school_status_new ON devices (school_id, status)"
-        " WHERE school_id IS NOT NULL"
-    )
     op.execute("DROP INDEX ix_devices_school_status")
     op.execute("ALTER INDEX ix_devices_school_status_new RENAME TO ix_devices_school_status")
 

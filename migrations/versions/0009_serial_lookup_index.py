@@ -25,9 +25,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute(
-        "CREATE INDEX ix_devices_serial_upper ON devices (upper(serial)) WHERE serial IS NOT NULL"
-    )
+    # CONCURRENTLY, outside a transaction: devices stay writable while it builds.
+    with op.get_context().autocommit_block():
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_devices_serial_upper")
+        op.execute(
+            "CREATE INDEX CONCURRENTLY ix_devices_serial_upper ON devices (upper(serial))"
+            " WHERE serial IS NOT NULL"
+        )
 
 
 def downgrade() -> None:
