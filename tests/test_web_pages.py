@@ -1006,5 +1006,14 @@ async def test_the_dashboard_shows_another_school_year(
     before = await web.get(f"/province?year={last_year}", headers=officer)
     assert f'<option value="{last_year}" selected>' in before.text and "1,234" in before.text
     assert f"year={last_year}&amp;sort=" in before.text  # the sort links keep the year
+    assert f"/province/coverage.xlsx?level=school&year={last_year}" in before.text
+    import io
+
+    from openpyxl import load_workbook
+
+    sheet = await web.get(f"/province/coverage.xlsx?level=school&year={last_year}", headers=officer)
+    rows = list(load_workbook(io.BytesIO(sheet.content)).active.iter_rows(values_only=True))
+    enrolled = rows[0].index("Enrolled")
+    assert 1234 in [r[enrolled] for r in rows[1:]]  # the chosen year's enrolment
     odd = await web.get("/province?year=1900-1901", headers=officer)
     assert odd.status_code == 200 and f'<option value="{this_year}" selected>' in odd.text

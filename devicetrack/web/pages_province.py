@@ -23,6 +23,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SORTABLE = ("gap", "coverage_pct", "priority_coverage_pct", "devices_per_100", "enrolled")
 
 
+def offered_years() -> list[str]:
+    """The school years a dashboard offers: two back, this one and the next (planning)."""
+    first = int(current_school_year(local_today())[:4])
+    return [f"{y}-{y + 1}" for y in range(first - 2, first + 2)]
+
+
 def _province_of(principal: Principal, asked: str | None) -> str | None:
     """Officers see their own province whatever they ask; admins pick one (None: all)."""
     if principal.is_province_officer:
@@ -52,10 +58,7 @@ class ProvincePages(Controller):
         year: str | None = None,
     ) -> Response[Any]:
         code = _province_of(principal, province)
-        current = current_school_year(local_today())
-        first = int(current[:4])
-        # The years a dashboard offers: two back, this one and the next (enrolment planning).
-        years = [f"{y}-{y + 1}" for y in range(first - 2, first + 2)]
+        years = offered_years()
         year = year if year in years else None
         if code is None:
             report = await reports.coverage(
@@ -306,6 +309,7 @@ class ProvincePages(Controller):
         province: str | None = None,
         level: Literal["school", "commune", "province"] = "school",
         commune: str | None = None,
+        year: str | None = None,
     ) -> Response[bytes]:
         code = _province_of(principal, province)
         report = await reports.coverage(
@@ -314,7 +318,7 @@ class ProvincePages(Controller):
             level=level,
             province=code,
             commune=commune,
-            year=None,
+            year=year if year in offered_years() else None,
             target_per_100=100,
             sort=None,
         )
