@@ -905,6 +905,13 @@ async def test_a_donor_logs_a_donation_on_its_page(
     )
     assert refused.status_code == 422
     assert 'name="quantity_0" inputmode="numeric" value="abc"' in refused.text
+    half = await web.post(
+        "/donor/donations",
+        data=form(user, province_code="11", reference="QUY-HALF", kind_0="laptop"),
+        headers=headers,
+    )
+    assert half.status_code == 422  # a kind without a quantity is not silently dropped
+    assert await db.fetchval("SELECT count(*) FROM donations WHERE reference = 'QUY-HALF'") == 0
     saved = await web.post(
         "/donor/donations",
         data=form(

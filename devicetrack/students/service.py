@@ -106,6 +106,10 @@ def _duplicate(exc: IntegrityError) -> Conflict | None:
     return None
 
 
+# Fields an update clears when they are given empty ("").
+CLEARABLE = ("class_name", "national_id", "guardian_name", "guardian_phone")
+
+
 def guardian_phone(value: str | None) -> str | None:
     """A guardian's phone stored like every number here: +84 and the national number."""
     if value is None or not value.strip():
@@ -201,8 +205,12 @@ async def update_student(
         raise Conflict(
             f"The student still holds devices; take them back before marking them {data.status}."
         )
-    if data.guardian_phone is not None:
+    if data.guardian_phone and data.guardian_phone != student.guardian_phone:
+        # Checked when it changes: a number stored before phones were checked does not
+        # block an edit of the student's grade.
         data.guardian_phone = guardian_phone(data.guardian_phone)
+    if data.full_name is not None:
+        data.full_name = clean_cell(data.full_name)
     for name in (
         "full_name",
         "grade",
@@ -214,8 +222,11 @@ async def update_student(
         "status",
     ):
         value = getattr(data, name)
-        if value is not None:
-            setattr(student, name, value)
+        if value is None:
+            continue  # not given: kept
+        if value == "" and name in CLEARABLE:
+            value = None  # given empty: cleared
+        setattr(student, name, value)
     if data.priority is not None:
         student.priority = sorted(set(data.priority))
     await session.flush()

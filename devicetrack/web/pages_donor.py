@@ -129,9 +129,13 @@ class DonorPages(Controller):
         for i in range(PLEDGE_ROWS):
             kind = form.choice(f"kind_{i}", KINDS)
             quantity = form.integer(f"quantity_{i}", low=1, high=1_000_000)
+            model = form.text(f"model_{i}", max_length=200)
             if kind and quantity:
-                model = form.text(f"model_{i}", max_length=200)
                 lines.append({"kind": kind, "quantity": quantity, "model": model})
+            elif kind or quantity or model:
+                # Half a line is a mistake to show, not a pledge to drop silently.
+                missing = f"quantity_{i}" if kind else f"kind_{i}"
+                form.errors.append(FieldError(field=missing, message="required"))
         result: Any = form.refusal()
         if result is None:
             try:
@@ -148,7 +152,8 @@ class DonorPages(Controller):
                     DonationCreate,
                 )
             except msgspec.ValidationError as exc:
-                field = str(exc).rsplit("$.", 1)[-1].split("`")[0].split("[")[0] or None
+                where = str(exc).rsplit("$.", 1)
+                field = where[1].split("`")[0].split("[")[0] or None if len(where) == 2 else None
                 result = ValidationFailed(
                     "Some fields need another look.",
                     errors=[FieldError(field=field, message=str(exc).split(" - at ")[0])],

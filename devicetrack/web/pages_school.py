@@ -489,6 +489,9 @@ class StudentPages(Controller):
             "guardian_phone": form.text("guardian_phone", max_length=20),
             "status": form.choice("status", STUDENT_STATUSES),
         }
+        for name in ("class_name", "guardian_name", "guardian_phone"):
+            if name in form.values and fields[name] is None:
+                fields[name] = ""  # emptied on the form: cleared, not kept
         result: Any = form.refusal()
         if result is None:
             data = StudentUpdate(**{k: v for k, v in fields.items() if v is not None})
