@@ -228,7 +228,6 @@ class CommonPages(Controller):
             request,
             "device.html",
             principal,
-            status=error.status if error else 200,
             device=device,
             events=list(reversed(events)),
             label=label,

@@ -57,16 +57,6 @@ def _pick(value: str | None, allowed: tuple[str, ...]) -> str | None:
     return value if value in allowed else None
 
 
-def _refused(
-    request: Request[Any, Any, Any],
-    principal: Principal,
-    template: str,
-    error: DomainError,
-    **context: Any,
-) -> Response[Any]:
-    return page(request, template, principal, status=error.status, error=error, **context)
-
-
 class SchoolPages(Controller):
     path = "/schools/{school_id:int}"
     include_in_schema = False
@@ -169,11 +159,11 @@ class SchoolPages(Controller):
         )
         waiting = await allocations.awaiting_receipt(tx, principal, school_id)
         if isinstance(result, DomainError):
-            return _refused(
+            return page(
                 request,
-                principal,
                 "receive.html",
-                result,
+                principal,
+                error=result,
                 school=school,
                 waiting=waiting,
                 result=None,
@@ -237,7 +227,6 @@ class SchoolPages(Controller):
             request,
             "allocate.html",
             principal,
-            status=error.status if error else 200,
             error=error,
             school=school,
             kinds=KINDS,
@@ -316,7 +305,6 @@ class SchoolPages(Controller):
             request,
             "students.html",
             principal,
-            status=error.status if error else 200,
             error=error,
             school=school,
             students=rows[:PAGE_SIZE],
@@ -461,7 +449,6 @@ class StudentPages(Controller):
             request,
             "student.html",
             principal,
-            status=error.status if error else 200,
             school=school,
             student=students.student_read(principal, student, consent),
             consents=await students.list_consents(tx, principal, student_id),
@@ -627,7 +614,6 @@ class LoanPages(Controller):
             request,
             "lend.html",
             principal,
-            status=error.status if error else 200,
             device=device,
             students=candidates,
             today=local_today(),
@@ -701,7 +687,6 @@ class LoanPages(Controller):
                 request,
                 "return.html",
                 principal,
-                status=result.status,
                 device=device,
                 loan=loan,
                 conditions=CONDITIONS,
@@ -742,7 +727,6 @@ class AuditPages(Controller):
             request,
             "audit.html",
             principal,
-            status=error.status if error else 200,
             audit=audit,
             school=school,
             last=last,

@@ -74,9 +74,13 @@ def page(
     template: str,
     principal: Principal | None = None,
     *,
-    status: int = 200,
+    status: int | None = None,
+    error: DomainError | None = None,
     **context: Any,
 ) -> Response[str]:
+    """Render a page. A page shown again with a refusal (`error`) answers with the refusal's
+    status unless `status` says otherwise."""
+    status = status or (error.status if error else 200)
     t = translator(request, principal)
     fresh_csrf = session.ensure_pre_csrf(request) if principal is None else None
 
@@ -95,6 +99,7 @@ def page(
         csrf_field=session.CSRF_FIELD,
         path=request.url.path,
         here=quote(request.url.path + ("?" + request.url.query if request.url.query else "")),
+        error=error,
         **context,
     )
     response: Response[str] = Response(
