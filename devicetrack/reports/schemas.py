@@ -116,6 +116,7 @@ class SimToTopUp(msgspec.Struct):
     plan_name: str | None
     plan_expires_on: date
     school_id: int | None
+    school_name: str | None
     installed_in: str | None
     lent: bool
 

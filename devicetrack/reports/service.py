@@ -424,14 +424,16 @@ async def sim_expiry(
             plan_name=r[4],
             plan_expires_on=r[5],
             school_id=r[6],
-            installed_in=r[7],
-            lent=bool(r[8]),
+            school_name=r[7],
+            installed_in=r[8],
+            lent=bool(r[9]),
         )
         for r in await session.execute(
             text(f"""
         SELECT sim.asset_tag, sim.iccid, sim.msisdn, sim.carrier, sim.plan_name,
-               sim.plan_expires_on, sim.school_id, h.asset_tag, a.id IS NOT NULL
+               sim.plan_expires_on, sim.school_id, sc.name, h.asset_tag, a.id IS NOT NULL
           FROM devices sim
+          LEFT JOIN schools sc ON sc.id = sim.school_id
           LEFT JOIN devices h ON h.id = sim.installed_in_id
           LEFT JOIN assignments a ON a.device_id = sim.installed_in_id AND a.returned_at IS NULL
          WHERE {where}

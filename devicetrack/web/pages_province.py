@@ -15,7 +15,6 @@ from devicetrack.regions import repository as regions
 from devicetrack.reports import export as reports_export
 from devicetrack.reports import service as reports
 from devicetrack.reports.service import current_school_year
-from devicetrack.schools import repository as schools_repo
 from devicetrack.web.excel import table_xlsx
 from devicetrack.web.render import page, translator
 
@@ -27,6 +26,17 @@ def offered_years() -> list[str]:
     """The school years a dashboard offers: two back, this one and the next (planning)."""
     first = int(current_school_year(local_today())[:4])
     return [f"{y}-{y + 1}" for y in range(first - 2, first + 2)]
+
+
+async def _sim_report(
+    tx: AsyncSession, principal: Principal, province: str | None, days: int
+) -> tuple[str | None, Any]:
+    """The SIM expiry report the page and both Excel files show (days kept within 0–3650)."""
+    code = _province_of(principal, province)
+    report = await reports.sim_expiry(
+        tx, principal, within_days=max(0, min(days, 3650)), province=code
+    )
+    return code, report
 
 
 def _province_of(principal: Principal, asked: str | None) -> str | None:
@@ -184,14 +194,8 @@ class ProvincePages(Controller):
         province: str | None = None,
         days: int = 30,
     ) -> Response[Any]:
-        code = _province_of(principal, province)
-        report = await reports.sim_expiry(
-            tx, principal, within_days=max(0, min(days, 3650)), province=code
-        )
-        names = await schools_repo.school_names(
-            tx, sorted({s.school_id for s in report.sims if s.school_id})
-        )
-        return page(request, "sims.html", principal, report=report, code=code, school_names=names)
+        code, report = await _sim_report(tx, principal, province, days)
+        return page(request, "sims.html", principal, report=report, code=code)
 
     @get("/audits")
     async def audits_due(
@@ -216,10 +220,7 @@ class ProvincePages(Controller):
         province: str | None = None,
         days: int = 30,
     ) -> Response[bytes]:
-        code = _province_of(principal, province)
-        report = await reports.sim_expiry(
-            tx, principal, within_days=max(0, min(days, 3650)), province=code
-        )
+        _, report = await _sim_report(tx, principal, province, days)
         t = translator(request, principal)
         header = [
             t(h)
@@ -247,13 +248,7 @@ class ProvincePages(Controller):
         days: int = 30,
     ) -> Response[bytes]:
         """One row per SIM to top up, soonest first: what a carrier needs."""
-        code = _province_of(principal, province)
-        report = await reports.sim_expiry(
-            tx, principal, within_days=max(0, min(days, 3650)), province=code
-        )
-        names = await schools_repo.school_names(
-            tx, sorted({s.school_id for s in report.sims if s.school_id})
-        )
+        _, report = await _sim_report(tx, principal, province, days)
         t = translator(request, principal)
         header = [
             t(h)
@@ -276,7 +271,7 @@ class ProvincePages(Controller):
                 t.word(s.carrier) if s.carrier else None,
                 s.plan_name,
                 s.plan_expires_on,
-                names.get(s.school_id, "") if s.school_id else t("Province stock"),
+                s.school_name if s.school_id else t("Province stock"),
                 s.installed_in,
             )
             for s in report.sims
