@@ -132,6 +132,13 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
     return errors
 
 
+def msgspec_path(message: str) -> str | None:
+    """The offending path msgspec puts in its message ("… - at `$.grade`" → "grade")."""
+    if "at `$." not in message:
+        return None
+    return message.rsplit("at `$.", 1)[1].rstrip("`")
+
+
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     if isinstance(exc, ValidationException):
@@ -139,8 +146,8 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         detail = exc.detail or "Validation failed"
         # msgspec puts the offending path in the message ("… - at `$.grade`"): lift it.
         for err in errors:
-            if "at `$." in err.message:
-                err.field = err.message.rsplit("at `$.", 1)[1].rstrip("`")
+            if (path := msgspec_path(err.message)) is not None:
+                err.field = path
             elif "unknown field `" in err.message:
                 err.field = err.message.split("unknown field `", 1)[1].split("`", 1)[0]
             elif "missing required field `" in err.message:

@@ -911,6 +911,12 @@ async def test_a_donor_logs_a_donation_on_its_page(
         headers=headers,
     )
     assert half.status_code == 422  # a kind without a quantity is not silently dropped
+    bad_place = await web.post(
+        "/donor/donations",
+        data=form(user, province_code="1", reference="QUY-X", kind_0="laptop", quantity_0="2"),
+        headers=headers,
+    )
+    assert bad_place.status_code == 422 and "<td>Province code</td>" in bad_place.text
     assert await db.fetchval("SELECT count(*) FROM donations WHERE reference = 'QUY-HALF'") == 0
     saved = await web.post(
         "/donor/donations",

@@ -17,7 +17,13 @@ from devicetrack.devices import service as devices
 from devicetrack.devices.models import CARRIERS
 from devicetrack.donations import service as donations
 from devicetrack.donations.schemas import DonationCreate
-from devicetrack.errors import DomainError, FieldError, Forbidden, ValidationFailed
+from devicetrack.errors import (
+    DomainError,
+    FieldError,
+    Forbidden,
+    ValidationFailed,
+    msgspec_path,
+)
 from devicetrack.labels import service as labels
 from devicetrack.labels.schemas import LabelSheetRequest
 from devicetrack.labels.templates import TEMPLATES
@@ -29,23 +35,8 @@ from devicetrack.web.pages_school import KINDS
 from devicetrack.web.render import page, translator
 
 UPLOAD_LIMIT = 64 * 1024 * 1024
-ONE_DEVICE_FIELDS = (
-    "kind",
-    "make",
-    "model",
-    "serial",
-    "imei",
-    "iccid",
-    "msisdn",
-    "carrier",
-    "plan_name",
-    "plan_quota_gb",
-    "plan_expires_on",
-    "paid_by",
-    "condition",
-    "asset_tag",
-    "note",
-)
+# The one-device form has every intake column but the warranty date.
+ONE_DEVICE_FIELDS = tuple(c for c in intake_rows.COLUMNS if c != "warranty_until")
 
 
 # Lines of the new-donation form's pledge table (kind, quantity, model).
@@ -151,11 +142,15 @@ class DonorPages(Controller):
                     DonationCreate,
                 )
             except msgspec.ValidationError as exc:
-                where = str(exc).rsplit("$.", 1)
-                field = where[1].split("`")[0].split("[")[0] or None if len(where) == 2 else None
+                path = msgspec_path(str(exc))
                 result = ValidationFailed(
                     "Some fields need another look.",
-                    errors=[FieldError(field=field, message=str(exc).split(" - at ")[0])],
+                    errors=[
+                        FieldError(
+                            field=path.split("[")[0] if path else None,
+                            message=str(exc).split(" - at ")[0],
+                        )
+                    ],
                 )
             else:
                 result = await attempt(tx, lambda: donations.create_donation(tx, principal, data))
