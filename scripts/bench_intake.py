@@ -25,6 +25,7 @@ import asyncpg
 import httpx
 from _common import admin_token, bench_database, peak_rss_mb, running_server  # type: ignore[import-not-found]
 
+from devicetrack.devices.identity import luhn_digit
 from devicetrack.devices.tags import format_tags
 from tests.database import asyncpg_dsn
 
@@ -42,18 +43,6 @@ HEADER = [
     "condition",
     "note",
 ]
-
-
-def luhn_digit(body: str) -> str:
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return str((10 - total % 10) % 10)
 
 
 def make_rows(n: int, seed: int = 7) -> list[list[str]]:

@@ -18,6 +18,7 @@ from devicetrack.audits.schemas import AuditCreate, ScanBatch
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
 from devicetrack.devices import actions as device_actions
+from devicetrack.devices.identity import luhn_digit
 from devicetrack.devices.schemas import ActionBody
 from devicetrack.donations import service as donations
 from devicetrack.donations.schemas import DonationCreate, PledgedLineIn
@@ -27,14 +28,6 @@ from devicetrack.students.schemas import AssignmentCreate, ConsentCreate, Studen
 
 FAMILY = ["Lò", "Quàng", "Vàng", "Giàng", "Mùa", "Lường", "Cà", "Sùng"]
 GIVEN = ["Văn Minh", "Thị Mai", "A Páo", "Thị Dung", "Văn Hùng", "Thị Lan", "A Sử", "Thị Hoa"]
-
-
-def _luhn_digit(body: str) -> str:
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch) * (2 if i % 2 == 0 else 1)
-        total += d - 9 if d > 9 else d
-    return str((10 - total % 10) % 10)
 
 
 async def tell(
@@ -97,26 +90,47 @@ async def tell(
     await audits.close(session, admin, audit.id)
 
 
-async def _foundation_donation(
-    session: AsyncSession, admin: Principal, province: str, donor_id: int
-) -> list[str]:
-    """A foundation's mixed batch: tablets, laptops, desktops and smartphones. Returns the
-    tablets' tags."""
+async def _donation(
+    session: AsyncSession,
+    admin: Principal,
+    province: str,
+    donor_id: int,
+    reference: str,
+    received_on: date,
+    pledged: list[PledgedLineIn],
+) -> int:
     donation = await donations.create_donation(
         session,
         admin,
         DonationCreate(
             donor_id=donor_id,
             province_code=province,
-            reference="VTVV-2026-01",
-            received_on=date(2026, 9, 5),
-            pledged=[
-                PledgedLineIn(kind="tablet", quantity=120, model="Samsung Galaxy Tab A9"),
-                PledgedLineIn(kind="laptop", quantity=40, model="Lenovo ThinkPad E14"),
-                PledgedLineIn(kind="desktop", quantity=20, model="Dell OptiPlex 3000"),
-                PledgedLineIn(kind="smartphone", quantity=60, model="Xiaomi Redmi 13"),
-            ],
+            reference=reference,
+            received_on=received_on,
+            pledged=pledged,
         ),
+    )
+    return donation.id
+
+
+async def _foundation_donation(
+    session: AsyncSession, admin: Principal, province: str, donor_id: int
+) -> list[str]:
+    """A foundation's mixed batch: tablets, laptops, desktops and smartphones. Returns the
+    tablets' tags."""
+    donation_id = await _donation(
+        session,
+        admin,
+        province,
+        donor_id,
+        "VTVV-2026-01",
+        date(2026, 9, 5),
+        [
+            PledgedLineIn(kind="tablet", quantity=120, model="Samsung Galaxy Tab A9"),
+            PledgedLineIn(kind="laptop", quantity=40, model="Lenovo ThinkPad E14"),
+            PledgedLineIn(kind="desktop", quantity=20, model="Dell OptiPlex 3000"),
+            PledgedLineIn(kind="smartphone", quantity=60, model="Xiaomi Redmi 13"),
+        ],
     )
     rows: list[dict[str, str]] = []
     rows += [
@@ -144,11 +158,11 @@ async def _foundation_donation(
                 "kind": "smartphone",
                 "make": "Xiaomi",
                 "model": "Redmi 13",
-                "imei": body + _luhn_digit(body),
+                "imei": body + luhn_digit(body),
             }
         )
     result = await donations.intake_devices(
-        session, admin, donation.id, list(enumerate(rows, start=2)), "create"
+        session, admin, donation_id, list(enumerate(rows, start=2)), "create"
     )
     return result.asset_tags[:100]  # type: ignore[union-attr]
 
@@ -158,19 +172,17 @@ async def _telecom_donation(
 ) -> list[str]:
     """A telecom's cellular tablets, each with a Viettel or VinaPhone SIM installed whose
     free data ends in three months. Returns the tablets' tags."""
-    donation = await donations.create_donation(
+    donation_id = await _donation(
         session,
         admin,
-        DonationCreate(
-            donor_id=donor_id,
-            province_code=province,
-            reference="VTL-KETNOI-2026",
-            received_on=date(2026, 10, 1),
-            pledged=[
-                PledgedLineIn(kind="tablet", quantity=120, model="Samsung Galaxy Tab A9+ 5G"),
-                PledgedLineIn(kind="sim", quantity=120, model="Data 4G 3 tháng"),
-            ],
-        ),
+        province,
+        donor_id,
+        "VTL-KETNOI-2026",
+        date(2026, 10, 1),
+        [
+            PledgedLineIn(kind="tablet", quantity=120, model="Samsung Galaxy Tab A9+ 5G"),
+            PledgedLineIn(kind="sim", quantity=120, model="Data 4G 3 tháng"),
+        ],
     )
     data_ends = local_today() + timedelta(days=91)
     rows: list[dict[str, str]] = [
@@ -188,7 +200,7 @@ async def _telecom_donation(
         rows.append(
             {
                 "kind": "sim",
-                "iccid": body + _luhn_digit(body),
+                "iccid": body + luhn_digit(body),
                 "msisdn": f"{'086' if viettel else '091'}{2_000_000 + i:07d}",
                 "carrier": "viettel" if viettel else "vinaphone",
                 "plan_name": "Data 4G miễn phí 3 tháng",
@@ -197,7 +209,7 @@ async def _telecom_donation(
             }
         )
     result = await donations.intake_devices(
-        session, admin, donation.id, list(enumerate(rows, start=2)), "create"
+        session, admin, donation_id, list(enumerate(rows, start=2)), "create"
     )
     tags = result.asset_tags  # type: ignore[union-attr]
     tablets, sims = tags[:120], tags[120:]

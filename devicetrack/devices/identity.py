@@ -21,6 +21,11 @@ def luhn_ok(digits: str) -> bool:
     return (kept + doubled) % 10 == 0
 
 
+def luhn_digit(body: str) -> str:
+    """The check digit that makes `body` + digit pass the Luhn check."""
+    return next(d for d in "0123456789" if luhn_ok(body + d))
+
+
 def check_imei(value: str) -> tuple[str | None, str | None]:
     """(normalised IMEI, error message)."""
     digits = _NON_DIGITS.sub("", value)

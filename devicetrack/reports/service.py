@@ -416,18 +416,7 @@ async def sim_expiry(
         groups.append(group)
     params["limit"] = SIM_LIST_LIMIT
     sims = [
-        SimToTopUp(
-            asset_tag=r[0],
-            iccid=r[1],
-            msisdn=r[2],
-            carrier=r[3],
-            plan_name=r[4],
-            plan_expires_on=r[5],
-            school_id=r[6],
-            school_name=r[7],
-            installed_in=r[8],
-            lent=bool(r[9]),
-        )
+        SimToTopUp(*r)  # the columns are selected in the struct's field order
         for r in await session.execute(
             text(f"""
         SELECT sim.asset_tag, sim.iccid, sim.msisdn, sim.carrier, sim.plan_name,
