@@ -109,7 +109,7 @@ async def start(session: AsyncSession, principal: Principal, data: AuditCreate) 
 
 async def _resolve(
     session: AsyncSession, principal: Principal, audit: Audit, codes: list[str]
-) -> dict[str, tuple[str, int]]:
+) -> dict[str, tuple[str, int, bool]]:
     """Map what was scanned to (code to record, device id) when it names a device: a tag in
     any form, or an IMEI, ICCID or serial. A serial two makes share names the device this
     audit expects, else one at this school, else any. The code recorded is the device's tag
@@ -129,11 +129,11 @@ async def _resolve(
         ),
         {"codes": codes, "audit": audit.id, "school": audit.school_id},
     )
-    known: dict[str, tuple[str, int]] = {}
-    for code, tag, device_id, province, school, donor, _ in rows:
+    known: dict[str, tuple[str, int, bool]] = {}
+    for code, tag, device_id, province, school, donor, expected in rows:
         # Rows come worst first for each code, so the best candidate is written last.
         shown = tag if can_see_device(principal, province, school, donor) else code
-        known[code] = (shown, device_id)
+        known[code] = (shown, device_id, expected)
     return known
 
 
@@ -191,8 +191,11 @@ async def scan(
     known = await _resolve(session, principal, audit, sorted({c for c, _ in good}))
     now = datetime.now(UTC)
     rows = []
+    unexpected: set[str] = set()  # codes naming no device this audit expects
     for code, item in good:
-        tag, device_id = known.get(code, (code, None))
+        tag, device_id, is_expected = known.get(code, (code, None, False))
+        if not is_expected:
+            unexpected.add(tag)
         rows.append(
             {
                 "audit_id": audit_id,
@@ -215,23 +218,12 @@ async def scan(
             rows,
         )
     expected, _, _, found, _ = (await session.execute(text(PROGRESS), {"audit": audit_id})).one()
-    expected_ids = {
-        r[0]
-        for r in await session.execute(
-            text(
-                "SELECT device_id FROM audit_expected WHERE audit_id = :audit"
-                " AND device_id = ANY(CAST(:ids AS bigint[]))"
-            ),
-            {"audit": audit_id, "ids": [r["device_id"] for r in rows if r["device_id"]]},
-        )
-    }
-    unexpected = sorted({r["code"] for r in rows if r["device_id"] not in expected_ids})
     return ScanResult(
         accepted=len(rows),
         rejected=rejected,
         found_so_far=found,
         expected=expected,
-        unexpected=unexpected,
+        unexpected=sorted(unexpected),
     )
 
 
