@@ -854,6 +854,13 @@ async def test_a_sim_is_registered_with_its_plan_and_renewed_from_its_page(
     assert renewed.status_code == 303, renewed.text
     row = await scene.device(sim["asset_tag"])
     assert (str(row["plan_expires_on"]), row["plan_name"]) == (later, "Data 4G gia hạn")
+    for stranger in (scene.staff_b, scene.officer_other):
+        refused = await web.post(
+            f"/devices/{sim['asset_tag']}/plan",
+            data=form(stranger, plan_expires_on=later),
+            headers=browser(stranger),
+        )
+        assert refused.status_code == 404
     junk = await web.post(
         f"/devices/{sim['asset_tag']}/plan",
         data=form(scene.officer, plan_expires_on="next year"),
@@ -990,11 +997,18 @@ async def test_the_student_page_edits_withdraws_exports_and_erases(
     assert erased.status_code == 303, erased.text
     row = await db.fetchrow("SELECT full_name, erased_at FROM students WHERE id = $1", student)
     assert row["erased_at"] is not None and "Xoan" not in row["full_name"]
-    # Another school's staff cannot touch the student.
-    other = await web.post(
-        f"{url}/edit", data=form(scene.staff_b, grade="7"), headers=browser(scene.staff_b)
+    # Another school's staff cannot touch the student, nor an officer erase it.
+    for action, values in (("edit", {"grade": "7"}), ("erase", {"confirm": "1"})):
+        other = await web.post(
+            f"{url}/{action}", data=form(scene.staff_b, **values), headers=browser(scene.staff_b)
+        )
+        assert other.status_code == 404, action
+    withdraw = await web.post(
+        f"{url}/consents/{consent_id}/withdraw",
+        data=form(scene.staff_b),
+        headers=browser(scene.staff_b),
     )
-    assert other.status_code == 404
+    assert withdraw.status_code == 404
 
 
 async def test_the_dashboard_shows_another_school_year(
