@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+
+class AccessRead(msgspec.Struct):
+    """One read of a student's personal fields."""
+
+    id: int
+    at: datetime
+    user_id: int
+    user_name: str
+    user_role: str
+    student_id: int
+    student_code: str
+    school_id: int
+    route: str
+
+
+class AccessPage(msgspec.Struct):
+    """Newest first; `next_cursor` continues with older reads."""
+
+    items: list[AccessRead]
+    next_cursor: str | None
+
+
+class SweepResult(msgspec.Struct):
+    # Students whose personal fields the sweep erased this time.
+    pseudonymised: int
+    # Due but refused by erasure (they still hold a device): left for the next run.
+    skipped: int
