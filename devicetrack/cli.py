@@ -153,6 +153,29 @@ def users_create(
         click.echo(f"Created user {user_id} ({email}, {role}).")
 
 
+@main.group()
+def privacy() -> None:
+    """Students' personal data: retention."""
+
+
+@privacy.command("sweep")
+def privacy_sweep() -> None:
+    """Pseudonymise students who left or graduated more than DEVICETRACK_RETENTION_MONTHS
+    (default 24) months ago, exactly as erasure does. Safe to run again."""
+    from devicetrack.privacy.cli import run_sweep
+
+    settings = Settings.from_env()
+    with database(settings) as url:
+        migrate.upgrade(url)
+        result = asyncio.run(run_sweep(url, settings.retention_months))
+    click.echo(
+        f"Pseudonymised {result.pseudonymised} students who left or graduated more than "
+        f"{settings.retention_months} months ago."
+    )
+    if result.skipped:
+        click.echo(f"{result.skipped} more still hold a device; they are left for the next run.")
+
+
 @main.command()
 @click.option("--donation", type=int, help="Print the devices of this donation.")
 @click.option("--school", type=int, help="Print the devices held by this school.")

@@ -34,6 +34,9 @@ class Settings:
     # plain-HTTP intranet can still sign in); True or False forces it.
     cookie_secure: bool | None = None
     log_sql: bool = False
+    # Students who left or graduated more than this many months ago are pseudonymised by
+    # `devicetrack privacy sweep` (Decree 356/2025: keep personal data no longer than needed).
+    retention_months: int = 24
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -51,6 +54,7 @@ class Settings:
             ("pool_size", "DEVICETRACK_POOL_SIZE"),
             ("login_max_failures", "DEVICETRACK_LOGIN_MAX_FAILURES"),
             ("login_window_seconds", "DEVICETRACK_LOGIN_WINDOW_SECONDS"),
+            ("retention_months", "DEVICETRACK_RETENTION_MONTHS"),
         ):
             if env.get(key):
                 values[name] = int(env[key])

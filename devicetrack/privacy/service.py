@@ -114,6 +114,8 @@ async def sweep_retention(session: AsyncSession, *, months: int) -> SweepResult:
     the same erasure as DELETE /students/{id}. Idempotent: an erased student is not due any
     more. Each erasure in its own savepoint, so one refused (a device still lent) does not
     undo the others; the caller commits."""
+    if months < 1:
+        raise ValueError("the retention period is at least one month")
     pseudonymised = skipped = 0
     for student_id in await repo.due_for_retention(session, months):
         try:
