@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Identity, Index, Integer, Text
+from sqlalchemy import BigInteger, Column, Identity, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from devicetrack.db.columns import created_at
@@ -22,8 +22,9 @@ class StudentAccess(SQLModel, table=True):
         default=None, sa_column=Column(BigInteger, Identity(always=False), primary_key=True)
     )
     at: datetime | None = created_at()
-    user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id"), nullable=False))
-    student_id: int = Field(sa_column=Column(Integer, ForeignKey("students.id"), nullable=False))
+    # No foreign keys, on purpose: see migration 0012.
+    user_id: int = Field(sa_column=Column(Integer, nullable=False))
+    student_id: int = Field(sa_column=Column(Integer, nullable=False))
     # "GET /api/v1/students/42", "GET /schools/3/students", …: the path without its query
     # (a search's query may itself hold a name).
     route: str = Field(sa_column=Column(Text, nullable=False))

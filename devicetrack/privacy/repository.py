@@ -24,12 +24,13 @@ async def list_access(
     where: list[ColumnElement[bool]],
     before_id: int | None,
     limit: int | None,
-) -> list[tuple[StudentAccess, str, str, str, int]]:
+) -> list[tuple[StudentAccess, str | None, str | None, str | None, int | None]]:
     """Newest first; `limit + 1` rows (the caller tells whether more follow), or all."""
     query = (
         select(StudentAccess, User.full_name, User.role, Student.student_code, Student.school_id)
-        .join(User, User.id == StudentAccess.user_id)
-        .join(Student, Student.id == StudentAccess.student_id)
+        # Outer joins: a row of the log is shown whatever became of the row it names.
+        .outerjoin(User, User.id == StudentAccess.user_id)  # type: ignore[arg-type]
+        .outerjoin(Student, Student.id == StudentAccess.student_id)  # type: ignore[arg-type]
         .where(*where)
         .order_by(StudentAccess.id.desc())  # type: ignore[union-attr]
     )

@@ -11,11 +11,12 @@ class AccessRead(msgspec.Struct):
     id: int
     at: datetime
     user_id: int
-    user_name: str
-    user_role: str
+    # The user's and the student's current rows (None only if one were ever removed).
+    user_name: str | None
+    user_role: str | None
     student_id: int
-    student_code: str
-    school_id: int
+    student_code: str | None
+    school_id: int | None
     route: str
 
 

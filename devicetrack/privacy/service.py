@@ -60,7 +60,9 @@ def ensure_log_reader(principal: Principal) -> None:
         raise Forbidden("Only administrators read the access log.")
 
 
-def _access_read(row: tuple[StudentAccess, str, str, str, int]) -> AccessRead:
+def _access_read(
+    row: tuple[StudentAccess, str | None, str | None, str | None, int | None],
+) -> AccessRead:
     access, user_name, user_role, student_code, school_id = row
     return AccessRead(
         id=access.id or 0,

@@ -2,7 +2,12 @@
 
 - `student_access_log`: who read which student's personal fields, when, and through which
   route. It is evidence like the device history: a trigger refuses UPDATE, DELETE and
-  TRUNCATE, whoever asks.
+  TRUNCATE, whoever asks. No foreign keys: it is written on read paths, one row per student
+  of a list, and the two key checks per row tripled the cost of logging a 1,000-student list
+  (measured ~25 ms → ~78 ms); its ids come from the rows the same request just read and from
+  the signed-in user, and neither students nor users are ever deleted (they are erased and
+  deactivated). Evidence also outlives its subject: a log keeps its rows whatever happens to
+  the row it names.
 - `students.left_at`: when the student stopped being active (left or graduated), kept by a
   trigger on every path that changes the status (the API, the pages, the import), so the
   retention sweep can pseudonymise those who left more than N months ago. Students who left
@@ -59,12 +64,6 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("student_id", sa.Integer(), nullable=False),
         sa.Column("route", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_student_access_log_user_id_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["student_id"], ["students.id"], name=op.f("fk_student_access_log_student_id_students")
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_student_access_log")),
     )
     op.create_index(
