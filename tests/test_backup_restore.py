@@ -26,6 +26,7 @@ from devicetrack.common.clock import VIETNAM
 from devicetrack.config import Settings
 from devicetrack.db.backup import (
     NIGHTLY_AT,
+    connection,
     next_run,
     nightly_backup,
     nightly_dir,
@@ -293,6 +294,17 @@ def test_the_nightly_backup_runs_at_two_in_vietnam_for_the_embedded_default(
     assert not nightly_enabled(Settings(database_url="postgresql://x/y"))
     assert nightly_enabled(Settings(database_url="postgresql://x/y", nightly_backup=True))
     assert not nightly_enabled(Settings(nightly_backup=False))
+
+
+def test_the_password_never_reaches_a_command_line() -> None:
+    """Every user of the machine can read a process's arguments: the password goes in the
+    tools' environment instead."""
+    conn = connection(
+        "postgresql+asyncpg://dt:s%40cret@db.example:5433/devicetrack?sslmode=require"
+    )
+    assert conn.uri == "postgresql://dt@db.example:5433/devicetrack?sslmode=require"
+    assert conn.env["PGPASSWORD"] == "s@cret"
+    assert conn.database == "devicetrack"
 
 
 def test_the_nightly_backup_is_configured_from_the_environment(

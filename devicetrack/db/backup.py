@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -66,7 +66,7 @@ def connection(url: str) -> Connection:
     env = dict(os.environ)
     netloc = parts.netloc
     if parts.password:
-        env["PGPASSWORD"] = parts.password
+        env["PGPASSWORD"] = unquote(parts.password)
         user = parts.username or ""
         host = netloc.rsplit("@", 1)[1]
         netloc = f"{user}@{host}" if user else host
