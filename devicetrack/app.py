@@ -42,6 +42,7 @@ from devicetrack.errors import exception_handlers
 from devicetrack.health import health, ready
 from devicetrack.labels.controllers import DeviceLabelController, LabelSheetController
 from devicetrack.middleware import add_request_id_header
+from devicetrack.privacy.controllers import PrivacyController
 from devicetrack.regions.controllers import RegionController
 from devicetrack.reports.controllers import ReportController
 from devicetrack.schools.controllers import SchoolController
@@ -70,6 +71,7 @@ API_CONTROLLERS = [
     ReportController,
     AuditController,
     ConditionHistoryController,
+    PrivacyController,
 ]
 
 

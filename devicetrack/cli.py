@@ -1,4 +1,5 @@
-"""The `devicetrack` command: serve, demo, db upgrade/downgrade, users create."""
+"""The `devicetrack` command: serve, demo, db upgrade/downgrade/backup/restore, users create,
+privacy sweep."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -36,8 +38,16 @@ def main() -> None:
     """devicetrack: donated devices from donor to school to student and back."""
 
 
-def _serve(url: str, host: str, port: int, workers: int) -> None:
+def _serve(settings: Settings, url: str, host: str, port: int, workers: int) -> None:
     import uvicorn
+
+    from devicetrack.db.backup import NIGHTLY_AT, nightly_dir, start_nightly
+
+    if start_nightly(url, settings):
+        click.echo(
+            f"Nightly backups at {NIGHTLY_AT:%H:%M} (Vietnam time) in {nightly_dir(settings)}, "
+            f"kept {settings.backup_keep_days} days (DEVICETRACK_NIGHTLY_BACKUP=0 turns them off)."
+        )
 
     # Workers are separate processes: they read the URL from the environment.
     os.environ["DATABASE_URL"] = url
@@ -63,7 +73,7 @@ def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
     with database(settings) as url:
         if not no_migrate:
             migrate.upgrade(url)
-        _serve(url, host, port, workers)
+        _serve(settings, url, host, port, workers)
 
 
 @main.command()
@@ -84,12 +94,12 @@ def demo(host: str, port: int, load_only: bool) -> None:
         for email, role in DEMO_LOGINS:
             click.echo(f"  {role:<17} {email}")
         if not load_only:
-            _serve(url, host, port, 1)
+            _serve(settings, url, host, port, 1)
 
 
 @main.group()
 def db() -> None:
-    """Database migrations."""
+    """Database migrations, backup and restore."""
 
 
 @db.command("upgrade")
@@ -106,6 +116,40 @@ def db_downgrade(revision: str) -> None:
     with database(Settings.from_env()) as url:
         migrate.downgrade(url, revision)
         click.echo(f"Database at {revision}.")
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(path: Path) -> None:
+    """Back the whole database up to PATH (pg_dump's custom format)."""
+    from devicetrack.db.backup import BackupError, backup
+
+    settings = Settings.from_env()
+    with database(settings) as url:
+        try:
+            written = backup(url, path, embedded=settings.database_url is None)
+        except BackupError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+    click.echo(f"Backed up to {written} ({written.stat().st_size:,} bytes).")
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace everything in a database that is not empty.")
+def db_restore(path: Path, force: bool) -> None:
+    """Restore a backup from PATH into an empty database (or, with --force, in place of
+    everything in it), in one transaction."""
+    from devicetrack.db.backup import BackupError, restore
+
+    settings = Settings.from_env()
+    with database(settings) as url:
+        try:
+            restore(url, path, force=force, embedded=settings.database_url is None)
+        except BackupError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+    click.echo(f"Restored {path}.")
 
 
 @main.group()
@@ -151,6 +195,29 @@ def users_create(
             click.echo(f"error: {exc.detail} {details}", err=True)
             sys.exit(1)
         click.echo(f"Created user {user_id} ({email}, {role}).")
+
+
+@main.group()
+def privacy() -> None:
+    """Students' personal data: retention."""
+
+
+@privacy.command("sweep")
+def privacy_sweep() -> None:
+    """Pseudonymise students who left or graduated more than DEVICETRACK_RETENTION_MONTHS
+    (default 24) months ago, exactly as erasure does. Safe to run again."""
+    from devicetrack.privacy.cli import run_sweep
+
+    settings = Settings.from_env()
+    with database(settings) as url:
+        migrate.upgrade(url)
+        result = asyncio.run(run_sweep(url, settings.retention_months))
+    click.echo(
+        f"Pseudonymised {result.pseudonymised} students who left or graduated more than "
+        f"{settings.retention_months} months ago."
+    )
+    if result.skipped:
+        click.echo(f"{result.skipped} more still hold a device; they are left for the next run.")
 
 
 @main.command()

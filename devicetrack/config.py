@@ -34,6 +34,15 @@ class Settings:
     # plain-HTTP intranet can still sign in); True or False forces it.
     cookie_secure: bool | None = None
     log_sql: bool = False
+    # Students who left or graduated more than this many months ago are pseudonymised by
+    # `devicetrack privacy sweep` (Decree 356/2025: keep personal data no longer than needed).
+    retention_months: int = 24
+    # The nightly backup (db/backup.py): where (None: beside the embedded data directory,
+    # "<data_dir>-backups"), how many days kept, and whether at all (None: only for the
+    # embedded default; DEVICETRACK_NIGHTLY_BACKUP=0 turns it off, =1 on with DATABASE_URL).
+    backup_dir: Path | None = None
+    backup_keep_days: int = 7
+    nightly_backup: bool | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -51,11 +60,18 @@ class Settings:
             ("pool_size", "DEVICETRACK_POOL_SIZE"),
             ("login_max_failures", "DEVICETRACK_LOGIN_MAX_FAILURES"),
             ("login_window_seconds", "DEVICETRACK_LOGIN_WINDOW_SECONDS"),
+            ("retention_months", "DEVICETRACK_RETENTION_MONTHS"),
+            ("backup_keep_days", "DEVICETRACK_BACKUP_KEEP_DAYS"),
         ):
             if env.get(key):
                 values[name] = int(env[key])
         if env.get("DEVICETRACK_AUTH_CACHE_SECONDS"):
             values["auth_cache_seconds"] = float(env["DEVICETRACK_AUTH_CACHE_SECONDS"])
+        if env.get("DEVICETRACK_BACKUP_DIR"):
+            values["backup_dir"] = Path(env["DEVICETRACK_BACKUP_DIR"])
+        if env.get("DEVICETRACK_NIGHTLY_BACKUP"):
+            nightly = env["DEVICETRACK_NIGHTLY_BACKUP"].lower()
+            values["nightly_backup"] = nightly in {"1", "true", "yes", "on"}
         if env.get("DEVICETRACK_COOKIE_SECURE"):
             secure = env["DEVICETRACK_COOKIE_SECURE"].lower()
             values["cookie_secure"] = secure in {"1", "true", "yes"}

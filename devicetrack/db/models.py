@@ -7,6 +7,7 @@ from devicetrack.db.base import metadata
 from devicetrack.devices.models import Device, DeviceEvent
 from devicetrack.donations.models import Donation, LabelBatch, PledgedLine, TagSequence
 from devicetrack.donors.models import Donor
+from devicetrack.privacy.models import StudentAccess
 from devicetrack.regions.models import Commune, Province
 from devicetrack.reports.models import SchoolConnected, SchoolCounts, SchoolSeen, StockCounts
 from devicetrack.schools.models import Enrolment, School
@@ -39,6 +40,7 @@ __all__ = [
     "SchoolSeen",
     "StockCounts",
     "Student",
+    "StudentAccess",
     "TagSequence",
     "User",
     "UserSchool",

@@ -7,6 +7,8 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
 from devicetrack.common.uploads import read_upload
 from devicetrack.errors import FieldError, ValidationFailed
+from devicetrack.privacy import service as privacy
+from devicetrack.privacy.schemas import AccessPage
 from devicetrack.students import assignments, export, importer, service
 from devicetrack.students.schemas import (
     AssignmentCreate,
@@ -41,6 +43,7 @@ class StudentController(Controller):
     @get("/", operation_id="listStudents")
     async def list_(
         self,
+        request: Request,
         tx: AsyncSession,
         principal: Principal,
         school: int | None = None,
@@ -68,6 +71,7 @@ class StudentController(Controller):
             limit=limit,
         )
         items, next_cursor = page_of(rows, limit)
+        await privacy.record_reads(tx, principal, privacy.route_of(request), items)
         return StudentPage(items=items, next_cursor=next_cursor)
 
     @post("/import", operation_id="importStudents", request_max_body_size=16 * 1024 * 1024)
@@ -91,9 +95,13 @@ class StudentController(Controller):
         return await importer.import_students(tx, principal, school_id, data, filename)
 
     @get("/{student_id:int}", operation_id="getStudent")
-    async def get_(self, tx: AsyncSession, principal: Principal, student_id: int) -> StudentRead:
+    async def get_(
+        self, request: Request, tx: AsyncSession, principal: Principal, student_id: int
+    ) -> StudentRead:
         student, consent = await service.get_student(tx, principal, student_id)
-        return service.student_read(principal, student, consent)
+        read = service.student_read(principal, student, consent)
+        await privacy.record_reads(tx, principal, privacy.route_of(request), [read])
+        return read
 
     @patch("/{student_id:int}", operation_id="updateStudent")
     async def update(
@@ -114,10 +122,28 @@ class StudentController(Controller):
 
     @get("/{student_id:int}/export", operation_id="exportStudent")
     async def export_(
-        self, tx: AsyncSession, principal: Principal, student_id: int
+        self, request: Request, tx: AsyncSession, principal: Principal, student_id: int
     ) -> StudentExport:
-        """Everything held about one student (for the school's staff and admins)."""
-        return await export.export_student(tx, principal, student_id)
+        """Everything held about one student (for the school's staff and admins), its
+        access log included."""
+        return await export.export_student(tx, principal, student_id, privacy.route_of(request))
+
+    @get("/{student_id:int}/access-log", operation_id="listStudentAccessLog")
+    async def access_log(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> AccessPage:
+        """Who read this student's personal fields, when and through which route, newest
+        first (admins only)."""
+        rows = await privacy.list_access(
+            tx, principal, student_id=student_id, before_id=decode_cursor(cursor), limit=limit
+        )
+        items, next_cursor = page_of(rows, limit)
+        return AccessPage(items=items, next_cursor=next_cursor)
 
     @get("/{student_id:int}/consents", operation_id="listConsents")
     async def consents(
@@ -155,6 +181,7 @@ class AssignmentController(Controller):
     @get("/", operation_id="listAssignments")
     async def list_(
         self,
+        request: Request,
         tx: AsyncSession,
         principal: Principal,
         school: int | None = None,
@@ -175,13 +202,17 @@ class AssignmentController(Controller):
             limit=limit,
         )
         items, next_cursor = page_of(rows, limit)
+        # A loan carries its student's name to the school's staff: a read like any other.
+        await privacy.record_reads(tx, principal, privacy.route_of(request), items)
         return AssignmentPage(items=items, next_cursor=next_cursor)
 
     @get("/{assignment_id:int}", operation_id="getAssignment")
     async def get_(
-        self, tx: AsyncSession, principal: Principal, assignment_id: int
+        self, request: Request, tx: AsyncSession, principal: Principal, assignment_id: int
     ) -> AssignmentRead:
-        return await assignments.get_assignment(tx, principal, assignment_id)
+        read = await assignments.get_assignment(tx, principal, assignment_id)
+        await privacy.record_reads(tx, principal, privacy.route_of(request), [read])
+        return read
 
     @post("/{assignment_id:int}/return", operation_id="returnDevice", status_code=200)
     async def return_(

@@ -34,6 +34,11 @@ class Student(SQLModel, table=True):
             "priority <@ ARRAY['poor_household','ethnic_minority','disability','remote']",
             name="priority_known",
         ),
+        Index(
+            "ix_students_left_at_not_erased",
+            "left_at",
+            postgresql_where=text("left_at IS NOT NULL AND erased_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -57,6 +62,9 @@ class Student(SQLModel, table=True):
     # device on loan, and until when is one of their loaned devices connected.
     has_device: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     connected_until: date | None = None
+    # When the student stopped being active; kept by a trigger (migration 0012) and read by
+    # the retention sweep (privacy/service.py).
+    left_at: datetime | None = timestamp()
     erased_at: datetime | None = timestamp()
     created_at: datetime | None = created_at()
     updated_at: datetime | None = updated_at()

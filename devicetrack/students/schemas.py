@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from devicetrack.common.schemas import Body
+from devicetrack.privacy.schemas import AccessRead
 
 Priority = Literal["poor_household", "ethnic_minority", "disability", "remote"]
 StudentStatus = Literal["active", "left", "graduated"]
@@ -143,3 +144,5 @@ class StudentExport(msgspec.Struct):
     student: StudentRead
     consents: list[ConsentRead]
     assignments: list[AssignmentRead]
+    # Every read of the student's personal fields, oldest first (Decree 356/2025).
+    access_log: list[AccessRead]

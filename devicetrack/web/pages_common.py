@@ -23,6 +23,7 @@ from devicetrack.devices.schemas import ActionBody, DeviceUpdate
 from devicetrack.errors import DomainError
 from devicetrack.labels import render as labels_render
 from devicetrack.labels import service as labels
+from devicetrack.privacy import service as privacy
 from devicetrack.schools import repository as schools_repo
 from devicetrack.schools import service as schools
 from devicetrack.students import assignments
@@ -214,6 +215,9 @@ class CommonPages(Controller):
                 loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
             except DomainError:
                 loan = None
+            else:
+                # The page names the holder to the school's staff: a read of the student.
+                await privacy.record_reads(tx, principal, privacy.route_of(request), [loan])
         allowed = [
             a
             for a in lifecycle.allowed_actions(device.status)

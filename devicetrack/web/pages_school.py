@@ -20,6 +20,7 @@ from devicetrack.common.clock import local_today
 from devicetrack.devices import export as devices_export
 from devicetrack.devices import service as devices
 from devicetrack.errors import DomainError, FieldError, Forbidden, ValidationFailed
+from devicetrack.privacy import service as privacy
 from devicetrack.schools import service as schools
 from devicetrack.students import assignments, importer
 from devicetrack.students import export as student_export
@@ -301,6 +302,7 @@ class SchoolPages(Controller):
             after_id=after,
             limit=PAGE_SIZE + 1,
         )
+        await privacy.record_reads(tx, principal, privacy.route_of(request), rows[:PAGE_SIZE])
         return page(
             request,
             "students.html",
@@ -445,12 +447,14 @@ class StudentPages(Controller):
         form shows the reason and what was typed."""
         student, consent = await students.get_student(tx, principal, student_id)
         school = await schools.get_school(tx, principal, student.school_id)
+        read = students.student_read(principal, student, consent)
+        await privacy.record_reads(tx, principal, privacy.route_of(request), [read])
         return page(
             request,
             "student.html",
             principal,
             school=school,
-            student=students.student_read(principal, student, consent),
+            student=read,
             consents=await students.list_consents(tx, principal, student_id),
             loans=await assignments.student_assignments(tx, principal, student_id),
             statuses=STUDENT_STATUSES,
@@ -537,10 +541,16 @@ class StudentPages(Controller):
 
     @get("/export")
     async def export_json(
-        self, tx: AsyncSession, principal: Principal, student_id: int
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
     ) -> Response[bytes]:
         """Everything held about the student, as a file to hand to the family."""
-        exported = await student_export.export_student(tx, principal, student_id)
+        exported = await student_export.export_student(
+            tx, principal, student_id, privacy.route_of(request)
+        )
         return Response(
             msgspec.json.encode(exported),
             media_type="application/json",
@@ -610,6 +620,8 @@ class LoanPages(Controller):
             q=(q or "").strip()[:100] or None,
             limit=500,
         )
+        # The candidates are listed by name: each one shown is a read.
+        await privacy.record_reads(tx, principal, privacy.route_of(request), candidates)
         return page(
             request,
             "lend.html",
@@ -659,6 +671,7 @@ class LoanPages(Controller):
     ) -> Response[Any]:
         device = await devices.read_device(tx, principal, tag)
         loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
+        await privacy.record_reads(tx, principal, privacy.route_of(request), [loan])
         return page(
             request, "return.html", principal, device=device, loan=loan, conditions=CONDITIONS
         )
@@ -682,7 +695,8 @@ class LoanPages(Controller):
                 tx, lambda: assignments.return_device(tx, principal, loan.id, data)
             )
         if isinstance(result, DomainError):
-            # Back to the form, with the reason and what was chosen.
+            # Back to the form, with the reason and what was chosen (the holder's name too).
+            await privacy.record_reads(tx, principal, privacy.route_of(request), [loan])
             return page(
                 request,
                 "return.html",
