@@ -32,6 +32,12 @@ VI: dict[str, str] = {
     "Email or password is wrong, or the account is deactivated.": (
         "Email hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa."
     ),
+    "Too many failed sign-in attempts; wait a few minutes and try again.": (
+        "Đăng nhập sai quá nhiều lần; hãy đợi vài phút rồi thử lại."
+    ),
+    "Too many failed sign-in attempts from this address; wait a few minutes.": (
+        "Máy này đã đăng nhập sai quá nhiều lần; hãy đợi vài phút."
+    ),
     "Go back": "Quay lại",
     "Request id": "Mã yêu cầu",
     "More": "Xem thêm",

@@ -1,0 +1,163 @@
+"""Sign-in throttling under parallel guesses and forged addresses, answers that browsers must
+not keep, API keys that die with their user's password, and dates of real events."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import uvicorn
+
+from devicetrack.app import create_app
+from devicetrack.auth.secrets import hash_password
+from devicetrack.cli import UVICORN_OPTIONS
+from devicetrack.config import Settings
+from tests.factories import assert_problem
+from tests.lifecycle_helpers import API
+
+LOGIN = f"{API}/auth/token"
+PASSWORD = "mật-khẩu-đúng-2026"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def live_server(settings: Settings) -> AsyncIterator[str]:
+    """The app behind uvicorn on 127.0.0.1, run with the options `devicetrack serve` uses:
+    these requests reach it over TCP from a real peer address."""
+    port = _free_port()
+    options = UVICORN_OPTIONS | {"log_level": "warning"}
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, lifespan="on", **options
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    assert server.started, "the live server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+async def _addresses(db, email_like: str = "%") -> list[str]:
+    rows = await db.fetch(
+        "SELECT address FROM login_attempts WHERE email LIKE $1 ORDER BY id", email_like
+    )
+    return [r["address"] for r in rows]
+
+
+# ---- throttling ---------------------------------------------------------------------
+
+
+async def test_forty_parallel_guesses_get_five_password_checks(db, factory, settings) -> None:
+    """Finding 5: 40 parallel wrong passwords for one account were 10 password checks. Every
+    check is an attempt row reserved before it, so the rows are the checks."""
+    email = "hieu.truong@muongcha.edu.vn"
+    await factory.user("admin", email=email, password_hash=hash_password(PASSWORD))
+    async with live_server(settings) as base, httpx.AsyncClient(base_url=base, timeout=60) as http:
+        answers = await asyncio.gather(
+            *(http.post(LOGIN, json={"email": email, "password": f"đoán-{i}"}) for i in range(40))
+        )
+        statuses = sorted(r.status_code for r in answers)
+        assert statuses == [401] * 5 + [429] * 35, statuses
+        assert await db.fetchval("SELECT count(*) FROM login_attempts WHERE email = $1", email) == 5
+        throttled = next(r for r in answers if r.status_code == 429)
+        assert throttled.headers["retry-after"] == "300"
+        # The account's limit holds for the right password too, and issues nothing.
+        right = await http.post(LOGIN, json={"email": email, "password": PASSWORD})
+        assert_problem(right, 429)
+    assert await db.fetchval("SELECT count(*) FROM auth_tokens") == 1  # the factory's own
+
+
+async def test_forwarded_for_from_an_untrusted_peer_changes_nothing(db, settings) -> None:
+    """Finding 5: `X-Forwarded-For: 1.2.3.4` from 127.0.0.1 reset the per-address count
+    (uvicorn trusted it by default). With no trusted proxy the peer is the client."""
+    assert settings.trusted_proxies == ()  # the default
+    # Two failures per account, eight per address (4x): fewer slow password checks to wait for.
+    strict = dataclasses.replace(settings, login_max_failures=2)
+    async with live_server(strict) as base, httpx.AsyncClient(base_url=base, timeout=60) as http:
+        for i in range(8):  # four accounts, two wrong passwords each: within their limit
+            answer = await http.post(
+                LOGIN,
+                json={"email": f"user{i % 4}@forged.vn", "password": "sai"},
+                headers={"X-Forwarded-For": f"1.2.3.{i}"},
+            )
+            assert_problem(answer, 401)
+        assert set(await _addresses(db)) == {"127.0.0.1"}
+        # A fresh forged address on a fresh account: still this peer's ninth failure.
+        answer = await http.post(
+            LOGIN,
+            json={"email": "new@forged.vn", "password": "sai"},
+            headers={"X-Forwarded-For": "9.9.9.9"},
+        )
+        assert_problem(answer, 429)
+    assert set(await _addresses(db)) == {"127.0.0.1"}
+
+
+async def test_forwarded_for_from_a_trusted_proxy_names_the_client(db, settings) -> None:
+    behind_proxy = dataclasses.replace(
+        settings, trusted_proxies=("127.0.0.1",), login_max_failures=2
+    )
+    async with (
+        live_server(behind_proxy) as base,
+        httpx.AsyncClient(base_url=base, timeout=60) as http,
+    ):
+
+        async def wrong(email: str, forwarded: str) -> httpx.Response:
+            return await http.post(
+                LOGIN,
+                json={"email": email, "password": "sai"},
+                headers={"X-Forwarded-For": forwarded},
+            )
+
+        for i in range(8):
+            assert_problem(await wrong(f"user{i % 4}@school.vn", "198.51.100.7"), 401)
+        assert set(await _addresses(db)) == {"198.51.100.7"}
+        # Another client behind the same proxy has its own count.
+        assert_problem(await wrong("other@school.vn", "198.51.100.8"), 401)
+        # What a client writes left of the proxy's own entry is not believed.
+        assert_problem(await wrong("third@school.vn", "10.9.9.9, 198.51.100.7"), 429)
+        # A header the proxy did not fill in leaves the proxy's own address.
+        assert_problem(await wrong("fourth@school.vn", "not-an-address"), 401)
+    assert (await _addresses(db))[8:] == ["198.51.100.8", "198.51.100.7", "127.0.0.1"]
+
+
+async def test_the_right_password_is_not_refused_for_its_address_alone(client, db, factory) -> None:
+    """Finding 5: 20 failures from one address over several accounts made the correct admin
+    password answer 429. A shared school computer must not lock its admin out."""
+    admin_email = "quan.tri@dienbien.gov.vn"
+    await factory.user("admin", email=admin_email, password_hash=hash_password(PASSWORD))
+    locked_email = "giao.vien@muongcha.edu.vn"
+    await factory.user("admin", email=locked_email, password_hash=hash_password(PASSWORD))
+    for i in range(20):
+        answer = await client.post(LOGIN, json={"email": f"hs{i % 5}@x.vn", "password": "sai"})
+        assert_problem(answer, 401)
+    # A wrong password from this address is now told to wait …
+    assert_problem(await client.post(LOGIN, json={"email": admin_email, "password": "x"}), 429)
+    # … but the right one gets in.
+    right = await client.post(LOGIN, json={"email": admin_email, "password": PASSWORD})
+    assert right.status_code == 200, right.text
+    me = await client.get(
+        f"{API}/me", headers={"Authorization": f"Bearer {right.json()['access_token']}"}
+    )
+    assert me.json()["email"] == admin_email
+    # The per-account limit still applies, whatever the address.
+    for _ in range(5):
+        await client.post(LOGIN, json={"email": locked_email, "password": "sai"})
+    assert_problem(
+        await client.post(LOGIN, json={"email": locked_email, "password": PASSWORD}), 429
+    )
+    assert await db.fetchval("SELECT count(*) FROM auth_tokens") == 3  # two factory, one login
