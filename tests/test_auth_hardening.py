@@ -17,7 +17,8 @@ from devicetrack.auth.secrets import hash_password
 from devicetrack.cli import UVICORN_OPTIONS
 from devicetrack.config import Settings
 from tests.factories import assert_problem
-from tests.lifecycle_helpers import API
+from tests.lifecycle_helpers import API, make_scene
+from tests.web_helpers import browser
 
 LOGIN = f"{API}/auth/token"
 PASSWORD = "mật-khẩu-đúng-2026"
@@ -161,3 +162,44 @@ async def test_the_right_password_is_not_refused_for_its_address_alone(client, d
         await client.post(LOGIN, json={"email": locked_email, "password": PASSWORD}), 429
     )
     assert await db.fetchval("SELECT count(*) FROM auth_tokens") == 3  # two factory, one login
+
+
+# ---- no-store -------------------------------------------------------------------------
+
+
+async def test_answers_with_personal_data_are_never_stored(client, db, factory, web) -> None:
+    """Finding 11: GET /students/{id} had no Cache-Control. Every answer but the static files
+    says no-store, the token answer included (RFC 6749 §5.1)."""
+    scene = await make_scene(client, db, factory)
+    (tag,) = await scene.tablets(1)
+    await scene.at_school([tag])
+    student = await scene.consenting_student(full_name="Lò Thị Lan")
+    loan = await scene.lend(tag, student)
+    staff = scene.staff_a.headers
+    email = "dang.nhap@muongcha.edu.vn"
+    await factory.user("admin", email=email, password_hash=hash_password(PASSWORD))
+
+    answers = {
+        "token": await client.post(LOGIN, json={"email": email, "password": PASSWORD}),
+        "student": await client.get(f"{API}/students/{student}", headers=staff),
+        "students": await client.get(f"{API}/students", headers=staff),
+        "export": await client.get(f"{API}/students/{student}/export", headers=staff),
+        "consents": await client.get(f"{API}/students/{student}/consents", headers=staff),
+        "loans": await client.get(f"{API}/assignments", headers=staff),
+        "loan": await client.get(f"{API}/assignments/{loan['id']}", headers=staff),
+        "me": await client.get(f"{API}/me", headers=staff),
+        "not found": await client.get(f"{API}/students/999999", headers=staff),
+        "signed out": await client.get(f"{API}/students"),
+        "page download": await web.get(
+            f"/students/{student}/export", headers=browser(scene.staff_a)
+        ),
+    }
+    assert "Lò Thị Lan" in answers["student"].text and "Lò Thị Lan" in answers["export"].text
+    assert "Lò Thị Lan" in answers["page download"].text
+    for name, answer in answers.items():
+        assert answer.status_code in (200, 401, 404), (name, answer.text)
+        assert answer.headers.get("cache-control") == "no-store", name
+    # The static files keep their own caching.
+    static = await client.get("/static/app.css")
+    assert static.status_code == 200
+    assert "no-store" not in static.headers.get("cache-control", "")
