@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 import uvicorn
+from litestar.testing import AsyncTestClient
 
 from devicetrack.app import create_app
 from devicetrack.auth.secrets import hash_password
@@ -203,3 +204,80 @@ async def test_answers_with_personal_data_are_never_stored(client, db, factory, 
     static = await client.get("/static/app.css")
     assert static.status_code == 200
     assert "no-store" not in static.headers.get("cache-control", "")
+
+
+# ---- API keys -----------------------------------------------------------------------
+
+
+async def _key(client, admin, user_id: int, name: str = "SMAS") -> dict:
+    created = await client.post(
+        f"{API}/api-keys", json={"name": name, "user_id": user_id}, headers=admin.headers
+    )
+    assert created.status_code == 201, created.text
+    return created.json()  # type: ignore[no-any-return]
+
+
+async def test_an_api_key_dies_with_its_users_password(client, db, factory) -> None:
+    """Finding 11: a key kept working after its user's password changed."""
+    admin = await factory.admin()
+    officer = await factory.officer()
+    other = await factory.officer()
+    key, others_key = (
+        await _key(client, admin, officer.user_id),
+        await _key(client, admin, other.user_id),
+    )
+    assert (await client.get(f"{API}/me", headers={"X-API-Key": key["key"]})).status_code == 200
+
+    changed = await client.patch(
+        f"{API}/users/{officer.user_id}",
+        json={"password": "mật-khẩu-mới-2026"},
+        headers=admin.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    for headers in ({"X-API-Key": key["key"]}, {"Authorization": f"Bearer {key['key']}"}):
+        assert_problem(await client.get(f"{API}/me", headers=headers), 401)
+    assert await db.fetchval("SELECT revoked_at IS NOT NULL FROM api_keys WHERE id = $1", key["id"])
+    listed = {
+        k["id"]: k
+        for k in (await client.get(f"{API}/api-keys", headers=admin.headers)).json()["items"]
+    }
+    assert listed[key["id"]]["revoked_at"] is not None
+    # Another user's key is untouched; a new key for the officer works.
+    assert listed[others_key["id"]]["revoked_at"] is None
+    assert (
+        await client.get(f"{API}/me", headers={"X-API-Key": others_key["key"]})
+    ).status_code == 200
+    fresh = await _key(client, admin, officer.user_id, "SMAS 2")
+    assert (await client.get(f"{API}/me", headers={"X-API-Key": fresh["key"]})).status_code == 200
+
+
+async def test_an_api_key_stays_dead_after_its_user_is_reactivated(client, db, factory) -> None:
+    admin = await factory.admin()
+    officer = await factory.officer()
+    key = await _key(client, admin, officer.user_id)
+    users = f"{API}/users/{officer.user_id}"
+    await client.patch(users, json={"active": False}, headers=admin.headers)
+    assert_problem(await client.get(f"{API}/me", headers={"X-API-Key": key["key"]}), 401)
+    await client.patch(users, json={"active": True}, headers=admin.headers)
+    assert_problem(await client.get(f"{API}/me", headers={"X-API-Key": key["key"]}), 401)
+    assert await db.fetchval("SELECT revoked_at IS NOT NULL FROM api_keys WHERE id = $1", key["id"])
+
+
+async def test_a_cached_api_key_stops_at_once_when_the_password_changes(
+    db, factory, settings
+) -> None:
+    """With the in-process credential cache on (as in production), the change drops the
+    cached key in this process at once (other processes within the cache's few seconds)."""
+    cached = dataclasses.replace(settings, auth_cache_seconds=60)
+    async with AsyncTestClient(app=create_app(cached)) as client:
+        admin = await factory.admin()
+        officer = await factory.officer()
+        key = await _key(client, admin, officer.user_id)
+        headers = {"X-API-Key": key["key"]}
+        assert (await client.get(f"{API}/me", headers=headers)).status_code == 200  # cached now
+        await client.patch(
+            f"{API}/users/{officer.user_id}",
+            json={"password": "mật-khẩu-mới-2026"},
+            headers=admin.headers,
+        )
+        assert_problem(await client.get(f"{API}/me", headers=headers), 401)

@@ -78,6 +78,15 @@ async def revoke_tokens_of(session: AsyncSession, user_id: int) -> None:
     await session.execute(delete(AuthToken).where(AuthToken.user_id == user_id))
 
 
+async def revoke_api_keys_of(session: AsyncSession, user_id: int) -> None:
+    """Keys are marked, not deleted, so the admin's list shows when and that they ended."""
+    await session.execute(
+        update(ApiKey)
+        .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(revoked_at=func.now())
+    )
+
+
 async def revoke_token(session: AsyncSession, digest: str) -> None:
     await session.execute(delete(AuthToken).where(AuthToken.token_hash == digest))
 

@@ -260,14 +260,17 @@ async def update_user(
         user.full_name = data.full_name
     if data.locale is not None:
         user.locale = data.locale
+    if data.password is not None or data.active is False:
+        # A new password or a deactivation ends everything that acted as this user: its
+        # sessions and its integrations' API keys (a leaked credential dies with the old
+        # password). The lookups also check `active`; revoking makes it final, so that a
+        # reactivation does not bring old credentials back.
+        await repo.revoke_tokens_of(session, user.id)
+        await repo.revoke_api_keys_of(session, user.id)
     if data.password is not None:
         user.password_hash = hash_password(data.password)
-        await repo.revoke_tokens_of(session, user.id)
     if data.active is not None:
         user.active = data.active
-        if not data.active:
-            # The token lookup also checks `active`; dropping tokens makes it final.
-            await repo.revoke_tokens_of(session, user.id)
     if data.school_ids is not None:
         if user.role != "school_staff":
             raise ValidationFailed(
