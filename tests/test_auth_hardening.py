@@ -8,6 +8,7 @@ import dataclasses
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 import uvicorn
@@ -16,6 +17,7 @@ from litestar.testing import AsyncTestClient
 from devicetrack.app import create_app
 from devicetrack.auth.secrets import hash_password
 from devicetrack.cli import UVICORN_OPTIONS
+from devicetrack.common.clock import local_today
 from devicetrack.config import Settings
 from tests.factories import assert_problem
 from tests.lifecycle_helpers import API, make_scene
@@ -281,3 +283,106 @@ async def test_a_cached_api_key_stops_at_once_when_the_password_changes(
             headers=admin.headers,
         )
         assert_problem(await client.get(f"{API}/me", headers=headers), 401)
+
+
+# ---- dates of real events -----------------------------------------------------------
+
+
+def _out_of_range(answer, field: str) -> None:
+    body = assert_problem(answer, 422)
+    assert [e["field"] for e in body["errors"]] == [field], body
+    assert body["errors"][0]["message"].startswith("must be between 2000-01-01 and "), body
+
+
+async def test_dates_of_real_events_stay_within_2000_to_ten_years_ahead(
+    client, db, factory
+) -> None:
+    """Finding 11: a consent given on 0001-01-01 and a loan due back on 9999-12-31 were
+    accepted. One rule for consents, loans, donations, SIM plans, warranties and intake."""
+    scene = await make_scene(client, db, factory)
+    today = local_today()
+    horizon = (
+        today.replace(year=today.year + 10)
+        if (today.month, today.day) != (2, 29)
+        else (today.replace(year=today.year + 10, day=28))
+    )
+    beyond = (horizon + timedelta(days=1)).isoformat()
+
+    student = (await scene.student())["id"]
+    consents = f"{API}/students/{student}/consents"
+    consent = {"given_by": "Phụ huynh", "method": "paper"}
+    for given_at in ("0001-01-01", "1999-12-31"):
+        answer = await client.post(
+            consents, json=consent | {"given_at": given_at}, headers=scene.admin.headers
+        )
+        _out_of_range(answer, "given_at")
+    assert await db.fetchval("SELECT count(*) FROM consents") == 0
+    ok = await client.post(
+        consents, json=consent | {"given_at": "2000-01-01"}, headers=scene.admin.headers
+    )
+    assert ok.status_code == 201, ok.text
+
+    tags = await scene.tablets(2)
+    await scene.at_school(tags)
+    lend = {"asset_tag": tags[0], "student_id": student}
+    for due in ("9999-12-31", beyond):
+        answer = await client.post(
+            f"{API}/assignments", json=lend | {"due_back_on": due}, headers=scene.staff_a.headers
+        )
+        _out_of_range(answer, "due_back_on")
+    assert (await scene.device(tags[0]))["status"] == "at_school"
+    lent = await client.post(
+        f"{API}/assignments",
+        json=lend | {"due_back_on": horizon.isoformat()},
+        headers=scene.staff_a.headers,
+    )
+    assert lent.status_code == 201, lent.text
+
+    donation = {"donor_id": scene.donor_id, "province_code": "11", "reference": "LC-2"}
+    answer = await client.post(
+        f"{API}/donations",
+        json=donation | {"received_on": "1999-12-31"},
+        headers=scene.officer.headers,
+    )
+    _out_of_range(answer, "received_on")
+    answer = await client.patch(
+        f"{API}/donations/{scene.donation_id}",
+        json={"received_on": "9999-12-31"},
+        headers=scene.officer.headers,
+    )
+    _out_of_range(answer, "received_on")
+    assert (
+        await db.fetchval("SELECT received_on FROM donations WHERE id = $1", scene.donation_id)
+        is None
+    )
+
+    (sim,) = await scene.intake({"kind": "sim", "iccid": "8984040000000000084"})
+    answer = await client.patch(
+        f"{API}/devices/{sim}",
+        json={"plan_expires_on": "2300-01-01"},
+        headers=scene.officer.headers,
+    )
+    _out_of_range(answer, "plan_expires_on")
+    answer = await client.patch(
+        f"{API}/devices/{tags[1]}", json={"warranty_until": beyond}, headers=scene.officer.headers
+    )
+    _out_of_range(answer, "warranty_until")
+    renewed = await client.patch(
+        f"{API}/devices/{sim}",
+        json={"plan_expires_on": horizon.isoformat()},
+        headers=scene.officer.headers,
+    )
+    assert renewed.status_code == 200, renewed.text
+
+    # Intake rows (JSON, CSV and XLSX share the row checks): the row and the column named.
+    answer = await client.post(
+        f"{API}/donations/{scene.donation_id}/devices",
+        json=[
+            {"kind": "tablet", "serial": "OK-1", "warranty_until": "2027-06-30"},
+            {"kind": "sim", "iccid": "8984040000000000092", "plan_expires_on": "31/12/9999"},
+        ],
+        headers=scene.officer.headers,
+    )
+    body = assert_problem(answer, 422)
+    assert [(e["row"], e["field"]) for e in body["errors"]] == [(2, "plan_expires_on")], body
+    assert await db.fetchval("SELECT count(*) FROM devices WHERE serial = 'OK-1'") == 0
