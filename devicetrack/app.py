@@ -41,7 +41,7 @@ from devicetrack.donors.controllers import DonorController
 from devicetrack.errors import exception_handlers
 from devicetrack.health import health, ready
 from devicetrack.labels.controllers import DeviceLabelController, LabelSheetController
-from devicetrack.middleware import add_request_id_header
+from devicetrack.middleware import add_request_id_header, no_store
 from devicetrack.privacy.controllers import PrivacyController
 from devicetrack.regions.controllers import RegionController
 from devicetrack.reports.controllers import ReportController
@@ -114,7 +114,7 @@ def create_app(settings: Settings) -> Litestar:
         },
         on_startup=[open_pool],
         on_shutdown=[close_pool],
-        before_send=[add_request_id_header],
+        before_send=[add_request_id_header, no_store],
         exception_handlers={k: page_or_problem(h) for k, h in exception_handlers.items()},
         request_max_body_size=settings.max_body_bytes,
         state=State({"settings": settings}),

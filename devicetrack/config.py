@@ -8,6 +8,8 @@ from pathlib import Path
 
 import platformdirs
 
+from devicetrack.auth.client_address import parse_networks
+
 
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("devicetrack")) / "pgdata"
@@ -27,6 +29,10 @@ class Settings:
     # Login throttling: failures allowed per window, per account and per client address.
     login_max_failures: int = 5
     login_window_seconds: int = 300
+    # Proxies whose X-Forwarded-For names the client (for per-address throttling): IPs or
+    # networks (DEVICETRACK_TRUSTED_PROXIES="10.0.0.5,192.168.1.0/24"); none by default, so
+    # the TCP peer is the client and a forged header changes nothing.
+    trusted_proxies: tuple[str, ...] = ()
     # Seconds a resolved token stays cached in-process (see auth/cache.py); 0 disables.
     auth_cache_seconds: float = 5.0
     demo_mode: bool = False
@@ -72,6 +78,9 @@ class Settings:
         if env.get("DEVICETRACK_NIGHTLY_BACKUP"):
             nightly = env["DEVICETRACK_NIGHTLY_BACKUP"].lower()
             values["nightly_backup"] = nightly in {"1", "true", "yes", "on"}
+        if env.get("DEVICETRACK_TRUSTED_PROXIES"):
+            proxies = parse_networks(env["DEVICETRACK_TRUSTED_PROXIES"])  # fails on a typo
+            values["trusted_proxies"] = tuple(str(network) for network in proxies)
         if env.get("DEVICETRACK_COOKIE_SECURE"):
             secure = env["DEVICETRACK_COOKIE_SECURE"].lower()
             values["cookie_secure"] = secure in {"1", "true", "yes"}

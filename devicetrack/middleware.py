@@ -28,3 +28,21 @@ async def add_request_id_header(message: Message, scope: Scope) -> None:
         headers = list(message.get("headers", []))
         headers.append((HEADER, ensure_request_id(scope).encode()))
         message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+
+
+NOT_STORED = (b"cache-control", b"no-store")
+
+
+async def no_store(message: Message, scope: Scope) -> None:
+    """A before_send hook: every answer but the static files is `Cache-Control: no-store`
+    unless its handler chose otherwise. Nearly every answer is someone's scoped view (a
+    student's name, a loan, a user's email, a token, an error echoing what was sent), and a
+    school's computer is shared: its browser must not keep them on disk. Deciding this per
+    route would miss the next route added; nothing here gains from caching (the static
+    files keep their own rule)."""
+    if message["type"] != "http.response.start" or scope.get("path", "").startswith("/static/"):
+        return
+    headers = list(message.get("headers", []))
+    if not any(name.lower() == b"cache-control" for name, _ in headers):
+        headers.append(NOT_STORED)
+        message["headers"] = headers  # type: ignore[typeddict-unknown-key]

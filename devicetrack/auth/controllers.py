@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from devicetrack.auth import service
+from devicetrack.auth.client_address import client_address
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.schemas import (
     ApiKeyCreate,
@@ -29,12 +30,16 @@ class AuthController(Controller):
 
     @post("/token", operation_id="createToken", security=[], status_code=200)
     async def token(
-        self, request: Request, data: TokenRequest, tx: AsyncSession, settings: Settings
+        self,
+        request: Request,
+        data: TokenRequest,
+        tx: AsyncSession,
+        db_engine: AsyncEngine,
+        settings: Settings,
     ) -> TokenRead | Response:
-        address = request.client.host if request.client else "unknown"
-        outcome = await service.login(tx, settings, data.email, data.password, address)
+        address = client_address(request, settings.trusted_proxies)
+        outcome = await service.login(tx, db_engine, settings, data.email, data.password, address)
         if isinstance(outcome, service.LoginRefused):
-            # Returned, not raised, so the failed attempt is committed for throttling.
             return problem_response(
                 request,
                 401,

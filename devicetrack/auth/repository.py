@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from devicetrack.auth.models import ApiKey, AuthToken, LoginAttempt, User, UserSchool
 
@@ -77,6 +78,15 @@ async def revoke_tokens_of(session: AsyncSession, user_id: int) -> None:
     await session.execute(delete(AuthToken).where(AuthToken.user_id == user_id))
 
 
+async def revoke_api_keys_of(session: AsyncSession, user_id: int) -> None:
+    """Keys are marked, not deleted, so the admin's list shows when and that they ended."""
+    await session.execute(
+        update(ApiKey)
+        .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(revoked_at=func.now())
+    )
+
+
 async def revoke_token(session: AsyncSession, digest: str) -> None:
     await session.execute(delete(AuthToken).where(AuthToken.token_hash == digest))
 
@@ -85,26 +95,60 @@ async def set_locale(session: AsyncSession, user_id: int, locale: str) -> None:
     await session.execute(update(User).where(User.id == user_id).values(locale=locale))
 
 
-async def recent_failures(
-    session: AsyncSession, email: str, address: str, window: timedelta
-) -> tuple[int, int]:
-    since = func.now() - window
-    by_email = select(func.count()).where(LoginAttempt.email == email, LoginAttempt.at > since)
-    by_address = select(func.count()).where(
-        LoginAttempt.address == address, LoginAttempt.at > since
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt reserved before its password is checked. `id` is None when the
+    account already had its allowance of failures in the window (nothing was reserved)."""
+
+    id: int | None
+    by_email: int
+    by_address: int
+
+
+# Counted and recorded under a per-account lock, in a transaction of its own: parallel
+# attempts on one account take turns here, and each sees the ones committed before it.
+# (In READ COMMITTED each statement takes a fresh snapshot, so this statement, run after the
+# lock is granted, sees every attempt of the previous holder.)
+_LOCK_ACCOUNT = "SELECT pg_advisory_xact_lock(hashtextextended('login:' || :email, 0))"
+_RESERVE = """
+    WITH recent AS (
+        SELECT count(*) FILTER (WHERE email = :email) AS by_email,
+               count(*) FILTER (WHERE address = :address) AS by_address
+        FROM login_attempts
+        WHERE (email = :email OR address = :address) AND at > now() - CAST(:window AS interval)
+    ), reserved AS (
+        INSERT INTO login_attempts (email, address)
+        SELECT CAST(:email AS text), CAST(:address AS text) FROM recent WHERE by_email < :allowed
+        RETURNING id
     )
-    row = (
-        await session.execute(select(by_email.scalar_subquery(), by_address.scalar_subquery()))
-    ).one()
-    return int(row[0]), int(row[1])
+    SELECT (SELECT id FROM reserved) AS id, by_email, by_address FROM recent
+"""
+# Attempts older than the window count for nothing; dropping them keeps a flood of made-up
+# emails from growing the table without end (the index on `at` makes this cheap).
+_PURGE = "DELETE FROM login_attempts WHERE at <= now() - CAST(:window AS interval)"
 
 
-async def record_failure(session: AsyncSession, email: str, address: str) -> None:
-    await session.execute(insert(LoginAttempt).values(email=email, address=address))
+async def reserve_attempt(
+    engine: AsyncEngine, email: str, address: str, window: timedelta, allowed: int
+) -> Attempt:
+    """Record an attempt on `email` from `address` unless the account already has `allowed`
+    attempts in the window. Committed at once, on a connection of its own, so that parallel
+    attempts see it before this one's password is checked; the request's own transaction
+    commits only after the (slow) check."""
+    params = {"email": email, "address": address, "window": window, "allowed": allowed}
+    async with engine.begin() as conn:
+        await conn.execute(text(_LOCK_ACCOUNT), params)
+        row = (await conn.execute(text(_RESERVE), params)).one()
+        await conn.execute(text(_PURGE), params)
+    return Attempt(id=row.id, by_email=int(row.by_email), by_address=int(row.by_address))
 
 
-async def clear_failures(session: AsyncSession, email: str) -> None:
-    await session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+async def clear_failures(session: AsyncSession, email: str, up_to: int) -> None:
+    """A correct password wipes the account's failures up to its own attempt; attempts that
+    started after it (a guesser running in parallel) still count."""
+    await session.execute(
+        delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.id <= up_to)  # type: ignore[arg-type,operator]
+    )
 
 
 async def add_api_key(session: AsyncSession, key: ApiKey) -> ApiKey:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import anyio
 import asyncpg
 import msgspec
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from devicetrack.auth import cache
 from devicetrack.auth import repository as repo
@@ -66,27 +67,51 @@ async def principal_for_credential(
     return principal
 
 
+def _throttled(detail: str, settings: Settings) -> TooManyRequests:
+    return TooManyRequests(detail, extra={"retry_after_seconds": settings.login_window_seconds})
+
+
 async def login(
-    session: AsyncSession, settings: Settings, email: str, password: str, address: str
+    session: AsyncSession,
+    engine: AsyncEngine,
+    settings: Settings,
+    email: str,
+    password: str,
+    address: str,
 ) -> TokenRead | LoginRefused:
-    """Check a password and issue a token. A failed attempt is returned (not raised) so the
-    request's transaction still commits the attempt that throttling counts."""
+    """Check a password and issue a token.
+
+    The attempt is recorded (and counted) before the password is checked, atomically per
+    account, so parallel guesses cannot all slip under the limit: at most
+    `login_max_failures` passwords of one account are checked per window. A correct password
+    then wipes the account's failures. The per-address count never refuses a correct
+    password (a school's shared computer or NAT must not lock its admin out); it only turns
+    the answer to a wrong one into a 429."""
     email = email.strip().lower()
     window = timedelta(seconds=settings.login_window_seconds)
-    by_email, by_address = await repo.recent_failures(session, email, address, window)
-    # An address may hold several accounts (a school's shared computer), so it gets more room.
-    if by_email >= settings.login_max_failures or by_address >= 4 * settings.login_max_failures:
-        raise TooManyRequests(
-            "Too many failed sign-in attempts; wait a few minutes and try again.",
-            extra={"retry_after_seconds": settings.login_window_seconds},
+    attempt = await repo.reserve_attempt(
+        engine, email, address, window, settings.login_max_failures
+    )
+    if attempt.id is None:
+        raise _throttled(
+            "Too many failed sign-in attempts; wait a few minutes and try again.", settings
         )
     user = await repo.user_by_email(session, email)
-    if not verify_password(user.password_hash if user else None, password) or not (
-        user and user.active
-    ):
-        await repo.record_failure(session, email, address)
+    # argon2 costs tens to hundreds of milliseconds of CPU: in a thread, so that the other
+    # requests go on meanwhile (on the event loop, 40 parallel sign-ins stalled the server).
+    correct = await anyio.to_thread.run_sync(
+        verify_password, user.password_hash if user else None, password
+    )
+    if not correct or not (user and user.active):
+        # The reserved attempt stays recorded: it is this failure.
+        # An address may hold several accounts (a school's shared computer), so it gets more room.
+        if attempt.by_address >= 4 * settings.login_max_failures:
+            raise _throttled(
+                "Too many failed sign-in attempts from this address; wait a few minutes.",
+                settings,
+            )
         return LoginRefused("Email or password is wrong, or the account is deactivated.")
-    await repo.clear_failures(session, email)
+    await repo.clear_failures(session, email, up_to=attempt.id)
     token = new_token("dt")
     expires_at = datetime.now(UTC) + timedelta(hours=settings.token_ttl_hours)
     assert user.id is not None
@@ -235,14 +260,17 @@ async def update_user(
         user.full_name = data.full_name
     if data.locale is not None:
         user.locale = data.locale
+    if data.password is not None or data.active is False:
+        # A new password or a deactivation ends everything that acted as this user: its
+        # sessions and its integrations' API keys (a leaked credential dies with the old
+        # password). The lookups also check `active`; revoking makes it final, so that a
+        # reactivation does not bring old credentials back.
+        await repo.revoke_tokens_of(session, user.id)
+        await repo.revoke_api_keys_of(session, user.id)
     if data.password is not None:
         user.password_hash = hash_password(data.password)
-        await repo.revoke_tokens_of(session, user.id)
     if data.active is not None:
         user.active = data.active
-        if not data.active:
-            # The token lookup also checks `active`; dropping tokens makes it final.
-            await repo.revoke_tokens_of(session, user.id)
     if data.school_ids is not None:
         if user.role != "school_staff":
             raise ValidationFailed(

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from devicetrack.common.dates import out_of_range
 from devicetrack.devices.identity import check_iccid, check_imei, normalise_msisdn, parse_date
 from devicetrack.devices.models import CARRIERS, CONDITIONS
 from devicetrack.devices.tags import parse_tag
@@ -305,13 +306,15 @@ def _date(row: dict[str, object], column: str, bad: Any) -> date | None:
     raw = row.get(column)
     if raw is None or raw == "":
         return None
-    if isinstance(raw, date):
-        return raw
     try:
-        return parse_date(str(raw))
+        day = raw if isinstance(raw, date) else parse_date(str(raw))
     except ValueError as exc:
         bad(column, str(exc))
         return None
+    if (problem := out_of_range(day)) is not None:
+        bad(column, problem)
+        return None
+    return day
 
 
 def check_update_rows(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device, visible_devices
+from devicetrack.common.dates import check_event_dates
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import repository as repo
 from devicetrack.devices.identity import check_iccid, normalise_msisdn
@@ -180,6 +181,7 @@ async def update_device(
     if device.school_id != seen.school_id:
         raise Conflict("The device moved to another school meanwhile; try again.")
     ensure_can_edit(principal, device)
+    check_event_dates(warranty_until=data.warranty_until, plan_expires_on=data.plan_expires_on)
     sim_fields = [name for name in SIM_PLAN_FIELDS if getattr(data, name) is not None]
     if sim_fields and device.kind != "sim":
         raise ValidationFailed(

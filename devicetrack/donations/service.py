@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_donation, visible_donations
+from devicetrack.common.dates import check_event_dates
 from devicetrack.devices import intake
 from devicetrack.devices.tags import format_tag
 from devicetrack.donations import repository as repo
@@ -98,6 +99,7 @@ async def create_donation(
     session: AsyncSession, principal: Principal, data: DonationCreate
 ) -> DonationRead:
     _ensure_can_log(principal, data.donor_id, data.province_code)
+    check_event_dates(received_on=data.received_on)
     if await donors.get_donor(session, data.donor_id) is None:
         raise ValidationFailed(
             "Unknown donor.", errors=[FieldError(field="donor_id", message="does not exist")]
@@ -135,6 +137,7 @@ async def update_donation(
 ) -> DonationRead:
     donation = await get_donation(session, principal, donation_id)
     _ensure_can_log(principal, donation.donor_id, donation.province_code)
+    check_event_dates(received_on=data.received_on)
     if data.reference is not None:
         donation.reference = data.reference.strip()
     if data.received_on is not None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import visible_schools
 from devicetrack.common.clock import local_today
+from devicetrack.common.dates import check_event_dates
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle
 from devicetrack.devices import repository as devices_repo
@@ -68,6 +69,7 @@ async def assign(
             "A loan cannot be due back before it starts.",
             errors=[FieldError(field="due_back_on", message="must be today or later")],
         )
+    check_event_dates(due_back_on=data.due_back_on)
     await lock_school_counters(session, student.school_id)  # see db/counters.py
     device = await devices.get_device(session, principal, data.asset_tag, for_update=True)
     if device.status != "at_school":

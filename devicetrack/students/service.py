@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import visible_schools
 from devicetrack.common.clock import local_today
+from devicetrack.common.dates import check_event_dates
 from devicetrack.common.tabular import clean_cell
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.db.search import contains_pattern, folded_contains
@@ -278,6 +279,7 @@ async def add_consent(
             "Consent cannot be dated in the future.",
             errors=[FieldError(field="given_at", message="in the future")],
         )
+    check_event_dates(given_at=data.given_at)
     if data.subject == "child":
         age = _age(student, data.given_at)
         # The child's own consent is recorded from age 7 (grade 1 when no birth year).

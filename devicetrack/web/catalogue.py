@@ -32,6 +32,13 @@ VI: dict[str, str] = {
     "Email or password is wrong, or the account is deactivated.": (
         "Email hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa."
     ),
+    "Too many failed sign-in attempts; wait a few minutes and try again.": (
+        "Đăng nhập sai quá nhiều lần; hãy đợi vài phút rồi thử lại."
+    ),
+    "Too many failed sign-in attempts from this address; wait a few minutes.": (
+        "Máy này đã đăng nhập sai quá nhiều lần; hãy đợi vài phút."
+    ),
+    "A date is out of range.": "Có ngày nằm ngoài khoảng cho phép.",
     "Go back": "Quay lại",
     "Request id": "Mã yêu cầu",
     "More": "Xem thêm",
@@ -548,6 +555,7 @@ PATTERNS: list[tuple[str, str]] = [
     (r"tag already bound to (.*)", "mã đã gắn với {0}"),
     (r"at most (\d+) characters", "tối đa {0} ký tự"),
     (r"between (-?\d+) and (\d+)", "từ {0} đến {1}"),
+    (r"must be between (\d{4}-\d\d-\d\d) and (\d{4}-\d\d-\d\d)", "phải từ ngày {0} đến ngày {1}"),
     (r"skip must be 0 to (\d+) on (\S+)\.", "số nhãn bỏ qua phải từ 0 đến {0} trên mẫu {1}."),
     (
         r"Only (\d+) (\S+) device\(s\) are in stock and free; (\d+) asked\. Nothing was allocated\.",

@@ -9,9 +9,10 @@ import asyncpg
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect
 from markupsafe import Markup
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from devicetrack.auth import service as auth
+from devicetrack.auth.client_address import client_address
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.service import LoginRefused
 from devicetrack.config import Settings
@@ -70,7 +71,11 @@ class SignInPages(Controller):
 
     @post("/login")
     async def login(
-        self, request: Request[Any, Any, Any], tx: AsyncSession, settings: Settings
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        db_engine: AsyncEngine,
+        settings: Settings,
     ) -> Response[Any]:
         await session.check_csrf(request)
         form = await Form.of(request)
@@ -87,8 +92,8 @@ class SignInPages(Controller):
                 email=email,
                 next=target or "",
             )
-        address = request.client.host if request.client else "unknown"
-        result = await auth.login(tx, settings, email, password, address)
+        address = client_address(request, settings.trusted_proxies)
+        result = await auth.login(tx, db_engine, settings, email, password, address)
         if isinstance(result, LoginRefused):
             return page(
                 request,
