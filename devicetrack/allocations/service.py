@@ -22,7 +22,7 @@ from devicetrack.allocations.schemas import (
     ReceiptResult,
 )
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.scope import can_see_school, visible_schools
+from devicetrack.auth.scope import can_see_school
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle
 from devicetrack.devices.models import Device
@@ -31,6 +31,7 @@ from devicetrack.devices.tags import parse_tag
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
+from devicetrack.schools.repository import visible_schools
 
 
 def _ensure_allocator(principal: Principal, school: School) -> None:

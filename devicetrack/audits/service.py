@@ -28,7 +28,7 @@ from devicetrack.audits.schemas import (
     UnexpectedItem,
 )
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.scope import can_see_device, can_see_school, visible_schools
+from devicetrack.auth.scope import can_see_device, can_see_school
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle
 from devicetrack.devices.schemas import ActionBody
@@ -36,6 +36,7 @@ from devicetrack.devices.tags import parse_tag
 from devicetrack.errors import Conflict, Forbidden, NotFound
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
+from devicetrack.schools.repository import visible_schools
 
 FREEZE_EXPECTED = """
 INSERT INTO audit_expected (audit_id, device_id, status_at_start)

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from devicetrack.auth.models import User
+from devicetrack.auth.principal import Principal
+from devicetrack.auth.scope import restrict
 from devicetrack.db.search import like_escape
 from devicetrack.devices.identity import normalise_msisdn
 from devicetrack.devices.models import Device, DeviceEvent
@@ -19,6 +21,13 @@ from devicetrack.devices.tags import parse_tag
 
 _host = aliased(Device, name="host")
 _sim = aliased(Device, name="sim")
+
+
+def visible_devices(principal: Principal) -> ColumnElement[bool]:
+    """The devices the caller may see: a province's, a school's, or a donor's own."""
+    return restrict(
+        principal, province=Device.province_code, school=Device.school_id, donor=Device.donor_id
+    )
 
 
 def device_query(where: list[ColumnElement[bool]]) -> Select[Any]:

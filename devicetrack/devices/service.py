@@ -12,11 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.scope import can_see_device, visible_devices
+from devicetrack.auth.scope import can_see_device
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import repository as repo
 from devicetrack.devices.identity import check_iccid, normalise_msisdn
 from devicetrack.devices.models import SIM_HOSTS, Device, DeviceEvent
+from devicetrack.devices.repository import visible_devices
 from devicetrack.devices.schemas import ActionBody, DeviceRead, DeviceUpdate, EventRead
 from devicetrack.devices.tags import parse_tag
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed

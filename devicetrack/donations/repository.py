@@ -4,9 +4,16 @@ from sqlalchemy import ColumnElement, Text, any_, cast, delete, func, insert, se
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devicetrack.auth.principal import Principal
+from devicetrack.auth.scope import restrict
 from devicetrack.devices.models import Device
 from devicetrack.donations.models import Donation, LabelBatch, PledgedLine
 from devicetrack.donors.models import Donor
+
+
+def visible_donations(principal: Principal) -> ColumnElement[bool]:
+    """The donations the caller may see: a province's, or a donor's own."""
+    return restrict(principal, province=Donation.province_code, donor=Donation.donor_id)
 
 
 async def get_donation(session: AsyncSession, donation_id: int) -> Donation | None:

@@ -10,11 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.scope import can_see_donation, visible_donations
+from devicetrack.auth.scope import can_see_donation
 from devicetrack.devices import intake
 from devicetrack.devices.tags import format_tag
 from devicetrack.donations import repository as repo
 from devicetrack.donations.models import Donation, LabelBatch
+from devicetrack.donations.repository import visible_donations
 from devicetrack.donations.schemas import (
     DonationCreate,
     DonationRead,

@@ -5,8 +5,16 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devicetrack.auth.principal import Principal
+from devicetrack.auth.scope import restrict
 from devicetrack.regions.models import Commune
 from devicetrack.schools.models import Enrolment, School
+
+
+def visible_schools(principal: Principal) -> ColumnElement[bool]:
+    """The schools the caller may see; every query of school-owned rows filters by it.
+    Donors follow devices, not schools: they reach schools through reports only."""
+    return restrict(principal, province=School.province_code, school=School.id)
 
 
 async def get_school(session: AsyncSession, school_id: int) -> School | None:

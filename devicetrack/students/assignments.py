@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.scope import visible_schools
 from devicetrack.common.clock import local_today
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle
@@ -20,6 +19,7 @@ from devicetrack.devices import repository as devices_repo
 from devicetrack.devices import service as devices
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools.models import School
+from devicetrack.schools.repository import visible_schools
 from devicetrack.students import repository as repo
 from devicetrack.students.models import Assignment
 from devicetrack.students.schemas import AssignmentCreate, AssignmentRead, AssignmentReturn

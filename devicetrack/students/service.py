@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.scope import visible_schools
 from devicetrack.common.clock import local_today
 from devicetrack.common.tabular import clean_cell
 from devicetrack.db.counters import lock_school_counters
@@ -20,6 +19,7 @@ from devicetrack.devices.identity import normalise_msisdn
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
+from devicetrack.schools.repository import visible_schools
 from devicetrack.students import repository as repo
 from devicetrack.students.models import Consent, Student
 from devicetrack.students.schemas import (
