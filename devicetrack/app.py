@@ -20,6 +20,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from devicetrack import __version__
 from devicetrack.allocations.controllers import AllocationController, SchoolStockController
 from devicetrack.audits.controllers import AuditController, ConditionHistoryController
+from devicetrack.audits.pdf import Words
 from devicetrack.auth.controllers import (
     ApiKeyController,
     AuthController,
@@ -47,6 +48,7 @@ from devicetrack.reports.controllers import ReportController
 from devicetrack.schools.controllers import SchoolController
 from devicetrack.students.controllers import AssignmentController, StudentController
 from devicetrack.web.api_reference import ApiReferencePlugin
+from devicetrack.web.i18n import Translator
 from devicetrack.web.routes import page_or_problem, web_routers
 
 API_CONTROLLERS = [
@@ -71,6 +73,12 @@ API_CONTROLLERS = [
     AuditController,
     ConditionHistoryController,
 ]
+
+
+def provide_vietnamese_words() -> Words:
+    """Domain codes as Vietnamese words, for documents made for a Vietnamese school (the
+    audit PDF); the translations belong to the web layer, which the domains do not import."""
+    return Translator("vi").word
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -109,6 +117,7 @@ def create_app(settings: Settings) -> Litestar:
             "principal": Provide(provide_principal),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "pool": Provide(provide_pool, sync_to_thread=False),
+            "vietnamese_words": Provide(provide_vietnamese_words, sync_to_thread=False),
         },
         on_startup=[open_pool],
         on_shutdown=[close_pool],

@@ -8,6 +8,7 @@ from litestar import Controller, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.audits import service
+from devicetrack.audits.pdf import Words, audit_pdf
 from devicetrack.audits.schemas import (
     AuditCreate,
     AuditPage,
@@ -82,6 +83,7 @@ class AuditController(Controller):
         tx: AsyncSession,
         principal: Principal,
         audit_id: int,
+        vietnamese_words: Words,
         format: Literal["json", "csv", "pdf"] = "json",
     ) -> AuditRead | Response:
         """Progress while open, the frozen result when closed; `format=csv` or `pdf` for
@@ -94,13 +96,10 @@ class AuditController(Controller):
                 headers={"Content-Disposition": f'attachment; filename="audit-{audit_id}.csv"'},
             )
         if format == "pdf":
-            from devicetrack.audits.pdf import audit_pdf
-            from devicetrack.web.i18n import Translator
-
             school = await service.schools.get_school(tx, principal, audit.school_id)
             return Response(
                 # A record for a Vietnamese school: codes as Vietnamese words.
-                audit_pdf(audit, school.name, word=Translator("vi").word),
+                audit_pdf(audit, school.name, word=vietnamese_words),
                 media_type="application/pdf",
                 headers={"Content-Disposition": f'attachment; filename="audit-{audit_id}.pdf"'},
             )
