@@ -12,9 +12,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from devicetrack.devices.identity import check_iccid, check_imei, normalise_msisdn, parse_date
-from devicetrack.devices.models import CARRIERS, CONDITIONS
+from devicetrack.devices.models import CARRIERS, CONDITIONS, DEVICE_KINDS
 from devicetrack.devices.tags import parse_tag
-from devicetrack.donations.models import DEVICE_KINDS
 from devicetrack.errors import FieldError
 
 COLUMNS = (
