@@ -168,3 +168,10 @@ def parse_bool(value: str, default: bool) -> bool:
     if lowered in {"0", "false", "no", "n", "không", "khong"}:
         return False
     raise ValueError("must be true or false")
+
+
+def xlsx_safe(text: str) -> str:
+    """XLSX cannot hold most control characters; drop them rather than fail the export."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return str(ILLEGAL_CHARACTERS_RE.sub("", text))

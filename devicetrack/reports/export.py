@@ -8,6 +8,7 @@ import io
 from collections.abc import Callable, Iterator
 from datetime import UTC, tzinfo
 
+from devicetrack.common.tabular import xlsx_safe
 from devicetrack.reports.schemas import CoverageReport, CoverageRow
 
 KEYS = {
@@ -39,13 +40,6 @@ FIGURES = [
     "overdue_audit",
 ]
 PERCENTS = {"coverage_pct", "devices_per_100", "priority_coverage_pct"}
-
-
-def xlsx_safe(text: str) -> str:
-    """XLSX cannot hold most control characters; drop them rather than fail the export."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("", text)
 
 
 def columns(level: str) -> list[str]:
