@@ -28,6 +28,7 @@ from devicetrack.auth.controllers import (
     UserController,
 )
 from devicetrack.config import Settings, async_url
+from devicetrack.custody.controllers import DeviceCustodyController
 from devicetrack.db.fastpool import lifespan_hooks
 from devicetrack.dependencies import (
     provide_pool,
@@ -62,6 +63,7 @@ API_CONTROLLERS = [
     DonationController,
     LabelBatchController,
     DeviceController,
+    DeviceCustodyController,
     ScanController,
     DeviceLabelController,
     LabelSheetController,

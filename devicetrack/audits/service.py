@@ -29,8 +29,10 @@ from devicetrack.audits.schemas import (
 )
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device, can_see_school
+from devicetrack.custody import service as custody
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle
+from devicetrack.devices import repository as devices_repo
 from devicetrack.devices.schemas import ActionBody
 from devicetrack.devices.tags import parse_tag
 from devicetrack.errors import Conflict, Forbidden, NotFound
@@ -455,16 +457,14 @@ async def mark_missing_lost(
     if audit.closed_at is None or not audit.result:
         raise Conflict("Close the audit first.")
     result = msgspec.convert(audit.result, AuditResult)
-    from devicetrack.devices import repository as devices
-
     marked, skipped = [], []
     body = ActionBody(note=f"missing in audit {audit_id}")
     for item in result.missing:
-        device = await devices.get_by_tag(session, item.asset_tag, for_update=True)
+        device = await devices_repo.get_by_tag(session, item.asset_tag, for_update=True)
         if device is None or device.status not in lifecycle.TRANSITIONS["report-lost"].sources:
             skipped.append(item.asset_tag)
             continue
-        await lifecycle.apply(
+        await custody.apply(
             session, principal, device, "report-lost", body, extra={"audit_id": audit_id}
         )
         marked.append(item.asset_tag)

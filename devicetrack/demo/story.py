@@ -17,7 +17,7 @@ from devicetrack.audits import service as audits
 from devicetrack.audits.schemas import AuditCreate, ScanBatch
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
-from devicetrack.devices import actions as device_actions
+from devicetrack.custody import service as device_actions
 from devicetrack.devices.identity import luhn_digit
 from devicetrack.devices.schemas import ActionBody
 from devicetrack.donations import service as donations

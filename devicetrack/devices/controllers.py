@@ -2,20 +2,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, get, patch
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
-from devicetrack.devices import actions, export, service
+from devicetrack.devices import export, service
 from devicetrack.devices.schemas import (
-    ActionBody,
-    ActionResult,
     DevicePage,
     DeviceRead,
     DeviceUpdate,
-    EventPage,
 )
 
 Kind = Literal["laptop", "desktop", "tablet", "smartphone", "sim", "router", "other"]
@@ -118,29 +115,3 @@ class DeviceController(Controller):
         self, tx: AsyncSession, principal: Principal, asset_tag: str, data: DeviceUpdate
     ) -> DeviceRead:
         return await service.update_device(tx, principal, asset_tag, data)
-
-    @get("/{asset_tag:str}/events", operation_id="listDeviceEvents")
-    async def events(
-        self,
-        tx: AsyncSession,
-        principal: Principal,
-        asset_tag: str,
-        limit: Limit = 50,
-        cursor: Cursor = None,
-    ) -> EventPage:
-        rows = await service.list_events(
-            tx, principal, asset_tag, after_id=decode_cursor(cursor), limit=limit
-        )
-        items, next_cursor = page_of(rows, limit)
-        return EventPage(items=items, next_cursor=next_cursor)
-
-    @post("/{asset_tag:str}/actions/{action:str}", operation_id="deviceAction", status_code=200)
-    async def action(
-        self,
-        tx: AsyncSession,
-        principal: Principal,
-        asset_tag: str,
-        action: str,
-        data: ActionBody | None = None,
-    ) -> ActionResult:
-        return await actions.perform(tx, principal, asset_tag, action, data or ActionBody())

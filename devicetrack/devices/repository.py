@@ -145,21 +145,18 @@ async def add_event(session: AsyncSession, **values: Any) -> int:
 
 async def list_events(
     session: AsyncSession, device_id: int, *, after_id: int | None, limit: int
-) -> list[tuple[DeviceEvent, str | None, bool]]:
-    """Events with the actor's name, and whether the event's student has been erased."""
-    from devicetrack.students.models import Student
-
+) -> list[tuple[DeviceEvent, str | None]]:
+    """Events with the actor's name."""
     query = (
-        select(DeviceEvent, User.full_name, Student.erased_at.is_not(None))  # type: ignore[union-attr]
+        select(DeviceEvent, User.full_name)
         .outerjoin(User, User.id == DeviceEvent.actor_id)
-        .outerjoin(Student, Student.id == DeviceEvent.student_id)
         .where(DeviceEvent.device_id == device_id)
         .order_by(DeviceEvent.id)
         .limit(limit + 1)
     )
     if after_id is not None:
         query = query.where(DeviceEvent.id > after_id)  # type: ignore[operator]
-    return [(e, name, bool(erased)) for e, name, erased in await session.execute(query)]
+    return [(e, name) for e, name in await session.execute(query)]
 
 
 async def last_event_id(session: AsyncSession, device_id: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Collection
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -235,12 +236,24 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
+# Which of these students are erased (students.repository.erased_among; students/ sits
+# above devices/, so custody.service hands it in).
+ErasedAmong = Callable[[AsyncSession, Collection[int]], Awaitable[set[int]]]
+
+
 async def list_events(
-    session: AsyncSession, principal: Principal, code: str, *, after_id: int | None, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    code: str,
+    *,
+    after_id: int | None,
+    limit: int,
+    erased_among: ErasedAmong,
 ) -> list[EventRead]:
     device = await get_device(session, principal, code)
     assert device.id is not None
     rows = await repo.list_events(session, device.id, after_id=after_id, limit=limit)
+    erased = await erased_among(session, {e.student_id for e, _ in rows if e.student_id})
     hide_student = principal.is_donor or principal.is_province_officer
 
     def visible_note(event: DeviceEvent, student_erased: bool) -> str | None:
@@ -266,10 +279,10 @@ async def list_events(
             school_id=e.school_id,
             student_id=None if hide_student else e.student_id,
             condition=e.condition,
-            note=visible_note(e, erased),
+            note=visible_note(e, e.student_id in erased),
             data=e.data,
         )
-        for e, name, erased in rows
+        for e, name in rows
     ]
 
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Collection
+from datetime import UTC, date, datetime
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, text
+from sqlalchemy import ColumnElement, and_, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -135,3 +136,26 @@ def overdue_clause(today: date) -> ColumnElement[bool]:
 
 def device_tag_clause(asset_tag: str) -> ColumnElement[bool]:
     return Device.asset_tag == asset_tag  # type: ignore[return-value]
+
+
+async def close_open_loan(session: AsyncSession, device: Device, actor_id: int, note: str) -> None:
+    """A lost or stolen device is no longer with its student: end the loan
+    (devices.lifecycle.apply calls this through custody.service.apply)."""
+    await session.execute(
+        update(Assignment)
+        .where(Assignment.device_id == device.id, Assignment.returned_at.is_(None))  # type: ignore[union-attr]
+        .values(returned_at=datetime.now(UTC), returned_by=actor_id or None, note=note)
+    )
+
+
+async def erased_among(session: AsyncSession, student_ids: Collection[int]) -> set[int]:
+    """Which of these students have had their personal data erased."""
+    if not student_ids:
+        return set()
+    rows = await session.scalars(
+        select(Student.id).where(
+            Student.id.in_(sorted(student_ids)),  # type: ignore[union-attr]
+            Student.erased_at.is_not(None),  # type: ignore[union-attr]
+        )
+    )
+    return {i for i in rows if i is not None}

@@ -15,7 +15,7 @@ from devicetrack.auth import service as auth
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.service import LoginRefused
 from devicetrack.config import Settings
-from devicetrack.devices import actions as device_actions
+from devicetrack.custody import service as device_actions
 from devicetrack.devices import lifecycle
 from devicetrack.devices import service as devices
 from devicetrack.devices.models import SIM_HOSTS
@@ -200,7 +200,7 @@ class CommonPages(Controller):
         """The device page; after a refused action, that action's form is open with the
         reason and what was typed (`failed`, `error`, `values`)."""
         device = await devices.read_device(tx, principal, tag)
-        events = await devices.list_events(
+        events = await device_actions.list_events(
             tx, principal, device.asset_tag, after_id=None, limit=1000
         )
         svg = labels_render.label_svg(await labels.device_label(tx, principal, device.asset_tag))
