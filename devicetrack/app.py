@@ -39,7 +39,7 @@ from devicetrack.dependencies import (
 from devicetrack.devices.controllers import DeviceController
 from devicetrack.devices.scan_controller import ScanController
 from devicetrack.donations.controllers import DonationController, LabelBatchController
-from devicetrack.donors.controllers import DonorController
+from devicetrack.donations.donor_controllers import DonorController
 from devicetrack.errors import exception_handlers
 from devicetrack.health import health, ready
 from devicetrack.labels.controllers import DeviceLabelController, LabelSheetController

@@ -110,3 +110,13 @@ async def bound_tags(session: AsyncSession, tags: list[str]) -> list[str]:
         .order_by(Device.asset_tag)
     )
     return list(rows.scalars())
+
+
+async def gives_outside(session: AsyncSession, donor_id: int, province_code: str) -> bool:
+    """Has the donor a donation in a province other than this one?"""
+    found = await session.scalar(
+        select(Donation.id)
+        .where(Donation.donor_id == donor_id, Donation.province_code != province_code)
+        .limit(1)
+    )
+    return found is not None
