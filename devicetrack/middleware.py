@@ -12,7 +12,7 @@ HEADER = b"x-request-id"
 
 
 def ensure_request_id(scope: Scope | dict[str, Any]) -> str:
-    state = scope.setdefault("state", {})  # type: ignore[union-attr]
+    state = scope.setdefault("state", {})
     request_id = state.get("request_id")
     if request_id is None:
         incoming = dict(scope.get("headers", [])).get(HEADER, b"").decode("latin-1")
@@ -27,4 +27,4 @@ async def add_request_id_header(message: Message, scope: Scope) -> None:
     if message["type"] == "http.response.start":
         headers = list(message.get("headers", []))
         headers.append((HEADER, ensure_request_id(scope).encode()))
-        message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+        message["headers"] = headers

@@ -202,11 +202,7 @@ async def list_allocations(
     limit: int,
 ) -> list[AllocationSummary]:
     visible = visible_schools(principal)
-    where: list[ColumnElement[bool]] = [
-        Allocation.school_id.in_(  # type: ignore[attr-defined]
-            select(School.id).where(visible)
-        )
-    ]
+    where: list[ColumnElement[bool]] = [Allocation.school_id.in_(select(School.id).where(visible))]
     if school_id is not None:
         where.append(Allocation.school_id == school_id)
     rows = await repo.list_allocations(session, where=where, after_id=after_id, limit=limit)

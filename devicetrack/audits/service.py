@@ -432,16 +432,16 @@ async def list_audits(
         raise Forbidden("Donors do not run audits.")
     query = (
         select(Audit.id)
-        .where(Audit.school_id.in_(select(School.id).where(visible_schools(principal))))  # type: ignore[attr-defined]
+        .where(Audit.school_id.in_(select(School.id).where(visible_schools(principal))))
         .order_by(Audit.id)
         .limit(limit + 1)
     )
     if school_id is not None:
         query = query.where(Audit.school_id == school_id)
     if open_ is not None:
-        query = query.where(Audit.closed_at.is_(None) if open_ else Audit.closed_at.is_not(None))  # type: ignore[union-attr]
+        query = query.where(Audit.closed_at.is_(None) if open_ else Audit.closed_at.is_not(None))
     if after_id is not None:
-        query = query.where(Audit.id > after_id)  # type: ignore[operator]
+        query = query.where(Audit.id > after_id)
     ids = list((await session.execute(query)).scalars())
     return [await read(session, principal, i) for i in ids]
 

@@ -46,7 +46,7 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
+        dialect = csv.excel
     yield from csv.reader(io.StringIO(text), dialect)
 
 
@@ -85,7 +85,7 @@ def _cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if hasattr(value, "isoformat"):
-        return value.isoformat()[:10] if type(value).__name__ == "datetime" else value.isoformat()  # type: ignore[attr-defined]
+        return value.isoformat()[:10] if type(value).__name__ == "datetime" else value.isoformat()
     text = str(value)
     return text if text.isascii() else unicodedata.normalize("NFC", text)
 

@@ -164,7 +164,7 @@ async def _foundation_donation(
     result = await donations.intake_devices(
         session, admin, donation_id, list(enumerate(rows, start=2)), "create"
     )
-    return result.asset_tags[:100]  # type: ignore[union-attr]
+    return result.asset_tags[:100]
 
 
 async def _telecom_donation(
@@ -211,7 +211,7 @@ async def _telecom_donation(
     result = await donations.intake_devices(
         session, admin, donation_id, list(enumerate(rows, start=2)), "create"
     )
-    tags = result.asset_tags  # type: ignore[union-attr]
+    tags = result.asset_tags
     tablets, sims = tags[:120], tags[120:]
     for tablet, sim in zip(tablets, sims, strict=True):
         await device_actions.perform(session, admin, tablet, "install-sim", ActionBody(sim=sim))

@@ -64,8 +64,8 @@ def search_clause(q: str) -> ColumnElement[bool]:
         # is only tried for words, never for codes.
         like = like_escape(text)
         clauses += [
-            Device.make.ilike(f"{like}%"),  # type: ignore[union-attr]
-            Device.model.ilike(f"%{like}%"),  # type: ignore[union-attr]
+            Device.make.ilike(f"{like}%"),
+            Device.model.ilike(f"%{like}%"),
         ]
     return or_(*clauses)
 
@@ -90,7 +90,7 @@ async def list_devices(
 ) -> list[tuple[Device, str | None, str | None]]:
     query = device_query(where).order_by(Device.id).limit(limit + 1)
     if after_id is not None:
-        query = query.where(Device.id > after_id)  # type: ignore[operator]
+        query = query.where(Device.id > after_id)
     return [(d, h, s) for d, h, s in await session.execute(query)]
 
 
@@ -101,7 +101,7 @@ async def stream_devices(
     memory stays flat."""
     query = (
         select(
-            *Device.__table__.columns,  # type: ignore[attr-defined]
+            *Device.__table__.columns,
             _host.asset_tag.label("installed_in"),
             _sim.asset_tag.label("installed_sim"),
         )
@@ -155,7 +155,7 @@ async def list_events(
         .limit(limit + 1)
     )
     if after_id is not None:
-        query = query.where(DeviceEvent.id > after_id)  # type: ignore[operator]
+        query = query.where(DeviceEvent.id > after_id)
     return [(e, name) for e, name in await session.execute(query)]
 
 

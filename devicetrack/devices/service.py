@@ -272,7 +272,7 @@ async def list_events(
             id=e.id or 0,
             at=e.at,
             action=e.action,
-            actor_id=e.actor_id,  # type: ignore[arg-type]
+            actor_id=e.actor_id,
             actor_name=name,
             from_status=e.from_status,
             to_status=e.to_status,

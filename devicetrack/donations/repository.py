@@ -76,7 +76,7 @@ async def list_donations(
         .limit(limit + 1)
     )
     if after_id is not None:
-        query = query.where(Donation.id > after_id)  # type: ignore[operator]
+        query = query.where(Donation.id > after_id)
     return [(d, n, int(p), int(r)) for d, n, p, r in await session.execute(query)]
 
 
@@ -96,7 +96,7 @@ async def list_label_batches(
 ) -> list[LabelBatch]:
     query = select(LabelBatch).where(*where).order_by(LabelBatch.id).limit(limit + 1)
     if after_id is not None:
-        query = query.where(LabelBatch.id > after_id)  # type: ignore[operator]
+        query = query.where(LabelBatch.id > after_id)
     return list((await session.execute(query)).scalars())
 
 

@@ -15,7 +15,7 @@ async def list_donors(
 ) -> list[Donor]:
     query = select(Donor).where(*where).order_by(Donor.id).limit(limit + 1)
     if after_id is not None:
-        query = query.where(Donor.id > after_id)  # type: ignore[operator]
+        query = query.where(Donor.id > after_id)
     return list((await session.execute(query)).scalars())
 
 

@@ -66,7 +66,7 @@ async def sheet_labels(
         where.append(Device.asset_tag == any_(cast(tags, ARRAY(Text))))
     if data.allocation_id is not None:
         where.append(
-            Device.id.in_(  # type: ignore[union-attr]
+            Device.id.in_(
                 select(AllocationDevice.device_id).where(
                     AllocationDevice.allocation_id == data.allocation_id
                 )

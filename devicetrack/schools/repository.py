@@ -26,7 +26,7 @@ async def list_schools(
 ) -> list[School]:
     query = select(School).where(*where).order_by(School.id).limit(limit + 1)
     if after_id is not None:
-        query = query.where(School.id > after_id)  # type: ignore[operator]
+        query = query.where(School.id > after_id)
     return list((await session.execute(query)).scalars())
 
 
@@ -102,7 +102,7 @@ async def school_names(session: AsyncSession, ids: list[int]) -> dict[int, str]:
     """Names only, for labelling rows whose scope was already checked (a device's school)."""
     if not ids:
         return {}
-    rows = await session.execute(select(School.id, School.name).where(School.id.in_(ids)))  # type: ignore[union-attr]
+    rows = await session.execute(select(School.id, School.name).where(School.id.in_(ids)))
     return {int(i): str(n) for i, n in rows}
 
 

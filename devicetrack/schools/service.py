@@ -129,7 +129,7 @@ async def list_schools(
     if level:
         where.append(literal(level) == any_(School.levels))
     if q:
-        where.append(or_(folded_contains(School.name, q), School.code.ilike(contains_pattern(q))))  # type: ignore[attr-defined]
+        where.append(or_(folded_contains(School.name, q), School.code.ilike(contains_pattern(q))))
     rows = await repo.list_schools(session, where=where, after_id=after_id, limit=limit)
     return [school_read(s) for s in rows]
 

@@ -213,7 +213,7 @@ async def list_assignments(
     if principal.is_donor:
         raise Forbidden("Donors do not see loans.")
     where: list[ColumnElement[bool]] = [
-        Assignment.school_id.in_(select(School.id).where(visible_schools(principal)))  # type: ignore[attr-defined]
+        Assignment.school_id.in_(select(School.id).where(visible_schools(principal)))
     ]
     if school_id is not None:
         where.append(Assignment.school_id == school_id)
@@ -223,7 +223,7 @@ async def list_assignments(
         where.append(repo.device_tag_clause(asset_tag))
     if open_ is not None:
         where.append(
-            Assignment.returned_at.is_(None) if open_ else Assignment.returned_at.is_not(None)  # type: ignore[union-attr]
+            Assignment.returned_at.is_(None) if open_ else Assignment.returned_at.is_not(None)
         )
     if overdue is not None:
         # The same day as the `overdue` flag of each loan (assignment_read): UTC.

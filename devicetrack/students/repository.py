@@ -15,7 +15,7 @@ def has_consent_clause() -> ColumnElement[bool]:
     return exists().where(
         Consent.student_id == Student.id,
         Consent.subject == "guardian",
-        Consent.withdrawn_at.is_(None),  # type: ignore[union-attr]
+        Consent.withdrawn_at.is_(None),
     )
 
 
@@ -36,7 +36,7 @@ async def list_students(
         select(Student, has_consent_clause()).where(*where).order_by(Student.id).limit(limit + 1)
     )
     if after_id is not None:
-        query = query.where(Student.id > after_id)  # type: ignore[operator]
+        query = query.where(Student.id > after_id)
     return [(s, bool(c)) for s, c in await session.execute(query)]
 
 
@@ -51,7 +51,7 @@ async def existing_codes(session: AsyncSession, school_id: int, codes: list[str]
     rows = await session.execute(
         select(Student.student_code).where(
             Student.school_id == school_id,
-            Student.student_code.in_(codes),  # type: ignore[attr-defined]
+            Student.student_code.in_(codes),
         )
     )
     return set(rows.scalars())
@@ -95,7 +95,7 @@ async def open_assignment_count(session: AsyncSession, student_id: int) -> int:
         await session.scalar(
             select(func.count(Assignment.id)).where(
                 Assignment.student_id == student_id,
-                Assignment.returned_at.is_(None),  # type: ignore[union-attr]
+                Assignment.returned_at.is_(None),
             )
         )
         or 0
@@ -116,7 +116,7 @@ async def list_assignments(
 ) -> list[tuple]:
     query = assignment_query(where).order_by(Assignment.id).limit(limit + 1)
     if after_id is not None:
-        query = query.where(Assignment.id > after_id)  # type: ignore[operator]
+        query = query.where(Assignment.id > after_id)
     return list(await session.execute(query))
 
 
@@ -131,11 +131,11 @@ async def get_assignment(
 
 
 def overdue_clause(today: date) -> ColumnElement[bool]:
-    return and_(Assignment.returned_at.is_(None), Assignment.due_back_on < today)  # type: ignore[union-attr,operator]
+    return and_(Assignment.returned_at.is_(None), Assignment.due_back_on < today)
 
 
 def device_tag_clause(asset_tag: str) -> ColumnElement[bool]:
-    return Device.asset_tag == asset_tag  # type: ignore[return-value]
+    return Device.asset_tag == asset_tag
 
 
 async def close_open_loan(session: AsyncSession, device: Device, actor_id: int, note: str) -> None:
@@ -143,7 +143,7 @@ async def close_open_loan(session: AsyncSession, device: Device, actor_id: int, 
     (devices.lifecycle.apply calls this through custody.service.apply)."""
     await session.execute(
         update(Assignment)
-        .where(Assignment.device_id == device.id, Assignment.returned_at.is_(None))  # type: ignore[union-attr]
+        .where(Assignment.device_id == device.id, Assignment.returned_at.is_(None))
         .values(returned_at=datetime.now(UTC), returned_by=actor_id or None, note=note)
     )
 
@@ -154,8 +154,8 @@ async def erased_among(session: AsyncSession, student_ids: Collection[int]) -> s
         return set()
     rows = await session.scalars(
         select(Student.id).where(
-            Student.id.in_(sorted(student_ids)),  # type: ignore[union-attr]
-            Student.erased_at.is_not(None),  # type: ignore[union-attr]
+            Student.id.in_(sorted(student_ids)),
+            Student.erased_at.is_not(None),
         )
     )
     return {i for i in rows if i is not None}

@@ -166,7 +166,7 @@ async def list_students(
 ) -> list[StudentRead]:
     ensure_student_reader(principal)
     where: list[ColumnElement[bool]] = [
-        Student.school_id.in_(select(School.id).where(visible_schools(principal)))  # type: ignore[attr-defined]
+        Student.school_id.in_(select(School.id).where(visible_schools(principal)))
     ]
     if school_id is not None:
         where.append(Student.school_id == school_id)
@@ -181,7 +181,7 @@ async def list_students(
     if has_device is not None:
         where.append(Student.has_device == has_device)
     if q:
-        clauses = [Student.student_code.ilike(contains_pattern(q))]  # type: ignore[attr-defined]
+        clauses = [Student.student_code.ilike(contains_pattern(q))]
         if principal.is_admin or principal.is_school_staff:
             # Name search only where names may be seen: staff search their schools only.
             clauses.append(folded_contains(Student.full_name, q))
