@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Literal
+from typing import Any, Literal
 
 from litestar import Controller, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,7 +85,7 @@ class AuditController(Controller):
         audit_id: int,
         vietnamese_words: Words,
         format: Literal["json", "csv", "pdf"] = "json",
-    ) -> AuditRead | Response:
+    ) -> AuditRead | Response[Any]:
         """Progress while open, the frozen result when closed; `format=csv` or `pdf` for
         the school's records."""
         audit = await service.read(tx, principal, audit_id)

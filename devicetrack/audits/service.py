@@ -248,7 +248,7 @@ def _scan_time_problem(item: ScanIn, started_at: datetime | None) -> str | None:
     return None
 
 
-async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, list[dict]]:
+async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, list[dict[str, Any]]]:
     params = {"audit": audit.id}
     latest = {r.code: r for r in await session.execute(text(LATEST_SCANS), params)}
     expected = list(

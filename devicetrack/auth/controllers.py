@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,8 +31,12 @@ class AuthController(Controller):
 
     @post("/token", operation_id="createToken", security=[], status_code=200)
     async def token(
-        self, request: Request, data: TokenRequest, tx: AsyncSession, settings: Settings
-    ) -> TokenRead | Response:
+        self,
+        request: Request[Any, Any, Any],
+        data: TokenRequest,
+        tx: AsyncSession,
+        settings: Settings,
+    ) -> TokenRead | Response[Any]:
         address = request.client.host if request.client else "unknown"
         outcome = await service.login(tx, settings, data.email, data.password, address)
         if isinstance(outcome, service.LoginRefused):

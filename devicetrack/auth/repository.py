@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import asyncpg
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.models import ApiKey, AuthToken, LoginAttempt, User, UserSchool
@@ -60,7 +60,7 @@ async def set_user_schools(session: AsyncSession, user_id: int, school_ids: list
 
 
 async def list_users(
-    session: AsyncSession, *, after_id: int | None, limit: int, where: list
+    session: AsyncSession, *, after_id: int | None, limit: int, where: list[ColumnElement[bool]]
 ) -> list[User]:
     query = select(User).where(*where).order_by(User.id).limit(limit + 1)
     if after_id is not None:

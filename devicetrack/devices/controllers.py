@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from litestar import Controller, Request, get, patch
 from litestar.response import Stream
@@ -104,7 +104,9 @@ class DeviceController(Controller):
         )
 
     @get("/{asset_tag:str}", operation_id="getDevice")
-    async def get_(self, request: Request, principal: Principal, asset_tag: str) -> DeviceRead:
+    async def get_(
+        self, request: Request[Any, Any, Any], principal: Principal, asset_tag: str
+    ) -> DeviceRead:
         """The tag may be typed in any case, with or without dashes."""
         # The pool from the app's state, not as a dependency: with `principal` it would make
         # two sibling dependencies, which Litestar resolves in a task group per request.

@@ -117,7 +117,7 @@ class DonationController(Controller):
     )
     async def intake(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
         donation_id: int,

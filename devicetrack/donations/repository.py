@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, Text, any_, cast, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +33,9 @@ async def add_donation(session: AsyncSession, donation: Donation) -> Donation:
     return donation
 
 
-async def replace_lines(session: AsyncSession, donation_id: int, lines: list[dict]) -> None:
+async def replace_lines(
+    session: AsyncSession, donation_id: int, lines: list[dict[str, Any]]
+) -> None:
     await session.execute(delete(PledgedLine).where(PledgedLine.donation_id == donation_id))
     if lines:
         await session.execute(

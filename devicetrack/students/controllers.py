@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, delete, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,7 +75,7 @@ class StudentController(Controller):
     @post("/import", operation_id="importStudents", request_max_body_size=16 * 1024 * 1024)
     async def import_(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
         school_id: int | None = None,

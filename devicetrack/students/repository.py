@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, text, update
+from sqlalchemy import ColumnElement, Row, and_, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,7 +58,7 @@ async def existing_codes(session: AsyncSession, school_id: int, codes: list[str]
     return set(rows.scalars())
 
 
-async def insert_students(session: AsyncSession, rows: list[dict]) -> list[int]:
+async def insert_students(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
     result = await session.execute(
@@ -113,7 +114,7 @@ def assignment_query(where: list[ColumnElement[bool]]):  # type: ignore[no-untyp
 
 async def list_assignments(
     session: AsyncSession, *, where: list[ColumnElement[bool]], after_id: int | None, limit: int
-) -> list[tuple]:
+) -> list[Row[Any]]:
     query = assignment_query(where).order_by(Assignment.id).limit(limit + 1)
     if after_id is not None:
         query = query.where(Assignment.id > after_id)
