@@ -20,6 +20,7 @@ from devicetrack.audits.schemas import (
 )
 from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
+from devicetrack.schools import service as schools
 
 
 def audit_csv(audit: AuditRead) -> bytes:
@@ -96,7 +97,7 @@ class AuditController(Controller):
                 headers={"Content-Disposition": f'attachment; filename="audit-{audit_id}.csv"'},
             )
         if format == "pdf":
-            school = await service.schools.get_school(tx, principal, audit.school_id)
+            school = await schools.get_school(tx, principal, audit.school_id)
             return Response(
                 # A record for a Vietnamese school: codes as Vietnamese words.
                 audit_pdf(audit, school.name, word=vietnamese_words),

@@ -442,7 +442,7 @@ async def list_audits(
         query = query.where(Audit.closed_at.is_(None) if open_ else Audit.closed_at.is_not(None))
     if after_id is not None:
         query = query.where(Audit.id > after_id)
-    ids = list((await session.execute(query)).scalars())
+    ids = [i for i in (await session.execute(query)).scalars() if i is not None]
     return [await read(session, principal, i) for i in ids]
 
 

@@ -11,6 +11,7 @@ import io
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, time
 
 from devicetrack.errors import FieldError, ValidationFailed
 
@@ -84,8 +85,10 @@ def _cell_text(value: object) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if hasattr(value, "isoformat"):
-        return value.isoformat()[:10] if type(value).__name__ == "datetime" else value.isoformat()
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
     text = str(value)
     return text if text.isascii() else unicodedata.normalize("NFC", text)
 

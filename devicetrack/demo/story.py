@@ -62,7 +62,9 @@ async def tell(
                 full_name=f"{FAMILY[i % len(FAMILY)]} {GIVEN[rng.randrange(len(GIVEN))]}",
                 grade=3 + i % 6,
                 class_name=f"{3 + i % 6}A",
-                priority=["ethnic_minority"] + (["poor_household"] if i % 3 == 0 else []),
+                priority=(
+                    ["ethnic_minority", "poor_household"] if i % 3 == 0 else ["ethnic_minority"]
+                ),
             ),
         )
         created.append(student.id)

@@ -30,7 +30,7 @@ def visible_devices(principal: Principal) -> ColumnElement[bool]:
     )
 
 
-def device_query(where: list[ColumnElement[bool]]) -> Select[Any]:
+def device_query(where: list[ColumnElement[bool]]) -> Select[*tuple[Any, ...]]:
     """Devices with the tag of the device a SIM is in, and of the SIM a device holds."""
     return (
         select(Device, _host.asset_tag.label("installed_in"), _sim.asset_tag.label("installed_sim"))
@@ -136,11 +136,11 @@ async def find_sim(session: AsyncSession, *, tag: str | None, iccid: str | None)
 
 
 async def add_event(session: AsyncSession, **values: Any) -> int:
-    return int(
-        (
-            await session.execute(insert(DeviceEvent).values(**values).returning(DeviceEvent.id))
-        ).scalar_one()
-    )
+    event_id = (
+        await session.execute(insert(DeviceEvent).values(**values).returning(DeviceEvent.id))
+    ).scalar_one()
+    assert event_id is not None  # a key RETURNING gives is never NULL
+    return event_id
 
 
 async def list_events(

@@ -267,9 +267,10 @@ async def list_events(
             return None
         return event.note
 
-    return [
-        EventRead(
-            id=e.id or 0,
+    def read(e: DeviceEvent, name: str | None) -> EventRead:
+        assert e.id is not None and e.at is not None  # set by the database on insert
+        return EventRead(
+            id=e.id,
             at=e.at,
             action=e.action,
             actor_id=e.actor_id,
@@ -282,8 +283,8 @@ async def list_events(
             note=visible_note(e, e.student_id in erased),
             data=e.data,
         )
-        for e, name in rows
-    ]
+
+    return [read(e, name) for e, name in rows]
 
 
 async def install_sim(

@@ -55,7 +55,7 @@ async def insert_schools(session: AsyncSession, rows: list[dict[str, object]]) -
     result = await session.execute(
         pg_insert(School).returning(School.id, sort_by_parameter_order=True), rows
     )
-    return [r[0] for r in result]
+    return [i for (i,) in result if i is not None]  # a key RETURNING gives is never NULL
 
 
 async def upsert_enrolments(session: AsyncSession, rows: list[dict[str, object]]) -> None:
@@ -79,11 +79,11 @@ async def upsert_enrolment(
     stmt = pg_insert(Enrolment).values(
         school_id=school_id, school_year=year, students_total=total, priority_students=priority
     )
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         constraint="uq_enrolments_school_id_school_year",
         set_={"students_total": total, "priority_students": priority, "updated_at": func.now()},
     ).returning(Enrolment)
-    return (await session.execute(stmt)).scalar_one()
+    return (await session.execute(upsert)).scalar_one()
 
 
 async def list_enrolments(session: AsyncSession, school_id: int) -> list[Enrolment]:
@@ -103,7 +103,7 @@ async def school_names(session: AsyncSession, ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = await session.execute(select(School.id, School.name).where(School.id.in_(ids)))
-    return {int(i): str(n) for i, n in rows}
+    return {i: n for i, n in rows if i is not None}
 
 
 async def school_choices(
@@ -116,4 +116,4 @@ async def school_choices(
         .where(School.active, *where)
         .order_by(School.name, School.id)
     )
-    return [(int(i), str(n), str(c)) for i, n, c in rows]
+    return [(i, n, c) for i, n, c in rows if i is not None]

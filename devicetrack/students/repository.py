@@ -64,7 +64,7 @@ async def insert_students(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     result = await session.execute(
         pg_insert(Student).returning(Student.id, sort_by_parameter_order=True), rows
     )
-    return [r[0] for r in result]
+    return [i for (i,) in result if i is not None]  # a key RETURNING gives is never NULL
 
 
 async def clear_loan_notes(session: AsyncSession, student_id: int) -> None:
@@ -114,7 +114,7 @@ def assignment_query(where: list[ColumnElement[bool]]):  # type: ignore[no-untyp
 
 async def list_assignments(
     session: AsyncSession, *, where: list[ColumnElement[bool]], after_id: int | None, limit: int
-) -> list[Row[Any]]:
+) -> list[Row[*tuple[Any, ...]]]:
     query = assignment_query(where).order_by(Assignment.id).limit(limit + 1)
     if after_id is not None:
         query = query.where(Assignment.id > after_id)

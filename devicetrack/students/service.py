@@ -181,7 +181,7 @@ async def list_students(
     if has_device is not None:
         where.append(Student.has_device == has_device)
     if q:
-        clauses = [Student.student_code.ilike(contains_pattern(q))]
+        clauses: list[ColumnElement[bool]] = [Student.student_code.ilike(contains_pattern(q))]
         if principal.is_admin or principal.is_school_staff:
             # Name search only where names may be seen: staff search their schools only.
             clauses.append(folded_contains(Student.full_name, q))
