@@ -173,7 +173,7 @@ def _quota(value: str) -> Decimal:
 
 
 def check_new_rows(
-    rows: list[tuple[int, dict[str, object]]], province_code: str, max_errors: int = 1000
+    rows: list[tuple[int, dict[str, str]]], province_code: str, max_errors: int = 1000
 ) -> CheckedRows:
     """Check rows for intake. Each record is (rownum, asset_tag, kind, make, model, serial,
     imei, iccid, msisdn, carrier, plan_name, plan_quota_gb, plan_expires_on, paid_by,
@@ -209,7 +209,7 @@ def check_new_rows(
                 bad("imei", problem)
             elif imei in seen_imei:
                 bad("imei", f"duplicate of row {seen_imei[imei]} in this file")
-            else:
+            elif imei is not None:  # always, when there is no problem
                 seen_imei[imei] = number
         iccid = msisdn = carrier = None
         if raw := get("iccid"):
@@ -218,8 +218,8 @@ def check_new_rows(
                 bad("iccid", problem)
             elif iccid in seen_iccid:
                 bad("iccid", f"duplicate of row {seen_iccid[iccid]} in this file")
-            else:
-                seen_iccid[iccid] = number  # type: ignore[index]
+            elif iccid is not None:  # always, when there is no problem
+                seen_iccid[iccid] = number
             if warning:
                 out.warnings.append(FieldError(row=number, field="iccid", message=warning))
         if serial is not None:
@@ -300,21 +300,19 @@ def check_new_rows(
     return out
 
 
-def _date(row: dict[str, object], column: str, bad: Any) -> date | None:
+def _date(row: dict[str, str], column: str, bad: Any) -> date | None:
     raw = row.get(column)
     if raw is None or raw == "":
         return None
-    if isinstance(raw, date):
-        return raw
     try:
-        return parse_date(str(raw))
+        return parse_date(raw)
     except ValueError as exc:
         bad(column, str(exc))
         return None
 
 
 def check_update_rows(
-    rows: list[tuple[int, dict[str, object]]], max_errors: int = 1000
+    rows: list[tuple[int, dict[str, str]]], max_errors: int = 1000
 ) -> CheckedRows:
     """Rows of an update-import: matched by asset tag; empty cells keep the stored value.
     Record: (rownum, asset_tag, model, serial, condition, note, msisdn, carrier, plan_name,

@@ -76,9 +76,11 @@ def coverage_xlsx(
     keeps the field names); audit times are written in `local_time` (Excel has no zones)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     book = Workbook()
     sheet = book.active
+    assert sheet is not None  # a new workbook has one sheet
     sheet.title = f"coverage-{report.level}"
     cols = columns(report.level)
     headers = [heading(c) if heading else c for c in cols]
@@ -96,7 +98,7 @@ def coverage_xlsx(
             values.append(v)
         sheet.append(values)
     for index, (name, header) in enumerate(zip(cols, headers, strict=True), start=1):
-        letter = sheet.cell(row=1, column=index).column_letter
+        letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = max(10, len(header) + 2)
         fmt = (
             "0.0"

@@ -19,7 +19,7 @@ from devicetrack.custody import service as device_actions
 from devicetrack.devices import lifecycle
 from devicetrack.devices import service as devices
 from devicetrack.devices.models import SIM_HOSTS
-from devicetrack.devices.schemas import ActionBody, DeviceUpdate
+from devicetrack.devices.schemas import ActionBody, ActionResult, DeviceRead, DeviceUpdate
 from devicetrack.errors import DomainError
 from devicetrack.labels import render as labels_render
 from devicetrack.labels import service as labels
@@ -254,12 +254,14 @@ class CommonPages(Controller):
         form = await Form.of(request)
         expires = form.day("plan_expires_on", required=True)
         name = form.text("plan_name", max_length=200)
-        result = form.refusal() or await attempt(
-            tx,
-            lambda: devices.update_device(
-                tx, principal, tag, DeviceUpdate(plan_expires_on=expires, plan_name=name)
-            ),
-        )
+        result: DeviceRead | DomainError | None = form.refusal()
+        if result is None:
+            result = await attempt(
+                tx,
+                lambda: devices.update_device(
+                    tx, principal, tag, DeviceUpdate(plan_expires_on=expires, plan_name=name)
+                ),
+            )
         if isinstance(result, DomainError):
             return await self._device_page(
                 request, tx, principal, tag, failed="plan", error=result, values=form.values
@@ -283,9 +285,11 @@ class CommonPages(Controller):
             reason=form.text("reason", max_length=500),
             sim=form.text("sim", max_length=40),
         )
-        result = form.refusal() or await attempt(
-            tx, lambda: device_actions.perform(tx, principal, tag, action, body)
-        )
+        result: ActionResult | DomainError | None = form.refusal()
+        if result is None:
+            result = await attempt(
+                tx, lambda: device_actions.perform(tx, principal, tag, action, body)
+            )
         if isinstance(result, DomainError):
             # Back to the device page with this action's form open, the reason and the
             # values typed; a device the caller may not see stays "not found".

@@ -266,7 +266,11 @@ class DonorPages(Controller):
         copies = form.integer("copies", low=1, high=100) or 1
         form.check()
         data = LabelSheetRequest(
-            template=template, donation_id=donation_id, skip=skip, copies=copies
+            # form.check() has refused a missing or unknown template.
+            template=template,  # type: ignore[arg-type]
+            donation_id=donation_id,
+            skip=skip,
+            copies=copies,
         )
         await donations.get_donation(tx, principal, donation_id)
         sheet = await labels.sheet_labels(tx, principal, data)

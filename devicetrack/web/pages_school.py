@@ -81,7 +81,12 @@ class SchoolPages(Controller):
             "condition": _pick(condition, CONDITIONS),
         }
         where = devices.device_filters(
-            principal, school=school_id, q=(q or "").strip()[:60] or None, **filters
+            principal,
+            school=school_id,
+            q=(q or "").strip()[:60] or None,
+            status=filters["status"],
+            kind=filters["kind"],
+            condition=filters["condition"],
         )
         rows = await devices.list_devices(tx, where, after_id=after, limit=PAGE_SIZE + 1)
         more = rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None
@@ -252,7 +257,7 @@ class SchoolPages(Controller):
             form.errors.append(
                 FieldError(field="quantity", message="choose a kind and a quantity, or scan tags")
             )
-        error = form.refusal()
+        error: DomainError | None = form.refusal()
         if error is None:
             data = AllocationCreate(
                 school_id=school_id,
@@ -481,7 +486,9 @@ class StudentPages(Controller):
                 fields[name] = ""  # emptied on the form: cleared, not kept
         result: Any = form.refusal()
         if result is None:
-            data = StudentUpdate(**{k: v for k, v in fields.items() if v is not None})
+            # The form checked each value against its list and limits; the Struct's Literal
+            # types are not visible through the dict (as for StudentCreate above).
+            data = StudentUpdate(**{k: v for k, v in fields.items() if v is not None})  # type: ignore[arg-type]
             result = await attempt(
                 tx, lambda: students.update_student(tx, principal, student_id, data)
             )
