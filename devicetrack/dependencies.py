@@ -35,11 +35,13 @@ async def provide_transaction(
 
 
 def provide_settings(state: State) -> Settings:
-    return state.settings  # type: ignore[no-any-return]
+    settings: Settings = state.settings  # State holds Any; app.py put Settings there
+    return settings
 
 
 def provide_pool(state: State) -> asyncpg.Pool:
-    return state.pg_pool  # type: ignore[no-any-return]
+    pool: asyncpg.Pool = state.pg_pool  # set by db/fastpool.py's start-up hook
+    return pool
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:

@@ -4,6 +4,7 @@ school quotas, and receipt of allocated devices at the school."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -213,10 +214,15 @@ async def list_allocations(
             kind=a.kind,
             quantity=a.quantity,
             received=r,
-            created_at=a.created_at,  # type: ignore[arg-type]
+            created_at=_created_at(a),
         )
         for a, r in rows
     ]
+
+
+def _created_at(a: Allocation) -> datetime:
+    assert a.created_at is not None  # set by the database on insert
+    return a.created_at
 
 
 async def list_quotas(

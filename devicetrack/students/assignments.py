@@ -28,6 +28,11 @@ from devicetrack.students.service import get_student, sees_personal_data
 NEEDS_RESET = ("laptop", "tablet", "smartphone")
 
 
+def _assigned_at(a: Assignment) -> datetime:
+    assert a.assigned_at is not None  # set by the database on insert
+    return a.assigned_at
+
+
 def assignment_read(
     principal: Principal, a: Assignment, tag: str, kind: str, code: str, name: str | None
 ) -> AssignmentRead:
@@ -39,7 +44,7 @@ def assignment_read(
         student_id=a.student_id,
         student_code=code,
         school_id=a.school_id,
-        assigned_at=a.assigned_at,  # type: ignore[arg-type]
+        assigned_at=_assigned_at(a),
         condition_out=a.condition_out,
         due_back_on=a.due_back_on,
         returned_at=a.returned_at,

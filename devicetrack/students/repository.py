@@ -4,7 +4,7 @@ from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, exists, func, select, text, update
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -103,7 +103,9 @@ async def open_assignment_count(session: AsyncSession, student_id: int) -> int:
     )
 
 
-def assignment_query(where: list[ColumnElement[bool]]):  # type: ignore[no-untyped-def]
+def assignment_query(
+    where: list[ColumnElement[bool]],
+) -> Select[Assignment, str, str, str, str | None]:
     return (
         select(Assignment, Device.asset_tag, Device.kind, Student.student_code, Student.full_name)
         .join(Device, Device.id == Assignment.device_id)
