@@ -20,6 +20,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from devicetrack import __version__
 from devicetrack.allocations.controllers import AllocationController, SchoolStockController
 from devicetrack.audits.controllers import AuditController, ConditionHistoryController
+from devicetrack.audits.pdf import Words
 from devicetrack.auth.controllers import (
     ApiKeyController,
     AuthController,
@@ -27,6 +28,7 @@ from devicetrack.auth.controllers import (
     UserController,
 )
 from devicetrack.config import Settings, async_url
+from devicetrack.custody.controllers import DeviceCustodyController
 from devicetrack.db.fastpool import lifespan_hooks
 from devicetrack.dependencies import (
     provide_pool,
@@ -37,17 +39,21 @@ from devicetrack.dependencies import (
 from devicetrack.devices.controllers import DeviceController
 from devicetrack.devices.scan_controller import ScanController
 from devicetrack.donations.controllers import DonationController, LabelBatchController
-from devicetrack.donors.controllers import DonorController
+from devicetrack.donations.donor_controllers import DonorController
 from devicetrack.errors import exception_handlers
 from devicetrack.health import health, ready
 from devicetrack.labels.controllers import DeviceLabelController, LabelSheetController
 from devicetrack.middleware import add_request_id_header, no_store
-from devicetrack.privacy.controllers import PrivacyController
 from devicetrack.regions.controllers import RegionController
 from devicetrack.reports.controllers import ReportController
 from devicetrack.schools.controllers import SchoolController
-from devicetrack.students.controllers import AssignmentController, StudentController
+from devicetrack.students.controllers import (
+    AssignmentController,
+    PrivacyController,
+    StudentController,
+)
 from devicetrack.web.api_reference import ApiReferencePlugin
+from devicetrack.web.i18n import Translator
 from devicetrack.web.routes import page_or_problem, web_routers
 
 API_CONTROLLERS = [
@@ -61,6 +67,7 @@ API_CONTROLLERS = [
     DonationController,
     LabelBatchController,
     DeviceController,
+    DeviceCustodyController,
     ScanController,
     DeviceLabelController,
     LabelSheetController,
@@ -73,6 +80,12 @@ API_CONTROLLERS = [
     ConditionHistoryController,
     PrivacyController,
 ]
+
+
+def provide_vietnamese_words() -> Words:
+    """Domain codes as Vietnamese words, for documents made for a Vietnamese school (the
+    audit PDF); the translations belong to the web layer, which the domains do not import."""
+    return Translator("vi").word
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -111,6 +124,7 @@ def create_app(settings: Settings) -> Litestar:
             "principal": Provide(provide_principal),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "pool": Provide(provide_pool, sync_to_thread=False),
+            "vietnamese_words": Provide(provide_vietnamese_words, sync_to_thread=False),
         },
         on_startup=[open_pool],
         on_shutdown=[close_pool],

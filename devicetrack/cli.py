@@ -216,7 +216,7 @@ def privacy() -> None:
 def privacy_sweep() -> None:
     """Pseudonymise students who left or graduated more than DEVICETRACK_RETENTION_MONTHS
     (default 24) months ago, exactly as erasure does. Safe to run again."""
-    from devicetrack.privacy.cli import run_sweep
+    from devicetrack.students.retention import run_sweep
 
     settings = Settings.from_env()
     with database(settings) as url:

@@ -4,11 +4,29 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 import platformdirs
 
-from devicetrack.auth.client_address import parse_networks
+Network = IPv4Network | IPv6Network
+
+
+@lru_cache(maxsize=8)
+def parse_networks(value: str) -> tuple[Network, ...]:
+    """'10.0.0.5, 192.168.1.0/24, ::1' → networks; a bad entry stops start-up with its name."""
+    networks: list[Network] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"DEVICETRACK_TRUSTED_PROXIES: {item!r} is not an IP address or network"
+            ) from None
+    return tuple(networks)
 
 
 def _default_data_dir() -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Any
 
 import asyncpg
 from litestar import Request
@@ -17,7 +18,7 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def provide_transaction(
-    request: Request, db_session: AsyncSession
+    request: Request[Any, Any, Any], db_session: AsyncSession
 ) -> AsyncGenerator[AsyncSession, None]:
     """One transaction per request, committed in this one place when the handler returns
     normally, and rolled back when it raises (Litestar throws the exception in here).
@@ -34,14 +35,16 @@ async def provide_transaction(
 
 
 def provide_settings(state: State) -> Settings:
-    return state.settings  # type: ignore[no-any-return]
+    settings: Settings = state.settings  # State holds Any; app.py put Settings there
+    return settings
 
 
 def provide_pool(state: State) -> asyncpg.Pool:
-    return state.pg_pool  # type: ignore[no-any-return]
+    pool: asyncpg.Pool = state.pg_pool  # set by db/fastpool.py's start-up hook
+    return pool
 
 
-async def provide_principal(request: Request) -> Principal:
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     """The caller. Pool and settings come from the app's state rather than as dependencies:
     Litestar resolves sibling dependencies in a task group, and two tasks per request showed
     up in the lookup's profile; one dependency with none of its own resolves inline."""

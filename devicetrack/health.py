@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import msgspec
 from litestar import Request, Response, get
@@ -21,7 +22,7 @@ async def health() -> Health:
 
 
 @get("/ready", operation_id="ready", tags=["health"], security=[])
-async def ready(request: Request, db_engine: AsyncEngine) -> Health | Response:
+async def ready(request: Request[Any, Any, Any], db_engine: AsyncEngine) -> Health | Response[Any]:
     """Readiness: the database answers within two seconds."""
     try:
         async with asyncio.timeout(2):

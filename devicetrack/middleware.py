@@ -12,7 +12,7 @@ HEADER = b"x-request-id"
 
 
 def ensure_request_id(scope: Scope | dict[str, Any]) -> str:
-    state = scope.setdefault("state", {})  # type: ignore[union-attr]
+    state = scope.setdefault("state", {})
     request_id = state.get("request_id")
     if request_id is None:
         incoming = dict(scope.get("headers", [])).get(HEADER, b"").decode("latin-1")
@@ -27,7 +27,7 @@ async def add_request_id_header(message: Message, scope: Scope) -> None:
     if message["type"] == "http.response.start":
         headers = list(message.get("headers", []))
         headers.append((HEADER, ensure_request_id(scope).encode()))
-        message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+        message["headers"] = headers
 
 
 NOT_STORED = (b"cache-control", b"no-store")
@@ -45,4 +45,4 @@ async def no_store(message: Message, scope: Scope) -> None:
     headers = list(message.get("headers", []))
     if not any(name.lower() == b"cache-control" for name, _ in headers):
         headers.append(NOT_STORED)
-        message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+        message["headers"] = headers

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel.sql.sqltypes import AutoString
 
 from devicetrack.config import async_url
-from devicetrack.db.models import metadata
+from devicetrack.tables import metadata
 
 config = context.config
 

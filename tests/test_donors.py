@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.factories import DIEN_BIEN, assert_problem
+from tests.factories import DIEN_BIEN, LAI_CHAU, assert_problem
 
 DONORS = "/api/v1/donors"
 
@@ -186,3 +186,40 @@ async def test_donor_fields_are_validated(client, db, factory) -> None:
         )
         assert problem["errors"][0]["field"] == next(iter(blank))
     assert await db.fetchval("SELECT count(*) FROM donors") == 0
+
+
+async def test_officer_edits_a_donor_only_while_it_gives_in_that_province_alone(
+    client, db, factory
+) -> None:
+    """The register is shared between provinces: once a donor gives in another province too,
+    only admins (and the donor itself) change it; the donor's record stays as it was."""
+    officer = await factory.officer(DIEN_BIEN)
+    admin = await factory.admin()
+    donor = await factory.donor("Quỹ Vì trẻ em vùng cao")
+
+    async def donation(province: str, reference: str) -> None:
+        made = await client.post(
+            "/api/v1/donations",
+            json={"donor_id": donor, "province_code": province, "reference": reference},
+            headers=admin.headers,
+        )
+        assert made.status_code == 201, made.text
+
+    await donation(DIEN_BIEN, "VTE-DB-1")
+    mine = await client.patch(
+        f"{DONORS}/{donor}", json={"contact_name": "Lò Văn Pằng"}, headers=officer.headers
+    )
+    assert mine.status_code == 200 and mine.json()["contact_name"] == "Lò Văn Pằng"
+
+    await donation(LAI_CHAU, "VTE-LC-1")
+    shared = await client.patch(
+        f"{DONORS}/{donor}", json={"contact_name": "Someone else"}, headers=officer.headers
+    )
+    assert "other provinces" in assert_problem(shared, 403)["detail"]
+    assert await db.fetchval("SELECT contact_name FROM donors WHERE id = $1", donor) == (
+        "Lò Văn Pằng"
+    )
+    by_admin = await client.patch(
+        f"{DONORS}/{donor}", json={"contact_name": "Giàng A Sùng"}, headers=admin.headers
+    )
+    assert by_admin.status_code == 200 and by_admin.json()["contact_name"] == "Giàng A Sùng"

@@ -6,7 +6,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, I
 from sqlmodel import Field, SQLModel
 
 from devicetrack.db.columns import created_at
-from devicetrack.donations.models import KIND_CHECK
+from devicetrack.devices.models import KIND_CHECK
 
 
 class Allocation(SQLModel, table=True):

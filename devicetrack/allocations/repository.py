@@ -41,7 +41,7 @@ async def lock_stock(
             Device.province_code == province,
             Device.status == "in_stock",
             Device.kind == kind,
-            Device.installed_in_id.is_(None),  # type: ignore[union-attr]
+            Device.installed_in_id.is_(None),
         )
         .order_by(Device.received_at, Device.id)
         .limit(quantity)
@@ -66,7 +66,7 @@ async def held_count(
     query = select(func.count(Device.school_id)).where(
         Device.school_id == school_id,
         Device.kind == kind,
-        Device.status.in_(HELD_AT_SCHOOL),  # type: ignore[attr-defined]
+        Device.status.in_(HELD_AT_SCHOOL),
     )
     if donation_id is not None:
         query = query.where(Device.donation_id == donation_id)
@@ -132,7 +132,7 @@ async def list_allocations(
     )
     query = select(Allocation, received).where(*where).order_by(Allocation.id).limit(limit + 1)
     if after_id is not None:
-        query = query.where(Allocation.id > after_id)  # type: ignore[operator]
+        query = query.where(Allocation.id > after_id)
     return [(a, int(r)) for a, r in await session.execute(query)]
 
 

@@ -4,6 +4,7 @@ school quotas, and receipt of allocated devices at the school."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,7 @@ from devicetrack.allocations.schemas import (
     ReceiptResult,
 )
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.scope import can_see_school, visible_schools
+from devicetrack.auth.scope import can_see_school
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle
 from devicetrack.devices.models import Device
@@ -31,6 +32,7 @@ from devicetrack.devices.tags import parse_tag
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
+from devicetrack.schools.repository import visible_schools
 
 
 def _ensure_allocator(principal: Principal, school: School) -> None:
@@ -201,11 +203,7 @@ async def list_allocations(
     limit: int,
 ) -> list[AllocationSummary]:
     visible = visible_schools(principal)
-    where: list[ColumnElement[bool]] = [
-        Allocation.school_id.in_(  # type: ignore[attr-defined]
-            select(School.id).where(visible)
-        )
-    ]
+    where: list[ColumnElement[bool]] = [Allocation.school_id.in_(select(School.id).where(visible))]
     if school_id is not None:
         where.append(Allocation.school_id == school_id)
     rows = await repo.list_allocations(session, where=where, after_id=after_id, limit=limit)
@@ -216,10 +214,15 @@ async def list_allocations(
             kind=a.kind,
             quantity=a.quantity,
             received=r,
-            created_at=a.created_at,  # type: ignore[arg-type]
+            created_at=_created_at(a),
         )
         for a, r in rows
     ]
+
+
+def _created_at(a: Allocation) -> datetime:
+    assert a.created_at is not None  # set by the database on insert
+    return a.created_at
 
 
 async def list_quotas(

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Literal
+from typing import Any, Literal
 
 from litestar import Controller, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.audits import service
+from devicetrack.audits.pdf import Words, audit_pdf
 from devicetrack.audits.schemas import (
     AuditCreate,
     AuditPage,
@@ -19,6 +20,7 @@ from devicetrack.audits.schemas import (
 )
 from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
+from devicetrack.schools import service as schools
 
 
 def audit_csv(audit: AuditRead) -> bytes:
@@ -82,8 +84,9 @@ class AuditController(Controller):
         tx: AsyncSession,
         principal: Principal,
         audit_id: int,
+        vietnamese_words: Words,
         format: Literal["json", "csv", "pdf"] = "json",
-    ) -> AuditRead | Response:
+    ) -> AuditRead | Response[Any]:
         """Progress while open, the frozen result when closed; `format=csv` or `pdf` for
         the school's records."""
         audit = await service.read(tx, principal, audit_id)
@@ -94,13 +97,10 @@ class AuditController(Controller):
                 headers={"Content-Disposition": f'attachment; filename="audit-{audit_id}.csv"'},
             )
         if format == "pdf":
-            from devicetrack.audits.pdf import audit_pdf
-            from devicetrack.web.i18n import Translator
-
-            school = await service.schools.get_school(tx, principal, audit.school_id)
+            school = await schools.get_school(tx, principal, audit.school_id)
             return Response(
                 # A record for a Vietnamese school: codes as Vietnamese words.
-                audit_pdf(audit, school.name, word=Translator("vi").word),
+                audit_pdf(audit, school.name, word=vietnamese_words),
                 media_type="application/pdf",
                 headers={"Content-Disposition": f'attachment; filename="audit-{audit_id}.pdf"'},
             )

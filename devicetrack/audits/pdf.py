@@ -7,18 +7,19 @@ from collections.abc import Callable
 
 from devicetrack.audits.schemas import AuditRead
 from devicetrack.common.clock import VIETNAM
+from devicetrack.labels.fonts import register_fonts
+
+# A stored code (tablet, good, assigned) as a reader's word. The translations live in the
+# web layer, above the domains, so the application hands this in (app.py `vietnamese_words`).
+Words = Callable[[str | None], str]
 
 
-def audit_pdf(
-    audit: AuditRead, school_name: str, word: Callable[[str | None], str] = lambda c: c or ""
-) -> bytes:
+def audit_pdf(audit: AuditRead, school_name: str, word: Words = lambda c: c or "") -> bytes:
     """`word` shows a stored code (tablet, good, assigned) as the reader's word. Times are
     printed on Vietnam's clock."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
-
-    from devicetrack.labels.fonts import register_fonts
 
     regular, bold = register_fonts()
     out = io.BytesIO()

@@ -28,14 +28,17 @@ from devicetrack.audits.schemas import (
     UnexpectedItem,
 )
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.scope import can_see_device, can_see_school, visible_schools
+from devicetrack.auth.scope import can_see_device, can_see_school
+from devicetrack.custody import service as custody
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle
+from devicetrack.devices import repository as devices_repo
 from devicetrack.devices.schemas import ActionBody
 from devicetrack.devices.tags import parse_tag
 from devicetrack.errors import Conflict, Forbidden, NotFound
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
+from devicetrack.schools.repository import visible_schools
 
 FREEZE_EXPECTED = """
 INSERT INTO audit_expected (audit_id, device_id, status_at_start)
@@ -245,7 +248,7 @@ def _scan_time_problem(item: ScanIn, started_at: datetime | None) -> str | None:
     return None
 
 
-async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, list[dict]]:
+async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, list[dict[str, Any]]]:
     params = {"audit": audit.id}
     latest = {r.code: r for r in await session.execute(text(LATEST_SCANS), params)}
     expected = list(
@@ -429,17 +432,17 @@ async def list_audits(
         raise Forbidden("Donors do not run audits.")
     query = (
         select(Audit.id)
-        .where(Audit.school_id.in_(select(School.id).where(visible_schools(principal))))  # type: ignore[attr-defined]
+        .where(Audit.school_id.in_(select(School.id).where(visible_schools(principal))))
         .order_by(Audit.id)
         .limit(limit + 1)
     )
     if school_id is not None:
         query = query.where(Audit.school_id == school_id)
     if open_ is not None:
-        query = query.where(Audit.closed_at.is_(None) if open_ else Audit.closed_at.is_not(None))  # type: ignore[union-attr]
+        query = query.where(Audit.closed_at.is_(None) if open_ else Audit.closed_at.is_not(None))
     if after_id is not None:
-        query = query.where(Audit.id > after_id)  # type: ignore[operator]
-    ids = list((await session.execute(query)).scalars())
+        query = query.where(Audit.id > after_id)
+    ids = [i for i in (await session.execute(query)).scalars() if i is not None]
     return [await read(session, principal, i) for i in ids]
 
 
@@ -454,16 +457,14 @@ async def mark_missing_lost(
     if audit.closed_at is None or not audit.result:
         raise Conflict("Close the audit first.")
     result = msgspec.convert(audit.result, AuditResult)
-    from devicetrack.devices import repository as devices
-
     marked, skipped = [], []
     body = ActionBody(note=f"missing in audit {audit_id}")
     for item in result.missing:
-        device = await devices.get_by_tag(session, item.asset_tag, for_update=True)
+        device = await devices_repo.get_by_tag(session, item.asset_tag, for_update=True)
         if device is None or device.status not in lifecycle.TRANSITIONS["report-lost"].sources:
             skipped.append(item.asset_tag)
             continue
-        await lifecycle.apply(
+        await custody.apply(
             session, principal, device, "report-lost", body, extra={"audit_id": audit_id}
         )
         marked.append(item.asset_tag)

@@ -8,30 +8,14 @@ the one place that decides, under any server and in the tests alike."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
 from litestar import Request
 
-Network = IPv4Network | IPv6Network
+from devicetrack.config import Network, parse_networks
+
 IP = IPv4Address | IPv6Address
-
-
-@lru_cache(maxsize=8)
-def parse_networks(value: str) -> tuple[Network, ...]:
-    """'10.0.0.5, 192.168.1.0/24, ::1' → networks; a bad entry stops start-up with its name."""
-    networks: list[Network] = []
-    for item in (part.strip() for part in value.split(",")):
-        if not item:
-            continue
-        try:
-            networks.append(ip_network(item, strict=False))
-        except ValueError:
-            raise ValueError(
-                f"DEVICETRACK_TRUSTED_PROXIES: {item!r} is not an IP address or network"
-            ) from None
-    return tuple(networks)
 
 
 def _ip(text: str) -> IP | None:

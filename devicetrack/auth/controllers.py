@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -31,12 +33,12 @@ class AuthController(Controller):
     @post("/token", operation_id="createToken", security=[], status_code=200)
     async def token(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         data: TokenRequest,
         tx: AsyncSession,
         db_engine: AsyncEngine,
         settings: Settings,
-    ) -> TokenRead | Response:
+    ) -> TokenRead | Response[Any]:
         address = client_address(request, settings.trusted_proxies)
         outcome = await service.login(tx, db_engine, settings, data.email, data.password, address)
         if isinstance(outcome, service.LoginRefused):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from devicetrack.auth.models import ApiKey, AuthToken, LoginAttempt, User, UserSchool
@@ -61,7 +61,7 @@ async def set_user_schools(session: AsyncSession, user_id: int, school_ids: list
 
 
 async def list_users(
-    session: AsyncSession, *, after_id: int | None, limit: int, where: list
+    session: AsyncSession, *, after_id: int | None, limit: int, where: list[ColumnElement[bool]]
 ) -> list[User]:
     query = select(User).where(*where).order_by(User.id).limit(limit + 1)
     if after_id is not None:
@@ -82,7 +82,7 @@ async def revoke_api_keys_of(session: AsyncSession, user_id: int) -> None:
     """Keys are marked, not deleted, so the admin's list shows when and that they ended."""
     await session.execute(
         update(ApiKey)
-        .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
         .values(revoked_at=func.now())
     )
 
@@ -147,7 +147,7 @@ async def clear_failures(session: AsyncSession, email: str, up_to: int) -> None:
     """A correct password wipes the account's failures up to its own attempt; attempts that
     started after it (a guesser running in parallel) still count."""
     await session.execute(
-        delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.id <= up_to)  # type: ignore[arg-type,operator]
+        delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.id <= up_to)
     )
 
 

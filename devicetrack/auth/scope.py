@@ -1,40 +1,82 @@
-"""Scope rules: which schools (and so which of their objects) a caller may see or change.
+"""Scope rules: which rows a caller may see or change, decided from the principal alone.
 
-Every repository query that returns school-owned rows filters by `visible_schools`, and
-every single-object read goes through `ensure_school_visible`, so an out-of-scope object
-answers 404 exactly like a missing one (no existence leak)."""
+auth/ knows no domain's tables. A domain states which of its columns carry a row's owners
+(province, school, donor) and asks `restrict` for the predicate its repository adds to every
+query (schools.repository.visible_schools, devices.repository.visible_devices,
+donations.repository.visible_donations); a loaded object is checked with `can_see` on the
+same owners. So the rule is written once here, and every single-object read answers 404 out
+of scope exactly like a missing object (no existence leak)."""
 
 from __future__ import annotations
 
+from typing import Any, Protocol, TypeVar
+
 from sqlalchemy import ColumnElement, false, true
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from devicetrack.auth.principal import Principal
 from devicetrack.errors import Forbidden, NotFound
-from devicetrack.schools.models import School
 
 
-def visible_schools(principal: Principal) -> ColumnElement[bool]:
+class SchoolOwned(Protocol):
+    """What the scope rules read from a school (schools.models.School)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def province_code(self) -> str: ...
+
+
+def restrict(
+    principal: Principal,
+    *,
+    province: SQLCoreOperations[str],
+    school: SQLCoreOperations[Any] | None = None,
+    donor: SQLCoreOperations[Any] | None = None,
+) -> ColumnElement[bool]:
+    """The predicate for rows owned by `province` (and by `school` and `donor` where a row has
+    them; a row without a school is never a school's, one without a donor never a donor's).
+    The owners are the domain's columns."""
     if principal.is_admin:
         return true()
     if principal.is_province_officer:
-        return School.province_code == principal.province_code
-    if principal.is_school_staff and principal.school_ids:
-        return School.id.in_(sorted(principal.school_ids))  # type: ignore[union-attr]
-    # Donors follow devices, not schools: they reach schools through reports only.
+        return province == principal.province_code
+    if principal.is_school_staff:
+        if school is None or not principal.school_ids:
+            return false()
+        return school.in_(sorted(principal.school_ids))
+    if principal.is_donor and donor is not None:
+        return donor == principal.donor_id
     return false()
 
 
-def can_see_school(principal: Principal, school: School) -> bool:
+def can_see(
+    principal: Principal,
+    *,
+    province_code: str,
+    school_id: int | None = None,
+    donor_id: int | None = None,
+) -> bool:
+    """`restrict` for one loaded row."""
     if principal.is_admin:
         return True
     if principal.is_province_officer:
-        return school.province_code == principal.province_code
+        return province_code == principal.province_code
     if principal.is_school_staff:
-        return school.id in principal.school_ids
+        return school_id is not None and school_id in principal.school_ids
+    if principal.is_donor:
+        return donor_id is not None and donor_id == principal.donor_id
     return False
 
 
-def ensure_school_visible(principal: Principal, school: School | None, what: str) -> School:
+def can_see_school(principal: Principal, school: SchoolOwned) -> bool:
+    return can_see(principal, province_code=school.province_code, school_id=school.id)
+
+
+S = TypeVar("S", bound=SchoolOwned)
+
+
+def ensure_school_visible(principal: Principal, school: S | None, what: str) -> S:
     if school is None or not can_see_school(principal, school):
         raise NotFound(f"No {what}.")
     return school
@@ -51,7 +93,7 @@ def ensure_can_manage_registry(principal: Principal, province_code: str) -> None
     raise Forbidden("Only province officers and admins manage the school registry.")
 
 
-def ensure_can_edit_enrolment(principal: Principal, school: School) -> None:
+def ensure_can_edit_enrolment(principal: Principal, school: SchoolOwned) -> None:
     if principal.is_admin or principal.is_province_officer:
         return
     if principal.is_school_staff and school.id in principal.school_ids:
@@ -59,51 +101,11 @@ def ensure_can_edit_enrolment(principal: Principal, school: School) -> None:
     raise Forbidden("Your role cannot change enrolments.")
 
 
-def visible_donations(principal: Principal) -> ColumnElement[bool]:
-    from devicetrack.donations.models import Donation
-
-    if principal.is_admin:
-        return true()
-    if principal.is_province_officer:
-        return Donation.province_code == principal.province_code
-    if principal.is_donor:
-        return Donation.donor_id == principal.donor_id
-    return false()
-
-
 def can_see_donation(principal: Principal, donor_id: int, province_code: str) -> bool:
-    if principal.is_admin:
-        return True
-    if principal.is_province_officer:
-        return province_code == principal.province_code
-    if principal.is_donor:
-        return donor_id == principal.donor_id
-    return False
-
-
-def visible_devices(principal: Principal) -> ColumnElement[bool]:
-    from devicetrack.devices.models import Device
-
-    if principal.is_admin:
-        return true()
-    if principal.is_province_officer:
-        return Device.province_code == principal.province_code
-    if principal.is_school_staff and principal.school_ids:
-        return Device.school_id.in_(sorted(principal.school_ids))  # type: ignore[union-attr]
-    if principal.is_donor:
-        return Device.donor_id == principal.donor_id
-    return false()
+    return can_see(principal, province_code=province_code, donor_id=donor_id)
 
 
 def can_see_device(
     principal: Principal, province_code: str, school_id: int | None, donor_id: int
 ) -> bool:
-    if principal.is_admin:
-        return True
-    if principal.is_province_officer:
-        return province_code == principal.province_code
-    if principal.is_school_staff:
-        return school_id is not None and school_id in principal.school_ids
-    if principal.is_donor:
-        return donor_id == principal.donor_id
-    return False
+    return can_see(principal, province_code=province_code, school_id=school_id, donor_id=donor_id)

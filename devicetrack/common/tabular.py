@@ -11,6 +11,7 @@ import io
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, time
 
 from devicetrack.errors import FieldError, ValidationFailed
 
@@ -46,7 +47,7 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
+        dialect = csv.excel
     yield from csv.reader(io.StringIO(text), dialect)
 
 
@@ -84,8 +85,10 @@ def _cell_text(value: object) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if hasattr(value, "isoformat"):
-        return value.isoformat()[:10] if type(value).__name__ == "datetime" else value.isoformat()  # type: ignore[attr-defined]
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
     text = str(value)
     return text if text.isascii() else unicodedata.normalize("NFC", text)
 
@@ -168,3 +171,10 @@ def parse_bool(value: str, default: bool) -> bool:
     if lowered in {"0", "false", "no", "n", "không", "khong"}:
         return False
     raise ValueError("must be true or false")
+
+
+def xlsx_safe(text: str) -> str:
+    """XLSX cannot hold most control characters; drop them rather than fail the export."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return str(ILLEGAL_CHARACTERS_RE.sub("", text))

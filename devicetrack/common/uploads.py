@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request
 from litestar.datastructures import UploadFile
 
 from devicetrack.errors import FieldError, ValidationFailed
 
 
-async def read_upload(request: Request) -> tuple[bytes, str | None]:
+async def read_upload(request: Request[Any, Any, Any]) -> tuple[bytes, str | None]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form()

@@ -15,10 +15,10 @@ def start_embedded(data_dir: Path) -> tuple[str, Any]:
     pgserver stops the server when the last process using it exits, so the handle must
     stay referenced for as long as the app runs.
     """
-    import pgserver
+    from pgserver.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(data_dir), cleanup_mode="stop")
+    server = get_server(str(data_dir), cleanup_mode="stop")
     uri: str = server.get_uri()
     log.info("embedded PostgreSQL running in %s", data_dir)
     return uri, server

@@ -6,6 +6,7 @@ lookup throughput). Everything that writes goes through the request's SQLAlchemy
 from __future__ import annotations
 
 import gc
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 from litestar import Litestar
@@ -22,7 +23,9 @@ def dsn(url: str) -> str:
     return async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-def lifespan_hooks(settings: Settings):  # type: ignore[no-untyped-def]
+def lifespan_hooks(
+    settings: Settings,
+) -> tuple[Callable[[Litestar], Awaitable[None]], Callable[[Litestar], Awaitable[None]]]:
     async def open_pool(app: Litestar) -> None:
         assert settings.database_url
         # Start-up objects (routes, schemas, models) live as long as the process: keep

@@ -17,7 +17,7 @@ from devicetrack.audits import service as audits
 from devicetrack.audits.schemas import AuditCreate, ScanBatch
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
-from devicetrack.devices import actions as device_actions
+from devicetrack.custody import service as device_actions
 from devicetrack.devices.identity import luhn_digit
 from devicetrack.devices.schemas import ActionBody
 from devicetrack.donations import service as donations
@@ -62,7 +62,9 @@ async def tell(
                 full_name=f"{FAMILY[i % len(FAMILY)]} {GIVEN[rng.randrange(len(GIVEN))]}",
                 grade=3 + i % 6,
                 class_name=f"{3 + i % 6}A",
-                priority=["ethnic_minority"] + (["poor_household"] if i % 3 == 0 else []),
+                priority=(
+                    ["ethnic_minority", "poor_household"] if i % 3 == 0 else ["ethnic_minority"]
+                ),
             ),
         )
         created.append(student.id)
@@ -164,7 +166,7 @@ async def _foundation_donation(
     result = await donations.intake_devices(
         session, admin, donation_id, list(enumerate(rows, start=2)), "create"
     )
-    return result.asset_tags[:100]  # type: ignore[union-attr]
+    return result.asset_tags[:100]
 
 
 async def _telecom_donation(
@@ -211,7 +213,7 @@ async def _telecom_donation(
     result = await donations.intake_devices(
         session, admin, donation_id, list(enumerate(rows, start=2)), "create"
     )
-    tags = result.asset_tags  # type: ignore[union-attr]
+    tags = result.asset_tags
     tablets, sims = tags[:120], tags[120:]
     for tablet, sim in zip(tablets, sims, strict=True):
         await device_actions.perform(session, admin, tablet, "install-sim", ActionBody(sim=sim))

@@ -1,21 +1,18 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, get, patch
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
-from devicetrack.devices import actions, export, service
+from devicetrack.devices import export, service
 from devicetrack.devices.schemas import (
-    ActionBody,
-    ActionResult,
     DevicePage,
     DeviceRead,
     DeviceUpdate,
-    EventPage,
 )
 
 Kind = Literal["laptop", "desktop", "tablet", "smartphone", "sim", "router", "other"]
@@ -107,7 +104,9 @@ class DeviceController(Controller):
         )
 
     @get("/{asset_tag:str}", operation_id="getDevice")
-    async def get_(self, request: Request, principal: Principal, asset_tag: str) -> DeviceRead:
+    async def get_(
+        self, request: Request[Any, Any, Any], principal: Principal, asset_tag: str
+    ) -> DeviceRead:
         """The tag may be typed in any case, with or without dashes."""
         # The pool from the app's state, not as a dependency: with `principal` it would make
         # two sibling dependencies, which Litestar resolves in a task group per request.
@@ -118,29 +117,3 @@ class DeviceController(Controller):
         self, tx: AsyncSession, principal: Principal, asset_tag: str, data: DeviceUpdate
     ) -> DeviceRead:
         return await service.update_device(tx, principal, asset_tag, data)
-
-    @get("/{asset_tag:str}/events", operation_id="listDeviceEvents")
-    async def events(
-        self,
-        tx: AsyncSession,
-        principal: Principal,
-        asset_tag: str,
-        limit: Limit = 50,
-        cursor: Cursor = None,
-    ) -> EventPage:
-        rows = await service.list_events(
-            tx, principal, asset_tag, after_id=decode_cursor(cursor), limit=limit
-        )
-        items, next_cursor = page_of(rows, limit)
-        return EventPage(items=items, next_cursor=next_cursor)
-
-    @post("/{asset_tag:str}/actions/{action:str}", operation_id="deviceAction", status_code=200)
-    async def action(
-        self,
-        tx: AsyncSession,
-        principal: Principal,
-        asset_tag: str,
-        action: str,
-        data: ActionBody | None = None,
-    ) -> ActionResult:
-        return await actions.perform(tx, principal, asset_tag, action, data or ActionBody())

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from devicetrack.common.tabular import xlsx_safe
 from devicetrack.devices import repository as repo
 
 COLUMNS = [
@@ -125,8 +126,6 @@ async def xlsx_stream(
 
 def _xlsx_cell(value: Any) -> Any:
     if isinstance(value, str):
-        from devicetrack.reports.export import xlsx_safe
-
         return xlsx_safe(value)
     if hasattr(value, "tzinfo") and getattr(value, "tzinfo", None) is not None:
         return value.replace(tzinfo=None)  # Excel has no time zones; values are UTC

@@ -195,7 +195,8 @@ async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under the session, inside the request's transaction."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+    driver = raw.driver_connection
+    assert isinstance(driver, asyncpg.Connection)  # SQLAlchemy types it Any | None
     if not driver.is_in_transaction():
         # SQLAlchemy begins the database transaction lazily, on its first statement.
         await session.execute(text("SELECT 1"))

@@ -13,9 +13,8 @@ from typing import Any
 
 from devicetrack.common.dates import out_of_range
 from devicetrack.devices.identity import check_iccid, check_imei, normalise_msisdn, parse_date
-from devicetrack.devices.models import CARRIERS, CONDITIONS
+from devicetrack.devices.models import CARRIERS, CONDITIONS, DEVICE_KINDS
 from devicetrack.devices.tags import parse_tag
-from devicetrack.donations.models import DEVICE_KINDS
 from devicetrack.errors import FieldError
 
 COLUMNS = (
@@ -175,7 +174,7 @@ def _quota(value: str) -> Decimal:
 
 
 def check_new_rows(
-    rows: list[tuple[int, dict[str, object]]], province_code: str, max_errors: int = 1000
+    rows: list[tuple[int, dict[str, str]]], province_code: str, max_errors: int = 1000
 ) -> CheckedRows:
     """Check rows for intake. Each record is (rownum, asset_tag, kind, make, model, serial,
     imei, iccid, msisdn, carrier, plan_name, plan_quota_gb, plan_expires_on, paid_by,
@@ -211,7 +210,7 @@ def check_new_rows(
                 bad("imei", problem)
             elif imei in seen_imei:
                 bad("imei", f"duplicate of row {seen_imei[imei]} in this file")
-            else:
+            elif imei is not None:  # always, when there is no problem
                 seen_imei[imei] = number
         iccid = msisdn = carrier = None
         if raw := get("iccid"):
@@ -220,8 +219,8 @@ def check_new_rows(
                 bad("iccid", problem)
             elif iccid in seen_iccid:
                 bad("iccid", f"duplicate of row {seen_iccid[iccid]} in this file")
-            else:
-                seen_iccid[iccid] = number  # type: ignore[index]
+            elif iccid is not None:  # always, when there is no problem
+                seen_iccid[iccid] = number
             if warning:
                 out.warnings.append(FieldError(row=number, field="iccid", message=warning))
         if serial is not None:
@@ -302,12 +301,12 @@ def check_new_rows(
     return out
 
 
-def _date(row: dict[str, object], column: str, bad: Any) -> date | None:
+def _date(row: dict[str, str], column: str, bad: Any) -> date | None:
     raw = row.get(column)
     if raw is None or raw == "":
         return None
     try:
-        day = raw if isinstance(raw, date) else parse_date(str(raw))
+        day = parse_date(raw)
     except ValueError as exc:
         bad(column, str(exc))
         return None
@@ -318,7 +317,7 @@ def _date(row: dict[str, object], column: str, bad: Any) -> date | None:
 
 
 def check_update_rows(
-    rows: list[tuple[int, dict[str, object]]], max_errors: int = 1000
+    rows: list[tuple[int, dict[str, str]]], max_errors: int = 1000
 ) -> CheckedRows:
     """Rows of an update-import: matched by asset tag; empty cells keep the stored value.
     Record: (rownum, asset_tag, model, serial, condition, note, msisdn, carrier, plan_name,

@@ -4,11 +4,11 @@ all in the request's one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
@@ -17,11 +17,14 @@ from devicetrack.devices.models import Device
 from devicetrack.devices.schemas import ActionBody
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools.models import School
-from devicetrack.students.models import Assignment
 
 STAFF = "school_staff"
 OFFICER = "province_officer"
 HELD = ("in_stock", "allocated", "at_school", "assigned", "in_repair")
+
+# Ends the open loan of a device (session, device, actor id, note). Loans belong to students/,
+# which sits above devices/, so the caller hands it in: custody.service.apply does.
+EndLoan = Callable[[AsyncSession, Device, int, str], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -121,21 +124,6 @@ async def target_school(
     return school
 
 
-async def close_open_assignment(
-    session: AsyncSession, device: Device, actor_id: int, note: str
-) -> int | None:
-    """A lost or stolen device is no longer with its student: end the loan."""
-    student = (
-        await session.execute(
-            update(Assignment)
-            .where(Assignment.device_id == device.id, Assignment.returned_at.is_(None))  # type: ignore[union-attr]
-            .values(returned_at=datetime.now(UTC), returned_by=actor_id or None, note=note)
-            .returning(Assignment.student_id)
-        )
-    ).scalar_one_or_none()
-    return student
-
-
 async def move_installed_sim(
     session: AsyncSession, device: Device, actor_id: int, event: str
 ) -> None:
@@ -176,8 +164,10 @@ async def apply(
     body: ActionBody,
     *,
     extra: dict[str, Any] | None = None,
+    end_loan: EndLoan | None = None,
 ) -> int:
-    """Run one §3 transition on a device locked FOR UPDATE; return the event id."""
+    """Run one §3 transition on a device locked FOR UPDATE; return the event id. A lost or
+    stolen device that was lent leaves its student: `end_loan` closes the loan."""
     transition = TRANSITIONS[action]
     ensure_role(principal, transition, device)
     if device.status not in transition.sources:
@@ -198,9 +188,9 @@ async def apply(
         device.repair_return_status = None
     elif action in ("report-lost", "report-stolen"):
         if device.status == "assigned":
-            await close_open_assignment(
-                session, device, principal.user_id, f"closed: {transition.event}"
-            )
+            if end_loan is None:
+                raise RuntimeError(f"{action} of a lent device needs end_loan")
+            await end_loan(session, device, principal.user_id, f"closed: {transition.event}")
             device.student_id = None
         device.status = "lost" if action == "report-lost" else "stolen"
     elif action == "found":

@@ -21,7 +21,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from devicetrack.db.columns import created_at, timestamp, updated_at
-from devicetrack.donations.models import KIND_CHECK
+
+# Kinds are the devices' own; pledged lines (donations) and quotas (allocations) reuse them.
+DEVICE_KINDS = ("laptop", "desktop", "tablet", "smartphone", "sim", "router", "other")
+KIND_CHECK = "kind IN ('laptop','desktop','tablet','smartphone','sim','router','other')"
 
 STATUSES = (
     "in_stock",

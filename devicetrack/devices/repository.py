@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from devicetrack.auth.models import User
+from devicetrack.auth.principal import Principal
+from devicetrack.auth.scope import restrict
 from devicetrack.db.search import like_escape
 from devicetrack.devices.identity import normalise_msisdn
 from devicetrack.devices.models import Device, DeviceEvent
@@ -21,7 +23,14 @@ _host = aliased(Device, name="host")
 _sim = aliased(Device, name="sim")
 
 
-def device_query(where: list[ColumnElement[bool]]) -> Select[Any]:
+def visible_devices(principal: Principal) -> ColumnElement[bool]:
+    """The devices the caller may see: a province's, a school's, or a donor's own."""
+    return restrict(
+        principal, province=Device.province_code, school=Device.school_id, donor=Device.donor_id
+    )
+
+
+def device_query(where: list[ColumnElement[bool]]) -> Select[*tuple[Any, ...]]:
     """Devices with the tag of the device a SIM is in, and of the SIM a device holds."""
     return (
         select(Device, _host.asset_tag.label("installed_in"), _sim.asset_tag.label("installed_sim"))
@@ -55,8 +64,8 @@ def search_clause(q: str) -> ColumnElement[bool]:
         # is only tried for words, never for codes.
         like = like_escape(text)
         clauses += [
-            Device.make.ilike(f"{like}%"),  # type: ignore[union-attr]
-            Device.model.ilike(f"%{like}%"),  # type: ignore[union-attr]
+            Device.make.ilike(f"{like}%"),
+            Device.model.ilike(f"%{like}%"),
         ]
     return or_(*clauses)
 
@@ -81,7 +90,7 @@ async def list_devices(
 ) -> list[tuple[Device, str | None, str | None]]:
     query = device_query(where).order_by(Device.id).limit(limit + 1)
     if after_id is not None:
-        query = query.where(Device.id > after_id)  # type: ignore[operator]
+        query = query.where(Device.id > after_id)
     return [(d, h, s) for d, h, s in await session.execute(query)]
 
 
@@ -92,7 +101,7 @@ async def stream_devices(
     memory stays flat."""
     query = (
         select(
-            *Device.__table__.columns,  # type: ignore[attr-defined]
+            *Device.__table__.columns,
             _host.asset_tag.label("installed_in"),
             _sim.asset_tag.label("installed_sim"),
         )
@@ -127,30 +136,27 @@ async def find_sim(session: AsyncSession, *, tag: str | None, iccid: str | None)
 
 
 async def add_event(session: AsyncSession, **values: Any) -> int:
-    return int(
-        (
-            await session.execute(insert(DeviceEvent).values(**values).returning(DeviceEvent.id))
-        ).scalar_one()
-    )
+    event_id = (
+        await session.execute(insert(DeviceEvent).values(**values).returning(DeviceEvent.id))
+    ).scalar_one()
+    assert event_id is not None  # a key RETURNING gives is never NULL
+    return event_id
 
 
 async def list_events(
     session: AsyncSession, device_id: int, *, after_id: int | None, limit: int
-) -> list[tuple[DeviceEvent, str | None, bool]]:
-    """Events with the actor's name, and whether the event's student has been erased."""
-    from devicetrack.students.models import Student
-
+) -> list[tuple[DeviceEvent, str | None]]:
+    """Events with the actor's name."""
     query = (
-        select(DeviceEvent, User.full_name, Student.erased_at.is_not(None))  # type: ignore[union-attr]
+        select(DeviceEvent, User.full_name)
         .outerjoin(User, User.id == DeviceEvent.actor_id)
-        .outerjoin(Student, Student.id == DeviceEvent.student_id)
         .where(DeviceEvent.device_id == device_id)
         .order_by(DeviceEvent.id)
         .limit(limit + 1)
     )
     if after_id is not None:
-        query = query.where(DeviceEvent.id > after_id)  # type: ignore[operator]
-    return [(e, name, bool(erased)) for e, name, erased in await session.execute(query)]
+        query = query.where(DeviceEvent.id > after_id)
+    return [(e, name) for e, name in await session.execute(query)]
 
 
 async def last_event_id(session: AsyncSession, device_id: int) -> int:

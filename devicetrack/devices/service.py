@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Collection
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -12,12 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.scope import can_see_device, visible_devices
+from devicetrack.auth.scope import can_see_device
 from devicetrack.common.dates import check_event_dates
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import repository as repo
 from devicetrack.devices.identity import check_iccid, normalise_msisdn
 from devicetrack.devices.models import SIM_HOSTS, Device, DeviceEvent
+from devicetrack.devices.repository import visible_devices
 from devicetrack.devices.schemas import ActionBody, DeviceRead, DeviceUpdate, EventRead
 from devicetrack.devices.tags import parse_tag
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
@@ -236,12 +238,24 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
+# Which of these students are erased (students.repository.erased_among; students/ sits
+# above devices/, so custody.service hands it in).
+ErasedAmong = Callable[[AsyncSession, Collection[int]], Awaitable[set[int]]]
+
+
 async def list_events(
-    session: AsyncSession, principal: Principal, code: str, *, after_id: int | None, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    code: str,
+    *,
+    after_id: int | None,
+    limit: int,
+    erased_among: ErasedAmong,
 ) -> list[EventRead]:
     device = await get_device(session, principal, code)
     assert device.id is not None
     rows = await repo.list_events(session, device.id, after_id=after_id, limit=limit)
+    erased = await erased_among(session, {e.student_id for e, _ in rows if e.student_id})
     hide_student = principal.is_donor or principal.is_province_officer
 
     def visible_note(event: DeviceEvent, student_erased: bool) -> str | None:
@@ -255,23 +269,24 @@ async def list_events(
             return None
         return event.note
 
-    return [
-        EventRead(
-            id=e.id or 0,
+    def read(e: DeviceEvent, name: str | None) -> EventRead:
+        assert e.id is not None and e.at is not None  # set by the database on insert
+        return EventRead(
+            id=e.id,
             at=e.at,
             action=e.action,
-            actor_id=e.actor_id,  # type: ignore[arg-type]
+            actor_id=e.actor_id,
             actor_name=name,
             from_status=e.from_status,
             to_status=e.to_status,
             school_id=e.school_id,
             student_id=None if hide_student else e.student_id,
             condition=e.condition,
-            note=visible_note(e, erased),
+            note=visible_note(e, e.student_id in erased),
             data=e.data,
         )
-        for e, name, erased in rows
-    ]
+
+    return [read(e, name) for e, name in rows]
 
 
 async def install_sim(

@@ -117,7 +117,7 @@ class DonationController(Controller):
     )
     async def intake(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
         donation_id: int,
@@ -134,7 +134,7 @@ class DonationController(Controller):
             aliases = {k: v for k, v in intake_rows.ALIASES.items() if v in columns}
             required = {"asset_tag"} if mode == "update" else {"kind"}
             table = read_table(data, filename, aliases, required)
-            rows = table.rows  # type: ignore[assignment]
+            rows = table.rows
         return await service.intake_devices(tx, principal, donation_id, rows, mode)
 
     @get("/{donation_id:int}/devices", operation_id="listDonationDevices")

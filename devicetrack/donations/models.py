@@ -6,9 +6,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Uni
 from sqlmodel import Field, SQLModel
 
 from devicetrack.db.columns import created_at
-
-DEVICE_KINDS = ("laptop", "desktop", "tablet", "smartphone", "sim", "router", "other")
-KIND_CHECK = "kind IN ('laptop','desktop','tablet','smartphone','sim','router','other')"
+from devicetrack.devices.models import KIND_CHECK
 
 
 class Donation(SQLModel, table=True):

@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, Text, any_, cast, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devicetrack.auth.principal import Principal
+from devicetrack.auth.scope import restrict
 from devicetrack.devices.models import Device
 from devicetrack.donations.models import Donation, LabelBatch, PledgedLine
 from devicetrack.donors.models import Donor
+
+
+def visible_donations(principal: Principal) -> ColumnElement[bool]:
+    """The donations the caller may see: a province's, or a donor's own."""
+    return restrict(principal, province=Donation.province_code, donor=Donation.donor_id)
 
 
 async def get_donation(session: AsyncSession, donation_id: int) -> Donation | None:
@@ -24,7 +33,9 @@ async def add_donation(session: AsyncSession, donation: Donation) -> Donation:
     return donation
 
 
-async def replace_lines(session: AsyncSession, donation_id: int, lines: list[dict]) -> None:
+async def replace_lines(
+    session: AsyncSession, donation_id: int, lines: list[dict[str, Any]]
+) -> None:
     await session.execute(delete(PledgedLine).where(PledgedLine.donation_id == donation_id))
     if lines:
         await session.execute(
@@ -69,7 +80,7 @@ async def list_donations(
         .limit(limit + 1)
     )
     if after_id is not None:
-        query = query.where(Donation.id > after_id)  # type: ignore[operator]
+        query = query.where(Donation.id > after_id)
     return [(d, n, int(p), int(r)) for d, n, p, r in await session.execute(query)]
 
 
@@ -89,7 +100,7 @@ async def list_label_batches(
 ) -> list[LabelBatch]:
     query = select(LabelBatch).where(*where).order_by(LabelBatch.id).limit(limit + 1)
     if after_id is not None:
-        query = query.where(LabelBatch.id > after_id)  # type: ignore[operator]
+        query = query.where(LabelBatch.id > after_id)
     return list((await session.execute(query)).scalars())
 
 
@@ -103,3 +114,13 @@ async def bound_tags(session: AsyncSession, tags: list[str]) -> list[str]:
         .order_by(Device.asset_tag)
     )
     return list(rows.scalars())
+
+
+async def gives_outside(session: AsyncSession, donor_id: int, province_code: str) -> bool:
+    """Has the donor a donation in a province other than this one?"""
+    found = await session.scalar(
+        select(Donation.id)
+        .where(Donation.donor_id == donor_id, Donation.province_code != province_code)
+        .limit(1)
+    )
+    return found is not None

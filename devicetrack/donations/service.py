@@ -10,12 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.scope import can_see_donation, visible_donations
+from devicetrack.auth.scope import can_see_donation
 from devicetrack.common.dates import check_event_dates
 from devicetrack.devices import intake
 from devicetrack.devices.tags import format_tag
 from devicetrack.donations import repository as repo
 from devicetrack.donations.models import Donation, LabelBatch
+from devicetrack.donations.repository import visible_donations
 from devicetrack.donations.schemas import (
     DonationCreate,
     DonationRead,
@@ -29,6 +30,8 @@ from devicetrack.donations.schemas import (
     PledgedLineRead,
 )
 from devicetrack.donors import repository as donors
+from devicetrack.donors import service as donors_service
+from devicetrack.donors.schemas import DonorRead, DonorUpdate
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.regions import repository as regions
 
@@ -314,3 +317,16 @@ async def list_label_batches(
         bound = await repo.bound_tags(session, _batch_tags(batch))
         result.append(_batch_read(batch, len(bound)))
     return result
+
+
+async def update_donor(
+    session: AsyncSession, principal: Principal, donor_id: int, data: DonorUpdate
+) -> DonorRead:
+    """The register is shared: a donor that gives in other provinces too is kept by admins
+    and itself, not by one province's officer (donors.service.update_donor decides)."""
+    elsewhere = principal.is_province_officer and await repo.gives_outside(
+        session, donor_id, principal.province_code or ""
+    )
+    return await donors_service.update_donor(
+        session, principal, donor_id, data, gives_elsewhere=elsewhere
+    )

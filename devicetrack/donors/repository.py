@@ -15,7 +15,7 @@ async def list_donors(
 ) -> list[Donor]:
     query = select(Donor).where(*where).order_by(Donor.id).limit(limit + 1)
     if after_id is not None:
-        query = query.where(Donor.id > after_id)  # type: ignore[operator]
+        query = query.where(Donor.id > after_id)
     return list((await session.execute(query)).scalars())
 
 
@@ -29,15 +29,3 @@ async def add_donor(session: AsyncSession, donor: Donor) -> Donor:
 async def delete_donor(session: AsyncSession, donor: Donor) -> None:
     await session.delete(donor)
     await session.flush()
-
-
-async def gives_outside(session: AsyncSession, donor_id: int, province_code: str) -> bool:
-    """Has the donor a donation in a province other than this one?"""
-    from devicetrack.donations.models import Donation
-
-    found = await session.scalar(
-        select(Donation.id)
-        .where(Donation.donor_id == donor_id, Donation.province_code != province_code)
-        .limit(1)
-    )
-    return found is not None

@@ -91,14 +91,19 @@ async def create_donor(session: AsyncSession, principal: Principal, data: DonorC
 
 
 async def update_donor(
-    session: AsyncSession, principal: Principal, donor_id: int, data: DonorUpdate
+    session: AsyncSession,
+    principal: Principal,
+    donor_id: int,
+    data: DonorUpdate,
+    *,
+    gives_elsewhere: bool,
 ) -> DonorRead:
+    """`gives_elsewhere`: the donor has a donation outside the caller's province (asked of
+    donations/, which sits above donors/: donations.service.update_donor)."""
     donor = await get_donor(session, principal, donor_id)
     if not (principal.is_donor or principal.is_admin or principal.is_province_officer):
         raise Forbidden("Your role cannot edit donors.")
-    if principal.is_province_officer and await repo.gives_outside(
-        session, donor_id, principal.province_code or ""
-    ):
+    if principal.is_province_officer and gives_elsewhere:
         # The register is shared; a donor that gives elsewhere is kept by admins and itself.
         raise Forbidden("This donor also gives to other provinces; ask an administrator.")
     if principal.is_donor and data.kind is not None and data.kind != donor.kind:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.params import Parameter
@@ -18,7 +18,7 @@ class DeviceLabelController(Controller):
     tags = ["labels"]
 
     @get("/label.svg", operation_id="deviceLabelSvg", media_type="image/svg+xml")
-    async def svg(self, tx: AsyncSession, principal: Principal, asset_tag: str) -> Response:
+    async def svg(self, tx: AsyncSession, principal: Principal, asset_tag: str) -> Response[Any]:
         """One 50 × 25 mm label as SVG: Code 128, the tag, programme, donor and kind."""
         data = await service.device_label(tx, principal, asset_tag)
         try:
@@ -34,7 +34,7 @@ class DeviceLabelController(Controller):
         principal: Principal,
         asset_tag: str,
         dpi: Annotated[int, Parameter(ge=72, le=1200)] = 300,
-    ) -> Response:
+    ) -> Response[Any]:
         data = await service.device_label(tx, principal, asset_tag)
         body = await asyncio.to_thread(render.label_png, data, dpi)
         return Response(body, media_type="image/png")

@@ -9,7 +9,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol, cast
 from xml.sax.saxutils import escape
 
 from devicetrack.labels import code128
@@ -192,6 +192,15 @@ def label_png(data: LabelData, dpi: int = 300) -> bytes:
 # --- sheets: PDF ----------------------------------------------------------------------
 
 
+class _CanvasInternals(Protocol):
+    """The parts of reportlab's Canvas that sheet_pdf writes directly (its stubs declare
+    only the public API): the page's operator list, the forms the page uses, the document."""
+
+    _code: list[str]
+    _formsinuse: list[str]
+    _doc: Any
+
+
 def sheet_pdf(
     labels: Iterable[LabelData], template_name: str, skip: int, copies: int, out: BinaryIO
 ) -> int:
@@ -212,6 +221,7 @@ def sheet_pdf(
     regular, bold = register_fonts()
     pdf = pdf_canvas.Canvas(out, pagesize=(t.page_w * MM, t.page_h * MM), pageCompression=1)
     pdf.setTitle("devicetrack labels")
+    raw = cast(_CanvasInternals, pdf)
     small, big, foot = _TEXT_SIZES.get(t.name, (5, 7, 4.5))
     w, h = t.label_w * MM, t.label_h * MM
     forms: dict[tuple[str, str], str] = {}
@@ -235,7 +245,7 @@ def sheet_pdf(
                 pdf.drawCentredString(w / 2, 1.5, key[1])
             pdf.endForm()
             forms[key] = name
-            form_names[name] = pdf._doc.getXObjectName(name)
+            form_names[name] = raw._doc.getXObjectName(name)
         return forms[key]
 
     for data in labels:
@@ -251,14 +261,14 @@ def sheet_pdf(
             x, y = x * MM, y * MM
             bar_y = y + h * 0.33
             left = x + SIDE_MARGIN_MM * MM
-            pdf._code.append(  # raw operators: see the docstring
+            raw._code.append(  # raw operators: see the docstring
                 f"q {module:.4f} 0 0 {h * 0.42:.2f} {left:.2f} {bar_y:.2f} cm 0 g {bar_ops} f Q"
             )
             # Place the shared text form (what saveState/translate/doForm/restoreState
             # would write, without four calls per label).
-            pdf._code.append(f"q 1 0 0 1 {x:.2f} {y:.2f} cm /{form_names[form]} Do Q")
-            if position == 0 or form not in pdf._formsinuse:
-                pdf._formsinuse.append(form)  # puts the form in this page's resources
+            raw._code.append(f"q 1 0 0 1 {x:.2f} {y:.2f} cm /{form_names[form]} Do Q")
+            if position == 0 or form not in raw._formsinuse:
+                raw._formsinuse.append(form)  # puts the form in this page's resources
             shape = tag_shape(data.tag)  # every digit is as wide as "0"
             if shape not in widths:
                 widths[shape] = stringWidth(data.tag, bold, big)
@@ -267,11 +277,11 @@ def sheet_pdf(
             if tag_font is None or not data.tag.isascii():
                 pdf.setFont(bold, big)
                 pdf.drawString(tag_x, tag_y, data.tag)
-                match = re.search(r"(/F\d+\+0) ", pdf._code[-1])
+                match = re.search(r"(/F\d+\+0) ", raw._code[-1])
                 tag_font = match.group(1) if match and data.tag.isascii() else None
             else:
                 # An ASCII tag in reportlab's first TTF subset is encoded as itself.
-                pdf._code.append(
+                raw._code.append(
                     f"BT 1 0 0 1 {tag_x:.2f} {tag_y:.2f} Tm {tag_font} {big} Tf ({data.tag}) Tj ET"
                 )
             position += 1

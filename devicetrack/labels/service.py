@@ -19,7 +19,7 @@ from devicetrack.devices.models import Device
 from devicetrack.donations import service as donations
 from devicetrack.donors.models import Donor
 from devicetrack.errors import FieldError, ValidationFailed
-from devicetrack.labels import render
+from devicetrack.labels import code128, render
 from devicetrack.labels.schemas import LabelSheetRequest
 from devicetrack.regions.models import Province
 
@@ -30,7 +30,9 @@ async def _names(session: AsyncSession) -> tuple[dict[str, str], dict[int, str]]
     programmes = {
         c: p for c, p in await session.execute(select(Province.code, Province.programme_name))
     }
-    donors = {i: n for i, n in await session.execute(select(Donor.id, Donor.short_name))}
+    donors = {
+        i: n for i, n in await session.execute(select(Donor.id, Donor.short_name)) if i is not None
+    }
     return programmes, donors
 
 
@@ -66,7 +68,7 @@ async def sheet_labels(
         where.append(Device.asset_tag == any_(cast(tags, ARRAY(Text))))
     if data.allocation_id is not None:
         where.append(
-            Device.id.in_(  # type: ignore[union-attr]
+            Device.id.in_(
                 select(AllocationDevice.device_id).where(
                     AllocationDevice.allocation_id == data.allocation_id
                 )
@@ -117,7 +119,7 @@ def check_options(template: str, skip: int, copies: int, labels: list[render.Lab
             shape = render.tag_shape(label.tag)
             if shape not in checked:
                 checked.add(shape)
-                render.module_width(t, render.code128.bars(label.tag)[0])
+                render.module_width(t, code128.bars(label.tag)[0])
     except render.LabelError as exc:
         raise refuse(exc) from None
 

@@ -5,12 +5,11 @@ Every answer that carries a student's personal fields (name, national ID, birth 
 guardian) writes who read which student, when and through which route into the append-only
 `student_access_log`: one row per student shown, lists included, in one statement. Only
 admins list the log; the student's own export (the family's copy of everything held about
-the child) includes it. Students who left or graduated more than the retention period ago
-are pseudonymised by the very erasure the school's staff use."""
+the child) includes it. The retention sweep lives with the students (students/retention.py):
+it erases by the very erasure the school's staff use."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from litestar import Request
@@ -18,16 +17,10 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.errors import Conflict, Forbidden
+from devicetrack.errors import Forbidden
 from devicetrack.privacy import repository as repo
 from devicetrack.privacy.models import StudentAccess
-from devicetrack.privacy.schemas import AccessRead, SweepResult
-from devicetrack.students import service as students
-from devicetrack.students.schemas import AssignmentRead, StudentRead
-
-# The sweep acts for the installation, as the command line does (auth/cli.py): it passes
-# erasure's checks as an admin would, and reads nothing, so it writes no access row.
-RETENTION = Principal(user_id=0, email="retention", full_name="retention sweep", role="admin")
+from devicetrack.privacy.schemas import AccessRead
 
 
 def route_of(request: Request[Any, Any, Any]) -> str:
@@ -35,23 +28,11 @@ def route_of(request: Request[Any, Any, Any]) -> str:
     return f"{request.method} {request.url.path}"
 
 
-async def record_reads(
-    session: AsyncSession,
-    principal: Principal,
-    route: str,
-    reads: Iterable[StudentRead | AssignmentRead],
-) -> None:
-    """Log the students whose personal fields these answers carry to this caller (the same
-    rule that put them there: students.sees_personal_data)."""
-    ids = sorted(
-        {
-            read.student_id if isinstance(read, AssignmentRead) else read.id
-            for read in reads
-            if students.sees_personal_data(principal, read.school_id)
-        }
-    )
+async def record(session: AsyncSession, principal: Principal, route: str, ids: list[int]) -> None:
+    """Log that these students' personal fields reached this caller (the students domain
+    decides which ones did: students.access_log.record_reads)."""
     if ids:
-        await repo.record(session, principal.user_id, ids, route)
+        await repo.record(session, principal.user_id, sorted(set(ids)), route)
 
 
 def ensure_log_reader(principal: Principal) -> None:
@@ -88,13 +69,11 @@ async def list_access(
 ) -> list[AccessRead]:
     """Newest first; `limit + 1` rows so the caller can tell whether more follow."""
     ensure_log_reader(principal)
-    if student_id is not None:
-        await students.get_student(session, principal, student_id)  # 404 for an unknown id
     where: list[ColumnElement[bool]] = []
     if student_id is not None:
-        where.append(StudentAccess.student_id == student_id)  # type: ignore[arg-type]
+        where.append(StudentAccess.student_id == student_id)
     if user_id is not None:
-        where.append(StudentAccess.user_id == user_id)  # type: ignore[arg-type]
+        where.append(StudentAccess.user_id == user_id)
     rows = await repo.list_access(session, where=where, before_id=before_id, limit=limit)
     return [_access_read(r) for r in rows]
 
@@ -104,27 +83,8 @@ async def access_log_of(session: AsyncSession, student_id: int) -> list[AccessRe
     the export has already checked)."""
     rows = await repo.list_access(
         session,
-        where=[StudentAccess.student_id == student_id],  # type: ignore[list-item]
+        where=[StudentAccess.student_id == student_id],
         before_id=None,
         limit=None,
     )
     return [_access_read(r) for r in reversed(rows)]
-
-
-async def sweep_retention(session: AsyncSession, *, months: int) -> SweepResult:
-    """Pseudonymise every student who left or graduated more than `months` months ago, by
-    the same erasure as DELETE /students/{id}. Idempotent: an erased student is not due any
-    more. Each erasure in its own savepoint, so one refused (a device still lent) does not
-    undo the others; the caller commits."""
-    if months < 1:
-        raise ValueError("the retention period is at least one month")
-    pseudonymised = skipped = 0
-    for student_id in await repo.due_for_retention(session, months):
-        try:
-            async with session.begin_nested():
-                await students.erase_student(session, RETENTION, student_id)
-        except Conflict:
-            skipped += 1
-        else:
-            pseudonymised += 1
-    return SweepResult(pseudonymised=pseudonymised, skipped=skipped)

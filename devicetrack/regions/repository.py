@@ -28,7 +28,7 @@ async def get_province(session: AsyncSession, code: str) -> Province | None:
 async def list_communes(session: AsyncSession, province_code: str, q: str | None) -> list[Commune]:
     query = select(Commune).where(Commune.province_code == province_code).order_by(Commune.code)
     if q:
-        query = query.where(Commune.name.ilike(f"%{q}%"))  # type: ignore[attr-defined]
+        query = query.where(Commune.name.ilike(f"%{q}%"))
     return list((await session.execute(query)).scalars())
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, get
 from litestar.params import Parameter
@@ -37,7 +37,7 @@ class ReportController(Controller):
         target_per_100: Target = 100,
         sort: str | None = None,
         format: Literal["json", "csv", "xlsx"] = "json",
-    ) -> CoverageReport | Response:
+    ) -> CoverageReport | Response[Any]:
         """Every §5 figure per school, commune, province or the nation, ordered by gap
         (largest first) unless `sort` names another column (prefix - for descending)."""
         report = await service.coverage(

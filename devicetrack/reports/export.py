@@ -8,6 +8,7 @@ import io
 from collections.abc import Callable, Iterator
 from datetime import UTC, tzinfo
 
+from devicetrack.common.tabular import xlsx_safe
 from devicetrack.reports.schemas import CoverageReport, CoverageRow
 
 KEYS = {
@@ -39,13 +40,6 @@ FIGURES = [
     "overdue_audit",
 ]
 PERCENTS = {"coverage_pct", "devices_per_100", "priority_coverage_pct"}
-
-
-def xlsx_safe(text: str) -> str:
-    """XLSX cannot hold most control characters; drop them rather than fail the export."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("", text)
 
 
 def columns(level: str) -> list[str]:
@@ -82,9 +76,11 @@ def coverage_xlsx(
     keeps the field names); audit times are written in `local_time` (Excel has no zones)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     book = Workbook()
     sheet = book.active
+    assert sheet is not None  # a new workbook has one sheet
     sheet.title = f"coverage-{report.level}"
     cols = columns(report.level)
     headers = [heading(c) if heading else c for c in cols]
@@ -102,7 +98,7 @@ def coverage_xlsx(
             values.append(v)
         sheet.append(values)
     for index, (name, header) in enumerate(zip(cols, headers, strict=True), start=1):
-        letter = sheet.cell(row=1, column=index).column_letter
+        letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = max(10, len(header) + 2)
         fmt = (
             "0.0"

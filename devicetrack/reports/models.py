@@ -9,7 +9,7 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer, String
 from sqlmodel import Field, SQLModel
 
 
-def _school_fk() -> Column:  # type: ignore[type-arg]
+def _school_fk() -> Column[int]:
     return Column(Integer, ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True)
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, delete, get, patch, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -104,7 +106,11 @@ class SchoolController(Controller):
         ),
     )
     async def import_(
-        self, request: Request, tx: AsyncSession, principal: Principal, settings: Settings
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        settings: Settings,
     ) -> ImportResult:
         data, filename = await read_upload(request)
         return await importer.import_schools(tx, principal, data, filename)

@@ -6,6 +6,8 @@ the request's single transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
@@ -142,7 +144,9 @@ async def import_schools(
     return ImportResult(created=len(ids), enrolments=len(enrolments), school_ids=ids)
 
 
-def _enrolment(number: int, row: dict[str, str], bad) -> dict[str, object] | None:  # type: ignore[no-untyped-def]
+def _enrolment(
+    number: int, row: dict[str, str], bad: Callable[..., None]
+) -> dict[str, object] | None:
     year = row.get("school_year", "")
     total_text = row.get("students_total", "")
     if not year and not total_text:

@@ -5,8 +5,16 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devicetrack.auth.principal import Principal
+from devicetrack.auth.scope import restrict
 from devicetrack.regions.models import Commune
 from devicetrack.schools.models import Enrolment, School
+
+
+def visible_schools(principal: Principal) -> ColumnElement[bool]:
+    """The schools the caller may see; every query of school-owned rows filters by it.
+    Donors follow devices, not schools: they reach schools through reports only."""
+    return restrict(principal, province=School.province_code, school=School.id)
 
 
 async def get_school(session: AsyncSession, school_id: int) -> School | None:
@@ -18,7 +26,7 @@ async def list_schools(
 ) -> list[School]:
     query = select(School).where(*where).order_by(School.id).limit(limit + 1)
     if after_id is not None:
-        query = query.where(School.id > after_id)  # type: ignore[operator]
+        query = query.where(School.id > after_id)
     return list((await session.execute(query)).scalars())
 
 
@@ -47,7 +55,7 @@ async def insert_schools(session: AsyncSession, rows: list[dict[str, object]]) -
     result = await session.execute(
         pg_insert(School).returning(School.id, sort_by_parameter_order=True), rows
     )
-    return [r[0] for r in result]
+    return [i for (i,) in result if i is not None]  # a key RETURNING gives is never NULL
 
 
 async def upsert_enrolments(session: AsyncSession, rows: list[dict[str, object]]) -> None:
@@ -71,11 +79,11 @@ async def upsert_enrolment(
     stmt = pg_insert(Enrolment).values(
         school_id=school_id, school_year=year, students_total=total, priority_students=priority
     )
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         constraint="uq_enrolments_school_id_school_year",
         set_={"students_total": total, "priority_students": priority, "updated_at": func.now()},
     ).returning(Enrolment)
-    return (await session.execute(stmt)).scalar_one()
+    return (await session.execute(upsert)).scalar_one()
 
 
 async def list_enrolments(session: AsyncSession, school_id: int) -> list[Enrolment]:
@@ -94,8 +102,8 @@ async def school_names(session: AsyncSession, ids: list[int]) -> dict[int, str]:
     """Names only, for labelling rows whose scope was already checked (a device's school)."""
     if not ids:
         return {}
-    rows = await session.execute(select(School.id, School.name).where(School.id.in_(ids)))  # type: ignore[union-attr]
-    return {int(i): str(n) for i, n in rows}
+    rows = await session.execute(select(School.id, School.name).where(School.id.in_(ids)))
+    return {i: n for i, n in rows if i is not None}
 
 
 async def school_choices(
@@ -108,4 +116,4 @@ async def school_choices(
         .where(School.active, *where)
         .order_by(School.name, School.id)
     )
-    return [(int(i), str(n), str(c)) for i, n, c in rows]
+    return [(i, n, c) for i, n, c in rows if i is not None]

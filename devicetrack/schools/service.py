@@ -11,13 +11,13 @@ from devicetrack.auth.scope import (
     ensure_can_edit_enrolment,
     ensure_can_manage_registry,
     ensure_school_visible,
-    visible_schools,
 )
 from devicetrack.db.search import contains_pattern, folded_contains
 from devicetrack.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from devicetrack.regions import repository as regions
 from devicetrack.schools import repository as repo
 from devicetrack.schools.models import Enrolment, School
+from devicetrack.schools.repository import visible_schools
 from devicetrack.schools.schemas import (
     EnrolmentRead,
     EnrolmentWrite,
@@ -129,7 +129,7 @@ async def list_schools(
     if level:
         where.append(literal(level) == any_(School.levels))
     if q:
-        where.append(or_(folded_contains(School.name, q), School.code.ilike(contains_pattern(q))))  # type: ignore[attr-defined]
+        where.append(or_(folded_contains(School.name, q), School.code.ilike(contains_pattern(q))))
     rows = await repo.list_schools(session, where=where, after_id=after_id, limit=limit)
     return [school_read(s) for s in rows]
 

@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.scope import visible_schools
 from devicetrack.common.clock import local_today
 from devicetrack.common.dates import check_event_dates
 from devicetrack.db.counters import lock_school_counters
@@ -21,12 +20,18 @@ from devicetrack.devices import repository as devices_repo
 from devicetrack.devices import service as devices
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools.models import School
+from devicetrack.schools.repository import visible_schools
 from devicetrack.students import repository as repo
 from devicetrack.students.models import Assignment
 from devicetrack.students.schemas import AssignmentCreate, AssignmentRead, AssignmentReturn
 from devicetrack.students.service import get_student, sees_personal_data
 
 NEEDS_RESET = ("laptop", "tablet", "smartphone")
+
+
+def _assigned_at(a: Assignment) -> datetime:
+    assert a.assigned_at is not None  # set by the database on insert
+    return a.assigned_at
 
 
 def assignment_read(
@@ -40,7 +45,7 @@ def assignment_read(
         student_id=a.student_id,
         student_code=code,
         school_id=a.school_id,
-        assigned_at=a.assigned_at,  # type: ignore[arg-type]
+        assigned_at=_assigned_at(a),
         condition_out=a.condition_out,
         due_back_on=a.due_back_on,
         returned_at=a.returned_at,
@@ -215,7 +220,7 @@ async def list_assignments(
     if principal.is_donor:
         raise Forbidden("Donors do not see loans.")
     where: list[ColumnElement[bool]] = [
-        Assignment.school_id.in_(select(School.id).where(visible_schools(principal)))  # type: ignore[attr-defined]
+        Assignment.school_id.in_(select(School.id).where(visible_schools(principal)))
     ]
     if school_id is not None:
         where.append(Assignment.school_id == school_id)
@@ -225,7 +230,7 @@ async def list_assignments(
         where.append(repo.device_tag_clause(asset_tag))
     if open_ is not None:
         where.append(
-            Assignment.returned_at.is_(None) if open_ else Assignment.returned_at.is_not(None)  # type: ignore[union-attr]
+            Assignment.returned_at.is_(None) if open_ else Assignment.returned_at.is_not(None)
         )
     if overdue is not None:
         # The same day as the `overdue` flag of each loan (assignment_read): UTC.

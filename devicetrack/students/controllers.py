@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, delete, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -7,8 +9,8 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
 from devicetrack.common.uploads import read_upload
 from devicetrack.errors import FieldError, ValidationFailed
-from devicetrack.privacy import service as privacy
 from devicetrack.privacy.schemas import AccessPage
+from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments, export, importer, service
 from devicetrack.students.schemas import (
     AssignmentCreate,
@@ -43,7 +45,7 @@ class StudentController(Controller):
     @get("/", operation_id="listStudents")
     async def list_(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
         school: int | None = None,
@@ -77,7 +79,7 @@ class StudentController(Controller):
     @post("/import", operation_id="importStudents", request_max_body_size=16 * 1024 * 1024)
     async def import_(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
         school_id: int | None = None,
@@ -96,7 +98,11 @@ class StudentController(Controller):
 
     @get("/{student_id:int}", operation_id="getStudent")
     async def get_(
-        self, request: Request, tx: AsyncSession, principal: Principal, student_id: int
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
     ) -> StudentRead:
         student, consent = await service.get_student(tx, principal, student_id)
         read = service.student_read(principal, student, consent)
@@ -122,7 +128,11 @@ class StudentController(Controller):
 
     @get("/{student_id:int}/export", operation_id="exportStudent")
     async def export_(
-        self, request: Request, tx: AsyncSession, principal: Principal, student_id: int
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
     ) -> StudentExport:
         """Everything held about one student (for the school's staff and admins), its
         access log included."""
@@ -181,7 +191,7 @@ class AssignmentController(Controller):
     @get("/", operation_id="listAssignments")
     async def list_(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
         school: int | None = None,
@@ -208,7 +218,11 @@ class AssignmentController(Controller):
 
     @get("/{assignment_id:int}", operation_id="getAssignment")
     async def get_(
-        self, request: Request, tx: AsyncSession, principal: Principal, assignment_id: int
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        assignment_id: int,
     ) -> AssignmentRead:
         read = await assignments.get_assignment(tx, principal, assignment_id)
         await privacy.record_reads(tx, principal, privacy.route_of(request), [read])
@@ -219,3 +233,31 @@ class AssignmentController(Controller):
         self, tx: AsyncSession, principal: Principal, assignment_id: int, data: AssignmentReturn
     ) -> AssignmentRead:
         return await assignments.return_device(tx, principal, assignment_id, data)
+
+
+class PrivacyController(Controller):
+    path = "/privacy"
+    tags = ["privacy"]
+
+    @get("/access-log", operation_id="listAccessLog")
+    async def access_log(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int | None = None,
+        user_id: int | None = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> AccessPage:
+        """Who read which student's personal fields, when and through which route, newest
+        first (admins only)."""
+        rows = await privacy.list_access(
+            tx,
+            principal,
+            student_id=student_id,
+            user_id=user_id,
+            before_id=decode_cursor(cursor),
+            limit=limit,
+        )
+        items, next_cursor = page_of(rows, limit)
+        return AccessPage(items=items, next_cursor=next_cursor)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.privacy import service as privacy
+from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments, service
 from devicetrack.students.schemas import StudentExport
 

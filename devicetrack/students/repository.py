@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Collection
+from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, text
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +16,7 @@ def has_consent_clause() -> ColumnElement[bool]:
     return exists().where(
         Consent.student_id == Student.id,
         Consent.subject == "guardian",
-        Consent.withdrawn_at.is_(None),  # type: ignore[union-attr]
+        Consent.withdrawn_at.is_(None),
     )
 
 
@@ -35,7 +37,7 @@ async def list_students(
         select(Student, has_consent_clause()).where(*where).order_by(Student.id).limit(limit + 1)
     )
     if after_id is not None:
-        query = query.where(Student.id > after_id)  # type: ignore[operator]
+        query = query.where(Student.id > after_id)
     return [(s, bool(c)) for s, c in await session.execute(query)]
 
 
@@ -50,19 +52,19 @@ async def existing_codes(session: AsyncSession, school_id: int, codes: list[str]
     rows = await session.execute(
         select(Student.student_code).where(
             Student.school_id == school_id,
-            Student.student_code.in_(codes),  # type: ignore[attr-defined]
+            Student.student_code.in_(codes),
         )
     )
     return set(rows.scalars())
 
 
-async def insert_students(session: AsyncSession, rows: list[dict]) -> list[int]:
+async def insert_students(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
     result = await session.execute(
         pg_insert(Student).returning(Student.id, sort_by_parameter_order=True), rows
     )
-    return [r[0] for r in result]
+    return [i for (i,) in result if i is not None]  # a key RETURNING gives is never NULL
 
 
 async def clear_loan_notes(session: AsyncSession, student_id: int) -> None:
@@ -94,14 +96,16 @@ async def open_assignment_count(session: AsyncSession, student_id: int) -> int:
         await session.scalar(
             select(func.count(Assignment.id)).where(
                 Assignment.student_id == student_id,
-                Assignment.returned_at.is_(None),  # type: ignore[union-attr]
+                Assignment.returned_at.is_(None),
             )
         )
         or 0
     )
 
 
-def assignment_query(where: list[ColumnElement[bool]]):  # type: ignore[no-untyped-def]
+def assignment_query(
+    where: list[ColumnElement[bool]],
+) -> Select[Assignment, str, str, str, str | None]:
     return (
         select(Assignment, Device.asset_tag, Device.kind, Student.student_code, Student.full_name)
         .join(Device, Device.id == Assignment.device_id)
@@ -112,10 +116,10 @@ def assignment_query(where: list[ColumnElement[bool]]):  # type: ignore[no-untyp
 
 async def list_assignments(
     session: AsyncSession, *, where: list[ColumnElement[bool]], after_id: int | None, limit: int
-) -> list[tuple]:
+) -> list[Row[*tuple[Any, ...]]]:
     query = assignment_query(where).order_by(Assignment.id).limit(limit + 1)
     if after_id is not None:
-        query = query.where(Assignment.id > after_id)  # type: ignore[operator]
+        query = query.where(Assignment.id > after_id)
     return list(await session.execute(query))
 
 
@@ -130,8 +134,47 @@ async def get_assignment(
 
 
 def overdue_clause(today: date) -> ColumnElement[bool]:
-    return and_(Assignment.returned_at.is_(None), Assignment.due_back_on < today)  # type: ignore[union-attr,operator]
+    return and_(Assignment.returned_at.is_(None), Assignment.due_back_on < today)
 
 
 def device_tag_clause(asset_tag: str) -> ColumnElement[bool]:
-    return Device.asset_tag == asset_tag  # type: ignore[return-value]
+    return Device.asset_tag == asset_tag
+
+
+async def close_open_loan(session: AsyncSession, device: Device, actor_id: int, note: str) -> None:
+    """A lost or stolen device is no longer with its student: end the loan
+    (devices.lifecycle.apply calls this through custody.service.apply)."""
+    await session.execute(
+        update(Assignment)
+        .where(Assignment.device_id == device.id, Assignment.returned_at.is_(None))
+        .values(returned_at=datetime.now(UTC), returned_by=actor_id or None, note=note)
+    )
+
+
+async def erased_among(session: AsyncSession, student_ids: Collection[int]) -> set[int]:
+    """Which of these students have had their personal data erased."""
+    if not student_ids:
+        return set()
+    rows = await session.scalars(
+        select(Student.id).where(
+            Student.id.in_(sorted(student_ids)),
+            Student.erased_at.is_not(None),
+        )
+    )
+    return {i for i in rows if i is not None}
+
+
+async def due_for_retention(session: AsyncSession, months: int) -> list[int]:
+    """Students who left or graduated more than `months` calendar months ago and still hold
+    personal data (PostgreSQL's interval arithmetic: 24 months before 31 March is 31 March)."""
+    rows = await session.execute(
+        select(Student.id)
+        .where(
+            Student.status != "active",
+            Student.left_at < text("now() - make_interval(months => :months)"),
+            Student.erased_at.is_(None),
+        )
+        .order_by(Student.id),
+        {"months": months},
+    )
+    return [student_id for student_id in rows.scalars() if student_id is not None]

@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.scope import visible_schools
 from devicetrack.common.clock import local_today
 from devicetrack.common.dates import check_event_dates
 from devicetrack.common.tabular import clean_cell
@@ -21,6 +20,7 @@ from devicetrack.devices.identity import normalise_msisdn
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
+from devicetrack.schools.repository import visible_schools
 from devicetrack.students import repository as repo
 from devicetrack.students.models import Consent, Student
 from devicetrack.students.schemas import (
@@ -167,7 +167,7 @@ async def list_students(
 ) -> list[StudentRead]:
     ensure_student_reader(principal)
     where: list[ColumnElement[bool]] = [
-        Student.school_id.in_(select(School.id).where(visible_schools(principal)))  # type: ignore[attr-defined]
+        Student.school_id.in_(select(School.id).where(visible_schools(principal)))
     ]
     if school_id is not None:
         where.append(Student.school_id == school_id)
@@ -182,7 +182,7 @@ async def list_students(
     if has_device is not None:
         where.append(Student.has_device == has_device)
     if q:
-        clauses = [Student.student_code.ilike(contains_pattern(q))]  # type: ignore[attr-defined]
+        clauses: list[ColumnElement[bool]] = [Student.student_code.ilike(contains_pattern(q))]
         if principal.is_admin or principal.is_school_staff:
             # Name search only where names may be seen: staff search their schools only.
             clauses.append(folded_contains(Student.full_name, q))

@@ -101,7 +101,7 @@ class ApiReferencePlugin(OpenAPIRenderPlugin):
     def __init__(self, path: str | list[str] = "/") -> None:
         super().__init__(path=path)
 
-    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         html = env.get_template("api_reference.html").render(
             info=openapi_schema.get("info", {}),
             groups=operations(openapi_schema),

@@ -12,7 +12,7 @@ from litestar import Response
 from openpyxl import Workbook
 
 from devicetrack.common.clock import VIETNAM
-from devicetrack.reports.export import xlsx_safe
+from devicetrack.common.tabular import xlsx_safe
 from devicetrack.web.i18n import Translator
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

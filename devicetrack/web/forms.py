@@ -91,7 +91,7 @@ class Form:
         if upload is None or isinstance(upload, str):
             self.errors.append(FieldError(field=name, message="choose a file"))
             return None
-        return upload.file.read(), upload.filename  # type: ignore[no-any-return]
+        return upload.file.read(), upload.filename
 
     def refusal(self, detail: str = "Some fields need another look.") -> ValidationFailed | None:
         """The form's errors as the refusal a page shows, or None when there are none."""

@@ -16,17 +16,17 @@ from devicetrack.auth.client_address import client_address
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.service import LoginRefused
 from devicetrack.config import Settings
-from devicetrack.devices import actions as device_actions
+from devicetrack.custody import service as device_actions
 from devicetrack.devices import lifecycle
 from devicetrack.devices import service as devices
 from devicetrack.devices.models import SIM_HOSTS
-from devicetrack.devices.schemas import ActionBody, DeviceUpdate
+from devicetrack.devices.schemas import ActionBody, ActionResult, DeviceRead, DeviceUpdate
 from devicetrack.errors import DomainError
 from devicetrack.labels import render as labels_render
 from devicetrack.labels import service as labels
-from devicetrack.privacy import service as privacy
 from devicetrack.schools import repository as schools_repo
 from devicetrack.schools import service as schools
+from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments
 from devicetrack.web import session
 from devicetrack.web.forms import Form, attempt
@@ -206,7 +206,7 @@ class CommonPages(Controller):
         """The device page; after a refused action, that action's form is open with the
         reason and what was typed (`failed`, `error`, `values`)."""
         device = await devices.read_device(tx, principal, tag)
-        events = await devices.list_events(
+        events = await device_actions.list_events(
             tx, principal, device.asset_tag, after_id=None, limit=1000
         )
         svg = labels_render.label_svg(await labels.device_label(tx, principal, device.asset_tag))
@@ -263,12 +263,14 @@ class CommonPages(Controller):
         form = await Form.of(request)
         expires = form.day("plan_expires_on", required=True)
         name = form.text("plan_name", max_length=200)
-        result = form.refusal() or await attempt(
-            tx,
-            lambda: devices.update_device(
-                tx, principal, tag, DeviceUpdate(plan_expires_on=expires, plan_name=name)
-            ),
-        )
+        result: DeviceRead | DomainError | None = form.refusal()
+        if result is None:
+            result = await attempt(
+                tx,
+                lambda: devices.update_device(
+                    tx, principal, tag, DeviceUpdate(plan_expires_on=expires, plan_name=name)
+                ),
+            )
         if isinstance(result, DomainError):
             return await self._device_page(
                 request, tx, principal, tag, failed="plan", error=result, values=form.values
@@ -292,9 +294,11 @@ class CommonPages(Controller):
             reason=form.text("reason", max_length=500),
             sim=form.text("sim", max_length=40),
         )
-        result = form.refusal() or await attempt(
-            tx, lambda: device_actions.perform(tx, principal, tag, action, body)
-        )
+        result: ActionResult | DomainError | None = form.refusal()
+        if result is None:
+            result = await attempt(
+                tx, lambda: device_actions.perform(tx, principal, tag, action, body)
+            )
         if isinstance(result, DomainError):
             # Back to the device page with this action's form open, the reason and the
             # values typed; a device the caller may not see stays "not found".

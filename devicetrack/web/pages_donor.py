@@ -245,7 +245,7 @@ class DonorPages(Controller):
             if upload is None:
                 raise ValidationFailed("Choose a CSV or Excel file.", errors=form.errors)
             table = read_table(upload[0], upload[1], intake_rows.ALIASES, {"kind"})
-            return await donations.intake_devices(tx, principal, donation_id, table.rows, "create")  # type: ignore[arg-type]
+            return await donations.intake_devices(tx, principal, donation_id, table.rows, "create")
 
         result = await attempt(tx, run)
         if isinstance(result, DomainError):
@@ -266,8 +266,12 @@ class DonorPages(Controller):
         copies = form.integer("copies", low=1, high=100) or 1
         form.check()
         data = LabelSheetRequest(
-            template=template, donation_id=donation_id, skip=skip, copies=copies
-        )  # type: ignore[arg-type]
+            # form.check() has refused a missing or unknown template.
+            template=template,  # type: ignore[arg-type]
+            donation_id=donation_id,
+            skip=skip,
+            copies=copies,
+        )
         await donations.get_donation(tx, principal, donation_id)
         sheet = await labels.sheet_labels(tx, principal, data)
         labels.check_options(data.template, data.skip, data.copies, sheet)

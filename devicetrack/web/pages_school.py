@@ -20,8 +20,8 @@ from devicetrack.common.clock import local_today
 from devicetrack.devices import export as devices_export
 from devicetrack.devices import service as devices
 from devicetrack.errors import DomainError, FieldError, Forbidden, ValidationFailed
-from devicetrack.privacy import service as privacy
 from devicetrack.schools import service as schools
+from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments, importer
 from devicetrack.students import export as student_export
 from devicetrack.students import service as students
@@ -82,7 +82,12 @@ class SchoolPages(Controller):
             "condition": _pick(condition, CONDITIONS),
         }
         where = devices.device_filters(
-            principal, school=school_id, q=(q or "").strip()[:60] or None, **filters
+            principal,
+            school=school_id,
+            q=(q or "").strip()[:60] or None,
+            status=filters["status"],
+            kind=filters["kind"],
+            condition=filters["condition"],
         )
         rows = await devices.list_devices(tx, where, after_id=after, limit=PAGE_SIZE + 1)
         more = rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None
@@ -253,7 +258,7 @@ class SchoolPages(Controller):
             form.errors.append(
                 FieldError(field="quantity", message="choose a kind and a quantity, or scan tags")
             )
-        error = form.refusal()
+        error: DomainError | None = form.refusal()
         if error is None:
             data = AllocationCreate(
                 school_id=school_id,
@@ -485,7 +490,9 @@ class StudentPages(Controller):
                 fields[name] = ""  # emptied on the form: cleared, not kept
         result: Any = form.refusal()
         if result is None:
-            data = StudentUpdate(**{k: v for k, v in fields.items() if v is not None})
+            # The form checked each value against its list and limits; the Struct's Literal
+            # types are not visible through the dict (as for StudentCreate above).
+            data = StudentUpdate(**{k: v for k, v in fields.items() if v is not None})  # type: ignore[arg-type]
             result = await attempt(
                 tx, lambda: students.update_student(tx, principal, student_id, data)
             )

@@ -75,12 +75,12 @@ def page(
     principal: Principal | None = None,
     *,
     status: int | None = None,
-    error: DomainError | None = None,
+    error: DomainError | str | None = None,
     **context: Any,
 ) -> Response[str]:
     """Render a page. A page shown again with a refusal (`error`) answers with the refusal's
     status unless `status` says otherwise."""
-    status = status or (error.status if error else 200)
+    status = status or (error.status if isinstance(error, DomainError) else 200)
     t = translator(request, principal)
     fresh_csrf = session.ensure_pre_csrf(request) if principal is None else None
 

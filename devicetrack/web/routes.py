@@ -3,6 +3,7 @@ user (the API's is the bearer token's), with errors shown as pages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,10 @@ def web_routers() -> list[Router]:
 API_PREFIXES = ("/api/", "/schema", "/health", "/ready", "/static/")
 
 
-def page_or_problem(problem_handler: Any) -> Any:
+Handler = Callable[[Request[Any, Any, Any], Exception], Response[Any]]
+
+
+def page_or_problem(problem_handler: Handler) -> Handler:
     """For the app-level handlers (a path no route matches, a path parameter of the wrong
     type): a browser asking for a page gets the page, API clients keep problem+json."""
 
@@ -61,6 +65,6 @@ def page_or_problem(problem_handler: Any) -> Any:
         path = request.url.path
         if not path.startswith(API_PREFIXES) and "text/html" in request.headers.get("accept", ""):
             return error_page(request, exc)
-        return problem_handler(request, exc)  # type: ignore[no-any-return]
+        return problem_handler(request, exc)
 
     return handle

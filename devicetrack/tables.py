@@ -1,4 +1,7 @@
-"""Imports every table model so SQLModel.metadata is complete (Alembic's target)."""
+"""Imports every table model so SQLModel.metadata is complete (Alembic's target).
+
+It sits at the top of the package beside app.py because it imports every domain; db/ is
+the foundation the domains build on and imports none of them (see the README's layers)."""
 
 from devicetrack.allocations.models import Allocation, AllocationDevice, SchoolQuota
 from devicetrack.audits.models import Audit, AuditExpected, AuditScan

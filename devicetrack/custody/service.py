@@ -1,15 +1,26 @@
-"""POST /devices/{asset_tag}/actions/{action}: the §3 lifecycle actions and SIM pairing.
-Each changes the device and writes its event(s) in the request's transaction."""
+"""POST /devices/{asset_tag}/actions/{action}: the §3 lifecycle actions and SIM pairing,
+and a device's history. Each action changes the device and writes its event(s) in the
+request's transaction.
+
+This sits above devices/, allocations/ and students/ because an action reaches all three:
+allocating keeps the allocation record and quotas (allocations), a lost or stolen device
+ends its loan (students), and the history hides the notes of erased students."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devicetrack.allocations.schemas import AllocationCreate
+from devicetrack.allocations.service import allocate
 from devicetrack.auth.principal import Principal
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle, service
-from devicetrack.devices.schemas import ActionBody, ActionResult
+from devicetrack.devices.models import Device
+from devicetrack.devices.schemas import ActionBody, ActionResult, EventRead
 from devicetrack.errors import Conflict, FieldError, NotFound, ValidationFailed
+from devicetrack.students import repository as students
 
 PAIRING = {
     "install-sim": service.install_sim,
@@ -19,6 +30,34 @@ PAIRING = {
 ACTIONS = sorted([*lifecycle.TRANSITIONS, *PAIRING])
 
 
+async def apply(
+    session: AsyncSession,
+    principal: Principal,
+    device: Device,
+    action: str,
+    body: ActionBody,
+    *,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    """lifecycle.apply with the loan of a lost or stolen device ended (students)."""
+    return await lifecycle.apply(
+        session, principal, device, action, body, extra=extra, end_loan=students.close_open_loan
+    )
+
+
+async def list_events(
+    session: AsyncSession, principal: Principal, code: str, *, after_id: int | None, limit: int
+) -> list[EventRead]:
+    return await service.list_events(
+        session,
+        principal,
+        code,
+        after_id=after_id,
+        limit=limit,
+        erased_among=students.erased_among,
+    )
+
+
 async def perform(
     session: AsyncSession, principal: Principal, code: str, action: str, body: ActionBody
 ) -> ActionResult:
@@ -26,9 +65,6 @@ async def perform(
         raise NotFound(f"Unknown action {action!r}.", extra={"actions": ACTIONS})
     if action == "allocate":
         # Allocation has its own rules (quotas, an allocation record): one path for both.
-        from devicetrack.allocations.schemas import AllocationCreate
-        from devicetrack.allocations.service import allocate
-
         device = await service.get_device(session, principal, code)
         # The role and the current status first, as for every other action: a refused
         # transition names the current status and the allowed actions (SPEC §3).
@@ -68,7 +104,7 @@ async def perform(
         else:
             lifecycle.ensure_role(principal, lifecycle.TRANSITIONS[action], device)
             await lifecycle.ensure_not_installed(session, device, action)
-            event_id = await lifecycle.apply(session, principal, device, action, body)
+            event_id = await apply(session, principal, device, action, body)
     return ActionResult(
         device=await service.read_device(session, principal, device.asset_tag),
         action=action,

@@ -1,3 +1,6 @@
+"""The donor register's API. It lives in donations/, above donors/, because whether a
+province officer may edit a donor depends on where the donor gives: its donations."""
+
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
@@ -5,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
+from devicetrack.donations import service as donations
 from devicetrack.donors import service
 from devicetrack.donors.schemas import DonorCreate, DonorKind, DonorPage, DonorRead, DonorUpdate
 
@@ -41,7 +45,7 @@ class DonorController(Controller):
     async def update(
         self, tx: AsyncSession, principal: Principal, donor_id: int, data: DonorUpdate
     ) -> DonorRead:
-        return await service.update_donor(tx, principal, donor_id, data)
+        return await donations.update_donor(tx, principal, donor_id, data)
 
     @delete("/{donor_id:int}", operation_id="deleteDonor")
     async def delete_(self, tx: AsyncSession, principal: Principal, donor_id: int) -> None:

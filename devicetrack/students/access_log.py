@@ -1,0 +1,56 @@
+"""Which students' personal fields an answer carries, written to the child's access log
+(devicetrack/privacy holds the log itself; the students domain decides what was shown, by
+the same rule that put the fields there: service.sees_personal_data)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.privacy import service as log
+from devicetrack.privacy.schemas import AccessRead
+from devicetrack.privacy.service import access_log_of, route_of
+from devicetrack.students import service as students
+from devicetrack.students.schemas import AssignmentRead, StudentRead
+
+__all__ = ["access_log_of", "list_access", "record_reads", "route_of"]
+
+
+async def record_reads(
+    session: AsyncSession,
+    principal: Principal,
+    route: str,
+    reads: Iterable[StudentRead | AssignmentRead],
+) -> None:
+    """Log the students whose personal fields these answers carry to this caller."""
+    ids = [
+        read.student_id if isinstance(read, AssignmentRead) else read.id
+        for read in reads
+        if students.sees_personal_data(principal, read.school_id)
+    ]
+    await log.record(session, principal, route, ids)
+
+
+async def list_access(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    student_id: int | None = None,
+    user_id: int | None = None,
+    before_id: int | None = None,
+    limit: int,
+) -> list[AccessRead]:
+    """The log, newest first (admins only; an unknown student answers 404)."""
+    log.ensure_log_reader(principal)
+    if student_id is not None:
+        await students.get_student(session, principal, student_id)
+    return await log.list_access(
+        session,
+        principal,
+        student_id=student_id,
+        user_id=user_id,
+        before_id=before_id,
+        limit=limit,
+    )
