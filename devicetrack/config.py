@@ -34,6 +34,8 @@ class Settings:
     # plain-HTTP intranet can still sign in); True or False forces it.
     cookie_secure: bool | None = None
     log_sql: bool = False
+    # Hours an Idempotency-Key and its kept answer last (the draft suggests 24).
+    idempotency_hours: int = 24
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -51,6 +53,7 @@ class Settings:
             ("pool_size", "DEVICETRACK_POOL_SIZE"),
             ("login_max_failures", "DEVICETRACK_LOGIN_MAX_FAILURES"),
             ("login_window_seconds", "DEVICETRACK_LOGIN_WINDOW_SECONDS"),
+            ("idempotency_hours", "DEVICETRACK_IDEMPOTENCY_HOURS"),
         ):
             if env.get(key):
                 values[name] = int(env[key])
