@@ -421,6 +421,27 @@ async def test_a_body_with_a_password_is_fingerprinted_slowly(client, db, factor
     assert await db.fetchval("SELECT count(*) FROM users WHERE email = $1", body["email"]) == 1
 
 
+async def test_a_streamed_answer_runs_again(client, db, factory) -> None:
+    """A label sheet is streamed as it is drawn, never held whole, so it is not kept: a
+    repeat draws it again (it changes nothing). The key still binds the request."""
+    scene = await make_scene(client, db, factory)
+    tags = await scene.tablets(2)
+    officer = keyed(scene.officer, "labels-1")
+    sheets = [
+        await client.post(f"{API}/labels", headers=officer.headers, json={"asset_tags": tags})
+        for _ in range(2)
+    ]
+    for sheet in sheets:
+        assert sheet.status_code == 200, sheet.text
+        assert sheet.content.startswith(b"%PDF") and "idempotent-replayed" not in sheet.headers
+    row = await db.fetchrow("SELECT kept, status, body FROM idempotency_keys")
+    assert tuple(row) == ("streamed", 200, None)
+    other = await client.post(
+        f"{API}/labels", headers=officer.headers, json={"asset_tags": tags[:1]}
+    )
+    assert_problem(other, 422)
+
+
 async def test_deleting_twice_with_one_key(client, db, factory) -> None:
     admin = await factory.admin()
     created = await client.post(
