@@ -34,7 +34,8 @@ class Settings:
     # plain-HTTP intranet can still sign in); True or False forces it.
     cookie_secure: bool | None = None
     log_sql: bool = False
-    # Hours an Idempotency-Key and its kept answer last (the draft suggests 24).
+    # Hours an Idempotency-Key and its kept answer last (the draft leaves the expiry to
+    # the server and asks that it be published: README, "Retries").
     idempotency_hours: int = 24
 
     @classmethod

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -79,6 +80,8 @@ PASSWORD_BODIES = frozenset({"createUser", "updateUser"})
 TRANSIENT = frozenset({401, 408, 429})
 # Headers of an answer that describe that one response, not the answer.
 NOT_REPLAYED = frozenset({"set-cookie", "date", "x-request-id", "content-length"})
+# The two escapes of a Structured Field string (RFC 8941 3.3.3): \" and \\.
+_SF_ESCAPE = re.compile(r'\\(["\\])')
 
 
 class KeyInvalid(DomainError):
@@ -162,7 +165,7 @@ def requested_key(request: Request[Any, Any, Any]) -> str | None:
         raise _key_error("Send one Idempotency-Key header, not several.")
     key = values[0].strip()
     if len(key) >= 2 and key[0] == key[-1] == '"':
-        key = key[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        key = _SF_ESCAPE.sub(r"\1", key[1:-1])
     elif "," in key:
         # Two header lines folded into one by a client or proxy ("a, b").
         raise _key_error("Send one Idempotency-Key header, not several.")
