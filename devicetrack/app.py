@@ -42,6 +42,7 @@ from devicetrack.donations.controllers import DonationController, LabelBatchCont
 from devicetrack.donations.donor_controllers import DonorController
 from devicetrack.errors import exception_handlers
 from devicetrack.health import health, ready
+from devicetrack.idempotency import service as idempotency
 from devicetrack.labels.controllers import DeviceLabelController, LabelSheetController
 from devicetrack.middleware import add_request_id_header, no_store
 from devicetrack.regions.controllers import RegionController
@@ -114,7 +115,15 @@ def create_app(settings: Settings) -> Litestar:
         engine_dependency_key="db_engine",
         create_all=False,
     )
-    api = Router(path="/api/v1", route_handlers=API_CONTROLLERS)
+    api = Router(
+        path="/api/v1",
+        route_handlers=API_CONTROLLERS,
+        # Idempotency-Key on the API's writes (idempotency/service.py): the middleware and
+        # the hook let the transaction see the answer before it commits.
+        opt={"idempotency": True},
+        middleware=[idempotency.scope_middleware],
+        after_request=idempotency.capture_answer,
+    )
     open_pool, close_pool = lifespan_hooks(settings)
     return Litestar(
         route_handlers=[api, health, ready, *web_routers()],
@@ -129,7 +138,10 @@ def create_app(settings: Settings) -> Litestar:
         on_startup=[open_pool],
         on_shutdown=[close_pool],
         before_send=[add_request_id_header, no_store],
-        exception_handlers={k: page_or_problem(h) for k, h in exception_handlers.items()},
+        exception_handlers={
+            **{k: page_or_problem(h) for k, h in exception_handlers.items()},
+            idempotency.Replay: idempotency.replay_response,
+        },
         request_max_body_size=settings.max_body_bytes,
         state=State({"settings": settings}),
         openapi_config=OpenAPIConfig(
@@ -137,7 +149,9 @@ def create_app(settings: Settings) -> Litestar:
             version=__version__,
             description=(
                 "Donated devices from donor to province stock to school to student and back. "
-                "Errors are RFC 9457 problem+json. Authenticate with POST /api/v1/auth/token."
+                "Errors are RFC 9457 problem+json. Authenticate with POST /api/v1/auth/token. "
+                "Writes take an optional Idempotency-Key header: a retry with the same key "
+                "and request within 24 h gets the first answer and changes nothing."
             ),
             path="/schema",
             # The plain reference first (served at /schema): it needs no internet.

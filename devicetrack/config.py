@@ -67,6 +67,9 @@ class Settings:
     backup_dir: Path | None = None
     backup_keep_days: int = 7
     nightly_backup: bool | None = None
+    # Hours an Idempotency-Key and its kept answer last (the draft leaves the expiry to
+    # the server and asks that it be published: README, "Retries").
+    idempotency_hours: int = 24
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -86,6 +89,7 @@ class Settings:
             ("login_window_seconds", "DEVICETRACK_LOGIN_WINDOW_SECONDS"),
             ("retention_months", "DEVICETRACK_RETENTION_MONTHS"),
             ("backup_keep_days", "DEVICETRACK_BACKUP_KEEP_DAYS"),
+            ("idempotency_hours", "DEVICETRACK_IDEMPOTENCY_HOURS"),
         ):
             if env.get(key):
                 values[name] = int(env[key])

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.service import principal_for_credential, unauthorized
 from devicetrack.config import Settings
+from devicetrack.errors import DomainError
+from devicetrack.idempotency import service as idempotency
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -25,12 +27,28 @@ async def provide_transaction(
 
     Reads run in autocommit instead: no BEGIN/COMMIT round trips on the hot lookup path,
     and nothing to commit. A read that needs one snapshot across statements does it in
-    one statement."""
+    one statement.
+
+    A write with an Idempotency-Key (API routes) runs in idempotency.keyed_transaction:
+    the same one transaction, which also takes the key, and writes the answer with the
+    change before this one commit."""
     if request.method in READ_ONLY_METHODS:
         await db_session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield db_session
         return
-    async with db_session.begin():
+    key = idempotency.requested_key(request)
+    caller = await _caller_or_none(request) if key is not None else None
+    if key is None or caller is None:
+        # No key, or no caller to keep it for (the principal dependency refuses the
+        # request then): as without the header.
+        async with db_session.begin():
+            yield db_session
+        return
+    settings: Settings = request.app.state.settings
+    claim = await idempotency.claim_for(request, caller.user_id, key)
+    async with idempotency.keyed_transaction(
+        request, db_session, claim, settings.idempotency_hours
+    ):
         yield db_session
 
 
@@ -44,12 +62,7 @@ def provide_pool(state: State) -> asyncpg.Pool:
     return pool
 
 
-async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
-    """The caller. Pool and settings come from the app's state rather than as dependencies:
-    Litestar resolves sibling dependencies in a task group, and two tasks per request showed
-    up in the lookup's profile; one dependency with none of its own resolves inline."""
-    pool: asyncpg.Pool = request.app.state.pg_pool
-    settings: Settings = request.app.state.settings
+def _credential(request: Request[Any, Any, Any]) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, credential = header.partition(" ")
     if not credential:
@@ -60,6 +73,31 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     credential = credential.strip()
     if not credential:
         raise unauthorized()
+    return credential
+
+
+async def _caller_or_none(request: Request[Any, Any, Any]) -> Principal | None:
+    """The caller an Idempotency-Key belongs to (a user, or the user of an API key), or
+    None when the credential is missing or unknown. Resolved here as well as in
+    provide_principal because the two are sibling dependencies (see below); the
+    credential cache makes the second lookup cheap."""
+    try:
+        credential = _credential(request)
+    except DomainError:
+        return None
+    settings: Settings = request.app.state.settings
+    return await principal_for_credential(
+        request.app.state.pg_pool, credential, settings.auth_cache_seconds
+    )
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """The caller. Pool and settings come from the app's state rather than as dependencies:
+    Litestar resolves sibling dependencies in a task group, and two tasks per request showed
+    up in the lookup's profile; one dependency with none of its own resolves inline."""
+    pool: asyncpg.Pool = request.app.state.pg_pool
+    settings: Settings = request.app.state.settings
+    credential = _credential(request)
     principal = await principal_for_credential(pool, credential, settings.auth_cache_seconds)
     if principal is None:
         raise unauthorized("The token is unknown, expired or revoked, or the user is inactive.")

@@ -10,6 +10,7 @@ from devicetrack.db.base import metadata
 from devicetrack.devices.models import Device, DeviceEvent
 from devicetrack.donations.models import Donation, LabelBatch, PledgedLine, TagSequence
 from devicetrack.donors.models import Donor
+from devicetrack.idempotency.models import IdempotencyKey
 from devicetrack.privacy.models import StudentAccess
 from devicetrack.regions.models import Commune, Province
 from devicetrack.reports.models import SchoolConnected, SchoolCounts, SchoolSeen, StockCounts
@@ -32,6 +33,7 @@ __all__ = [
     "Donation",
     "Donor",
     "Enrolment",
+    "IdempotencyKey",
     "LabelBatch",
     "LoginAttempt",
     "PledgedLine",

@@ -1,0 +1,1 @@
+"""Idempotency-Key (IETF httpapi draft): a repeated write answers its first answer."""
