@@ -42,8 +42,8 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Request, Response
-from litestar.handlers import HTTPRouteHandler
 from litestar.exceptions import HTTPException
+from litestar.handlers import HTTPRouteHandler
 from litestar.response import File, Stream
 from litestar.serialization import get_serializer
 from litestar.types import ASGIApp, Receive, Scope, Send
