@@ -6,7 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
 from devicetrack.donors import service
-from devicetrack.donors.schemas import DonorCreate, DonorKind, DonorPage, DonorRead, DonorUpdate
+from devicetrack.donors.schemas import DonorCreate, DonorPage, DonorRead, DonorUpdate
+from devicetrack.donors.values import DonorKind
 
 
 class DonorController(Controller):

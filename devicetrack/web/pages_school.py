@@ -19,12 +19,12 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
 from devicetrack.devices import export as devices_export
 from devicetrack.devices import service as devices
+from devicetrack.devices.values import Condition, DeviceKind, DeviceStatus
 from devicetrack.errors import DomainError, FieldError, Forbidden, ValidationFailed
 from devicetrack.schools import service as schools
 from devicetrack.students import assignments, importer
 from devicetrack.students import export as student_export
 from devicetrack.students import service as students
-from devicetrack.students.models import STUDENT_STATUSES
 from devicetrack.students.schemas import (
     AssignmentCreate,
     AssignmentReturn,
@@ -32,29 +32,22 @@ from devicetrack.students.schemas import (
     StudentCreate,
     StudentUpdate,
 )
+from devicetrack.students.values import ConsentMethod, PriorityFlag, StudentStatus
 from devicetrack.web.excel import device_presenter
-from devicetrack.web.forms import Form, attempt, scanned_codes
-from devicetrack.web.pages_common import CONDITIONS, done
+from devicetrack.web.forms import E, Form, attempt, scanned_codes
+from devicetrack.web.pages_common import done
 from devicetrack.web.render import page, translator
 
 PAGE_SIZE = 100
-KINDS = ("laptop", "desktop", "tablet", "smartphone", "sim", "router", "other")
-STATUSES = (
-    "in_stock",
-    "allocated",
-    "at_school",
-    "assigned",
-    "in_repair",
-    "lost",
-    "stolen",
-    "retired",
-)
-PRIORITIES = ("poor_household", "ethnic_minority", "disability", "remote")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _pick(value: str | None, allowed: tuple[str, ...]) -> str | None:
-    return value if value in allowed else None
+def _pick(value: str | None, allowed: type[E]) -> E | None:
+    """A filter from the query string: one of the list, or no filter."""
+    try:
+        return allowed(value)
+    except ValueError:
+        return None
 
 
 class SchoolPages(Controller):
@@ -76,9 +69,9 @@ class SchoolPages(Controller):
     ) -> Response[Any]:
         school = await schools.get_school(tx, principal, school_id)
         filters = {
-            "status": _pick(status, STATUSES),
-            "kind": _pick(kind, KINDS),
-            "condition": _pick(condition, CONDITIONS),
+            "status": _pick(status, DeviceStatus),
+            "kind": _pick(kind, DeviceKind),
+            "condition": _pick(condition, Condition),
         }
         where = devices.device_filters(
             principal, school=school_id, q=(q or "").strip()[:60] or None, **filters
@@ -95,9 +88,9 @@ class SchoolPages(Controller):
             more=more,
             filters=filters,
             q=q or "",
-            kinds=KINDS,
-            statuses=STATUSES,
-            conditions=CONDITIONS,
+            kinds=DeviceKind,
+            statuses=DeviceStatus,
+            conditions=Condition,
             counts=counts,
         )
 
@@ -229,7 +222,7 @@ class SchoolPages(Controller):
             principal,
             error=error,
             school=school,
-            kinds=KINDS,
+            kinds=DeviceKind,
             quotas=quotas,
             result=result,
             values=values or {},
@@ -246,7 +239,7 @@ class SchoolPages(Controller):
         school = await schools.get_school(tx, principal, school_id)
         form = await Form.of(request)
         tags = scanned_codes(form.text("tags", max_length=200_000))
-        kind = form.choice("kind", KINDS)
+        kind = form.choice("kind", DeviceKind)
         quantity = form.integer("quantity", low=1, high=10_000)
         if not tags and not (kind and quantity):
             form.errors.append(
@@ -257,7 +250,7 @@ class SchoolPages(Controller):
             data = AllocationCreate(
                 school_id=school_id,
                 asset_tags=tags or None,
-                kind=None if tags else kind,  # type: ignore[arg-type]
+                kind=None if tags else kind,
                 quantity=None if tags else quantity,
                 override=form.flag("override"),
                 note=form.text("note"),
@@ -311,7 +304,7 @@ class SchoolPages(Controller):
             more=rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None,
             q=q or "",
             device=device if device in ("yes", "no") else "",
-            priorities=PRIORITIES,
+            priorities=PriorityFlag,
             values=values or {},
         )
 
@@ -346,7 +339,7 @@ class SchoolPages(Controller):
             "full_name": form.text("full_name", required=True, max_length=200),
             "grade": form.integer("grade", required=True, high=12),
             "class_name": form.text("class_name", max_length=20),
-            "priority": [p for p in form.many("priority") if p in PRIORITIES],
+            "priority": [p for p in form.many("priority") if p in set(PriorityFlag)],
             "guardian_name": form.text("guardian_name", max_length=200),
             "guardian_phone": form.text("guardian_phone", max_length=20),
         }
@@ -453,7 +446,8 @@ class StudentPages(Controller):
             student=students.student_read(principal, student, consent),
             consents=await students.list_consents(tx, principal, student_id),
             loans=await assignments.student_assignments(tx, principal, student_id),
-            statuses=STUDENT_STATUSES,
+            statuses=StudentStatus,
+            methods=ConsentMethod,
             failed=failed,
             error=error,
             values=values or {},
@@ -474,7 +468,7 @@ class StudentPages(Controller):
             "class_name": form.text("class_name", max_length=20),
             "guardian_name": form.text("guardian_name", max_length=200),
             "guardian_phone": form.text("guardian_phone", max_length=20),
-            "status": form.choice("status", STUDENT_STATUSES),
+            "status": form.choice("status", StudentStatus),
         }
         for name in ("class_name", "guardian_name", "guardian_phone"):
             if name in form.values and fields[name] is None:
@@ -557,7 +551,7 @@ class StudentPages(Controller):
     ) -> Response[Any]:
         form = await Form.of(request)
         given_by = form.text("given_by", required=True, max_length=200)
-        method = form.choice("method", ("paper", "digital", "recorded"), required=True)
+        method = form.choice("method", ConsentMethod, required=True)
         given_at = form.day("given_at", required=True)
         result: Any = form.refusal()
         if result is None:
@@ -618,7 +612,7 @@ class LoanPages(Controller):
             students=candidates,
             today=local_today(),
             q=q or "",
-            conditions=CONDITIONS,
+            conditions=Condition,
             error=error,
         )
 
@@ -642,7 +636,7 @@ class LoanPages(Controller):
         data = AssignmentCreate(
             asset_tag=tag[:40],
             student_id=student_id or 0,
-            condition_out=form.choice("condition", CONDITIONS),  # type: ignore[arg-type]
+            condition_out=form.choice("condition", Condition),
             due_back_on=form.day("due_back_on"),
             note=form.text("note"),
         )
@@ -660,7 +654,7 @@ class LoanPages(Controller):
         device = await devices.read_device(tx, principal, tag)
         loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
         return page(
-            request, "return.html", principal, device=device, loan=loan, conditions=CONDITIONS
+            request, "return.html", principal, device=device, loan=loan, conditions=Condition
         )
 
     @post("/return")
@@ -670,7 +664,7 @@ class LoanPages(Controller):
         device = await devices.read_device(tx, principal, tag)
         loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
         form = await Form.of(request)
-        condition = form.choice("condition", CONDITIONS, required=True)
+        condition = form.choice("condition", Condition, required=True)
         result: Any = form.refusal()
         if result is None:
             data = AssignmentReturn(
@@ -689,7 +683,7 @@ class LoanPages(Controller):
                 principal,
                 device=device,
                 loan=loan,
-                conditions=CONDITIONS,
+                conditions=Condition,
                 error=result,
                 values=form.values,
             )
@@ -730,7 +724,7 @@ class AuditPages(Controller):
             audit=audit,
             school=school,
             last=last,
-            conditions=CONDITIONS,
+            conditions=Condition,
             error=error,
         )
 
@@ -741,7 +735,7 @@ class AuditPages(Controller):
         """Without JavaScript: one code per submit, the page comes back ready for the next."""
         form = await Form.of(request)
         code = form.text("code", required=True, max_length=60)
-        condition = form.choice("condition", CONDITIONS)  # read before the check, not after
+        condition = form.choice("condition", Condition)  # read before the check, not after
         form.check()
         result = await audits.scan(
             tx, principal, audit_id, ScanBatch(code=code, condition=condition)
