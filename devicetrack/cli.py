@@ -12,8 +12,10 @@ from pathlib import Path
 
 import click
 
+from devicetrack.auth.values import Role
 from devicetrack.config import Settings
 from devicetrack.db import migrate
+from devicetrack.labels.values import TemplateName
 
 
 @contextmanager
@@ -173,7 +175,7 @@ def users() -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["admin", "province_officer", "school_staff", "donor"]),
+    type=click.Choice([r.value for r in Role]),
 )
 @click.option("--province", default=None, help="Province code (province_officer).")
 @click.option("--school", "schools", multiple=True, type=int, help="School id (repeatable).")
@@ -236,9 +238,9 @@ def privacy_sweep() -> None:
 @click.option("--label-batch", type=int, help="Print a reserved label batch.")
 @click.option(
     "--template",
-    default="avery-l7651",
+    default=TemplateName.AVERY_L7651.value,
     show_default=True,
-    type=click.Choice(["avery-l7651", "a4-3x8", "thermal-50x25"]),
+    type=click.Choice([t.value for t in TemplateName]),
 )
 @click.option("--skip", default=0, show_default=True, help="Positions already used.")
 @click.option("--copies", default=1, show_default=True)

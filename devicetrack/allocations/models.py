@@ -5,12 +5,13 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, text
 from sqlmodel import Field, SQLModel
 
-from devicetrack.db.columns import created_at
-from devicetrack.devices.models import KIND_CHECK
+from devicetrack.db.columns import created_at, one_of
+from devicetrack.devices.values import DeviceKind
 
 
 class Allocation(SQLModel, table=True):
     __tablename__ = "allocations"
+    __table_args__ = (CheckConstraint(one_of("kind", DeviceKind), name="kind_known"),)
 
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(
@@ -48,7 +49,7 @@ class SchoolQuota(SQLModel, table=True):
 
     __tablename__ = "school_quotas"
     __table_args__ = (
-        CheckConstraint(KIND_CHECK, name="kind_known"),
+        CheckConstraint(one_of("kind", DeviceKind), name="kind_known"),
         CheckConstraint("quantity >= 0", name="quantity_nonnegative"),
         Index(
             "uq_school_quotas_school_kind_donation",

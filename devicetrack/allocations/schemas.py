@@ -6,7 +6,7 @@ from typing import Annotated
 import msgspec
 
 from devicetrack.common.schemas import Body
-from devicetrack.donations.schemas import DeviceKind
+from devicetrack.devices.values import DeviceKind
 
 
 class AllocationCreate(Body):

@@ -3,11 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from devicetrack.db.columns import created_at, timestamp
+from devicetrack.db.columns import created_at, one_of, timestamp
+from devicetrack.devices.values import Condition, DeviceStatus
 
 
 class Audit(SQLModel, table=True):
@@ -34,6 +35,9 @@ class Audit(SQLModel, table=True):
 
 class AuditExpected(SQLModel, table=True):
     __tablename__ = "audit_expected"
+    __table_args__ = (
+        CheckConstraint(one_of("status_at_start", DeviceStatus), name="status_at_start_known"),
+    )
 
     audit_id: int = Field(
         sa_column=Column(Integer, ForeignKey("audits.id", ondelete="CASCADE"), primary_key=True)
@@ -46,7 +50,10 @@ class AuditScan(SQLModel, table=True):
     """Every scan is kept (the audit's log); the latest scan of a tag decides."""
 
     __tablename__ = "audit_scans"
-    __table_args__ = (Index("ix_audit_scans_audit_code", "audit_id", "code"),)
+    __table_args__ = (
+        Index("ix_audit_scans_audit_code", "audit_id", "code"),
+        CheckConstraint(one_of("condition", Condition), name="condition_known"),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     audit_id: int = Field(

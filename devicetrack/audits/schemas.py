@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
 from devicetrack.common.schemas import Body
-
-Condition = Literal["new", "good", "fair", "poor", "broken"]
+from devicetrack.devices.values import Condition
 
 
 class AuditCreate(Body):

@@ -5,17 +5,15 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
-from devicetrack.db.columns import created_at, timestamp
-
-ROLES = ("admin", "province_officer", "school_staff", "donor")
+from devicetrack.auth.values import Locale, Role
+from devicetrack.db.columns import created_at, one_of, timestamp
 
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('admin','province_officer','school_staff','donor')", name="role_known"
-        ),
+        CheckConstraint(one_of("role", Role), name="role_known"),
+        CheckConstraint(one_of("locale", Locale), name="locale_known"),
         CheckConstraint(
             "role <> 'province_officer' OR province_code IS NOT NULL",
             name="province_officer_has_province",

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
+from devicetrack.auth.values import Locale, Role
 from devicetrack.common.schemas import Body
 
-Role = Literal["admin", "province_officer", "school_staff", "donor"]
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 NewPassword = Annotated[str, msgspec.Meta(min_length=10, max_length=200)]
@@ -43,7 +43,7 @@ class UserCreate(Body):
     province_code: str | None = None
     school_ids: list[int] = []
     donor_id: int | None = None
-    locale: Literal["vi", "en"] = "vi"
+    locale: Locale = Locale.VI
 
 
 class UserUpdate(Body):
@@ -51,7 +51,7 @@ class UserUpdate(Body):
     password: NewPassword | None = None
     active: bool | None = None
     school_ids: list[int] | None = None
-    locale: Literal["vi", "en"] | None = None
+    locale: Locale | None = None
 
 
 class UserRead(msgspec.Struct):

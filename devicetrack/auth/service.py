@@ -26,6 +26,7 @@ from devicetrack.auth.schemas import (
     UserUpdate,
 )
 from devicetrack.auth.secrets import hash_password, new_token, token_digest, verify_password
+from devicetrack.auth.values import Locale
 from devicetrack.config import Settings
 from devicetrack.errors import (
     Conflict,
@@ -132,7 +133,7 @@ async def locale_of(session: AsyncSession, email: str) -> str:
 
 
 async def set_locale(session: AsyncSession, principal: Principal, locale: str) -> None:
-    if locale not in {"vi", "en"}:
+    if locale not in set(Locale):
         raise ValidationFailed(
             "Language must be vi or en.", errors=[FieldError(field="lang", message="vi or en")]
         )

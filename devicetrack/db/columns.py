@@ -1,8 +1,10 @@
 """Column factories shared by the table models (a Column object can belong to one table
-only, so each model calls these rather than sharing instances)."""
+only, so each model calls these rather than sharing instances), and the CHECK text that
+holds a column to one of a domain's value lists."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -31,3 +33,17 @@ def timestamp(nullable: bool = True) -> Any:
 
 
 Timestamp = datetime
+
+
+def _sql_list(values: Iterable[str]) -> str:
+    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """CHECK text: the column holds one of `values` (a domain's StrEnum), or NULL."""
+    return f"{column} IN ({_sql_list(values)})"
+
+
+def each_one_of(column: str, values: Iterable[str]) -> str:
+    """CHECK text: every element of the array column is one of `values`."""
+    return f"{column} <@ ARRAY[{_sql_list(values)}]"

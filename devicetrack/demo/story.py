@@ -20,11 +20,13 @@ from devicetrack.common.clock import local_today
 from devicetrack.custody import service as device_actions
 from devicetrack.devices.identity import luhn_digit
 from devicetrack.devices.schemas import ActionBody
+from devicetrack.devices.values import Condition, DeviceKind
 from devicetrack.donations import service as donations
 from devicetrack.donations.schemas import DonationCreate, PledgedLineIn
 from devicetrack.students import assignments
 from devicetrack.students import service as students
 from devicetrack.students.schemas import AssignmentCreate, ConsentCreate, StudentCreate
+from devicetrack.students.values import ConsentMethod, PriorityFlag
 
 FAMILY = ["Lò", "Quàng", "Vàng", "Giàng", "Mùa", "Lường", "Cà", "Sùng"]
 GIVEN = ["Văn Minh", "Thị Mai", "A Páo", "Thị Dung", "Văn Hùng", "Thị Lan", "A Sử", "Thị Hoa"]
@@ -63,7 +65,9 @@ async def tell(
                 grade=3 + i % 6,
                 class_name=f"{3 + i % 6}A",
                 priority=(
-                    ["ethnic_minority", "poor_household"] if i % 3 == 0 else ["ethnic_minority"]
+                    [PriorityFlag.ETHNIC_MINORITY, PriorityFlag.POOR_HOUSEHOLD]
+                    if i % 3 == 0
+                    else [PriorityFlag.ETHNIC_MINORITY]
                 ),
             ),
         )
@@ -73,7 +77,9 @@ async def tell(
             session,
             admin,
             student_id,
-            ConsentCreate(given_by="Phụ huynh", method="paper", given_at=date(2026, 9, 10)),
+            ConsentCreate(
+                given_by="Phụ huynh", method=ConsentMethod.PAPER, given_at=date(2026, 9, 10)
+            ),
         )
     # Twelve loans of the foundation's tablets and three of the telecom's connected ones.
     lent = tablets[:12] + connected[:3]
@@ -81,7 +87,7 @@ async def tell(
         await assignments.assign(
             session,
             admin,
-            AssignmentCreate(asset_tag=tag, student_id=student_id, condition_out="new"),
+            AssignmentCreate(asset_tag=tag, student_id=student_id, condition_out=Condition.NEW),
         )
     audit = await audits.start(
         session, admin, AuditCreate(school_id=school_id, location="Phòng tin học")
@@ -128,10 +134,10 @@ async def _foundation_donation(
         "VTVV-2026-01",
         date(2026, 9, 5),
         [
-            PledgedLineIn(kind="tablet", quantity=120, model="Samsung Galaxy Tab A9"),
-            PledgedLineIn(kind="laptop", quantity=40, model="Lenovo ThinkPad E14"),
-            PledgedLineIn(kind="desktop", quantity=20, model="Dell OptiPlex 3000"),
-            PledgedLineIn(kind="smartphone", quantity=60, model="Xiaomi Redmi 13"),
+            PledgedLineIn(kind=DeviceKind.TABLET, quantity=120, model="Samsung Galaxy Tab A9"),
+            PledgedLineIn(kind=DeviceKind.LAPTOP, quantity=40, model="Lenovo ThinkPad E14"),
+            PledgedLineIn(kind=DeviceKind.DESKTOP, quantity=20, model="Dell OptiPlex 3000"),
+            PledgedLineIn(kind=DeviceKind.SMARTPHONE, quantity=60, model="Xiaomi Redmi 13"),
         ],
     )
     rows: list[dict[str, str]] = []
@@ -182,8 +188,8 @@ async def _telecom_donation(
         "VTL-KETNOI-2026",
         date(2026, 10, 1),
         [
-            PledgedLineIn(kind="tablet", quantity=120, model="Samsung Galaxy Tab A9+ 5G"),
-            PledgedLineIn(kind="sim", quantity=120, model="Data 4G 3 tháng"),
+            PledgedLineIn(kind=DeviceKind.TABLET, quantity=120, model="Samsung Galaxy Tab A9+ 5G"),
+            PledgedLineIn(kind=DeviceKind.SIM, quantity=120, model="Data 4G 3 tháng"),
         ],
     )
     data_ends = local_today() + timedelta(days=91)

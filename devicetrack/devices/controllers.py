@@ -14,12 +14,7 @@ from devicetrack.devices.schemas import (
     DeviceRead,
     DeviceUpdate,
 )
-
-Kind = Literal["laptop", "desktop", "tablet", "smartphone", "sim", "router", "other"]
-Status = Literal[
-    "in_stock", "allocated", "at_school", "assigned", "in_repair", "lost", "stolen", "retired"
-]
-Condition = Literal["new", "good", "fair", "poor", "broken"]
+from devicetrack.devices.values import Condition, DeviceKind, DeviceStatus
 
 
 class DeviceController(Controller):
@@ -31,8 +26,8 @@ class DeviceController(Controller):
         self,
         tx: AsyncSession,
         principal: Principal,
-        kind: Kind | None = None,
-        status: Status | None = None,
+        kind: DeviceKind | None = None,
+        status: DeviceStatus | None = None,
         condition: Condition | None = None,
         donor: int | None = None,
         donation: int | None = None,
@@ -67,8 +62,8 @@ class DeviceController(Controller):
         principal: Principal,
         db_engine: AsyncEngine,
         format: Literal["csv", "xlsx"] = "csv",
-        kind: Kind | None = None,
-        status: Status | None = None,
+        kind: DeviceKind | None = None,
+        status: DeviceStatus | None = None,
         condition: Condition | None = None,
         donor: int | None = None,
         donation: int | None = None,

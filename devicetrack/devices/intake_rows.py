@@ -13,8 +13,8 @@ from typing import Any
 
 from devicetrack.common.dates import out_of_range
 from devicetrack.devices.identity import check_iccid, check_imei, normalise_msisdn, parse_date
-from devicetrack.devices.models import CARRIERS, CONDITIONS, DEVICE_KINDS
 from devicetrack.devices.tags import parse_tag
+from devicetrack.devices.values import Carrier, Condition, DeviceKind
 from devicetrack.errors import FieldError
 
 COLUMNS = (
@@ -97,9 +97,9 @@ UPDATE_COLUMNS = (
     "paid_by",
     "warranty_until",
 )
-_KINDS = frozenset(DEVICE_KINDS)
-_CONDITIONS = frozenset(CONDITIONS)
-_CARRIERS = frozenset(CARRIERS)
+_KINDS = frozenset(DeviceKind)
+_CONDITIONS = frozenset(Condition)
+_CARRIERS = frozenset(Carrier)
 # Kinds and conditions as Vietnamese staff write them (the words the pages show), with and
 # without diacritics.
 _KIND_ALIASES = {
@@ -247,7 +247,7 @@ def check_new_rows(
         if raw := get("carrier"):
             carrier = _CARRIER_ALIASES.get(raw.lower(), raw.lower())
             if carrier not in _CARRIERS:
-                bad("carrier", f"unknown carrier; use one of {', '.join(CARRIERS)}")
+                bad("carrier", f"unknown carrier; use one of {', '.join(Carrier)}")
         quota = expires = warranty = None
         if raw := get("plan_quota_gb"):
             try:
@@ -259,7 +259,7 @@ def check_new_rows(
         condition = (get("condition") or "new").lower()
         condition = _CONDITION_ALIASES.get(condition, condition)
         if condition not in _CONDITIONS:
-            bad("condition", f"unknown condition; use one of {', '.join(CONDITIONS)}")
+            bad("condition", f"unknown condition; use one of {', '.join(Condition)}")
         tag = None
         if raw := get("asset_tag"):
             parsed = parse_tag(raw)
@@ -348,7 +348,7 @@ def check_update_rows(
         if condition is not None:
             condition = _CONDITION_ALIASES.get(condition.lower(), condition.lower())
         if condition is not None and condition not in _CONDITIONS:
-            bad("condition", f"unknown condition; use one of {', '.join(CONDITIONS)}")
+            bad("condition", f"unknown condition; use one of {', '.join(Condition)}")
         msisdn = carrier = quota = None
         if (raw := _text(row.get("msisdn"))) is not None:
             msisdn, problem = normalise_msisdn(raw)
@@ -357,7 +357,7 @@ def check_update_rows(
         if (raw := _text(row.get("carrier"))) is not None:
             carrier = _CARRIER_ALIASES.get(raw.lower(), raw.lower())
             if carrier not in _CARRIERS:
-                bad("carrier", f"unknown carrier; use one of {', '.join(CARRIERS)}")
+                bad("carrier", f"unknown carrier; use one of {', '.join(Carrier)}")
         if (raw := _text(row.get("plan_quota_gb"))) is not None:
             try:
                 quota = _quota(raw)

@@ -12,15 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.auth.values import Role
 from devicetrack.devices import repository as repo
 from devicetrack.devices.models import Device
 from devicetrack.devices.schemas import ActionBody
+from devicetrack.devices.values import DeviceStatus as S
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools.models import School
 
-STAFF = "school_staff"
-OFFICER = "province_officer"
-HELD = ("in_stock", "allocated", "at_school", "assigned", "in_repair")
+STAFF = Role.SCHOOL_STAFF
+OFFICER = Role.PROVINCE_OFFICER
+HELD = (S.IN_STOCK, S.ALLOCATED, S.AT_SCHOOL, S.ASSIGNED, S.IN_REPAIR)
 
 # Ends the open loan of a device (session, device, actor id, note). Loans belong to students/,
 # which sits above devices/, so the caller hands it in: custody.service.apply does.
@@ -42,17 +44,17 @@ def _t(action: str, sources: tuple[str, ...] | set[str], roles: set[str], event:
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
-        _t("allocate", ("in_stock",), {OFFICER}, "allocated"),
-        _t("receive", ("allocated",), {STAFF}, "received"),
-        _t("send-to-repair", ("at_school", "in_stock"), {STAFF, OFFICER}, "sent-to-repair"),
-        _t("back-from-repair", ("in_repair",), {STAFF, OFFICER}, "back-from-repair"),
+        _t("allocate", (S.IN_STOCK,), {OFFICER}, "allocated"),
+        _t("receive", (S.ALLOCATED,), {STAFF}, "received"),
+        _t("send-to-repair", (S.AT_SCHOOL, S.IN_STOCK), {STAFF, OFFICER}, "sent-to-repair"),
+        _t("back-from-repair", (S.IN_REPAIR,), {STAFF, OFFICER}, "back-from-repair"),
         _t("report-lost", HELD, {STAFF, OFFICER}, "reported-lost"),
         _t("report-stolen", HELD, {STAFF, OFFICER}, "reported-stolen"),
-        _t("found", ("lost", "stolen"), {STAFF, OFFICER}, "found"),
-        _t("transfer", ("at_school",), {OFFICER}, "transferred"),
+        _t("found", (S.LOST, S.STOLEN), {STAFF, OFFICER}, "found"),
+        _t("transfer", (S.AT_SCHOOL,), {OFFICER}, "transferred"),
         _t(
             "retire",
-            ("in_stock", "allocated", "at_school", "in_repair", "lost", "stolen"),
+            (S.IN_STOCK, S.ALLOCATED, S.AT_SCHOOL, S.IN_REPAIR, S.LOST, S.STOLEN),
             {OFFICER},
             "retired",
         ),

@@ -20,47 +20,24 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from devicetrack.db.columns import created_at, timestamp, updated_at
-
-# Kinds are the devices' own; pledged lines (donations) and quotas (allocations) reuse them.
-DEVICE_KINDS = ("laptop", "desktop", "tablet", "smartphone", "sim", "router", "other")
-KIND_CHECK = "kind IN ('laptop','desktop','tablet','smartphone','sim','router','other')"
-
-STATUSES = (
-    "in_stock",
-    "allocated",
-    "at_school",
-    "assigned",
-    "in_repair",
-    "lost",
-    "stolen",
-    "retired",
-)
-CONDITIONS = ("new", "good", "fair", "poor", "broken")
-CARRIERS = ("viettel", "vinaphone", "mobifone", "other")
-# Kinds a SIM can be installed in.
-SIM_HOSTS = ("tablet", "smartphone", "router")
+from devicetrack.db.columns import created_at, one_of, timestamp, updated_at
+from devicetrack.devices.values import Carrier, Condition, DeviceKind, DeviceStatus
 
 
 class Device(SQLModel, table=True):
     __tablename__ = "devices"
     __table_args__ = (
-        CheckConstraint(KIND_CHECK, name="kind_known"),
+        CheckConstraint(one_of("kind", DeviceKind), name="kind_known"),
+        CheckConstraint(one_of("status", DeviceStatus), name="status_known"),
+        CheckConstraint(one_of("condition", Condition), name="condition_known"),
         CheckConstraint(
-            "status IN ('in_stock','allocated','at_school','assigned','in_repair','lost',"
-            "'stolen','retired')",
-            name="status_known",
-        ),
-        CheckConstraint(
-            "condition IN ('new','good','fair','poor','broken')", name="condition_known"
+            one_of("repair_return_status", DeviceStatus), name="repair_return_status_known"
         ),
         CheckConstraint("imei ~ '^[0-9]{15}$'", name="imei_format"),
         CheckConstraint("iccid ~ '^89[0-9]{16,18}$'", name="iccid_format"),
         CheckConstraint("kind <> 'sim' OR iccid IS NOT NULL", name="sim_has_iccid"),
         CheckConstraint("kind = 'sim' OR installed_in_id IS NULL", name="only_sims_install"),
-        CheckConstraint(
-            "carrier IN ('viettel','vinaphone','mobifone','other')", name="carrier_known"
-        ),
+        CheckConstraint(one_of("carrier", Carrier), name="carrier_known"),
         # A serial is unique per make (case-insensitive make, missing make counts as one).
         Index(
             "uq_devices_make_serial",

@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 
 from devicetrack.common.schemas import Body
-
-Condition = Literal["new", "good", "fair", "poor", "broken"]
+from devicetrack.devices.values import Carrier, Condition
 
 
 class IntakeRow(Body):
@@ -92,7 +91,7 @@ class DeviceUpdate(Body):
     warranty_until: date | None = None
     # A SIM's number and plan (refused for other kinds): a renewed plan is a new expiry date.
     msisdn: Annotated[str, msgspec.Meta(max_length=20)] | None = None
-    carrier: Literal["viettel", "vinaphone", "mobifone", "other"] | None = None
+    carrier: Carrier | None = None
     plan_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     # A number of GB (msgspec bounds floats, not Decimals; stored as numeric(8,2)).
     plan_quota_gb: Annotated[float, msgspec.Meta(ge=0, lt=1_000_000)] | None = None

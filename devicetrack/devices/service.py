@@ -18,10 +18,11 @@ from devicetrack.common.dates import check_event_dates
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import repository as repo
 from devicetrack.devices.identity import check_iccid, normalise_msisdn
-from devicetrack.devices.models import SIM_HOSTS, Device, DeviceEvent
+from devicetrack.devices.models import Device, DeviceEvent
 from devicetrack.devices.repository import visible_devices
 from devicetrack.devices.schemas import ActionBody, DeviceRead, DeviceUpdate, EventRead
 from devicetrack.devices.tags import parse_tag
+from devicetrack.devices.values import SIM_HOSTS
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 
 

@@ -10,7 +10,8 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
 from devicetrack.donations import service as donations
 from devicetrack.donors import service
-from devicetrack.donors.schemas import DonorCreate, DonorKind, DonorPage, DonorRead, DonorUpdate
+from devicetrack.donors.schemas import DonorCreate, DonorPage, DonorRead, DonorUpdate
+from devicetrack.donors.values import DonorKind
 
 
 class DonorController(Controller):

@@ -5,8 +5,8 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from devicetrack.db.columns import created_at
-from devicetrack.devices.models import KIND_CHECK
+from devicetrack.db.columns import created_at, one_of
+from devicetrack.devices.values import DeviceKind
 
 
 class Donation(SQLModel, table=True):
@@ -35,7 +35,7 @@ class Donation(SQLModel, table=True):
 class PledgedLine(SQLModel, table=True):
     __tablename__ = "donation_lines"
     __table_args__ = (
-        CheckConstraint(KIND_CHECK, name="kind_known"),
+        CheckConstraint(one_of("kind", DeviceKind), name="kind_known"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
     )
 

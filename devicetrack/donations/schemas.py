@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 from devicetrack.common.schemas import Body
+from devicetrack.devices.values import DeviceKind
 
-DeviceKind = Literal["laptop", "desktop", "tablet", "smartphone", "sim", "router", "other"]
 Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 

@@ -5,19 +5,13 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
-from devicetrack.db.columns import created_at
-
-DONOR_KINDS = ("foundation", "company", "telecom", "government", "individual", "other")
+from devicetrack.db.columns import created_at, one_of
+from devicetrack.donors.values import DonorKind
 
 
 class Donor(SQLModel, table=True):
     __tablename__ = "donors"
-    __table_args__ = (
-        CheckConstraint(
-            "kind IN ('foundation','company','telecom','government','individual','other')",
-            name="kind_known",
-        ),
-    )
+    __table_args__ = (CheckConstraint(one_of("kind", DonorKind), name="kind_known"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)

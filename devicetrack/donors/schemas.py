@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 from devicetrack.common.schemas import Body
+from devicetrack.donors.values import DonorKind
 
-DonorKind = Literal["foundation", "company", "telecom", "government", "individual", "other"]
 # `\S`: at least one character that is not a space (values are stored stripped).
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=300, pattern=r"\S")]
 ShortName = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"\S")]

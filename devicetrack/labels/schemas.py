@@ -1,20 +1,19 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 from devicetrack.common.schemas import Body
-from devicetrack.donations.schemas import DeviceKind
-
-TemplateName = Literal["avery-l7651", "a4-3x8", "thermal-50x25"]
+from devicetrack.devices.values import DeviceKind
+from devicetrack.labels.values import TemplateName
 
 
 class LabelSheetRequest(Body):
     """Which labels to print: asset tags, or a filter (donation, allocation, school, kind),
     or a reserved label batch (printed before the devices exist)."""
 
-    template: TemplateName = "avery-l7651"
+    template: TemplateName = TemplateName.AVERY_L7651
     asset_tags: Annotated[list[str], msgspec.Meta(max_length=50_000)] | None = None
     donation_id: int | None = None
     allocation_id: int | None = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from devicetrack.labels.values import TemplateName
+
 # Scanners read Code 128 reliably down to about 0.19 mm per module (7.5 mil) when printed
 # on a laser printer; below that a label is refused rather than printed unreadable.
 MIN_MODULE_MM = 0.19
@@ -44,10 +46,10 @@ TEMPLATES = {
     t.name: t
     for t in (
         # Avery L7651: A4, 5 × 13 labels of 38.1 × 21.2 mm, 40.64 mm column pitch.
-        Template("avery-l7651", 210, 297, 5, 13, 38.1, 21.2, 4.67, 10.7, 40.64, 21.2),
+        Template(TemplateName.AVERY_L7651, 210, 297, 5, 13, 38.1, 21.2, 4.67, 10.7, 40.64, 21.2),
         # A4, 3 × 8 labels of 70 × 37 mm, edge to edge.
-        Template("a4-3x8", 210, 297, 3, 8, 70, 37, 0, 0.5, 70, 37),
+        Template(TemplateName.A4_3X8, 210, 297, 3, 8, 70, 37, 0, 0.5, 70, 37),
         # A thermal printer roll: one 50 × 25 mm label per page.
-        Template("thermal-50x25", 50, 25, 1, 1, 50, 25, 0, 0, 50, 25),
+        Template(TemplateName.THERMAL_50X25, 50, 25, 1, 1, 50, 25, 0, 0, 50, 25),
     )
 }

@@ -15,8 +15,8 @@ from devicetrack.common.tabular import parse_bool, parse_int, read_table
 from devicetrack.errors import FieldError, Forbidden, ValidationFailed
 from devicetrack.regions import repository as regions
 from devicetrack.schools import repository as repo
-from devicetrack.schools.models import SCHOOL_LEVELS
 from devicetrack.schools.schemas import ImportResult
+from devicetrack.schools.values import SchoolLevel
 
 ALIASES = {
     "code": "code",
@@ -108,9 +108,9 @@ async def import_schools(
         levels = [
             lv.strip() for lv in row.get("levels", "").replace(";", ",").split(",") if lv.strip()
         ]
-        unknown = [lv for lv in levels if lv not in SCHOOL_LEVELS]
+        unknown = [lv for lv in levels if lv not in set(SchoolLevel)]
         if unknown:
-            bad(number, "levels", f"unknown level {unknown[0]!r}; use {', '.join(SCHOOL_LEVELS)}")
+            bad(number, "levels", f"unknown level {unknown[0]!r}; use {', '.join(SchoolLevel)}")
         try:
             active = parse_bool(row.get("active", ""), True)
         except ValueError as exc:

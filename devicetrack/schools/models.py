@@ -15,9 +15,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
-from devicetrack.db.columns import created_at, updated_at
-
-SCHOOL_LEVELS = ("preschool", "primary", "lower_secondary", "upper_secondary", "continuing")
+from devicetrack.db.columns import created_at, each_one_of, updated_at
+from devicetrack.schools.values import SchoolLevel
 
 
 class School(SQLModel, table=True):
@@ -28,6 +27,7 @@ class School(SQLModel, table=True):
             ["communes.code", "communes.province_code"],
             name="fk_schools_commune_in_province",
         ),
+        CheckConstraint(each_one_of("levels", SchoolLevel), name="levels_known"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 from devicetrack.common.schemas import Body
+from devicetrack.schools.values import SchoolLevel
 
-Level = Literal["preschool", "primary", "lower_secondary", "upper_secondary", "continuing"]
 SchoolYear = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{4}$", examples=["2025-2026"])]
 # `\S`: at least one character that is not a space (values are stored stripped).
 SchoolCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"\S")]
@@ -22,7 +22,7 @@ class SchoolCreate(Body):
     name: Name
     commune_code: CommuneCode
     province_code: ProvinceCode | None = None
-    levels: list[Level] = []
+    levels: list[SchoolLevel] = []
     former_district: str | None = None
     address: str | None = None
     active: bool = True
@@ -31,7 +31,7 @@ class SchoolCreate(Body):
 class SchoolUpdate(Body):
     name: Name | None = None
     commune_code: CommuneCode | None = None
-    levels: list[Level] | None = None
+    levels: list[SchoolLevel] | None = None
     former_district: str | None = None
     address: str | None = None
     active: bool | None = None

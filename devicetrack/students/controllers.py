@@ -20,16 +20,15 @@ from devicetrack.students.schemas import (
     ConsentCreate,
     ConsentList,
     ConsentRead,
-    Priority,
     StudentCreate,
     StudentExport,
     StudentImportResult,
     StudentMove,
     StudentPage,
     StudentRead,
-    StudentStatus,
     StudentUpdate,
 )
+from devicetrack.students.values import PriorityFlag, StudentStatus
 
 
 class StudentController(Controller):
@@ -52,7 +51,7 @@ class StudentController(Controller):
         grade: int | None = None,
         class_name: str | None = None,
         status: StudentStatus | None = None,
-        priority: Priority | None = None,
+        priority: PriorityFlag | None = None,
         has_device: bool | None = None,
         q: str | None = None,
         limit: Limit = 50,

@@ -10,9 +10,9 @@ from devicetrack.devices.identity import normalise_msisdn
 from devicetrack.errors import FieldError, ValidationFailed
 from devicetrack.schools import service as schools
 from devicetrack.students import repository as repo
-from devicetrack.students.models import PRIORITY_FLAGS, STUDENT_STATUSES
 from devicetrack.students.schemas import StudentImportResult
 from devicetrack.students.service import ensure_student_reader, ensure_student_writer
+from devicetrack.students.values import PriorityFlag, StudentStatus
 
 ALIASES = {
     "student_code": "student_code",
@@ -94,8 +94,8 @@ async def import_students(
         flags = [
             f.strip() for f in row.get("priority", "").replace(";", ",").split(",") if f.strip()
         ]
-        if unknown := [f for f in flags if f not in PRIORITY_FLAGS]:
-            bad("priority", f"unknown flag {unknown[0]!r}; use {', '.join(PRIORITY_FLAGS)}")
+        if unknown := [f for f in flags if f not in set(PriorityFlag)]:
+            bad("priority", f"unknown flag {unknown[0]!r}; use {', '.join(PriorityFlag)}")
         national_id = row.get("national_id") or None
         if national_id and not (len(national_id) == 12 and national_id.isdigit()):
             bad("national_id", "must be 12 digits")
@@ -113,8 +113,8 @@ async def import_students(
             if problem:
                 bad("guardian_phone", problem)
         status = row.get("status") or "active"
-        if status not in STUDENT_STATUSES:
-            bad("status", f"use one of {', '.join(STUDENT_STATUSES)}")
+        if status not in set(StudentStatus):
+            bad("status", f"use one of {', '.join(StudentStatus)}")
         if len(errors) == n:
             rows.append(
                 {

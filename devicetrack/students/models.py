@@ -16,11 +16,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
-from devicetrack.db.columns import created_at, timestamp, updated_at
-
-PRIORITY_FLAGS = ("poor_household", "ethnic_minority", "disability", "remote")
-STUDENT_STATUSES = ("active", "left", "graduated")
-CONSENT_METHODS = ("paper", "digital", "recorded")
+from devicetrack.db.columns import created_at, each_one_of, one_of, timestamp, updated_at
+from devicetrack.devices.values import Condition
+from devicetrack.students.values import ConsentMethod, ConsentSubject, PriorityFlag, StudentStatus
 
 
 class Student(SQLModel, table=True):
@@ -28,12 +26,9 @@ class Student(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("school_id", "student_code"),
         CheckConstraint("grade BETWEEN 0 AND 12", name="grade_range"),
-        CheckConstraint("status IN ('active','left','graduated')", name="status_known"),
+        CheckConstraint(one_of("status", StudentStatus), name="status_known"),
         CheckConstraint("national_id ~ '^[0-9]{12}$'", name="national_id_format"),
-        CheckConstraint(
-            "priority <@ ARRAY['poor_household','ethnic_minority','disability','remote']",
-            name="priority_known",
-        ),
+        CheckConstraint(each_one_of("priority", PriorityFlag), name="priority_known"),
         Index(
             "ix_students_left_at_not_erased",
             "left_at",
@@ -73,8 +68,8 @@ class Student(SQLModel, table=True):
 class Consent(SQLModel, table=True):
     __tablename__ = "consents"
     __table_args__ = (
-        CheckConstraint("method IN ('paper','digital','recorded')", name="method_known"),
-        CheckConstraint("subject IN ('guardian','child')", name="subject_known"),
+        CheckConstraint(one_of("method", ConsentMethod), name="method_known"),
+        CheckConstraint(one_of("subject", ConsentSubject), name="subject_known"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -110,6 +105,8 @@ class Assignment(SQLModel, table=True):
         ),
         Index("ix_assignments_student_open", "student_id", "returned_at"),
         Index("ix_assignments_school_open", "school_id", "returned_at"),
+        CheckConstraint(one_of("condition_out", Condition), name="condition_out_known"),
+        CheckConstraint(one_of("condition_in", Condition), name="condition_in_known"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

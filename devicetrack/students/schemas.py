@@ -1,20 +1,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 from devicetrack.common.schemas import Body
+from devicetrack.devices.values import Condition
 from devicetrack.privacy.schemas import AccessRead
+from devicetrack.students.values import ConsentMethod, ConsentSubject, PriorityFlag, StudentStatus
 
-Priority = Literal["poor_household", "ethnic_minority", "disability", "remote"]
-StudentStatus = Literal["active", "left", "graduated"]
 Grade = Annotated[int, msgspec.Meta(ge=0, le=12)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 NationalId = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{12}$")]
-Condition = Literal["new", "good", "fair", "poor", "broken"]
 
 
 class StudentCreate(Body):
@@ -23,19 +22,19 @@ class StudentCreate(Body):
     full_name: Name
     grade: Grade
     class_name: Annotated[str, msgspec.Meta(max_length=20)] | None = None
-    priority: list[Priority] = []
+    priority: list[PriorityFlag] = []
     national_id: NationalId | None = None
     birth_year: Annotated[int, msgspec.Meta(ge=1990, le=2030)] | None = None
     guardian_name: Name | None = None
     guardian_phone: Annotated[str, msgspec.Meta(max_length=20)] | None = None
-    status: StudentStatus = "active"
+    status: StudentStatus = StudentStatus.ACTIVE
 
 
 class StudentUpdate(Body):
     full_name: Name | None = None
     grade: Grade | None = None
     class_name: Annotated[str, msgspec.Meta(max_length=20)] | None = None
-    priority: list[Priority] | None = None
+    priority: list[PriorityFlag] | None = None
     national_id: NationalId | None = None
     birth_year: Annotated[int, msgspec.Meta(ge=1990, le=2030)] | None = None
     guardian_name: Name | None = None
@@ -77,11 +76,11 @@ class StudentMove(Body):
 
 class ConsentCreate(Body):
     given_by: Name
-    method: Literal["paper", "digital", "recorded"]
+    method: ConsentMethod
     given_at: date
     evidence: Annotated[str, msgspec.Meta(max_length=300)] | None = None
     # "child": the student's own consent, recorded from age 7.
-    subject: Literal["guardian", "child"] = "guardian"
+    subject: ConsentSubject = ConsentSubject.GUARDIAN
 
 
 class ConsentRead(msgspec.Struct, omit_defaults=True):

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import date
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from litestar import Request
@@ -16,6 +17,7 @@ from devicetrack.devices.tags import parse_tag
 from devicetrack.errors import DomainError, FieldError, ValidationFailed
 
 T = TypeVar("T")
+E = TypeVar("E", bound=StrEnum)
 
 
 class Form:
@@ -43,12 +45,16 @@ class Form:
             return None
         return text
 
-    def choice(self, name: str, allowed: tuple[str, ...], *, required: bool = False) -> str | None:
+    def choice(self, name: str, allowed: type[E], *, required: bool = False) -> E | None:
+        """One of a value list (a domain's StrEnum), as its member."""
         value = self.text(name, required=required)
-        if value is not None and value not in allowed:
+        if value is None:
+            return None
+        try:
+            return allowed(value)
+        except ValueError:
             self.errors.append(FieldError(field=name, message="not one of the choices"))
             return None
-        return value
 
     def integer(
         self, name: str, *, required: bool = False, low: int = 0, high: int = 10**9

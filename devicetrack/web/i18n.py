@@ -11,10 +11,11 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from devicetrack.auth.values import Locale
 from devicetrack.common.clock import VIETNAM
 from devicetrack.web.catalogue import PATTERNS, VI
 
-LANGUAGES = ("vi", "en")
+LANGUAGES = tuple(Locale)
 _MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 

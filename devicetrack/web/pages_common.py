@@ -15,12 +15,13 @@ from devicetrack.auth import service as auth
 from devicetrack.auth.client_address import client_address
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.service import LoginRefused
+from devicetrack.auth.values import Locale
 from devicetrack.config import Settings
 from devicetrack.custody import service as device_actions
 from devicetrack.devices import lifecycle
 from devicetrack.devices import service as devices
-from devicetrack.devices.models import SIM_HOSTS
 from devicetrack.devices.schemas import ActionBody, ActionResult, DeviceRead, DeviceUpdate
+from devicetrack.devices.values import SIM_HOSTS, Condition
 from devicetrack.errors import DomainError
 from devicetrack.labels import render as labels_render
 from devicetrack.labels import service as labels
@@ -30,10 +31,7 @@ from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments
 from devicetrack.web import session
 from devicetrack.web.forms import Form, attempt
-from devicetrack.web.i18n import LANGUAGES
 from devicetrack.web.render import DONE_MESSAGES, page
-
-CONDITIONS = ("new", "good", "fair", "poor", "broken")
 
 
 def home_of(principal: Principal) -> str:
@@ -125,7 +123,7 @@ class SignInPages(Controller):
         """Switch language; a signed-in user keeps the choice on their account."""
         await session.check_csrf(request)
         form = await Form.of(request)
-        lang = form.choice("lang", LANGUAGES, required=True) or "vi"
+        lang = form.choice("lang", Locale, required=True) or Locale.VI
         token = session.session_token(request)
         principal = await auth.principal_for_credential(pool, token, 0) if token else None
         if principal is not None:
@@ -245,7 +243,7 @@ class CommonPages(Controller):
             actions=allowed,
             sim_hosts=SIM_HOSTS,
             transfer_targets=targets,
-            conditions=CONDITIONS,
+            conditions=Condition,
             failed=failed,
             error=error,
             values=values or {},
@@ -289,7 +287,7 @@ class CommonPages(Controller):
         form = await Form.of(request)
         body = ActionBody(
             note=form.text("note", max_length=2000),
-            condition=form.choice("condition", CONDITIONS),  # type: ignore[arg-type]
+            condition=form.choice("condition", Condition),
             school_id=form.integer("school_id"),
             reason=form.text("reason", max_length=500),
             sim=form.text("sim", max_length=40),

@@ -14,7 +14,7 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.tabular import read_table
 from devicetrack.devices import intake_rows
 from devicetrack.devices import service as devices
-from devicetrack.devices.models import CARRIERS
+from devicetrack.devices.values import Carrier, Condition, DeviceKind
 from devicetrack.donations import service as donations
 from devicetrack.donations.schemas import DonationCreate
 from devicetrack.errors import (
@@ -27,11 +27,11 @@ from devicetrack.errors import (
 from devicetrack.labels import service as labels
 from devicetrack.labels.schemas import LabelSheetRequest
 from devicetrack.labels.templates import TEMPLATES
+from devicetrack.labels.values import TemplateName
 from devicetrack.regions import repository as regions
 from devicetrack.reports import service as reports
 from devicetrack.web.forms import Form, attempt
-from devicetrack.web.pages_common import CONDITIONS, done
-from devicetrack.web.pages_school import KINDS
+from devicetrack.web.pages_common import done
 from devicetrack.web.render import page, translator
 
 UPLOAD_LIMIT = 64 * 1024 * 1024
@@ -97,7 +97,7 @@ class DonorPages(Controller):
             by_status=by_status,
             status_bars=bars,
             provinces=provinces,
-            kinds=KINDS,
+            kinds=DeviceKind,
             pledge_rows=range(PLEDGE_ROWS),
             error=error,
             values=values or {},
@@ -117,7 +117,7 @@ class DonorPages(Controller):
         note = form.text("note", max_length=2000)
         lines = []
         for i in range(PLEDGE_ROWS):
-            kind = form.choice(f"kind_{i}", KINDS)
+            kind = form.choice(f"kind_{i}", DeviceKind)
             quantity = form.integer(f"quantity_{i}", low=1, high=1_000_000)
             model = form.text(f"model_{i}", max_length=200)
             if kind and quantity:
@@ -192,9 +192,9 @@ class DonorPages(Controller):
             donation=donation,
             devices=rows[:PAGE_SIZE],
             more=rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None,
-            kinds=KINDS,
-            conditions=CONDITIONS,
-            carriers=CARRIERS,
+            kinds=DeviceKind,
+            conditions=Condition,
+            carriers=Carrier,
             templates=sorted(TEMPLATES),
             error=error,
             values=values or {},
@@ -261,7 +261,7 @@ class DonorPages(Controller):
         donation_id: int,
     ) -> Stream:
         form = await Form.of(request)
-        template = form.choice("template", tuple(TEMPLATES), required=True)
+        template = form.choice("template", TemplateName, required=True)
         skip = form.integer("skip", high=1000) or 0
         copies = form.integer("copies", low=1, high=100) or 1
         form.check()

@@ -19,13 +19,13 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
 from devicetrack.devices import export as devices_export
 from devicetrack.devices import service as devices
+from devicetrack.devices.values import Condition, DeviceKind, DeviceStatus
 from devicetrack.errors import DomainError, FieldError, Forbidden, ValidationFailed
 from devicetrack.schools import service as schools
 from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments, importer
 from devicetrack.students import export as student_export
 from devicetrack.students import service as students
-from devicetrack.students.models import STUDENT_STATUSES
 from devicetrack.students.schemas import (
     AssignmentCreate,
     AssignmentReturn,
@@ -33,29 +33,24 @@ from devicetrack.students.schemas import (
     StudentCreate,
     StudentUpdate,
 )
+from devicetrack.students.values import ConsentMethod, PriorityFlag, StudentStatus
 from devicetrack.web.excel import device_presenter
-from devicetrack.web.forms import Form, attempt, scanned_codes
-from devicetrack.web.pages_common import CONDITIONS, done
+from devicetrack.web.forms import E, Form, attempt, scanned_codes
+from devicetrack.web.pages_common import done
 from devicetrack.web.render import page, translator
 
 PAGE_SIZE = 100
-KINDS = ("laptop", "desktop", "tablet", "smartphone", "sim", "router", "other")
-STATUSES = (
-    "in_stock",
-    "allocated",
-    "at_school",
-    "assigned",
-    "in_repair",
-    "lost",
-    "stolen",
-    "retired",
-)
-PRIORITIES = ("poor_household", "ethnic_minority", "disability", "remote")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _pick(value: str | None, allowed: tuple[str, ...]) -> str | None:
-    return value if value in allowed else None
+def _pick(value: str | None, allowed: type[E]) -> E | None:
+    """A filter from the query string: one of the list, or no filter."""
+    if value is None:
+        return None
+    try:
+        return allowed(value)
+    except ValueError:
+        return None
 
 
 class SchoolPages(Controller):
@@ -77,9 +72,9 @@ class SchoolPages(Controller):
     ) -> Response[Any]:
         school = await schools.get_school(tx, principal, school_id)
         filters = {
-            "status": _pick(status, STATUSES),
-            "kind": _pick(kind, KINDS),
-            "condition": _pick(condition, CONDITIONS),
+            "status": _pick(status, DeviceStatus),
+            "kind": _pick(kind, DeviceKind),
+            "condition": _pick(condition, Condition),
         }
         where = devices.device_filters(
             principal,
@@ -101,9 +96,9 @@ class SchoolPages(Controller):
             more=more,
             filters=filters,
             q=q or "",
-            kinds=KINDS,
-            statuses=STATUSES,
-            conditions=CONDITIONS,
+            kinds=DeviceKind,
+            statuses=DeviceStatus,
+            conditions=Condition,
             counts=counts,
         )
 
@@ -235,7 +230,7 @@ class SchoolPages(Controller):
             principal,
             error=error,
             school=school,
-            kinds=KINDS,
+            kinds=DeviceKind,
             quotas=quotas,
             result=result,
             values=values or {},
@@ -252,7 +247,7 @@ class SchoolPages(Controller):
         school = await schools.get_school(tx, principal, school_id)
         form = await Form.of(request)
         tags = scanned_codes(form.text("tags", max_length=200_000))
-        kind = form.choice("kind", KINDS)
+        kind = form.choice("kind", DeviceKind)
         quantity = form.integer("quantity", low=1, high=10_000)
         if not tags and not (kind and quantity):
             form.errors.append(
@@ -263,7 +258,7 @@ class SchoolPages(Controller):
             data = AllocationCreate(
                 school_id=school_id,
                 asset_tags=tags or None,
-                kind=None if tags else kind,  # type: ignore[arg-type]
+                kind=None if tags else kind,
                 quantity=None if tags else quantity,
                 override=form.flag("override"),
                 note=form.text("note"),
@@ -318,7 +313,7 @@ class SchoolPages(Controller):
             more=rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None,
             q=q or "",
             device=device if device in ("yes", "no") else "",
-            priorities=PRIORITIES,
+            priorities=PriorityFlag,
             values=values or {},
         )
 
@@ -353,7 +348,7 @@ class SchoolPages(Controller):
             "full_name": form.text("full_name", required=True, max_length=200),
             "grade": form.integer("grade", required=True, high=12),
             "class_name": form.text("class_name", max_length=20),
-            "priority": [p for p in form.many("priority") if p in PRIORITIES],
+            "priority": [p for p in form.many("priority") if p in set(PriorityFlag)],
             "guardian_name": form.text("guardian_name", max_length=200),
             "guardian_phone": form.text("guardian_phone", max_length=20),
         }
@@ -462,7 +457,8 @@ class StudentPages(Controller):
             student=read,
             consents=await students.list_consents(tx, principal, student_id),
             loans=await assignments.student_assignments(tx, principal, student_id),
-            statuses=STUDENT_STATUSES,
+            statuses=StudentStatus,
+            methods=ConsentMethod,
             failed=failed,
             error=error,
             values=values or {},
@@ -483,7 +479,7 @@ class StudentPages(Controller):
             "class_name": form.text("class_name", max_length=20),
             "guardian_name": form.text("guardian_name", max_length=200),
             "guardian_phone": form.text("guardian_phone", max_length=20),
-            "status": form.choice("status", STUDENT_STATUSES),
+            "status": form.choice("status", StudentStatus),
         }
         for name in ("class_name", "guardian_name", "guardian_phone"):
             if name in form.values and fields[name] is None:
@@ -574,7 +570,7 @@ class StudentPages(Controller):
     ) -> Response[Any]:
         form = await Form.of(request)
         given_by = form.text("given_by", required=True, max_length=200)
-        method = form.choice("method", ("paper", "digital", "recorded"), required=True)
+        method = form.choice("method", ConsentMethod, required=True)
         given_at = form.day("given_at", required=True)
         result: Any = form.refusal()
         if result is None:
@@ -637,7 +633,7 @@ class LoanPages(Controller):
             students=candidates,
             today=local_today(),
             q=q or "",
-            conditions=CONDITIONS,
+            conditions=Condition,
             error=error,
         )
 
@@ -661,7 +657,7 @@ class LoanPages(Controller):
         data = AssignmentCreate(
             asset_tag=tag[:40],
             student_id=student_id or 0,
-            condition_out=form.choice("condition", CONDITIONS),  # type: ignore[arg-type]
+            condition_out=form.choice("condition", Condition),
             due_back_on=form.day("due_back_on"),
             note=form.text("note"),
         )
@@ -680,7 +676,7 @@ class LoanPages(Controller):
         loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
         await privacy.record_reads(tx, principal, privacy.route_of(request), [loan])
         return page(
-            request, "return.html", principal, device=device, loan=loan, conditions=CONDITIONS
+            request, "return.html", principal, device=device, loan=loan, conditions=Condition
         )
 
     @post("/return")
@@ -690,7 +686,7 @@ class LoanPages(Controller):
         device = await devices.read_device(tx, principal, tag)
         loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
         form = await Form.of(request)
-        condition = form.choice("condition", CONDITIONS, required=True)
+        condition = form.choice("condition", Condition, required=True)
         result: Any = form.refusal()
         if result is None:
             data = AssignmentReturn(
@@ -710,7 +706,7 @@ class LoanPages(Controller):
                 principal,
                 device=device,
                 loan=loan,
-                conditions=CONDITIONS,
+                conditions=Condition,
                 error=result,
                 values=form.values,
             )
@@ -751,7 +747,7 @@ class AuditPages(Controller):
             audit=audit,
             school=school,
             last=last,
-            conditions=CONDITIONS,
+            conditions=Condition,
             error=error,
         )
 
@@ -762,7 +758,7 @@ class AuditPages(Controller):
         """Without JavaScript: one code per submit, the page comes back ready for the next."""
         form = await Form.of(request)
         code = form.text("code", required=True, max_length=60)
-        condition = form.choice("condition", CONDITIONS)  # read before the check, not after
+        condition = form.choice("condition", Condition)  # read before the check, not after
         form.check()
         result = await audits.scan(
             tx, principal, audit_id, ScanBatch(code=code, condition=condition)
