@@ -26,6 +26,7 @@ from devicetrack.auth.controllers import (
     MeController,
     UserController,
 )
+from devicetrack.common.json_depth import json_depth_guard
 from devicetrack.config import Settings, async_url
 from devicetrack.db.fastpool import lifespan_hooks
 from devicetrack.dependencies import (
@@ -113,6 +114,7 @@ def create_app(settings: Settings) -> Litestar:
         on_startup=[open_pool],
         on_shutdown=[close_pool],
         before_send=[add_request_id_header],
+        middleware=[json_depth_guard(settings.max_json_depth)],
         exception_handlers={k: page_or_problem(h) for k, h in exception_handlers.items()},
         request_max_body_size=settings.max_body_bytes,
         state=State({"settings": settings}),

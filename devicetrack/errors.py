@@ -232,6 +232,16 @@ def database_error_kind(exc: BaseException) -> str | None:
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     request_id = ensure_request_id(request.scope)
+    if isinstance(exc, RecursionError):
+        # A body nested too deeply for the decoder that slipped past the depth guard
+        # (common/json_depth.py), e.g. JSON sent as another content type: the client's fault.
+        return problem_response(
+            request,
+            400,
+            "too-deep",
+            "The JSON body is nested too deeply",
+            "The body nests arrays or objects too deeply to be read.",
+        )
     kind = database_error_kind(exc)
     if kind == "data":
         return problem_response(
