@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ColumnElement, Select, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -136,12 +136,13 @@ async def add_event(session: AsyncSession, **values: Any) -> int:
 
 async def list_events(
     session: AsyncSession, device_id: int, *, after_id: int | None, limit: int
-) -> list[tuple[DeviceEvent, str | None, bool]]:
-    """Events with the actor's name, and whether the event's student has been erased."""
+) -> list[tuple[DeviceEvent, str | None, str | None, bool]]:
+    """Events with the actor's name and role, and whether the event's student has been
+    erased."""
     from devicetrack.students.models import Student
 
     query = (
-        select(DeviceEvent, User.full_name, Student.erased_at.is_not(None))  # type: ignore[union-attr]
+        select(DeviceEvent, User.full_name, User.role, Student.erased_at.is_not(None))  # type: ignore[union-attr]
         .outerjoin(User, User.id == DeviceEvent.actor_id)
         .outerjoin(Student, Student.id == DeviceEvent.student_id)
         .where(DeviceEvent.device_id == device_id)
@@ -150,7 +151,15 @@ async def list_events(
     )
     if after_id is not None:
         query = query.where(DeviceEvent.id > after_id)  # type: ignore[operator]
-    return [(e, name, bool(erased)) for e, name, erased in await session.execute(query)]
+    return [(e, name, role, bool(erased)) for e, name, role, erased in await session.execute(query)]
+
+
+async def ever_lent(session: AsyncSession, device_id: int) -> bool:
+    """Whether the device is or ever was lent to a student."""
+    from devicetrack.students.models import Assignment
+
+    query = select(exists().where(Assignment.device_id == device_id))  # type: ignore[arg-type]
+    return bool(await session.scalar(query))
 
 
 async def last_event_id(session: AsyncSession, device_id: int) -> int:
