@@ -114,7 +114,7 @@ def create_app(settings: Settings) -> Litestar:
         on_startup=[open_pool],
         on_shutdown=[close_pool],
         before_send=[add_request_id_header],
-        middleware=[json_depth_guard(settings.max_json_depth)],
+        middleware=[json_depth_guard(settings.max_json_depth, settings.max_body_bytes)],
         exception_handlers={k: page_or_problem(h) for k, h in exception_handlers.items()},
         request_max_body_size=settings.max_body_bytes,
         state=State({"settings": settings}),

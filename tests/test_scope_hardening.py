@@ -172,6 +172,16 @@ async def test_deeply_nested_json_is_refused_before_sign_in(client, factory) -> 
         problem = assert_problem(response, 400)
         assert problem["type"].endswith("/too-deep"), (url, problem)
         assert "64" in problem["detail"]
+    # A body larger than the ordinary limit (1 MiB; only upload routes take one) is judged
+    # as the handler reads it, after the caller's credentials and scope.
+    donation = await _donation(client, officer, await factory.donor(), DIEN_BIEN, "DEEP-1")
+    padded = (_nested(100) + " " * 1_100_000).encode()
+    url = f"{API}/donations/{donation}/devices"
+    json_type = {"Content-Type": "application/json"}
+    response = await client.post(url, content=padded, headers=json_type | officer.headers)
+    assert assert_problem(response, 400)["type"].endswith("/too-deep")
+    response = await client.post(url, content=padded, headers=json_type)
+    assert_problem(response, 401)
     # 64 levels are allowed: the body is judged on its content as usual.
     response = await client.post(
         f"{API}/auth/token",
