@@ -240,6 +240,8 @@ async def test_a_note_naming_a_student_never_reaches_officers_or_donors(
     await scene.act(scene.staff_a, tag, "found", note=f"{STUDENT} found it")
     # The officer adds a note of their own later: on a device once lent, hidden too.
     await scene.act(scene.officer, tag, "send-to-repair", note=f"sửa cho {STUDENT}")
+    # A retirement's reason is kept in the event's data: free text like a note.
+    await scene.act(scene.officer, tag, "retire", note=f"{STUDENT} làm vỡ màn hình")
 
     # The school's own staff and the admin still read every note.
     for caller in (scene.staff_a, scene.admin):
@@ -255,7 +257,12 @@ async def test_a_note_naming_a_student_never_reaches_officers_or_donors(
         events = (await client.get(f"{API}/devices/{tag}/events", headers=caller.headers)).json()[
             "items"
         ]
-        assert [e["action"] for e in events][-3:] == ["reported-lost", "found", "sent-to-repair"]
+        assert [e["action"] for e in events][-4:] == [
+            "reported-lost",
+            "found",
+            "sent-to-repair",
+            "retired",
+        ]
         assert all(e["note"] is None for e in events)
 
 
