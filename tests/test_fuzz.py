@@ -74,13 +74,17 @@ def _draw(operation: Any) -> list[Any]:
 
 @pytest.fixture
 async def one_connection_client(settings: Settings, db) -> AsyncIterator[AsyncTestClient]:
+    """The app with one connection per pool, both opened while the database told new
+    connections to plan every prepared statement generically; no other connection of the
+    run is opened meanwhile, so only this app's carry the setting."""
     name = await db.fetchval("SELECT current_database()")
-    # New connections to the test database plan every prepared statement generically; the
-    # fuzzing app's are opened after this and are the only ones its requests use.
     await db.execute(f'ALTER DATABASE "{name}" SET plan_cache_mode = force_generic_plan')
     try:
         app = create_app(dataclasses.replace(settings, pool_size=1))
         async with AsyncTestClient(app=app, raise_server_exceptions=False) as one:
+            # Start-up opened the read pool's connection; /ready opens the session pool's.
+            assert (await one.get("/ready")).status_code == 200
+            await db.execute(f'ALTER DATABASE "{name}" RESET plan_cache_mode')
             yield one
     finally:
         await db.execute(f'ALTER DATABASE "{name}" RESET plan_cache_mode')
