@@ -333,7 +333,7 @@ def main() -> int:
                     "--continue-on-failure",
                 ]
                 result = subprocess.run(
-                    command, cwd=ROOT, capture_output=True, text=True, check=False
+                    command, cwd=out, capture_output=True, text=True, check=False
                 )
                 (out / f"schemathesis-{role}.txt").write_text(result.stdout + result.stderr)
                 calls, errors = _answers(report)
