@@ -6,6 +6,7 @@ never reaches a province officer or a donor."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import json
@@ -18,7 +19,7 @@ from litestar.testing import AsyncTestClient
 from devicetrack.app import create_app
 from devicetrack.config import Settings
 from tests.factories import DIEN_BIEN, LAI_CHAU, assert_problem
-from tests.lifecycle_helpers import API, Scene, make_scene
+from tests.lifecycle_helpers import API, Scene, in_background, lock_waiters, make_scene
 from tests.web_helpers import browser
 
 
@@ -139,6 +140,41 @@ async def test_quota_upsert_repeats_on_one_connection(
         scene.school_a,
     )
     assert [tuple(r) for r in rows] == [(scene.donation_id, 10), (None, 10)]
+
+
+async def test_no_free_connection_answers_503_not_500(
+    one_connection_client, client, db, factory
+) -> None:
+    """Found by scripts/fuzz_long.py: requests its client gave up on still hold their
+    connections, and the next one waited the pool's 10 s and answered 500."""
+    scene = await make_scene(client, db, factory)
+    await scene.tablets(2)
+    body = {"kind": "tablet", "quantity": 1}
+    async with db.acquire() as conn:
+        # Allocations by kind of one province take turns on this lock (allocations/
+        # repository.py): two that wait on it hold both connections of the one-connection app.
+        await conn.execute("SELECT pg_advisory_lock(hashtextextended('allocate:11:tablet', 0))")
+        waiting = [
+            in_background(
+                one_connection_client,
+                "POST",
+                f"{API}/allocations",
+                scene.officer,
+                body | {"school_id": school},
+            )
+            for school in (scene.school_a, scene.school_b)
+        ]
+        for _ in range(100):
+            if len(await lock_waiters(db, "advisory")) == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert len(await lock_waiters(db, "advisory")) == 2
+        response = await one_connection_client.get(f"{API}/schools", headers=scene.officer.headers)
+        await conn.execute("SELECT pg_advisory_unlock_all()")
+    problem = assert_problem(response, 503)
+    assert problem["type"].endswith("/busy") and response.headers["retry-after"] == "5"
+    answers = [await w for w in waiting]
+    assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
 
 
 # ---- finding 7: deeply nested JSON ----------------------------------------------------
