@@ -125,6 +125,9 @@ def _config(path: Path, token: str, ids: dict[str, list[str]], args: argparse.Na
     lines = [
         f"seed = {args.seed}",
         "workers = 1",
+        # Wait for slow answers: a request the client abandons still holds its connection,
+        # and with one per pool the next requests would queue behind it.
+        f"request-timeout = {args.request_timeout}",
         f'headers = {{ Authorization = "Bearer {token}" }}',
         "",
         "[generation]",
@@ -280,6 +283,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=random.randrange(1, 10**6))
     parser.add_argument("--max-examples", type=int, default=100)
     parser.add_argument("--max-steps", type=int, default=20, help="per stateful scenario")
+    parser.add_argument("--request-timeout", type=float, default=120.0, help="seconds")
     parser.add_argument("--roles", default=",".join(ROLES))
     parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
     parser.add_argument("--plans", choices=("force", "auto"), default="force")
