@@ -27,6 +27,7 @@ import json
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -290,6 +291,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None, help="keep reports and logs here")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress as it goes
+    # Stopped with SIGTERM (or SIGINT in a background job, which ignores it): still stop the
+    # server and drop the scratch database on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     out = args.out or Path(tempfile.mkdtemp(prefix="devicetrack-fuzz-"))
     out.mkdir(parents=True, exist_ok=True)
     print(f"seed {args.seed}, {args.max_examples} examples per operation, reports in {out}")
