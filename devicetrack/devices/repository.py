@@ -136,13 +136,12 @@ async def add_event(session: AsyncSession, **values: Any) -> int:
 
 async def list_events(
     session: AsyncSession, device_id: int, *, after_id: int | None, limit: int
-) -> list[tuple[DeviceEvent, str | None, str | None, bool]]:
-    """Events with the actor's name and role, and whether the event's student has been
-    erased."""
+) -> list[tuple[DeviceEvent, str | None, bool]]:
+    """Events with the actor's name, and whether the event's student has been erased."""
     from devicetrack.students.models import Student
 
     query = (
-        select(DeviceEvent, User.full_name, User.role, Student.erased_at.is_not(None))  # type: ignore[union-attr]
+        select(DeviceEvent, User.full_name, Student.erased_at.is_not(None))  # type: ignore[union-attr]
         .outerjoin(User, User.id == DeviceEvent.actor_id)
         .outerjoin(Student, Student.id == DeviceEvent.student_id)
         .where(DeviceEvent.device_id == device_id)
@@ -151,7 +150,7 @@ async def list_events(
     )
     if after_id is not None:
         query = query.where(DeviceEvent.id > after_id)  # type: ignore[operator]
-    return [(e, name, role, bool(erased)) for e, name, role, erased in await session.execute(query)]
+    return [(e, name, bool(erased)) for e, name, erased in await session.execute(query)]
 
 
 async def ever_lent(session: AsyncSession, device_id: int) -> bool:

@@ -255,7 +255,8 @@ async def list_events(
     notes (and free text in `data`) are shown only to those who may see the student:
     - admins, and the staff of the school where the event happened (not the staff of a
       school the device moved to later);
-    - province officers only on a device never lent, and never a note school staff wrote;
+    - province officers only on a device never lent to anyone (there the notes are about
+      the device: "screen broken");
     - donors never.
     Nobody reads a note once the event's student is erased (the row itself is history and
     never changes)."""
@@ -265,18 +266,18 @@ async def list_events(
     hide_student = principal.is_donor or principal.is_province_officer
     lent = principal.is_province_officer and await repo.ever_lent(session, device.id)
 
-    def text_visible(event: DeviceEvent, actor_role: str | None, student_erased: bool) -> bool:
+    def text_visible(event: DeviceEvent, student_erased: bool) -> bool:
         if student_erased or principal.is_donor:
             return False
         if principal.is_province_officer:
-            return not lent and event.student_id is None and actor_role != "school_staff"
+            return not lent and event.student_id is None
         if principal.is_school_staff:
             return event.school_id is None or event.school_id in principal.school_ids
         return True
 
     items = []
-    for e, name, role, erased in rows:
-        shown = text_visible(e, role, erased)
+    for e, name, erased in rows:
+        shown = text_visible(e, erased)
         own_school = not principal.is_school_staff or e.school_id in principal.school_ids
         items.append(
             EventRead(
