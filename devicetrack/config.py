@@ -42,6 +42,8 @@ class Settings:
     # Requests larger than this are refused with 413; bulk uploads have their own cap.
     max_body_bytes: int = 1 * 1024 * 1024
     max_upload_bytes: int = 64 * 1024 * 1024
+    # JSON bodies nested deeper than this are refused with 400 (common/json_depth.py).
+    max_json_depth: int = 64
     statement_timeout_ms: int = 30_000
     pool_size: int = 10
     # Login throttling: failures allowed per window, per account and per client address.
@@ -83,6 +85,7 @@ class Settings:
             ("token_ttl_hours", "DEVICETRACK_TOKEN_TTL_HOURS"),
             ("max_body_bytes", "DEVICETRACK_MAX_BODY_BYTES"),
             ("max_upload_bytes", "DEVICETRACK_MAX_UPLOAD_BYTES"),
+            ("max_json_depth", "DEVICETRACK_MAX_JSON_DEPTH"),
             ("statement_timeout_ms", "DEVICETRACK_STATEMENT_TIMEOUT_MS"),
             ("pool_size", "DEVICETRACK_POOL_SIZE"),
             ("login_max_failures", "DEVICETRACK_LOGIN_MAX_FAILURES"),

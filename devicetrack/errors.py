@@ -18,6 +18,7 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from devicetrack.middleware import ensure_request_id
 
@@ -232,6 +233,16 @@ def database_error_kind(exc: BaseException) -> str | None:
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     request_id = ensure_request_id(request.scope)
+    if isinstance(exc, RecursionError):
+        # A body nested too deeply for the decoder that slipped past the depth guard
+        # (common/json_depth.py), e.g. JSON sent as another content type: the client's fault.
+        return problem_response(
+            request,
+            400,
+            "too-deep",
+            "The JSON body is nested too deeply",
+            "The body nests arrays or objects too deeply to be read.",
+        )
     kind = database_error_kind(exc)
     if kind == "data":
         return problem_response(
@@ -257,6 +268,18 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
             "timeout",
             "The query took too long",
             "The request took longer than the statement timeout; narrow it and try again.",
+        )
+    if isinstance(exc, PoolTimeout):
+        # Every database connection of this process stayed busy for the pool's whole wait
+        # (requests abandoned by their clients still hold theirs): transient, not a bug.
+        log.warning("no free database connection (request %s)", request_id)
+        return problem_response(
+            request,
+            503,
+            "busy",
+            "Service busy",
+            "Every database connection is in use; try again shortly.",
+            headers={"Retry-After": "5"},
         )
     if (
         kind == "unavailable"

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from devicetrack.db.columns import created_at, one_of
@@ -44,6 +52,9 @@ class AllocationDevice(SQLModel, table=True):
     )
 
 
+QUOTA_UNIQUE = "uq_school_quotas_school_kind_donation"
+
+
 class SchoolQuota(SQLModel, table=True):
     """How many devices of a kind (optionally from one donation) a school may hold."""
 
@@ -51,12 +62,15 @@ class SchoolQuota(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(one_of("kind", DeviceKind), name="kind_known"),
         CheckConstraint("quantity >= 0", name="quantity_nonnegative"),
-        Index(
-            "uq_school_quotas_school_kind_donation",
+        # One quota per school, kind and donation, and one without a donation: NULLS NOT
+        # DISTINCT makes the null donation a value. A named constraint, so the upsert names
+        # it (migration 0013 says why an expression index broke under generic plans).
+        UniqueConstraint(
             "school_id",
             "kind",
-            text("coalesce(donation_id, 0)"),
-            unique=True,
+            "donation_id",
+            name=QUOTA_UNIQUE,
+            postgresql_nulls_not_distinct=True,
         ),
     )
 

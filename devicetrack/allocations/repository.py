@@ -5,7 +5,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devicetrack.allocations.models import Allocation, AllocationDevice, SchoolQuota
+from devicetrack.allocations.models import (
+    QUOTA_UNIQUE,
+    Allocation,
+    AllocationDevice,
+    SchoolQuota,
+)
 from devicetrack.devices.models import Device
 
 HELD_AT_SCHOOL = ("allocated", "at_school", "assigned", "in_repair")
@@ -79,13 +84,11 @@ async def upsert_quota(
     stmt = pg_insert(SchoolQuota).values(
         school_id=school_id, kind=kind, donation_id=donation_id, quantity=quantity
     )
+    # By constraint name, not by inferring an index from expressions: an inferred target
+    # with a bound parameter in it stops matching once PostgreSQL plans the prepared
+    # statement generically (its sixth execution on a connection).
     stmt = stmt.on_conflict_do_update(
-        index_elements=[
-            SchoolQuota.school_id,
-            SchoolQuota.kind,
-            func.coalesce(SchoolQuota.donation_id, 0),
-        ],
-        set_={"quantity": quantity},
+        constraint=QUOTA_UNIQUE, set_={"quantity": stmt.excluded.quantity}
     )
     await session.execute(stmt)
 

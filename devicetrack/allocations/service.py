@@ -29,6 +29,7 @@ from devicetrack.devices import lifecycle
 from devicetrack.devices.models import Device
 from devicetrack.devices.schemas import ActionBody
 from devicetrack.devices.tags import parse_tag
+from devicetrack.donations import service as donations
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
@@ -241,11 +242,31 @@ async def list_quotas(
     ]
 
 
+async def _ensure_quota_donation(
+    session: AsyncSession, principal: Principal, school: School, donation_id: int
+) -> None:
+    """A quota may count one donation's devices only if that donation's stock can reach
+    the school: a donation of the school's province the caller may see. A missing donation,
+    one the caller may not see and one of another province get the same answer, so the
+    refusal tells nothing about which ids exist (and no foreign-key error escapes)."""
+    try:
+        donation = await donations.get_donation(session, principal, donation_id)
+    except NotFound:
+        donation = None
+    if donation is None or donation.province_code != school.province_code:
+        raise ValidationFailed(
+            f"No donation {donation_id} in this school's province.",
+            errors=[FieldError(field="donation_id", message="no such donation in the province")],
+        )
+
+
 async def set_quota(
     session: AsyncSession, principal: Principal, school_id: int, data: QuotaWrite
 ) -> list[QuotaRead]:
     school = await schools.get_school(session, principal, school_id)
     _ensure_allocator(principal, school)
+    if data.donation_id is not None:
+        await _ensure_quota_donation(session, principal, school, data.donation_id)
     await repo.upsert_quota(session, school_id, data.kind, data.donation_id, data.quantity)
     return await list_quotas(session, principal, school_id)
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ColumnElement, Select, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -157,6 +157,15 @@ async def list_events(
     if after_id is not None:
         query = query.where(DeviceEvent.id > after_id)
     return [(e, name) for e, name in await session.execute(query)]
+
+
+async def ever_lent(session: AsyncSession, device_id: int) -> bool:
+    """Whether the device is or ever was lent to a student: its history names a student
+    only on a loan's events (students/ sits above devices/, so its tables are not read here)."""
+    query = select(
+        exists().where(DeviceEvent.device_id == device_id, DeviceEvent.student_id.is_not(None))
+    )
+    return bool(await session.scalar(query))
 
 
 async def last_event_id(session: AsyncSession, device_id: int) -> int:

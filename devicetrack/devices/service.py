@@ -244,6 +244,17 @@ def _jsonable(value: Any) -> Any:
 ErasedAmong = Callable[[AsyncSession, Collection[int]], Awaitable[set[int]]]
 
 
+# Free text in an event's `data` that staff may have typed, shown or hidden with the note:
+# a retirement's reason (it falls back to the note) and an edited device note.
+def _without_free_text(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not data or ("reason" not in data and "note" not in (data.get("changed") or {})):
+        return data
+    kept = {k: v for k, v in data.items() if k != "reason"}
+    if "changed" in kept:
+        kept["changed"] = {k: v for k, v in kept["changed"].items() if k != "note"}
+    return kept
+
+
 async def list_events(
     session: AsyncSession,
     principal: Principal,
@@ -253,41 +264,56 @@ async def list_events(
     limit: int,
     erased_among: ErasedAmong,
 ) -> list[EventRead]:
+    """A device's history as this caller may read it.
+
+    A note is free text, and whoever lends, recovers or repairs a device may well name the
+    student in it ("Lò Thị Lan found it") on any event, not only on the loan itself. So the
+    notes (and free text in `data`) are shown only to those who may see the student:
+    - admins, and the staff of the school where the event happened (not the staff of a
+      school the device moved to later);
+    - province officers only on a device never lent to anyone (there the notes are about
+      the device: "screen broken");
+    - donors never.
+    Nobody reads a note once the event's student is erased (the row itself is history and
+    never changes)."""
     device = await get_device(session, principal, code)
     assert device.id is not None
     rows = await repo.list_events(session, device.id, after_id=after_id, limit=limit)
     erased = await erased_among(session, {e.student_id for e, _ in rows if e.student_id})
     hide_student = principal.is_donor or principal.is_province_officer
+    lent = principal.is_province_officer and await repo.ever_lent(session, device.id)
 
-    def visible_note(event: DeviceEvent, student_erased: bool) -> str | None:
-        # A note is free text staff wrote, and on a loan or return it may well name the
-        # student: hidden from whoever may not see students, and from everyone once the
-        # student is erased (the row itself is history and never changes). Donors see no
-        # notes at all.
-        if principal.is_donor or student_erased:
-            return None
-        if hide_student and event.student_id is not None:
-            return None
-        return event.note
+    def text_visible(event: DeviceEvent, student_erased: bool) -> bool:
+        if student_erased or principal.is_donor:
+            return False
+        if principal.is_province_officer:
+            return not lent and event.student_id is None
+        if principal.is_school_staff:
+            return event.school_id is None or event.school_id in principal.school_ids
+        return True
 
-    def read(e: DeviceEvent, name: str | None) -> EventRead:
+    items = []
+    for e, name in rows:
+        shown = text_visible(e, e.student_id in erased)
+        own_school = not principal.is_school_staff or e.school_id in principal.school_ids
         assert e.id is not None and e.at is not None  # set by the database on insert
-        return EventRead(
-            id=e.id,
-            at=e.at,
-            action=e.action,
-            actor_id=e.actor_id,
-            actor_name=name,
-            from_status=e.from_status,
-            to_status=e.to_status,
-            school_id=e.school_id,
-            student_id=None if hide_student else e.student_id,
-            condition=e.condition,
-            note=visible_note(e, e.student_id in erased),
-            data=e.data,
+        items.append(
+            EventRead(
+                id=e.id,
+                at=e.at,
+                action=e.action,
+                actor_id=e.actor_id,
+                actor_name=name,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                school_id=e.school_id,
+                student_id=None if hide_student or not own_school else e.student_id,
+                condition=e.condition,
+                note=e.note if shown else None,
+                data=e.data if shown else _without_free_text(e.data),
+            )
         )
-
-    return [read(e, name) for e, name in rows]
+    return items
 
 
 async def install_sim(

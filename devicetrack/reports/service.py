@@ -55,15 +55,43 @@ def current_school_year(on: date | None = None) -> str:
     return f"{start}-{start + 1}"
 
 
+async def _ensure_province_in_scope(
+    session: AsyncSession, principal: Principal, province: str | None
+) -> None:
+    """A province named in a report's filter must be one the caller works in: an officer's
+    own, or one holding a school of the staff member's. Any other answers 404, as every
+    object outside a caller's scope does (and the same as a province that does not exist)."""
+    if province is None or principal.is_admin or principal.is_donor:
+        return  # admins see every province; donors are refused by role
+    if principal.is_province_officer:
+        allowed = province == principal.province_code
+    elif principal.is_school_staff:
+        allowed = province in await _provinces_of_schools(session, principal.school_ids)
+    else:
+        allowed = False
+    if not allowed:
+        raise NotFound(f"No province {province}.")
+
+
+async def _provinces_of_schools(session: AsyncSession, school_ids: frozenset[int]) -> set[str]:
+    if not school_ids:
+        return set()
+    rows = await session.execute(
+        text("SELECT DISTINCT province_code FROM schools WHERE id = ANY(:ids)"),
+        {"ids": sorted(school_ids)},
+    )
+    return {str(code) for (code,) in rows}
+
+
 def _scope(
     principal: Principal, province: str | None, commune: str | None, params: dict[str, Any]
 ) -> str:
+    """The WHERE clause of a report over schools; the province was checked against the
+    caller's scope first (_ensure_province_in_scope)."""
     clauses = ["true"]
     if principal.is_donor:
         raise Forbidden("Donors get donor impact reports, not school coverage.")
     if principal.is_province_officer:
-        if province and province != principal.province_code:
-            raise Forbidden("You see coverage of your own province only.")
         province = principal.province_code
     if principal.is_school_staff:
         clauses.append("s.id = ANY(:school_ids)")
@@ -147,6 +175,7 @@ async def coverage(
         "target": target_per_100,
     }
     scope = _scope(principal, province, commune, params)
+    await _ensure_province_in_scope(session, principal, province)
     rows = await session.execute(text(coverage_sql.rollup(level, scope)), params)
     items = [_row(level, r) for r in rows]
     if level == "nation" and items and items[0].schools == 0:
@@ -183,6 +212,7 @@ async def gaps(
         sort="-gap",
     )
     items = [i for i in report.items if i.gap > 0][:limit]
+    # coverage() above refused a province outside the caller's scope.
     stock = await _stock(session, principal, province)
     remaining = {k: stock.get(k, 0) for k in LEARNING_KINDS}
     gap_items = []
@@ -232,13 +262,18 @@ async def gaps(
 async def _stock(
     session: AsyncSession, principal: Principal, province: str | None
 ) -> dict[str, int]:
+    """The province's unallocated devices by kind, for those whose scope holds them: an
+    admin (one province, or all) and the province's own officer. School staff see devices
+    of their schools only, and stock belongs to no school: they see none."""
+    if principal.is_province_officer:
+        province = principal.province_code
+    elif not principal.is_admin:
+        return {}
     query = "SELECT kind, sum(devices)::int FROM stock_counts WHERE devices <> 0"
     params: dict[str, Any] = {}
     if province:
         query += " AND province_code = :province"
         params["province"] = province
-    elif not principal.is_admin:
-        return {}
     rows = await session.execute(text(query + " GROUP BY kind ORDER BY kind"), params)
     return {k: n for k, n in rows}
 
@@ -365,9 +400,8 @@ async def sim_expiry(
     on = today()
     params: dict[str, Any] = {"until": on + timedelta(days=within_days), "today": on}
     clauses = ["sim.kind = 'sim'", "sim.status <> 'retired'", "sim.plan_expires_on <= :until"]
+    await _ensure_province_in_scope(session, principal, province)
     if principal.is_province_officer:
-        if province and province != principal.province_code:
-            raise Forbidden("You see your own province only.")
         province = principal.province_code
     if principal.is_school_staff:
         clauses.append("sim.school_id = ANY(:schools)")
@@ -452,6 +486,7 @@ async def audit_due(
     on = today()
     params: dict[str, Any] = {"cutoff": datetime.now(UTC) - timedelta(days=days), "limit": limit}
     scope = _scope(principal, province, None, params)
+    await _ensure_province_in_scope(session, principal, province)
     if school is not None:
         scope += " AND s.id = :school"
         params["school"] = school
