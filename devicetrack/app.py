@@ -26,6 +26,7 @@ from devicetrack.auth.controllers import (
     MeController,
     UserController,
 )
+from devicetrack.common import workers
 from devicetrack.config import Settings, async_url
 from devicetrack.db.fastpool import lifespan_hooks
 from devicetrack.dependencies import (
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> Litestar:
         raise ValueError("create_app needs a database URL (the CLI starts the embedded one)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    workers.configure(settings.upload_workers)
     db_config = SQLAlchemyAsyncConfig(
         connection_string=async_url(settings.database_url),
         session_config=AsyncSessionConfig(expire_on_commit=False, autoflush=False),
@@ -110,7 +112,7 @@ def create_app(settings: Settings) -> Litestar:
             "settings": Provide(provide_settings, sync_to_thread=False),
             "pool": Provide(provide_pool, sync_to_thread=False),
         },
-        on_startup=[open_pool],
+        on_startup=[open_pool, workers.freeze_startup_heap],
         on_shutdown=[close_pool],
         before_send=[add_request_id_header],
         exception_handlers={k: page_or_problem(h) for k, h in exception_handlers.items()},

@@ -6,6 +6,7 @@ file (duplicates); checks against the database are done in SQL by the intake ser
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -15,7 +16,7 @@ from devicetrack.devices.identity import check_iccid, check_imei, normalise_msis
 from devicetrack.devices.models import CARRIERS, CONDITIONS
 from devicetrack.devices.tags import parse_tag
 from devicetrack.donations.models import DEVICE_KINDS
-from devicetrack.errors import FieldError
+from devicetrack.errors import FieldError, echo
 
 COLUMNS = (
     "kind",
@@ -174,7 +175,7 @@ def _quota(value: str) -> Decimal:
 
 
 def check_new_rows(
-    rows: list[tuple[int, dict[str, object]]], province_code: str, max_errors: int = 1000
+    rows: Sequence[tuple[int, dict[str, object]]], province_code: str, max_errors: int = 1000
 ) -> CheckedRows:
     """Check rows for intake. Each record is (rownum, asset_tag, kind, make, model, serial,
     imei, iccid, msisdn, carrier, plan_name, plan_quota_gb, plan_expires_on, paid_by,
@@ -200,7 +201,7 @@ def check_new_rows(
         if not kind:
             bad("kind", "required")
         elif kind not in _KINDS:
-            bad("kind", f"unknown kind {kind!r}; use one of {', '.join(sorted(_KINDS))}")
+            bad("kind", f"unknown kind {echo(kind)!r}; use one of {', '.join(sorted(_KINDS))}")
         make = get("make") or None
         serial = get("serial") or None
         imei = None
@@ -315,7 +316,7 @@ def _date(row: dict[str, object], column: str, bad: Any) -> date | None:
 
 
 def check_update_rows(
-    rows: list[tuple[int, dict[str, object]]], max_errors: int = 1000
+    rows: Sequence[tuple[int, dict[str, object]]], max_errors: int = 1000
 ) -> CheckedRows:
     """Rows of an update-import: matched by asset tag; empty cells keep the stored value.
     Record: (rownum, asset_tag, model, serial, condition, note, msisdn, carrier, plan_name,

@@ -5,7 +5,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
-from devicetrack.common.uploads import read_upload
+from devicetrack.common.tabular import UploadLimits
+from devicetrack.common.uploads import after_upload, limit_upload_body, read_upload
+from devicetrack.config import Settings
 from devicetrack.errors import FieldError, ValidationFailed
 from devicetrack.students import assignments, export, importer, service
 from devicetrack.students.schemas import (
@@ -70,12 +72,19 @@ class StudentController(Controller):
         items, next_cursor = page_of(rows, limit)
         return StudentPage(items=items, next_cursor=next_cursor)
 
-    @post("/import", operation_id="importStudents", request_max_body_size=16 * 1024 * 1024)
+    @post(
+        "/import",
+        operation_id="importStudents",
+        request_max_body_size=None,  # Settings.max_upload_bytes, by limit_upload_body
+        middleware=[limit_upload_body],
+        after_response=after_upload,
+    )
     async def import_(
         self,
         request: Request,
         tx: AsyncSession,
         principal: Principal,
+        settings: Settings,
         school_id: int | None = None,
     ) -> StudentImportResult:
         """CSV or XLSX with student_code, full_name, grade and optionally class_name,
@@ -88,7 +97,9 @@ class StudentController(Controller):
                 errors=[FieldError(field="school_id", message="required")],
             )
         data, filename = await read_upload(request)
-        return await importer.import_students(tx, principal, school_id, data, filename)
+        return await importer.import_students(
+            tx, principal, school_id, data, filename, UploadLimits.of(settings)
+        )
 
     @get("/{student_id:int}", operation_id="getStudent")
     async def get_(self, tx: AsyncSession, principal: Principal, student_id: int) -> StudentRead:
