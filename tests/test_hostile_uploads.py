@@ -12,7 +12,7 @@ import io
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from xml.sax.saxutils import escape
 
 import httpx
@@ -397,7 +397,9 @@ async def test_too_many_rows_answer_413_naming_the_limit(client, factory, db) ->
     assert await db.fetchval("SELECT count(*) FROM devices") == 0
 
 
-async def test_an_upload_over_the_size_limit_answers_413_naming_it(client, factory) -> None:
+async def test_an_upload_over_the_size_limit_answers_413_naming_it(
+    server: LiveServer, client, factory
+) -> None:
     staff, school = await _school_staff(factory)
     data = b"student_code,full_name,grade\n" + b"x" * (64 * 1024 * 1024)
     response = await client.post(
@@ -408,6 +410,23 @@ async def test_an_upload_over_the_size_limit_answers_413_naming_it(client, facto
     )
     body = assert_problem(response, 413)
     assert body["limit"] == "max_upload_bytes" and body["max"] == 64 * 1024 * 1024
+
+    # Without a Content-Length (chunked, on a real server): counted as it arrives.
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"student_code,full_name,grade\n"
+        for _ in range(65):
+            yield b"x" * (1024 * 1024)
+
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        response = await http.post(
+            f"{API}/students/import",
+            params={"school_id": school},
+            headers={**staff.headers, "content-type": "text/csv"},
+            content=chunks(),
+        )
+    assert "content-length" not in response.request.headers
+    body = assert_problem(response, 413)
+    assert body["limit"] == "max_upload_bytes"
 
 
 # ---- the loop stays free, and memory comes back ------------------------------------------
