@@ -27,6 +27,7 @@ from devicetrack.auth.controllers import (
     MeController,
     UserController,
 )
+from devicetrack.common import workers
 from devicetrack.common.json_depth import json_depth_guard
 from devicetrack.config import Settings, async_url
 from devicetrack.custody.controllers import DeviceCustodyController
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> Litestar:
         raise ValueError("create_app needs a database URL (the CLI starts the embedded one)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    workers.configure(settings.upload_workers)
     db_config = SQLAlchemyAsyncConfig(
         connection_string=async_url(settings.database_url),
         session_config=AsyncSessionConfig(expire_on_commit=False, autoflush=False),
@@ -136,7 +138,7 @@ def create_app(settings: Settings) -> Litestar:
             "pool": Provide(provide_pool, sync_to_thread=False),
             "vietnamese_words": Provide(provide_vietnamese_words, sync_to_thread=False),
         },
-        on_startup=[open_pool],
+        on_startup=[open_pool, workers.freeze_startup_heap],
         on_shutdown=[close_pool],
         before_send=[add_request_id_header, no_store],
         middleware=[json_depth_guard(settings.max_json_depth, settings.max_body_bytes)],

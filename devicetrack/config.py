@@ -44,6 +44,18 @@ class Settings:
     max_upload_bytes: int = 64 * 1024 * 1024
     # JSON bodies nested deeper than this are refused with 400 (common/json_depth.py).
     max_json_depth: int = 64
+    # Uploaded tables (CSV/XLSX, see common/tabular.py): beyond these an upload is refused
+    # with a problem naming the limit. Rows are data rows (the header is not counted); the
+    # XLSX size is the sum of the zip's members once decompressed, checked before reading.
+    upload_max_rows: int = 200_000
+    upload_max_columns: int = 100
+    upload_max_cell_chars: int = 4_000
+    upload_max_xlsx_bytes: int = 100 * 1024 * 1024
+    # The XLSX reader runs in a child process with this much address space: a crafted
+    # sheet that would make it allocate more ends that process, not the server.
+    upload_reader_memory_bytes: int = 2 * 1024 * 1024 * 1024
+    # Uploads parsed and checked at once per process (in worker threads); the rest wait.
+    upload_workers: int = 2
     statement_timeout_ms: int = 30_000
     pool_size: int = 10
     # Login throttling: failures allowed per window, per account and per client address.
@@ -86,6 +98,12 @@ class Settings:
             ("max_body_bytes", "DEVICETRACK_MAX_BODY_BYTES"),
             ("max_upload_bytes", "DEVICETRACK_MAX_UPLOAD_BYTES"),
             ("max_json_depth", "DEVICETRACK_MAX_JSON_DEPTH"),
+            ("upload_max_rows", "DEVICETRACK_UPLOAD_MAX_ROWS"),
+            ("upload_max_columns", "DEVICETRACK_UPLOAD_MAX_COLUMNS"),
+            ("upload_max_cell_chars", "DEVICETRACK_UPLOAD_MAX_CELL_CHARS"),
+            ("upload_max_xlsx_bytes", "DEVICETRACK_UPLOAD_MAX_XLSX_BYTES"),
+            ("upload_reader_memory_bytes", "DEVICETRACK_UPLOAD_READER_MEMORY_BYTES"),
+            ("upload_workers", "DEVICETRACK_UPLOAD_WORKERS"),
             ("statement_timeout_ms", "DEVICETRACK_STATEMENT_TIMEOUT_MS"),
             ("pool_size", "DEVICETRACK_POOL_SIZE"),
             ("login_max_failures", "DEVICETRACK_LOGIN_MAX_FAILURES"),

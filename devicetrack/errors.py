@@ -34,6 +34,32 @@ class FieldError(msgspec.Struct, omit_defaults=True):
     row: int | None = None
 
 
+# A refusal lists at most this many errors (and counts the rest), and cuts whatever it
+# echoes of the request: a file of a million bad cells, or one cell of 20 MB, must not
+# come back as a 55 MB answer.
+MAX_LISTED_ERRORS = 1000
+ECHO_CHARS = 100
+# A message is its own short text plus at most one echoed value (see `echo`).
+MESSAGE_CHARS = 300
+
+
+def echo(value: object, limit: int = ECHO_CHARS) -> str:
+    """A value from the request as a message may quote it: at most `limit` characters."""
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _bounded(error: FieldError) -> FieldError:
+    field, message = error.field, error.message
+    if (field is None or len(field) <= ECHO_CHARS) and len(message) <= MESSAGE_CHARS:
+        return error
+    return FieldError(
+        message=echo(message, MESSAGE_CHARS),
+        field=None if field is None else echo(field),
+        row=error.row,
+    )
+
+
 class DomainError(Exception):
     status = 400
     kind = "bad-request"
@@ -48,7 +74,11 @@ class DomainError(Exception):
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
-        self.errors = list(errors or [])
+        errors = errors or []
+        # Every answer (API and pages) shows the first MAX_LISTED_ERRORS and the count of
+        # the rest.
+        self.errors_not_listed = max(0, len(errors) - MAX_LISTED_ERRORS)
+        self.errors = [_bounded(e) for e in errors[:MAX_LISTED_ERRORS]]
         self.extra = extra or {}
 
 
@@ -70,6 +100,10 @@ class Conflict(DomainError):
 
 class ValidationFailed(DomainError):
     status, kind, title = 422, "validation", "The request did not pass validation"
+
+
+class PayloadTooLarge(DomainError):
+    status, kind, title = 413, "payload-too-large", "The upload is too large"
 
 
 class TooManyRequests(DomainError):
@@ -109,8 +143,11 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     if "retry_after_seconds" in exc.extra:
         headers = {"Retry-After": str(exc.extra["retry_after_seconds"])}
+    extra = exc.extra
+    if exc.errors_not_listed:
+        extra = {**extra, "errors_not_listed": exc.errors_not_listed}
     return problem_response(
-        request, exc.status, exc.kind, exc.title, exc.detail, exc.errors, exc.extra, headers
+        request, exc.status, exc.kind, exc.title, exc.detail, exc.errors, extra, headers
     )
 
 
@@ -319,6 +356,7 @@ __all__ = [
     "Forbidden",
     "MediaType",
     "NotFound",
+    "PayloadTooLarge",
     "ServiceUnavailable",
     "TooManyRequests",
     "Unauthorized",

@@ -2,26 +2,112 @@
 
 Row numbers are the spreadsheet's own (the header is row 1), so an error message points
 at the row a person sees when opening the file.
+
+Every upload is parsed in a worker thread (`parse_table`), within the limits of
+`UploadLimits`; each limit, when passed, is answered with a problem that names it (413
+for the size of the whole, 422 for a cell or the header). XLSX is read by python-calamine
+in a child process (see xlsx_child.py for why), after the zip's declared sizes are checked.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
 import unicodedata
-from collections.abc import Iterator, Mapping
+import zipfile
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from io import BytesIO
+from pathlib import Path
+from typing import Any, overload
 
-from devicetrack.errors import FieldError, ValidationFailed
+import msgspec
+
+from devicetrack.common.workers import off_loop, release
+from devicetrack.config import Settings
+from devicetrack.errors import FieldError, PayloadTooLarge, ValidationFailed
 
 XLSX_MAGIC = b"PK\x03\x04"
+# An XLSX names a few dozen parts; its zip directory is a few KB. A larger directory is
+# refused before Python's zipfile builds an object per entry (1.4 million fit in 64 MB).
+MAX_ZIP_DIRECTORY_BYTES = 1024 * 1024
+# Reading the sheet takes a few seconds for 100,000 rows; a child still busy after this
+# long is stopped.
+XLSX_SECONDS = 120
+CHILD = Path(__file__).with_name("xlsx_child.py")
+TEXT_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """The caps on one uploaded table (Settings.upload_*; README "Uploads")."""
+
+    max_rows: int = 200_000
+    max_columns: int = 100
+    max_cell_chars: int = 4_000
+    max_xlsx_bytes: int = 100 * 1024 * 1024
+    reader_memory_bytes: int = 2 * 1024 * 1024 * 1024
+
+    @classmethod
+    def of(cls, settings: Settings) -> UploadLimits:
+        return cls(
+            max_rows=settings.upload_max_rows,
+            max_columns=settings.upload_max_columns,
+            max_cell_chars=settings.upload_max_cell_chars,
+            max_xlsx_bytes=settings.upload_max_xlsx_bytes,
+            reader_memory_bytes=settings.upload_reader_memory_bytes,
+        )
+
+
+class Rows(Sequence[tuple[int, dict[str, str]]]):
+    """A table's rows as (spreadsheet row number, cells by column), kept as two flat lists.
+    A tuple holding a dict stays tracked by the garbage collector, and with a tuple per row
+    every full collection during a big upload walked 100,000s of them while holding the
+    interpreter, the event loop included, for 0.1-0.2 s. Dicts of strings are not tracked."""
+
+    __slots__ = ("cells", "numbers")
+
+    def __init__(self) -> None:
+        self.numbers: list[int] = []
+        self.cells: list[dict[str, str]] = []
+
+    def append(self, number: int, cells: dict[str, str]) -> None:
+        self.numbers.append(number)
+        self.cells.append(cells)
+
+    async def release(self) -> None:
+        """Free the rows a slice at a time (see workers.release); the table is empty after."""
+        await release(self.numbers, self.cells)
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
+        return zip(self.numbers, self.cells, strict=True)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int, dict[str, str]]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[int, dict[str, str]]]: ...
+    def __getitem__(
+        self, index: int | slice
+    ) -> tuple[int, dict[str, str]] | list[tuple[int, dict[str, str]]]:
+        if isinstance(index, slice):
+            return list(zip(self.numbers[index], self.cells[index], strict=True))
+        return self.numbers[index], self.cells[index]
 
 
 @dataclass
 class Table:
     columns: list[str]
-    rows: list[tuple[int, dict[str, str]]]
+    rows: Rows
 
 
 def _norm_header(name: str) -> str:
@@ -29,10 +115,243 @@ def _norm_header(name: str) -> str:
     return folded.replace(" ", "_").replace("-", "_")
 
 
-def _decode(data: bytes) -> str:
+def too_many_rows(limits: UploadLimits) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The file has more than {limits.max_rows:,} rows; split it into smaller files.",
+        errors=[FieldError(field="file", message=f"more than {limits.max_rows:,} rows")],
+        extra={"limit": "upload_max_rows", "max": limits.max_rows},
+    )
+
+
+def _too_many_columns(limits: UploadLimits) -> ValidationFailed:
+    return ValidationFailed(
+        f"The file has more than {limits.max_columns:,} columns.",
+        errors=[FieldError(row=1, message=f"more than {limits.max_columns:,} columns")],
+        extra={"limit": "upload_max_columns", "max": limits.max_columns},
+    )
+
+
+def _too_long(limits: UploadLimits, row: int, field: str | None = None) -> FieldError:
+    return FieldError(
+        row=row, field=field, message=f"longer than {limits.max_cell_chars:,} characters"
+    )
+
+
+# ---- CSV --------------------------------------------------------------------------
+
+
+def _text_lines(data: bytes, encoding: str) -> Iterator[str]:
+    """The text as lines (each with its "\n"), decoded and NFC-composed a megabyte at a
+    time: one call over 60 MB would hold the interpreter for a noticeable while. Pieces
+    end at a line break, where no combining mark can be split from its letter."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    pending: list[str] = []  # text after the last line break, kept until the next one
+    view = memoryview(data)
+    for offset in range(0, len(data), TEXT_CHUNK):
+        final = offset + TEXT_CHUNK >= len(data)
+        text = decoder.decode(view[offset : offset + TEXT_CHUNK], final)
+        cut = len(text) if final else text.rfind("\n") + 1
+        if not cut:
+            pending.append(text)  # one very long line: joined once, when it ends
+            continue
+        piece = "".join([*pending, text[:cut]]) if pending else text[:cut]
+        pending = [text[cut:]]
+        if not piece.isascii():
+            # Vietnamese text may arrive decomposed (NFD) from some spreadsheets; cells
+            # are stored NFC.
+            piece = unicodedata.normalize("NFC", piece)
+        lines = piece.split("\n")
+        last = lines.pop()
+        for line in lines:
+            yield line + "\n"
+        if last:
+            yield last
+    if rest := "".join(pending):
+        yield rest
+
+
+def _csv_rows(data: bytes, encoding: str, limits: UploadLimits) -> Generator[list[str], None, None]:
+    lines = _text_lines(data, encoding)
+    head: list[str] = []
+    size = 0
+    for line in lines:
+        head.append(line)
+        size += len(line)
+        if size >= 4096:
+            break
+    try:
+        dialect = csv.Sniffer().sniff("".join(head)[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    if csv.field_size_limit() <= limits.max_cell_chars:
+        csv.field_size_limit(limits.max_cell_chars + 1)
+    yield from csv.reader(_chain(head, lines), dialect)
+
+
+def _chain(head: list[str], rest: Iterator[str]) -> Iterator[str]:
+    yield from head
+    yield from rest
+
+
+# ---- XLSX -------------------------------------------------------------------------
+
+
+def _zip_directory_size(data: bytes) -> int | None:
+    """The size of the zip's central directory from its end record (None: no record)."""
+    at = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if at < 0 or at + 22 > len(data):
+        return None
+    size: int = struct.unpack_from("<L", data, at + 12)[0]
+    return size
+
+
+def check_xlsx_size(data: bytes, limits: UploadLimits) -> None:
+    """Refuse a workbook whose parts, decompressed, would exceed the cap, from the sizes
+    the zip declares (a 488 KB file can hold 500 MB of shared strings). A zip that lies
+    about them meets the reader's memory limit instead (xlsx_child.py)."""
+    directory = _zip_directory_size(data)
+    if directory is None or directory > MAX_ZIP_DIRECTORY_BYTES:
+        raise _unreadable()
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as book:
+            declared = sum(info.file_size for info in book.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise _unreadable() from exc
+    if declared > limits.max_xlsx_bytes:
+        mb = limits.max_xlsx_bytes // (1024 * 1024)
+        raise PayloadTooLarge(
+            f"The workbook holds {declared // (1024 * 1024):,} MB once decompressed; "
+            f"at most {mb:,} MB are read.",
+            errors=[FieldError(field="file", message=f"more than {mb:,} MB decompressed")],
+            extra={"limit": "upload_max_xlsx_bytes", "max": limits.max_xlsx_bytes},
+        )
+
+
+def _unreadable() -> ValidationFailed:
+    return ValidationFailed(
+        "The XLSX file could not be read.",
+        errors=[FieldError(field="file", message="not a readable XLSX workbook")],
+    )
+
+
+def _xlsx_rows(
+    data: bytes, limits: UploadLimits, lost: list[tuple[int, int]], first_row: list[int]
+) -> Generator[list[str], None, None]:
+    """The first sheet's rows as text, read by the child process. Its first row number
+    goes to `first_row` (calamine starts at the first row holding a value); (row, column
+    index) of every number too long for Excel go to `lost`."""
+    check_xlsx_size(data, limits)
+    with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as file:
+        file.write(data)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-I",
+            str(CHILD),
+            file.name,
+            str(limits.reader_memory_bytes),
+            str(limits.max_rows),
+            str(limits.max_columns),
+            str(limits.max_cell_chars),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    watchdog = threading.Timer(XLSX_SECONDS, child.kill)
+    watchdog.start()
+    decode = msgspec.msgpack.Decoder().decode
+    assert child.stdout is not None
+    message: dict[str, Any] = {}
+    try:
+        ended = False
+        while not ended:
+            size = child.stdout.read(4)
+            if len(size) < 4:
+                break
+            message = decode(child.stdout.read(int.from_bytes(size, "big")))
+            if "error" in message:
+                break
+            if "height" in message:
+                if message["height"] > limits.max_rows + 1:
+                    raise too_many_rows(limits)
+                if message["width"] > limits.max_columns:
+                    raise _too_many_columns(limits)
+                first_row.append(message["first_row"])
+                continue
+            yield from message["rows"]
+            if message.get("end"):
+                lost.extend((row, column) for row, column in message["lost"])
+                ended = True
+        if not ended:
+            # The child failed: a damaged file, or one that needs more memory to read
+            # than the reader may have (calamine aborts when an allocation fails).
+            code = child.wait()
+            if code < 0 and not watchdog.is_alive():
+                raise ValidationFailed(
+                    "The XLSX file took too long to read.",
+                    errors=[FieldError(field="file", message="took too long to read")],
+                )
+            if code < 0 or message.get("error") == "memory":
+                raise PayloadTooLarge(
+                    "The workbook needs more memory to read than an upload may use; "
+                    "delete empty rows and columns beyond the data and save it again.",
+                    errors=[FieldError(field="file", message="too large to read")],
+                    extra={
+                        "limit": "upload_reader_memory_bytes",
+                        "max": limits.reader_memory_bytes,
+                    },
+                )
+            raise _unreadable()
+    finally:
+        watchdog.cancel()
+        if child.poll() is None:
+            child.kill()
+        child.stdout.close()
+        child.wait()
+        os.unlink(file.name)
+
+
+# ---- both -------------------------------------------------------------------------
+
+# Excel keeps numbers as doubles: from 16 digits on, the last ones are lost (an ICCID typed
+# as a number, 8984048000077777777, comes back as ...77920). Such cells are refused.
+LOST_DIGITS = (
+    "a number of 16 or more digits loses its last digits in Excel; "
+    "format the column as Text and type it again"
+)
+
+
+async def parse_table(
+    data: bytes,
+    filename: str | None,
+    aliases: Mapping[str, str],
+    required: set[str],
+    limits: UploadLimits,
+) -> Table:
+    """`read_table` in a worker thread: never on the event loop."""
+    return await off_loop(read_table, data, filename, aliases, required, limits)
+
+
+def read_table(
+    data: bytes,
+    filename: str | None,
+    aliases: Mapping[str, str],
+    required: set[str],
+    limits: UploadLimits,
+) -> Table:
+    """Parse a CSV or XLSX upload (blocking: see `parse_table`). `aliases` maps normalised
+    header text (English or Vietnamese) to the canonical column name; unknown columns are
+    refused."""
+    if data[:4] == XLSX_MAGIC or (filename or "").lower().endswith(".xlsx"):
+        lost: list[tuple[int, int]] = []
+        first_row: list[int] = []
+        with closing(_xlsx_rows(data, limits, lost, first_row)) as raw:
+            return _table(raw, first_row, aliases, required, limits, lost)
     for encoding in ("utf-8-sig", "cp1258"):
         try:
-            return data.decode(encoding)
+            with closing(_csv_rows(data, encoding, limits)) as raw:
+                return _table(raw, [1], aliases, required, limits, [])
         except UnicodeDecodeError:
             continue
     raise ValidationFailed(
@@ -40,72 +359,95 @@ def _decode(data: bytes) -> str:
     )
 
 
-def _csv_rows(data: bytes) -> Iterator[list[str]]:
-    # Vietnamese text may arrive decomposed (NFD) from some spreadsheets; cells are stored
-    # NFC. One pass over the whole text is far cheaper than one per cell.
-    text = unicodedata.normalize("NFC", _decode(data))
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    yield from csv.reader(io.StringIO(text), dialect)
-
-
-# Excel keeps numbers as doubles: from 16 digits on, the last ones are lost (an ICCID typed
-# as a number, 8984048000077777777, comes back as ...77920). Such cells are refused.
-LOSSY_NUMBER = 1e15
-LOST_DIGITS = (
-    "a number of 16 or more digits loses its last digits in Excel; "
-    "format the column as Text and type it again"
-)
-
-
-def _xlsx_rows(data: bytes, lost: list[tuple[int, int]]) -> Iterator[list[str]]:
-    """The sheet's rows as text; (row, column index) of every lossy number go to `lost`."""
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise ValidationFailed(
-            "The XLSX file could not be read.",
-            errors=[FieldError(field="file", message="not a readable XLSX workbook")],
-        ) from exc
-    sheet = book.worksheets[0]
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        for index, value in enumerate(values):
-            if isinstance(value, int | float) and abs(value) >= LOSSY_NUMBER:
-                lost.append((number, index))
-        yield [_cell_text(v) for v in values]
-    book.close()
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date | time):
-        return value.isoformat()
-    text = str(value)
-    return text if text.isascii() else unicodedata.normalize("NFC", text)
-
-
-def read_table(
-    data: bytes, filename: str | None, aliases: Mapping[str, str], required: set[str]
+def _table(
+    raw: Iterator[list[str]],
+    first_row: list[int],
+    aliases: Mapping[str, str],
+    required: set[str],
+    limits: UploadLimits,
+    lost: list[tuple[int, int]],
 ) -> Table:
-    """Parse a CSV or XLSX upload. `aliases` maps normalised header text (English or
-    Vietnamese) to the canonical column name; unknown columns are refused."""
-    is_xlsx = data[:4] == XLSX_MAGIC or (filename or "").lower().endswith(".xlsx")
-    lost: list[tuple[int, int]] = []
-    raw = _xlsx_rows(data, lost) if is_xlsx else _csv_rows(data)
-    header = next(raw, None)
+    number = 0  # the row being read is number + 1
+    errors: list[FieldError] = []
+    try:
+        header = next(raw, None)
+        number = first_row[0] if first_row else 1
+        columns = _header(header, number, aliases, required, limits)
+        rows = Rows()
+        width = len(columns)
+        plain = all(columns)  # no blank header cells: a row maps onto the columns one to one
+        indexed = [(i, col) for i, col in enumerate(columns) if col]
+        max_chars = limits.max_cell_chars
+        header_row = number
+        last_row = header_row + limits.max_rows
+        for number, values in enumerate(raw, start=header_row + 1):
+            if number > last_row:
+                raise too_many_rows(limits)
+            cells = [v.strip() for v in values]  # already NFC: see _text_lines, xlsx_child
+            if not any(cells):
+                continue
+            if max(map(len, cells)) > max_chars:
+                errors += [
+                    _too_long(limits, number, col)
+                    for i, col in indexed
+                    if i < len(cells) and len(cells[i]) > max_chars
+                ]
+                continue
+            if plain and len(cells) == width:
+                rows.append(number, dict(zip(columns, cells, strict=True)))
+            else:
+                rows.append(number, {col: cells[i] if i < len(cells) else "" for i, col in indexed})
+    except csv.Error as exc:
+        # The csv module's field limit (131,072 characters by default) or a quote left
+        # open until the end of the file: an error of that row, not of the server.
+        text = str(exc)
+        message = (
+            f"a cell is longer than {limits.max_cell_chars:,} characters"
+            if "field larger than field limit" in text
+            else "not valid CSV here (is a quote left open?)"
+        )
+        raise ValidationFailed(
+            "The file could not be read to the end; nothing was imported.",
+            errors=[*errors, FieldError(row=number + 1, message=message)],
+        ) from None
+    if errors:
+        raise ValidationFailed(
+            f"{len({e.row for e in errors})} row(s) are wrong; nothing was imported.",
+            errors=errors,
+            extra={"limit": "upload_max_cell_chars", "max": max_chars},
+        )
+    lossy = [
+        FieldError(row=row, field=columns[index], message=LOST_DIGITS)
+        for row, index in lost
+        if index < len(columns) and columns[index]
+    ]
+    if lossy:
+        raise ValidationFailed(
+            f"{len(lossy)} cell(s) hold numbers too long for Excel; nothing was imported.",
+            errors=lossy,
+        )
+    return Table(columns=[c for c in columns if c], rows=rows)
+
+
+def _header(
+    header: list[str] | None,
+    number: int,
+    aliases: Mapping[str, str],
+    required: set[str],
+    limits: UploadLimits,
+) -> list[str]:
+    """The canonical column of each header cell ("" for a blank one); unknown or missing
+    columns refuse the file."""
     if not header or not any(h.strip() for h in header):
         raise ValidationFailed(
             "The file has no header row.", errors=[FieldError(row=1, message="header row missing")]
         )
+    while header and not header[-1].strip():
+        header = header[:-1]  # Excel pads CSV rows with empty cells to the sheet's width
+    if len(header) > limits.max_columns:
+        raise _too_many_columns(limits)
+    if any(len(h) > limits.max_cell_chars for h in header):
+        raise ValidationFailed("The header row is not right.", errors=[_too_long(limits, number)])
     columns: list[str] = []
     errors: list[FieldError] = []
     for name in header:
@@ -115,37 +457,15 @@ def read_table(
             continue
         canonical = aliases.get(key)
         if canonical is None:
-            errors.append(FieldError(row=1, field=name, message="unknown column"))
+            errors.append(FieldError(row=number, field=name.strip(), message="unknown column"))
         columns.append(canonical or key)
     missing = required - set(columns)
     errors += [
-        FieldError(row=1, field=c, message="required column missing") for c in sorted(missing)
+        FieldError(row=number, field=c, message="required column missing") for c in sorted(missing)
     ]
     if errors:
         raise ValidationFailed("The header row is not right.", errors=errors)
-    rows: list[tuple[int, dict[str, str]]] = []
-    width = len(columns)
-    plain = all(columns)  # no blank header cells: a row maps onto the columns one to one
-    indexed = [(i, col) for i, col in enumerate(columns) if col]
-    for number, values in enumerate(raw, start=2):
-        cells = [v.strip() for v in values]  # already NFC: see _csv_rows, _cell_text
-        if not any(cells):
-            continue
-        if plain and len(cells) == width:
-            rows.append((number, dict(zip(columns, cells, strict=True))))
-        else:
-            rows.append((number, {col: cells[i] if i < len(cells) else "" for i, col in indexed}))
-    lossy = [
-        FieldError(row=row, field=columns[index], message=LOST_DIGITS)
-        for row, index in lost
-        if row > 1 and index < len(columns) and columns[index]
-    ]
-    if lossy:
-        raise ValidationFailed(
-            f"{len(lossy)} cell(s) hold numbers too long for Excel; nothing was imported.",
-            errors=lossy,
-        )
-    return Table(columns=[c for c in columns if c], rows=rows)
+    return columns
 
 
 def clean_cell(value: str) -> str:

@@ -8,6 +8,8 @@ in the request's one transaction, so a refused upload changes no row.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import asyncpg
@@ -17,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device
+from devicetrack.common.workers import off_loop, release
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices.intake_rows import CheckedRows, check_new_rows, check_update_rows
 from devicetrack.devices.tags import format_tags
@@ -71,23 +74,25 @@ UPDATE_COLUMNS = [
     "paid_by",
     "warranty_until",
 ]
-# Rows that collide with devices already stored, checked with arrays of the file's values
-# (index lookups, no staging needed). The serial comparison matches the unique index
-# uq_devices_make_serial.
+# Rows that collide with devices already stored, found by joining the staged rows (see
+# register_devices) to the devices' unique indexes. The serial comparison matches the
+# unique index uq_devices_make_serial. (As 300,000 text[] parameters instead, the driver
+# encoded the strings one by one on the event loop: 1.5 s in which no request was answered.)
 CONFLICTS_NEW = """
-SELECT i.n, 'imei' AS field, d.asset_tag, d.province_code, d.school_id, d.donor_id
-  FROM unnest($1::int[], $2::text[]) AS i(n, v) JOIN devices d ON d.imei = i.v
+SELECT s.rownum AS n, 'imei' AS field, d.asset_tag, d.province_code, d.school_id, d.donor_id
+  FROM intake_rows s JOIN devices d ON d.imei = s.imei
 UNION ALL
-SELECT i.n, 'iccid', d.asset_tag, d.province_code, d.school_id, d.donor_id
-  FROM unnest($3::int[], $4::text[]) AS i(n, v) JOIN devices d ON d.iccid = i.v
+SELECT s.rownum, 'iccid', d.asset_tag, d.province_code, d.school_id, d.donor_id
+  FROM intake_rows s JOIN devices d ON d.iccid = s.iccid
 UNION ALL
-SELECT i.n, 'serial', d.asset_tag, d.province_code, d.school_id, d.donor_id
-  FROM unnest($5::int[], $6::text[], $7::text[]) AS i(n, make, serial)
-  JOIN devices d ON lower(coalesce(d.make, '')) = i.make AND d.serial = i.serial
+SELECT s.rownum, 'serial', d.asset_tag, d.province_code, d.school_id, d.donor_id
+  FROM intake_rows s
+  JOIN devices d ON lower(coalesce(d.make, '')) = lower(coalesce(s.make, ''))
+                AND d.serial = s.serial
 UNION ALL
-SELECT i.n, 'asset_tag', coalesce(d.serial, d.imei, d.iccid, 'a device'), d.province_code,
+SELECT s.rownum, 'asset_tag', coalesce(d.serial, d.imei, d.iccid, 'a device'), d.province_code,
        d.school_id, d.donor_id
-  FROM unnest($8::int[], $9::text[]) AS i(n, v) JOIN devices d ON d.asset_tag = i.v
+  FROM intake_rows s JOIN devices d ON d.asset_tag = s.asset_tag
 """
 # What a row that collides with a stored device is told: the other device is named only
 # to a caller who may read it (another donor's tag or serial is not this donor's business).
@@ -239,37 +244,26 @@ async def take_sequences(conn: asyncpg.Connection, province: str, count: int) ->
     return int(last) - count + 1
 
 
-async def _new_row_conflicts(
-    conn: asyncpg.Connection, principal: Principal, checked: CheckedRows, province: str
+def _refuse_update(checked: CheckedRows, conflicts: list[asyncpg.Record]) -> None:
+    _refuse(checked, [FieldError(row=r[0], field=r[1], message=r[2]) for r in conflicts])
+
+
+def _unreserved(bound_tags: dict[str, int], ranges: list[tuple[int, int]]) -> list[int]:
+    """Rows whose pre-printed tag lies in no reserved label batch."""
+    return [
+        number
+        for tag, number in bound_tags.items()
+        if not any(lo <= int(tag[5:11]) < hi for lo, hi in ranges)
+    ]
+
+
+def _conflict_errors(
+    principal: Principal, conflicts: list[asyncpg.Record], unreserved: list[int]
 ) -> list[FieldError]:
-    """Errors for rows whose identity is already stored, or whose pre-printed tag was never
-    reserved. Record layout: see intake_rows.check_new_rows."""
-    errors: list[FieldError] = []
-    if checked.bound_tags:
-        ranges = await _reserved_ranges(conn, province)
-        for tag, number in checked.bound_tags.items():
-            seq = int(tag[5:11])
-            if not any(lo <= seq < hi for lo, hi in ranges):
-                errors.append(
-                    FieldError(row=number, field="asset_tag", message="not a reserved label tag")
-                )
-    records = checked.records
-    imei = [(r[0], r[6]) for r in records if r[6] is not None]
-    iccid = [(r[0], r[7]) for r in records if r[7] is not None]
-    serial = [(r[0], (r[3] or "").lower(), r[5]) for r in records if r[5] is not None]
-    tags = [(r[0], r[1]) for r in records if r[1] is not None]
-    conflicts = await conn.fetch(
-        CONFLICTS_NEW,
-        [n for n, _ in imei],
-        [v for _, v in imei],
-        [n for n, _ in iccid],
-        [v for _, v in iccid],
-        [n for n, _, _ in serial],
-        [m for _, m, _ in serial],
-        [v for _, _, v in serial],
-        [n for n, _ in tags],
-        [v for _, v in tags],
-    )
+    errors = [
+        FieldError(row=number, field="asset_tag", message="not a reserved label tag")
+        for number in unreserved
+    ]
     for n, column, other, other_province, other_school, other_donor in conflicts:
         named, unnamed = CONFLICT_MESSAGES[column]
         visible = can_see_device(principal, other_province, other_school, other_donor)
@@ -277,6 +271,24 @@ async def _new_row_conflicts(
             FieldError(row=n, field=column, message=named.format(other) if visible else unnamed)
         )
     return errors
+
+
+def _with_tags(
+    records: list[tuple[Any, ...]], province: str, first: int, count: int
+) -> list[tuple[Any, ...]]:
+    """The records with a fresh tag for each row that brought none (its own label)."""
+    fresh = iter(format_tags(province, first, count))
+    return [r if r[1] is not None else (r[0], next(fresh), *r[2:]) for r in records]
+
+
+async def in_slices(records: list[Any], size: int = 2000) -> AsyncIterator[Any]:
+    """The records for COPY, handing the event loop back every `size` of them: the driver
+    encodes them on the loop, and given the whole list it does not stop until the socket
+    is full (a local server never fills it), so 100,000 rows held every request 0.3 s."""
+    for start in range(0, len(records), size):
+        for record in records[start : start + size]:
+            yield record
+        await asyncio.sleep(0)
 
 
 async def register_devices(
@@ -287,38 +299,53 @@ async def register_devices(
     donor_id: int,
     province: str,
     actor_id: int,
-    rows: list[tuple[int, dict[str, Any]]],
+    rows: Sequence[tuple[int, dict[str, Any]]],
 ) -> IntakeResult:
-    checked = check_new_rows(rows, province)
+    """Check the rows, stage them with COPY, find the ones that collide with stored
+    devices by joins, and insert them all, or refuse every bad row at once. Whatever
+    loops over the rows in Python runs off the event loop."""
+    checked = await off_loop(check_new_rows, rows, province)
     conn = await raw_connection(session)
-    db_errors = await _new_row_conflicts(conn, principal, checked, province)
-    if checked.errors or db_errors:
-        _refuse(checked, db_errors)
+    unreserved: list[int] = []
+    if checked.bound_tags:
+        ranges = await _reserved_ranges(conn, province)
+        unreserved = await off_loop(_unreserved, checked.bound_tags, ranges)
     records = checked.records
-    unbound = sum(1 for r in records if r[1] is None)
-    if unbound:
-        first = await take_sequences(conn, province, unbound)
-        fresh = iter(format_tags(province, first, unbound))
-        records = [r if r[1] is not None else (r[0], next(fresh), *r[2:]) for r in records]
-    await conn.execute(STAGING_NEW)
-    await conn.copy_records_to_table("intake_rows", records=records, columns=NEW_COLUMNS)
     try:
-        await conn.execute(INSERT_NEW, province, donation_id, donor_id)
-        await conn.execute(
-            REGISTERED_EVENTS,
-            actor_id,
-            msgspec.json.encode({"donation_id": donation_id}).decode(),
+        unbound = sum(1 for r in records if r[1] is None)
+        if unbound and not checked.errors and not unreserved:
+            # Before the collision check, so the staged rows carry their tags; a refusal
+            # rolls the numbers back with everything else.
+            first = await take_sequences(conn, province, unbound)
+            records = await off_loop(_with_tags, records, province, first, unbound)
+        await conn.execute(STAGING_NEW)
+        await conn.copy_records_to_table(
+            "intake_rows", records=in_slices(records), columns=NEW_COLUMNS
         )
-    except asyncpg.UniqueViolationError as exc:
-        # Another intake committed the same identity between our check and insert.
-        raise Conflict(
-            "A device in this upload was registered by another request at the same time "
-            f"({exc.constraint_name}); nothing was imported — retry to see which row."
-        ) from None
-    await conn.execute("DROP TABLE intake_rows")
-    return IntakeResult(
-        created=len(records), asset_tags=[r[1] for r in records], warnings=checked.warnings
-    )
+        await conn.execute("ANALYZE intake_rows")  # the joins below are planned for its size
+        conflicts = await conn.fetch(CONFLICTS_NEW)
+        if checked.errors or conflicts or unreserved:
+            db_errors = await off_loop(_conflict_errors, principal, conflicts, unreserved)
+            await off_loop(_refuse, checked, db_errors)
+        try:
+            await conn.execute(INSERT_NEW, province, donation_id, donor_id)
+            await conn.execute(
+                REGISTERED_EVENTS,
+                actor_id,
+                msgspec.json.encode({"donation_id": donation_id}).decode(),
+            )
+        except asyncpg.UniqueViolationError as exc:
+            # Another intake committed the same identity between our check and insert.
+            raise Conflict(
+                "A device in this upload was registered by another request at the same time "
+                f"({exc.constraint_name}); nothing was imported — retry to see which row."
+            ) from None
+        await conn.execute("DROP TABLE intake_rows")
+        return IntakeResult(
+            created=len(records), asset_tags=[r[1] for r in records], warnings=checked.warnings
+        )
+    finally:
+        await release(checked.records, records)
 
 
 async def update_devices(
@@ -327,18 +354,20 @@ async def update_devices(
     *,
     donation_id: int,
     actor_id: int,
-    rows: list[tuple[int, dict[str, Any]]],
+    rows: Sequence[tuple[int, dict[str, Any]]],
 ) -> UpdateResult:
-    checked = check_update_rows(rows)
+    checked = await off_loop(check_update_rows, rows)
     conn = await raw_connection(session)
     await conn.execute(STAGING_UPDATE)
     await conn.copy_records_to_table(
-        "intake_updates", records=checked.records, columns=UPDATE_COLUMNS
+        "intake_updates", records=in_slices(checked.records), columns=UPDATE_COLUMNS
     )
+    tags = [r[1] for r in checked.records]
+    await release(checked.records)
     # A donor corrects its devices only while they are in the province's stock (as PATCH).
     conflicts = await conn.fetch(CONFLICTS_UPDATE, donation_id, principal.is_donor)
     if checked.errors or conflicts:
-        _refuse(checked, [FieldError(row=r[0], field=r[1], message=r[2]) for r in conflicts])
+        await off_loop(_refuse_update, checked, conflicts)
     # The devices may be at schools: their counter rows first (db/counters.py), in id order.
     schools = await conn.fetch(
         """SELECT DISTINCT d.school_id FROM devices d JOIN intake_updates u
@@ -354,8 +383,4 @@ async def update_devices(
             f"An update collided with another request ({exc.constraint_name}); nothing changed."
         ) from None
     await conn.execute("DROP TABLE intake_updates")
-    return UpdateResult(
-        updated=len(checked.records),
-        asset_tags=[r[1] for r in checked.records],
-        warnings=checked.warnings,
-    )
+    return UpdateResult(updated=len(tags), asset_tags=tags, warnings=checked.warnings)

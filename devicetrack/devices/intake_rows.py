@@ -6,16 +6,17 @@ file (duplicates); checks against the database are done in SQL by the intake ser
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from devicetrack.common.dates import out_of_range
 from devicetrack.devices.identity import check_iccid, check_imei, normalise_msisdn, parse_date
 from devicetrack.devices.tags import parse_tag
 from devicetrack.devices.values import Carrier, Condition, DeviceKind
-from devicetrack.errors import FieldError
+from devicetrack.errors import FieldError, echo
 
 COLUMNS = (
     "kind",
@@ -174,7 +175,7 @@ def _quota(value: str) -> Decimal:
 
 
 def check_new_rows(
-    rows: list[tuple[int, dict[str, str]]], province_code: str, max_errors: int = 1000
+    rows: Sequence[tuple[int, dict[str, object]]], province_code: str, max_errors: int = 1000
 ) -> CheckedRows:
     """Check rows for intake. Each record is (rownum, asset_tag, kind, make, model, serial,
     imei, iccid, msisdn, carrier, plan_name, plan_quota_gb, plan_expires_on, paid_by,
@@ -190,7 +191,9 @@ def check_new_rows(
     seen_serial: dict[tuple[str, str], int] = {}
     for number, row in rows:
         n_errors = len(errors)
-        get = row.get
+        # Cells are text here (tabular and the JSON reader give strings); the one kind of
+        # value that is not, a date from an XLSX cell, is read by _date alone.
+        get = cast("Callable[[str], str | None]", row.get)
 
         def bad(column: str, message: str, number: int = number) -> None:
             errors.append(FieldError(row=number, field=column, message=message))
@@ -200,7 +203,7 @@ def check_new_rows(
         if not kind:
             bad("kind", "required")
         elif kind not in _KINDS:
-            bad("kind", f"unknown kind {kind!r}; use one of {', '.join(sorted(_KINDS))}")
+            bad("kind", f"unknown kind {echo(kind)!r}; use one of {', '.join(sorted(_KINDS))}")
         make = get("make") or None
         serial = get("serial") or None
         imei = None
@@ -301,12 +304,12 @@ def check_new_rows(
     return out
 
 
-def _date(row: dict[str, str], column: str, bad: Any) -> date | None:
+def _date(row: Mapping[str, object], column: str, bad: Any) -> date | None:
     raw = row.get(column)
     if raw is None or raw == "":
         return None
     try:
-        day = parse_date(raw)
+        day = raw if isinstance(raw, date) else parse_date(str(raw))
     except ValueError as exc:
         bad(column, str(exc))
         return None
@@ -317,7 +320,7 @@ def _date(row: dict[str, str], column: str, bad: Any) -> date | None:
 
 
 def check_update_rows(
-    rows: list[tuple[int, dict[str, str]]], max_errors: int = 1000
+    rows: Sequence[tuple[int, dict[str, object]]], max_errors: int = 1000
 ) -> CheckedRows:
     """Rows of an update-import: matched by asset tag; empty cells keep the stored value.
     Record: (rownum, asset_tag, model, serial, condition, note, msisdn, carrier, plan_name,

@@ -9,8 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
-from devicetrack.common.tabular import clean_cell, read_table
-from devicetrack.common.uploads import read_upload
+from devicetrack.common.tabular import (
+    Rows,
+    UploadLimits,
+    clean_cell,
+    parse_table,
+    too_many_rows,
+)
+from devicetrack.common.uploads import after_upload, limit_upload_body, read_upload
+from devicetrack.common.workers import off_loop
+from devicetrack.config import Settings
 from devicetrack.devices import intake_rows
 from devicetrack.devices import service as devices
 from devicetrack.devices.intake import IntakeResult, UpdateResult
@@ -28,12 +36,12 @@ from devicetrack.donations.schemas import (
 )
 from devicetrack.errors import FieldError, ValidationFailed
 
-UPLOAD_LIMIT = 64 * 1024 * 1024
 _JSON_PATH = re.compile(r"at `\$\[(\d+)\](?:\.(\w+))?`")
 
 
-def _json_rows(body: bytes, mode: str) -> list[tuple[int, dict[str, Any]]]:
-    """A JSON list of devices; row numbers count from 1 in list order."""
+def _json_rows(body: bytes, mode: str, limits: UploadLimits) -> Rows:
+    """A JSON list of devices; row numbers count from 1 in list order. Blocking: called
+    off the event loop, as a table is parsed."""
     row_type = UpdateRow if mode == "update" else IntakeRow
     try:
         items = msgspec.json.decode(body, type=list[row_type])  # type: ignore[valid-type]
@@ -46,7 +54,9 @@ def _json_rows(body: bytes, mode: str) -> list[tuple[int, dict[str, Any]]]:
         raise ValidationFailed("A device in the list is malformed.", errors=[error]) from None
     except msgspec.DecodeError as exc:
         raise ValidationFailed(f"The body is not valid JSON: {exc}") from None
-    rows = []
+    if len(items) > limits.max_rows:
+        raise too_many_rows(limits)
+    rows = Rows()
     for i, item in enumerate(items, start=1):
         # The same cells a CSV row gives: trimmed text, absent when empty.
         values = {
@@ -54,7 +64,7 @@ def _json_rows(body: bytes, mode: str) -> list[tuple[int, dict[str, Any]]]:
             for k, v in msgspec.structs.asdict(item).items()
             if v is not None
         }
-        rows.append((i, values))
+        rows.append(i, values)
     return rows
 
 
@@ -103,7 +113,9 @@ class DonationController(Controller):
     @post(
         "/{donation_id:int}/devices",
         operation_id="intakeDevices",
-        request_max_body_size=UPLOAD_LIMIT,
+        request_max_body_size=None,  # Settings.max_upload_bytes, by limit_upload_body
+        middleware=[limit_upload_body],
+        after_response=after_upload,
         description=(
             "Bulk intake: a JSON list of devices, or a CSV/XLSX upload (multipart field "
             "`file`, or the raw file as the body) with the columns "
@@ -120,22 +132,28 @@ class DonationController(Controller):
         request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
+        settings: Settings,
         donation_id: int,
         mode: Literal["create", "update"] = "create",
     ) -> IntakeResult | UpdateResult:
         # Scope first, so an out-of-scope caller learns nothing from validation errors.
         await service.get_donation(tx, principal, donation_id)
+        limits = UploadLimits.of(settings)
         content_type = request.headers.get("content-type", "")
         if content_type.startswith("application/json"):
-            rows = _json_rows(await request.body(), mode)
+            rows = await off_loop(_json_rows, await request.body(), mode, limits)
         else:
             data, filename = await read_upload(request)
             columns = intake_rows.UPDATE_COLUMNS if mode == "update" else intake_rows.COLUMNS
             aliases = {k: v for k, v in intake_rows.ALIASES.items() if v in columns}
             required = {"asset_tag"} if mode == "update" else {"kind"}
-            table = read_table(data, filename, aliases, required)
+            table = await parse_table(data, filename, aliases, required, limits)
+            del data  # the file's bytes are not needed once parsed
             rows = table.rows
-        return await service.intake_devices(tx, principal, donation_id, rows, mode)
+        try:
+            return await service.intake_devices(tx, principal, donation_id, rows, mode)
+        finally:
+            await rows.release()
 
     @get("/{donation_id:int}/devices", operation_id="listDonationDevices")
     async def devices(

@@ -3,6 +3,7 @@ of bulk intake (scope checks here; the bulk work in devices.intake)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -195,7 +196,7 @@ async def intake_devices(
     session: AsyncSession,
     principal: Principal,
     donation_id: int,
-    rows: list[tuple[int, dict[str, Any]]],
+    rows: Sequence[tuple[int, dict[str, Any]]],
     mode: str,
 ) -> intake.IntakeResult | intake.UpdateResult:
     donation = await get_donation(session, principal, donation_id)

@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
-from devicetrack.common.uploads import read_upload
+from devicetrack.common.tabular import UploadLimits
+from devicetrack.common.uploads import after_upload, limit_upload_body, read_upload
 from devicetrack.config import Settings
 from devicetrack.schools import importer, service
 from devicetrack.schools.schemas import (
@@ -20,8 +21,6 @@ from devicetrack.schools.schemas import (
     SchoolRead,
     SchoolUpdate,
 )
-
-UPLOAD_LIMIT = 64 * 1024 * 1024
 
 
 class SchoolController(Controller):
@@ -97,7 +96,9 @@ class SchoolController(Controller):
     @post(
         "/import",
         operation_id="importSchools",
-        request_max_body_size=UPLOAD_LIMIT,
+        request_max_body_size=None,  # Settings.max_upload_bytes, by limit_upload_body
+        middleware=[limit_upload_body],
+        after_response=after_upload,
         description=(
             "Upload a CSV or XLSX (multipart field `file`, or the raw file as the body) with "
             "columns code, name, commune_code, and optionally province_code, levels, "
@@ -113,4 +114,6 @@ class SchoolController(Controller):
         settings: Settings,
     ) -> ImportResult:
         data, filename = await read_upload(request)
-        return await importer.import_schools(tx, principal, data, filename)
+        return await importer.import_schools(
+            tx, principal, data, filename, UploadLimits.of(settings)
+        )

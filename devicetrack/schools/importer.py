@@ -6,13 +6,14 @@ the request's single transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.common.tabular import parse_bool, parse_int, read_table
-from devicetrack.errors import FieldError, Forbidden, ValidationFailed
+from devicetrack.common.tabular import UploadLimits, parse_bool, parse_int, parse_table
+from devicetrack.common.workers import off_loop, release
+from devicetrack.errors import FieldError, Forbidden, ValidationFailed, echo
 from devicetrack.regions import repository as regions
 from devicetrack.schools import repository as repo
 from devicetrack.schools.schemas import ImportResult
@@ -56,11 +57,15 @@ MAX_ERRORS = 1000
 
 
 async def import_schools(
-    session: AsyncSession, principal: Principal, data: bytes, filename: str | None
+    session: AsyncSession,
+    principal: Principal,
+    data: bytes,
+    filename: str | None,
+    limits: UploadLimits,
 ) -> ImportResult:
     if not (principal.is_admin or principal.is_province_officer):
         raise Forbidden("Only province officers and admins import schools.")
-    table = read_table(data, filename, ALIASES, REQUIRED)
+    table = await parse_table(data, filename, ALIASES, REQUIRED, limits)
     if not table.rows:
         raise ValidationFailed(
             "The file has no data rows.", errors=[FieldError(row=2, message="no rows")]
@@ -70,6 +75,33 @@ async def import_schools(
         session, sorted({r["commune_code"].zfill(5) for _, r in table.rows if r["commune_code"]})
     )
     taken = await repo.existing_codes(session, [r["code"] for _, r in table.rows if r["code"]])
+    # A pure-Python pass over every row: off the event loop.
+    schools, enrolments, errors = await off_loop(
+        _checked_rows, table.rows, communes, taken, principal
+    )
+    await table.rows.release()
+    try:
+        if errors:
+            raise ValidationFailed(
+                f"{len({e.row for e in errors})} row(s) are wrong; nothing was imported.",
+                errors=errors,
+            )
+        ids = await repo.insert_schools(session, schools)
+        enrolled = len(enrolments)
+        await repo.upsert_enrolments(session, [{"school_id": ids[i], **e} for i, e in enrolments])
+    finally:
+        await release(schools, enrolments)
+    return ImportResult(created=len(ids), enrolments=enrolled, school_ids=ids)
+
+
+def _checked_rows(
+    table_rows: Sequence[tuple[int, dict[str, str]]],
+    communes: dict[str, str],
+    taken: set[str],
+    principal: Principal,
+) -> tuple[list[dict[str, object]], list[tuple[int, dict[str, object]]], list[FieldError]]:
+    """The schools to insert, their enrolments (by index into the schools), and the errors
+    of the first MAX_ERRORS."""
     errors: list[FieldError] = []
     schools: list[dict[str, object]] = []
     enrolments: list[tuple[int, dict[str, object]]] = []
@@ -78,7 +110,7 @@ async def import_schools(
     def bad(row: int, field: str, message: str) -> None:
         errors.append(FieldError(row=row, field=field, message=message))
 
-    for number, row in table.rows:
+    for number, row in table_rows:
         row_errors_before = len(errors)
         code = row.get("code", "")
         if not code:
@@ -98,7 +130,7 @@ async def import_schools(
         if not commune:
             bad(number, "commune_code", "required")
         elif province is None:
-            bad(number, "commune_code", f"unknown commune code {row['commune_code']}")
+            bad(number, "commune_code", f"unknown commune code {echo(row['commune_code'])}")
         else:
             given = row.get("province_code", "")
             if given and given.zfill(2) != province:
@@ -110,7 +142,11 @@ async def import_schools(
         ]
         unknown = [lv for lv in levels if lv not in set(SchoolLevel)]
         if unknown:
-            bad(number, "levels", f"unknown level {unknown[0]!r}; use {', '.join(SchoolLevel)}")
+            bad(
+                number,
+                "levels",
+                f"unknown level {echo(unknown[0])!r}; use {', '.join(SchoolLevel)}",
+            )
         try:
             active = parse_bool(row.get("active", ""), True)
         except ValueError as exc:
@@ -134,14 +170,7 @@ async def import_schools(
                 enrolments.append((len(schools) - 1, enrolment))
         if len(errors) >= MAX_ERRORS:
             break
-    if errors:
-        raise ValidationFailed(
-            f"{len({e.row for e in errors})} row(s) are wrong; nothing was imported.",
-            errors=errors,
-        )
-    ids = await repo.insert_schools(session, schools)
-    await repo.upsert_enrolments(session, [{"school_id": ids[i], **e} for i, e in enrolments])
-    return ImportResult(created=len(ids), enrolments=len(enrolments), school_ids=ids)
+    return schools, enrolments, errors
 
 
 def _enrolment(

@@ -7,7 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
-from devicetrack.common.uploads import read_upload
+from devicetrack.common.tabular import UploadLimits
+from devicetrack.common.uploads import after_upload, limit_upload_body, read_upload
+from devicetrack.config import Settings
 from devicetrack.errors import FieldError, ValidationFailed
 from devicetrack.privacy.schemas import AccessPage
 from devicetrack.students import access_log as privacy
@@ -75,12 +77,19 @@ class StudentController(Controller):
         await privacy.record_reads(tx, principal, privacy.route_of(request), items)
         return StudentPage(items=items, next_cursor=next_cursor)
 
-    @post("/import", operation_id="importStudents", request_max_body_size=16 * 1024 * 1024)
+    @post(
+        "/import",
+        operation_id="importStudents",
+        request_max_body_size=None,  # Settings.max_upload_bytes, by limit_upload_body
+        middleware=[limit_upload_body],
+        after_response=after_upload,
+    )
     async def import_(
         self,
         request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
+        settings: Settings,
         school_id: int | None = None,
     ) -> StudentImportResult:
         """CSV or XLSX with student_code, full_name, grade and optionally class_name,
@@ -93,7 +102,9 @@ class StudentController(Controller):
                 errors=[FieldError(field="school_id", message="required")],
             )
         data, filename = await read_upload(request)
-        return await importer.import_students(tx, principal, school_id, data, filename)
+        return await importer.import_students(
+            tx, principal, school_id, data, filename, UploadLimits.of(settings)
+        )
 
     @get("/{student_id:int}", operation_id="getStudent")
     async def get_(

@@ -4,7 +4,21 @@ from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Text,
+    and_,
+    any_,
+    cast,
+    exists,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,10 +63,12 @@ async def add_student(session: AsyncSession, student: Student) -> Student:
 
 
 async def existing_codes(session: AsyncSession, school_id: int, codes: list[str]) -> set[str]:
+    # One array parameter, not one per code: a file of more than 32,767 students would
+    # pass the driver's limit of query arguments.
     rows = await session.execute(
         select(Student.student_code).where(
             Student.school_id == school_id,
-            Student.student_code.in_(codes),
+            Student.student_code == any_(cast(codes, ARRAY(Text))),
         )
     )
     return set(rows.scalars())

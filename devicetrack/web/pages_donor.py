@@ -11,7 +11,9 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.common.tabular import read_table
+from devicetrack.common.tabular import UploadLimits, parse_table
+from devicetrack.common.uploads import after_upload, limit_upload_body
+from devicetrack.config import Settings
 from devicetrack.devices import intake_rows
 from devicetrack.devices import service as devices
 from devicetrack.devices.values import Carrier, Condition, DeviceKind
@@ -34,7 +36,6 @@ from devicetrack.web.forms import Form, attempt
 from devicetrack.web.pages_common import done
 from devicetrack.web.render import page, translator
 
-UPLOAD_LIMIT = 64 * 1024 * 1024
 # The one-device form has every intake column but the warranty date.
 ONE_DEVICE_FIELDS = tuple(c for c in intake_rows.COLUMNS if c != "warranty_until")
 
@@ -228,12 +229,18 @@ class DonorPages(Controller):
             f"/devices/{tags[0]}" if tags else f"/donations/{donation_id}", "Device registered."
         )
 
-    @post("/donations/{donation_id:int}/upload", request_max_body_size=UPLOAD_LIMIT)
+    @post(
+        "/donations/{donation_id:int}/upload",
+        request_max_body_size=None,  # Settings.max_upload_bytes, by limit_upload_body
+        middleware=[limit_upload_body],
+        after_response=after_upload,
+    )
     async def upload(
         self,
         request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
+        settings: Settings,
         donation_id: int,
     ) -> Response[Any]:
         """All or nothing, as in the API: every bad row is listed and no device is added."""
@@ -244,8 +251,15 @@ class DonorPages(Controller):
         async def run() -> Any:
             if upload is None:
                 raise ValidationFailed("Choose a CSV or Excel file.", errors=form.errors)
-            table = read_table(upload[0], upload[1], intake_rows.ALIASES, {"kind"})
-            return await donations.intake_devices(tx, principal, donation_id, table.rows, "create")
+            table = await parse_table(
+                upload[0], upload[1], intake_rows.ALIASES, {"kind"}, UploadLimits.of(settings)
+            )
+            try:
+                return await donations.intake_devices(
+                    tx, principal, donation_id, table.rows, "create"
+                )
+            finally:
+                await table.rows.release()
 
         result = await attempt(tx, run)
         if isinstance(result, DomainError):

@@ -17,6 +17,9 @@ from devicetrack.audits import service as audits
 from devicetrack.audits.schemas import AuditCreate, ScanBatch, ScanResult
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
+from devicetrack.common.tabular import UploadLimits
+from devicetrack.common.uploads import after_upload, limit_upload_body
+from devicetrack.config import Settings
 from devicetrack.devices import export as devices_export
 from devicetrack.devices import service as devices
 from devicetrack.devices.values import Condition, DeviceKind, DeviceStatus
@@ -362,12 +365,18 @@ class SchoolPages(Controller):
             )
         return done(f"/students/{result.id}", "Student added.")
 
-    @post("/students/import")
+    @post(
+        "/students/import",
+        request_max_body_size=None,  # Settings.max_upload_bytes, by limit_upload_body
+        middleware=[limit_upload_body],
+        after_response=after_upload,
+    )
     async def import_students(
         self,
         request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
+        settings: Settings,
         school_id: int,
     ) -> Response[Any]:
         school = await schools.get_school(tx, principal, school_id)
@@ -376,7 +385,10 @@ class SchoolPages(Controller):
         result: Any = form.refusal("Choose a CSV or Excel file.")
         if upload is not None:
             result = await attempt(
-                tx, lambda: importer.import_students(tx, principal, school_id, upload[0], upload[1])
+                tx,
+                lambda: importer.import_students(
+                    tx, principal, school_id, upload[0], upload[1], UploadLimits.of(settings)
+                ),
             )
         if isinstance(result, DomainError):
             return await self._students_page(

@@ -177,5 +177,6 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         title=title,
         detail=detail,
         errors=getattr(exc, "errors", []),
+        errors_not_listed=getattr(exc, "errors_not_listed", 0),
         request_id=request_id,
     )
