@@ -17,6 +17,7 @@ from litestar.testing import AsyncTestClient
 from devicetrack.auth.values import Locale, Role
 from devicetrack.devices.values import Carrier, Condition, DeviceKind, DeviceStatus
 from devicetrack.donors.values import DonorKind
+from devicetrack.idempotency.values import Kept
 from devicetrack.labels.templates import TEMPLATES
 from devicetrack.labels.values import TemplateName
 from devicetrack.schools.values import SchoolLevel
@@ -31,6 +32,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "devicetrack"
 # to a list of values that is missing here fails the test, and so does a column here
 # without its CHECK: a new list, or a new column holding one, is declared on both sides.
 COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
+    ("idempotency_keys", "kept"): Kept,
     ("devices", "kind"): DeviceKind,
     ("devices", "status"): DeviceStatus,
     ("devices", "condition"): Condition,

@@ -16,7 +16,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from devicetrack.db.columns import created_at
+from devicetrack.db.columns import created_at, one_of
+from devicetrack.idempotency.values import Kept
 
 
 class IdempotencyKey(SQLModel, table=True):
@@ -30,7 +31,7 @@ class IdempotencyKey(SQLModel, table=True):
     __tablename__ = "idempotency_keys"
     __table_args__ = (
         CheckConstraint("length(key) BETWEEN 1 AND 255", name="key_length"),
-        CheckConstraint("kept IN ('answer', 'streamed', 'secret')", name="kept_known"),
+        CheckConstraint(one_of("kept", Kept), name="kept_known"),
         # Expired keys are swept oldest first.
         Index("ix_idempotency_keys_created_at", "created_at"),
     )

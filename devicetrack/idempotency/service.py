@@ -58,6 +58,7 @@ from devicetrack.errors import (
     handle_http_exception,
 )
 from devicetrack.idempotency import repository as repo
+from devicetrack.idempotency.values import Kept
 
 log = logging.getLogger("devicetrack.idempotency")
 
@@ -115,7 +116,7 @@ class AnswerNotKept(DomainError):
 
 @dataclass(frozen=True)
 class Answer:
-    kept: str  # 'answer', 'streamed' or 'secret' (see models.IdempotencyKey)
+    kept: Kept
     status: int
     headers: list[list[str]]
     body: bytes | None
@@ -228,9 +229,9 @@ async def _settle(session: AsyncSession, claim: Claim, hours: int) -> None:
             "method, path, query or body). Use a new key for a new request.",
             errors=[FieldError(field="header.Idempotency-Key", message="used for another request")],
         )
-    if row.kept == "answer":
+    if row.kept == Kept.ANSWER:
         raise Replay(Answer(row.kept, row.status, row.headers, row.body))
-    if row.kept == "secret":
+    if row.kept == Kept.SECRET:
         raise AnswerNotKept(
             "The request with this Idempotency-Key was carried out (status "
             f"{row.status}); its answer held a secret that is shown only once, so it is not "
@@ -252,10 +253,10 @@ def _refusal(request: Request[Any, Any, Any], exc: Exception) -> Answer | None:
     status = response.status_code or 500
     if status >= 500 or status in TRANSIENT:
         return None
-    return _answer_of(response, status, str(response.media_type), kept="answer")
+    return _answer_of(response, status, str(response.media_type), kept=Kept.ANSWER)
 
 
-def _answer_of(response: Response[Any], status: int, media_type: str, kept: str) -> Answer:
+def _answer_of(response: Response[Any], status: int, media_type: str, kept: Kept) -> Answer:
     headers = [
         [name.lower(), str(value)]
         for name, value in response.headers.items()
@@ -263,11 +264,11 @@ def _answer_of(response: Response[Any], status: int, media_type: str, kept: str)
     ]
     headers.append(["content-type", media_type])
     body = None
-    if kept != "streamed":
+    if kept != Kept.STREAMED:
         body = response.render(
             response.content, media_type, get_serializer(response.response_type_encoders)
         )
-    return Answer(kept, status, headers, None if kept == "secret" else body)
+    return Answer(kept, status, headers, None if kept == Kept.SECRET else body)
 
 
 @asynccontextmanager
@@ -367,9 +368,9 @@ async def capture_answer(response: Response[Any]) -> Response[Any]:
     status = response.status_code or handler.status_code
     media_type = get_enum_string_value(response.media_type or handler.media_type)
     if isinstance(response, Stream | File):
-        claim.answer = _answer_of(response, status, media_type, kept="streamed")
+        claim.answer = _answer_of(response, status, media_type, kept=Kept.STREAMED)
         return response
-    kept = "secret" if claim.operation_id in SECRET_ANSWERS else "answer"
+    kept = Kept.SECRET if claim.operation_id in SECRET_ANSWERS else Kept.ANSWER
     claim.answer = answer = _answer_of(response, status, media_type, kept)
     if answer.body is not None:
         response.content = answer.body
