@@ -6,9 +6,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.allocations.models import Allocation, AllocationDevice, SchoolQuota
+from devicetrack.devices.lifecycle import SCHOOL_HELD
 from devicetrack.devices.models import Device
-
-HELD_AT_SCHOOL = ("allocated", "at_school", "assigned", "in_repair")
 
 
 async def lock_by_tags(session: AsyncSession, tags: list[str]) -> list[Device]:
@@ -66,7 +65,7 @@ async def held_count(
     query = select(func.count(Device.school_id)).where(
         Device.school_id == school_id,
         Device.kind == kind,
-        Device.status.in_(HELD_AT_SCHOOL),
+        Device.status.in_(SCHOOL_HELD),
     )
     if donation_id is not None:
         query = query.where(Device.donation_id == donation_id)
