@@ -11,9 +11,8 @@ from devicetrack.allocations.models import (
     AllocationDevice,
     SchoolQuota,
 )
+from devicetrack.devices.lifecycle import SCHOOL_HELD
 from devicetrack.devices.models import Device
-
-HELD_AT_SCHOOL = ("allocated", "at_school", "assigned", "in_repair")
 
 
 async def lock_by_tags(session: AsyncSession, tags: list[str]) -> list[Device]:
@@ -71,7 +70,7 @@ async def held_count(
     query = select(func.count(Device.school_id)).where(
         Device.school_id == school_id,
         Device.kind == kind,
-        Device.status.in_(HELD_AT_SCHOOL),
+        Device.status.in_(SCHOOL_HELD),
     )
     if donation_id is not None:
         query = query.where(Device.donation_id == donation_id)

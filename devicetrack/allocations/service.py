@@ -148,7 +148,10 @@ async def _lock_named(session: AsyncSession, school: School, codes: list[str]) -
     problems = [
         f"{t}: no such device in province {school.province_code}" for t in tags if t not in found
     ]
-    problems += [f"{d.asset_tag}: {d.status}" for d in found.values() if d.status != "in_stock"]
+    allocatable = lifecycle.TRANSITIONS["allocate"].sources
+    problems += [
+        f"{d.asset_tag}: {d.status}" for d in found.values() if d.status not in allocatable
+    ]
     problems += [
         f"{d.asset_tag}: installed in a device; allocate that device"
         for d in found.values()
@@ -299,12 +302,15 @@ async def receive(
             tags.append(parsed.tag)
     devices = {d.asset_tag: d for d in await repo.lock_by_tags(session, tags)}
     body = ActionBody(note=data.note)
+    receivable = lifecycle.TRANSITIONS["receive"].sources
     for tag in tags:
         device = devices.get(tag)
-        if device is None or device.school_id != school.id or device.status != "allocated":
+        if device is None or device.school_id != school.id or device.status not in receivable:
             reason = "not allocated to this school"
             if device is not None and device.school_id == school.id:
-                reason = f"already {device.status} here" if device.status != "allocated" else reason
+                reason = (
+                    f"already {device.status} here" if device.status not in receivable else reason
+                )
             discrepancies.append(Discrepancy(asset_tag=tag, reason=reason))
             continue
         if device.installed_in_id is not None:

@@ -30,7 +30,7 @@ from devicetrack.audits.schemas import (
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device, can_see_school
 from devicetrack.custody import service as custody
-from devicetrack.db.counters import lock_school_counters
+from devicetrack.db.counters import relock
 from devicetrack.devices import lifecycle
 from devicetrack.devices import repository as devices_repo
 from devicetrack.devices.schemas import ActionBody
@@ -89,6 +89,17 @@ async def _get(
     ):
         raise NotFound(f"No audit {audit_id}.")
     return audit, school
+
+
+async def _relock(session: AsyncSession, principal: Principal, seen: Audit) -> tuple[Audit, School]:
+    """The audit again FOR UPDATE, after its school's counters (db/counters.py)."""
+    audit_id = seen.id or 0
+    return await relock(
+        session,
+        seen.school_id,
+        lambda: _get(session, principal, audit_id, lock=True),
+        lambda found: found[0].school_id,
+    )
 
 
 async def start(session: AsyncSession, principal: Principal, data: AuditCreate) -> AuditRead:
@@ -328,8 +339,7 @@ async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, li
 async def close(session: AsyncSession, principal: Principal, audit_id: int) -> AuditRead:
     audit, school = await _get(session, principal, audit_id)
     _ensure_auditor(principal, school)
-    await lock_school_counters(session, audit.school_id)  # see db/counters.py
-    audit, school = await _get(session, principal, audit_id, lock=True)
+    audit, school = await _relock(session, principal, audit)
     if audit.closed_at is not None:
         raise Conflict("The audit is already closed.")
     result, updates = await _compute(session, audit)
@@ -452,8 +462,7 @@ async def mark_missing_lost(
     audit, _ = await _get(session, principal, audit_id)
     if not (principal.is_admin or principal.is_province_officer):
         raise Forbidden("Only province officers turn missing devices into lost ones.")
-    await lock_school_counters(session, audit.school_id)  # see db/counters.py
-    audit, _ = await _get(session, principal, audit_id, lock=True)
+    audit, _ = await _relock(session, principal, audit)
     if audit.closed_at is None or not audit.result:
         raise Conflict("Close the audit first.")
     result = msgspec.convert(audit.result, AuditResult)
@@ -461,7 +470,13 @@ async def mark_missing_lost(
     body = ActionBody(note=f"missing in audit {audit_id}")
     for item in result.missing:
         device = await devices_repo.get_by_tag(session, item.asset_tag, for_update=True)
-        if device is None or device.status not in lifecycle.TRANSITIONS["report-lost"].sources:
+        # Only the audit's school's counters are locked: a device that has left the school
+        # since the audit is not missing from it any more.
+        if (
+            device is None
+            or device.school_id != audit.school_id
+            or device.status not in lifecycle.TRANSITIONS["report-lost"].sources
+        ):
             skipped.append(item.asset_tag)
             continue
         await custody.apply(

@@ -15,19 +15,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.allocations.schemas import AllocationCreate
 from devicetrack.allocations.service import allocate
 from devicetrack.auth.principal import Principal
-from devicetrack.db.counters import lock_school_counters
+from devicetrack.db.counters import relock
 from devicetrack.devices import lifecycle, service
 from devicetrack.devices.models import Device
 from devicetrack.devices.schemas import ActionBody, ActionResult, EventRead
-from devicetrack.errors import Conflict, FieldError, NotFound, ValidationFailed
+from devicetrack.errors import FieldError, NotFound, ValidationFailed
 from devicetrack.students import repository as students
 
+# The actions of lifecycle.TRANSITIONS that leave the status as it is, and who performs them.
 PAIRING = {
     "install-sim": service.install_sim,
     "remove-sim": service.remove_sim,
     "wipe": service.mark_wiped,
 }
-ACTIONS = sorted([*lifecycle.TRANSITIONS, *PAIRING])
+# What POST /devices/{asset_tag}/actions/{action} accepts: every action of the table on that
+# route (assign and return have their own routes, register is an intake).
+ACTIONS = sorted(a for a, t in lifecycle.TRANSITIONS.items() if t.route == lifecycle.DEVICE_ACTIONS)
 
 
 async def apply(
@@ -68,11 +71,7 @@ async def perform(
         device = await service.get_device(session, principal, code)
         # The role and the current status first, as for every other action: a refused
         # transition names the current status and the allowed actions (SPEC §3).
-        transition = lifecycle.TRANSITIONS[action]
-        lifecycle.ensure_role(principal, transition, device)
-        await lifecycle.ensure_not_installed(session, device, action)
-        if device.status not in transition.sources:
-            raise lifecycle.refuse_transition(device, action, principal)
+        await lifecycle.check(session, principal, device, action)
         if body.school_id is None:
             raise ValidationFailed(
                 "Name the school.", errors=[FieldError(field="school_id", message="required")]
@@ -93,17 +92,18 @@ async def perform(
         # Scope first (a plain read answers 404 out of scope); then the counter rows of every
         # school the action touches (db/counters.py); then the device itself.
         seen = await service.get_device(session, principal, code)
-        await lock_school_counters(session, seen.school_id, body.school_id)
-        school_before = seen.school_id
-        device = await service.get_device(session, principal, code, for_update=True)
-        if device.school_id != school_before:
-            raise Conflict("The device moved to another school meanwhile; try again.")
+        device = await relock(
+            session,
+            seen.school_id,
+            lambda: service.get_device(session, principal, code, for_update=True),
+            lambda d: d.school_id,
+            also=(body.school_id,),
+        )
         if action in PAIRING:
             service.ensure_can_edit(principal, device)
             event_id = await PAIRING[action](session, principal, device, body)
         else:
-            lifecycle.ensure_role(principal, lifecycle.TRANSITIONS[action], device)
-            await lifecycle.ensure_not_installed(session, device, action)
+            await lifecycle.check(session, principal, device, action)
             event_id = await apply(session, principal, device, action, body)
     return ActionResult(
         device=await service.read_device(session, principal, device.asset_tag),

@@ -6,12 +6,29 @@ school's counters therefore takes that school's counter row FIRST — before any
 student, loan or audit row — after it has checked the caller's scope with plain reads. Two
 requests then meet on the counter row and wait there, holding nothing else: no cycle.
 (Measured under load before this rule: a loan and a return for one student deadlocked, and
-a stale snapshot could leave `students_with_device` wrong.)"""
+a stale snapshot could leave `students_with_device` wrong.)
+
+`relock` is the whole sequence for a row that was read (for its scope) before the lock:
+take the counter rows, read the row again FOR UPDATE, and refuse if it moved to another
+school in between (its new school's counters are not the ones locked). Every write that
+changes one device, student, loan or audit goes through it; writes that first reach their
+rows under the lock (allocating, receiving, the intake's updates) call
+`lock_school_counters` and then lock the rows themselves."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.errors import Conflict
+
+T = TypeVar("T")
+
+DEVICE_MOVED = "The device moved to another school meanwhile; try again."
+STUDENT_MOVED = "The student moved to another school meanwhile; try again."
 
 
 async def lock_school_counters(session: AsyncSession, *school_ids: int | None) -> None:
@@ -32,3 +49,21 @@ async def lock_school_counters(session: AsyncSession, *school_ids: int | None) -
             " ORDER BY school_id FOR UPDATE"
         ).bindparams(ids=ids)
     )
+
+
+async def relock(
+    session: AsyncSession,
+    school_id: int | None,
+    reread: Callable[[], Awaitable[T]],
+    school_of: Callable[[T], int | None],
+    *,
+    also: tuple[int | None, ...] = (),
+    moved: str = DEVICE_MOVED,
+) -> T:
+    """Lock the counters of `school_id` (the school the row was at when read) and of `also`,
+    then `reread` the row FOR UPDATE; `moved` if `school_of` it is no longer `school_id`."""
+    await lock_school_counters(session, school_id, *also)
+    row = await reread()
+    if school_of(row) != school_id:
+        raise Conflict(moved)
+    return row

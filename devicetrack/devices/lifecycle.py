@@ -4,9 +4,9 @@ all in the request's one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,65 +22,128 @@ from devicetrack.schools.models import School
 
 STAFF = Role.SCHOOL_STAFF
 OFFICER = Role.PROVINCE_OFFICER
-HELD = (S.IN_STOCK, S.ALLOCATED, S.AT_SCHOOL, S.ASSIGNED, S.IN_REPAIR)
+DONOR = Role.DONOR
+
+# Two sets of statuses with two meanings; neither is the other.
+# IN_HAND: the project has the device in hand (in stock, on its way to, at or lent by a school,
+# or being repaired): a device in one of these can be reported lost or stolen.
+IN_HAND = frozenset({S.IN_STOCK, S.ALLOCATED, S.AT_SCHOOL, S.ASSIGNED, S.IN_REPAIR})
+# SCHOOL_HELD: the device counts as held by its school: `school_counts.devices_held`, the
+# coverage figures and the quota's held count. IN_HAND without the province's stock. The
+# counter triggers (migration 0004, `HELD` there) spell it in SQL;
+# tests/test_state_machine.py compares it with the trigger functions in the live database.
+SCHOOL_HELD = IN_HAND - {S.IN_STOCK}
+# Where a device is out of reach: no SIM is installed or wiped there.
+GONE = frozenset({S.RETIRED, S.LOST, S.STOLEN})
 
 # Ends the open loan of a device (session, device, actor id, note). Loans belong to students/,
 # which sits above devices/, so the caller hands it in: custody.service.apply does.
 EndLoan = Callable[[AsyncSession, Device, int, str], Awaitable[object]]
 
+# The route of the actions performed at POST /devices/{asset_tag}/actions/{action}.
+DEVICE_ACTIONS = "POST /devices/{asset_tag}/actions/{action}"
+
 
 @dataclass(frozen=True)
 class Transition:
+    """One action of SPEC §3: the statuses it starts from, the roles that may take it
+    (admins may do everything besides these; the services narrow it to the caller's own
+    schools, donor or province), the event it writes, and the API route that performs it.
+    An action that leaves the status as it is (`changes_status=False`: SIM pairing, wipe) is
+    not offered among a device's allowed actions."""
+
     action: str
     sources: frozenset[str]
-    roles: frozenset[str]  # admins may do everything besides these
+    roles: frozenset[str]
     event: str
+    route: str = DEVICE_ACTIONS
+    changes_status: bool = True
+
+    @property
+    def label(self) -> str:
+        """The name a 409 offers: the action, and its route when it is not a device action."""
+        if self.route == DEVICE_ACTIONS:
+            return self.action
+        return f"{self.action} ({self.route})"
 
 
-def _t(action: str, sources: tuple[str, ...] | set[str], roles: set[str], event: str) -> Transition:
-    return Transition(action, frozenset(sources), frozenset(roles), event)
+def _t(
+    action: str,
+    sources: Iterable[str],
+    roles: set[str],
+    event: str,
+    route: str = DEVICE_ACTIONS,
+    *,
+    changes_status: bool = True,
+) -> Transition:
+    return Transition(action, frozenset(sources), frozenset(roles), event, route, changes_status)
 
+
+ALL = frozenset(S)
 
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
+        # A device comes into being in stock (devices/intake.py); it has no status before.
+        _t("register", (), {OFFICER, DONOR}, "registered", "POST /donations/{id}/devices"),
         _t("allocate", (S.IN_STOCK,), {OFFICER}, "allocated"),
         _t("receive", (S.ALLOCATED,), {STAFF}, "received"),
+        # Loans: students/assignments.py (the loan record lives above devices/).
+        _t("assign", (S.AT_SCHOOL,), {STAFF}, "assigned", "POST /assignments"),
+        _t("return", (S.ASSIGNED,), {STAFF}, "returned", "POST /assignments/{id}/return"),
         _t("send-to-repair", (S.AT_SCHOOL, S.IN_STOCK), {STAFF, OFFICER}, "sent-to-repair"),
         _t("back-from-repair", (S.IN_REPAIR,), {STAFF, OFFICER}, "back-from-repair"),
-        _t("report-lost", HELD, {STAFF, OFFICER}, "reported-lost"),
-        _t("report-stolen", HELD, {STAFF, OFFICER}, "reported-stolen"),
+        _t("report-lost", IN_HAND, {STAFF, OFFICER}, "reported-lost"),
+        _t("report-stolen", IN_HAND, {STAFF, OFFICER}, "reported-stolen"),
         _t("found", (S.LOST, S.STOLEN), {STAFF, OFFICER}, "found"),
         _t("transfer", (S.AT_SCHOOL,), {OFFICER}, "transferred"),
+        _t("retire", ALL - {S.ASSIGNED, S.RETIRED}, {OFFICER}, "retired"),
+        # Upkeep that leaves the status as it is (devices/service.py; who may edit which
+        # device is devices.service.ensure_can_edit).
+        _t("wipe", ALL - GONE, {STAFF, OFFICER, DONOR}, "wiped", changes_status=False),
         _t(
-            "retire",
-            (S.IN_STOCK, S.ALLOCATED, S.AT_SCHOOL, S.IN_REPAIR, S.LOST, S.STOLEN),
-            {OFFICER},
-            "retired",
+            "install-sim",
+            ALL - GONE,
+            {STAFF, OFFICER, DONOR},
+            "sim-installed",
+            changes_status=False,
         ),
+        _t("remove-sim", ALL, {STAFF, OFFICER, DONOR}, "sim-removed", changes_status=False),
     )
 }
 
 
-def allowed_actions(status: str) -> list[str]:
-    return sorted(a for a, t in TRANSITIONS.items() if status in t.sources)
+class HasStatus(Protocol):
+    @property
+    def status(self) -> str: ...
+
+
+def may(principal: Principal, transition: Transition) -> bool:
+    return principal.is_admin or principal.role in transition.roles
+
+
+def actions_for(principal: Principal, device: HasStatus) -> list[Transition]:
+    """The status-changing actions this caller's role may take on the device as it is now,
+    ordered by label: the `allowed_actions` of a refused transition (409) and the buttons of
+    the device page both come from here."""
+    return sorted(
+        (
+            t
+            for t in TRANSITIONS.values()
+            if t.changes_status and device.status in t.sources and may(principal, t)
+        ),
+        key=lambda t: t.label,
+    )
 
 
 def refuse_transition(device: Device, action: str, principal: Principal) -> Conflict:
     """The refusal names the current status and what this caller could do instead."""
-    allowed = [
-        a
-        for a in allowed_actions(device.status)
-        if principal.is_admin or principal.role in TRANSITIONS[a].roles
-    ]
-    lends = principal.is_admin or principal.is_school_staff
-    if device.status == "at_school" and lends:
-        allowed = sorted([*allowed, "assign (POST /assignments)"])
-    if device.status == "assigned" and lends:
-        allowed = sorted([*allowed, "return (POST /assignments/{id}/return)"])
     return Conflict(
         f"Cannot {action} a device that is {device.status}.",
-        extra={"current_status": device.status, "allowed_actions": allowed},
+        extra={
+            "current_status": device.status,
+            "allowed_actions": [t.label for t in actions_for(principal, device)],
+        },
     )
 
 
@@ -107,6 +170,19 @@ def ensure_role(principal: Principal, transition: Transition, device: Device) ->
         raise Forbidden(f"Your role cannot {transition.action} devices.")
     if principal.is_school_staff and device.school_id not in principal.school_ids:
         raise Forbidden("The device is not at one of your schools.")
+
+
+async def check(
+    session: AsyncSession, principal: Principal, device: Device, action: str
+) -> Transition:
+    """The checks every status-changing action on a device runs first, in this order: the
+    caller's role (and school), a SIM installed elsewhere, then the current status."""
+    transition = TRANSITIONS[action]
+    ensure_role(principal, transition, device)
+    await ensure_not_installed(session, device, action)
+    if device.status not in transition.sources:
+        raise refuse_transition(device, action, principal)
+    return transition
 
 
 async def target_school(

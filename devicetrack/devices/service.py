@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device
 from devicetrack.common.dates import check_event_dates
-from devicetrack.db.counters import lock_school_counters
+from devicetrack.db.counters import relock
+from devicetrack.devices import lifecycle
 from devicetrack.devices import repository as repo
 from devicetrack.devices.identity import check_iccid, normalise_msisdn
 from devicetrack.devices.models import Device, DeviceEvent
@@ -179,10 +180,12 @@ async def update_device(
     # One lock order for every write that can move a school's counters (db/counters.py): a
     # SIM's new plan end reaches the connected-students count through the triggers.
     seen = await get_device(session, principal, code)
-    await lock_school_counters(session, seen.school_id)
-    device = await get_device(session, principal, code, for_update=True)
-    if device.school_id != seen.school_id:
-        raise Conflict("The device moved to another school meanwhile; try again.")
+    device = await relock(
+        session,
+        seen.school_id,
+        lambda: get_device(session, principal, code, for_update=True),
+        lambda d: d.school_id,
+    )
     ensure_can_edit(principal, device)
     check_event_dates(warranty_until=data.warranty_until, plan_expires_on=data.plan_expires_on)
     sim_fields = [name for name in SIM_PLAN_FIELDS if getattr(data, name) is not None]
@@ -321,7 +324,7 @@ async def install_sim(
 ) -> int:
     if host.kind not in SIM_HOSTS:
         raise Conflict(f"A SIM can be installed in a {', '.join(SIM_HOSTS)}, not a {host.kind}.")
-    if host.status in ("retired", "lost", "stolen"):
+    if host.status not in lifecycle.TRANSITIONS["install-sim"].sources:
         raise Conflict(f"The device is {host.status}.", extra={"current_status": host.status})
     if not body.sim:
         raise ValidationFailed(
@@ -342,7 +345,7 @@ async def install_sim(
         raise NotFound("No such SIM.")
     if sim.kind != "sim":
         raise Conflict(f"{sim.asset_tag} is a {sim.kind}, not a SIM.")
-    if sim.status in ("retired", "lost", "stolen"):
+    if sim.status in lifecycle.GONE:
         raise Conflict(f"The SIM is {sim.status}.")
     if sim.installed_in_id is not None:
         raise Conflict("The SIM is installed in another device; remove it there first.")
@@ -426,7 +429,7 @@ async def mark_wiped(
     session: AsyncSession, principal: Principal, device: Device, body: ActionBody
 ) -> int:
     """Record that a returned device was reset, so it can be lent again."""
-    if device.status in ("retired", "lost", "stolen"):
+    if device.status not in lifecycle.TRANSITIONS["wipe"].sources:
         raise Conflict(f"The device is {device.status}.", extra={"current_status": device.status})
     was = device.needs_wipe
     device.needs_wipe = False

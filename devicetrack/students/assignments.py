@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
 from devicetrack.common.dates import check_event_dates
-from devicetrack.db.counters import lock_school_counters
+from devicetrack.db.counters import relock
 from devicetrack.devices import lifecycle
 from devicetrack.devices import repository as devices_repo
 from devicetrack.devices import service as devices
@@ -24,7 +24,7 @@ from devicetrack.schools.repository import visible_schools
 from devicetrack.students import repository as repo
 from devicetrack.students.models import Assignment
 from devicetrack.students.schemas import AssignmentCreate, AssignmentRead, AssignmentReturn
-from devicetrack.students.service import get_student, sees_personal_data
+from devicetrack.students.service import get_student, relock_student, sees_personal_data
 
 NEEDS_RESET = ("laptop", "tablet", "smartphone")
 
@@ -75,9 +75,11 @@ async def assign(
             errors=[FieldError(field="due_back_on", message="must be today or later")],
         )
     check_event_dates(due_back_on=data.due_back_on)
-    await lock_school_counters(session, student.school_id)  # see db/counters.py
+    # The student's school's counters, then the student again (they may have moved since the
+    # read above), then the device (db/counters.py).
+    student, has_consent = await relock_student(session, principal, student)
     device = await devices.get_device(session, principal, data.asset_tag, for_update=True)
-    if device.status != "at_school":
+    if device.status not in lifecycle.TRANSITIONS["assign"].sources:
         raise lifecycle.refuse_transition(device, "assign", principal)
     if device.school_id != student.school_id:
         raise Conflict("The device is at another school than the student.")
@@ -140,6 +142,12 @@ async def assign(
     )
 
 
+async def _locked_assignment(session: AsyncSession, assignment_id: int) -> Assignment:
+    assignment = await repo.get_assignment(session, assignment_id, for_update=True)
+    assert assignment is not None  # loans are never deleted
+    return assignment
+
+
 async def return_device(
     session: AsyncSession, principal: Principal, assignment_id: int, data: AssignmentReturn
 ) -> AssignmentRead:
@@ -158,9 +166,12 @@ async def return_device(
     ):
         raise NotFound(f"No assignment {assignment_id}.")
     _ensure_lender(principal, assignment.school_id)
-    await lock_school_counters(session, assignment.school_id)
-    assignment = await repo.get_assignment(session, assignment_id, for_update=True)
-    assert assignment is not None  # loans are never deleted
+    assignment = await relock(
+        session,
+        assignment.school_id,
+        lambda: _locked_assignment(session, assignment_id),
+        lambda a: a.school_id,
+    )
     _ensure_lender(principal, assignment.school_id)
     device = await devices_repo.get_by_id(session, assignment.device_id, for_update=True)
     if assignment.returned_at is not None:

@@ -14,7 +14,7 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
 from devicetrack.common.dates import check_event_dates
 from devicetrack.common.tabular import clean_cell
-from devicetrack.db.counters import lock_school_counters
+from devicetrack.db.counters import STUDENT_MOVED, relock
 from devicetrack.db.search import contains_pattern, folded_contains
 from devicetrack.devices.identity import normalise_msisdn
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
@@ -96,6 +96,26 @@ async def get_student(
     # Visible when the student's school is.
     await schools.get_school(session, principal, found[0].school_id)
     return found
+
+
+async def relock_student(
+    session: AsyncSession,
+    principal: Principal,
+    seen: Student,
+    *,
+    also: tuple[int | None, ...] = (),
+) -> tuple[Student, bool]:
+    """The student read before, again FOR UPDATE after their school's counters (and `also`'s)
+    are locked; refused if they moved to another school in between (db/counters.py)."""
+    student_id = seen.id or 0
+    return await relock(
+        session,
+        seen.school_id,
+        lambda: get_student(session, principal, student_id, for_update=True),
+        lambda found: found[0].school_id,
+        also=also,
+        moved=STUDENT_MOVED,
+    )
 
 
 def _duplicate(exc: IntegrityError) -> Conflict | None:
@@ -196,8 +216,7 @@ async def update_student(
 ) -> StudentRead:
     student, _ = await get_student(session, principal, student_id)
     ensure_student_writer(principal, student.school_id)
-    await lock_school_counters(session, student.school_id)  # see db/counters.py
-    student, has_consent = await get_student(session, principal, student_id, for_update=True)
+    student, has_consent = await relock_student(session, principal, student)
     if student.erased_at is not None:
         raise Conflict("This student's personal data was erased; the record is closed.")
     leaving = data.status is not None and data.status != "active" and student.status == "active"
@@ -240,8 +259,7 @@ async def move_student(
 ) -> StudentRead:
     student, _ = await get_student(session, principal, student_id)
     target = await schools.get_school(session, principal, data.school_id)
-    await lock_school_counters(session, student.school_id, target.id)  # see db/counters.py
-    student, has_consent = await get_student(session, principal, student_id, for_update=True)
+    student, has_consent = await relock_student(session, principal, student, also=(target.id,))
     if not (
         principal.is_admin
         or principal.is_province_officer
@@ -333,8 +351,7 @@ async def erase_student(session: AsyncSession, principal: Principal, student_id:
     """Erase personal fields; device history stays, tied to the pseudonymous code."""
     student, _ = await get_student(session, principal, student_id)
     ensure_student_writer(principal, student.school_id)
-    await lock_school_counters(session, student.school_id)  # see db/counters.py
-    student, _ = await get_student(session, principal, student_id, for_update=True)
+    student, _ = await relock_student(session, principal, student)
     if await repo.open_assignment_count(session, student_id):
         raise Conflict("The student still holds devices; return them before erasing.")
     student.full_name = ERASED

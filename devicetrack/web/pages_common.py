@@ -221,11 +221,7 @@ class CommonPages(Controller):
             else:
                 # The page names the holder to the school's staff: a read of the student.
                 await privacy.record_reads(tx, principal, privacy.route_of(request), [loan])
-        allowed = [
-            a
-            for a in lifecycle.allowed_actions(device.status)
-            if principal.role in lifecycle.TRANSITIONS[a].roles or principal.is_admin
-        ]
+        allowed = [t.action for t in lifecycle.actions_for(principal, device)]
         targets = (
             await schools.transfer_targets(tx, principal, device.province_code, device.school_id)
             if "transfer" in allowed
