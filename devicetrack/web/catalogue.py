@@ -289,6 +289,8 @@ VI: dict[str, str] = {
     "Priority coverage": "Độ phủ diện ưu tiên",
     "Gap": "Còn thiếu",
     "SIMs expiring within {n} days": "SIM hết hạn trong {n} ngày",
+    "Every SIM by its expiry date": "Mọi SIM theo ngày hết hạn",
+    "All future expiries": "Mọi ngày hết hạn sắp tới",
     "{n} SIM cards": "{n} thẻ SIM",
     "SIMs": "SIM",
     "Already expired": "Đã hết hạn",
