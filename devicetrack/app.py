@@ -26,6 +26,7 @@ from devicetrack.auth.controllers import (
     MeController,
     UserController,
 )
+from devicetrack.compression import compression_config
 from devicetrack.config import Settings, async_url
 from devicetrack.db.fastpool import lifespan_hooks
 from devicetrack.dependencies import (
@@ -115,6 +116,7 @@ def create_app(settings: Settings) -> Litestar:
         on_startup=[open_pool],
         on_shutdown=[close_pool],
         before_send=[add_request_id_header, no_store],
+        compression_config=compression_config(settings),
         exception_handlers={k: page_or_problem(h) for k, h in exception_handlers.items()},
         request_max_body_size=settings.max_body_bytes,
         state=State({"settings": settings}),
