@@ -290,6 +290,8 @@ VI: dict[str, str] = {
     "Gap": "Còn thiếu",
     "SIMs expiring within {n} days": "SIM hết hạn trong {n} ngày",
     "Every SIM by its expiry date": "Mọi SIM theo ngày hết hạn",
+    "Only the first {n} are listed: type a name or code to find others.": "Chỉ liệt kê {n} học sinh đầu tiên: gõ tên hoặc mã để tìm người khác.",
+    "Name or student code": "Tên hoặc mã học sinh",
     "All future expiries": "Mọi ngày hết hạn sắp tới",
     "{n} SIM cards": "{n} thẻ SIM",
     "SIMs": "SIM",
