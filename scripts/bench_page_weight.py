@@ -10,7 +10,8 @@ compression, with `Accept-Encoding: gzip` and with `gzip, br` (bytes on the wire
 only), and the static files the page links. Then, unless --no-browser, it opens one page
 per role in Debian's Chromium (through Playwright) on emulated 3G (400 kbps down and up,
 400 ms round trip): a cold load (empty cache) and a warm one (the same page again), as the
-`load` event's time and the bytes transferred.
+`load` event's time (the median of --runs, default 5: the box is shared) and the bytes
+transferred.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import asyncio
 import re
 import shutil
+import statistics
 import sys
 from typing import Any
 
@@ -177,7 +179,45 @@ async def measure_weights(base: str, tokens: dict[str, str], pages: dict[str, li
         print(f"  /favicon.ico {icon.status_code} · /manifest.webmanifest {manifest.status_code}")
 
 
-async def measure_browser(base: str, tokens: dict[str, str], pages: dict[str, list[str]]) -> None:
+async def _load_twice(
+    browser: Any, base: str, host: str, token: str, path: str, encodings: set[str]
+) -> list[dict[str, float]]:
+    """A cold load (a new browser profile: empty cache) and a warm one (the same page again)
+    on emulated 3G: the `load` event's time and the bytes transferred."""
+    context = await browser.new_context(
+        viewport={"width": 360, "height": 780}, base_url=base, locale="vi-VN"
+    )
+    await context.add_cookies(
+        [
+            {"name": "dt_session", "value": token, "domain": host, "path": "/"},
+            {"name": "dt_lang", "value": "vi", "domain": host, "path": "/"},
+        ]
+    )
+    page = await context.new_page()
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("Network.enable")
+    await cdp.send("Network.emulateNetworkConditions", THREE_G)
+    page.on("response", lambda r: encodings.add(r.headers.get("content-encoding", "identity")))
+    results = []
+    for _ in ("cold", "warm"):
+        await page.goto(path, wait_until="load")
+        results.append(
+            await page.evaluate(
+                """() => {
+                  const nav = performance.getEntriesByType('navigation')[0];
+                  const res = performance.getEntriesByType('resource');
+                  const bytes = nav.transferSize + res.reduce((a, r) => a + r.transferSize, 0);
+                  return {load: nav.loadEventEnd, bytes: bytes, requests: 1 + res.length};
+                }"""
+            )
+        )
+    await context.close()
+    return results
+
+
+async def measure_browser(
+    base: str, tokens: dict[str, str], pages: dict[str, list[str]], repeats: int
+) -> None:
     from playwright.async_api import async_playwright
 
     chromium = shutil.which("chromium")
@@ -185,7 +225,10 @@ async def measure_browser(base: str, tokens: dict[str, str], pages: dict[str, li
         print("\n(no Debian chromium: the browser measurement is skipped)")
         return
     host = base.split("//", 1)[1].split(":")[0]
-    print("\nChromium on emulated 3G (400 kbit/s, 400 ms RTT), one page per role")
+    print(
+        f"\nChromium on emulated 3G (400 kbit/s, 400 ms RTT), one page per role; load times"
+        f" are the median of {repeats} runs, bytes and requests those of the first"
+    )
     print(
         f"{'role':<8} {'page':<24} {'cold load':>10} {'cold bytes':>11} {'reqs':>5}"
         f" {'warm load':>10} {'warm bytes':>11}  encoding"
@@ -197,63 +240,38 @@ async def measure_browser(base: str, tokens: dict[str, str], pages: dict[str, li
             args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic"],
         )
         for role, paths in pages.items():
-            context = await browser.new_context(
-                viewport={"width": 360, "height": 780}, base_url=base, locale="vi-VN"
-            )
-            await context.add_cookies(
-                [
-                    {"name": "dt_session", "value": tokens[role], "domain": host, "path": "/"},
-                    {"name": "dt_lang", "value": "vi", "domain": host, "path": "/"},
-                ]
-            )
-            page = await context.new_page()
-            cdp = await context.new_cdp_session(page)
-            await cdp.send("Network.enable")
-            await cdp.send("Network.emulateNetworkConditions", THREE_G)
             encodings: set[str] = set()
-
-            def note(response: Any, seen: set[str] = encodings) -> None:
-                seen.add(response.headers.get("content-encoding", "identity"))
-
-            page.on("response", note)
-            results = []
-            for _ in ("cold", "warm"):
-                await page.goto(paths[0], wait_until="load")
-                timing = await page.evaluate(
-                    """() => {
-                      const nav = performance.getEntriesByType('navigation')[0];
-                      const res = performance.getEntriesByType('resource');
-                      const bytes = nav.transferSize + res.reduce((a, r) => a + r.transferSize, 0);
-                      return {load: nav.loadEventEnd, bytes: bytes, requests: 1 + res.length};
-                    }"""
-                )
-                results.append(timing)
-            cold, warm = results
+            runs = [await _load_twice(browser, base, host, tokens[role], paths[0], encodings)]
+            while len(runs) < repeats:
+                runs.append(await _load_twice(browser, base, host, tokens[role], paths[0], set()))
+            cold = statistics.median(r[0]["load"] for r in runs)
+            warm = statistics.median(r[1]["load"] for r in runs)
+            first_cold, first_warm = runs[0]
             print(
-                f"{role:<8} {paths[0][:24]:<24} {cold['load'] / 1000:>9.2f}s"
-                f" {cold['bytes']:>10} B {cold['requests']:>5} {warm['load'] / 1000:>9.2f}s"
-                f" {warm['bytes']:>10} B  {'/'.join(sorted(encodings))}"
+                f"{role:<8} {paths[0][:24]:<24} {cold / 1000:>9.2f}s"
+                f" {first_cold['bytes']:>10} B {first_cold['requests']:>5} {warm / 1000:>9.2f}s"
+                f" {first_warm['bytes']:>10} B  {'/'.join(sorted(encodings))}"
             )
-            await context.close()
         await browser.close()
 
 
-async def measure(base: str, pages: dict[str, list[str]], browser: bool) -> None:
+async def measure(base: str, pages: dict[str, list[str]], repeats: int) -> None:
     tokens = {role: await sign_in(base, email) for role, email in ROLES.items()}
     await measure_weights(base, tokens, pages)
-    if browser:
-        await measure_browser(base, tokens, pages)
+    if repeats:
+        await measure_browser(base, tokens, pages, repeats)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium loads")
+    parser.add_argument("--runs", type=int, default=5, help="browser loads per page (median)")
     parser.add_argument("--database", help="an existing empty database URL to use instead")
     args = parser.parse_args()
     with bench_database(args.database) as url:
         pages = pages_of(asyncio.run(arrange(url)))
         with running_server(url) as (base, _proc):
-            asyncio.run(measure(base, pages, not args.no_browser))
+            asyncio.run(measure(base, pages, 0 if args.no_browser else max(1, args.runs)))
 
 
 if __name__ == "__main__":
