@@ -29,6 +29,7 @@ from devicetrack.auth.controllers import (
 )
 from devicetrack.common import workers
 from devicetrack.common.json_depth import json_depth_guard
+from devicetrack.compression import compression_config
 from devicetrack.config import Settings, async_url
 from devicetrack.custody.controllers import DeviceCustodyController
 from devicetrack.db.fastpool import lifespan_hooks
@@ -142,6 +143,7 @@ def create_app(settings: Settings) -> Litestar:
         on_shutdown=[close_pool],
         before_send=[add_request_id_header, no_store],
         middleware=[json_depth_guard(settings.max_json_depth, settings.max_body_bytes)],
+        compression_config=compression_config(settings),
         exception_handlers={
             **{k: page_or_problem(h) for k, h in exception_handlers.items()},
             idempotency.Replay: idempotency.replay_response,

@@ -72,6 +72,10 @@ class Settings:
     # plain-HTTP intranet can still sign in); True or False forces it.
     cookie_secure: bool | None = None
     log_sql: bool = False
+    # Answers at least this long are compressed (brotli, or gzip for clients without it);
+    # smaller ones fit a packet or two and gain nothing. 0 turns compression off (for a
+    # proxy that compresses). DEVICETRACK_COMPRESS_MIN_BYTES.
+    compress_min_bytes: int = 1024
     # Students who left or graduated more than this many months ago are pseudonymised by
     # `devicetrack privacy sweep` (Decree 356/2025: keep personal data no longer than needed).
     retention_months: int = 24
@@ -111,6 +115,7 @@ class Settings:
             ("retention_months", "DEVICETRACK_RETENTION_MONTHS"),
             ("backup_keep_days", "DEVICETRACK_BACKUP_KEEP_DAYS"),
             ("idempotency_hours", "DEVICETRACK_IDEMPOTENCY_HOURS"),
+            ("compress_min_bytes", "DEVICETRACK_COMPRESS_MIN_BYTES"),
         ):
             if env.get(key):
                 values[name] = int(env[key])

@@ -39,20 +39,94 @@ async def test_the_demo_has_a_story_to_show_and_loads_once(
     )
     assert all(r["host"] == "tablet" for r in sims)  # every SIM is in a tablet
     assert {r["carrier"] for r in sims} == {"viettel", "vinaphone"}
-    assert all(85 <= r["days_left"] <= 95 for r in sims)  # free data ends in three months
+    # Free data ends over the coming weeks (a batch at a time), none already lapsed: the SIM
+    # page has something to show at 7, 14 and 30 days, and more later.
+    days_left = sorted(r["days_left"] for r in sims)
+    assert days_left[0] >= 0 and days_left[-1] <= 95
+    within = {d: sum(1 for n in days_left if n <= d) for d in (7, 14, 30)}
+    assert 0 < within[7] < within[14] < within[30] < len(sims), within
     assert await db.fetchval("SELECT count(*) FROM audits WHERE closed_at IS NOT NULL") == 1
+
+    # A believable school: the teacher's first school lends to grades 3–8, so it teaches
+    # primary and lower-secondary grades (not a kindergarten's).
+    school = await db.fetchrow(
+        """SELECT s.name, s.levels, array_agg(DISTINCT st.grade ORDER BY st.grade) AS grades
+             FROM schools s JOIN user_schools us ON us.school_id = s.id
+             JOIN users u ON u.id = us.user_id AND u.email = 'school@demo.devicetrack.vn'
+             JOIN students st ON st.school_id = s.id
+            GROUP BY s.id"""
+    )
+    assert school["grades"] == [3, 4, 5, 6, 7, 8]
+    assert set(school["levels"]) == {"primary", "lower_secondary"}, school
+    assert "TH&THCS" in school["name"] and "Mầm non" not in school["name"]
+    # Each step of the story is done by the person whose job it is, never by the admin: the
+    # foundation's donor registers its devices, the officer registers the telecom's delivery
+    # and allocates, the teacher receives, lends and audits.
+    by_action = {
+        (r["action"], r["donor"]): r["roles"]
+        for r in await db.fetch(
+            """SELECT e.action, o.kind AS donor, array_agg(DISTINCT u.role) AS roles
+                 FROM device_events e JOIN devices d ON d.id = e.device_id
+                 JOIN donors o ON o.id = d.donor_id LEFT JOIN users u ON u.id = e.actor_id
+                GROUP BY 1, 2"""
+        )
+    }
+    assert all(None not in roles and "admin" not in roles for roles in by_action.values())
+    assert by_action[("registered", "foundation")] == ["donor"], by_action
+    assert by_action[("registered", "telecom")] == ["province_officer"], by_action
+    assert by_action[("allocated", "foundation")] == ["province_officer"]
+    assert by_action[("received", "telecom")] == ["school_staff"]
+    assert by_action[("assigned", "foundation")] == ["school_staff"]
+    actors = await db.fetchrow(
+        """SELECT (SELECT array_agg(DISTINCT u.role) FROM donations d
+                     JOIN users u ON u.id = d.created_by) AS donations,
+                  (SELECT array_agg(DISTINCT u.role) FROM assignments a
+                     JOIN users u ON u.id = a.assigned_by) AS loans,
+                  (SELECT array_agg(DISTINCT u.role) FROM consents c
+                     JOIN users u ON u.id = c.recorded_by) AS consents,
+                  (SELECT array_agg(DISTINCT u.role) FROM audits a
+                     JOIN users u ON u.id IN (a.started_by, a.closed_by)) AS audits"""
+    )
+    assert dict(actors) == {
+        "donations": ["donor", "province_officer"],
+        "loans": ["school_staff"],
+        "consents": ["school_staff"],
+        "audits": ["school_staff"],
+    }
     assert await load_demo(database_url) is False  # a second start changes nothing
     assert await db.fetchval("SELECT count(*) FROM devices") == 460
 
+    token = await sign_in(web, "school@demo.devicetrack.vn")
+    home = await web.get("/", headers={"Cookie": f"dt_session={token}"})
+    school = await web.get(home.headers["location"], headers={"Cookie": f"dt_session={token}"})
+    assert school.status_code == 200 and "Galaxy Tab A9" in school.text
+    assert "TH&amp;THCS" in school.text
+    # A lent tablet's history names the teacher who lent it and the officer who sent it.
+    lent = await db.fetchval(
+        "SELECT d.asset_tag FROM devices d WHERE d.status = 'assigned' AND d.kind = 'tablet'"
+        " ORDER BY d.id LIMIT 1"
+    )
+    device = await web.get(f"/devices/{lent}", headers={"Cookie": f"dt_session={token}"})
+    assert "Lò Văn Thắng" in device.text and "Nguyễn Thị Hoa" in device.text
+    assert "Quản trị hệ thống" not in device.text
+
+    # The officer's SIM page shows SIMs lapsing this week, and every SIM when asked.
+    officer = {"Cookie": f"dt_session={await sign_in(web, 'province@demo.devicetrack.vn')}"}
+    week = await web.get("/province/sims?days=7", headers=officer)
+    assert week.status_code == 200 and "/devices/DT11-" in week.text
+    assert "Không có SIM nào sắp hết hạn" not in week.text
+    everything = await web.get("/province/sims?days=all", headers=officer)
+    assert "120 thẻ SIM" in everything.text
+
+
+async def sign_in(web: AsyncTestClient, email: str) -> str:
+    web.cookies.clear()  # signed out first
     login = await web.get("/login")
     pre = login.cookies["dt_csrf"]
     signed_in = await web.post(
         "/login",
-        data={"_csrf": pre, "email": "school@demo.devicetrack.vn", "password": DEMO_PASSWORD},
+        data={"_csrf": pre, "email": email, "password": DEMO_PASSWORD},
         headers={"Cookie": f"dt_csrf={pre}"},
     )
     assert signed_in.status_code == 303
-    token = signed_in.cookies["dt_session"]
-    home = await web.get("/", headers={"Cookie": f"dt_session={token}"})
-    school = await web.get(home.headers["location"], headers={"Cookie": f"dt_session={token}"})
-    assert school.status_code == 200 and "Galaxy Tab A9" in school.text
+    return str(signed_in.cookies["dt_session"])

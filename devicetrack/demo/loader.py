@@ -4,11 +4,13 @@ enrolments, three donors and one user per role. Loaded only into an empty databa
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.models import User, UserSchool
+from devicetrack.auth.principal import Principal
 from devicetrack.auth.secrets import hash_password
 from devicetrack.db.engine import cli_session
 from devicetrack.demo import story
@@ -30,12 +32,13 @@ DONORS = [
     ("Tổng Công ty Viễn thông Viettel", "Viettel", "telecom", "VN"),
     ("Dariu Foundation", "Dariu", "foundation", "IT"),
 ]
-# (level prefix, levels, typical enrolment range)
+# (level prefix, levels, typical enrolment range). The first is the demo teacher's school:
+# it lends tablets to grades 3–8, so it is a primary and lower-secondary boarding school.
 SCHOOL_KINDS = [
-    ("Trường Mầm non", ["preschool"], (80, 250)),
+    ("Trường PTDTBT TH&THCS", ["primary", "lower_secondary"], (200, 700)),
     ("Trường PTDTBT Tiểu học", ["primary"], (150, 600)),
     ("Trường PTDTBT THCS", ["lower_secondary"], (150, 550)),
-    ("Trường PTDTBT TH&THCS", ["primary", "lower_secondary"], (200, 700)),
+    ("Trường Mầm non", ["preschool"], (80, 250)),
     ("Trường THPT", ["upper_secondary"], (300, 900)),
 ]
 VILLAGES = ["Na Son", "Huổi Lèng", "Pá Chả", "Nậm Khăn"]
@@ -144,9 +147,27 @@ async def _load(session: AsyncSession) -> None:
         [{"user_id": people["school"].id, "school_id": s.id} for s in schools[:2]],
     )
 
-    # Devices, loans and an audit at the demo teacher's first school, through the services.
+    # Devices, loans and an audit at the demo teacher's first school, through the services,
+    # each step done by the person whose job it is (the admin only set the demo up).
     await session.flush()
-    assert people["admin"].id is not None and donors[0].id and donors[1].id and schools[0].id
-    await story.tell(
-        session, PROVINCE, donors[0].id, donors[1].id, schools[0].id, people["admin"].id
+    assert donors[0].id and donors[1].id and schools[0].id
+    cast = story.Cast(
+        donor=_principal(people["donor"]),
+        officer=_principal(people["province"]),
+        teacher=_principal(people["school"], schools[:2]),
+    )
+    await story.tell(session, cast, PROVINCE, donors[0].id, donors[1].id, schools[0].id)
+
+
+def _principal(user: User, schools: Sequence[School] = ()) -> Principal:
+    """The user as the services see a signed-in caller."""
+    assert user.id is not None
+    return Principal(
+        user_id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        role=user.role,
+        province_code=user.province_code,
+        school_ids=frozenset(s.id for s in schools if s.id is not None),
+        donor_id=user.donor_id,
     )

@@ -7,6 +7,7 @@ consent; a few loans; an audit."""
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,34 +31,50 @@ from devicetrack.students.values import ConsentMethod, PriorityFlag
 
 FAMILY = ["Lò", "Quàng", "Vàng", "Giàng", "Mùa", "Lường", "Cà", "Sùng"]
 GIVEN = ["Văn Minh", "Thị Mai", "A Páo", "Thị Dung", "Văn Hùng", "Thị Lan", "A Sử", "Thị Hoa"]
+# Days until each telecom SIM's free data ends, by the SIM's position (the telecom switched
+# them on in batches): a few lapse this week, more within a fortnight and a month, the rest
+# later, so the SIM expiry page has something to show at every window. The demo school's ten
+# SIMs are the first ten: the lent tablets' SIMs run out within two weeks.
+SIM_DAYS_LEFT = (5, 12, 13, 26, 40, 6, 20, 29, 58, 75, 91, 91)
+
+
+@dataclass(frozen=True)
+class Cast:
+    """Who does what in the story, as in a province: the foundation's donor registers its
+    donation, the province officer registers the telecom's delivery at the province store
+    and allocates, the school's teacher receives, enrols, lends and audits."""
+
+    donor: Principal
+    officer: Principal
+    teacher: Principal
 
 
 async def tell(
     session: AsyncSession,
+    cast: Cast,
     province: str,
     foundation_id: int,
     telecom_id: int,
     school_id: int,
-    admin_id: int,
 ) -> None:
     rng = random.Random(2026)
-    admin = Principal(user_id=admin_id, email="demo", full_name="Demo", role="admin")
-    tablets = await _foundation_donation(session, admin, province, foundation_id)
-    connected = await _telecom_donation(session, admin, province, telecom_id)
+    tablets = await _foundation_donation(session, cast.donor, province, foundation_id)
+    connected = await _telecom_donation(session, cast.officer, province, telecom_id)
     await allocations.allocate(
         session,
-        admin,
+        cast.officer,
         AllocationCreate(school_id=school_id, asset_tags=tablets[:30] + connected[:10]),
     )
     # All have arrived and been scanned in but 5 of the foundation's, still on the road (a
     # tablet's SIM travels with it).
+    teacher = cast.teacher
     arrived = tablets[:25] + connected[:10]
-    await allocations.receive(session, admin, school_id, ReceiptCreate(asset_tags=arrived))
+    await allocations.receive(session, teacher, school_id, ReceiptCreate(asset_tags=arrived))
     created = []
     for i in range(24):
         student = await students.create_student(
             session,
-            admin,
+            teacher,
             StudentCreate(
                 school_id=school_id,
                 student_code=f"HS{2026}{i + 1:03d}",
@@ -75,7 +92,7 @@ async def tell(
     for student_id in created[:18]:
         await students.add_consent(
             session,
-            admin,
+            teacher,
             student_id,
             ConsentCreate(
                 given_by="Phụ huynh", method=ConsentMethod.PAPER, given_at=date(2026, 9, 10)
@@ -86,21 +103,21 @@ async def tell(
     for tag, student_id in zip(lent, created[:15], strict=True):
         await assignments.assign(
             session,
-            admin,
+            teacher,
             AssignmentCreate(asset_tag=tag, student_id=student_id, condition_out=Condition.NEW),
         )
     audit = await audits.start(
-        session, admin, AuditCreate(school_id=school_id, location="Phòng tin học")
+        session, teacher, AuditCreate(school_id=school_id, location="Phòng tin học")
     )
     await audits.scan(
-        session, admin, audit.id, ScanBatch(scans=[{"code": t} for t in tablets[:20]])
+        session, teacher, audit.id, ScanBatch(scans=[{"code": t} for t in tablets[:20]])
     )
-    await audits.close(session, admin, audit.id)
+    await audits.close(session, teacher, audit.id)
 
 
 async def _donation(
     session: AsyncSession,
-    admin: Principal,
+    registrar: Principal,
     province: str,
     donor_id: int,
     reference: str,
@@ -109,7 +126,7 @@ async def _donation(
 ) -> int:
     donation = await donations.create_donation(
         session,
-        admin,
+        registrar,
         DonationCreate(
             donor_id=donor_id,
             province_code=province,
@@ -122,13 +139,13 @@ async def _donation(
 
 
 async def _foundation_donation(
-    session: AsyncSession, admin: Principal, province: str, donor_id: int
+    session: AsyncSession, registrar: Principal, province: str, donor_id: int
 ) -> list[str]:
     """A foundation's mixed batch: tablets, laptops, desktops and smartphones. Returns the
     tablets' tags."""
     donation_id = await _donation(
         session,
-        admin,
+        registrar,
         province,
         donor_id,
         "VTVV-2026-01",
@@ -170,19 +187,20 @@ async def _foundation_donation(
             }
         )
     result = await donations.intake_devices(
-        session, admin, donation_id, list(enumerate(rows, start=2)), "create"
+        session, registrar, donation_id, list(enumerate(rows, start=2)), "create"
     )
     return result.asset_tags[:100]
 
 
 async def _telecom_donation(
-    session: AsyncSession, admin: Principal, province: str, donor_id: int
+    session: AsyncSession, registrar: Principal, province: str, donor_id: int
 ) -> list[str]:
     """A telecom's cellular tablets, each with a Viettel or VinaPhone SIM installed whose
-    free data ends in three months. Returns the tablets' tags."""
+    three months of free data started in batches, so it ends over the coming weeks and
+    months (SIM_DAYS_LEFT). Returns the tablets' tags."""
     donation_id = await _donation(
         session,
-        admin,
+        registrar,
         province,
         donor_id,
         "VTL-KETNOI-2026",
@@ -192,7 +210,6 @@ async def _telecom_donation(
             PledgedLineIn(kind=DeviceKind.SIM, quantity=120, model="Data 4G 3 tháng"),
         ],
     )
-    data_ends = local_today() + timedelta(days=91)
     rows: list[dict[str, str]] = [
         {
             "kind": "tablet",
@@ -213,14 +230,16 @@ async def _telecom_donation(
                 "carrier": "viettel" if viettel else "vinaphone",
                 "plan_name": "Data 4G miễn phí 3 tháng",
                 "plan_quota_gb": "4",
-                "plan_expires_on": data_ends.isoformat(),
+                "plan_expires_on": (
+                    local_today() + timedelta(days=SIM_DAYS_LEFT[i % len(SIM_DAYS_LEFT)])
+                ).isoformat(),
             }
         )
     result = await donations.intake_devices(
-        session, admin, donation_id, list(enumerate(rows, start=2)), "create"
+        session, registrar, donation_id, list(enumerate(rows, start=2)), "create"
     )
     tags = result.asset_tags
     tablets, sims = tags[:120], tags[120:]
     for tablet, sim in zip(tablets, sims, strict=True):
-        await device_actions.perform(session, admin, tablet, "install-sim", ActionBody(sim=sim))
+        await device_actions.perform(session, registrar, tablet, "install-sim", ActionBody(sim=sim))
     return tablets

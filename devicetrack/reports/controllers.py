@@ -18,6 +18,8 @@ from devicetrack.reports.schemas import (
 
 Year = Annotated[str | None, Parameter(pattern=r"^[0-9]{4}-[0-9]{4}$")]
 Target = Annotated[int, Parameter(ge=1, le=1000)]
+# Litestar documents but does not enforce bounds inside a union: the service checks them.
+SimWindow = Annotated[int, Parameter(ge=0, le=service.SIM_WINDOW_MAX_DAYS)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -101,10 +103,14 @@ class ReportController(Controller):
         self,
         tx: AsyncSession,
         principal: Principal,
-        within_days: Annotated[int, Parameter(ge=0, le=3650)] = 30,
+        within_days: Annotated[
+            SimWindow | Literal["all"],
+            Parameter(description="Days ahead, or `all` for every SIM with an end date."),
+        ] = 30,
         province: str | None = None,
     ) -> SimExpiryReport:
-        return await service.sim_expiry(tx, principal, within_days=within_days, province=province)
+        days = None if within_days == "all" else within_days
+        return await service.sim_expiry(tx, principal, within_days=days, province=province)
 
     @get("/audit-due", operation_id="auditDueReport")
     async def audit_due(

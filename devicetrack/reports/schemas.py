@@ -122,7 +122,8 @@ class SimToTopUp(msgspec.Struct):
 
 
 class SimExpiryReport(msgspec.Struct):
-    within_days: int
+    # None: every SIM with an end date (asked for as `within_days=all`).
+    within_days: int | None
     as_of: date
     total_sims: int
     items: list[SimExpiryGroup]

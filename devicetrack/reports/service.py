@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
-from devicetrack.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from devicetrack.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.reports import coverage_sql
 from devicetrack.reports.figures import pct
 from devicetrack.reports.schemas import (
@@ -392,14 +392,31 @@ async def donor_impact(session: AsyncSession, principal: Principal, donor_id: in
 SIM_LIST_LIMIT = 2000
 
 
+# The longest window a caller may name in days; `None` (the API's `all`) has no end.
+SIM_WINDOW_MAX_DAYS = 3650
+
+
 async def sim_expiry(
-    session: AsyncSession, principal: Principal, *, within_days: int, province: str | None
+    session: AsyncSession, principal: Principal, *, within_days: int | None, province: str | None
 ) -> SimExpiryReport:
+    """SIMs whose plan ends within `within_days` from today (the lapsed ones included), or
+    every SIM with an end date when `within_days` is None: a telecom's SIMs may run a year,
+    and a province planning top-ups wants to see them all."""
     if principal.is_donor:
         raise Forbidden("Donors see SIM expiry in their impact report.")
+    if within_days is not None and not 0 <= within_days <= SIM_WINDOW_MAX_DAYS:
+        raise DomainError(
+            f"within_days must be between 0 and {SIM_WINDOW_MAX_DAYS}, or all.",
+            errors=[FieldError(field="within_days", message=f"0–{SIM_WINDOW_MAX_DAYS} or all")],
+        )
     on = today()
-    params: dict[str, Any] = {"until": on + timedelta(days=within_days), "today": on}
-    clauses = ["sim.kind = 'sim'", "sim.status <> 'retired'", "sim.plan_expires_on <= :until"]
+    params: dict[str, Any] = {"today": on}
+    clauses = ["sim.kind = 'sim'", "sim.status <> 'retired'"]
+    if within_days is None:
+        clauses.append("sim.plan_expires_on IS NOT NULL")
+    else:
+        clauses.append("sim.plan_expires_on <= :until")
+        params["until"] = on + timedelta(days=within_days)
     await _ensure_province_in_scope(session, principal, province)
     if principal.is_province_officer:
         province = principal.province_code

@@ -28,14 +28,19 @@ def offered_years() -> list[str]:
     return [f"{y}-{y + 1}" for y in range(first - 2, first + 2)]
 
 
+# The page's windows in days; besides them, "all" lists every SIM with an end date.
+SIM_WINDOWS = (7, 14, 30, 60, 90)
+Days = int | Literal["all"]
+
+
 async def _sim_report(
-    tx: AsyncSession, principal: Principal, province: str | None, days: int
+    tx: AsyncSession, principal: Principal, province: str | None, days: Days
 ) -> tuple[str | None, Any]:
-    """The SIM expiry report the page and both Excel files show (days kept within 0–3650)."""
+    """The SIM expiry report the page and both Excel files show (days kept within 0–3650,
+    `all`: no end)."""
     code = _province_of(principal, province)
-    report = await reports.sim_expiry(
-        tx, principal, within_days=max(0, min(days, 3650)), province=code
-    )
+    within = None if days == "all" else max(0, min(days, reports.SIM_WINDOW_MAX_DAYS))
+    report = await reports.sim_expiry(tx, principal, within_days=within, province=code)
     return code, report
 
 
@@ -192,10 +197,10 @@ class ProvincePages(Controller):
         tx: AsyncSession,
         principal: Principal,
         province: str | None = None,
-        days: int = 30,
+        days: Days = 30,
     ) -> Response[Any]:
         code, report = await _sim_report(tx, principal, province, days)
-        return page(request, "sims.html", principal, report=report, code=code)
+        return page(request, "sims.html", principal, report=report, code=code, windows=SIM_WINDOWS)
 
     @get("/audits")
     async def audits_due(
@@ -218,7 +223,7 @@ class ProvincePages(Controller):
         tx: AsyncSession,
         principal: Principal,
         province: str | None = None,
-        days: int = 30,
+        days: Days = 30,
     ) -> Response[bytes]:
         _, report = await _sim_report(tx, principal, province, days)
         t = translator(request, principal)
@@ -245,7 +250,7 @@ class ProvincePages(Controller):
         tx: AsyncSession,
         principal: Principal,
         province: str | None = None,
-        days: int = 30,
+        days: Days = 30,
     ) -> Response[bytes]:
         """One row per SIM to top up, soonest first: what a carrier needs."""
         _, report = await _sim_report(tx, principal, province, days)

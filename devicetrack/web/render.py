@@ -23,6 +23,7 @@ from devicetrack.errors import (
 )
 from devicetrack.middleware import ensure_request_id
 from devicetrack.web import session
+from devicetrack.web.assets import static_url
 from devicetrack.web.i18n import LANGUAGES, Translator
 from devicetrack.web.svg import bar_chart
 
@@ -35,6 +36,7 @@ env = Environment(
     lstrip_blocks=True,
 )
 env.globals["bar_chart"] = bar_chart
+env.globals["static"] = static_url
 
 
 # The confirmations a page may show after a redirect (`done=` in the URL): base.html shows
@@ -121,6 +123,16 @@ def page(
         settings = request.app.state.settings
         response.set_cookie(session.cookie(request, settings, session.PRE_CSRF_COOKIE, fresh_csrf))
     return response
+
+
+def fragment(
+    request: Request[Any, Any, Any], template: str, principal: Principal, **context: Any
+) -> Response[str]:
+    """A piece of a page for the page's script to put in place (search as you type): the
+    same template the page includes, in the reader's language."""
+    t = translator(request, principal)
+    html = env.get_template(template).render(me=principal, t=t, _=t, lang=t.lang, **context)
+    return Response(html, media_type=MediaType.HTML, headers={"X-Frame-Options": "DENY"})
 
 
 def _status_and_text(exc: Exception) -> tuple[int, str, str]:

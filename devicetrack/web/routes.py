@@ -4,22 +4,19 @@ user (the API's is the bearer token's), with errors shown as pages."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, Router
 from litestar.di import Provide
-from litestar.static_files import create_static_files_router
 
 from devicetrack.errors import exception_handlers
+from devicetrack.web.assets import ASSET_HANDLERS
 from devicetrack.web.pages_common import CommonPages, SignInPages
 from devicetrack.web.pages_donor import DonorPages
 from devicetrack.web.pages_province import ProvincePages
 from devicetrack.web.pages_school import AuditPages, LoanPages, SchoolPages, StudentPages
 from devicetrack.web.render import error_page
 from devicetrack.web.session import provide_web_principal
-
-STATIC = Path(__file__).parent / "static"
 
 
 def web_routers() -> list[Router]:
@@ -41,14 +38,9 @@ def web_routers() -> list[Router]:
         exception_handlers={cls: error_page for cls in exception_handlers},
         include_in_schema=False,
     )
-    static = create_static_files_router(
-        path="/static",
-        directories=[STATIC],
-        include_in_schema=False,
-        # Files are small and change with each release; a day's cache saves mountain bandwidth.
-        cache_control=None,
-    )
-    return [pages, static]
+    # The static files, the favicon and the manifest: outside the pages (no session needed).
+    assets = Router(path="/", route_handlers=ASSET_HANDLERS, include_in_schema=False)
+    return [pages, assets]
 
 
 API_PREFIXES = ("/api/", "/schema", "/health", "/ready", "/static/")

@@ -123,6 +123,31 @@
     show(); flush();
   }
 
+  // ---- lending: the student list follows what is typed (the form still works alone) ---
+  var lendSearch = document.querySelector("[data-lend-search]");
+  var lendResults = document.querySelector("[data-lend-results]");
+  if (lendSearch && lendResults) {
+    var lendInput = lendSearch.querySelector("input[name=q]");
+    var lendTimer = null, lendAsked = lendInput.value.trim(), lendSeq = 0;
+    var lendFetch = function () {
+      var q = lendInput.value.trim();
+      if (q === lendAsked) return;
+      lendAsked = q;
+      var seq = ++lendSeq;
+      fetch(lendSearch.dataset.lendSearch + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          // An older answer arriving late must not replace a newer one.
+          if (html !== null && seq === lendSeq) lendResults.innerHTML = html;
+        })
+        .catch(function () { /* offline: the Search button still submits the form */ });
+    };
+    lendInput.addEventListener("input", function () {
+      clearTimeout(lendTimer);
+      lendTimer = setTimeout(lendFetch, 250);  // one request per pause, not per key
+    });
+  }
+
   // ---- the camera: phones whose browser has BarcodeDetector read the Code 128 label --
   if ("BarcodeDetector" in window) {
     var view = document.querySelector("[data-camera-view]");
