@@ -34,6 +34,12 @@ class Settings:
     # plain-HTTP intranet can still sign in); True or False forces it.
     cookie_secure: bool | None = None
     log_sql: bool = False
+    # Exports and label sheets running at once in one process (the rest wait
+    # heavy_work_wait_seconds for a slot, then get 429), and labels in one sheet
+    # (devices × copies; 413 beyond). See common/heavy.py and labels/service.py.
+    heavy_work_limit: int = 2
+    heavy_work_wait_seconds: float = 2.0
+    max_labels_per_request: int = 20_000
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -51,11 +57,15 @@ class Settings:
             ("pool_size", "DEVICETRACK_POOL_SIZE"),
             ("login_max_failures", "DEVICETRACK_LOGIN_MAX_FAILURES"),
             ("login_window_seconds", "DEVICETRACK_LOGIN_WINDOW_SECONDS"),
+            ("heavy_work_limit", "DEVICETRACK_HEAVY_WORK_LIMIT"),
+            ("max_labels_per_request", "DEVICETRACK_MAX_LABELS"),
         ):
             if env.get(key):
                 values[name] = int(env[key])
         if env.get("DEVICETRACK_AUTH_CACHE_SECONDS"):
             values["auth_cache_seconds"] = float(env["DEVICETRACK_AUTH_CACHE_SECONDS"])
+        if env.get("DEVICETRACK_HEAVY_WORK_WAIT_SECONDS"):
+            values["heavy_work_wait_seconds"] = float(env["DEVICETRACK_HEAVY_WORK_WAIT_SECONDS"])
         if env.get("DEVICETRACK_COOKIE_SECURE"):
             secure = env["DEVICETRACK_COOKIE_SECURE"].lower()
             values["cookie_secure"] = secure in {"1", "true", "yes"}

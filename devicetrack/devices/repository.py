@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import asyncpg
@@ -85,11 +85,12 @@ async def list_devices(
     return [(d, h, s) for d, h, s in await session.execute(query)]
 
 
-async def stream_devices(
-    connection: AsyncConnection, where: list[ColumnElement[bool]]
-) -> AsyncIterator[Any]:
-    """Every matching row (plain columns, no ORM objects) through a server-side cursor:
-    memory stays flat."""
+async def stream_device_batches(
+    connection: AsyncConnection, where: list[ColumnElement[bool]], size: int
+) -> AsyncIterator[Sequence[Any]]:
+    """Every matching row (plain columns, no ORM objects) through a server-side cursor, in
+    batches of `size`: memory stays flat, and an export hands the event loop back between
+    batches."""
     query = (
         select(
             *Device.__table__.columns,  # type: ignore[attr-defined]
@@ -101,9 +102,9 @@ async def stream_devices(
         .where(*where)
         .order_by(Device.id)
     )
-    result = await connection.stream(query.execution_options(yield_per=2000))
-    async for row in result:
-        yield row
+    result = await connection.stream(query.execution_options(yield_per=size))
+    async for batch in result.partitions(size):
+        yield batch
 
 
 async def sim_in(session: AsyncSession, host_id: int) -> Device | None:

@@ -1,26 +1,25 @@
 """Any table a page shows, as an Excel workbook: a header row in the reader's language and
-the same rows. Text is cleaned of characters a worksheet cannot hold."""
+the same rows, written by common/spreadsheet.py (formulas neutralised, off the event loop,
+one of the process's few heavy slots)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from litestar import Response
-from openpyxl import Workbook
+from litestar import Request
+from litestar.response import Stream
 
+from devicetrack.common import spreadsheet
 from devicetrack.common.clock import VIETNAM
-from devicetrack.reports.export import xlsx_safe
+from devicetrack.common.heavy import heavy_work
 from devicetrack.web.i18n import Translator
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = spreadsheet.XLSX
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, str):
-        return xlsx_safe(value)
     if isinstance(value, datetime):
         return local_time(value)
     return value
@@ -50,18 +49,16 @@ def device_presenter(t: Translator) -> Callable[[str, Any], Any]:
     return present
 
 
-def table_xlsx(
-    filename: str, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> Response[bytes]:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(xlsx_safe(title)[:31] or "Sheet")
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append([_cell(v) for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return Response(
-        out.getvalue(),
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+async def table_xlsx(
+    request: Request[Any, Any, Any],
+    filename: str,
+    title: str,
+    header: Sequence[str | spreadsheet.Column],
+    rows: Iterable[Sequence[Any]],
+) -> Stream:
+    """`header` names the columns; a Column gives one a number format too (days)."""
+    columns = [h if isinstance(h, spreadsheet.Column) else spreadsheet.Column(h) for h in header]
+    cells = ([_cell(v) for v in row] for row in rows)
+    async with heavy_work(request).slot():
+        handle = await spreadsheet.xlsx_file(title, columns, cells)
+    return spreadsheet.download(handle, filename, XLSX)

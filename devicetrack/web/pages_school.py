@@ -17,6 +17,8 @@ from devicetrack.audits import service as audits
 from devicetrack.audits.schemas import AuditCreate, ScanBatch, ScanResult
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
+from devicetrack.common.heavy import heavy_work
+from devicetrack.common.spreadsheet import XLSX, download
 from devicetrack.devices import export as devices_export
 from devicetrack.devices import service as devices
 from devicetrack.errors import DomainError, FieldError, Forbidden, ValidationFailed
@@ -50,7 +52,6 @@ STATUSES = (
     "retired",
 )
 PRIORITIES = ("poor_household", "ethnic_minority", "disability", "remote")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _pick(value: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -115,15 +116,11 @@ class SchoolPages(Controller):
         await schools.get_school(tx, principal, school_id)
         where = devices.device_filters(principal, school=school_id)
         t = translator(request, principal)
-        return Stream(
-            devices_export.xlsx_stream(
+        async with heavy_work(request).slot():
+            handle = await devices_export.xlsx_file(
                 db_engine, where, heading=t.field, present=device_presenter(t)
-            ),
-            media_type=XLSX,
-            headers={
-                "Content-Disposition": f'attachment; filename="school-{school_id}-devices.xlsx"'
-            },
-        )
+            )
+        return download(handle, f"school-{school_id}-devices.xlsx", XLSX)
 
     # ---- receiving an allocation --------------------------------------------------
 
