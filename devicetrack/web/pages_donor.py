@@ -24,7 +24,7 @@ from devicetrack.errors import (
     ValidationFailed,
     msgspec_path,
 )
-from devicetrack.labels import service as labels
+from devicetrack.labels.controllers import sheet_response
 from devicetrack.labels.schemas import LabelSheetRequest
 from devicetrack.labels.templates import TEMPLATES
 from devicetrack.regions import repository as regions
@@ -269,12 +269,6 @@ class DonorPages(Controller):
             template=template, donation_id=donation_id, skip=skip, copies=copies
         )  # type: ignore[arg-type]
         await donations.get_donation(tx, principal, donation_id)
-        sheet = await labels.sheet_labels(tx, principal, data)
-        labels.check_options(data.template, data.skip, data.copies, sheet)
-        return Stream(
-            labels.pdf_stream(sheet, data.template, data.skip, data.copies),
-            media_type="application/pdf",
-            headers={
-                "Content-Disposition": f'inline; filename="labels-donation-{donation_id}.pdf"'
-            },
+        return await sheet_response(
+            request, tx, principal, data, f"labels-donation-{donation_id}.pdf"
         )
