@@ -26,6 +26,7 @@ from devicetrack.auth.controllers import (
     MeController,
     UserController,
 )
+from devicetrack.common import workers
 from devicetrack.config import Settings, async_url
 from devicetrack.db.fastpool import lifespan_hooks
 from devicetrack.dependencies import (
@@ -111,7 +112,7 @@ def create_app(settings: Settings) -> Litestar:
             "pool": Provide(provide_pool, sync_to_thread=False),
         },
         on_startup=[open_pool],
-        on_shutdown=[close_pool],
+        on_shutdown=[close_pool, workers.shutdown],
         before_send=[add_request_id_header],
         exception_handlers={k: page_or_problem(h) for k, h in exception_handlers.items()},
         request_max_body_size=settings.max_body_bytes,

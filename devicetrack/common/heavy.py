@@ -1,4 +1,5 @@
-"""At most N heavy jobs at once in this process: exports (CSV and XLSX) and label sheets.
+"""At most N heavy jobs at once in this process: exports (CSV and XLSX) and label sheets,
+the files among them written by worker processes (common/workers.py).
 
 Each of them keeps a core busy for seconds, and the box has two. Without a limit, four
 exports in parallel pushed a device lookup to 11.8 s; with it, a request beyond the limit
@@ -9,13 +10,18 @@ wait `DEVICETRACK_HEAVY_WORK_WAIT_SECONDS`, default 2)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import tempfile
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import IO, Any
 
 from litestar import Request
+from litestar.datastructures import State
 
+from devicetrack.common import workers
 from devicetrack.errors import TooManyRequests
 
 # What a refused caller is told to wait: about what one large export takes.
@@ -27,9 +33,11 @@ class Busy(TooManyRequests):
 
 
 class HeavyWork:
-    def __init__(self, limit: int, wait_seconds: float) -> None:
+    def __init__(self, limit: int, wait_seconds: float, statement_timeout_ms: int = 0) -> None:
         self.limit = max(1, limit)
         self.wait_seconds = max(0.0, wait_seconds)
+        # For the workers' own database connections (exports that read rows themselves).
+        self.statement_timeout_ms = statement_timeout_ms
         self._slots = asyncio.Semaphore(self.limit)
 
     async def acquire(self) -> None:
@@ -56,6 +64,26 @@ class HeavyWork:
             yield
         finally:
             self.release()
+
+    async def file(
+        self, suffix: str, job: Callable[..., None], *args: Any, **kwargs: Any
+    ) -> IO[bytes]:
+        """Within a slot, run `job(path, *args, **kwargs)` in a worker process, and return
+        the file it wrote, open, its name already gone: the disk space returns when it is
+        closed, whatever happens to the request. A request that goes away leaves the worker
+        to finish; its file is removed then."""
+        async with self.slot():
+            directory = tempfile.mkdtemp(prefix="devicetrack-")
+            path = os.path.join(directory, "out" + suffix)
+            done = asyncio.ensure_future(workers.run(self.limit, job, path, *args, **kwargs))
+            try:
+                await asyncio.shield(done)
+                return await asyncio.to_thread(open, path, "rb")
+            finally:
+                if done.done():
+                    shutil.rmtree(directory, ignore_errors=True)
+                else:
+                    done.add_done_callback(lambda _: shutil.rmtree(directory, ignore_errors=True))
 
     def holding(self, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         """A response body that keeps an already acquired slot until it is sent, fails, is
@@ -86,11 +114,18 @@ class _Held:
 
 
 def heavy_work(request: Request[Any, Any, Any]) -> HeavyWork:
+    return heavy_work_of(request.app.state)
+
+
+def heavy_work_of(state: State) -> HeavyWork:
     """The process's limiter, made on first use from the app's settings."""
-    state = request.app.state
     limiter: HeavyWork | None = state.get("heavy_work")
     if limiter is None:
         settings = state.settings
-        limiter = HeavyWork(settings.heavy_work_limit, settings.heavy_work_wait_seconds)
+        limiter = HeavyWork(
+            settings.heavy_work_limit,
+            settings.heavy_work_wait_seconds,
+            settings.statement_timeout_ms,
+        )
         state["heavy_work"] = limiter
     return limiter

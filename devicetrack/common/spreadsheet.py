@@ -8,23 +8,20 @@ Two rules hold for all of them:
   `=HYPERLINK(…)` arrives as the text `'=HYPERLINK(…)`. Only text is touched: a number,
   negative or not, stays a number.
 * **XLSX is written off the event loop, in bounded memory.** rustpy-xlsxwriter (Rust's
-  rust_xlsxwriter) writes rows as they come, in a worker thread, into a temporary file that
-  is sent and then disappears; rows that live in the database are fetched batch by batch
-  on the event loop while the thread writes (asyncpg connections belong to the loop).
-  Measured against openpyxl's write-only mode and XlsxWriter's constant-memory mode in
+  rust_xlsxwriter) writes rows as they come, in a worker process (common/workers.py), into
+  a temporary file that is sent and then disappears; rows that live in the database are
+  fetched by the worker itself, batch by batch, with the query the app compiled. Measured
+  against openpyxl's write-only mode and XlsxWriter's constant-memory mode in
   scripts/bench_xlsx_writers.py (README, "Measured").
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import io
 import os
 import re
-import tempfile
-import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -32,6 +29,10 @@ from decimal import Decimal
 from typing import IO, Any
 
 from litestar.response import Stream
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from devicetrack.common.heavy import HeavyWork
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv"
@@ -44,6 +45,7 @@ _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # A sheet name may not hold these, nor be longer than 31 characters.
 _NOT_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 CSV_BATCH = 1000
+DB_BATCH = 2000
 SEND_CHUNK = 256 * 1024
 
 
@@ -149,20 +151,19 @@ def write_xlsx(
     freeze_col: int = 0,
     prepare: Callable[[Sequence[Any]], Sequence[Any]] | None = None,
 ) -> None:
-    """Write one sheet (bold header row, frozen) to the file `target`. Blocking: call it
-    in a worker thread. Rows are consumed one at a time, so memory stays flat; `prepare`
-    turns a row into what the reader sees (in the thread, not on the event loop)."""
+    """Write one sheet (bold header row, frozen) to the file `target`. Blocking: it runs in
+    a worker process (HeavyWork.file). Rows are consumed one at a time, so memory stays
+    flat; `prepare` turns a row into what the reader sees."""
     from rustpy_xlsxwriter import Format, write_worksheet
 
     headings = _headings(columns)
-    width = len(headings)
 
     def records() -> Iterator[dict[str, Any]]:
         empty = True
         for row in rows:
             empty = False
             values = prepare(row) if prepare is not None else row
-            yield dict(zip(headings, [xlsx_cell(v) for v in values[:width]], strict=False))
+            yield dict(zip(headings, [xlsx_cell(v) for v in values], strict=False))
         if empty:
             # The writer takes its header from the first record: an empty sheet still
             # gets its header row (a record of blanks writes no cells).
@@ -187,67 +188,106 @@ def write_xlsx(
     )
 
 
-class _Abandoned(Exception):
-    """The request that wanted the file went away: the worker stops writing."""
-
-
-def _pulled(
-    batches: AsyncIterator[Sequence[Sequence[Any]]],
-    loop: asyncio.AbstractEventLoop,
-    stop: threading.Event,
-) -> Iterator[Sequence[Any]]:
-    """The worker thread's rows, fetched one batch at a time on the event loop."""
-    while True:
-        if stop.is_set():
-            raise _Abandoned
-        batch = asyncio.run_coroutine_threadsafe(_next(batches), loop).result()
-        if batch is None:
-            return
-        yield from batch
-
-
-async def _next(batches: AsyncIterator[Sequence[Sequence[Any]]]) -> Sequence[Sequence[Any]] | None:
-    return await anext(batches, None)
-
-
 async def xlsx_file(
+    heavy: HeavyWork,
     title: str,
     columns: Sequence[Column],
-    rows: Iterable[Sequence[Any]] | AsyncIterator[Sequence[Sequence[Any]]],
+    rows: Iterable[Sequence[Any]],
+    *,
+    freeze_col: int = 0,
+) -> IO[bytes]:
+    """A workbook of rows already in memory (a report), written by a worker process."""
+    return await heavy.file(
+        ".xlsx", write_xlsx, title, list(columns), list(rows), freeze_col=freeze_col
+    )
+
+
+# ---- XLSX straight from the database ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    """A SELECT as a worker process runs it on a connection of its own: SQL with $n
+    placeholders and its parameters, compiled by the app (scope filters included)."""
+
+    dsn: str
+    sql: str
+    params: tuple[Any, ...]
+    statement_timeout_ms: int = 0
+
+    @classmethod
+    def of(cls, engine: AsyncEngine, statement: Select[Any], statement_timeout_ms: int) -> Query:
+        compiled = statement.compile(
+            dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return cls(
+            dsn=url,
+            sql=str(compiled),
+            params=tuple(compiled.params[name] for name in compiled.positiontup or ()),
+            statement_timeout_ms=statement_timeout_ms,
+        )
+
+
+def write_xlsx_query(
+    target: str,
+    title: str,
+    columns: Sequence[Column],
+    query: Query,
     *,
     freeze_col: int = 0,
     prepare: Callable[[Sequence[Any]], Sequence[Any]] | None = None,
-) -> IO[bytes]:
-    """The workbook, written in a worker thread, as an open file whose name is already
-    gone (the disk space returns when it is closed, whatever happens to the request).
-    `rows` is a plain iterable, or an async iterator of batches of rows (a database
-    cursor), which is read on the event loop while the thread writes."""
-    stop = threading.Event()
-    loop = asyncio.get_running_loop()
-    batches = rows if isinstance(rows, AsyncIterator) else None
-    source = rows if batches is None else _pulled(batches, loop, stop)
-    fd, path = tempfile.mkstemp(prefix="devicetrack-", suffix=".xlsx")
-    os.close(fd)
+) -> None:
+    """In a worker process: fetch the rows batch by batch on an event loop of its own while
+    a thread writes them, so neither waits long for the other and memory stays flat."""
+    asyncio.run(_write_from_database(target, title, columns, query, freeze_col, prepare))
 
-    def write_and_open() -> IO[bytes]:
-        write_xlsx(path, title, columns, source, freeze_col=freeze_col, prepare=prepare)
-        return open(path, "rb")  # closed by `send_file`, or when dropped
 
+async def _write_from_database(
+    target: str,
+    title: str,
+    columns: Sequence[Column],
+    query: Query,
+    freeze_col: int,
+    prepare: Callable[[Sequence[Any]], Sequence[Any]] | None,
+) -> None:
+    import asyncpg
+
+    settings = {"application_name": "devicetrack-export"}
+    if query.statement_timeout_ms:
+        settings["statement_timeout"] = str(query.statement_timeout_ms)
+    conn = await asyncpg.connect(query.dsn, server_settings=settings)
     try:
-        worker = asyncio.ensure_future(asyncio.to_thread(write_and_open))
-        try:
-            return await asyncio.shield(worker)
-        except asyncio.CancelledError:
-            # The thread cannot be killed: tell it to stop, and keep the rows' database
-            # connection open until it has.
-            stop.set()
-            with contextlib.suppress(BaseException):
-                (await worker).close()
-            raise
+        async with conn.transaction(readonly=True):  # a cursor lives in a transaction
+            cursor = await conn.cursor(query.sql, *query.params)
+
+            async def batches() -> AsyncIterator[Sequence[Sequence[Any]]]:
+                while batch := await cursor.fetch(DB_BATCH):
+                    yield batch
+
+            loop = asyncio.get_running_loop()
+            await asyncio.to_thread(
+                write_xlsx,
+                target,
+                title,
+                columns,
+                _pulled(batches(), loop),
+                freeze_col=freeze_col,
+                prepare=prepare,
+            )
     finally:
-        os.unlink(path)
-        if batches is not None and hasattr(batches, "aclose"):
-            await batches.aclose()
+        await conn.close()
+
+
+def _pulled(
+    batches: AsyncIterator[Sequence[Sequence[Any]]], loop: asyncio.AbstractEventLoop
+) -> Iterator[Sequence[Any]]:
+    """A writer thread's rows, fetched one batch at a time on the event loop."""
+    while True:
+        batch = asyncio.run_coroutine_threadsafe(anext(batches, None), loop).result()  # type: ignore[arg-type]
+        if batch is None:
+            return
+        yield from batch
 
 
 async def send_file(handle: IO[bytes]) -> AsyncIterator[bytes]:

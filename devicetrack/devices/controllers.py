@@ -101,8 +101,7 @@ class DeviceController(Controller):
         await export.probe(db_engine, where)
         heavy = heavy_work(request)
         if format == "xlsx":
-            async with heavy.slot():
-                handle = await export.xlsx_file(db_engine, where)
+            handle = await export.xlsx_file(heavy, db_engine, where)
             return spreadsheet.download(handle, "devices.xlsx", spreadsheet.XLSX)
         await heavy.acquire()
         return Stream(

@@ -4,6 +4,7 @@ Every cell passes the one formula rule there."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import IO, Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devicetrack.common import spreadsheet
+from devicetrack.common.heavy import HeavyWork
 from devicetrack.devices import repository as repo
 
 COLUMNS = [
@@ -41,12 +43,8 @@ COLUMNS = [
     "installed_sim",
 ]
 DATES = {"warranty_until", "plan_expires_on"}  # days; the other times are timestamps
-BATCH = 1000
-
-
-def _values(row: Any) -> list[Any]:
-    mapping = row._mapping
-    return [mapping[c] for c in COLUMNS]
+# Rows per fetch: what the event loop does between two other requests' turns.
+BATCH = 500
 
 
 async def probe(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> None:
@@ -58,47 +56,48 @@ async def probe(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> None:
 
 async def _batches(
     engine: AsyncEngine, where: list[ColumnElement[bool]]
-) -> AsyncIterator[list[list[Any]]]:
+) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    """Rows whose values are in COLUMNS order already: nothing per row on the event loop."""
     async with engine.connect() as conn:
-        async for batch in repo.stream_device_batches(conn, where, BATCH):
-            yield [_values(row) for row in batch]
+        async for batch in repo.stream_device_batches(conn, where, COLUMNS, BATCH):
+            yield batch
 
 
 async def csv_stream(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> AsyncIterator[bytes]:
-    """One chunk per batch of rows: the event loop serves other requests in between."""
+    """One chunk per batch of rows, formatted in a worker thread: the event loop only
+    fetches, and serves other requests in between."""
     yield spreadsheet.csv_header(COLUMNS)
     async for batch in _batches(engine, where):
-        yield spreadsheet.csv_rows(batch)
-
-
-# How a person's workbook shows a column and a value (the pages pass their reader's
-# language and time zone); the API's export keeps names and stored values as they are.
-Heading = Callable[[str], str]
-Present = Callable[[str, Any], Any]
+        yield await asyncio.to_thread(spreadsheet.csv_rows, batch)
 
 
 async def xlsx_file(
+    heavy: HeavyWork,
     engine: AsyncEngine,
     where: list[ColumnElement[bool]],
     *,
-    heading: Heading | None = None,
-    present: Present | None = None,
+    heading: Callable[[str], str] | None = None,
+    prepare: Callable[[Sequence[Any]], Sequence[Any]] | None = None,
 ) -> IO[bytes]:
+    """The workbook, written by a worker process that reads the rows itself (the same
+    query, scope included). `heading` names the columns and `prepare` shows a row for a
+    person (the pages: the reader's language and clock); the API's export keeps names and
+    stored values as they are. `prepare` must pickle: it travels to the worker."""
     columns = [
         spreadsheet.Column(
             heading(name) if heading else name, spreadsheet.DAY if name in DATES else None
         )
         for name in COLUMNS
     ]
-
-    def shown(values: Sequence[Any]) -> list[Any]:
-        assert present is not None
-        return [present(c, v) for c, v in zip(COLUMNS, values, strict=True)]
-
-    return await spreadsheet.xlsx_file(
+    query = spreadsheet.Query.of(
+        engine, repo.export_query(where, COLUMNS), heavy.statement_timeout_ms
+    )
+    return await heavy.file(
+        ".xlsx",
+        spreadsheet.write_xlsx_query,
         "devices",
         columns,
-        _batches(engine, where),
+        query,
         freeze_col=1,
-        prepare=shown if present is not None else None,
+        prepare=prepare,
     )

@@ -71,8 +71,9 @@ async def sheet_response(
     settings: Settings = request.app.state.settings
     labels = await service.sheet_labels(tx, principal, data, settings.max_labels_per_request)
     service.check_options(data.template, data.skip, data.copies, labels)
-    async with heavy_work(request).slot():
-        handle = await service.pdf_file(labels, data.template, data.skip, data.copies)
+    handle = await service.pdf_file(
+        heavy_work(request), labels, data.template, data.skip, data.copies
+    )
     return Stream(
         send_file(handle),
         media_type="application/pdf",

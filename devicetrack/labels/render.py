@@ -259,3 +259,11 @@ def sheet_pdf(
     doc.add_page(page)
     doc.close()
     return count
+
+
+def sheet_pdf_file(
+    path: str, labels: Iterable[LabelData], template_name: str, skip: int, copies: int
+) -> int:
+    """sheet_pdf into the file `path` (what a worker process runs)."""
+    with open(path, "wb") as out:
+        return sheet_pdf(labels, template_name, skip, copies, out)

@@ -4,8 +4,6 @@ loop (a large sheet is CPU work), page by page into a temporary file."""
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
 from typing import IO
 
 from sqlalchemy import Text, any_, cast, func, select
@@ -14,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.allocations.models import AllocationDevice
 from devicetrack.auth.principal import Principal
+from devicetrack.common.heavy import HeavyWork
 from devicetrack.devices import service as devices
 from devicetrack.devices.models import Device
 from devicetrack.donations import service as donations
@@ -140,16 +139,9 @@ def check_options(template: str, skip: int, copies: int, labels: list[render.Lab
 
 
 async def pdf_file(
-    labels: list[render.LabelData], template: str, skip: int, copies: int
+    heavy: HeavyWork, labels: list[render.LabelData], template: str, skip: int, copies: int
 ) -> IO[bytes]:
-    """Render in a worker thread into a temporary file (no name on disk: the space
-    returns when it is closed), page by page: the event loop stays free and memory stays
-    flat however many labels there are."""
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by spreadsheet.send_file
-    try:
-        await asyncio.to_thread(render.sheet_pdf, labels, template, skip, copies, handle)
-    except BaseException:
-        handle.close()
-        raise
-    handle.seek(0)
-    return handle
+    """Render in a worker process (one of the heavy-work slots) into a temporary file,
+    page by page: the event loop stays free and memory stays flat however many labels
+    there are."""
+    return await heavy.file(".pdf", render.sheet_pdf_file, labels, template, skip, copies)

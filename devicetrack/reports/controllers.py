@@ -65,8 +65,7 @@ class ReportController(Controller):
                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
             )
         if format == "xlsx":
-            async with heavy_work(request).slot():
-                handle = await export.coverage_xlsx(report)
+            handle = await export.coverage_xlsx(heavy_work(request), report)
             with handle:
                 body = handle.read()  # one report's workbook: a few MB at most
             return Response(

@@ -8,6 +8,7 @@ from datetime import UTC, tzinfo
 from typing import IO
 
 from devicetrack.common import spreadsheet
+from devicetrack.common.heavy import HeavyWork
 from devicetrack.reports.schemas import CoverageReport
 
 KEYS = {
@@ -60,11 +61,12 @@ def _format(name: str) -> str | None:
 
 
 async def coverage_xlsx(
+    heavy: HeavyWork,
     report: CoverageReport,
     heading: Callable[[str], str] | None = None,
     local_time: tzinfo = UTC,
 ) -> IO[bytes]:
-    """The report as a workbook (written in a worker thread). `heading` names the columns
+    """The report as a workbook (written by a worker process). `heading` names the columns
     for a person (the API's export keeps the field names); audit times are written in
     `local_time` (Excel has no zones)."""
     cols = columns(report.level)
@@ -84,4 +86,4 @@ async def coverage_xlsx(
                 values.append(v)
             yield values
 
-    return await spreadsheet.xlsx_file(f"coverage-{report.level}", sheet_columns, rows())
+    return await spreadsheet.xlsx_file(heavy, f"coverage-{report.level}", sheet_columns, rows())

@@ -4,7 +4,8 @@ one of the process's few heavy slots)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from litestar.response import Stream
 from devicetrack.common import spreadsheet
 from devicetrack.common.clock import VIETNAM
 from devicetrack.common.heavy import heavy_work
+from devicetrack.devices.export import COLUMNS
 from devicetrack.web.i18n import Translator
 
 XLSX = spreadsheet.XLSX
@@ -34,19 +36,24 @@ def local_time(value: datetime) -> datetime:
 CODED_COLUMNS = frozenset({"kind", "status", "condition", "carrier"})
 
 
-def device_presenter(t: Translator) -> Callable[[str, Any], Any]:
-    """How a device export shows its values to a person: codes as words, local times."""
+@dataclass(frozen=True)
+class DeviceRow:
+    """How a device export shows a row to a person: codes as words, local times. A class,
+    not a closure: it travels to the worker process that writes the workbook."""
 
-    def present(column: str, value: Any) -> Any:
+    t: Translator
+
+    def __call__(self, values: Sequence[Any]) -> list[Any]:
+        return [self.show(c, v) for c, v in zip(COLUMNS, values, strict=True)]
+
+    def show(self, column: str, value: Any) -> Any:
         if value is None:
             return None
         if column in CODED_COLUMNS:
-            return t.word(value)
+            return self.t.word(value)
         if isinstance(value, datetime):
             return local_time(value)
         return value
-
-    return present
 
 
 async def table_xlsx(
@@ -59,6 +66,5 @@ async def table_xlsx(
     """`header` names the columns; a Column gives one a number format too (days)."""
     columns = [h if isinstance(h, spreadsheet.Column) else spreadsheet.Column(h) for h in header]
     cells = ([_cell(v) for v in row] for row in rows)
-    async with heavy_work(request).slot():
-        handle = await spreadsheet.xlsx_file(title, columns, cells)
+    handle = await spreadsheet.xlsx_file(heavy_work(request), title, columns, cells)
     return spreadsheet.download(handle, filename, XLSX)

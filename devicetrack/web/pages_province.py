@@ -315,8 +315,10 @@ class ProvincePages(Controller):
             target_per_100=100,
             sort=None,
         )
-        async with heavy_work(request).slot():
-            handle = await reports_export.coverage_xlsx(
-                report, heading=translator(request, principal).field, local_time=VIETNAM
-            )
+        handle = await reports_export.coverage_xlsx(
+            heavy_work(request),
+            report,
+            heading=translator(request, principal).field,
+            local_time=VIETNAM,
+        )
         return download(handle, f"coverage-{level}-{report.year}.xlsx", XLSX)

@@ -34,7 +34,7 @@ from devicetrack.students.schemas import (
     StudentCreate,
     StudentUpdate,
 )
-from devicetrack.web.excel import device_presenter
+from devicetrack.web.excel import DeviceRow
 from devicetrack.web.forms import Form, attempt, scanned_codes
 from devicetrack.web.pages_common import CONDITIONS, done
 from devicetrack.web.render import page, translator
@@ -116,10 +116,9 @@ class SchoolPages(Controller):
         await schools.get_school(tx, principal, school_id)
         where = devices.device_filters(principal, school=school_id)
         t = translator(request, principal)
-        async with heavy_work(request).slot():
-            handle = await devices_export.xlsx_file(
-                db_engine, where, heading=t.field, present=device_presenter(t)
-            )
+        handle = await devices_export.xlsx_file(
+            heavy_work(request), db_engine, where, heading=t.field, prepare=DeviceRow(t)
+        )
         return download(handle, f"school-{school_id}-devices.xlsx", XLSX)
 
     # ---- receiving an allocation --------------------------------------------------
