@@ -32,8 +32,6 @@ MAX_TASKS_PER_CHILD = 50
 
 _pool: ProcessPoolExecutor | None = None
 _size = 0
-
-
 _watching = False
 
 
@@ -82,10 +80,14 @@ async def run(size: int, job: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run `job(*args, **kwargs)` in a worker process; `size` is how many workers the
     pool should have (the process's heavy-work limit)."""
     global _pool
-    loop = asyncio.get_running_loop()
     executor = _executor(max(1, size))
     try:
-        return await loop.run_in_executor(executor, partial(_call, os.getpid(), job, args, kwargs))
+        # Submitted from a thread: a submit may start a worker (spawning a process takes a
+        # moment), and that moment must not be the event loop's.
+        future = await asyncio.to_thread(
+            executor.submit, partial(_call, os.getpid(), job, args, kwargs)
+        )
+        return await asyncio.wrap_future(future)
     except BrokenProcessPool:
         # A worker died (killed, out of memory): the next job gets a fresh pool.
         if _pool is executor:
