@@ -27,7 +27,7 @@ from devicetrack.auth.controllers import (
     MeController,
     UserController,
 )
-from devicetrack.common import workers
+from devicetrack.common import processes, workers
 from devicetrack.common.json_depth import json_depth_guard
 from devicetrack.compression import compression_config
 from devicetrack.config import Settings, async_url
@@ -140,7 +140,7 @@ def create_app(settings: Settings) -> Litestar:
             "vietnamese_words": Provide(provide_vietnamese_words, sync_to_thread=False),
         },
         on_startup=[open_pool, workers.freeze_startup_heap],
-        on_shutdown=[close_pool],
+        on_shutdown=[close_pool, processes.shutdown],
         before_send=[add_request_id_header, no_store],
         middleware=[json_depth_guard(settings.max_json_depth, settings.max_body_bytes)],
         compression_config=compression_config(settings),

@@ -88,6 +88,12 @@ class Settings:
     # Hours an Idempotency-Key and its kept answer last (the draft leaves the expiry to
     # the server and asks that it be published: README, "Retries").
     idempotency_hours: int = 24
+    # Exports and label sheets running at once in one process (the rest wait
+    # heavy_work_wait_seconds for a slot, then get 429), and labels in one sheet
+    # (devices × copies; 413 beyond). See common/heavy.py and labels/service.py.
+    heavy_work_limit: int = 2
+    heavy_work_wait_seconds: float = 2.0
+    max_labels_per_request: int = 20_000
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -116,6 +122,8 @@ class Settings:
             ("backup_keep_days", "DEVICETRACK_BACKUP_KEEP_DAYS"),
             ("idempotency_hours", "DEVICETRACK_IDEMPOTENCY_HOURS"),
             ("compress_min_bytes", "DEVICETRACK_COMPRESS_MIN_BYTES"),
+            ("heavy_work_limit", "DEVICETRACK_HEAVY_WORK_LIMIT"),
+            ("max_labels_per_request", "DEVICETRACK_MAX_LABELS"),
         ):
             if env.get(key):
                 values[name] = int(env[key])
@@ -129,6 +137,8 @@ class Settings:
         if env.get("DEVICETRACK_TRUSTED_PROXIES"):
             proxies = parse_networks(env["DEVICETRACK_TRUSTED_PROXIES"])  # fails on a typo
             values["trusted_proxies"] = tuple(str(network) for network in proxies)
+        if env.get("DEVICETRACK_HEAVY_WORK_WAIT_SECONDS"):
+            values["heavy_work_wait_seconds"] = float(env["DEVICETRACK_HEAVY_WORK_WAIT_SECONDS"])
         if env.get("DEVICETRACK_COOKIE_SECURE"):
             secure = env["DEVICETRACK_COOKIE_SECURE"].lower()
             values["cookie_secure"] = secure in {"1", "true", "yes"}

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any, Literal
 
 from litestar import Controller, Response, get, post
@@ -19,32 +17,34 @@ from devicetrack.audits.schemas import (
     ScanResult,
 )
 from devicetrack.auth.principal import Principal
+from devicetrack.common import spreadsheet
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
 from devicetrack.schools import service as schools
 
 
 def audit_csv(audit: AuditRead) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["result", "asset_tag_or_code", "kind", "condition_or_status", "detail"])
+    """The audit as the school's records keep it; codes a scanner read are the scanner's
+    text, so they pass the export's formula rule like every other cell."""
+    rows: list[list[object]] = []
     if audit.result is None:
-        writer.writerow(["open", "", "", "", f"{audit.found} of {audit.expected} found so far"])
+        rows.append(["open", "", "", "", f"{audit.found} of {audit.expected} found so far"])
     else:
         for f in audit.result.found:
-            writer.writerow(["found", f.asset_tag, f.kind, f.condition, f.scanned_at.isoformat()])
+            rows.append(["found", f.asset_tag, f.kind, f.condition, f.scanned_at])
         for m in audit.result.missing:
-            writer.writerow(["missing", m.asset_tag, m.kind, m.status, m.student_code or ""])
+            rows.append(["missing", m.asset_tag, m.kind, m.status, m.student_code])
         for u in audit.result.unexpected:
-            writer.writerow(
+            rows.append(
                 [
                     "unexpected",
                     u.code,
-                    u.kind or "",
-                    u.status or "",
+                    u.kind,
+                    u.status,
                     f"{u.reason} {u.held_by_school_name or ''}".strip(),
                 ]
             )
-    return ("\ufeff" + out.getvalue()).encode()
+    header = ["result", "asset_tag_or_code", "kind", "condition_or_status", "detail"]
+    return spreadsheet.csv_bytes(header, rows)
 
 
 class AuditController(Controller):

@@ -7,6 +7,8 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.common import spreadsheet
+from devicetrack.common.heavy import heavy_work
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
 from devicetrack.devices import export, service
 from devicetrack.devices.schemas import (
@@ -59,6 +61,7 @@ class DeviceController(Controller):
     @get("/export", operation_id="exportDevices")
     async def export_(
         self,
+        request: Request[Any, Any, Any],
         principal: Principal,
         db_engine: AsyncEngine,
         format: Literal["csv", "xlsx"] = "csv",
@@ -72,7 +75,9 @@ class DeviceController(Controller):
         has_sim: bool | None = None,
         q: str | None = None,
     ) -> Stream:
-        """Every matching device (same filters as the list), streamed with no cap."""
+        """Every matching device (same filters as the list), with no cap. A few exports
+        and label sheets run at once per server process; beyond that, 429 with
+        Retry-After."""
         where = service.device_filters(
             principal,
             kind=kind,
@@ -86,14 +91,13 @@ class DeviceController(Controller):
             q=q,
         )
         await export.probe(db_engine, where)
+        heavy = heavy_work(request)
         if format == "xlsx":
-            return Stream(
-                export.xlsx_stream(db_engine, where),
-                media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                headers={"Content-Disposition": 'attachment; filename="devices.xlsx"'},
-            )
+            handle = await export.xlsx_file(heavy, db_engine, where)
+            return spreadsheet.download(handle, "devices.xlsx", spreadsheet.XLSX)
+        await heavy.acquire()
         return Stream(
-            export.csv_stream(db_engine, where),
+            heavy.holding(export.csv_stream(db_engine, where)),
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="devices.csv"'},
         )

@@ -1,17 +1,18 @@
-"""Streaming device exports: every matching row, no cap, flat memory."""
+"""Device exports: every matching row, no cap, flat memory. CSV streams batch by batch;
+XLSX is written in a worker thread while the rows are fetched (common/spreadsheet.py).
+Every cell passes the one formula rule there."""
 
 from __future__ import annotations
 
-import csv
-import io
-import tempfile
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import IO, Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from devicetrack.common.tabular import xlsx_safe
+from devicetrack.common import spreadsheet
+from devicetrack.common.heavy import HeavyWork
 from devicetrack.devices import repository as repo
 
 COLUMNS = [
@@ -41,19 +42,9 @@ COLUMNS = [
     "installed_in",
     "installed_sim",
 ]
-
-
-def _values(row: Any) -> list[Any]:
-    mapping = row._mapping
-    return [mapping[c] for c in COLUMNS]
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+DATES = {"warranty_until", "plan_expires_on"}  # days; the other times are timestamps
+# Rows per fetch: what the event loop does between two other requests' turns.
+BATCH = 500
 
 
 async def probe(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> None:
@@ -63,72 +54,50 @@ async def probe(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> None:
         await conn.execute(repo.device_query(where).limit(0))
 
 
-async def csv_stream(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> AsyncIterator[bytes]:
-    # The BOM makes Excel read the file as UTF-8, so Vietnamese text shows right.
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    yield ("\ufeff" + buffer.getvalue()).encode()
-    buffer.seek(0)
-    buffer.truncate()
-    count = 0
+async def _batches(
+    engine: AsyncEngine, where: list[ColumnElement[bool]]
+) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    """Rows whose values are in COLUMNS order already: nothing per row on the event loop."""
     async with engine.connect() as conn:
-        async for row in repo.stream_devices(conn, where):
-            writer.writerow([_cell(v) for v in _values(row)])
-            count += 1
-            if count % 1000 == 0:
-                yield buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
-    yield buffer.getvalue().encode()
+        async for batch in repo.stream_device_batches(conn, where, COLUMNS, BATCH):
+            yield batch
 
 
-# How a person's workbook shows a column and a value (the pages pass their reader's
-# language and time zone); the API's export keeps names and stored values as they are.
-Heading = Callable[[str], str]
-Present = Callable[[str, Any], Any]
+async def csv_stream(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> AsyncIterator[bytes]:
+    """One chunk per batch of rows, formatted in a worker thread: the event loop only
+    fetches, and serves other requests in between."""
+    yield spreadsheet.csv_header(COLUMNS)
+    async for batch in _batches(engine, where):
+        yield await asyncio.to_thread(spreadsheet.csv_rows, batch)
 
 
-async def xlsx_stream(
+async def xlsx_file(
+    heavy: HeavyWork,
     engine: AsyncEngine,
     where: list[ColumnElement[bool]],
     *,
-    heading: Heading | None = None,
-    present: Present | None = None,
-) -> AsyncIterator[bytes]:
-    """openpyxl's write-only mode keeps rows on disk, not in memory; the finished file is
-    then sent in chunks."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("devices")
-    sheet.freeze_panes = "B2"
-    header = []
-    for name in COLUMNS:
-        cell = WriteOnlyCell(sheet, value=heading(name) if heading else name)
-        cell.font = Font(bold=True)
-        header.append(cell)
-    sheet.append(header)
-    async with engine.connect() as conn:
-        async for row in repo.stream_devices(conn, where):
-            values = _values(row)
-            if present is not None:
-                values = [present(c, v) for c, v in zip(COLUMNS, values, strict=True)]
-            sheet.append([_xlsx_cell(v) for v in values])
-    with tempfile.TemporaryFile() as handle:
-        book.save(handle)
-        handle.seek(0)
-        while chunk := handle.read(256 * 1024):
-            yield chunk
-
-
-def _xlsx_cell(value: Any) -> Any:
-    if isinstance(value, str):
-        return xlsx_safe(value)
-    if hasattr(value, "tzinfo") and getattr(value, "tzinfo", None) is not None:
-        return value.replace(tzinfo=None)  # Excel has no time zones; values are UTC
-    if value is not None and type(value).__name__ == "Decimal":
-        return float(value)
-    return value
+    heading: Callable[[str], str] | None = None,
+    prepare: Callable[[Sequence[Any]], Sequence[Any]] | None = None,
+) -> IO[bytes]:
+    """The workbook, written by a worker process that reads the rows itself (the same
+    query, scope included). `heading` names the columns and `prepare` shows a row for a
+    person (the pages: the reader's language and clock); the API's export keeps names and
+    stored values as they are. `prepare` must pickle: it travels to the worker."""
+    columns = [
+        spreadsheet.Column(
+            heading(name) if heading else name, spreadsheet.DAY if name in DATES else None
+        )
+        for name in COLUMNS
+    ]
+    query = spreadsheet.Query.of(
+        engine, repo.export_query(where, COLUMNS), heavy.statement_timeout_ms
+    )
+    return await heavy.file(
+        ".xlsx",
+        spreadsheet.write_xlsx_query,
+        "devices",
+        columns,
+        query,
+        freeze_col=1,
+        prepare=prepare,
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import asyncpg
@@ -94,25 +94,33 @@ async def list_devices(
     return [(d, h, s) for d, h, s in await session.execute(query)]
 
 
-async def stream_devices(
-    connection: AsyncConnection, where: list[ColumnElement[bool]]
-) -> AsyncIterator[Any]:
-    """Every matching row (plain columns, no ORM objects) through a server-side cursor:
-    memory stays flat."""
-    query = (
-        select(
-            *Device.__table__.columns,
-            _host.asset_tag.label("installed_in"),
-            _sim.asset_tag.label("installed_sim"),
-        )
+# A device's export: its own columns by name, and the tags of the device a SIM is in and of
+# the SIM a device holds.
+LINKED_TAGS = {"installed_in": _host.asset_tag, "installed_sim": _sim.asset_tag}
+
+
+def export_query(where: list[ColumnElement[bool]], columns: list[str]) -> Select[Any]:
+    """Every matching device, its values in the order of `columns` (plain rows, no ORM
+    objects)."""
+    table = Device.__table__.c
+    return (
+        select(*(LINKED_TAGS[c].label(c) if c in LINKED_TAGS else table[c] for c in columns))
         .outerjoin(_host, _host.id == Device.installed_in_id)
         .outerjoin(_sim, _sim.installed_in_id == Device.id)
         .where(*where)
         .order_by(Device.id)
     )
-    result = await connection.stream(query.execution_options(yield_per=2000))
-    async for row in result:
-        yield row
+
+
+async def stream_device_batches(
+    connection: AsyncConnection, where: list[ColumnElement[bool]], columns: list[str], size: int
+) -> AsyncIterator[Sequence[Any]]:
+    """export_query's rows through a server-side cursor in batches of `size`: memory stays
+    flat, and an export hands the event loop back between batches without touching each
+    row."""
+    result = await connection.stream(export_query(where, columns).execution_options(yield_per=size))
+    async for batch in result.partitions(size):
+        yield batch
 
 
 async def sim_in(session: AsyncSession, host_id: int) -> Device | None:

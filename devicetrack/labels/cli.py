@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from rich.progress import Progress
 
 from devicetrack.auth.cli import OPERATOR
+from devicetrack.config import Settings
 from devicetrack.db.engine import cli_session
 from devicetrack.errors import DomainError
 from devicetrack.labels import render, service
@@ -35,7 +36,8 @@ async def print_labels(
     )
     async with cli_session(url) as session:
         try:
-            labels = await service.sheet_labels(session, OPERATOR, request)
+            cap = Settings.from_env().max_labels_per_request
+            labels = await service.sheet_labels(session, OPERATOR, request, cap)
             service.check_options(template, skip, copies, labels)
         except DomainError as exc:
             raise SystemExit(f"error: {exc.detail}") from None

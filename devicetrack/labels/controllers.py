@@ -3,13 +3,14 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.labels import render, service
+from devicetrack.labels.responses import sheet_response
 from devicetrack.labels.schemas import LabelSheetRequest
 
 
@@ -46,15 +47,14 @@ class LabelSheetController(Controller):
 
     @post("/", operation_id="labelSheet", status_code=200, media_type="application/pdf")
     async def sheet(
-        self, tx: AsyncSession, principal: Principal, data: LabelSheetRequest
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        data: LabelSheetRequest,
     ) -> Stream:
         """A PDF sheet of labels in a template (`avery-l7651`, `a4-3x8`, `thermal-50x25`),
         for asset tags, a filter, or a reserved label batch; `skip` starts at a position of
-        a partly used sheet, `copies` repeats each label."""
-        labels = await service.sheet_labels(tx, principal, data)
-        service.check_options(data.template, data.skip, data.copies, labels)
-        return Stream(
-            service.pdf_stream(labels, data.template, data.skip, data.copies),
-            media_type="application/pdf",
-            headers={"Content-Disposition": 'inline; filename="labels.pdf"'},
-        )
+        a partly used sheet, `copies` repeats each label. At most 20,000 labels (devices ×
+        copies; `DEVICETRACK_MAX_LABELS`) per sheet: 413 beyond."""
+        return await sheet_response(request, tx, principal, data, "labels.pdf")

@@ -9,11 +9,12 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Protocol, cast
+from typing import Any, BinaryIO, Protocol
 from xml.sax.saxutils import escape
 
 from devicetrack.labels import code128
 from devicetrack.labels.fonts import BOLD_PATH, FONT_PATH, register_fonts
+from devicetrack.labels.pdfstream import PageStream
 from devicetrack.labels.templates import MIN_MODULE_MM, SIDE_MARGIN_MM, TEMPLATES, Template
 
 MM = 72 / 25.4  # PDF points per millimetre
@@ -206,46 +207,37 @@ def sheet_pdf(
 ) -> int:
     """Write a PDF of labels on the template's stock; return the number of labels.
 
-    Bars are vector rectangles written as raw path operators (one `re` per merged bar and a
-    single fill per label), which is what keeps 10,000 labels fast; text uses the embedded
-    TTF so Vietnamese keeps its diacritics and can be extracted."""
-    from reportlab import rl_config
+    Pages are written as they fill (pdfstream.PageStream), so memory stays flat however
+    many labels there are. Bars are vector rectangles written as raw path operators (one
+    `re` per merged bar and a single fill per label), which is what keeps 10,000 labels
+    fast; text uses the embedded TTF so Vietnamese keeps its diacritics and can be
+    extracted."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
-    from reportlab.pdfgen import canvas as pdf_canvas
-
-    # Binary (zlib) page streams, not ASCII85 text: smaller, and reportlab's pure-Python
-    # ASCII85 encoder was most of the time for large sheets.
-    rl_config.useA85 = 0
 
     t = check_sheet_options(template_name, skip, copies)
     regular, bold = register_fonts()
-    pdf = pdf_canvas.Canvas(out, pagesize=(t.page_w * MM, t.page_h * MM), pageCompression=1)
-    pdf.setTitle("devicetrack labels")
-    raw = cast(_CanvasInternals, pdf)
+    doc = PageStream(out, t.page_w * MM, t.page_h * MM, "devicetrack labels")
     small, big, foot = _TEXT_SIZES.get(t.name, (5, 7, 4.5))
     w, h = t.label_w * MM, t.label_h * MM
+    room = w - 2 * SIDE_MARGIN_MM * MM
     forms: dict[tuple[str, str], str] = {}
     widths: dict[str, float] = {}
-    form_names: dict[str, str] = {}
-    tag_font: str | None = None
+    page: list[str] = []
     position, count = skip, 0
+
+    def centred(font: str, size: float, y: float, text: str) -> str:
+        size = fitted_size(text, font, size, room)
+        return doc.text(font, size, (w - stringWidth(text, font, size)) / 2, y, text)
 
     def form_for(data: LabelData) -> str:
         """The programme and donor · kind lines repeat across a sheet: draw them once as a
         form and place it on every label that shares them."""
         key = (data.programme, _footer(data))
         if key not in forms:
-            name = f"labeltext{len(forms)}"
-            pdf.beginForm(name, 0, 0, w, h)
-            room = w - 2 * SIDE_MARGIN_MM * MM
-            pdf.setFont(regular, fitted_size(data.programme, regular, small, room))
-            pdf.drawCentredString(w / 2, h - small - 1.2, data.programme)
+            ops = [centred(regular, small, h - small - 1.2, data.programme)]
             if key[1]:
-                pdf.setFont(regular, fitted_size(key[1], regular, foot, room))
-                pdf.drawCentredString(w / 2, 1.5, key[1])
-            pdf.endForm()
-            forms[key] = name
-            form_names[name] = raw._doc.getXObjectName(name)
+                ops.append(centred(regular, foot, 1.5, key[1]))
+            forms[key] = doc.form(w, h, "\n".join(ops))
         return forms[key]
 
     for data in labels:
@@ -253,39 +245,34 @@ def sheet_pdf(
         total, bar_ops = code128.pdf_bar_ops(data.tag)
         module = module_width(t, total) * MM
         form = form_for(data)
+        shape = tag_shape(data.tag)  # every digit is as wide as "0"
+        if shape not in widths:
+            widths[shape] = stringWidth(data.tag, bold, big)
         for _ in range(copies):
             if position == t.per_page:
-                pdf.showPage()
-                position = 0
+                doc.add_page(page)
+                page, position = [], 0
             x, y = t.origin(position)
             x, y = x * MM, y * MM
             bar_y = y + h * 0.33
             left = x + SIDE_MARGIN_MM * MM
-            raw._code.append(  # raw operators: see the docstring
+            page.append(
                 f"q {module:.4f} 0 0 {h * 0.42:.2f} {left:.2f} {bar_y:.2f} cm 0 g {bar_ops} f Q"
             )
-            # Place the shared text form (what saveState/translate/doForm/restoreState
-            # would write, without four calls per label).
-            raw._code.append(f"q 1 0 0 1 {x:.2f} {y:.2f} cm /{form_names[form]} Do Q")
-            if position == 0 or form not in raw._formsinuse:
-                raw._formsinuse.append(form)  # puts the form in this page's resources
-            shape = tag_shape(data.tag)  # every digit is as wide as "0"
-            if shape not in widths:
-                widths[shape] = stringWidth(data.tag, bold, big)
-            tag_x = x + (w - widths[shape]) / 2
-            tag_y = y + h * 0.33 - big
-            if tag_font is None or not data.tag.isascii():
-                pdf.setFont(bold, big)
-                pdf.drawString(tag_x, tag_y, data.tag)
-                match = re.search(r"(/F\d+\+0) ", raw._code[-1])
-                tag_font = match.group(1) if match and data.tag.isascii() else None
-            else:
-                # An ASCII tag in reportlab's first TTF subset is encoded as itself.
-                raw._code.append(
-                    f"BT 1 0 0 1 {tag_x:.2f} {tag_y:.2f} Tm {tag_font} {big} Tf ({data.tag}) Tj ET"
-                )
+            page.append(f"q 1 0 0 1 {x:.2f} {y:.2f} cm /{form} Do Q")
+            page.append(
+                doc.text(bold, big, x + (w - widths[shape]) / 2, y + h * 0.33 - big, data.tag)
+            )
             position += 1
             count += 1
-    pdf.showPage()
-    pdf.save()
+    doc.add_page(page)
+    doc.close()
     return count
+
+
+def sheet_pdf_file(
+    path: str, labels: Iterable[LabelData], template_name: str, skip: int, copies: int
+) -> int:
+    """sheet_pdf into the file `path` (what a worker process runs)."""
+    with open(path, "wb") as out:
+        return sheet_pdf(labels, template_name, skip, copies, out)

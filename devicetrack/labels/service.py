@@ -1,29 +1,39 @@
-"""Labels for devices and pre-printed batches: which labels a request names (scope-checked)
-and the rendering run off the event loop (a large sheet is CPU work)."""
+"""Labels for devices and pre-printed batches: which labels a request names (scope-checked,
+at most `max_labels_per_request` of them: 413 beyond) and the rendering run off the event
+loop (a large sheet is CPU work), page by page into a temporary file."""
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import IO
 
-from sqlalchemy import Text, any_, cast, select
+from sqlalchemy import Text, any_, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.allocations.models import AllocationDevice
 from devicetrack.auth.principal import Principal
+from devicetrack.common.heavy import HeavyWork
 from devicetrack.devices import service as devices
 from devicetrack.devices.models import Device
 from devicetrack.donations import service as donations
 from devicetrack.donors.models import Donor
-from devicetrack.errors import FieldError, ValidationFailed
+from devicetrack.errors import DomainError, FieldError, ValidationFailed
 from devicetrack.labels import code128, render
 from devicetrack.labels.schemas import LabelSheetRequest
 from devicetrack.regions.models import Province
 
-MAX_LABELS = 50_000
+
+class TooManyLabels(DomainError):
+    status, kind, title = 413, "too-many-labels", "Too many labels for one sheet"
+
+
+def _too_many(max_labels: int, requested: int, copies: int) -> TooManyLabels:
+    return TooManyLabels(
+        f"One sheet holds at most {max_labels} labels (devices × copies); this one would "
+        f"have {requested}. Narrow the filter, print fewer copies, or print it in parts.",
+        errors=[FieldError(field="copies" if copies > 1 else "asset_tags", message="too many")],
+        extra={"max_labels": max_labels, "requested": requested},
+    )
 
 
 async def _names(session: AsyncSession) -> tuple[dict[str, str], dict[int, str]]:
@@ -50,11 +60,15 @@ async def device_label(session: AsyncSession, principal: Principal, code: str) -
 
 
 async def sheet_labels(
-    session: AsyncSession, principal: Principal, data: LabelSheetRequest
+    session: AsyncSession, principal: Principal, data: LabelSheetRequest, max_labels: int
 ) -> list[render.LabelData]:
+    """The labels a request names; TooManyLabels (413) when devices × copies would pass
+    `max_labels`, before anything is rendered."""
     programmes, donors = await _names(session)
     if data.label_batch is not None:
         tags = await donations.batch_tags(session, principal, data.label_batch)
+        if len(tags) * data.copies > max_labels:
+            raise _too_many(max_labels, len(tags) * data.copies, data.copies)
         province = tags[0][2:4] if tags else ""
         return [
             render.LabelData(tag=t, programme=programmes.get(province, ""), donor="", kind="")
@@ -82,18 +96,20 @@ async def sheet_labels(
             "or kind.",
             errors=[FieldError(field="asset_tags", message="no filter given")],
         )
+    devices_allowed = max_labels // data.copies
     rows = await session.execute(
         select(Device.asset_tag, Device.province_code, Device.donor_id, Device.kind)
         .where(*where)
         .order_by(Device.asset_tag)
-        .limit(MAX_LABELS + 1)
+        .limit(devices_allowed + 1)
     )
     labels = [
         render.LabelData(tag=t, programme=programmes.get(p, ""), donor=donors.get(d, ""), kind=k)
         for t, p, d, k in rows
     ]
-    if len(labels) > MAX_LABELS:
-        raise ValidationFailed(f"More than {MAX_LABELS} labels; narrow the filter.")
+    if len(labels) > devices_allowed:
+        matching = await session.scalar(select(func.count()).select_from(Device).where(*where))
+        raise _too_many(max_labels, int(matching or 0) * data.copies, data.copies)
     if not labels:
         raise ValidationFailed(
             "No device you can see matches; nothing to print.",
@@ -124,16 +140,10 @@ def check_options(template: str, skip: int, copies: int, labels: list[render.Lab
         raise refuse(exc) from None
 
 
-async def pdf_stream(
-    labels: list[render.LabelData], template: str, skip: int, copies: int
-) -> AsyncIterator[bytes]:
-    """Render in a worker thread into a temporary file, then send it in chunks: the event
-    loop stays free and memory stays flat however many labels there are."""
-    handle: Any = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-    try:
-        await asyncio.to_thread(render.sheet_pdf, labels, template, skip, copies, handle)
-        handle.seek(0)
-        while chunk := handle.read(256 * 1024):
-            yield chunk
-    finally:
-        handle.close()
+async def pdf_file(
+    heavy: HeavyWork, labels: list[render.LabelData], template: str, skip: int, copies: int
+) -> IO[bytes]:
+    """Render in a worker process (one of the heavy-work slots) into a temporary file,
+    page by page: the event loop stays free and memory stays flat however many labels
+    there are."""
+    return await heavy.file(".pdf", render.sheet_pdf_file, labels, template, skip, copies)

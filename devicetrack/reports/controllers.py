@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.common.heavy import heavy_work
 from devicetrack.reports import export, service
 from devicetrack.reports.schemas import (
     AuditDueReport,
@@ -30,6 +32,7 @@ class ReportController(Controller):
     @get("/coverage", operation_id="coverageReport")
     async def coverage(
         self,
+        request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
         level: Literal["school", "commune", "province", "nation"] = "school",
@@ -56,14 +59,19 @@ class ReportController(Controller):
         if format == "csv":
             # A Response, not a Stream: Litestar gives a Stream the route's media type (JSON)
             # over its own; the report is in memory already anyway.
+            async with heavy_work(request).slot():
+                body = await asyncio.to_thread(export.coverage_csv, report)
             return Response(
-                b"".join(export.coverage_csv(report)),
+                body,
                 media_type="text/csv",
                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
             )
         if format == "xlsx":
+            handle = await export.coverage_xlsx(heavy_work(request), report)
+            with handle:
+                body = handle.read()  # one report's workbook: a few MB at most
             return Response(
-                export.coverage_xlsx(report),
+                body,
                 media_type=XLSX,
                 headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
             )

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterator
 from datetime import UTC, tzinfo
+from typing import IO
 
-from devicetrack.common.tabular import xlsx_safe
-from devicetrack.reports.schemas import CoverageReport, CoverageRow
+from devicetrack.common import spreadsheet
+from devicetrack.common.heavy import HeavyWork
+from devicetrack.reports.schemas import CoverageReport
 
 KEYS = {
     "school": [
@@ -46,71 +46,44 @@ def columns(level: str) -> list[str]:
     return KEYS[level] + FIGURES
 
 
-def _value(row: CoverageRow, name: str) -> object:
-    value = getattr(row, name)
-    if name == "last_audit_at" and value is not None:
-        return value.isoformat()
-    return value
-
-
-def coverage_csv(report: CoverageReport) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+def coverage_csv(report: CoverageReport) -> bytes:
     cols = columns(report.level)
-    writer.writerow(cols)
-    yield ("\ufeff" + buffer.getvalue()).encode()
-    for start in range(0, len(report.items), 500):
-        buffer.seek(0)
-        buffer.truncate()
-        for row in report.items[start : start + 500]:
-            writer.writerow(["" if (v := _value(row, c)) is None else v for c in cols])
-        yield buffer.getvalue().encode()
+    rows = ([getattr(row, c) for c in cols] for row in report.items)
+    return spreadsheet.csv_bytes(cols, rows)
 
 
-def coverage_xlsx(
+def _format(name: str) -> str | None:
+    if name in PERCENTS:
+        return "0.0"
+    if name == "last_audit_at":
+        return "yyyy-mm-dd hh:mm"
+    return "#,##0" if name in FIGURES else None
+
+
+async def coverage_xlsx(
+    heavy: HeavyWork,
     report: CoverageReport,
     heading: Callable[[str], str] | None = None,
     local_time: tzinfo = UTC,
-) -> bytes:
-    """The report as a workbook. `heading` names the columns for a person (the API's export
-    keeps the field names); audit times are written in `local_time` (Excel has no zones)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None  # a new workbook has one sheet
-    sheet.title = f"coverage-{report.level}"
+) -> IO[bytes]:
+    """The report as a workbook (written by a worker process). `heading` names the columns
+    for a person (the API's export keeps the field names); audit times are written in
+    `local_time` (Excel has no zones)."""
     cols = columns(report.level)
     headers = [heading(c) if heading else c for c in cols]
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in report.items:
-        values = []
-        for c in cols:
-            v = getattr(row, c)
-            if c == "last_audit_at" and v:
-                v = v.astimezone(local_time).replace(tzinfo=None)
-            elif isinstance(v, str):
-                v = xlsx_safe(v)
-            values.append(v)
-        sheet.append(values)
-    for index, (name, header) in enumerate(zip(cols, headers, strict=True), start=1):
-        letter = get_column_letter(index)
-        sheet.column_dimensions[letter].width = max(10, len(header) + 2)
-        fmt = (
-            "0.0"
-            if name in PERCENTS
-            else "yyyy-mm-dd hh:mm"
-            if name == "last_audit_at"
-            else ("#,##0" if name in FIGURES else None)
-        )
-        if fmt:
-            for cell in sheet[letter][1:]:
-                cell.number_format = fmt
-    sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    sheet_columns = [
+        spreadsheet.Column(header, _format(name), max(10, len(header) + 2))
+        for name, header in zip(cols, headers, strict=True)
+    ]
+
+    def rows() -> Iterator[list[object]]:
+        for row in report.items:
+            values: list[object] = []
+            for c in cols:
+                v = getattr(row, c)
+                if c == "last_audit_at" and v:
+                    v = v.astimezone(local_time).replace(tzinfo=None)
+                values.append(v)
+            yield values
+
+    return await spreadsheet.xlsx_file(heavy, f"coverage-{report.level}", sheet_columns, rows())

@@ -388,6 +388,8 @@ VI: dict[str, str] = {
     "The request did not pass validation": "Dữ liệu chưa hợp lệ",
     "Too many attempts": "Quá nhiều lần thử",
     "Service temporarily unavailable": "Dịch vụ tạm thời gián đoạn",
+    "Too many exports at once": "Đang có quá nhiều yêu cầu xuất tệp",
+    "Too many labels for one sheet": "Quá nhiều nhãn cho một lần in",
     "Sign in first": "Hãy đăng nhập trước",
     "The form expired; reload the page and try again": (
         "Biểu mẫu đã hết hạn; hãy tải lại trang và thử lại"
@@ -599,4 +601,14 @@ PATTERNS: list[tuple[str, str]] = [
     ),
     (r"Validation failed for .*", "Địa chỉ có tham số không hợp lệ."),
     (r"installed in (\S+); scan that", "đang lắp trong {0}; hãy quét thiết bị đó"),
+    (
+        r"The server is already making (\d+) exports or label sheets; try again in (\d+) seconds\.",
+        "Máy chủ đang tạo {0} tệp xuất hoặc tờ nhãn; hãy thử lại sau {1} giây.",
+    ),
+    (
+        r"One sheet holds at most (\d+) labels \(devices × copies\); this one would have (\d+)\. "
+        r"Narrow the filter, print fewer copies, or print it in parts\.",
+        "Mỗi lần in tối đa {0} nhãn (số thiết bị × số bản); yêu cầu này cần {1} nhãn. "
+        "Hãy thu hẹp bộ lọc, in ít bản hơn hoặc in thành nhiều lần.",
+    ),
 ]

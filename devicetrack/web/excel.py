@@ -1,26 +1,27 @@
 """Any table a page shows, as an Excel workbook: a header row in the reader's language and
-the same rows. Text is cleaned of characters a worksheet cannot hold."""
+the same rows, written by common/spreadsheet.py (formulas neutralised, off the event loop,
+one of the process's few heavy slots)."""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from litestar import Response
-from openpyxl import Workbook
+from litestar import Request
+from litestar.response import Stream
 
+from devicetrack.common import spreadsheet
 from devicetrack.common.clock import VIETNAM
-from devicetrack.common.tabular import xlsx_safe
+from devicetrack.common.heavy import heavy_work
+from devicetrack.devices.export import COLUMNS
 from devicetrack.web.i18n import Translator
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = spreadsheet.XLSX
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, str):
-        return xlsx_safe(value)
     if isinstance(value, datetime):
         return local_time(value)
     return value
@@ -35,33 +36,35 @@ def local_time(value: datetime) -> datetime:
 CODED_COLUMNS = frozenset({"kind", "status", "condition", "carrier"})
 
 
-def device_presenter(t: Translator) -> Callable[[str, Any], Any]:
-    """How a device export shows its values to a person: codes as words, local times."""
+@dataclass(frozen=True)
+class DeviceRow:
+    """How a device export shows a row to a person: codes as words, local times. A class,
+    not a closure: it travels to the worker process that writes the workbook."""
 
-    def present(column: str, value: Any) -> Any:
+    t: Translator
+
+    def __call__(self, values: Sequence[Any]) -> list[Any]:
+        return [self.show(c, v) for c, v in zip(COLUMNS, values, strict=True)]
+
+    def show(self, column: str, value: Any) -> Any:
         if value is None:
             return None
         if column in CODED_COLUMNS:
-            return t.word(value)
+            return self.t.word(value)
         if isinstance(value, datetime):
             return local_time(value)
         return value
 
-    return present
 
-
-def table_xlsx(
-    filename: str, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> Response[bytes]:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(xlsx_safe(title)[:31] or "Sheet")
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append([_cell(v) for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return Response(
-        out.getvalue(),
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+async def table_xlsx(
+    request: Request[Any, Any, Any],
+    filename: str,
+    title: str,
+    header: Sequence[str | spreadsheet.Column],
+    rows: Iterable[Sequence[Any]],
+) -> Stream:
+    """`header` names the columns; a Column gives one a number format too (days)."""
+    columns = [h if isinstance(h, spreadsheet.Column) else spreadsheet.Column(h) for h in header]
+    cells = ([_cell(v) for v in row] for row in rows)
+    handle = await spreadsheet.xlsx_file(heavy_work(request), title, columns, cells)
+    return spreadsheet.download(handle, filename, XLSX)

@@ -26,7 +26,7 @@ from devicetrack.errors import (
     ValidationFailed,
     msgspec_path,
 )
-from devicetrack.labels import service as labels
+from devicetrack.labels.responses import sheet_response
 from devicetrack.labels.schemas import LabelSheetRequest
 from devicetrack.labels.templates import TEMPLATES
 from devicetrack.labels.values import TemplateName
@@ -287,12 +287,6 @@ class DonorPages(Controller):
             copies=copies,
         )
         await donations.get_donation(tx, principal, donation_id)
-        sheet = await labels.sheet_labels(tx, principal, data)
-        labels.check_options(data.template, data.skip, data.copies, sheet)
-        return Stream(
-            labels.pdf_stream(sheet, data.template, data.skip, data.copies),
-            media_type="application/pdf",
-            headers={
-                "Content-Disposition": f'inline; filename="labels-donation-{donation_id}.pdf"'
-            },
+        return await sheet_response(
+            request, tx, principal, data, f"labels-donation-{donation_id}.pdf"
         )

@@ -6,10 +6,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from litestar import Controller, Request, Response, get
+from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import VIETNAM, local_today
+from devicetrack.common.heavy import heavy_work
+from devicetrack.common.spreadsheet import DAY, XLSX, Column, download
 from devicetrack.errors import Forbidden, NotFound
 from devicetrack.regions import repository as regions
 from devicetrack.reports import export as reports_export
@@ -18,7 +21,6 @@ from devicetrack.reports.service import current_school_year
 from devicetrack.web.excel import table_xlsx
 from devicetrack.web.render import page, translator
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SORTABLE = ("gap", "coverage_pct", "priority_coverage_pct", "devices_per_100", "enrolled")
 
 
@@ -224,12 +226,15 @@ class ProvincePages(Controller):
         principal: Principal,
         province: str | None = None,
         days: Days = 30,
-    ) -> Response[bytes]:
+    ) -> Stream:
         _, report = await _sim_report(tx, principal, province, days)
         t = translator(request, principal)
-        header = [
-            t(h)
-            for h in ("School", "SIMs", "Already expired", "Earliest expiry", "Students affected")
+        header: list[str | Column] = [
+            t("School"),
+            t("SIMs"),
+            t("Already expired"),
+            Column(t("Earliest expiry"), DAY),
+            t("Students affected"),
         ]
         rows = [
             (
@@ -241,7 +246,7 @@ class ProvincePages(Controller):
             )
             for g in report.items
         ]
-        return table_xlsx("sims-expiring.xlsx", t("SIMs expiring"), header, rows)
+        return await table_xlsx(request, "sims-expiring.xlsx", t("SIMs expiring"), header, rows)
 
     @get("/sims-list.xlsx")
     async def sims_list_xlsx(
@@ -251,22 +256,15 @@ class ProvincePages(Controller):
         principal: Principal,
         province: str | None = None,
         days: Days = 30,
-    ) -> Response[bytes]:
+    ) -> Stream:
         """One row per SIM to top up, soonest first: what a carrier needs."""
         _, report = await _sim_report(tx, principal, province, days)
         t = translator(request, principal)
-        header = [
-            t(h)
-            for h in (
-                "Asset tag",
-                "Phone number",
-                "ICCID",
-                "Carrier",
-                "Plan",
-                "Plan expires",
-                "School",
-                "Installed in",
-            )
+        header: list[str | Column] = [
+            *(t(h) for h in ("Asset tag", "Phone number", "ICCID", "Carrier", "Plan")),
+            Column(t("Plan expires"), DAY),
+            t("School"),
+            t("Installed in"),
         ]
         rows = [
             (
@@ -281,7 +279,7 @@ class ProvincePages(Controller):
             )
             for s in report.sims
         ]
-        return table_xlsx("sims-to-top-up.xlsx", t("SIMs to top up"), header, rows)
+        return await table_xlsx(request, "sims-to-top-up.xlsx", t("SIMs to top up"), header, rows)
 
     @get("/audits.xlsx")
     async def audits_xlsx(
@@ -290,7 +288,7 @@ class ProvincePages(Controller):
         tx: AsyncSession,
         principal: Principal,
         province: str | None = None,
-    ) -> Response[bytes]:
+    ) -> Stream:
         code = _province_of(principal, province)
         report = await reports.audit_due(
             tx, principal, province=code, school=None, days=180, limit=1000
@@ -298,7 +296,7 @@ class ProvincePages(Controller):
         t = translator(request, principal)
         header = [t(h) for h in ("School", "Last audit", "Devices held")]
         rows = [(s.school_name, s.last_audit_at, s.devices_held) for s in report.schools]
-        return table_xlsx("audits-overdue.xlsx", t("Audits overdue"), header, rows)
+        return await table_xlsx(request, "audits-overdue.xlsx", t("Audits overdue"), header, rows)
 
     @get("/coverage.xlsx")
     async def export(
@@ -310,7 +308,7 @@ class ProvincePages(Controller):
         level: Literal["school", "commune", "province"] = "school",
         commune: str | None = None,
         year: str | None = None,
-    ) -> Response[bytes]:
+    ) -> Stream:
         code = _province_of(principal, province)
         report = await reports.coverage(
             tx,
@@ -322,12 +320,10 @@ class ProvincePages(Controller):
             target_per_100=100,
             sort=None,
         )
-        return Response(
-            reports_export.coverage_xlsx(
-                report, heading=translator(request, principal).field, local_time=VIETNAM
-            ),
-            media_type=XLSX,
-            headers={
-                "Content-Disposition": f'attachment; filename="coverage-{level}-{report.year}.xlsx"'
-            },
+        handle = await reports_export.coverage_xlsx(
+            heavy_work(request),
+            report,
+            heading=translator(request, principal).field,
+            local_time=VIETNAM,
         )
+        return download(handle, f"coverage-{level}-{report.year}.xlsx", XLSX)

@@ -17,6 +17,8 @@ from devicetrack.audits import service as audits
 from devicetrack.audits.schemas import AuditCreate, ScanBatch, ScanResult
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
+from devicetrack.common.heavy import heavy_work
+from devicetrack.common.spreadsheet import XLSX, download
 from devicetrack.common.tabular import UploadLimits
 from devicetrack.common.uploads import after_upload, limit_upload_body
 from devicetrack.config import Settings
@@ -37,7 +39,7 @@ from devicetrack.students.schemas import (
     StudentUpdate,
 )
 from devicetrack.students.values import ConsentMethod, PriorityFlag, StudentStatus
-from devicetrack.web.excel import device_presenter
+from devicetrack.web.excel import DeviceRow
 from devicetrack.web.forms import E, Form, attempt, scanned_codes
 from devicetrack.web.pages_common import done
 from devicetrack.web.render import fragment, page, translator
@@ -45,7 +47,6 @@ from devicetrack.web.render import fragment, page, translator
 PAGE_SIZE = 100
 # Students a lend page lists at once; the search box narrows a big school down.
 LEND_MATCHES = 20
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _pick(value: str | None, allowed: type[E]) -> E | None:
@@ -121,15 +122,10 @@ class SchoolPages(Controller):
         await schools.get_school(tx, principal, school_id)
         where = devices.device_filters(principal, school=school_id)
         t = translator(request, principal)
-        return Stream(
-            devices_export.xlsx_stream(
-                db_engine, where, heading=t.field, present=device_presenter(t)
-            ),
-            media_type=XLSX,
-            headers={
-                "Content-Disposition": f'attachment; filename="school-{school_id}-devices.xlsx"'
-            },
+        handle = await devices_export.xlsx_file(
+            heavy_work(request), db_engine, where, heading=t.field, prepare=DeviceRow(t)
         )
+        return download(handle, f"school-{school_id}-devices.xlsx", XLSX)
 
     # ---- receiving an allocation --------------------------------------------------
 

@@ -180,7 +180,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     request_id = ensure_request_id(request.scope)
     if status >= 500:
         log.error("web request %s failed", request_id, exc_info=exc)
-    return page(
+    response = page(
         request,
         "error.html",
         None,
@@ -192,3 +192,6 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         errors_not_listed=getattr(exc, "errors_not_listed", 0),
         request_id=request_id,
     )
+    if isinstance(exc, DomainError) and "retry_after_seconds" in exc.extra:
+        response.headers["Retry-After"] = str(exc.extra["retry_after_seconds"])
+    return response

@@ -1,0 +1,310 @@
+"""Every CSV and XLSX the service writes goes through here.
+
+Two rules hold for all of them:
+
+* **No cell is a formula.** Text that begins with `=`, `+`, `-`, `@`, a tab, a carriage
+  return or a line feed is what Excel, LibreOffice and Google Sheets run as a formula (the
+  OWASP "CSV injection" rule), so such text gets a leading `'`: a device note
+  `=HYPERLINK(…)` arrives as the text `'=HYPERLINK(…)`. Only text is touched: a number,
+  negative or not, stays a number.
+* **XLSX is written off the event loop, in bounded memory.** rustpy-xlsxwriter (Rust's
+  rust_xlsxwriter) writes rows as they come, in a worker process (common/processes.py), into
+  a temporary file that is sent and then disappears; rows that live in the database are
+  fetched by the worker itself, batch by batch, with the query the app compiled. Measured
+  against openpyxl's write-only mode and XlsxWriter's constant-memory mode in
+  scripts/bench_xlsx_writers.py (README, "Measured").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import re
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import IO, Any, cast
+
+from litestar.response import Stream
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from devicetrack.common.heavy import HeavyWork
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv"
+DAY = "yyyy-mm-dd"  # the number format of a column of days (times get a time too)
+
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+# Characters an XLSX (XML 1.0) cannot hold; dropped rather than failing the export.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A sheet name may not hold these, nor be longer than 31 characters.
+_NOT_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
+CSV_BATCH = 1000
+DB_BATCH = 2000
+SEND_CHUNK = 256 * 1024
+
+
+def neutralise(text: str) -> str:
+    """Text as a spreadsheet shows it, never as a formula it runs."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+# ---- CSV ---------------------------------------------------------------------------
+
+
+def csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value  # numbers stay numbers (a negative number is data, not a formula)
+
+
+def csv_header(header: Sequence[str]) -> bytes:
+    """The first chunk of a CSV: a BOM (so Excel reads UTF-8 and shows Vietnamese right)
+    and the header line."""
+    return ("\ufeff" + _csv_text([header])).encode()
+
+
+def csv_rows(rows: Iterable[Sequence[Any]]) -> bytes:
+    return _csv_text(rows).encode()
+
+
+def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
+    """A whole CSV in chunks of CSV_BATCH rows."""
+    yield csv_header(header)
+    batch: list[Sequence[Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == CSV_BATCH:
+            yield csv_rows(batch)
+            batch = []
+    if batch:
+        yield csv_rows(batch)
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    return b"".join(csv_chunks(header, rows))
+
+
+def _csv_text(rows: Iterable[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
+    return buffer.getvalue()
+
+
+# ---- XLSX --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    heading: str
+    # An Excel number format for the column's values ("0.0", "yyyy-mm-dd", "#,##0").
+    num_format: str | None = None
+    width: float | None = None
+
+
+def xlsx_cell(value: Any) -> Any:
+    if isinstance(value, str):
+        return neutralise(_NOT_XML.sub("", value))
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        # Excel has no time zones: a stored time is written as UTC (the pages convert to
+        # the reader's clock before this).
+        return value.astimezone(UTC).replace(tzinfo=None)
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def sheet_name(title: str) -> str:
+    return _NOT_SHEET_NAME.sub(" ", _NOT_XML.sub("", title)).strip("' ")[:31] or "Sheet1"
+
+
+def _headings(columns: Sequence[Column]) -> list[str]:
+    """Column headings, made unique: the writer keys a row's cells by heading."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for column in columns:
+        name = base = neutralise(_NOT_XML.sub("", column.heading)) or "-"
+        n = 2
+        while name in seen:
+            name, n = f"{base} ({n})", n + 1
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def write_xlsx(
+    target: str,
+    title: str,
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[Any]],
+    *,
+    freeze_col: int = 0,
+    prepare: Callable[[Sequence[Any]], Sequence[Any]] | None = None,
+) -> None:
+    """Write one sheet (bold header row, frozen) to the file `target`. Blocking: it runs in
+    a worker process (HeavyWork.file). Rows are consumed one at a time, so memory stays
+    flat; `prepare` turns a row into what the reader sees."""
+    from rustpy_xlsxwriter import Format, write_worksheet
+
+    headings = _headings(columns)
+
+    def records() -> Iterator[dict[str, Any]]:
+        empty = True
+        for row in rows:
+            empty = False
+            values = prepare(row) if prepare is not None else row
+            yield dict(zip(headings, [xlsx_cell(v) for v in values], strict=False))
+        if empty:
+            # The writer takes its header from the first record: an empty sheet still
+            # gets its header row (a record of blanks writes no cells).
+            yield dict.fromkeys(headings)
+
+    write_worksheet(
+        records(),
+        target,
+        sheet_name=sheet_name(title),
+        bold_headers=True,
+        freeze_row=1,
+        freeze_col=freeze_col or None,
+        datetime_format="yyyy-mm-dd hh:mm:ss",
+        column_formats={
+            h: Format().set_num_format(c.num_format)
+            for h, c in zip(headings, columns, strict=True)
+            if c.num_format
+        }
+        or None,
+        column_widths={h: c.width for h, c in zip(headings, columns, strict=True) if c.width}
+        or None,
+    )
+
+
+async def xlsx_file(
+    heavy: HeavyWork,
+    title: str,
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[Any]],
+    *,
+    freeze_col: int = 0,
+) -> IO[bytes]:
+    """A workbook of rows already in memory (a report), written by a worker process."""
+    return await heavy.file(
+        ".xlsx", write_xlsx, title, list(columns), list(rows), freeze_col=freeze_col
+    )
+
+
+# ---- XLSX straight from the database ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    """A SELECT as a worker process runs it on a connection of its own: SQL with $n
+    placeholders and its parameters, compiled by the app (scope filters included)."""
+
+    dsn: str
+    sql: str
+    params: tuple[Any, ...]
+    statement_timeout_ms: int = 0
+
+    @classmethod
+    def of(cls, engine: AsyncEngine, statement: Select[Any], statement_timeout_ms: int) -> Query:
+        compiled = statement.compile(
+            dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return cls(
+            dsn=url,
+            sql=str(compiled),
+            params=tuple(compiled.params[name] for name in compiled.positiontup or ()),
+            statement_timeout_ms=statement_timeout_ms,
+        )
+
+
+def write_xlsx_query(
+    target: str,
+    title: str,
+    columns: Sequence[Column],
+    query: Query,
+    *,
+    freeze_col: int = 0,
+    prepare: Callable[[Sequence[Any]], Sequence[Any]] | None = None,
+) -> None:
+    """In a worker process: fetch the rows batch by batch on an event loop of its own while
+    a thread writes them, so neither waits long for the other and memory stays flat."""
+    asyncio.run(_write_from_database(target, title, columns, query, freeze_col, prepare))
+
+
+async def _write_from_database(
+    target: str,
+    title: str,
+    columns: Sequence[Column],
+    query: Query,
+    freeze_col: int,
+    prepare: Callable[[Sequence[Any]], Sequence[Any]] | None,
+) -> None:
+    import asyncpg
+
+    settings = {"application_name": "devicetrack-export"}
+    if query.statement_timeout_ms:
+        settings["statement_timeout"] = str(query.statement_timeout_ms)
+    conn = await asyncpg.connect(query.dsn, server_settings=settings)
+    try:
+        async with conn.transaction(readonly=True):  # a cursor lives in a transaction
+            cursor = await conn.cursor(query.sql, *query.params)
+
+            async def batches() -> AsyncIterator[Sequence[Sequence[Any]]]:
+                while batch := await cursor.fetch(DB_BATCH):
+                    # asyncpg's Records index by position like tuples.
+                    yield cast("Sequence[Sequence[Any]]", batch)
+
+            loop = asyncio.get_running_loop()
+            await asyncio.to_thread(
+                write_xlsx,
+                target,
+                title,
+                columns,
+                _pulled(batches(), loop),
+                freeze_col=freeze_col,
+                prepare=prepare,
+            )
+    finally:
+        await conn.close()
+
+
+def _pulled(
+    batches: AsyncIterator[Sequence[Sequence[Any]]], loop: asyncio.AbstractEventLoop
+) -> Iterator[Sequence[Any]]:
+    """A writer thread's rows, fetched one batch at a time on the event loop."""
+    while True:
+        batch = asyncio.run_coroutine_threadsafe(anext(batches, None), loop).result()
+        if batch is None:
+            return
+        yield from batch
+
+
+async def send_file(handle: IO[bytes]) -> AsyncIterator[bytes]:
+    with handle:
+        while chunk := handle.read(SEND_CHUNK):
+            yield chunk
+
+
+def download(handle: IO[bytes], filename: str, media_type: str) -> Stream:
+    """A finished file as the response: its size known, sent in chunks, closed after."""
+    size = os.fstat(handle.fileno()).st_size
+    return Stream(
+        send_file(handle),
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Length": str(size),
+        },
+    )
