@@ -272,6 +272,14 @@ async def test_a_note_naming_a_student_never_reaches_officers_or_donors(
     await scene.at_school([tag])
     student = await scene.consenting_student(full_name=STUDENT)
     await scene.lend(tag, student, note=f"cho em {STUDENT}")
+    # The device's own note, typed by the school's staff while it is lent: free text too.
+    edited = await client.patch(
+        f"{API}/devices/{tag}", headers=scene.staff_a.headers, json={"note": f"{STUDENT} giữ máy"}
+    )
+    assert edited.status_code == 200, edited.text
+    for caller in (scene.staff_a, scene.admin):
+        device = await client.get(f"{API}/devices/{tag}", headers=caller.headers)
+        assert device.json()["note"] == f"{STUDENT} giữ máy"
     await scene.act(scene.staff_a, tag, "report-lost", note="mất ở nhà")
     await scene.act(scene.staff_a, tag, "found", note=f"{STUDENT} found it")
     # The officer adds a note of their own later: on a device once lent, hidden too.

@@ -52,7 +52,9 @@ class DeviceController(Controller):
             has_sim=has_sim,
             q=q,
         )
-        rows = await service.list_devices(tx, where, after_id=decode_cursor(cursor), limit=limit)
+        rows = await service.list_devices(
+            tx, principal, where, after_id=decode_cursor(cursor), limit=limit
+        )
         items, next_cursor = page_of(rows, limit)
         return DevicePage(items=items, next_cursor=next_cursor)
 
@@ -88,12 +90,12 @@ class DeviceController(Controller):
         await export.probe(db_engine, where)
         if format == "xlsx":
             return Stream(
-                export.xlsx_stream(db_engine, where),
+                export.xlsx_stream(db_engine, principal, where),
                 media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 headers={"Content-Disposition": 'attachment; filename="devices.xlsx"'},
             )
         return Stream(
-            export.csv_stream(db_engine, where),
+            export.csv_stream(db_engine, principal, where),
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="devices.csv"'},
         )

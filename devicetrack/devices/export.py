@@ -11,8 +11,10 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from devicetrack.auth.principal import Principal
 from devicetrack.common.tabular import xlsx_safe
 from devicetrack.devices import repository as repo
+from devicetrack.devices.service import may_read_text
 
 COLUMNS = [
     "asset_tag",
@@ -43,9 +45,11 @@ COLUMNS = [
 ]
 
 
-def _values(row: Any) -> list[Any]:
+def _values(principal: Principal, row: Any) -> list[Any]:
+    """A row's cells, its note blank for a caller who may not read it."""
     mapping = row._mapping
-    return [mapping[c] for c in COLUMNS]
+    shown = may_read_text(principal, ever_lent=mapping["ever_lent"], school_id=mapping["school_id"])
+    return [mapping[c] if shown or c != "note" else None for c in COLUMNS]
 
 
 def _cell(value: Any) -> Any:
@@ -63,7 +67,9 @@ async def probe(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> None:
         await conn.execute(repo.device_query(where).limit(0))
 
 
-async def csv_stream(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> AsyncIterator[bytes]:
+async def csv_stream(
+    engine: AsyncEngine, principal: Principal, where: list[ColumnElement[bool]]
+) -> AsyncIterator[bytes]:
     # The BOM makes Excel read the file as UTF-8, so Vietnamese text shows right.
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -74,7 +80,7 @@ async def csv_stream(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> A
     count = 0
     async with engine.connect() as conn:
         async for row in repo.stream_devices(conn, where):
-            writer.writerow([_cell(v) for v in _values(row)])
+            writer.writerow([_cell(v) for v in _values(principal, row)])
             count += 1
             if count % 1000 == 0:
                 yield buffer.getvalue().encode()
@@ -91,6 +97,7 @@ Present = Callable[[str, Any], Any]
 
 async def xlsx_stream(
     engine: AsyncEngine,
+    principal: Principal,
     where: list[ColumnElement[bool]],
     *,
     heading: Heading | None = None,
@@ -113,7 +120,7 @@ async def xlsx_stream(
     sheet.append(header)
     async with engine.connect() as conn:
         async for row in repo.stream_devices(conn, where):
-            values = _values(row)
+            values = _values(principal, row)
             if present is not None:
                 values = [present(c, v) for c, v in zip(COLUMNS, values, strict=True)]
             sheet.append([_xlsx_cell(v) for v in values])

@@ -87,7 +87,7 @@ class SchoolPages(Controller):
             kind=filters["kind"],
             condition=filters["condition"],
         )
-        rows = await devices.list_devices(tx, where, after_id=after, limit=PAGE_SIZE + 1)
+        rows = await devices.list_devices(tx, principal, where, after_id=after, limit=PAGE_SIZE + 1)
         more = rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None
         counts = await devices.status_counts(tx, school_id)
         return page(
@@ -121,7 +121,7 @@ class SchoolPages(Controller):
         t = translator(request, principal)
         return Stream(
             devices_export.xlsx_stream(
-                db_engine, where, heading=t.field, present=device_presenter(t)
+                db_engine, principal, where, heading=t.field, present=device_presenter(t)
             ),
             media_type=XLSX,
             headers={
