@@ -347,7 +347,7 @@ async def test_a_large_flat_body_never_holds_the_loop_while_judged() -> None:
             piece = pieces.pop(0)
             return {"type": "http.request", "body": piece, "more_body": bool(pieces)}
 
-        checking = _judged_as_read(receive, 64)  # type: ignore[arg-type]
+        checking = _judged_as_read(receive, 64)
         slowest = 0.0
         while pieces:
             started = time.perf_counter()
