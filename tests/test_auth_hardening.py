@@ -386,3 +386,44 @@ async def test_dates_of_real_events_stay_within_2000_to_ten_years_ahead(
     body = assert_problem(answer, 422)
     assert [(e["row"], e["field"]) for e in body["errors"]] == [(2, "plan_expires_on")], body
     assert await db.fetchval("SELECT count(*) FROM devices WHERE serial = 'OK-1'") == 0
+
+
+async def test_new_and_changed_passwords_are_hashed_off_the_event_loop(
+    client, factory, monkeypatch
+) -> None:
+    """argon2 costs tens to hundreds of milliseconds of CPU: creating a user or changing a
+    password hashes in a worker thread, as sign-in does, so other requests go on."""
+    from devicetrack.auth import service
+
+    on_loop: list[bool] = []
+
+    def recording(password: str) -> str:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:  # a worker thread runs no event loop
+            on_loop.append(False)
+        return hash_password(password)
+
+    monkeypatch.setattr(service, "hash_password", recording)
+    admin = await factory.admin()
+    created = await client.post(
+        f"{API}/users",
+        headers=admin.headers,
+        json={
+            "email": "nguoi.moi@test.devicetrack.vn",
+            "full_name": "Người Mới",
+            "password": "mật-khẩu-dài-12",
+            "role": "admin",
+        },
+    )
+    assert created.status_code == 201, created.text
+    changed = await client.patch(
+        f"{API}/users/{created.json()['id']}", json={"password": PASSWORD}, headers=admin.headers
+    )
+    assert changed.status_code == 200, changed.text
+    assert on_loop == [False, False]
+    signed_in = await client.post(
+        LOGIN, json={"email": "nguoi.moi@test.devicetrack.vn", "password": PASSWORD}
+    )
+    assert signed_in.status_code == 200, signed_in.text

@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import io
 import json
+import time
 from collections.abc import AsyncIterator
 
 import openpyxl
@@ -272,6 +273,14 @@ async def test_a_note_naming_a_student_never_reaches_officers_or_donors(
     await scene.at_school([tag])
     student = await scene.consenting_student(full_name=STUDENT)
     await scene.lend(tag, student, note=f"cho em {STUDENT}")
+    # The device's own note, typed by the school's staff while it is lent: free text too.
+    edited = await client.patch(
+        f"{API}/devices/{tag}", headers=scene.staff_a.headers, json={"note": f"{STUDENT} giữ máy"}
+    )
+    assert edited.status_code == 200, edited.text
+    for caller in (scene.staff_a, scene.admin):
+        device = await client.get(f"{API}/devices/{tag}", headers=caller.headers)
+        assert device.json()["note"] == f"{STUDENT} giữ máy"
     await scene.act(scene.staff_a, tag, "report-lost", note="mất ở nhà")
     await scene.act(scene.staff_a, tag, "found", note=f"{STUDENT} found it")
     # The officer adds a note of their own later: on a device once lent, hidden too.
@@ -318,3 +327,35 @@ async def test_staff_of_the_next_school_do_not_read_the_first_schools_notes(
     assert STUDENT not in json.dumps(events, ensure_ascii=False)
     mine = await client.get(f"{API}/devices/{tag}/events", headers=scene.staff_a.headers)
     assert mine.status_code == 404  # the device has left school A: out of its scope now
+
+
+async def test_a_large_flat_body_never_holds_the_loop_while_judged() -> None:
+    """A body past the eager limit is judged chunk by chunk as it is read: no chunk, the
+    last included, costs more than a few milliseconds (the old guard scanned the whole body
+    again at the last chunk: 6.5 s for 64 MB). A deep one is still refused."""
+    from devicetrack.common.json_depth import NestedTooDeep, _judged_as_read
+
+    # Flat for JSON's sake (8 levels, well within 64), with brackets inside strings.
+    row = json.dumps([[[[[[[{"model": "Tab [A]", "note": 'x\\"[{'}]]]]]]]).encode()
+    body = b"[" + b",".join([row] * (20_000_000 // len(row))) + b"]"
+    chunk = 65_536
+
+    async def judged(payload: bytes) -> float:
+        pieces = [payload[i : i + chunk] for i in range(0, len(payload), chunk)]
+
+        async def receive() -> dict[str, object]:
+            piece = pieces.pop(0)
+            return {"type": "http.request", "body": piece, "more_body": bool(pieces)}
+
+        checking = _judged_as_read(receive, 64)
+        slowest = 0.0
+        while pieces:
+            started = time.perf_counter()
+            await checking()
+            slowest = max(slowest, time.perf_counter() - started)
+        return slowest
+
+    assert len(body) > 20_000_000
+    assert await judged(body) < 0.1
+    with pytest.raises(NestedTooDeep):
+        await judged(b'{"a":' * 100 + b"1" + b"}" * 100 + b" " * 2_000_000)

@@ -54,7 +54,9 @@ class DeviceController(Controller):
             has_sim=has_sim,
             q=q,
         )
-        rows = await service.list_devices(tx, where, after_id=decode_cursor(cursor), limit=limit)
+        rows = await service.list_devices(
+            tx, principal, where, after_id=decode_cursor(cursor), limit=limit
+        )
         items, next_cursor = page_of(rows, limit)
         return DevicePage(items=items, next_cursor=next_cursor)
 
@@ -93,11 +95,11 @@ class DeviceController(Controller):
         await export.probe(db_engine, where)
         heavy = heavy_work(request)
         if format == "xlsx":
-            handle = await export.xlsx_file(heavy, db_engine, where)
+            handle = await export.xlsx_file(heavy, db_engine, principal, where)
             return spreadsheet.download(handle, "devices.xlsx", spreadsheet.XLSX)
         await heavy.acquire()
         return Stream(
-            heavy.holding(export.csv_stream(db_engine, where)),
+            heavy.holding(export.csv_stream(db_engine, principal, where)),
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="devices.csv"'},
         )

@@ -11,6 +11,7 @@ from typing import IO, Any
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from devicetrack.auth.principal import Principal
 from devicetrack.common import spreadsheet
 from devicetrack.common.heavy import HeavyWork
 from devicetrack.devices import repository as repo
@@ -55,25 +56,29 @@ async def probe(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> None:
 
 
 async def _batches(
-    engine: AsyncEngine, where: list[ColumnElement[bool]]
+    engine: AsyncEngine, principal: Principal, where: list[ColumnElement[bool]]
 ) -> AsyncIterator[Sequence[Sequence[Any]]]:
     """Rows whose values are in COLUMNS order already: nothing per row on the event loop."""
+    note = repo.readable_note(principal)
     async with engine.connect() as conn:
-        async for batch in repo.stream_device_batches(conn, where, COLUMNS, BATCH):
+        async for batch in repo.stream_device_batches(conn, where, COLUMNS, BATCH, note):
             yield batch
 
 
-async def csv_stream(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> AsyncIterator[bytes]:
+async def csv_stream(
+    engine: AsyncEngine, principal: Principal, where: list[ColumnElement[bool]]
+) -> AsyncIterator[bytes]:
     """One chunk per batch of rows, formatted in a worker thread: the event loop only
     fetches, and serves other requests in between."""
     yield spreadsheet.csv_header(COLUMNS)
-    async for batch in _batches(engine, where):
+    async for batch in _batches(engine, principal, where):
         yield await asyncio.to_thread(spreadsheet.csv_rows, batch)
 
 
 async def xlsx_file(
     heavy: HeavyWork,
     engine: AsyncEngine,
+    principal: Principal,
     where: list[ColumnElement[bool]],
     *,
     heading: Callable[[str], str] | None = None,
@@ -90,7 +95,9 @@ async def xlsx_file(
         for name in COLUMNS
     ]
     query = spreadsheet.Query.of(
-        engine, repo.export_query(where, COLUMNS), heavy.statement_timeout_ms
+        engine,
+        repo.export_query(where, COLUMNS, repo.readable_note(principal)),
+        heavy.statement_timeout_ms,
     )
     return await heavy.file(
         ".xlsx",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import ColumnElement, Select, exists, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, case, exists, func, insert, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -22,6 +22,14 @@ from devicetrack.devices.tags import parse_tag
 _host = aliased(Device, name="host")
 _sim = aliased(Device, name="sim")
 
+# Whether the device is or ever was lent to a student (its history names a student only on
+# a loan's events): decides who may read the free text typed about it (devices.service).
+_ever_lent = (
+    exists()
+    .where(DeviceEvent.device_id == Device.id, DeviceEvent.student_id.is_not(None))
+    .label("ever_lent")
+)
+
 
 def visible_devices(principal: Principal) -> ColumnElement[bool]:
     """The devices the caller may see: a province's, a school's, or a donor's own."""
@@ -31,9 +39,15 @@ def visible_devices(principal: Principal) -> ColumnElement[bool]:
 
 
 def device_query(where: list[ColumnElement[bool]]) -> Select[*tuple[Any, ...]]:
-    """Devices with the tag of the device a SIM is in, and of the SIM a device holds."""
+    """Devices with the tag of the device a SIM is in, of the SIM a device holds, and
+    whether it was ever lent."""
     return (
-        select(Device, _host.asset_tag.label("installed_in"), _sim.asset_tag.label("installed_sim"))
+        select(
+            Device,
+            _host.asset_tag.label("installed_in"),
+            _sim.asset_tag.label("installed_sim"),
+            _ever_lent,
+        )
         .outerjoin(_host, _host.id == Device.installed_in_id)
         .outerjoin(_sim, _sim.installed_in_id == Device.id)
         .where(*where)
@@ -80,18 +94,18 @@ async def get_by_tag(session: AsyncSession, tag: str, *, for_update: bool = Fals
 
 async def read_by_tag(
     session: AsyncSession, tag: str
-) -> tuple[Device, str | None, str | None] | None:
+) -> tuple[Device, str | None, str | None, bool] | None:
     row = (await session.execute(device_query([Device.asset_tag == tag]))).first()
-    return (row[0], row[1], row[2]) if row else None
+    return (row[0], row[1], row[2], bool(row[3])) if row else None
 
 
 async def list_devices(
     session: AsyncSession, *, where: list[ColumnElement[bool]], after_id: int | None, limit: int
-) -> list[tuple[Device, str | None, str | None]]:
+) -> list[tuple[Device, str | None, str | None, bool]]:
     query = device_query(where).order_by(Device.id).limit(limit + 1)
     if after_id is not None:
         query = query.where(Device.id > after_id)
-    return [(d, h, s) for d, h, s in await session.execute(query)]
+    return [(d, h, s, bool(lent)) for d, h, s, lent in await session.execute(query)]
 
 
 # A device's export: its own columns by name, and the tags of the device a SIM is in and of
@@ -99,12 +113,28 @@ async def list_devices(
 LINKED_TAGS = {"installed_in": _host.asset_tag, "installed_sim": _sim.asset_tag}
 
 
-def export_query(where: list[ColumnElement[bool]], columns: list[str]) -> Select[Any]:
+def readable_note(principal: Principal) -> ColumnElement[Any]:
+    """The device's note as this caller may read it, for queries that send many devices at
+    once (exports): the same rule as devices.service.may_read_text, written in SQL."""
+    if principal.is_donor:
+        return null()
+    if principal.is_province_officer:
+        return case((~_ever_lent, Device.note), else_=null())
+    if principal.is_school_staff:
+        mine = or_(Device.school_id.is_(None), Device.school_id.in_(principal.school_ids))
+        return case((mine, Device.note), else_=null())
+    return cast(ColumnElement[Any], Device.note)
+
+
+def export_query(
+    where: list[ColumnElement[bool]], columns: list[str], note: ColumnElement[Any]
+) -> Select[Any]:
     """Every matching device, its values in the order of `columns` (plain rows, no ORM
-    objects)."""
+    objects); `note` is the note as the caller may read it (readable_note)."""
     table = Device.__table__.c
+    linked: dict[str, Any] = {**LINKED_TAGS, "note": note}
     return (
-        select(*(LINKED_TAGS[c].label(c) if c in LINKED_TAGS else table[c] for c in columns))
+        select(*(linked[c].label(c) if c in linked else table[c] for c in columns))
         .outerjoin(_host, _host.id == Device.installed_in_id)
         .outerjoin(_sim, _sim.installed_in_id == Device.id)
         .where(*where)
@@ -113,12 +143,17 @@ def export_query(where: list[ColumnElement[bool]], columns: list[str]) -> Select
 
 
 async def stream_device_batches(
-    connection: AsyncConnection, where: list[ColumnElement[bool]], columns: list[str], size: int
+    connection: AsyncConnection,
+    where: list[ColumnElement[bool]],
+    columns: list[str],
+    size: int,
+    note: ColumnElement[Any],
 ) -> AsyncIterator[Sequence[Any]]:
     """export_query's rows through a server-side cursor in batches of `size`: memory stays
     flat, and an export hands the event loop back between batches without touching each
     row."""
-    result = await connection.stream(export_query(where, columns).execution_options(yield_per=size))
+    query = export_query(where, columns, note).execution_options(yield_per=size)
+    result = await connection.stream(query)
     async for batch in result.partitions(size):
         yield batch
 
@@ -194,7 +229,8 @@ async def get_by_id(session: AsyncSession, device_id: int, *, for_update: bool =
     return (await session.execute(query)).scalar_one()
 
 
-# The hot lookup by tag, on the plain asyncpg pool; columns named as DeviceRead's fields.
+# The hot lookup by tag, on the plain asyncpg pool; columns named as DeviceRead's fields,
+# and ever_lent (which decides who may read the note).
 DEVICE_BY_TAG = """
 SELECT d.id, d.asset_tag, d.kind, d.make, d.model, d.serial, d.imei, d.status, d.condition,
        d.province_code, d.donation_id, d.donor_id, d.school_id, d.received_at,
@@ -202,7 +238,9 @@ SELECT d.id, d.asset_tag, d.kind, d.make, d.model, d.serial, d.imei, d.status, d
        d.plan_quota_gb, d.plan_expires_on, d.paid_by,
        (SELECT h.asset_tag FROM devices h WHERE h.id = d.installed_in_id) AS installed_in,
        (SELECT s.asset_tag FROM devices s WHERE s.installed_in_id = d.id) AS installed_sim,
-       d.updated_at, d.needs_wipe
+       d.updated_at, d.needs_wipe,
+       EXISTS (SELECT 1 FROM device_events e
+                WHERE e.device_id = d.id AND e.student_id IS NOT NULL) AS ever_lent
   FROM devices d WHERE d.asset_tag = $1
 """
 

@@ -27,7 +27,29 @@ from devicetrack.devices.values import SIM_HOSTS
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 
 
-def device_read(device: Device, installed_in: str | None, installed_sim: str | None) -> DeviceRead:
+def may_read_text(principal: Principal, *, ever_lent: bool, school_id: int | None) -> bool:
+    """Whether this caller may read the free text typed about a device (its note, an
+    event's note, a retirement's reason) written while it was at `school_id`.
+
+    Whoever lends, recovers or repairs a device may well name the student in it ("Lò Thị
+    Lan found it"), so free text is shown only to those who may see the student:
+    - admins, and the staff of the school where it was written (not the staff of a school
+      the device moved to later);
+    - province officers only on a device never lent to anyone (there the text is about the
+      device: "screen broken");
+    - donors never."""
+    if principal.is_donor:
+        return False
+    if principal.is_province_officer:
+        return not ever_lent
+    if principal.is_school_staff:
+        return school_id is None or school_id in principal.school_ids
+    return True
+
+
+def device_read(
+    device: Device, installed_in: str | None, installed_sim: str | None, *, note_shown: bool
+) -> DeviceRead:
     assert device.id is not None and device.received_at and device.updated_at
     return DeviceRead(
         id=device.id,
@@ -46,7 +68,7 @@ def device_read(device: Device, installed_in: str | None, installed_sim: str | N
         received_at=device.received_at,
         last_seen_at=device.last_seen_at,
         warranty_until=device.warranty_until,
-        note=device.note,
+        note=device.note if note_shown else None,
         iccid=device.iccid,
         msisdn=device.msisdn,
         carrier=device.carrier,
@@ -102,7 +124,16 @@ async def lookup_device(pool: asyncpg.Pool, principal: Principal, code: str) -> 
         principal, row["province_code"], row["school_id"], row["donor_id"]
     ):
         raise NotFound(f"No device {tag}.")
-    return DeviceRead(**dict(row.items()))
+    return _record_read(principal, row)
+
+
+def _record_read(principal: Principal, row: asyncpg.Record) -> DeviceRead:
+    """A DeviceRead from the plain pool's row, its note shown only to those who may read it."""
+    fields = dict(row.items())
+    lent = fields.pop("ever_lent")
+    if not may_read_text(principal, ever_lent=lent, school_id=fields["school_id"]):
+        fields["note"] = None
+    return DeviceRead(**fields)
 
 
 async def read_device(session: AsyncSession, principal: Principal, code: str) -> DeviceRead:
@@ -110,7 +141,8 @@ async def read_device(session: AsyncSession, principal: Principal, code: str) ->
     row = await repo.read_by_tag(session, tag)
     device = _visible(principal, row[0] if row else None, tag)
     assert row is not None
-    return device_read(device, row[1], row[2])
+    shown = may_read_text(principal, ever_lent=row[3], school_id=device.school_id)
+    return device_read(device, row[1], row[2], note_shown=shown)
 
 
 def device_filters(
@@ -150,10 +182,20 @@ def device_filters(
 
 
 async def list_devices(
-    session: AsyncSession, where: list[ColumnElement[bool]], *, after_id: int | None, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    where: list[ColumnElement[bool]],
+    *,
+    after_id: int | None,
+    limit: int,
 ) -> list[DeviceRead]:
     rows = await repo.list_devices(session, where=where, after_id=after_id, limit=limit)
-    return [device_read(d, h, s) for d, h, s in rows]
+    return [
+        device_read(
+            d, h, s, note_shown=may_read_text(principal, ever_lent=lent, school_id=d.school_id)
+        )
+        for d, h, s, lent in rows
+    ]
 
 
 # Fields of a SIM's number and plan, editable on SIMs only (a renewal is a new expiry date).
@@ -269,16 +311,9 @@ async def list_events(
 ) -> list[EventRead]:
     """A device's history as this caller may read it.
 
-    A note is free text, and whoever lends, recovers or repairs a device may well name the
-    student in it ("Lò Thị Lan found it") on any event, not only on the loan itself. So the
-    notes (and free text in `data`) are shown only to those who may see the student:
-    - admins, and the staff of the school where the event happened (not the staff of a
-      school the device moved to later);
-    - province officers only on a device never lent to anyone (there the notes are about
-      the device: "screen broken");
-    - donors never.
-    Nobody reads a note once the event's student is erased (the row itself is history and
-    never changes)."""
+    An event's note (and free text in `data`) follows may_read_text for the school where
+    the event happened, on any event, not only on the loan itself. Nobody reads a note
+    once the event's student is erased (the row itself is history and never changes)."""
     device = await get_device(session, principal, code)
     assert device.id is not None
     rows = await repo.list_events(session, device.id, after_id=after_id, limit=limit)
@@ -287,13 +322,10 @@ async def list_events(
     lent = principal.is_province_officer and await repo.ever_lent(session, device.id)
 
     def text_visible(event: DeviceEvent, student_erased: bool) -> bool:
-        if student_erased or principal.is_donor:
-            return False
-        if principal.is_province_officer:
-            return not lent and event.student_id is None
-        if principal.is_school_staff:
-            return event.school_id is None or event.school_id in principal.school_ids
-        return True
+        # A device never lent has no event naming a student (repo.ever_lent).
+        return not student_erased and may_read_text(
+            principal, ever_lent=lent, school_id=event.school_id
+        )
 
     items = []
     for e, name in rows:
@@ -484,7 +516,7 @@ async def scan_lookup(pool: asyncpg.Pool, principal: Principal, code: str) -> De
             "Several devices match this serial; scan the asset tag instead.",
             extra={"recognised_as": kind, "asset_tags": [r["asset_tag"] for r in rows]},
         )
-    return DeviceRead(**dict(rows[0].items()))
+    return _record_read(principal, rows[0])
 
 
 async def status_counts(session: AsyncSession, school_id: int) -> dict[str, int]:

@@ -166,7 +166,9 @@ class DonationController(Controller):
     ) -> DevicePage:
         await service.get_donation(tx, principal, donation_id)
         where = devices.device_filters(principal, donation=donation_id)
-        rows = await devices.list_devices(tx, where, after_id=decode_cursor(cursor), limit=limit)
+        rows = await devices.list_devices(
+            tx, principal, where, after_id=decode_cursor(cursor), limit=limit
+        )
         items, next_cursor = page_of(rows, limit)
         return DevicePage(items=items, next_cursor=next_cursor)
 

@@ -185,7 +185,7 @@ class DonorPages(Controller):
     ) -> Response[Any]:
         donation = await donations.read_donation(tx, principal, donation_id)
         where = devices.device_filters(principal, donation=donation_id)
-        rows = await devices.list_devices(tx, where, after_id=after, limit=PAGE_SIZE + 1)
+        rows = await devices.list_devices(tx, principal, where, after_id=after, limit=PAGE_SIZE + 1)
         return page(
             request,
             "donation.html",

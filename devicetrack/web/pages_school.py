@@ -90,7 +90,7 @@ class SchoolPages(Controller):
             kind=filters["kind"],
             condition=filters["condition"],
         )
-        rows = await devices.list_devices(tx, where, after_id=after, limit=PAGE_SIZE + 1)
+        rows = await devices.list_devices(tx, principal, where, after_id=after, limit=PAGE_SIZE + 1)
         more = rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None
         counts = await devices.status_counts(tx, school_id)
         return page(
@@ -123,7 +123,7 @@ class SchoolPages(Controller):
         where = devices.device_filters(principal, school=school_id)
         t = translator(request, principal)
         handle = await devices_export.xlsx_file(
-            heavy_work(request), db_engine, where, heading=t.field, prepare=DeviceRow(t)
+            heavy_work(request), db_engine, principal, where, heading=t.field, prepare=DeviceRow(t)
         )
         return download(handle, f"school-{school_id}-devices.xlsx", XLSX)
 
