@@ -273,6 +273,48 @@ async def test_shared_strings_expanding_past_the_cap_are_refused_before_reading(
     assert await db.fetchval("SELECT count(*) FROM students") == 0
 
 
+async def test_one_shared_string_named_by_every_cell_is_refused_413_in_seconds(
+    client, factory, db
+) -> None:
+    """A 4,000-character shared string named by 20,000 rows × 16 cells: a file of a few
+    hundred KB whose zip parts are small, but whose cells hold 1.28 billion characters
+    (an 845 KB file took RSS to 1.46 GB for 36 s). The cells' texts together are held to
+    upload_max_xlsx_bytes characters: refused 413 naming it, in a few seconds."""
+    staff, school = await _school_staff(factory)
+    strings = (
+        f'<sst xmlns="{MAIN}" count="1" uniqueCount="1"><si><t>{"s" * 4000}</t></si></sst>'
+    ).encode()
+    columns = [_column(i) for i in range(16)]
+    header = "".join(
+        f'<c r="{c}1" t="inlineStr"><is><t>{name}</t></is></c>'
+        for c, name in zip(columns, ["student_code", "full_name", "grade"], strict=False)
+    )
+    rows = "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{c}{r}" t="s"><v>0</v></c>' for c in columns) + "</row>"
+        for r in range(2, 20_002)
+    )
+    sheet = (
+        f'<worksheet xmlns="{MAIN}"><sheetData><row r="1">{header}</row>{rows}</sheetData>'
+        "</worksheet>"
+    ).encode()
+    data = _xlsx(sheet, shared_strings=strings)
+    assert len(data) < 1024 * 1024
+    started = time.perf_counter()
+    response = await client.post(
+        f"{API}/students/import",
+        params={"school_id": school},
+        headers=staff.headers,
+        files=_files(data, "amplified.xlsx"),
+    )
+    elapsed = time.perf_counter() - started
+    body = assert_problem(response, 413)
+    assert body["limit"] == "upload_max_xlsx_bytes"
+    assert body["max"] == 100 * 1024 * 1024
+    assert "characters" in body["detail"]
+    assert elapsed < 15, f"{elapsed:.1f} s: every cell was read"
+    assert await db.fetchval("SELECT count(*) FROM students") == 0
+
+
 # ---- bounded answers ---------------------------------------------------------------------
 
 
