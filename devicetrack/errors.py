@@ -71,13 +71,16 @@ class DomainError(Exception):
         *,
         errors: Sequence[FieldError] | None = None,
         extra: dict[str, Any] | None = None,
+        not_listed: int = 0,
     ) -> None:
+        """`not_listed`: errors counted but never made (see MAX_LISTED_ERRORS), besides
+        those of `errors` past the cap."""
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         errors = errors or []
         # Every answer (API and pages) shows the first MAX_LISTED_ERRORS and the count of
         # the rest.
-        self.errors_not_listed = max(0, len(errors) - MAX_LISTED_ERRORS)
+        self.errors_not_listed = max(0, len(errors) - MAX_LISTED_ERRORS) + not_listed
         self.errors = [_bounded(e) for e in errors[:MAX_LISTED_ERRORS]]
         self.extra = extra or {}
 

@@ -273,6 +273,48 @@ async def test_shared_strings_expanding_past_the_cap_are_refused_before_reading(
     assert await db.fetchval("SELECT count(*) FROM students") == 0
 
 
+async def test_one_shared_string_named_by_every_cell_is_refused_413_in_seconds(
+    client, factory, db
+) -> None:
+    """A 4,000-character shared string named by 20,000 rows × 16 cells: a file of a few
+    hundred KB whose zip parts are small, but whose cells hold 1.28 billion characters
+    (an 845 KB file took RSS to 1.46 GB for 36 s). The cells' texts together are held to
+    upload_max_xlsx_bytes characters: refused 413 naming it, in a few seconds."""
+    staff, school = await _school_staff(factory)
+    strings = (
+        f'<sst xmlns="{MAIN}" count="1" uniqueCount="1"><si><t>{"s" * 4000}</t></si></sst>'
+    ).encode()
+    columns = [_column(i) for i in range(16)]
+    header = "".join(
+        f'<c r="{c}1" t="inlineStr"><is><t>{name}</t></is></c>'
+        for c, name in zip(columns, ["student_code", "full_name", "grade"], strict=False)
+    )
+    rows = "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{c}{r}" t="s"><v>0</v></c>' for c in columns) + "</row>"
+        for r in range(2, 20_002)
+    )
+    sheet = (
+        f'<worksheet xmlns="{MAIN}"><sheetData><row r="1">{header}</row>{rows}</sheetData>'
+        "</worksheet>"
+    ).encode()
+    data = _xlsx(sheet, shared_strings=strings)
+    assert len(data) < 1024 * 1024
+    started = time.perf_counter()
+    response = await client.post(
+        f"{API}/students/import",
+        params={"school_id": school},
+        headers=staff.headers,
+        files=_files(data, "amplified.xlsx"),
+    )
+    elapsed = time.perf_counter() - started
+    body = assert_problem(response, 413)
+    assert body["limit"] == "upload_max_xlsx_bytes"
+    assert body["max"] == 100 * 1024 * 1024
+    assert "characters" in body["detail"]
+    assert elapsed < 15, f"{elapsed:.1f} s: every cell was read"
+    assert await db.fetchval("SELECT count(*) FROM students") == 0
+
+
 # ---- bounded answers ---------------------------------------------------------------------
 
 
@@ -288,6 +330,23 @@ async def test_a_header_of_a_million_unknown_columns_answers_a_short_422(client,
     assert len(response.content) < 200_000
     assert body["limit"] == "upload_max_columns" and body["max"] == 100
     assert body["errors"] == [{"row": 1, "message": "more than 100 columns"}]
+
+
+async def test_a_header_of_200_000_trailing_commas_is_read_in_seconds(client, factory) -> None:
+    """Blank cells after the last column (Excel pads rows so) were cut one at a time, each
+    cut copying the rest: 100,000 trailing commas took 114 s. Now one pass: the file is
+    read as its two columns."""
+    officer, donation = await _donation(client, factory)
+    data = b"kind,serial" + b"," * 200_000 + b"\nlaptop,TRAIL-1\n"
+    started = time.perf_counter()
+    response = await client.post(
+        f"{API}/donations/{donation}/devices",
+        headers=officer.headers,
+        files=_files(data, "padded.csv"),
+    )
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 201, response.text
+    assert elapsed < 3, f"{elapsed:.1f} s"
 
 
 async def test_at_most_a_thousand_errors_are_listed_and_the_rest_counted(client, factory) -> None:

@@ -227,6 +227,25 @@ def check_xlsx_size(data: bytes, limits: UploadLimits) -> None:
         )
 
 
+def _too_much_text(limits: UploadLimits) -> PayloadTooLarge:
+    mb = limits.max_xlsx_bytes // (1024 * 1024)
+    return PayloadTooLarge(
+        f"The workbook's cells hold more than {limits.max_xlsx_bytes:,} characters in all "
+        f"(at most {mb:,} MB are read); split it into smaller files.",
+        errors=[FieldError(field="file", message=f"more than {mb:,} MB of cell text")],
+        extra={"limit": "upload_max_xlsx_bytes", "max": limits.max_xlsx_bytes},
+    )
+
+
+@dataclass
+class Lost:
+    """Cells holding numbers too long for Excel: where the first MAX_LISTED_ERRORS are
+    (row, column index), and how many there are."""
+
+    cells: list[tuple[int, int]]
+    count: int = 0
+
+
 def _unreadable() -> ValidationFailed:
     return ValidationFailed(
         "The XLSX file could not be read.",
@@ -235,11 +254,12 @@ def _unreadable() -> ValidationFailed:
 
 
 def _xlsx_rows(
-    data: bytes, limits: UploadLimits, lost: list[tuple[int, int]], first_row: list[int]
+    data: bytes, limits: UploadLimits, lost: Lost, first_row: list[int]
 ) -> Generator[list[str], None, None]:
     """The first sheet's rows as text, read by the child process. Its first row number
-    goes to `first_row` (calamine starts at the first row holding a value); (row, column
-    index) of every number too long for Excel go to `lost`."""
+    goes to `first_row` (calamine starts at the first row holding a value); numbers too
+    long for Excel go to `lost`. The cells' texts together may hold at most
+    `max_xlsx_bytes` characters (413 past that: see xlsx_child.py)."""
     check_xlsx_size(data, limits)
     with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as file:
         file.write(data)
@@ -253,6 +273,7 @@ def _xlsx_rows(
             str(limits.max_rows),
             str(limits.max_columns),
             str(limits.max_cell_chars),
+            str(limits.max_xlsx_bytes),
         ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -270,6 +291,8 @@ def _xlsx_rows(
             if len(size) < 4:
                 break
             message = decode(child.stdout.read(int.from_bytes(size, "big")))
+            if message.get("error") == "text":
+                raise _too_much_text(limits)
             if "error" in message:
                 break
             if "height" in message:
@@ -281,7 +304,8 @@ def _xlsx_rows(
                 continue
             yield from message["rows"]
             if message.get("end"):
-                lost.extend((row, column) for row, column in message["lost"])
+                lost.cells.extend((row, column) for row, column in message["lost"])
+                lost.count = message["lost_count"]
                 ended = True
         if not ended:
             # The child failed: a damaged file, or one that needs more memory to read
@@ -344,14 +368,14 @@ def read_table(
     header text (English or Vietnamese) to the canonical column name; unknown columns are
     refused."""
     if data[:4] == XLSX_MAGIC or (filename or "").lower().endswith(".xlsx"):
-        lost: list[tuple[int, int]] = []
+        lost = Lost([])
         first_row: list[int] = []
         with closing(_xlsx_rows(data, limits, lost, first_row)) as raw:
             return _table(raw, first_row, aliases, required, limits, lost)
     for encoding in ("utf-8-sig", "cp1258"):
         try:
             with closing(_csv_rows(data, encoding, limits)) as raw:
-                return _table(raw, [1], aliases, required, limits, [])
+                return _table(raw, [1], aliases, required, limits, Lost([]))
         except UnicodeDecodeError:
             continue
     raise ValidationFailed(
@@ -365,7 +389,7 @@ def _table(
     aliases: Mapping[str, str],
     required: set[str],
     limits: UploadLimits,
-    lost: list[tuple[int, int]],
+    lost: Lost,
 ) -> Table:
     number = 0  # the row being read is number + 1
     errors: list[FieldError] = []
@@ -418,13 +442,18 @@ def _table(
         )
     lossy = [
         FieldError(row=row, field=columns[index], message=LOST_DIGITS)
-        for row, index in lost
+        for row, index in lost.cells
         if index < len(columns) and columns[index]
     ]
     if lossy:
+        # Past the first MAX_LISTED_ERRORS the child only counted the cells (blank
+        # columns included); those are counted as not listed.
+        not_listed = max(0, lost.count - len(lost.cells))
         raise ValidationFailed(
-            f"{len(lossy)} cell(s) hold numbers too long for Excel; nothing was imported.",
+            f"{len(lossy) + not_listed} cell(s) hold numbers too long for Excel; "
+            "nothing was imported.",
             errors=lossy,
+            not_listed=not_listed,
         )
     return Table(columns=[c for c in columns if c], rows=rows)
 
@@ -438,14 +467,20 @@ def _header(
 ) -> list[str]:
     """The canonical column of each header cell ("" for a blank one); unknown or missing
     columns refuse the file."""
-    if not header or not any(h.strip() for h in header):
+    # Excel pads CSV rows with empty cells to the sheet's width: those after the last
+    # named column are dropped (found in one pass; cutting one at a time was quadratic,
+    # 114 s for 100,000 trailing commas).
+    cells = header or []
+    end = len(cells)
+    while end and not cells[end - 1].strip():
+        end -= 1
+    if not end:
         raise ValidationFailed(
             "The file has no header row.", errors=[FieldError(row=1, message="header row missing")]
         )
-    while header and not header[-1].strip():
-        header = header[:-1]  # Excel pads CSV rows with empty cells to the sheet's width
-    if len(header) > limits.max_columns:
+    if end > limits.max_columns:
         raise _too_many_columns(limits)
+    header = cells[:end]
     if any(len(h) > limits.max_cell_chars for h in header):
         raise ValidationFailed("The header row is not right.", errors=[_too_long(limits, number)])
     columns: list[str] = []

@@ -1,6 +1,6 @@
 """The XLSX reader's child process: python-calamine reads the first sheet, rows go back.
 
-Run as a script (`python -I xlsx_child.py PATH MEMORY MAX_ROWS MAX_COLUMNS MAX_CHARS`) by
+Run as a script (`python -I xlsx_child.py PATH MEMORY MAX_ROWS MAX_COLUMNS MAX_CHARS MAX_TEXT`) by
 common/tabular.py, never imported by the server: calamine builds a dense grid from the
 sheet's first to its last cell, so two cells at A1 and XFD1048576 in a 1.6 KB file ask for
 17 billion cells and the allocation failure aborts the whole process. Here that process is
@@ -10,8 +10,13 @@ It imports nothing of devicetrack (importing the package costs seconds) and writ
 msgpack frames (4-byte big-endian length, then the body) to stdout:
   {"first_row": n, "height": h, "width": w}   the sheet's extent (rows numbered from 1)
   {"rows": [[str, ...], ...]}                 up to 1,000 rows of cell texts at a time
-  {"rows": [...], "lost": [[row, column]], "end": true}   the last frame
-  {"error": "unreadable" | "memory"}          instead of all of the above
+  {"rows": [...], "lost": [[row, column]], "lost_count": n, "end": true}   the last frame
+  {"error": "unreadable" | "memory" | "text"}  instead of (the rest of) the above
+
+"text": the cells' texts together passed MAX_TEXT characters (the server's
+upload_max_xlsx_bytes). The zip's declared sizes do not bound them: one shared string of
+4,000 characters named by every cell is stored once and sent once per cell (an 845 KB
+file came to 1.3 billion characters). The child stops there, before sending more.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ import msgspec
 # refuses such cells (tabular.LOST_DIGITS); this child reports where they are.
 LOSSY_NUMBER = 1e15
 BATCH = 1000
+# At most this many cells with lost digits are located (errors.MAX_LISTED_ERRORS: no more
+# are listed); the rest are only counted.
+MAX_LOST = 1000
 
 
 def cell_text(value: object, max_chars: int) -> str:
@@ -60,7 +68,12 @@ def _limit_memory(limit: int) -> None:
 
 
 def read(
-    path: str, max_rows: int, max_columns: int, max_chars: int, send: Callable[[Any], None]
+    path: str,
+    max_rows: int,
+    max_columns: int,
+    max_chars: int,
+    max_text: int,
+    send: Callable[[Any], None],
 ) -> None:
     import python_calamine
 
@@ -81,20 +94,29 @@ def read(
         return  # the server refuses the file from the extent alone
     batch: list[list[str]] = []
     lost: list[list[int]] = []
+    lost_count = 0
+    text = 0  # characters of the cells read so far
     for number, values in enumerate(sheet.iter_rows(), start=first_row):
         for index, value in enumerate(values):
             if isinstance(value, int | float) and abs(value) >= LOSSY_NUMBER:
-                lost.append([number, index])
-        batch.append([cell_text(v, max_chars) for v in values])
+                lost_count += 1
+                if len(lost) < MAX_LOST:
+                    lost.append([number, index])
+        cells = [cell_text(v, max_chars) for v in values]
+        text += sum(map(len, cells))
+        if text > max_text:
+            send({"error": "text"})
+            return
+        batch.append(cells)
         if len(batch) == BATCH:
             send({"rows": batch})
             batch = []
-    send({"rows": batch, "lost": lost, "end": True})
+    send({"rows": batch, "lost": lost, "lost_count": lost_count, "end": True})
 
 
 def main(argv: list[str]) -> None:
     path = argv[1]
-    memory, max_rows, max_columns, max_chars = (int(a) for a in argv[2:6])
+    memory, max_rows, max_columns, max_chars, max_text = (int(a) for a in argv[2:7])
     _limit_memory(memory)
     out = sys.stdout.buffer
     encode = msgspec.msgpack.Encoder().encode
@@ -106,7 +128,7 @@ def main(argv: list[str]) -> None:
         out.flush()
 
     try:
-        read(path, max_rows, max_columns, max_chars, send)
+        read(path, max_rows, max_columns, max_chars, max_text, send)
     except MemoryError:
         send({"error": "memory"})
     except BrokenPipeError:
