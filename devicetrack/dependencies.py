@@ -15,8 +15,7 @@ from devicetrack.auth.service import principal_for_credential, unauthorized
 from devicetrack.config import Settings
 from devicetrack.errors import DomainError
 from devicetrack.idempotency import service as idempotency
-
-READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+from devicetrack.idempotency.service import READ_ONLY_METHODS
 
 
 async def provide_transaction(

@@ -597,3 +597,27 @@ async def test_health_answers_within_100_ms_while_big_uploads_are_processed(
     # 43-51 MB in the runs measured (Python's small-object arenas stay fragmented).
     assert peak - before > 100, (before, peak, after)
     assert after - before < 100, (before, peak, after)
+
+
+def test_the_temporary_xlsx_file_is_removed_when_the_reader_cannot_start(
+    tmp_path, monkeypatch
+) -> None:
+    """The upload is written to a temporary file for the reading child; it is removed even
+    when starting the child fails."""
+    import openpyxl
+
+    from devicetrack.common import tabular
+
+    book = openpyxl.Workbook()
+    book.active.append(["asset_tag"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(tabular.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(tabular.subprocess, "Popen", failing)
+    with pytest.raises(OSError, match="no more processes"):
+        list(tabular._xlsx_rows(buffer.getvalue(), tabular.UploadLimits(), [], []))
+    assert list(tmp_path.iterdir()) == []

@@ -484,3 +484,12 @@ def test_every_api_write_goes_through_the_keyed_transaction(client: AsyncTestCli
             if returns is Stream:
                 assert name == "labelSheet", name
     assert writes > 30
+
+
+def test_one_definition_of_the_methods_that_change_nothing() -> None:
+    """The transaction (dependencies) and the idempotency middleware agree on which methods
+    only read, because there is one list."""
+    from devicetrack import dependencies
+    from devicetrack.idempotency import service
+
+    assert dependencies.READ_ONLY_METHODS is service.READ_ONLY_METHODS

@@ -261,14 +261,27 @@ def _xlsx_rows(
     long for Excel go to `lost`. The cells' texts together may hold at most
     `max_xlsx_bytes` characters (413 past that: see xlsx_child.py)."""
     check_xlsx_size(data, limits)
-    with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as file:
-        file.write(data)
+    # The child reads a file; it is removed however the reading ends (a failed write or
+    # start of the child included).
+    handle, path = tempfile.mkstemp(suffix=".xlsx")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        yield from _child_rows(path, limits, lost, first_row)
+    finally:
+        os.unlink(path)
+
+
+def _child_rows(
+    path: str, limits: UploadLimits, lost: list[tuple[int, int]], first_row: list[int]
+) -> Generator[list[str], None, None]:
+    """The rows the child process reads from the XLSX file at `path`."""
     child = subprocess.Popen(
         [
             sys.executable,
             "-I",
             str(CHILD),
-            file.name,
+            path,
             str(limits.reader_memory_bytes),
             str(limits.max_rows),
             str(limits.max_columns),
@@ -333,7 +346,6 @@ def _xlsx_rows(
             child.kill()
         child.stdout.close()
         child.wait()
-        os.unlink(file.name)
 
 
 # ---- both -------------------------------------------------------------------------
