@@ -60,6 +60,38 @@ def _bounded(error: FieldError) -> FieldError:
     )
 
 
+class RowErrors:
+    """The errors of a file checked row by row, for a refusal: the first MAX_LISTED_ERRORS
+    kept to be listed, the rest only counted (every row is still checked, so the answer
+    says how many rows are wrong). `add` a row's errors once the row is checked."""
+
+    __slots__ = ("listed", "not_listed", "rows_not_listed")
+
+    def __init__(self) -> None:
+        self.listed: list[FieldError] = []
+        self.not_listed = 0  # errors past the cap
+        self.rows_not_listed = 0  # wrong rows none of whose errors are listed
+
+    def add(self, row_errors: list[FieldError]) -> None:
+        if not row_errors:
+            return
+        room = MAX_LISTED_ERRORS - len(self.listed)
+        if room <= 0:
+            self.not_listed += len(row_errors)
+            self.rows_not_listed += 1
+            return
+        self.listed += row_errors[:room]
+        self.not_listed += max(0, len(row_errors) - room)
+
+    def __bool__(self) -> bool:
+        return bool(self.listed)
+
+    def wrong_rows(self, more: Sequence[FieldError] = ()) -> int:
+        """The rows with errors: those listed (with `more`, found later on other rows) and
+        those only counted."""
+        return len({e.row for e in self.listed} | {e.row for e in more}) + self.rows_not_listed
+
+
 class DomainError(Exception):
     status = 400
     kind = "bad-request"

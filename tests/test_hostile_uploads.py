@@ -381,6 +381,31 @@ async def test_at_most_a_thousand_errors_are_listed_and_the_rest_counted(client,
     assert len(response.content) < 40_000
 
 
+async def test_past_a_thousand_errors_every_wrong_row_is_still_counted(client, factory) -> None:
+    """Device intake and the school import stopped checking at 1,000 errors, so 5,000 bad
+    rows were answered as "1000 row(s) are wrong" and nothing said more were left out.
+    Every row is checked: the true count, 1,000 listed, the other 4,000 counted."""
+    officer, donation = await _donation(client, factory)
+    rows = [["kind", "serial"]] + [["toaster", f"BAD-{i:05d}"] for i in range(5000)]
+    response = await client.post(
+        f"{API}/donations/{donation}/devices",
+        headers=officer.headers,
+        files=_files(_csv(rows), "bad.csv"),
+    )
+    body = assert_problem(response, 422)
+    assert body["detail"] == "5000 row(s) are wrong; nothing was imported."
+    assert len(body["errors"]) == 1000 and body["errors_not_listed"] == 4000
+
+    admin = await factory.admin()
+    rows = [["code", "name", "commune_code"]] + [[f"S{i:05d}", "", ""] for i in range(5000)]
+    response = await client.post(
+        f"{API}/schools/import", headers=admin.headers, files=_files(_csv(rows), "s.csv")
+    )
+    body = assert_problem(response, 422)
+    assert body["detail"] == "5000 row(s) are wrong; nothing was imported."
+    assert len(body["errors"]) == 1000 and body["errors_not_listed"] == 9000
+
+
 async def test_a_twenty_megabyte_cell_is_not_echoed(client, factory, db) -> None:
     """In an XLSX (no CSV field limit applies) a 20 MB `kind` came back whole in "unknown
     kind '…'". Now the cell is refused for its length and the answer is a few hundred

@@ -209,12 +209,13 @@ async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
 
 
 def _refuse(checked: CheckedRows, db_errors: list[FieldError] | None = None) -> None:
-    errors = sorted(checked.errors + (db_errors or []), key=lambda e: (e.row or 0, e.field or ""))
-    if errors:
-        rows = len({e.row for e in errors})
+    more = db_errors or []
+    errors = sorted(checked.errors.listed + more, key=lambda e: (e.row or 0, e.field or ""))
+    if errors or checked.errors.not_listed:
         raise ValidationFailed(
-            f"{rows} row(s) are wrong; nothing was imported.",
+            f"{checked.errors.wrong_rows(more)} row(s) are wrong; nothing was imported.",
             errors=errors,
+            not_listed=checked.errors.not_listed,
             extra={"warnings": [msgspec.to_builtins(w) for w in checked.warnings]}
             if checked.warnings
             else None,

@@ -16,7 +16,7 @@ from devicetrack.common.dates import out_of_range
 from devicetrack.devices.identity import check_iccid, check_imei, normalise_msisdn, parse_date
 from devicetrack.devices.tags import parse_tag
 from devicetrack.devices.values import Carrier, Condition, DeviceKind
-from devicetrack.errors import FieldError, echo
+from devicetrack.errors import FieldError, RowErrors, echo
 
 COLUMNS = (
     "kind",
@@ -150,7 +150,8 @@ _CARRIER_ALIASES = {
 @dataclass
 class CheckedRows:
     records: list[tuple[Any, ...]] = field(default_factory=list)  # staging rows, file order
-    errors: list[FieldError] = field(default_factory=list)
+    # The first MAX_LISTED_ERRORS errors, the rest counted (every row is checked).
+    errors: RowErrors = field(default_factory=RowErrors)
     warnings: list[FieldError] = field(default_factory=list)
     bound_tags: dict[str, int] = field(default_factory=dict)  # pre-printed tag -> row
 
@@ -175,7 +176,7 @@ def _quota(value: str) -> Decimal:
 
 
 def check_new_rows(
-    rows: Sequence[tuple[int, dict[str, object]]], province_code: str, max_errors: int = 1000
+    rows: Sequence[tuple[int, dict[str, object]]], province_code: str
 ) -> CheckedRows:
     """Check rows for intake. Each record is (rownum, asset_tag, kind, make, model, serial,
     imei, iccid, msisdn, carrier, plan_name, plan_quota_gb, plan_expires_on, paid_by,
@@ -185,17 +186,18 @@ def check_new_rows(
     or missing cell is no value. Read with `get(column) or None`, not a helper per cell:
     this loop runs once per device of a 100,000-row upload."""
     out = CheckedRows()
-    errors = out.errors
     seen_imei: dict[str, int] = {}
     seen_iccid: dict[str, int] = {}
     seen_serial: dict[tuple[str, str], int] = {}
     for number, row in rows:
-        n_errors = len(errors)
+        errors: list[FieldError] = []  # this row's
         # Cells are text here (tabular and the JSON reader give strings); the one kind of
         # value that is not, a date from an XLSX cell, is read by _date alone.
         get = cast("Callable[[str], str | None]", row.get)
 
-        def bad(column: str, message: str, number: int = number) -> None:
+        def bad(
+            column: str, message: str, number: int = number, errors: list[FieldError] = errors
+        ) -> None:
             errors.append(FieldError(row=number, field=column, message=message))
 
         kind = (get("kind") or "").lower()
@@ -232,13 +234,13 @@ def check_new_rows(
                 bad("serial", f"duplicate of row {seen_serial[key]} in this file")
             else:
                 seen_serial[key] = number
-        if kind == "sim" and iccid is None and "iccid" not in {e.field for e in errors[n_errors:]}:
+        if kind == "sim" and iccid is None and "iccid" not in {e.field for e in errors}:
             bad("iccid", "a SIM needs an ICCID")
         if (
             kind == "smartphone"
             and imei is None
             and serial is None
-            and not any(e.field == "imei" for e in errors[n_errors:])
+            and not any(e.field == "imei" for e in errors)
         ):
             bad("imei", "a smartphone needs an IMEI or a serial")
         if kind and kind != "sim" and iccid is not None:
@@ -277,7 +279,7 @@ def check_new_rows(
             else:
                 tag = parsed.tag
                 out.bound_tags[tag] = number
-        if len(errors) == n_errors:
+        if not errors:
             out.records.append(
                 (
                     number,
@@ -299,8 +301,7 @@ def check_new_rows(
                     warranty,
                 )
             )
-        if len(errors) >= max_errors:
-            break
+        out.errors.add(errors)
     return out
 
 
@@ -320,17 +321,18 @@ def _date(row: Mapping[str, object], column: str, bad: Any) -> date | None:
 
 
 def check_update_rows(
-    rows: Sequence[tuple[int, dict[str, object]]], max_errors: int = 1000
+    rows: Sequence[tuple[int, dict[str, object]]],
 ) -> CheckedRows:
     """Rows of an update-import: matched by asset tag; empty cells keep the stored value.
     Record: (rownum, asset_tag, model, serial, condition, note, msisdn, carrier, plan_name,
     plan_quota_gb, plan_expires_on, paid_by, warranty_until)."""
     out = CheckedRows()
-    errors = out.errors
     for number, row in rows:
-        n_errors = len(errors)
+        errors: list[FieldError] = []  # this row's
 
-        def bad(column: str, message: str, number: int = number) -> None:
+        def bad(
+            column: str, message: str, number: int = number, errors: list[FieldError] = errors
+        ) -> None:
             errors.append(FieldError(row=number, field=column, message=message))
 
         extra = [c for c, v in row.items() if c not in UPDATE_COLUMNS and _text(v) is not None]
@@ -368,7 +370,7 @@ def check_update_rows(
                 bad("plan_quota_gb", str(exc))
         expires = _date(row, "plan_expires_on", bad)
         warranty = _date(row, "warranty_until", bad)
-        if len(errors) == n_errors:
+        if not errors:
             out.records.append(
                 (
                     number,
@@ -386,6 +388,5 @@ def check_update_rows(
                     warranty,
                 )
             )
-        if len(errors) >= max_errors:
-            break
+        out.errors.add(errors)
     return out

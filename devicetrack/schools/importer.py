@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.common.tabular import UploadLimits, parse_bool, parse_int, parse_table
 from devicetrack.common.workers import off_loop, release
-from devicetrack.errors import FieldError, Forbidden, ValidationFailed, echo
+from devicetrack.errors import FieldError, Forbidden, RowErrors, ValidationFailed, echo
 from devicetrack.regions import repository as regions
 from devicetrack.schools import repository as repo
 from devicetrack.schools.schemas import ImportResult
@@ -53,7 +53,6 @@ ALIASES = {
     "học_sinh_ưu_tiên": "priority_students",
 }
 REQUIRED = {"code", "name", "commune_code"}
-MAX_ERRORS = 1000
 
 
 async def import_schools(
@@ -83,8 +82,9 @@ async def import_schools(
     try:
         if errors:
             raise ValidationFailed(
-                f"{len({e.row for e in errors})} row(s) are wrong; nothing was imported.",
-                errors=errors,
+                f"{errors.wrong_rows()} row(s) are wrong; nothing was imported.",
+                errors=errors.listed,
+                not_listed=errors.not_listed,
             )
         ids = await repo.insert_schools(session, schools)
         enrolled = len(enrolments)
@@ -99,10 +99,10 @@ def _checked_rows(
     communes: dict[str, str],
     taken: set[str],
     principal: Principal,
-) -> tuple[list[dict[str, object]], list[tuple[int, dict[str, object]]], list[FieldError]]:
+) -> tuple[list[dict[str, object]], list[tuple[int, dict[str, object]]], RowErrors]:
     """The schools to insert, their enrolments (by index into the schools), and the errors
-    of the first MAX_ERRORS."""
-    errors: list[FieldError] = []
+    (the first MAX_LISTED_ERRORS listed, the rest counted)."""
+    found = RowErrors()
     schools: list[dict[str, object]] = []
     enrolments: list[tuple[int, dict[str, object]]] = []
     seen_codes: dict[str, int] = {}
@@ -111,7 +111,7 @@ def _checked_rows(
         errors.append(FieldError(row=row, field=field, message=message))
 
     for number, row in table_rows:
-        row_errors_before = len(errors)
+        errors: list[FieldError] = []  # this row's
         code = row.get("code", "")
         if not code:
             bad(number, "code", "required")
@@ -153,7 +153,7 @@ def _checked_rows(
             bad(number, "active", str(exc))
             active = True
         enrolment = _enrolment(number, row, bad)
-        if len(errors) == row_errors_before:
+        if not errors:
             schools.append(
                 {
                     "code": code,
@@ -168,9 +168,8 @@ def _checked_rows(
             )
             if enrolment is not None:
                 enrolments.append((len(schools) - 1, enrolment))
-        if len(errors) >= MAX_ERRORS:
-            break
-    return schools, enrolments, errors
+        found.add(errors)
+    return schools, enrolments, found
 
 
 def _enrolment(
