@@ -25,6 +25,7 @@ from __future__ import annotations
 from itertools import accumulate
 from typing import Any
 
+import anyio.to_thread
 from litestar import Request
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
@@ -99,6 +100,21 @@ def nested_deeper_than(body: bytes, limit: int) -> bool:
     return scanner.deeper_than(limit)
 
 
+# Bodies with more brackets than this are judged in a worker thread: a megabyte of nothing
+# but brackets costs the scanner about 0.4 s, which must not hold the event loop (and can
+# come before sign-in). Ordinary bodies have a handful and are judged at once.
+_BRACKETS_JUDGED_INLINE = 4096
+
+
+async def _judged(body: bytes, limit: int) -> bool:
+    brackets = body.count(b"[") + body.count(b"{")
+    if brackets <= limit:
+        return False
+    if brackets <= _BRACKETS_JUDGED_INLINE:
+        return nested_deeper_than(body, limit)
+    return await anyio.to_thread.run_sync(nested_deeper_than, body, limit)
+
+
 def _refusal(limit: int) -> NestedTooDeep:
     return NestedTooDeep(
         f"The body nests arrays or objects more than {limit} levels deep; no request of"
@@ -136,7 +152,8 @@ def json_depth_guard(max_depth: int, eager_bytes: int) -> Any:
                     if length is not None and length <= eager_bytes:
                         # Read once under the route's own size limit; the handler gets the
                         # same bytes from the request's state.
-                        if nested_deeper_than(await request.body(), max_depth):
+                        body = await request.body()
+                        if await _judged(body, max_depth):
                             raise _refusal(max_depth)
                     else:
                         receive = _judged_as_read(receive, max_depth)

@@ -273,7 +273,7 @@ def _xlsx_rows(
 
 
 def _child_rows(
-    path: str, limits: UploadLimits, lost: list[tuple[int, int]], first_row: list[int]
+    path: str, limits: UploadLimits, lost: Lost, first_row: list[int]
 ) -> Generator[list[str], None, None]:
     """The rows the child process reads from the XLSX file at `path`."""
     child = subprocess.Popen(
