@@ -5,9 +5,12 @@ includes it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import asyncpg
 import pytest
 
+from devicetrack.common.clock import local_today
 from tests.factories import assert_problem
 from tests.lifecycle_helpers import API, make_scene
 from tests.web_helpers import browser
@@ -234,3 +237,35 @@ async def test_the_log_cannot_be_changed_or_removed(client, db, factory) -> None
     erased = await client.delete(f"{API}/students/{lan['id']}", headers=scene.staff_a.headers)
     assert erased.status_code == 204, erased.text
     assert [dict(r) for r in await db.fetch("SELECT * FROM student_access_log")] == [dict(row)]
+
+
+async def test_the_sim_expiry_report_naming_students_is_a_read(client, db, factory) -> None:
+    """The SIM report names the students whose tablet's SIM lapses (to admins and the
+    school's staff): each such answer writes the access log; the officer's, without names,
+    writes nothing."""
+    scene = await make_scene(client, db, factory)
+    tablet, sim = await scene.intake(
+        {"kind": "tablet", "serial": "AL-SIM-T1"},
+        {
+            "kind": "sim",
+            "iccid": "8984040000000000001",
+            "plan_expires_on": (local_today() + timedelta(days=10)).isoformat(),
+        },
+    )
+    await scene.act(scene.officer, tablet, "install-sim", sim=sim)
+    await scene.at_school([tablet])
+    student = await scene.consenting_student(full_name="Giàng Thị Pà")
+    await scene.lend(tablet, student)
+    before = len(await _log(db))
+
+    officer = await client.get(f"{API}/reports/sim-expiry", headers=scene.officer.headers)
+    assert officer.status_code == 200, officer.text
+    assert "Giàng Thị Pà" not in officer.text
+    assert len(await _log(db)) == before
+
+    staff = await client.get(f"{API}/reports/sim-expiry", headers=scene.staff_a.headers)
+    assert staff.status_code == 200, staff.text
+    assert "Giàng Thị Pà" in staff.text
+    assert (await _log(db))[before:] == [
+        (scene.staff_a.user_id, student, "GET /api/v1/reports/sim-expiry")
+    ]

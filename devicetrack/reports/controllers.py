@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.heavy import heavy_work
+from devicetrack.privacy import service as access_log
 from devicetrack.reports import export, service
 from devicetrack.reports.schemas import (
     AuditDueReport,
@@ -109,6 +110,7 @@ class ReportController(Controller):
     @get("/sim-expiry", operation_id="simExpiryReport")
     async def sim_expiry(
         self,
+        request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
         within_days: Annotated[
@@ -118,7 +120,12 @@ class ReportController(Controller):
         province: str | None = None,
     ) -> SimExpiryReport:
         days = None if within_days == "all" else within_days
-        return await service.sim_expiry(tx, principal, within_days=days, province=province)
+        report = await service.sim_expiry(tx, principal, within_days=days, province=province)
+        # The students whose tablets' SIMs lapse are named (admins, the school's staff):
+        # a read of their personal fields for the child's access log.
+        named = [s.student_id for g in report.items for s in g.students or []]
+        await access_log.record(tx, principal, access_log.route_of(request), named)
+        return report
 
     @get("/audit-due", operation_id="auditDueReport")
     async def audit_due(
