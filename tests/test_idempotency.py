@@ -493,3 +493,55 @@ def test_one_definition_of_the_methods_that_change_nothing() -> None:
     from devicetrack.idempotency import service
 
     assert dependencies.READ_ONLY_METHODS is service.READ_ONLY_METHODS
+
+
+async def test_a_kept_answer_naming_a_child_is_logged_when_replayed_and_dropped_on_erasure(
+    client, db, factory
+) -> None:
+    """A kept answer that carries a student's personal fields is a read of that student
+    each time it is sent again, and is not a copy that outlives the child's erasure: after it,
+    a repeat with the key is refused (carried out once, never twice) and names nobody."""
+    scene = await make_scene(client, db, factory)
+    staff = keyed(scene.staff_a, "enrol-lan-1")
+    body = {
+        "school_id": scene.school_a,
+        "student_code": "HS-IDEM-1",
+        "full_name": "Lò Thị Lan",
+        "grade": 4,
+    }
+    first = await client.post(f"{API}/students", headers=staff.headers, json=body)
+    assert first.status_code == 201, first.text
+    student_id = first.json()["id"]
+    second = await client.post(f"{API}/students", headers=staff.headers, json=body)
+    same_answer(first, second)
+    logged = await db.fetch(
+        "SELECT user_id, route FROM student_access_log WHERE student_id = $1", student_id
+    )
+    # Making the record is not a read of it (as without a key); sending the kept copy is.
+    assert [(r["user_id"], r["route"]) for r in logged] == [
+        (scene.staff_a.user_id, "POST /api/v1/students")
+    ]
+    kept = await db.fetchrow(
+        "SELECT student_ids, body FROM idempotency_keys WHERE key = 'enrol-lan-1'"
+    )
+    assert kept["student_ids"] == [student_id]
+    assert "Lò Thị Lan".encode() in kept["body"]
+
+    erased = await client.delete(f"{API}/students/{student_id}", headers=scene.staff_a.headers)
+    assert erased.status_code == 204, erased.text
+    row = await db.fetchrow(
+        "SELECT kept, body, headers, student_ids FROM idempotency_keys WHERE key = 'enrol-lan-1'"
+    )
+    assert (row["kept"], row["body"], row["headers"], row["student_ids"]) == (
+        "erased",
+        None,
+        "[]",
+        [],
+    )
+    again = await client.post(f"{API}/students", headers=staff.headers, json=body)
+    problem = assert_problem(again, 409)
+    assert problem["type"].endswith("idempotency-answer-not-kept")
+    assert "Lò Thị Lan" not in again.text
+    assert await db.fetchval("SELECT count(*) FROM students WHERE student_code = 'HS-IDEM-1'") == 1
+    # Answers that name nobody are untouched by an erasure.
+    assert await db.fetchval("SELECT count(*) FROM idempotency_keys WHERE kept = 'answer'") == 0

@@ -12,8 +12,9 @@ from sqlalchemy import (
     LargeBinary,
     SmallInteger,
     Text,
+    text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from devicetrack.db.columns import created_at, one_of
@@ -34,6 +35,13 @@ class IdempotencyKey(SQLModel, table=True):
         CheckConstraint(one_of("kept", Kept), name="kept_known"),
         # Expired keys are swept oldest first.
         Index("ix_idempotency_keys_created_at", "created_at"),
+        # Erasing a child finds the answers that name it (only those that name anyone).
+        Index(
+            "ix_idempotency_keys_student_ids",
+            "student_ids",
+            postgresql_using="gin",
+            postgresql_where=text("student_ids <> '{}'"),
+        ),
     )
 
     user_id: int = Field(
@@ -49,4 +57,10 @@ class IdempotencyKey(SQLModel, table=True):
     status: int = Field(sa_column=Column(SmallInteger, nullable=False))
     headers: list[Any] = Field(sa_column=Column(JSONB, nullable=False))
     body: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    # The students whose personal fields the kept answer carries (privacy.students_shown):
+    # a replay logs their reading again, and erasing one drops the answer (Kept.ERASED).
+    student_ids: list[int] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(Integer), nullable=False, server_default="{}"),
+    )
     created_at: datetime | None = created_at()

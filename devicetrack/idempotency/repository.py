@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.idempotency.models import IdempotencyKey
+from devicetrack.idempotency.values import Kept
 
 TABLE = IdempotencyKey.__table__
 
@@ -41,6 +42,7 @@ async def find(session: AsyncSession, user_id: int, key: str, hours: int) -> Any
         TABLE.c.status,
         TABLE.c.headers,
         TABLE.c.body,
+        TABLE.c.student_ids,
         (TABLE.c.created_at > _cutoff(hours)).label("fresh"),
     ).where(TABLE.c.user_id == user_id, TABLE.c.key == key)
     return (await session.execute(query)).first()
@@ -60,6 +62,7 @@ async def keep(
     status: int,
     headers: list[list[str]],
     body: bytes | None,
+    student_ids: list[int],
 ) -> None:
     """Record the answer. ON CONFLICT DO NOTHING only for a streamed request run again
     under its existing row; under the lock nobody else writes this key."""
@@ -71,6 +74,7 @@ async def keep(
         status=status,
         headers=headers,
         body=body,
+        student_ids=student_ids,
     )
     await session.execute(statement.on_conflict_do_nothing(index_elements=["user_id", "key"]))
 
@@ -90,3 +94,13 @@ async def purge_expired(session: AsyncSession, hours: int, limit: int | None = N
         delete(TABLE).where(tuple_(TABLE.c.user_id, TABLE.c.key).in_(old))
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def forget_answers_naming(session: AsyncSession, student_id: int) -> None:
+    """Drop the body and headers of every kept answer that names this student; the row
+    stays (as Kept.ERASED) so that a repeat is still never carried out twice."""
+    await session.execute(
+        update(TABLE)
+        .where(TABLE.c.student_ids.contains([student_id]), TABLE.c.student_ids != [])
+        .values(kept=Kept.ERASED, body=None, headers=[], student_ids=[])
+    )

@@ -37,7 +37,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import anyio.to_thread
@@ -59,6 +59,7 @@ from devicetrack.errors import (
 )
 from devicetrack.idempotency import repository as repo
 from devicetrack.idempotency.values import Kept
+from devicetrack.privacy import service as privacy
 
 log = logging.getLogger("devicetrack.idempotency")
 
@@ -120,6 +121,8 @@ class Answer:
     status: int
     headers: list[list[str]]
     body: bytes | None
+    # The students whose personal fields the body carries (privacy.students_shown).
+    student_ids: tuple[int, ...] = ()
 
 
 class Replay(Exception):
@@ -230,7 +233,13 @@ async def _settle(session: AsyncSession, claim: Claim, hours: int) -> None:
             errors=[FieldError(field="header.Idempotency-Key", message="used for another request")],
         )
     if row.kept == Kept.ANSWER:
-        raise Replay(Answer(row.kept, row.status, row.headers, row.body))
+        raise Replay(Answer(row.kept, row.status, row.headers, row.body, tuple(row.student_ids)))
+    if row.kept == Kept.ERASED:
+        raise AnswerNotKept(
+            "The request with this Idempotency-Key was carried out (status "
+            f"{row.status}); its answer named a student whose personal data has since been "
+            "erased, so it is not kept to be sent again."
+        )
     if row.kept == Kept.SECRET:
         raise AnswerNotKept(
             "The request with this Idempotency-Key was carried out (status "
@@ -278,7 +287,16 @@ async def keyed_transaction(
     """The request's one transaction, for a request with an Idempotency-Key."""
     transaction = await session.begin()
     try:
-        await _settle(session, claim, hours)
+        try:
+            await _settle(session, claim, hours)
+        except Replay as replay:
+            # A replay sends the children's data it holds again: a read, logged as one.
+            if replay.answer.student_ids:
+                await privacy.record_for_user(
+                    session, claim.user_id, privacy.route_of(request), [*replay.answer.student_ids]
+                )
+                await transaction.commit()
+            raise
         request.scope.setdefault("state", {})[CLAIM_STATE] = claim
         savepoint = await session.begin_nested()
         try:
@@ -298,7 +316,8 @@ async def keyed_transaction(
             # Fail closed: a change must never be committed without its kept answer.
             raise RuntimeError("the answer of a request with an Idempotency-Key was not seen")
         await savepoint.commit()
-        await _keep(session, claim, claim.answer, hours)
+        shown = tuple(privacy.students_named(session))
+        await _keep(session, claim, replace(claim.answer, student_ids=shown), hours)
         await transaction.commit()
     finally:
         if transaction.is_active:
@@ -315,10 +334,16 @@ async def _keep(session: AsyncSession, claim: Claim, answer: Answer, hours: int)
         status=answer.status,
         headers=answer.headers,
         body=answer.body,
+        student_ids=[*answer.student_ids],
     )
     # Expired keys are swept a few at a time by the requests that add keys (rows another
     # sweep holds are skipped, not waited for); purge_expired sweeps them all.
     await repo.purge_expired(session, hours, limit=100)
+
+
+async def forget_answers_naming(session: AsyncSession, student_id: int) -> None:
+    """Erasing a child's personal data drops every kept answer that carries it."""
+    await repo.forget_answers_naming(session, student_id)
 
 
 async def purge_expired(session: AsyncSession, hours: int = 24) -> int:

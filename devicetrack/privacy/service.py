@@ -28,11 +28,32 @@ def route_of(request: Request[Any, Any, Any]) -> str:
     return f"{request.method} {request.url.path}"
 
 
+# The request's session notes every student whose personal fields its answer carries (reads
+# and writes alike), so that a kept answer (idempotency) knows whom it names: sending it
+# again is a read of those children, and erasing one of them drops it.
+NAMED = "students_named"
+
+
+def note_named(session: AsyncSession, ids: list[int]) -> None:
+    """These students' personal fields are in the request's answer (see NAMED)."""
+    named: set[int] = session.info.setdefault(NAMED, set())
+    named.update(ids)
+
+
+def students_named(session: AsyncSession) -> list[int]:
+    return sorted(session.info.get(NAMED, ()))
+
+
 async def record(session: AsyncSession, principal: Principal, route: str, ids: list[int]) -> None:
     """Log that these students' personal fields reached this caller (the students domain
     decides which ones did: students.access_log.record_reads)."""
+    await record_for_user(session, principal.user_id, route, ids)
+
+
+async def record_for_user(session: AsyncSession, user_id: int, route: str, ids: list[int]) -> None:
     if ids:
-        await repo.record(session, principal.user_id, sorted(set(ids)), route)
+        note_named(session, ids)
+        await repo.record(session, user_id, sorted(set(ids)), route)
 
 
 def ensure_log_reader(principal: Principal) -> None:

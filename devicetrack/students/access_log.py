@@ -13,9 +13,29 @@ from devicetrack.privacy import service as log
 from devicetrack.privacy.schemas import AccessRead
 from devicetrack.privacy.service import access_log_of, route_of
 from devicetrack.students import service as students
-from devicetrack.students.schemas import AssignmentRead, StudentRead
+from devicetrack.students.schemas import AssignmentRead, ConsentRead, StudentRead
 
-__all__ = ["access_log_of", "list_access", "record_reads", "route_of"]
+__all__ = ["access_log_of", "list_access", "note_answer", "record_reads", "route_of"]
+
+
+def _shown(principal: Principal, reads: Iterable[StudentRead | AssignmentRead]) -> list[int]:
+    return [
+        read.student_id if isinstance(read, AssignmentRead) else read.id
+        for read in reads
+        if students.sees_personal_data(principal, read.school_id)
+    ]
+
+
+def note_answer(
+    principal: Principal, session: AsyncSession, read: StudentRead | AssignmentRead | ConsentRead
+) -> None:
+    """A write's answer that carries a student's personal fields (the record just made or
+    changed, the loan, the consent's guardian): not a read of the log's kind, but noted,
+    so that a copy kept for a retried request is dropped when the child is erased."""
+    if isinstance(read, ConsentRead):
+        log.note_named(session, [read.student_id])
+    else:
+        log.note_named(session, _shown(principal, [read]))
 
 
 async def record_reads(
@@ -25,12 +45,7 @@ async def record_reads(
     reads: Iterable[StudentRead | AssignmentRead],
 ) -> None:
     """Log the students whose personal fields these answers carry to this caller."""
-    ids = [
-        read.student_id if isinstance(read, AssignmentRead) else read.id
-        for read in reads
-        if students.sees_personal_data(principal, read.school_id)
-    ]
-    await log.record(session, principal, route, ids)
+    await log.record(session, principal, route, _shown(principal, reads))
 
 
 async def list_access(

@@ -41,7 +41,9 @@ class StudentController(Controller):
     async def create(
         self, tx: AsyncSession, principal: Principal, data: StudentCreate
     ) -> StudentRead:
-        return await service.create_student(tx, principal, data)
+        answer = await service.create_student(tx, principal, data)
+        privacy.note_answer(principal, tx, answer)
+        return answer
 
     @get("/", operation_id="listStudents")
     async def list_(
@@ -123,7 +125,9 @@ class StudentController(Controller):
     async def update(
         self, tx: AsyncSession, principal: Principal, student_id: int, data: StudentUpdate
     ) -> StudentRead:
-        return await service.update_student(tx, principal, student_id, data)
+        answer = await service.update_student(tx, principal, student_id, data)
+        privacy.note_answer(principal, tx, answer)
+        return answer
 
     @delete("/{student_id:int}", operation_id="eraseStudent")
     async def erase(self, tx: AsyncSession, principal: Principal, student_id: int) -> None:
@@ -134,7 +138,9 @@ class StudentController(Controller):
     async def move(
         self, tx: AsyncSession, principal: Principal, student_id: int, data: StudentMove
     ) -> StudentRead:
-        return await service.move_student(tx, principal, student_id, data)
+        answer = await service.move_student(tx, principal, student_id, data)
+        privacy.note_answer(principal, tx, answer)
+        return answer
 
     @get("/{student_id:int}/export", operation_id="exportStudent")
     async def export_(
@@ -175,7 +181,9 @@ class StudentController(Controller):
     async def add_consent(
         self, tx: AsyncSession, principal: Principal, student_id: int, data: ConsentCreate
     ) -> ConsentRead:
-        return await service.add_consent(tx, principal, student_id, data)
+        answer = await service.add_consent(tx, principal, student_id, data)
+        privacy.note_answer(principal, tx, answer)
+        return answer
 
     @post(
         "/{student_id:int}/consents/{consent_id:int}/withdraw",
@@ -185,7 +193,9 @@ class StudentController(Controller):
     async def withdraw(
         self, tx: AsyncSession, principal: Principal, student_id: int, consent_id: int
     ) -> ConsentRead:
-        return await service.withdraw_consent(tx, principal, student_id, consent_id)
+        answer = await service.withdraw_consent(tx, principal, student_id, consent_id)
+        privacy.note_answer(principal, tx, answer)
+        return answer
 
 
 class AssignmentController(Controller):
@@ -196,7 +206,9 @@ class AssignmentController(Controller):
     async def create(
         self, tx: AsyncSession, principal: Principal, data: AssignmentCreate
     ) -> AssignmentRead:
-        return await assignments.assign(tx, principal, data)
+        answer = await assignments.assign(tx, principal, data)
+        privacy.note_answer(principal, tx, answer)
+        return answer
 
     @get("/", operation_id="listAssignments")
     async def list_(
@@ -242,7 +254,9 @@ class AssignmentController(Controller):
     async def return_(
         self, tx: AsyncSession, principal: Principal, assignment_id: int, data: AssignmentReturn
     ) -> AssignmentRead:
-        return await assignments.return_device(tx, principal, assignment_id, data)
+        answer = await assignments.return_device(tx, principal, assignment_id, data)
+        privacy.note_answer(principal, tx, answer)
+        return answer
 
 
 class PrivacyController(Controller):
