@@ -468,6 +468,37 @@ async def test_a_csv_cell_past_the_field_limit_is_a_row_error(client, factory, d
     assert await db.fetchval("SELECT count(*) FROM devices") == 0
 
 
+async def test_line_endings_of_every_kind_are_read_and_a_nul_is_named(client, factory, db) -> None:
+    """Excel for Mac's "CSV (Macintosh)" ends lines with a lone CR; Windows with CRLF; a
+    file may mix them. All are rows. A NUL byte (a binary file under a .csv name) is the
+    error of its row, said as such, not "a quote left open"."""
+    officer, donation = await _donation(client, factory)
+    for name, data in (
+        ("mac.csv", b"kind,serial\rlaptop,MAC-1\rlaptop,MAC-2\r"),
+        ("mixed.csv", b"kind,serial\r\nlaptop,MIX-1\rlaptop,MIX-2\nlaptop,MIX-3"),
+    ):
+        response = await client.post(
+            f"{API}/donations/{donation}/devices", headers=officer.headers, files=_files(data, name)
+        )
+        assert response.status_code == 201, response.text
+    serials = {r[0] for r in await db.fetch("SELECT serial FROM devices")}
+    assert serials == {"MAC-1", "MAC-2", "MIX-1", "MIX-2", "MIX-3"}
+
+    data = b"kind,serial\nlaptop,NUL-1\nlaptop,NU\x00L-2\n"
+    body = assert_problem(
+        await client.post(
+            f"{API}/donations/{donation}/devices",
+            headers=officer.headers,
+            files=_files(data, "binary.csv"),
+        ),
+        422,
+    )
+    [error] = body["errors"]
+    assert (error["row"], error["field"]) == (3, "serial")
+    assert "NUL character" in error["message"]
+    assert await db.fetchval("SELECT count(*) FROM devices WHERE serial LIKE 'NUL%'") == 0
+
+
 async def test_too_many_rows_answer_413_naming_the_limit(client, factory, db) -> None:
     officer, donation = await _donation(client, factory)
     data = b"kind\n" + b"laptop\n" * 200_001

@@ -146,10 +146,18 @@ def _text_lines(data: bytes, encoding: str) -> Iterator[str]:
     end at a line break, where no combining mark can be split from its letter."""
     decoder = codecs.getincrementaldecoder(encoding)()
     pending: list[str] = []  # text after the last line break, kept until the next one
+    carriage = ""  # a CR ending a chunk, until the next shows whether an LF follows it
     view = memoryview(data)
     for offset in range(0, len(data), TEXT_CHUNK):
         final = offset + TEXT_CHUNK >= len(data)
-        text = decoder.decode(view[offset : offset + TEXT_CHUNK], final)
+        text = carriage + decoder.decode(view[offset : offset + TEXT_CHUNK], final)
+        carriage = ""
+        if not final and text.endswith("\r"):
+            text, carriage = text[:-1], "\r"
+        if "\r" in text:
+            # Every line ending becomes LF: CRLF (Windows), and the lone CR of the
+            # "CSV (Macintosh)" that Excel for Mac still offers.
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
         cut = len(text) if final else text.rfind("\n") + 1
         if not cut:
             pending.append(text)  # one very long line: joined once, when it ends
@@ -387,7 +395,7 @@ def read_table(
     for encoding in ("utf-8-sig", "cp1258"):
         try:
             with closing(_csv_rows(data, encoding, limits)) as raw:
-                return _table(raw, [1], aliases, required, limits, Lost([]))
+                return _table(raw, [1], aliases, required, limits, Lost([]), nul=b"\x00" in data)
         except UnicodeDecodeError:
             continue
     raise ValidationFailed(
@@ -402,7 +410,11 @@ def _table(
     required: set[str],
     limits: UploadLimits,
     lost: Lost,
+    *,
+    nul: bool = False,
 ) -> Table:
+    """`nul`: the file holds a NUL byte somewhere (no text may: PostgreSQL refuses it),
+    so each row is looked at for one."""
     number = 0  # the row being read is number + 1
     errors: list[FieldError] = []
     try:
@@ -422,6 +434,13 @@ def _table(
             cells = [v.strip() for v in values]  # already NFC: see _text_lines, xlsx_child
             if not any(cells):
                 continue
+            if nul and any("\x00" in c for c in cells):
+                errors += [
+                    FieldError(row=number, field=col, message=NUL_IN_CELL)
+                    for i, col in indexed
+                    if i < len(cells) and "\x00" in cells[i]
+                ]
+                continue
             if max(map(len, cells)) > max_chars:
                 errors += [
                     _too_long(limits, number, col)
@@ -437,11 +456,10 @@ def _table(
         # The csv module's field limit (131,072 characters by default) or a quote left
         # open until the end of the file: an error of that row, not of the server.
         text = str(exc)
-        message = (
-            f"a cell is longer than {limits.max_cell_chars:,} characters"
-            if "field larger than field limit" in text
-            else "not valid CSV here (is a quote left open?)"
-        )
+        if "field larger than field limit" in text:
+            message = f"a cell is longer than {limits.max_cell_chars:,} characters"
+        else:
+            message = "not valid CSV here (is a quote left open?)"
         raise ValidationFailed(
             "The file could not be read to the end; nothing was imported.",
             errors=[*errors, FieldError(row=number + 1, message=message)],
@@ -450,7 +468,11 @@ def _table(
         raise ValidationFailed(
             f"{len({e.row for e in errors})} row(s) are wrong; nothing was imported.",
             errors=errors,
-            extra={"limit": "upload_max_cell_chars", "max": max_chars},
+            extra=(
+                {"limit": "upload_max_cell_chars", "max": max_chars}
+                if any(e.message != NUL_IN_CELL for e in errors)
+                else None
+            ),
         )
     lossy = [
         FieldError(row=row, field=columns[index], message=LOST_DIGITS)
@@ -468,6 +490,12 @@ def _table(
             not_listed=not_listed,
         )
     return Table(columns=[c for c in columns if c], rows=rows)
+
+
+NUL_IN_CELL = (
+    "holds a NUL character, which no text has: is the file a spreadsheet saved under a "
+    ".csv name? Save it as CSV UTF-8, or upload the .xlsx"
+)
 
 
 def _header(
