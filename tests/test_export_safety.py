@@ -401,14 +401,10 @@ async def test_health_stays_fast_while_large_exports_run(
     client: AsyncTestClient, db: asyncpg.Pool, factory: Factory, live_server: str
 ) -> None:
     """Four exports of 20,001 devices at once (the finding: an XLSX of 40,700 devices
-    stalled /health 1.55 s, and four pushed lookups to 11.8 s): /health answers within
-    100 ms (99% of samples; every one within 500 ms), every export is complete or refused
-    with Retry-After.
-
-    Why not every sample within 100 ms: on the shared 2-core box at load 10–12 the same
-    sampling with no export running at all saw up to 113 ms for /health and 570 ms for a
-    lookup, which is the machine, not the app. The writer in a thread of the server (the
-    first version) failed this test with 5–10% of samples over 100 ms and up to 1.1 s."""
+    stalled /health 1.55 s, and four pushed lookups to 11.8 s): every /health sample
+    answers within 100 ms, every export is complete or refused with Retry-After. The
+    writers run in child processes (common/processes.py) and the server only streams what
+    they wrote; measured at load 6 on this 2-core box: max 37 ms over 494 samples."""
     scene = await make_scene(client, db, factory)
     (tag,) = await scene.tablets(1)
     await db.execute(
@@ -468,6 +464,4 @@ async def test_health_stays_fast_while_large_exports_run(
         f"median {sorted(lookups)[len(lookups) // 2] * 1000:.0f} ms"
     )
     assert len(health) >= 50, len(health)
-    ordered = sorted(health)
-    assert ordered[int(len(ordered) * 0.99)] < 0.1, ordered[-15:]
-    assert ordered[-1] < 0.5, ordered[-5:]
+    assert max(health) < 0.1, sorted(health)[-5:]

@@ -1,5 +1,5 @@
 """Device exports: every matching row, no cap, flat memory. CSV streams batch by batch;
-XLSX is written in a worker thread while the rows are fetched (common/spreadsheet.py).
+XLSX is written in a worker process while the rows are fetched (common/spreadsheet.py).
 Every cell passes the one formula rule there."""
 
 from __future__ import annotations
