@@ -21,6 +21,20 @@
     list.insertBefore(li, list.firstChild);
   }
 
+  // ---- tables as cards on a phone: each cell learns its column's name (app.css) -----
+  document.querySelectorAll("table.list").forEach(function (table) {
+    var heads = table.querySelectorAll("thead th");
+    if (heads.length < 3) return;
+    var names = Array.prototype.map.call(heads, function (th) { return th.textContent.trim(); });
+    table.classList.add("cards");
+    if (table.querySelector("thead a")) table.classList.add("sortable");
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      Array.prototype.forEach.call(row.children, function (cell, i) {
+        if (names[i] && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", names[i]);
+      });
+    });
+  });
+
   // ---- receiving an allocation: one POST per scanned tag, a running count ----------
   var receive = document.querySelector("[data-receive]");
   if (receive) {
