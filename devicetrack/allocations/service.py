@@ -44,6 +44,13 @@ def _ensure_allocator(principal: Principal, school: School) -> None:
     raise Forbidden("Only province officers allocate stock to schools.")
 
 
+def ensure_may_allocate(principal: Principal) -> None:
+    """The allocation form is for the roles the lifecycle lets allocate; which schools is
+    the school's own scope (read first) and `_ensure_allocator` when allocating."""
+    if not lifecycle.may(principal, lifecycle.TRANSITIONS["allocate"]):
+        raise Forbidden("Province officers allocate devices to schools.")
+
+
 async def _check_quota(
     session: AsyncSession, school: School, devices: list[Device], override: bool
 ) -> None:

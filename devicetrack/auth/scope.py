@@ -82,6 +82,16 @@ def ensure_school_visible(principal: Principal, school: S | None, what: str) -> 
     return school
 
 
+def dashboard_province(principal: Principal, asked: str | None) -> str | None:
+    """The province a coverage dashboard shows: officers their own whatever they ask; admins
+    the one they pick (None: every province). The reports then apply `restrict` as usual."""
+    if principal.is_province_officer:
+        return principal.province_code
+    if principal.is_admin:
+        return asked
+    raise Forbidden("Coverage dashboards are for province officers.")
+
+
 def ensure_can_manage_registry(principal: Principal, province_code: str) -> None:
     """Creating or changing schools: admins anywhere, province officers in their province."""
     if principal.is_admin:

@@ -16,6 +16,7 @@ from devicetrack.auth.values import Role
 from devicetrack.devices import repository as repo
 from devicetrack.devices.models import Device
 from devicetrack.devices.schemas import ActionBody
+from devicetrack.devices.values import SIM_HOSTS
 from devicetrack.devices.values import DeviceStatus as S
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools.models import School
@@ -134,6 +135,26 @@ def actions_for(principal: Principal, device: HasStatus) -> list[Transition]:
         ),
         key=lambda t: t.label,
     )
+
+
+class SimHost(HasStatus, Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def installed_sim(self) -> str | None: ...
+
+
+def sim_pairing_for(principal: Principal, device: SimHost) -> str | None:
+    """The SIM action a device's page offers, if any: remove the SIM the device holds, or
+    install one. Offered where a SIM can be installed (not on a device that is gone: lost,
+    stolen, retired) to the roles that pair SIMs; the API still takes a SIM out of a device
+    that is gone."""
+    if device.kind not in SIM_HOSTS:
+        return None
+    action = "remove-sim" if device.installed_sim else "install-sim"
+    if device.status not in TRANSITIONS["install-sim"].sources:
+        return None
+    return action if may(principal, TRANSITIONS[action]) else None
 
 
 def refuse_transition(device: Device, action: str, principal: Principal) -> Conflict:

@@ -13,13 +13,11 @@ from devicetrack.common.tabular import (
     Rows,
     UploadLimits,
     clean_cell,
-    parse_table,
     too_many_rows,
 )
 from devicetrack.common.uploads import after_upload, limit_upload_body, read_upload
 from devicetrack.common.workers import off_loop
 from devicetrack.config import Settings
-from devicetrack.devices import intake_rows
 from devicetrack.devices import service as devices
 from devicetrack.devices.intake import IntakeResult, UpdateResult
 from devicetrack.devices.schemas import DevicePage, IntakeRow, UpdateRow
@@ -144,12 +142,8 @@ class DonationController(Controller):
             rows = await off_loop(_json_rows, await request.body(), mode, limits)
         else:
             data, filename = await read_upload(request)
-            columns = intake_rows.UPDATE_COLUMNS if mode == "update" else intake_rows.COLUMNS
-            aliases = {k: v for k, v in intake_rows.ALIASES.items() if v in columns}
-            required = {"asset_tag"} if mode == "update" else {"kind"}
-            table = await parse_table(data, filename, aliases, required, limits)
+            rows = await service.intake_table(data, filename, mode, limits)
             del data  # the file's bytes are not needed once parsed
-            rows = table.rows
         try:
             return await service.intake_devices(tx, principal, donation_id, rows, mode)
         finally:

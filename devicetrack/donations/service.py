@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_donation
 from devicetrack.common.dates import check_event_dates
-from devicetrack.devices import intake
+from devicetrack.common.tabular import Rows, UploadLimits, parse_table
+from devicetrack.devices import intake, intake_rows
 from devicetrack.devices.tags import format_tag
 from devicetrack.donations import repository as repo
 from devicetrack.donations.models import Donation, LabelBatch
@@ -97,6 +98,27 @@ def _ensure_can_log(principal: Principal, donor_id: int, province_code: str) -> 
     if principal.is_donor or principal.is_province_officer:
         raise Forbidden("You can log donations only for your own donor or province.")
     raise Forbidden("Your role cannot log donations.")
+
+
+def followed_donor(principal: Principal, asked: int | None) -> int | None:
+    """Whose donations and impact a donor's view follows: a donor's own; province officers
+    and admins the donor they ask for (None: every donation they see). School staff none."""
+    if principal.is_school_staff:
+        raise Forbidden("Donations are followed by donors and the province.")
+    return principal.donor_id if principal.is_donor else asked
+
+
+def own_donor(principal: Principal) -> int | None:
+    """The donor a caller logs donations for on the donor's own page: a donor's own; None for
+    everyone else (the province logs them through the API)."""
+    return principal.donor_id if principal.is_donor else None
+
+
+def ensure_own_donor(principal: Principal) -> int:
+    donor_id = own_donor(principal)
+    if donor_id is None:
+        raise Forbidden("Donors log their donations here; the province uses the API.")
+    return donor_id
 
 
 async def create_donation(
@@ -217,6 +239,17 @@ async def intake_devices(
         actor_id=principal.user_id,
         rows=rows,
     )
+
+
+async def intake_table(data: bytes, filename: str | None, mode: str, limits: UploadLimits) -> Rows:
+    """The rows of an intake upload (CSV or XLSX, read in a worker) for `intake_devices`:
+    every intake column with `kind` required, or for `mode=update` the columns an update may
+    change with `asset_tag` required. The caller releases the rows when done."""
+    columns = intake_rows.UPDATE_COLUMNS if mode == "update" else intake_rows.COLUMNS
+    aliases = {k: v for k, v in intake_rows.ALIASES.items() if v in columns}
+    required = {"asset_tag"} if mode == "update" else {"kind"}
+    table = await parse_table(data, filename, aliases, required, limits)
+    return table.rows
 
 
 def _batch_tags(batch: LabelBatch) -> list[str]:

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.errors import NotFound
 from devicetrack.regions import repository as repo
+from devicetrack.regions import service
 from devicetrack.regions.schemas import CommuneList, CommuneRead, ProvinceList, ProvinceRead
 
 
@@ -17,7 +18,7 @@ class RegionController(Controller):
 
     @get("/", operation_id="listProvinces")
     async def provinces(self, tx: AsyncSession, principal: Principal) -> ProvinceList:
-        rows = await repo.list_provinces(tx)
+        rows = await service.list_provinces(tx)
         return ProvinceList(
             items=[
                 ProvinceRead(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncpg
 from sqlalchemy import ColumnElement, Text, any_, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -104,6 +105,12 @@ async def school_names(session: AsyncSession, ids: list[int]) -> dict[int, str]:
         return {}
     rows = await session.execute(select(School.id, School.name).where(School.id.in_(ids)))
     return {i: n for i, n in rows if i is not None}
+
+
+async def school_names_on(pool: asyncpg.Pool, ids: list[int]) -> dict[int, str]:
+    """`school_names` on the pool, for a request that has no session yet (the pages' caller)."""
+    rows = await pool.fetch("SELECT id, name FROM schools WHERE id = ANY($1::int[])", ids)
+    return {r["id"]: r["name"] for r in rows}
 
 
 async def school_choices(

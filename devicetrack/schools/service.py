@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 from sqlalchemy import ColumnElement, any_, literal, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -143,6 +144,20 @@ async def transfer_targets(
     if current is not None:
         where.append(School.id != current)
     return await repo.school_choices(session, where)
+
+
+async def school_names(session: AsyncSession, ids: list[int]) -> dict[int, str]:
+    """Names only, for labelling rows whose scope was already checked (a device's school and
+    the schools of its history)."""
+    return await repo.school_names(session, ids)
+
+
+async def my_school_names(pool: asyncpg.Pool, principal: Principal) -> dict[int, str]:
+    """The names of a staff member's schools when there are several (the pages' menu names
+    each one); empty for everyone else, so their pages spend no query on it."""
+    if not (principal.is_school_staff and len(principal.school_ids) > 1):
+        return {}
+    return await repo.school_names_on(pool, sorted(principal.school_ids))
 
 
 async def update_school(

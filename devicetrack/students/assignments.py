@@ -18,13 +18,33 @@ from devicetrack.db.counters import relock
 from devicetrack.devices import lifecycle
 from devicetrack.devices import repository as devices_repo
 from devicetrack.devices import service as devices
-from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from devicetrack.devices.schemas import DeviceRead
+from devicetrack.devices.values import DeviceStatus
+from devicetrack.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
 from devicetrack.schools.models import School
 from devicetrack.schools.repository import visible_schools
 from devicetrack.students import repository as repo
 from devicetrack.students.models import Assignment
-from devicetrack.students.schemas import AssignmentCreate, AssignmentRead, AssignmentReturn
-from devicetrack.students.service import get_student, relock_student, sees_personal_data
+from devicetrack.students.schemas import (
+    AssignmentCreate,
+    AssignmentRead,
+    AssignmentReturn,
+    StudentRead,
+)
+from devicetrack.students.service import (
+    get_student,
+    list_students,
+    relock_student,
+    sees_personal_data,
+)
+from devicetrack.students.values import StudentStatus
 
 NEEDS_RESET = ("laptop", "tablet", "smartphone")
 
@@ -292,3 +312,35 @@ async def open_loan_of(
     if not rows:
         raise NotFound(f"{asset_tag} is not lent to anyone.")
     return rows[0]
+
+
+async def loan_shown_with(
+    session: AsyncSession, principal: Principal, device: DeviceRead
+) -> AssignmentRead | None:
+    """The open loan a device's page names beside the device: None when it is not lent, or
+    when the caller does not see loans (donors) or not this one."""
+    if device.status != DeviceStatus.ASSIGNED:
+        return None
+    try:
+        return await open_loan_of(session, principal, device.asset_tag)
+    except DomainError:
+        return None
+
+
+async def lend_candidates(
+    session: AsyncSession, principal: Principal, asset_tag: str, q: str | None, limit: int
+) -> tuple[DeviceRead, list[StudentRead], bool]:
+    """The device about to be lent, the first `limit` active students of its school matching
+    `q` (a name without diacritics, or a code), and whether there are more."""
+    device = await devices.read_device(session, principal, asset_tag)
+    if device.school_id is None:
+        raise ValidationFailed(f"{device.asset_tag} is not at a school.")
+    found = await list_students(
+        session,
+        principal,
+        school_id=device.school_id,
+        status=StudentStatus.ACTIVE,
+        q=q,
+        limit=limit,
+    )
+    return device, found[:limit], len(found) > limit

@@ -1,149 +1,31 @@
-"""Pages every role shares: sign-in, language, home, the scan box and the device page."""
+"""Pages every role shares: home, the scan box and the device page with its actions
+(sign-in and the language switch: pages_signin.py)."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import asyncpg
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect
 from markupsafe import Markup
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from devicetrack.auth import service as auth
-from devicetrack.auth.client_address import client_address
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.service import LoginRefused
-from devicetrack.auth.values import Locale
-from devicetrack.config import Settings
 from devicetrack.custody import service as device_actions
 from devicetrack.devices import lifecycle
 from devicetrack.devices import service as devices
 from devicetrack.devices.schemas import ActionBody, ActionResult, DeviceRead, DeviceUpdate
-from devicetrack.devices.values import SIM_HOSTS, Condition
+from devicetrack.devices.values import Condition
 from devicetrack.errors import DomainError
 from devicetrack.labels import render as labels_render
 from devicetrack.labels import service as labels
-from devicetrack.schools import repository as schools_repo
 from devicetrack.schools import service as schools
 from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments
-from devicetrack.web import session
 from devicetrack.web.forms import Form, attempt
-from devicetrack.web.render import DONE_MESSAGES, page
-
-
-def home_of(principal: Principal) -> str:
-    if principal.is_school_staff and principal.school_ids:
-        return f"/schools/{min(principal.school_ids)}"
-    if principal.is_donor:
-        return "/donor"
-    return "/province"
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only paths of this site: `next` must not send a user elsewhere after sign-in."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return None
-
-
-def done(url: str, message: str, n: int | None = None) -> Redirect:
-    """Post/redirect/get with a short confirmation shown on the next page."""
-    assert message in DONE_MESSAGES, message
-    joiner = "&" if "?" in url else "?"
-    count = f"&n={n}" if n is not None else ""
-    return Redirect(f"{url}{joiner}done={quote(message)}{count}", status_code=303)
-
-
-class SignInPages(Controller):
-    path = "/"
-    include_in_schema = False
-
-    @get("/login")
-    async def login_form(
-        self, request: Request[Any, Any, Any], next: str | None = None
-    ) -> Response[Any]:
-        return page(request, "login.html", None, next=safe_next(next) or "")
-
-    @post("/login")
-    async def login(
-        self,
-        request: Request[Any, Any, Any],
-        tx: AsyncSession,
-        db_engine: AsyncEngine,
-        settings: Settings,
-    ) -> Response[Any]:
-        await session.check_csrf(request)
-        form = await Form.of(request)
-        email = form.text("email", required=True, max_length=254) or ""
-        password = form.text("password", required=True, max_length=200) or ""
-        target = safe_next(form.text("next"))
-        if form.errors:
-            return page(
-                request,
-                "login.html",
-                None,
-                status=422,
-                error="Enter your email and password.",
-                email=email,
-                next=target or "",
-            )
-        address = client_address(request, settings.trusted_proxies)
-        result = await auth.login(tx, db_engine, settings, email, password, address)
-        if isinstance(result, LoginRefused):
-            return page(
-                request,
-                "login.html",
-                None,
-                status=401,
-                error="Email or password is wrong, or the account is deactivated.",
-                email=email,
-                next=target or "",
-            )
-        # Home is worked out by "/" on the next request: the new token is not committed yet.
-        response: Response[Any] = Redirect(target or "/", status_code=303)
-        session.set_session(response, request, settings, result.access_token)
-        if request.cookies.get(session.LANG_COOKIE) is None:
-            locale = await auth.locale_of(tx, email)
-            response.set_cookie(
-                session.cookie(request, settings, session.LANG_COOKIE, locale, max_age=365 * 86400)
-            )
-        return response
-
-    @post("/lang")
-    async def language(
-        self,
-        request: Request[Any, Any, Any],
-        tx: AsyncSession,
-        pool: asyncpg.Pool,
-        settings: Settings,
-    ) -> Response[Any]:
-        """Switch language; a signed-in user keeps the choice on their account."""
-        await session.check_csrf(request)
-        form = await Form.of(request)
-        lang = form.choice("lang", Locale, required=True) or Locale.VI
-        token = session.session_token(request)
-        principal = await auth.principal_for_credential(pool, token, 0) if token else None
-        if principal is not None:
-            await auth.set_locale(tx, principal, lang)
-        response: Response[Any] = Redirect(safe_next(form.text("next")) or "/", status_code=303)
-        response.set_cookie(
-            session.cookie(request, settings, session.LANG_COOKIE, lang, max_age=365 * 86400)
-        )
-        return response
-
-    @post("/logout")
-    async def logout(self, request: Request[Any, Any, Any], tx: AsyncSession) -> Response[Any]:
-        """Works with an expired session too: the cookie is cleared either way."""
-        await session.check_csrf(request)
-        token = session.session_token(request)
-        if token:
-            await auth.logout(tx, token)
-        response: Response[Any] = Redirect("/login", status_code=303)
-        session.clear_session(response)
-        return response
+from devicetrack.web.navigation import done, home_of
+from devicetrack.web.render import page
 
 
 class CommonPages(Controller):
@@ -211,16 +93,11 @@ class CommonPages(Controller):
         # Inline: drop the XML declaration; the SVG escapes its own text.
         label = Markup(svg.split("\n", 1)[-1])
         school_ids = [i for i in {device.school_id, *(e.school_id for e in events)} if i]
-        names = await schools_repo.school_names(tx, school_ids)
-        loan = None
-        if device.status == "assigned" and not principal.is_donor:
-            try:
-                loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
-            except DomainError:
-                loan = None
-            else:
-                # The page names the holder to the school's staff: a read of the student.
-                await privacy.record_reads(tx, principal, privacy.route_of(request), [loan])
+        names = await schools.school_names(tx, school_ids)
+        loan = await assignments.loan_shown_with(tx, principal, device)
+        if loan is not None:
+            # The page names the holder to the school's staff: a read of the student.
+            await privacy.record_reads(tx, principal, privacy.route_of(request), [loan])
         allowed = [t.action for t in lifecycle.actions_for(principal, device)]
         targets = (
             await schools.transfer_targets(tx, principal, device.province_code, device.school_id)
@@ -237,7 +114,7 @@ class CommonPages(Controller):
             school_names=names,
             loan=loan,
             actions=allowed,
-            sim_hosts=SIM_HOSTS,
+            sim_action=lifecycle.sim_pairing_for(principal, device),
             transfer_targets=targets,
             conditions=Condition,
             failed=failed,

@@ -11,7 +11,7 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.common.tabular import UploadLimits, parse_table
+from devicetrack.common.tabular import UploadLimits
 from devicetrack.common.uploads import after_upload, limit_upload_body
 from devicetrack.config import Settings
 from devicetrack.devices import intake_rows
@@ -19,21 +19,15 @@ from devicetrack.devices import service as devices
 from devicetrack.devices.values import Carrier, Condition, DeviceKind
 from devicetrack.donations import service as donations
 from devicetrack.donations.schemas import DonationCreate
-from devicetrack.errors import (
-    DomainError,
-    FieldError,
-    Forbidden,
-    ValidationFailed,
-    msgspec_path,
-)
+from devicetrack.errors import DomainError, FieldError, ValidationFailed, msgspec_path
 from devicetrack.labels.responses import sheet_response
 from devicetrack.labels.schemas import LabelSheetRequest
 from devicetrack.labels.templates import TEMPLATES
 from devicetrack.labels.values import TemplateName
-from devicetrack.regions import repository as regions
+from devicetrack.regions import service as regions
 from devicetrack.reports import service as reports
 from devicetrack.web.forms import Form, attempt
-from devicetrack.web.pages_common import done
+from devicetrack.web.navigation import done
 from devicetrack.web.render import page, translator
 
 # The one-device form has every intake column but the warranty date.
@@ -71,9 +65,7 @@ class DonorPages(Controller):
         error: DomainError | None = None,
         values: dict[str, Any] | None = None,
     ) -> Response[Any]:
-        if principal.is_school_staff:
-            raise Forbidden("Donations are followed by donors and the province.")
-        donor_id = principal.donor_id if principal.is_donor else donor
+        donor_id = donations.followed_donor(principal, donor)
         rows = await donations.list_donations(
             tx, principal, donor_id=donor_id, province=None, after_id=None, limit=500
         )
@@ -84,9 +76,10 @@ class DonorPages(Controller):
                 by_status[status] = by_status.get(status, 0) + n
         t = translator(request, principal)
         bars = [(t.word(s), float(n)) for s, n in sorted(by_status.items(), key=lambda i: -i[1])]
+        # The new-donation form (a donor's own) picks the province the devices go to.
         provinces = (
             [(p.code, p.name) for p, _ in await regions.list_provinces(tx)]
-            if principal.is_donor
+            if donations.own_donor(principal) is not None
             else []
         )
         return page(
@@ -109,8 +102,7 @@ class DonorPages(Controller):
         self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal
     ) -> Response[Any]:
         """A donor logs a contribution: where it goes, its reference and what is pledged."""
-        if not principal.is_donor or principal.donor_id is None:
-            raise Forbidden("Donors log their donations here; the province uses the API.")
+        donor_id = donations.ensure_own_donor(principal)
         form = await Form.of(request)
         province = form.text("province_code", required=True, max_length=2)
         reference = form.text("reference", required=True, max_length=100)
@@ -133,7 +125,7 @@ class DonorPages(Controller):
                 # Converted, not constructed: the body's own rules (province code, lengths).
                 data = msgspec.convert(
                     {
-                        "donor_id": principal.donor_id,
+                        "donor_id": donor_id,
                         "province_code": province,
                         "reference": reference,
                         "received_on": received_on,
@@ -251,15 +243,13 @@ class DonorPages(Controller):
         async def run() -> Any:
             if upload is None:
                 raise ValidationFailed("Choose a CSV or Excel file.", errors=form.errors)
-            table = await parse_table(
-                upload[0], upload[1], intake_rows.ALIASES, {"kind"}, UploadLimits.of(settings)
+            rows = await donations.intake_table(
+                upload[0], upload[1], "create", UploadLimits.of(settings)
             )
             try:
-                return await donations.intake_devices(
-                    tx, principal, donation_id, table.rows, "create"
-                )
+                return await donations.intake_devices(tx, principal, donation_id, rows, "create")
             finally:
-                await table.rows.release()
+                await rows.release()
 
         result = await attempt(tx, run)
         if isinstance(result, DomainError):

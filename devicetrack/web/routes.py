@@ -11,10 +11,17 @@ from litestar.di import Provide
 
 from devicetrack.errors import exception_handlers
 from devicetrack.web.assets import ASSET_HANDLERS
-from devicetrack.web.pages_common import CommonPages, SignInPages
+from devicetrack.web.pages_allocate import AllocationPages
+from devicetrack.web.pages_audits import AuditPages, SchoolAuditPages
+from devicetrack.web.pages_common import CommonPages
 from devicetrack.web.pages_donor import DonorPages
+from devicetrack.web.pages_loans import LoanPages
 from devicetrack.web.pages_province import ProvincePages
-from devicetrack.web.pages_school import AuditPages, LoanPages, SchoolPages, StudentPages
+from devicetrack.web.pages_province_lists import ProvinceFollowUpPages
+from devicetrack.web.pages_school import SchoolPages
+from devicetrack.web.pages_signin import SignInPages
+from devicetrack.web.pages_student import StudentPages
+from devicetrack.web.pages_students import SchoolStudentPages
 from devicetrack.web.render import error_page
 from devicetrack.web.session import provide_web_principal
 
@@ -22,15 +29,21 @@ from devicetrack.web.session import provide_web_principal
 def web_routers() -> list[Router]:
     pages = Router(
         path="/",
+        # By journey: everyone's (sign-in, the scan box, a device), a school's devices and
+        # receiving, its students and loans, audits, donors, the province.
         route_handlers=[
             SignInPages,
             CommonPages,
             SchoolPages,
+            SchoolStudentPages,
             StudentPages,
             LoanPages,
+            SchoolAuditPages,
             AuditPages,
             DonorPages,
+            AllocationPages,
             ProvincePages,
+            ProvinceFollowUpPages,
         ],
         dependencies={"principal": Provide(provide_web_principal)},
         # Every class the app maps to problem+json is mapped here too: Litestar picks the

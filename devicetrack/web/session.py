@@ -21,6 +21,7 @@ from devicetrack.auth.principal import Principal
 from devicetrack.auth.service import principal_for_credential
 from devicetrack.config import Settings
 from devicetrack.errors import DomainError
+from devicetrack.schools import service as schools
 
 SESSION_COOKIE = "dt_session"
 PRE_CSRF_COOKIE = "dt_csrf"
@@ -129,10 +130,6 @@ async def provide_web_principal(request: Request[Any, Any, Any]) -> Principal:
     state = request.scope.setdefault("state", {})
     state["user_id"] = principal.user_id
     await check_csrf(request)
-    if principal.is_school_staff and len(principal.school_ids) > 1:
-        # The menu names each of the user's schools (one query, only for these users).
-        rows = await pool.fetch(
-            "SELECT id, name FROM schools WHERE id = ANY($1::int[])", list(principal.school_ids)
-        )
-        state["my_school_names"] = {r["id"]: r["name"] for r in rows}
+    if names := await schools.my_school_names(pool, principal):
+        state["my_school_names"] = names  # the menu names each of the user's schools
     return principal

@@ -1,0 +1,134 @@
+"""Audit mode: a school's audits, starting one, and scanning — one code per form without
+JavaScript, or the browser's offline queue uploaded as a batch — then closing it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.audits import service as audits
+from devicetrack.audits.schemas import AuditCreate, ScanBatch, ScanResult
+from devicetrack.auth.principal import Principal
+from devicetrack.devices.values import Condition
+from devicetrack.errors import DomainError
+from devicetrack.schools import service as schools
+from devicetrack.web.forms import Form, attempt
+from devicetrack.web.render import page, translator
+
+
+class SchoolAuditPages(Controller):
+    path = "/schools/{school_id:int}"
+    include_in_schema = False
+
+    @get("/audits")
+    async def audits_list(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+    ) -> Response[Any]:
+        school = await schools.get_school(tx, principal, school_id)
+        rows = await audits.list_audits(
+            tx, principal, school_id=school_id, open_=None, after_id=None, limit=200
+        )
+        return page(request, "audits.html", principal, school=school, audits=list(reversed(rows)))
+
+    @post("/audits")
+    async def start_audit(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+    ) -> Response[Any]:
+        form = await Form.of(request)
+        data = AuditCreate(
+            school_id=school_id,
+            location=form.text("location", max_length=200),
+            include_assigned=not form.flag("exclude_assigned"),
+        )
+        audit = await audits.start(tx, principal, data)
+        return Redirect(f"/audits/{audit.id}", status_code=303)
+
+
+class AuditPages(Controller):
+    path = "/audits/{audit_id:int}"
+    include_in_schema = False
+
+    @get("/")
+    async def audit(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        audit_id: int,
+        last: str | None = None,
+    ) -> Response[Any]:
+        return await self._audit_page(request, tx, principal, audit_id, last=last)
+
+    async def _audit_page(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        audit_id: int,
+        *,
+        last: str | None = None,
+        error: DomainError | None = None,
+    ) -> Response[Any]:
+        audit = await audits.read(tx, principal, audit_id)
+        school = await schools.get_school(tx, principal, audit.school_id)
+        return page(
+            request,
+            "audit.html",
+            principal,
+            audit=audit,
+            school=school,
+            last=last,
+            conditions=Condition,
+            error=error,
+        )
+
+    @post("/scan")
+    async def scan_one(
+        self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, audit_id: int
+    ) -> Response[Any]:
+        """Without JavaScript: one code per submit, the page comes back ready for the next."""
+        form = await Form.of(request)
+        code = form.text("code", required=True, max_length=60)
+        condition = form.choice("condition", Condition)  # read before the check, not after
+        form.check()
+        result = await audits.scan(
+            tx, principal, audit_id, ScanBatch(code=code, condition=condition)
+        )
+        outcome = "rejected" if result.rejected else "unexpected" if result.unexpected else "ok"
+        return Redirect(f"/audits/{audit_id}?last={outcome}", status_code=303)
+
+    @post("/scans.json", status_code=200, request_max_body_size=8 * 1024 * 1024)
+    async def scans(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        audit_id: int,
+        data: ScanBatch,
+    ) -> ScanResult:
+        """The offline queue's upload: the same batch body as the API."""
+        result = await audits.scan(tx, principal, audit_id, data)
+        t = translator(request, principal)
+        for item in result.rejected:
+            item.message = t(item.message)
+        return result
+
+    @post("/close")
+    async def close(
+        self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, audit_id: int
+    ) -> Response[Any]:
+        result = await attempt(tx, lambda: audits.close(tx, principal, audit_id))
+        if isinstance(result, DomainError):
+            return await self._audit_page(request, tx, principal, audit_id, error=result)
+        return Redirect(f"/audits/{audit_id}", status_code=303)

@@ -1,0 +1,160 @@
+"""Lending a device in three taps (student, condition, lend) and taking it back
+(condition, wiped)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.common.clock import local_today
+from devicetrack.devices import service as devices
+from devicetrack.devices.values import Condition
+from devicetrack.errors import DomainError
+from devicetrack.students import access_log as privacy
+from devicetrack.students import assignments
+from devicetrack.students.schemas import AssignmentCreate, AssignmentReturn
+from devicetrack.web.forms import Form, attempt
+from devicetrack.web.navigation import done
+from devicetrack.web.render import fragment, page
+
+# Students a lend page lists at once; the search box narrows a big school down.
+LEND_MATCHES = 20
+
+
+class LoanPages(Controller):
+    """Lend in three taps (student, condition, lend) and take back (condition, wiped)."""
+
+    path = "/devices/{tag:str}"
+    include_in_schema = False
+
+    async def _lend_page(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        tag: str,
+        q: str | None,
+        error: DomainError | None = None,
+    ) -> Response[Any]:
+        device, candidates, more = await self._candidates(request, tx, principal, tag, q)
+        return page(
+            request,
+            "lend.html",
+            principal,
+            device=device,
+            students=candidates,
+            more=more,
+            today=local_today(),
+            q=q or "",
+            conditions=Condition,
+            error=error,
+        )
+
+    async def _candidates(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        tag: str,
+        q: str | None,
+    ) -> tuple[Any, list[Any], bool]:
+        """The device, the first LEND_MATCHES active students of its school matching `q`
+        (name without diacritics, or code), and whether there are more. A school of 500
+        listed whole weighed ~115 KB; the search finds the rest."""
+        device, candidates, more = await assignments.lend_candidates(
+            tx, principal, tag, (q or "").strip()[:100] or None, LEND_MATCHES
+        )
+        # The candidates are listed by name: each one shown is a read.
+        await privacy.record_reads(tx, principal, privacy.route_of(request), candidates)
+        return device, candidates, more
+
+    @get("/lend/students")
+    async def lend_candidates(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        tag: str,
+        q: str | None = None,
+    ) -> Response[Any]:
+        """The lend page's student list for what is typed so far (its script's search)."""
+        _, candidates, more = await self._candidates(request, tx, principal, tag, q)
+        return fragment(request, "_lend_students.html", principal, students=candidates, more=more)
+
+    @get("/lend")
+    async def lend_form(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        tag: str,
+        q: str | None = None,
+    ) -> Response[Any]:
+        return await self._lend_page(request, tx, principal, tag, q)
+
+    @post("/lend")
+    async def lend(
+        self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, tag: str
+    ) -> Response[Any]:
+        form = await Form.of(request)
+        student_id = form.integer("student_id", required=True)
+        data = AssignmentCreate(
+            asset_tag=tag[:40],
+            student_id=student_id or 0,
+            condition_out=form.choice("condition", Condition),
+            due_back_on=form.day("due_back_on"),
+            note=form.text("note"),
+        )
+        result: Any = form.refusal("Choose a student.")
+        if result is None:
+            result = await attempt(tx, lambda: assignments.assign(tx, principal, data))
+        if isinstance(result, DomainError):
+            return await self._lend_page(request, tx, principal, tag, None, result)
+        return done(f"/devices/{result.asset_tag}", "Lent.")
+
+    @get("/return")
+    async def return_form(
+        self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, tag: str
+    ) -> Response[Any]:
+        device = await devices.read_device(tx, principal, tag)
+        loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
+        await privacy.record_reads(tx, principal, privacy.route_of(request), [loan])
+        return page(
+            request, "return.html", principal, device=device, loan=loan, conditions=Condition
+        )
+
+    @post("/return")
+    async def take_back(
+        self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, tag: str
+    ) -> Response[Any]:
+        device = await devices.read_device(tx, principal, tag)
+        loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
+        form = await Form.of(request)
+        condition = form.choice("condition", Condition, required=True)
+        result: Any = form.refusal()
+        if result is None:
+            data = AssignmentReturn(
+                condition_in=condition,  # type: ignore[arg-type]
+                wiped=form.flag("wiped"),
+                note=form.text("note"),
+            )
+            result = await attempt(
+                tx, lambda: assignments.return_device(tx, principal, loan.id, data)
+            )
+        if isinstance(result, DomainError):
+            # Back to the form, with the reason and what was chosen (the holder's name too).
+            await privacy.record_reads(tx, principal, privacy.route_of(request), [loan])
+            return page(
+                request,
+                "return.html",
+                principal,
+                device=device,
+                loan=loan,
+                conditions=Condition,
+                error=result,
+                values=form.values,
+            )
+        return done(f"/devices/{device.asset_tag}", "Taken back.")

@@ -1,0 +1,144 @@
+"""What a province follows up: SIMs whose data plans end soon (by school, and one by one for
+the carrier) and schools whose audit is overdue, each also as Excel in the reader's
+language."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Controller, Request, Response, get
+from litestar.response import Stream
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth import scope
+from devicetrack.auth.principal import Principal
+from devicetrack.common.spreadsheet import DAY, Column
+from devicetrack.reports import service as reports
+from devicetrack.web.excel import table_xlsx
+from devicetrack.web.render import page, translator
+
+# The page's windows in days; besides them, "all" lists every SIM with an end date.
+SIM_WINDOWS = (7, 14, 30, 60, 90)
+Days = int | Literal["all"]
+
+
+async def _sim_report(
+    tx: AsyncSession, principal: Principal, province: str | None, days: Days
+) -> tuple[str | None, Any]:
+    """The SIM expiry report the page and both Excel files show (days kept within 0–3650,
+    `all`: no end)."""
+    code = scope.dashboard_province(principal, province)
+    within = None if days == "all" else max(0, min(days, reports.SIM_WINDOW_MAX_DAYS))
+    report = await reports.sim_expiry(tx, principal, within_days=within, province=code)
+    return code, report
+
+
+class ProvinceFollowUpPages(Controller):
+    path = "/province"
+    include_in_schema = False
+
+    @get("/sims")
+    async def sims(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        province: str | None = None,
+        days: Days = 30,
+    ) -> Response[Any]:
+        code, report = await _sim_report(tx, principal, province, days)
+        return page(request, "sims.html", principal, report=report, code=code, windows=SIM_WINDOWS)
+
+    @get("/audits")
+    async def audits_due(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        province: str | None = None,
+    ) -> Response[Any]:
+        code = scope.dashboard_province(principal, province)
+        report = await reports.audit_due(
+            tx, principal, province=code, school=None, days=180, limit=500
+        )
+        return page(request, "audits_due.html", principal, report=report, code=code)
+
+    @get("/sims.xlsx")
+    async def sims_xlsx(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        province: str | None = None,
+        days: Days = 30,
+    ) -> Stream:
+        _, report = await _sim_report(tx, principal, province, days)
+        t = translator(request, principal)
+        header: list[str | Column] = [
+            t("School"),
+            t("SIMs"),
+            t("Already expired"),
+            Column(t("Earliest expiry"), DAY),
+            t("Students affected"),
+        ]
+        rows = [
+            (
+                g.school_name or t("Province stock"),
+                g.sims,
+                g.expired,
+                g.earliest_expiry,
+                g.students_affected,
+            )
+            for g in report.items
+        ]
+        return await table_xlsx(request, "sims-expiring.xlsx", t("SIMs expiring"), header, rows)
+
+    @get("/sims-list.xlsx")
+    async def sims_list_xlsx(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        province: str | None = None,
+        days: Days = 30,
+    ) -> Stream:
+        """One row per SIM to top up, soonest first: what a carrier needs."""
+        _, report = await _sim_report(tx, principal, province, days)
+        t = translator(request, principal)
+        header: list[str | Column] = [
+            *(t(h) for h in ("Asset tag", "Phone number", "ICCID", "Carrier", "Plan")),
+            Column(t("Plan expires"), DAY),
+            t("School"),
+            t("Installed in"),
+        ]
+        rows = [
+            (
+                s.asset_tag,
+                s.msisdn,
+                s.iccid,
+                t.word(s.carrier) if s.carrier else None,
+                s.plan_name,
+                s.plan_expires_on,
+                s.school_name if s.school_id else t("Province stock"),
+                s.installed_in,
+            )
+            for s in report.sims
+        ]
+        return await table_xlsx(request, "sims-to-top-up.xlsx", t("SIMs to top up"), header, rows)
+
+    @get("/audits.xlsx")
+    async def audits_xlsx(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        province: str | None = None,
+    ) -> Stream:
+        code = scope.dashboard_province(principal, province)
+        report = await reports.audit_due(
+            tx, principal, province=code, school=None, days=180, limit=1000
+        )
+        t = translator(request, principal)
+        header = [t(h) for h in ("School", "Last audit", "Devices held")]
+        rows = [(s.school_name, s.last_audit_at, s.devices_held) for s in report.schools]
+        return await table_xlsx(request, "audits-overdue.xlsx", t("Audits overdue"), header, rows)

@@ -1,0 +1,202 @@
+"""One student's page: details, consent and its withdrawal, loans, editing, everything held
+as a file, and erasing the personal data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.auth.principal import Principal
+from devicetrack.errors import DomainError, FieldError, ValidationFailed
+from devicetrack.schools import service as schools
+from devicetrack.students import access_log as privacy
+from devicetrack.students import assignments
+from devicetrack.students import export as student_export
+from devicetrack.students import service as students
+from devicetrack.students.schemas import ConsentCreate, StudentUpdate
+from devicetrack.students.values import ConsentMethod, StudentStatus
+from devicetrack.web.forms import Form, attempt
+from devicetrack.web.navigation import done
+from devicetrack.web.render import page
+
+
+class StudentPages(Controller):
+    path = "/students/{student_id:int}"
+    include_in_schema = False
+
+    @get("/")
+    async def student(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
+    ) -> Response[Any]:
+        return await self._student_page(request, tx, principal, student_id)
+
+    async def _student_page(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
+        *,
+        failed: str | None = None,
+        error: DomainError | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Response[Any]:
+        """The student's page; after a refused form (`failed`: consent, edit, erase), that
+        form shows the reason and what was typed."""
+        student, consent = await students.get_student(tx, principal, student_id)
+        school = await schools.get_school(tx, principal, student.school_id)
+        read = students.student_read(principal, student, consent)
+        await privacy.record_reads(tx, principal, privacy.route_of(request), [read])
+        return page(
+            request,
+            "student.html",
+            principal,
+            school=school,
+            student=read,
+            consents=await students.list_consents(tx, principal, student_id),
+            loans=await assignments.student_assignments(tx, principal, student_id),
+            statuses=StudentStatus,
+            methods=ConsentMethod,
+            failed=failed,
+            error=error,
+            values=values or {},
+        )
+
+    @post("/edit")
+    async def edit_student(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
+    ) -> Response[Any]:
+        """Class, grade, status and the guardian, as the school's staff keep them up to date."""
+        form = await Form.of(request)
+        fields = {
+            "grade": form.integer("grade", low=0, high=12),
+            "class_name": form.text("class_name", max_length=20),
+            "guardian_name": form.text("guardian_name", max_length=200),
+            "guardian_phone": form.text("guardian_phone", max_length=20),
+            "status": form.choice("status", StudentStatus),
+        }
+        for name in ("class_name", "guardian_name", "guardian_phone"):
+            if name in form.values and fields[name] is None:
+                fields[name] = ""  # emptied on the form: cleared, not kept
+        result: Any = form.refusal()
+        if result is None:
+            # The form checked each value against its list and limits; the Struct's Literal
+            # types are not visible through the dict (as for StudentCreate above).
+            data = StudentUpdate(**{k: v for k, v in fields.items() if v is not None})  # type: ignore[arg-type]
+            result = await attempt(
+                tx, lambda: students.update_student(tx, principal, student_id, data)
+            )
+        if isinstance(result, DomainError):
+            return await self._student_page(
+                request, tx, principal, student_id, failed="edit", error=result, values=form.values
+            )
+        return done(f"/students/{student_id}", "Saved.")
+
+    @post("/consents/{consent_id:int}/withdraw")
+    async def withdraw_consent(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
+        consent_id: int,
+    ) -> Response[Any]:
+        result = await attempt(
+            tx, lambda: students.withdraw_consent(tx, principal, student_id, consent_id)
+        )
+        if isinstance(result, DomainError):
+            return await self._student_page(
+                request, tx, principal, student_id, failed="consent", error=result
+            )
+        return done(f"/students/{student_id}", "Consent withdrawn.")
+
+    @post("/erase")
+    async def erase(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
+    ) -> Response[Any]:
+        """Erase the personal data (asked for by the family, or the student left long ago);
+        the loans and the device history stay under the pseudonymous code."""
+        form = await Form.of(request)
+        student, _ = await students.get_student(tx, principal, student_id)
+        result: Any = None
+        if not form.flag("confirm"):
+            result = ValidationFailed(
+                "Tick the box to confirm: erasing cannot be undone.",
+                errors=[FieldError(field="confirm", message="required")],
+            )
+        else:
+            result = await attempt(tx, lambda: students.erase_student(tx, principal, student_id))
+        if isinstance(result, DomainError):
+            return await self._student_page(
+                request, tx, principal, student_id, failed="erase", error=result
+            )
+        return done(f"/schools/{student.school_id}/students", "Erased.")
+
+    @get("/export")
+    async def export_json(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
+    ) -> Response[bytes]:
+        """Everything held about the student, as a file to hand to the family."""
+        exported = await student_export.export_student(
+            tx, principal, student_id, privacy.route_of(request)
+        )
+        return Response(
+            msgspec.json.encode(exported),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="student-{student_id}.json"'},
+        )
+
+    @post("/consents")
+    async def add_consent(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        student_id: int,
+    ) -> Response[Any]:
+        form = await Form.of(request)
+        given_by = form.text("given_by", required=True, max_length=200)
+        method = form.choice("method", ConsentMethod, required=True)
+        given_at = form.day("given_at", required=True)
+        result: Any = form.refusal()
+        if result is None:
+            data = ConsentCreate(
+                given_by=given_by or "",
+                method=method,  # type: ignore[arg-type]
+                given_at=given_at,  # type: ignore[arg-type]
+                evidence=form.text("evidence", max_length=300),
+            )
+            result = await attempt(
+                tx, lambda: students.add_consent(tx, principal, student_id, data)
+            )
+        if isinstance(result, DomainError):
+            # The student's page again, the consent form open with the reason and the values.
+            return await self._student_page(
+                request,
+                tx,
+                principal,
+                student_id,
+                failed="consent",
+                error=result,
+                values=form.values,
+            )
+        return done(f"/students/{student_id}", "Consent recorded.")
