@@ -218,3 +218,55 @@ def test_label_text_is_vietnamese_and_a_long_name_is_set_smaller_not_cut() -> No
     size = float(_re.search(r'font-size="([\d.]+)">' + _re.escape(donor), long).group(1))
     assert size < 2.4
     assert stringWidth(text, regular, size) <= room + 0.01
+
+
+async def test_label_batches_count_their_bound_tags_without_spelling_them_out(
+    client, factory
+) -> None:
+    """Listing batches counted the devices of each by spelling out every tag of every batch
+    (a page of 100,000-tag batches: millions of strings on the event loop; the long fuzz
+    run grew the server to 3.5 GB that way). A batch is a range of the tag index: the
+    counts and the bound tags are the same as before."""
+    officer = await factory.officer(DIEN_BIEN)
+    batches = []
+    for count in (5, 100_000, 5):
+        made = await client.post(
+            "/api/v1/label-batches",
+            headers=officer.headers,
+            json={"province_code": DIEN_BIEN, "count": count},
+        )
+        assert made.status_code == 201, made.text
+        batches.append(made.json())
+    first = (
+        await client.get(f"/api/v1/label-batches/{batches[0]['id']}", headers=officer.headers)
+    ).json()["tags"]
+    last = (
+        await client.get(f"/api/v1/label-batches/{batches[2]['id']}", headers=officer.headers)
+    ).json()["tags"]
+    donor = await factory.donor()
+    donation = await client.post(
+        "/api/v1/donations",
+        headers=officer.headers,
+        json={"donor_id": donor, "province_code": DIEN_BIEN, "reference": "PREPRINTED"},
+    )
+    csv = "asset_tag,kind\n" + "".join(f"{t},tablet\n" for t in (first[4], last[0], last[3]))
+    registered = await client.post(
+        f"/api/v1/donations/{donation.json()['id']}/devices",
+        headers=officer.headers,
+        files={"file": ("tags.csv", csv.encode(), "text/csv")},
+    )
+    assert registered.status_code == 201, registered.text
+
+    listed = await client.get("/api/v1/label-batches", headers=officer.headers)
+    assert listed.status_code == 200, listed.text
+    counts = {b["id"]: (b["count"], b["bound"]) for b in listed.json()["items"]}
+    assert [counts[b["id"]] for b in batches] == [(5, 1), (100_000, 0), (5, 2)]
+    big = (
+        await client.get(f"/api/v1/label-batches/{batches[1]['id']}", headers=officer.headers)
+    ).json()
+    assert (len(big["tags"]), big["bound"], big["bound_tags"]) == (100_000, 0, [])
+    assert big["tags"][0] == batches[1]["first_tag"] and big["tags"][-1] == batches[1]["last_tag"]
+    detail = (
+        await client.get(f"/api/v1/label-batches/{batches[2]['id']}", headers=officer.headers)
+    ).json()
+    assert (detail["bound"], detail["bound_tags"]) == (2, sorted([last[0], last[3]]))

@@ -52,10 +52,13 @@ async def test_staff_of_two_schools_see_each_school_by_name(
     both = await factory.staff(first, second)
     menu = (await web.get(f"/schools/{first}", headers=browser(both))).text
     for school, name in names.items():
-        assert f'<a href="/schools/{school}">{name}</a>' in menu
+        assert f'<a href="/schools/{school}" class="school" title="{name}">{name}</a>' in menu
+    # Only the school being looked at shows its pages (a two-line menu on a phone).
+    assert f'href="/schools/{first}/students"' in menu
+    assert f'href="/schools/{second}/students"' not in menu
     one = await factory.staff(first)
     menu = (await web.get(f"/schools/{first}", headers=browser(one))).text
-    assert f'<a href="/schools/{first}">My school</a>' in menu
+    assert f'<a href="/schools/{first}" class="school" title="My school">My school</a>' in menu
 
 
 async def test_excel_exports_speak_the_readers_language_and_clock(

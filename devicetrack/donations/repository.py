@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, any_, cast, delete, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import restrict
 from devicetrack.devices.models import Device
+from devicetrack.devices.tags import PREFIX
 from devicetrack.donations.models import Donation, LabelBatch, PledgedLine
 from devicetrack.donors.models import Donor
 
@@ -104,13 +104,29 @@ async def list_label_batches(
     return list((await session.execute(query)).scalars())
 
 
-async def bound_tags(session: AsyncSession, tags: list[str]) -> list[str]:
-    if not tags:
-        return []
-    # One array parameter, not one parameter per tag: a batch may hold 100,000 tags.
+def _in_batch(province_code: str, first_sequence: int, count: int) -> ColumnElement[bool]:
+    """Devices whose tag lies in a batch: a range of the tag index. Every tag has the same
+    shape (DTpp-ssssss-c), so the batch's tags are exactly those between its first
+    sequence's and its last's; a batch of 100,000 tags is never spelled out."""
+    last = first_sequence + count - 1
+    return Device.asset_tag.between(
+        f"{PREFIX}{province_code}-{first_sequence:06d}-0", f"{PREFIX}{province_code}-{last:06d}-9"
+    )
+
+
+async def count_bound(session: AsyncSession, province_code: str, first: int, count: int) -> int:
+    found = await session.scalar(
+        select(func.count()).select_from(Device).where(_in_batch(province_code, first, count))
+    )
+    return int(found or 0)
+
+
+async def bound_tags(
+    session: AsyncSession, province_code: str, first: int, count: int
+) -> list[str]:
     rows = await session.execute(
         select(Device.asset_tag)
-        .where(Device.asset_tag == any_(cast(tags, ARRAY(Text))))
+        .where(_in_batch(province_code, first, count))
         .order_by(Device.asset_tag)
     )
     return list(rows.scalars())
