@@ -202,3 +202,23 @@ async def test_a_donor_logs_a_donation_on_its_page(
     assert (
         await web.post("/donor/donations", data=form(officer), headers=browser(officer))
     ).status_code == 403
+
+
+async def test_people_see_label_stock_by_name_and_phone_numbers_as_they_write_them(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    """#14 item 9: label templates were shown as codes (`a4-3x8`), phone numbers as +84…
+    The codes stay the form's values and E.164 stays in the API."""
+    scene = await make_scene(client, db, factory)
+    (sim,) = await scene.intake(
+        {"kind": "sim", "iccid": "8984040000000000068", "msisdn": "0912345678"}
+    )
+    page = await web.get(f"/donations/{scene.donation_id}", headers=browser(scene.donor, "vi"))
+    assert '<option value="avery-l7651">Avery L7651 — 65 nhãn/tờ A4 (38 × 21 mm)</option>' in (
+        page.text
+    )
+    assert '<option value="a4-3x8">A4 — 24 nhãn/tờ (70 × 37 mm)</option>' in page.text
+    device = await web.get(f"/devices/{sim}", headers=browser(scene.officer))
+    assert "0912 345 678" in device.text and "+84912345678" not in device.text
+    api = await client.get(f"/api/v1/devices/{sim}", headers=scene.officer.headers)
+    assert api.json()["msisdn"] == "+84912345678"

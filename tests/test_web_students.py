@@ -201,6 +201,11 @@ async def test_the_student_page_edits_withdraws_exports_and_erases(
         "SELECT grade, class_name, guardian_phone FROM students WHERE id = $1", student
     )
     assert tuple(row) == (6, "6A", "+84912111222")
+    # The page shows the number as people write it, and the consent form's date is today
+    # in Vietnam (#14 item 9).
+    shown = (await web.get(url, headers=staff)).text
+    assert 'value="0912 111 222"' in shown and "+84912111222" not in shown
+    assert f'name="given_at" type="date" required value="{local_today().isoformat()}"' in shown
     bad = await web.post(
         f"{url}/edit", data=form(scene.staff_a, guardian_phone="12"), headers=staff
     )

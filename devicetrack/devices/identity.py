@@ -75,6 +75,19 @@ def normalise_msisdn(value: str) -> tuple[str | None, str | None]:
     return "+84" + national, None
 
 
+def display_msisdn(value: str | None) -> str:
+    """A stored number (+84…, E.164, as the API keeps it) as people write it in Vietnam:
+    0912 345 678 (a landline's longer number 0215 382 6789). Anything else as it is."""
+    if not value or not value.startswith("+84"):
+        return value or ""
+    national = "0" + value[3:]
+    if len(national) == 10:
+        return f"{national[:4]} {national[4:7]} {national[7:]}"
+    if len(national) == 11:
+        return f"{national[:4]} {national[4:7]} {national[7:]}"
+    return value
+
+
 def parse_date(value: str) -> date:
     """ISO dates (2025-07-14) and the Vietnamese day-first form (14/07/2025)."""
     value = value.strip()

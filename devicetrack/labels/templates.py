@@ -15,6 +15,7 @@ SIDE_MARGIN_MM = 1.0
 @dataclass(frozen=True)
 class Template:
     name: str
+    title: str  # what the stock is called where it is bought (a message id: translated)
     page_w: float
     page_h: float
     cols: int
@@ -46,10 +47,49 @@ TEMPLATES = {
     t.name: t
     for t in (
         # Avery L7651: A4, 5 × 13 labels of 38.1 × 21.2 mm, 40.64 mm column pitch.
-        Template(TemplateName.AVERY_L7651, 210, 297, 5, 13, 38.1, 21.2, 4.67, 10.7, 40.64, 21.2),
+        Template(
+            TemplateName.AVERY_L7651,
+            "Avery L7651 — 65 labels per A4 sheet (38 × 21 mm)",
+            210,
+            297,
+            5,
+            13,
+            38.1,
+            21.2,
+            4.67,
+            10.7,
+            40.64,
+            21.2,
+        ),
         # A4, 3 × 8 labels of 70 × 37 mm, edge to edge.
-        Template(TemplateName.A4_3X8, 210, 297, 3, 8, 70, 37, 0, 0.5, 70, 37),
+        Template(
+            TemplateName.A4_3X8,
+            "A4 — 24 labels per sheet (70 × 37 mm)",
+            210,
+            297,
+            3,
+            8,
+            70,
+            37,
+            0,
+            0.5,
+            70,
+            37,
+        ),
         # A thermal printer roll: one 50 × 25 mm label per page.
-        Template(TemplateName.THERMAL_50X25, 50, 25, 1, 1, 50, 25, 0, 0, 50, 25),
+        Template(
+            TemplateName.THERMAL_50X25,
+            "Thermal printer roll — one 50 × 25 mm label at a time",
+            50,
+            25,
+            1,
+            1,
+            50,
+            25,
+            0,
+            0,
+            50,
+            25,
+        ),
     )
 }

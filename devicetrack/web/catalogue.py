@@ -390,6 +390,12 @@ VI: dict[str, str] = {
     "Service temporarily unavailable": "Dịch vụ tạm thời gián đoạn",
     "Too many exports at once": "Đang có quá nhiều yêu cầu xuất tệp",
     "Too many labels for one sheet": "Quá nhiều nhãn cho một lần in",
+    # ---- label stock, by the name it is sold under ----
+    "Avery L7651 — 65 labels per A4 sheet (38 × 21 mm)": "Avery L7651 — 65 nhãn/tờ A4 (38 × 21 mm)",
+    "A4 — 24 labels per sheet (70 × 37 mm)": "A4 — 24 nhãn/tờ (70 × 37 mm)",
+    "Thermal printer roll — one 50 × 25 mm label at a time": (
+        "Cuộn giấy máy in nhiệt — từng nhãn 50 × 25 mm"
+    ),
     "Sign in first": "Hãy đăng nhập trước",
     "The form expired; reload the page and try again": (
         "Biểu mẫu đã hết hạn; hãy tải lại trang và thử lại"

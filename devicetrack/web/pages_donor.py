@@ -188,7 +188,7 @@ class DonorPages(Controller):
             kinds=DeviceKind,
             conditions=Condition,
             carriers=Carrier,
-            templates=sorted(TEMPLATES),
+            templates=[(name, TEMPLATES[name].title) for name in sorted(TEMPLATES)],
             error=error,
             values=values or {},
         )

@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.common.clock import local_today
 from devicetrack.errors import DomainError, FieldError, ValidationFailed
 from devicetrack.schools import service as schools
 from devicetrack.students import access_log as privacy
@@ -67,6 +68,8 @@ class StudentPages(Controller):
             failed=failed,
             error=error,
             values=values or {},
+            # A consent is usually recorded the day the paper is signed: today, in Vietnam.
+            today_iso=local_today().isoformat(),
         )
 
     @post("/edit")

@@ -14,6 +14,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
 
 from devicetrack.auth.principal import Principal
+from devicetrack.devices.identity import display_msisdn
 from devicetrack.errors import (
     DomainError,
     database_error_kind,
@@ -37,6 +38,7 @@ env = Environment(
 )
 env.globals["bar_chart"] = bar_chart
 env.globals["static"] = static_url
+env.filters["phone"] = display_msisdn
 
 
 # The confirmations a page may show after a redirect (`done=` in the URL): base.html shows
