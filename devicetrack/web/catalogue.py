@@ -612,3 +612,13 @@ PATTERNS: list[tuple[str, str]] = [
         "Hãy thu hẹp bộ lọc, in ít bản hơn hoặc in thành nhiều lần.",
     ),
 ]
+
+# ---- receiving, audits and students (issue #14): kept together at the end of the file,
+# so the work on the catalogue above merges with it cleanly ----
+VI.update(
+    {
+        "Paste or scan as many as you like: Enter receives every line in the box.": (
+            "Dán hoặc quét bao nhiêu mã cũng được: nhấn Enter để nhận mọi dòng trong ô."
+        ),
+    }
+)

@@ -21,34 +21,65 @@
     list.insertBefore(li, list.firstChild);
   }
 
-  // ---- receiving an allocation: one POST per scanned tag, a running count ----------
+  // ---- receiving an allocation: every line in the box at each Enter, a running count ---
+  // Nothing typed or pasted is dropped: each line comes back received or as a
+  // discrepancy, and lines the server never answered go back into the box.
   var receive = document.querySelector("[data-receive]");
   if (receive) {
     var area = receive.querySelector("textarea");
     var received = 0, discrepancies = 0;
     var counter = receive.querySelector("[data-counter]");
     var log = receive.querySelector("[data-log]");
-    area.addEventListener("keydown", function (event) {
-      if (event.key !== "Enter") return;
-      event.preventDefault();
-      var tag = area.value.trim().split(/\s+/).pop();
+    var waiting = document.querySelector("[data-waiting]");
+    var waitingCount = document.querySelector("[data-waiting-count]");
+    var arrived = function (tag) {
+      if (!waiting) return;
+      var items = waiting.querySelectorAll("li[data-tag]");
+      for (var i = 0; i < items.length; i++) {
+        if (items[i].dataset.tag === tag) { items[i].remove(); break; }
+      }
+      var left = waiting.querySelectorAll("li[data-tag]").length;
+      if (waitingCount) waitingCount.textContent = left;
+      var nothing = waiting.querySelector("[data-nothing]");
+      if (nothing) nothing.hidden = left > 0;
+    };
+    var show = function () {
+      receive.querySelector("[data-received]").textContent = received;
+      receive.querySelector("[data-discrepancies]").textContent = discrepancies;
+    };
+    var send = function () {
+      var lines = area.value.split(/\r?\n/).map(function (l) { return l.trim(); }).filter(Boolean);
       area.value = "";
-      if (!tag) return;
+      if (!lines.length) return;
       counter.hidden = false;
-      post(receive.dataset.receive, { asset_tags: [tag] }).then(function (r) {
+      post(receive.dataset.receive, { asset_tags: lines }).then(function (r) {
         return r.json().then(function (data) { return { ok: r.ok, data: data }; });
       }).then(function (res) {
-        if (!res.ok) { discrepancies += 1; logLine(log, tag + " · " + (res.data.detail || res.data.title), false); }
-        else {
+        if (!res.ok) {
+          // Refused as a whole: every line is named with the reason.
+          lines.forEach(function (line) {
+            discrepancies += 1;
+            logLine(log, "✗ " + line + " · " + (res.data.detail || res.data.title), false);
+          });
+        } else {
           received += res.data.received.length;
           discrepancies += res.data.discrepancies.length;
-          res.data.received.forEach(function (t) { logLine(log, "✓ " + t, true); });
+          res.data.received.forEach(function (t) { logLine(log, "✓ " + t, true); arrived(t); });
           res.data.discrepancies.forEach(function (d) { logLine(log, "✗ " + d.asset_tag + " · " + d.reason, false); });
         }
-        receive.querySelector("[data-received]").textContent = received;
-        receive.querySelector("[data-discrepancies]").textContent = discrepancies;
-      }).catch(function () { logLine(log, "✗ " + tag + " · " + (document.body.dataset.offlineWord || "offline"), false); });
+        show();
+      }).catch(function () {
+        // Offline or no answer: the lines go back into the box, to be sent again.
+        area.value = lines.concat(area.value ? [area.value] : []).join("\n");
+        logLine(log, "✗ " + lines.join(", ") + " · " + (document.body.dataset.offlineWord || "offline"), false);
+      });
+    };
+    area.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" || event.shiftKey) return;  // Shift+Enter: a new line
+      event.preventDefault();
+      send();
     });
+    area.form.addEventListener("submit", function (event) { event.preventDefault(); send(); });
   }
 
   // ---- audit mode: scans go to a queue in this browser, uploaded when online --------
