@@ -78,3 +78,70 @@ async def test_a_pasted_list_is_received_line_by_line_and_nothing_is_lost(
     assert await page.locator("[data-waiting] [data-nothing]").is_visible()
     statuses = dict(await db.fetch("SELECT asset_tag, status FROM devices"))
     assert {statuses[t] for t in tags} == {"at_school"}
+
+
+async def test_an_audit_shows_what_to_find_keeps_lent_devices_apart_and_asks_before_closing(
+    client: AsyncTestClient, db: asyncpg.Pool, factory: Factory, phone: Any
+) -> None:
+    scene = await make_scene(client, db, factory)
+    tags = await scene.tablets(4)
+    await scene.at_school(tags)
+    for tag in tags[2:]:
+        await scene.lend(tag, await scene.consenting_student())
+    await user(factory, "school_staff", "kiem.ke.2@truong.vn", schools=[scene.school_a])
+    page = await phone.new_page()
+    await sign_in(page, "kiem.ke.2@truong.vn")
+    await page.goto(f"/schools/{scene.school_a}/audits")
+    await page.click("form[action$='/audits'] button[type=submit]")
+    await page.wait_for_url("**/audits/*")
+    to_find = page.locator("#tofind + ul li[data-tag]")
+    on_loan = page.locator("#onloan + ul li[data-tag]")
+    # What is expected is on the page while scanning: two to find, two at home.
+    assert [await li.get_attribute("data-tag") for li in await to_find.all()] == tags[:2]
+    assert [await li.get_attribute("data-tag") for li in await on_loan.all()] == tags[2:]
+    await check_accessibility(page)
+    await shot(page, "school-audit-expected")
+
+    # A typo scanned offline waits, marked neither good nor bad, then is refused: it is
+    # never shown as good first.
+    await phone.set_offline(True)
+    code = page.locator("#acode")
+    typo = tags[0][:-1] + ("0" if tags[0][-1] != "0" else "1")
+    await code.fill(typo)
+    await code.press("Enter")
+    log = page.locator("[data-log] li")
+    await page.locator("[data-log] li.wait").first.wait_for()
+    assert await page.locator("[data-log] li.ok").count() == 0
+    await phone.set_offline(False)
+    await page.locator("[data-log] li.bad").first.wait_for()
+    assert (await log.first.inner_text()).startswith("✗ " + typo)
+    assert await page.locator("[data-log] li.ok").count() == 0
+
+    # A device found ticks off its line; a student who brought a lent one in, too.
+    for tag in (tags[0], tags[3]):
+        await code.fill(tag)
+        await code.press("Enter")
+    await page.locator("[data-log] li.ok").nth(1).wait_for()
+    assert [await li.get_attribute("data-tag") for li in await to_find.all()] == [tags[1]]
+    assert [await li.get_attribute("data-tag") for li in await on_loan.all()] == [tags[2]]
+    assert await page.locator("#tofind [data-missing]").inner_text() == "1"
+    assert await page.locator("#onloan [data-on-loan]").inner_text() == "1"
+    await shot(page, "school-audit-scanning")
+
+    # Closing asks first, with what will be marked missing and what is on loan.
+    await page.click("form[data-close-form] button[type=submit]")
+    await page.locator("[data-confirm-close]").wait_for()
+    assert await page.locator("[data-will-be-missing]").inner_text() == f"{tags[1]} · Máy tính bảng"
+    assert tags[2] in await page.locator("[data-will-be-on-loan]").inner_text()
+    assert tags[2] not in await page.locator("[data-will-be-missing]").inner_text()
+    await check_accessibility(page)
+    await shot(page, "school-audit-confirm-close")
+    assert await db.fetchval("SELECT count(*) FROM audits WHERE closed_at IS NOT NULL") == 0
+    await page.click("[data-confirm-close]")
+    await page.locator("[data-missing-list]").wait_for()
+    assert tags[1] in await page.locator("[data-missing-list]").inner_text()
+    assert tags[2] not in await page.locator("[data-missing-list]").inner_text()
+    assert tags[2] in await page.locator("[data-on-loan-list]").inner_text()
+    await check_accessibility(page)
+    await shot(page, "school-audit-closed-with-on-loan")
+    assert await db.fetchval("SELECT count(*) FROM audits WHERE closed_at IS NOT NULL") == 1

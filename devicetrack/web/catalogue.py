@@ -620,5 +620,26 @@ VI.update(
         "Paste or scan as many as you like: Enter receives every line in the box.": (
             "Dán hoặc quét bao nhiêu mã cũng được: nhấn Enter để nhận mọi dòng trong ô."
         ),
+        "Close the audit?": "Kết thúc đợt kiểm kê?",
+        "Closing records this result for good; scans sent after it are refused.": (
+            "Khi kết thúc, kết quả này được ghi lại và không đổi nữa; các lượt quét gửi sau đó sẽ bị từ chối."
+        ),
+        "Keep scanning": "Quét tiếp",
+        "None.": "Không có.",
+        "Not counted as missing: these are at home with students.": (
+            "Không tính là thiếu: các thiết bị này đang ở nhà học sinh."
+        ),
+        "On loan": "Học sinh đang mượn",
+        "on loan": "học sinh đang mượn",
+        "On loan — confirm with the student or skip": (
+            "Học sinh đang mượn — xác nhận với học sinh hoặc bỏ qua"
+        ),
+        "Still to find": "Chưa tìm thấy",
+        "still to find": "chưa tìm thấy",
+        "The first {n} are listed.": "Chỉ liệt kê {n} thiết bị đầu tiên.",
+        "Will be marked missing": "Sẽ được ghi là thiếu",
+        "Yes, close the audit": "Đồng ý, kết thúc kiểm kê",
+        "due back": "hạn trả",
+        "waiting to be checked": "đang chờ kiểm tra",
     }
 )

@@ -83,6 +83,9 @@
   }
 
   // ---- audit mode: scans go to a queue in this browser, uploaded when online --------
+  // A scan shows as waiting until the server has judged it: found (ticked off the list of
+  // what is still expected), not expected here, or refused with the reason. A typo is
+  // never shown as good first.
   var audit = document.querySelector("[data-audit]");
   if (audit) {
     var key = "devicetrack-audit-" + audit.dataset.audit;
@@ -90,11 +93,31 @@
     var input = form.querySelector("input[name=code]");
     var select = form.querySelector("select[name=condition]");
     var auditLog = audit.querySelector("[data-log]");
-    var expected = parseInt(audit.dataset.expected, 10) || 0;
     var sending = false;
+    var lines = [];  // the log line of each queued scan, in the queue's order
 
     var load = function () { try { return JSON.parse(localStorage.getItem(key) || "[]"); } catch (e) { return []; } };
     var save = function (queue) { localStorage.setItem(key, JSON.stringify(queue)); };
+    var setAll = function (selector, value) {
+      document.querySelectorAll(selector).forEach(function (el) { el.textContent = value; });
+    };
+    var waitingLine = function (code) {
+      var li = document.createElement("li");
+      li.className = "wait";
+      li.textContent = "… " + code + " · " + (audit.dataset.waitingWord || "waiting");
+      auditLog.insertBefore(li, auditLog.firstChild);
+      return li;
+    };
+    var judge = function (li, text, ok) {
+      if (!li) { logLine(auditLog, text, ok); return; }
+      li.textContent = text;
+      li.className = ok ? "ok" : "bad";
+    };
+    var tick = function (tag) {
+      document.querySelectorAll("[data-still] li[data-tag]").forEach(function (li) {
+        if (li.dataset.tag === tag) li.remove();
+      });
+    };
     var show = function () {
       var n = load().length;
       audit.querySelector("[data-queued]").textContent = n;
@@ -113,7 +136,9 @@
           // batch so the queue does not retry it for ever.
           return r.json().then(function (problem) {
             save(load().slice(batch.length));
-            logLine(auditLog, "✗ " + (problem.detail || problem.title), false);
+            lines.splice(0, batch.length).forEach(function (li, i) {
+              judge(li, "✗ " + (batch[i].code || "") + " · " + (problem.detail || problem.title), false);
+            });
             sending = false; show();
             return null;
           });
@@ -122,10 +147,16 @@
       }).then(function (data) {
         if (data === null) return false;
         save(load().slice(batch.length));
-        audit.querySelector("[data-found]").textContent = data.found_so_far;
-        audit.querySelector("[data-missing]").textContent = Math.max(0, expected - data.found_so_far);
-        data.rejected.forEach(function (rej) { logLine(auditLog, "✗ " + (rej.code || "") + " · " + rej.message, false); });
-        (data.unexpected || []).forEach(function (code) { logLine(auditLog, "? " + code + " · " + (audit.dataset.unexpectedWord || "unexpected"), false); });
+        var judged = lines.splice(0, batch.length);
+        (data.entries || []).forEach(function (entry) {
+          var li = judged[entry.index], code = entry.code || batch[entry.index].code || "";
+          if (entry.outcome === "found") { judge(li, "✓ " + code, true); tick(code); }
+          else if (entry.outcome === "unexpected") judge(li, "? " + code + " · " + (audit.dataset.unexpectedWord || "unexpected"), false);
+          else judge(li, "✗ " + code + " · " + (entry.message || ""), false);
+        });
+        setAll("[data-found]", data.found_so_far);
+        setAll("[data-missing]", data.missing_so_far);
+        setAll("[data-on-loan]", data.on_loan_so_far);
         sending = false; show();
         return load().length ? flush() : true;
       }).catch(function () { sending = false; show(); return false; });
@@ -138,7 +169,7 @@
       var scan = { code: code, scanned_at: new Date().toISOString() };
       if (select && select.value) scan.condition = select.value;
       var queue = load(); queue.push(scan); save(queue);
-      logLine(auditLog, code, true);
+      lines.push(waitingLine(code));
       show(); flush();
       input.focus();
     });
@@ -148,6 +179,8 @@
       var closeForm = event.target;
       flush().then(function () { if (load().length === 0) closeForm.submit(); else show(); });
     });
+    // Scans queued before this page was opened (offline, then reloaded) wait here too.
+    load().forEach(function (scan) { lines.push(waitingLine(scan.code || "")); });
     window.addEventListener("online", flush);
     window.addEventListener("offline", show);
     setInterval(flush, 5000);
