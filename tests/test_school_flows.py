@@ -299,3 +299,226 @@ def test_audits_closed_before_keep_their_lent_devices_out_of_missing(pg_server: 
         migrate.downgrade(url, "0015")
         back = json.loads(str(asyncio.run(run("SELECT result FROM audits WHERE id = $1", audit))))
         assert back == legacy
+
+
+# ---- 6. students ------------------------------------------------------------------------
+
+
+async def test_the_edit_form_fixes_a_misspelled_name_and_the_priority_flags(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    student = (await scene.student(full_name="Lò Thi Maj", priority=["poor_household"]))["id"]
+    url, staff = f"/students/{student}", browser(scene.staff_a)
+    page = await web.get(url, headers=staff)
+    assert 'name="full_name"' in page.text and 'value="Lò Thi Maj"' in page.text
+    assert 'value="poor_household" checked' in page.text
+    assert 'value="remote">' in page.text  # an unticked flag to tick
+
+    async def stored() -> tuple[str, list[str]]:
+        row = await db.fetchrow("SELECT full_name, priority FROM students WHERE id = $1", student)
+        return row["full_name"], list(row["priority"])
+
+    fixed = await web.post(
+        f"{url}/edit",
+        data=form(
+            scene.staff_a,
+            full_name="Lò Thị Mai",
+            priority=["remote", "ethnic_minority"],
+            priority_shown="1",
+        ),
+        headers=staff,
+    )
+    assert fixed.status_code == 303, fixed.text
+    assert await stored() == ("Lò Thị Mai", ["ethnic_minority", "remote"])
+    # Unticking every box clears the flags; a name cannot be emptied.
+    cleared = await web.post(
+        f"{url}/edit", data=form(scene.staff_a, priority_shown="1"), headers=staff
+    )
+    assert cleared.status_code == 303
+    assert await stored() == ("Lò Thị Mai", [])
+    emptied = await web.post(
+        f"{url}/edit",
+        data=form(scene.staff_a, full_name=" ", priority=["disability"], priority_shown="1"),
+        headers=staff,
+    )
+    assert emptied.status_code == 422
+    assert 'value="disability" checked' in emptied.text  # the form again, as ticked
+    assert await stored() == ("Lò Thị Mai", [])
+    # Another school's staff cannot rename the student.
+    other = await web.post(
+        f"{url}/edit", data=form(scene.staff_b, full_name="X"), headers=browser(scene.staff_b)
+    )
+    assert other.status_code == 404 and (await stored())[0] == "Lò Thị Mai"
+    # In Vietnamese the grade is "Khối", beside the class, "Lớp".
+    vi = await web.get(url, headers=browser(scene.staff_a, "vi"))
+    assert '<label for="egrade">Khối</label>' in vi.text
+    assert '<label for="eclass">Lớp</label>' in vi.text and "Lớp (khối)" not in vi.text
+
+
+async def _loans(scene):  # type: ignore[no-untyped-def]
+    """Three tablets lent at school A: one due in ten days, one three days late (its due
+    date moved back in SQL: a loan cannot be made late through the API), one without a
+    due date."""
+    tags = await scene.tablets(3)
+    await scene.at_school(tags)
+    soon = local_today() + timedelta(days=10)
+    names = ["Hờ A Dính", "Sùng Thị Dợ", "Mùa A Sử"]
+    students, loans = [], []
+    for tag, name, due in zip(tags, names, (soon, local_today(), None), strict=True):
+        student = await scene.student(full_name=name, class_name="5A")
+        await scene.consent(student["id"])
+        values = {"due_back_on": due.isoformat()} if due else {}
+        loans.append(await scene.lend(tag, student["id"], **values))
+        students.append(student)
+    late = local_today() - timedelta(days=3)
+    await scene.db.execute(
+        "UPDATE assignments SET due_back_on = $1 WHERE id = $2", late, loans[1]["id"]
+    )
+    return tags, students, loans, soon, late
+
+
+async def test_due_dates_are_shown_and_the_school_lists_its_late_loans(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    tags, students, loans, soon, late = await _loans(scene)
+    en = Translator("en")
+    # The due date, asked for when lending, is shown where the loan is.
+    student_page = await web.get(f"/students/{students[0]['id']}", headers=browser(scene.staff_a))
+    assert f"due back {en.date(soon)}" in student_page.text
+    device_page = await web.get(f"/devices/{tags[0]}", headers=browser(scene.staff_a))
+    assert f"due back {en.date(soon)}" in device_page.text
+
+    api = f"/api/v1/schools/{scene.school_a}/loans"
+    overdue = await client.get(f"{api}?overdue=true", headers=scene.staff_a.headers)
+    assert overdue.status_code == 200, overdue.text
+    (item,) = overdue.json()["items"]
+    assert item == {
+        "id": loans[1]["id"],
+        "school_id": scene.school_a,
+        "asset_tag": tags[1],
+        "device_kind": "tablet",
+        "assigned_at": item["assigned_at"],
+        "due_back_on": late.isoformat(),
+        "overdue": True,
+        "days_overdue": 3,
+        "student_id": students[1]["id"],
+        "student_code": students[1]["student_code"],
+        "student_name": "Sùng Thị Dợ",
+        "grade": 5,
+        "class_name": "5A",
+    }
+    # Every loan out, a page at a time, as other lists are.
+    first = (await client.get(f"{api}?limit=2", headers=scene.staff_a.headers)).json()
+    rest = await client.get(
+        f"{api}?limit=2&cursor={first['next_cursor']}", headers=scene.staff_a.headers
+    )
+    assert [i["asset_tag"] for i in first["items"] + rest.json()["items"]] == tags
+    assert rest.json()["next_cursor"] is None
+    assert [i.get("due_back_on") for i in first["items"]] == [soon.isoformat(), late.isoformat()]
+    # The names shown are reads of the students, in their access log.
+    logged = await db.fetch(
+        "SELECT student_id FROM student_access_log WHERE route = $1", f"GET {api}"
+    )
+    ids = [s["id"] for s in students]
+    assert sorted(r["student_id"] for r in logged) == sorted([*ids, ids[1]])  # 3 lists read
+
+    page = await web.get(
+        f"/schools/{scene.school_a}/loans?overdue=1", headers=browser(scene.staff_a)
+    )
+    assert page.status_code == 200
+    listed = page.text.split("data-loans", 1)[1].split("</ul>", 1)[0]
+    assert tags[1] in listed and "Sùng Thị Dợ" in listed and "3 days overdue" in listed
+    assert tags[0] not in listed and tags[2] not in listed
+    everything = await web.get(f"/schools/{scene.school_a}/loans", headers=browser(scene.staff_a))
+    listed = everything.text.split("data-loans", 1)[1].split("</ul>", 1)[0]
+    assert all(t in listed for t in tags) and f"due back {en.date(soon)}" in listed
+    school = await web.get(f"/schools/{scene.school_a}", headers=browser(scene.staff_a))
+    assert f'href="/schools/{scene.school_a}/loans?overdue=1"' in school.text
+    vi = await web.get(
+        f"/schools/{scene.school_a}/loans?overdue=1", headers=browser(scene.staff_a, "vi")
+    )
+    assert "quá hạn 3 ngày" in vi.text and "Mượn quá hạn" in vi.text
+
+
+async def test_late_loans_name_no_student_to_officers_or_donors(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    tags, students, _, _, _ = await _loans(scene)
+    identities = [s["student_code"] for s in students] + ["Dính", "Dợ", "Sử"]
+    api = f"/api/v1/schools/{scene.school_a}/loans"
+    before = await db.fetchval("SELECT count(*) FROM student_access_log")
+    for query in ("", "?overdue=true"):
+        officer = await client.get(f"{api}{query}", headers=scene.officer.headers)
+        assert officer.status_code == 200, officer.text
+        items = officer.json()["items"]
+        assert [i["asset_tag"] for i in items] == (tags if not query else [tags[1]])
+        assert not any(k.startswith("student") or k in ("grade", "class_name") for i in items
+                       for k in i)  # fmt: skip
+        assert not any(x in officer.text for x in identities)
+    page = await web.get(f"/schools/{scene.school_a}/loans", headers=browser(scene.officer))
+    assert page.status_code == 200 and tags[1] in page.text
+    assert not any(x in page.text for x in identities)
+    assert await db.fetchval("SELECT count(*) FROM student_access_log") == before  # no reads
+    for caller in (scene.donor, scene.officer_other, scene.staff_b):
+        refused = await client.get(f"{api}?overdue=true", headers=caller.headers)
+        assert refused.status_code in (403, 404), (caller.role, refused.text)
+        assert not any(x in refused.text for x in identities + tags)
+        page = await web.get(f"/schools/{scene.school_a}/loans", headers=browser(caller))
+        assert page.status_code in (403, 404) and not any(x in page.text for x in identities)
+
+
+async def test_the_family_gets_a_readable_pdf_in_their_language(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    (tag,) = await scene.tablets(1)
+    await scene.at_school([tag])
+    student = await scene.student(
+        full_name="Vàng Thị Dung",
+        class_name="7A",
+        grade=7,
+        priority=["ethnic_minority"],
+        guardian_name="Vàng A Páo",
+    )
+    await scene.consent(student["id"], given_by="Vàng A Páo", given_at="2025-09-05")
+    due = local_today() + timedelta(days=20)
+    await scene.lend(tag, student["id"], due_back_on=due.isoformat())
+    url = f"/students/{student['id']}/export"
+
+    answer = await web.get(url, headers=browser(scene.staff_a, "vi"))
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/pdf"
+    assert answer.headers["content-disposition"].endswith(f'student-{student["id"]}.pdf"')
+    text = _pdf_text(answer.content)
+    for expected in (
+        "Toàn bộ dữ liệu về học sinh",
+        "Họ và tên: Vàng Thị Dung",
+        "Khối: 7",
+        "Lớp: 7A",
+        "Dân tộc thiểu số",  # the flag as a word, not its code
+        "05/09/2025 · Giấy · Phụ huynh",  # the consent, on Vietnam's calendar
+        f"{tag} · Máy tính bảng",
+        f"hạn trả {due:%d/%m/%Y}",
+        "Những ai đã xem dữ liệu cá nhân của học sinh",
+        f"GET {url}",  # this download's own read, logged before the log is printed
+    ):
+        assert expected in text, (expected, text)
+    for code in ("full_name", "ethnic_minority", "guardian_name", "Everything held"):
+        assert code not in text, code
+    assert await db.fetchval(
+        "SELECT count(*) FROM student_access_log WHERE route = $1", f"GET {url}"
+    ) == 1  # fmt: skip
+    english = _pdf_text((await web.get(url, headers=browser(scene.staff_a, "en"))).content)
+    assert "Everything held about a student" in english and "Full name: Vàng Thị Dung" in english
+    # Only the school's staff and admins download it; the API keeps its JSON.
+    assert (await web.get(url, headers=browser(scene.admin))).status_code == 200
+    for caller, status in ((scene.officer, 403), (scene.staff_b, 404), (scene.donor, 403)):
+        refused = await web.get(url, headers=browser(caller))
+        assert refused.status_code == status, caller.role
+        assert "Vàng Thị Dung" not in refused.text
+    api = await client.get(f"/api/v1{url}", headers=scene.staff_a.headers)
+    assert api.headers["content-type"].startswith("application/json")
+    assert api.json()["student"]["full_name"] == "Vàng Thị Dung"

@@ -13,7 +13,7 @@ from devicetrack.privacy import service as log
 from devicetrack.privacy.schemas import AccessRead
 from devicetrack.privacy.service import access_log_of, route_of
 from devicetrack.students import service as students
-from devicetrack.students.schemas import AssignmentRead, StudentRead
+from devicetrack.students.schemas import AssignmentRead, LoanRead, StudentRead
 
 __all__ = ["access_log_of", "list_access", "record_reads", "route_of"]
 
@@ -22,15 +22,15 @@ async def record_reads(
     session: AsyncSession,
     principal: Principal,
     route: str,
-    reads: Iterable[StudentRead | AssignmentRead],
+    reads: Iterable[StudentRead | AssignmentRead | LoanRead],
 ) -> None:
     """Log the students whose personal fields these answers carry to this caller."""
     ids = [
-        read.student_id if isinstance(read, AssignmentRead) else read.id
+        read.id if isinstance(read, StudentRead) else read.student_id
         for read in reads
         if students.sees_personal_data(principal, read.school_id)
     ]
-    await log.record(session, principal, route, ids)
+    await log.record(session, principal, route, [i for i in ids if i is not None])
 
 
 async def list_access(

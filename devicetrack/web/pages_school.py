@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Stream
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -26,6 +25,7 @@ from devicetrack.devices import export as devices_export
 from devicetrack.devices import service as devices
 from devicetrack.devices.values import Condition, DeviceKind, DeviceStatus
 from devicetrack.errors import DomainError, FieldError, Forbidden, ValidationFailed
+from devicetrack.reports.student_record import student_record_pdf
 from devicetrack.schools import service as schools
 from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments, importer
@@ -126,6 +126,36 @@ class SchoolPages(Controller):
             heavy_work(request), db_engine, principal, where, heading=t.field, prepare=DeviceRow(t)
         )
         return download(handle, f"school-{school_id}-devices.xlsx", XLSX)
+
+    # ---- loans ---------------------------------------------------------------------
+
+    @get("/loans")
+    async def loans(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+        overdue: str | None = None,
+        after: int | None = None,
+    ) -> Response[Any]:
+        """The school's devices out with students and when each is due back; `overdue=1`:
+        the late ones, to chase first."""
+        school = await schools.get_school(tx, principal, school_id)
+        late = overdue == "1"
+        rows = await assignments.school_loans(
+            tx, principal, school_id, overdue_only=late, after_id=after, limit=PAGE_SIZE
+        )
+        await privacy.record_reads(tx, principal, privacy.route_of(request), rows[:PAGE_SIZE])
+        return page(
+            request,
+            "loans.html",
+            principal,
+            school=school,
+            loans=rows[:PAGE_SIZE],
+            more=rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None,
+            overdue=late,
+        )
 
     # ---- receiving an allocation --------------------------------------------------
 
@@ -474,6 +504,7 @@ class StudentPages(Controller):
             loans=await assignments.student_assignments(tx, principal, student_id),
             statuses=StudentStatus,
             methods=ConsentMethod,
+            priorities=PriorityFlag,
             failed=failed,
             error=error,
             values=values or {},
@@ -487,14 +518,22 @@ class StudentPages(Controller):
         principal: Principal,
         student_id: int,
     ) -> Response[Any]:
-        """Class, grade, status and the guardian, as the school's staff keep them up to date."""
+        """Name, class, grade, priority, status and the guardian, as the school's staff keep
+        them up to date (a misspelled name too). The priority boxes are on the form with a
+        marker, so unticking them all clears the flags."""
         form = await Form.of(request)
         fields = {
+            "full_name": form.text(
+                "full_name", required="full_name" in form.values, max_length=200
+            ),
             "grade": form.integer("grade", low=0, high=12),
             "class_name": form.text("class_name", max_length=20),
             "guardian_name": form.text("guardian_name", max_length=200),
             "guardian_phone": form.text("guardian_phone", max_length=20),
             "status": form.choice("status", StudentStatus),
+            "priority": [p for p in form.many("priority") if p in set(PriorityFlag)]
+            if form.flag("priority_shown")
+            else None,
         }
         for name in ("class_name", "guardian_name", "guardian_phone"):
             if name in form.values and fields[name] is None:
@@ -558,21 +597,27 @@ class StudentPages(Controller):
         return done(f"/schools/{student.school_id}/students", "Erased.")
 
     @get("/export")
-    async def export_json(
+    async def export_pdf(
         self,
         request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
         student_id: int,
     ) -> Response[bytes]:
-        """Everything held about the student, as a file to hand to the family."""
+        """Everything held about the student, as a document to hand to the family, in the
+        reader's language (the API's export is the same data as JSON). The access log is
+        written, and shown in it, as for the JSON."""
         exported = await student_export.export_student(
             tx, principal, student_id, privacy.route_of(request)
         )
+        school = await schools.get_school(tx, principal, exported.student.school_id)
+        body = await student_record_pdf(
+            heavy_work(request), exported, school.name, translator(request, principal)
+        )
         return Response(
-            msgspec.json.encode(exported),
-            media_type="application/json",
-            headers={"Content-Disposition": f'attachment; filename="student-{student_id}.json"'},
+            body,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="student-{student_id}.pdf"'},
         )
 
     @post("/consents")
