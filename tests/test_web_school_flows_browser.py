@@ -145,3 +145,35 @@ async def test_an_audit_shows_what_to_find_keeps_lent_devices_apart_and_asks_bef
     await check_accessibility(page)
     await shot(page, "school-audit-closed-with-on-loan")
     assert await db.fetchval("SELECT count(*) FROM audits WHERE closed_at IS NOT NULL") == 1
+
+
+async def test_late_loans_and_the_student_form_fit_a_phone(
+    client: AsyncTestClient, db: asyncpg.Pool, factory: Factory, phone: Any
+) -> None:
+    scene = await make_scene(client, db, factory)
+    (tag,) = await scene.tablets(1)
+    await scene.at_school([tag])
+    student = await scene.consenting_student(full_name="Thào Thị Mỷ", class_name="6A")
+    loan = await scene.lend(tag, student)
+    await db.execute(
+        "UPDATE assignments SET due_back_on = current_date - 5 WHERE id = $1", loan["id"]
+    )
+    await user(factory, "school_staff", "muon.tra@truong.vn", schools=[scene.school_a])
+    page = await phone.new_page()
+    await sign_in(page, "muon.tra@truong.vn")
+    await page.click(f"a[href='/schools/{scene.school_a}/loans?overdue=1']")
+    await page.wait_for_url("**/loans?overdue=1")
+    late = await page.locator("[data-loans]").inner_text()
+    assert tag in late and "Thào Thị Mỷ" in late and "quá hạn" in late
+    await check_accessibility(page)
+    await shot(page, "school-loans-overdue")
+    await page.goto(f"/students/{student}")
+    await page.click("#details summary")
+    await page.fill("#ename", "Thào Thị Mỹ")
+    await page.check("input[name=priority][value=remote]")
+    await check_accessibility(page)
+    await page.click("form[action$='/edit'] button[type=submit]")
+    await page.wait_for_url(f"**/students/{student}?done=*")
+    row = await db.fetchrow("SELECT full_name, priority FROM students WHERE id = $1", student)
+    assert (row["full_name"], list(row["priority"])) == ("Thào Thị Mỹ", ["remote"])
+    await shot(page, "school-student-edited")

@@ -74,18 +74,16 @@ SELECT (SELECT count(*) FROM audit_expected WHERE audit_id = :audit)::int AS exp
             SELECT 1 FROM audit_scans s WHERE s.audit_id = :audit
                AND s.device_id = e.device_id))::int AS on_loan
 """
-# The expected devices with what an audit's result says of each: the student and due date
-# of a lent one (its open loan), and whether it has been scanned.
+# The expected devices with what an audit's result says of each (the student and due date
+# of a lent one: its open loan); `only` narrows them, `limit` cuts the list.
 EXPECTED = """
 SELECT d.id, d.asset_tag, d.kind, d.status, d.condition, d.student_id, st.student_code,
-       a.due_back_on,
-       EXISTS (SELECT 1 FROM audit_scans s WHERE s.audit_id = :audit
-                  AND s.device_id = d.id) AS seen
+       a.due_back_on
   FROM audit_expected e JOIN devices d ON d.id = e.device_id
   LEFT JOIN students st ON st.id = d.student_id
   LEFT JOIN assignments a ON a.device_id = d.id AND a.returned_at IS NULL
  WHERE e.audit_id = :audit {only}
- ORDER BY d.asset_tag
+ ORDER BY d.asset_tag {limit}
 """
 NOT_SEEN = """AND NOT EXISTS (SELECT 1 FROM audit_scans s WHERE s.audit_id = :audit
                                 AND s.device_id = d.id)"""
@@ -303,7 +301,7 @@ def _scan_time_problem(item: ScanIn, started_at: datetime | None) -> str | None:
 async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, list[dict[str, Any]]]:
     params = {"audit": audit.id}
     latest = {r.code: r for r in await session.execute(text(LATEST_SCANS), params)}
-    expected = list(await session.execute(text(EXPECTED.format(only="")), params))
+    expected = list(await session.execute(text(EXPECTED.format(only="", limit="")), params))
     expected_ids = {r.id for r in expected}
     scanned_by_device = {r.device_id: r for r in latest.values() if r.device_id is not None}
     found, updates = [], []
@@ -413,20 +411,26 @@ async def preview_close(session: AsyncSession, principal: Principal, audit_id: i
 async def still_expected(
     session: AsyncSession, principal: Principal, audit_id: int, *, shown: int = 200
 ) -> StillExpected:
-    """The expected devices of an open audit not scanned yet, for the auditor to look for."""
+    """The expected devices of an open audit not scanned yet, for the auditor to look for:
+    the first `shown` of each group (a school may hold thousands), with the totals."""
     audit, _ = await _get(session, principal, audit_id)
-    rows = list(await session.execute(text(EXPECTED.format(only=NOT_SEEN)), {"audit": audit.id}))
+    progress = await _progress(session, audit_id)
+    params = {"audit": audit.id, "lent": DeviceStatus.ASSIGNED, "shown": shown}
+    rows: list[Any] = []
+    for group in ("AND d.status <> :lent", "AND d.status = :lent"):
+        query = EXPECTED.format(only=f"{NOT_SEEN} {group}", limit="LIMIT :shown")
+        rows += list(await session.execute(text(query), params))
     missing, on_loan = _not_seen(rows)
     seen = _as_seen_by_reader(
         principal,
         audit.school_id,
-        AuditResult(found=[], missing=missing[:shown], unexpected=[], on_loan=on_loan[:shown]),
+        AuditResult(found=[], missing=missing, unexpected=[], on_loan=on_loan),
     )
     return StillExpected(
         to_find=seen.missing,
-        to_find_total=len(missing),
+        to_find_total=progress.expected - progress.found - progress.on_loan,
         on_loan=seen.on_loan,
-        on_loan_total=len(on_loan),
+        on_loan_total=progress.on_loan,
     )
 
 
