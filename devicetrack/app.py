@@ -54,6 +54,7 @@ from devicetrack.schools.controllers import SchoolController
 from devicetrack.students.controllers import (
     AssignmentController,
     PrivacyController,
+    SchoolLoanController,
     StudentController,
 )
 from devicetrack.web.api_reference import ApiReferencePlugin
@@ -79,6 +80,7 @@ API_CONTROLLERS = [
     SchoolStockController,
     StudentController,
     AssignmentController,
+    SchoolLoanController,
     ReportController,
     AuditController,
     ConditionHistoryController,

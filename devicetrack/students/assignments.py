@@ -28,6 +28,7 @@ from devicetrack.errors import (
     NotFound,
     ValidationFailed,
 )
+from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
 from devicetrack.schools.repository import visible_schools
 from devicetrack.students import repository as repo
@@ -36,6 +37,7 @@ from devicetrack.students.schemas import (
     AssignmentCreate,
     AssignmentRead,
     AssignmentReturn,
+    LoanRead,
     StudentRead,
 )
 from devicetrack.students.service import (
@@ -344,3 +346,47 @@ async def lend_candidates(
         limit=limit,
     )
     return device, found[:limit], len(found) > limit
+
+
+async def school_loans(
+    session: AsyncSession,
+    principal: Principal,
+    school_id: int,
+    *,
+    overdue_only: bool,
+    after_id: int | None,
+    limit: int,
+) -> list[LoanRead]:
+    """The school's devices out with students (`overdue_only`: those past their due date,
+    to chase first), in lending order. The school's staff and admins see who has each;
+    a province officer sees the devices and dates, never the student; donors nothing."""
+    await schools.get_school(session, principal, school_id)  # 404 outside the caller's scope
+    if principal.is_donor:
+        raise Forbidden("Donors do not see loans.")
+    today = local_today()  # the day the `overdue` flag of every loan is judged on
+    rows = await repo.open_loans(
+        session,
+        school_id=school_id,
+        late_on=today if overdue_only else None,
+        after_id=after_id,
+        limit=limit,
+    )
+    named = sees_personal_data(principal, school_id)
+    loans = []
+    for a, tag, kind, code, name, grade, class_name in rows:
+        late = a.due_back_on is not None and a.due_back_on < today
+        loan = LoanRead(
+            id=a.id or 0,
+            school_id=a.school_id,
+            asset_tag=tag,
+            device_kind=kind,
+            assigned_at=_assigned_at(a),
+            due_back_on=a.due_back_on,
+            overdue=late,
+            days_overdue=(today - a.due_back_on).days if late and a.due_back_on else 0,
+        )
+        if named:
+            loan.student_id, loan.student_code, loan.student_name = a.student_id, code, name
+            loan.grade, loan.class_name = grade, class_name
+        loans.append(loan)
+    return loans

@@ -139,6 +139,40 @@ async def list_assignments(
     return list(await session.execute(query))
 
 
+async def open_loans(
+    session: AsyncSession,
+    *,
+    school_id: int,
+    late_on: date | None,
+    after_id: int | None,
+    limit: int,
+) -> list[Row[*tuple[Any, ...]]]:
+    """The school's loans not yet returned, by id; `late_on`: only those due before it.
+    Each row: the assignment, the device's tag and kind, the student's code, name, grade
+    and class."""
+    query = (
+        select(
+            Assignment,
+            Device.asset_tag,
+            Device.kind,
+            Student.student_code,
+            Student.full_name,
+            Student.grade,
+            Student.class_name,
+        )
+        .join(Device, Device.id == Assignment.device_id)
+        .join(Student, Student.id == Assignment.student_id)
+        .where(Assignment.school_id == school_id, Assignment.returned_at.is_(None))
+        .order_by(Assignment.id)
+        .limit(limit + 1)
+    )
+    if late_on is not None:
+        query = query.where(overdue_clause(late_on))
+    if after_id is not None:
+        query = query.where(Assignment.id > after_id)
+    return list(await session.execute(query))
+
+
 async def get_assignment(
     session: AsyncSession, assignment_id: int, *, for_update: bool = False
 ) -> Assignment | None:

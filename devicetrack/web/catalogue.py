@@ -185,7 +185,7 @@ VI: dict[str, str] = {
     # ---- students ----
     "Code": "Mã",
     "Name": "Họ tên",
-    "Grade": "Lớp (khối)",
+    "Grade": "Khối",
     "Class": "Lớp",
     "Consent": "Đồng ý",
     "Record consent": "Ghi nhận đồng ý",
@@ -618,3 +618,59 @@ PATTERNS: list[tuple[str, str]] = [
         "Hãy thu hẹp bộ lọc, in ít bản hơn hoặc in thành nhiều lần.",
     ),
 ]
+
+# ---- receiving, audits and students (issue #14): kept together at the end of the file,
+# so the work on the catalogue above merges with it cleanly ----
+VI.update(
+    {
+        "Paste or scan as many as you like: Enter receives every line in the box.": (
+            "Dán hoặc quét bao nhiêu mã cũng được: nhấn Enter để nhận mọi dòng trong ô."
+        ),
+        "Close the audit?": "Kết thúc đợt kiểm kê?",
+        "Closing records this result for good; scans sent after it are refused.": (
+            "Khi kết thúc, kết quả này được ghi lại và không đổi nữa; các lượt quét gửi sau đó sẽ bị từ chối."
+        ),
+        "Keep scanning": "Quét tiếp",
+        "None.": "Không có.",
+        "Not counted as missing: these are at home with students.": (
+            "Không tính là thiếu: các thiết bị này đang ở nhà học sinh."
+        ),
+        "On loan": "Học sinh đang mượn",
+        "on loan": "học sinh đang mượn",
+        "On loan — confirm with the student or skip": (
+            "Học sinh đang mượn — xác nhận với học sinh hoặc bỏ qua"
+        ),
+        "Still to find": "Chưa tìm thấy",
+        "still to find": "chưa tìm thấy",
+        "The first {n} are listed.": "Chỉ liệt kê {n} thiết bị đầu tiên.",
+        "Will be marked missing": "Sẽ được ghi là thiếu",
+        "Yes, close the audit": "Đồng ý, kết thúc kiểm kê",
+        "due back": "hạn trả",
+        "waiting to be checked": "đang chờ kiểm tra",
+        # the school's loans
+        "All devices out with students": "Mọi thiết bị học sinh đang mượn",
+        "Devices out with students": "Thiết bị học sinh đang mượn",
+        "Loans overdue": "Mượn quá hạn",
+        "Only the overdue ones": "Chỉ những lượt quá hạn",
+        "Lent on": "Mượn ngày",
+        "no due date": "không có hạn trả",
+        "{n} days overdue": "quá hạn {n} ngày",
+        "No overdue loans.": "Không có lượt mượn nào quá hạn.",
+        "No device is out with a student.": "Không có thiết bị nào đang cho học sinh mượn.",
+        # the family's copy of everything held about a student (reports/student_record.py)
+        "Download everything held about this student (PDF)": (
+            "Tải về toàn bộ dữ liệu về học sinh này (PDF)"
+        ),
+        "Everything held about a student": "Toàn bộ dữ liệu về học sinh",
+        "Prepared on {day} for the student's family.": "Lập ngày {day} cho gia đình học sinh.",
+        "The personal data was erased; the loans stay under the code.": (
+            "Dữ liệu cá nhân đã được xoá; các lượt mượn vẫn được giữ theo mã học sinh."
+        ),
+        "Consents": "Các lần đồng ý",
+        "withdrawn {day}": "rút lại ngày {day}",
+        "lent {day}": "mượn ngày {day}",
+        "due back {day}": "hạn trả {day}",
+        "returned {day}": "trả ngày {day}",
+        "Who has read the student's personal data": "Những ai đã xem dữ liệu cá nhân của học sinh",
+    }
+)

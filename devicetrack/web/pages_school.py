@@ -161,9 +161,14 @@ class SchoolPages(Controller):
         school_id: int,
         data: ReceiptCreate,
     ) -> ReceiptResult:
-        """The page's scanner loop: one tag per call, so the count runs as tags are scanned.
-        Reasons come back in the reader's language (the script shows them as they are)."""
-        result = await allocations.receive(tx, principal, school_id, data)
+        """The page's scanner loop: the box's lines at each Enter, so the count runs as tags
+        are scanned; each line is read like the form's box (scanned_codes), so every tag in
+        it is received or comes back as a discrepancy. Reasons come back in the reader's
+        language (the script shows them as they are)."""
+        tags = scanned_codes("\n".join(data.asset_tags))
+        result = await allocations.receive(
+            tx, principal, school_id, ReceiptCreate(asset_tags=tags, note=data.note)
+        )
         t = translator(request, principal)
         for item in result.discrepancies:
             item.reason = t(item.reason)

@@ -15,7 +15,7 @@ from devicetrack.web.pages_allocate import AllocationPages
 from devicetrack.web.pages_audits import AuditPages, SchoolAuditPages
 from devicetrack.web.pages_common import CommonPages
 from devicetrack.web.pages_donor import DonorPages
-from devicetrack.web.pages_loans import LoanPages
+from devicetrack.web.pages_loans import LoanPages, SchoolLoanPages
 from devicetrack.web.pages_province import ProvincePages
 from devicetrack.web.pages_province_lists import ProvinceFollowUpPages
 from devicetrack.web.pages_school import SchoolPages
@@ -38,6 +38,7 @@ def web_routers() -> list[Router]:
             SchoolStudentPages,
             StudentPages,
             LoanPages,
+            SchoolLoanPages,
             SchoolAuditPages,
             AuditPages,
             DonorPages,
