@@ -193,6 +193,7 @@ def users_create(
     """Create a user (the first admin, typically)."""
     from devicetrack.auth.cli import create_user
     from devicetrack.errors import DomainError
+    from devicetrack.i18n import english
 
     with database(Settings.from_env()) as url:
         migrate.upgrade(url)
@@ -203,8 +204,8 @@ def users_create(
                 )
             )
         except DomainError as exc:
-            details = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
-            click.echo(f"error: {exc.detail} {details}", err=True)
+            details = "; ".join(f"{e.field}: {english(e.message)}" for e in exc.errors)
+            click.echo(f"error: {exc} {details}", err=True)
             sys.exit(1)
         click.echo(f"Created user {user_id} ({email}, {role}).")
 

@@ -179,6 +179,8 @@ def localise(value: Any, lang: str) -> Any:
     extra members say to a person is translated like its detail."""
     if isinstance(value, Message):
         return translate(value, lang)
+    if isinstance(value, FieldError):
+        return error_body(value, lang)
     if isinstance(value, list | tuple):
         return [localise(v, lang) for v in value]
     if isinstance(value, dict):
@@ -299,6 +301,14 @@ def msgspec_message(text: str) -> str:
     return N_("invalid value")
 
 
+def foreign(text: str) -> Message:
+    """A message of msgspec's or Litestar's about one value: its own English for an English
+    reader, our words for its kind of problem (msgspec_message) in another language."""
+    message = Message(text)
+    message.instead = msgspec_message(text)
+    return message
+
+
 def litestar_message(detail: str) -> str:
     """Litestar's own English detail of a refused request, as a message of ours."""
     if detail.startswith("Validation failed for "):
@@ -357,8 +367,8 @@ def handle_http_exception(
                 if err.message == "'data'":
                     # No body at all: Litestar reports the missing handler argument.
                     err.message = N_("a JSON body is required")
-            if own_words and err.message == said:
-                err.message = msgspec_message(said)
+            if err.message == said:
+                err.message = foreign(said)
         return problem_response(
             request,
             400,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import string
-from collections.abc import Mapping
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -30,6 +29,10 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
+from devicetrack.i18n.marks import N_, Message, N_plural, Term
+from devicetrack.i18n.terms import WORDS
+
+__all__ = ["N_", "Message", "N_plural", "Term", "english", "languages", "translate"]
 log = logging.getLogger("devicetrack.i18n")
 
 DOMAIN = "devicetrack"
@@ -38,41 +41,6 @@ LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 SOURCE_LANGUAGE = "en"
 # Babel's locale for each language's numbers and dates (Vietnam's conventions for vi).
 _BABEL_LOCALE = {"vi": "vi_VN"}
-
-
-def N_(msgid: str) -> str:
-    """Mark `msgid` as a message for the catalogue; the text itself is returned unchanged
-    and translated where it is shown."""
-    return msgid
-
-
-class Message(str):
-    """A message id (its English text) with the values of its placeholders, and for a
-    message that counts, its plural id. It is a str (the id), so a message can stand
-    wherever a text is kept (a field error, a page's notice) and be translated where it is
-    shown; `str(message)` is the bare id, `translate(message, lang)` the finished text."""
-
-    plural: str | None
-    params: Mapping[str, Any]
-
-    def __new__(cls, msgid: str, /, **params: Any) -> Message:
-        self = super().__new__(cls, msgid)
-        self.plural = getattr(msgid, "plural", None)
-        self.params = {**getattr(msgid, "params", {}), **params}
-        if self.plural is not None and "n" not in self.params and params:
-            raise TypeError(f"a message that counts takes its count as n: {msgid!r}")
-        return self
-
-    def __repr__(self) -> str:
-        return f"Message({str(self)!r}, {dict(self.params)!r})"
-
-
-def N_plural(singular: str, plural: str) -> Message:
-    """Mark a message that counts: its singular and plural English. Give it its count as
-    `n` where it is used (`Conflict(N_plural(...), n=3)`, `Message(N_plural(...), n=3)`)."""
-    message = Message(singular)
-    message.plural = plural
-    return message
 
 
 @cache
@@ -121,16 +89,20 @@ class _Formatter(string.Formatter):
         return str(super().format_field(value, format_spec))
 
 
-def translate(text: str, lang: str, **params: Any) -> str:
+def translate(text: str, lang: str, *, count: int | None = None, **params: Any) -> str:
     """`text` in `lang`, its placeholders filled from the message's values and `params`.
-    A text with no translation (a value, a third party's message) is shown as it is."""
+    A text with no translation (a value, a third party's message) is shown as it is.
+    A message that counts picks its form by `count`, else by its value `n`."""
+    instead = getattr(text, "instead", None)
+    if instead is not None and lang != SOURCE_LANGUAGE:
+        return translate(instead, lang, count=count, **params)
     catalogue = translations(lang if lang in languages() else SOURCE_LANGUAGE)
-    values = {**getattr(text, "params", {}), **params}
+    values = {k: _value(v, lang) for k, v in {**getattr(text, "params", {}), **params}.items()}
     plural = getattr(text, "plural", None)
-    if plural is not None:
-        out = catalogue.ngettext(text, plural, _count(values))
-    else:
-        out = catalogue.gettext(text)
+    if count is None:
+        n = values.get("n")
+        count = n if isinstance(n, int) else 1
+    out = catalogue.ngettext(text, plural, count) if plural is not None else catalogue.gettext(text)
     if not values:
         return str(out)
     try:
@@ -140,16 +112,21 @@ def translate(text: str, lang: str, **params: Any) -> str:
         # refuses one), or a message given too few values: the English, else the bare id,
         # rather than no answer at all.
         log.warning("message %r does not format in %s with %s", str(text), lang, sorted(values))
-    english = text if plural is None or _count(values) == 1 else plural
+    english = text if plural is None or count == 1 else plural
     try:
         return _Formatter(SOURCE_LANGUAGE).vformat(english, (), values)
     except (KeyError, IndexError, ValueError, AttributeError):
         return str(english)
 
 
-def _count(values: Mapping[str, Any]) -> int:
-    n = values.get("n", 1)
-    return n if isinstance(n, int) else 1
+def _value(value: Any, lang: str) -> Any:
+    """A message's value as the message shows it: a message in it is translated too, a
+    stored code is shown as its word except in English (marks.Term)."""
+    if isinstance(value, Message):
+        return translate(value, lang)
+    if isinstance(value, Term) and lang != SOURCE_LANGUAGE:
+        return translate(WORDS.get(value, value), lang)
+    return value
 
 
 def english(text: str, **params: Any) -> str:

@@ -47,7 +47,6 @@ WIDTH = 0
 def template() -> Catalog:
     """Every message id the code and templates use, with the files that use it."""
     catalog = Catalog(project=PROJECT, domain=DOMAIN, fuzzy=False)
-    skipped = {"i18n"}  # this package's own calls (gettext(text)) name no message
     for filename, lineno, message, comments, context in extract_from_dir(
         PACKAGE,
         METHODS,
@@ -55,7 +54,7 @@ def template() -> Catalog:
         KEYWORDS,
         comment_tags=("TRANSLATORS:",),
         strip_comment_tags=True,
-        directory_filter=lambda path: Path(path).name not in skipped | {"__pycache__"},
+        directory_filter=lambda path: Path(path).name != "__pycache__",
     ):
         catalog.add(
             message,
