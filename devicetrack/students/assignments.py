@@ -19,6 +19,7 @@ from devicetrack.devices import lifecycle
 from devicetrack.devices import repository as devices_repo
 from devicetrack.devices import service as devices
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from devicetrack.i18n import N_, Term
 from devicetrack.schools.models import School
 from devicetrack.schools.repository import visible_schools
 from devicetrack.students import repository as repo
@@ -61,7 +62,7 @@ def assignment_read(
 def _ensure_lender(principal: Principal, school_id: int) -> None:
     if principal.is_admin or (principal.is_school_staff and school_id in principal.school_ids):
         return
-    raise Forbidden("Devices are lent and taken back by the school's staff.")
+    raise Forbidden(N_("Devices are lent and taken back by the school's staff."))
 
 
 async def assign(
@@ -71,8 +72,8 @@ async def assign(
     _ensure_lender(principal, student.school_id)
     if data.due_back_on is not None and data.due_back_on < local_today():
         raise ValidationFailed(
-            "A loan cannot be due back before it starts.",
-            errors=[FieldError(field="due_back_on", message="must be today or later")],
+            N_("A loan cannot be due back before it starts."),
+            errors=[FieldError(field="due_back_on", message=N_("must be today or later"))],
         )
     check_event_dates(due_back_on=data.due_back_on)
     # The student's school's counters, then the student again (they may have moved since the
@@ -82,17 +83,17 @@ async def assign(
     if device.status not in lifecycle.TRANSITIONS["assign"].sources:
         raise lifecycle.refuse_transition(device, "assign", principal)
     if device.school_id != student.school_id:
-        raise Conflict("The device is at another school than the student.")
+        raise Conflict(N_("The device is at another school than the student."))
     if device.condition == "broken" or data.condition_out == "broken":
-        raise Conflict("The device is broken; send it to repair instead of lending it.")
+        raise Conflict(N_("The device is broken; send it to repair instead of lending it."))
     if device.needs_wipe:
-        raise Conflict("The device was returned without a reset; reset it (wipe) first.")
+        raise Conflict(N_("The device was returned without a reset; reset it (wipe) first."))
     if device.installed_in_id is not None:
-        raise Conflict("This SIM is installed in a device; lend that device instead.")
+        raise Conflict(N_("This SIM is installed in a device; lend that device instead."))
     if student.status != "active":
-        raise Conflict(f"The student is {student.status}, not active.")
+        raise Conflict(N_("The student is {status}, not active."), status=Term(student.status))
     if not has_consent:
-        raise Conflict("No guardian consent on record for this student (or it was withdrawn).")
+        raise Conflict(N_("No guardian consent on record for this student (or it was withdrawn)."))
     assignment = Assignment(
         device_id=device.id or 0,
         student_id=student.id or 0,
@@ -108,7 +109,7 @@ async def assign(
             await session.flush()
     except IntegrityError as exc:
         if "uq_assignments_open_device" in str(exc.orig):
-            raise Conflict("The device is already lent.") from None
+            raise Conflict(N_("The device is already lent.")) from None
         raise
     before = device.status
     device.status, device.student_id = "assigned", student.id
@@ -164,7 +165,7 @@ async def return_device(
             or (principal.is_school_staff and school.id in principal.school_ids)
         )
     ):
-        raise NotFound(f"No assignment {assignment_id}.")
+        raise NotFound(N_("No assignment {id}."), id=assignment_id)
     _ensure_lender(principal, assignment.school_id)
     assignment = await relock(
         session,
@@ -178,8 +179,9 @@ async def return_device(
         # Returning a device that is not lent is a refused transition: name its status.
         refused = lifecycle.refuse_transition(device, "return", principal)
         raise Conflict(
-            f"This loan was already closed. {refused.detail}",
+            N_("This loan was already closed. {refusal}"),
             extra={"returned_at": assignment.returned_at.isoformat(), **refused.extra},
+            refusal=refused.detail,
         )
     student, _ = await get_student(session, principal, assignment.student_id)
     assignment.returned_at = datetime.now(UTC)
@@ -229,7 +231,7 @@ async def list_assignments(
     asset_tag: str | None = None,
 ) -> list[AssignmentRead]:
     if principal.is_donor:
-        raise Forbidden("Donors do not see loans.")
+        raise Forbidden(N_("Donors do not see loans."))
     where: list[ColumnElement[bool]] = [
         Assignment.school_id.in_(select(School.id).where(visible_schools(principal)))
     ]
@@ -263,7 +265,7 @@ async def get_assignment(
         limit=1,
     )
     if not rows or rows[0].id != assignment_id:
-        raise NotFound(f"No assignment {assignment_id}.")
+        raise NotFound(N_("No assignment {id}."), id=assignment_id)
     return rows[0]
 
 
@@ -290,5 +292,5 @@ async def open_loan_of(
         asset_tag=asset_tag,
     )
     if not rows:
-        raise NotFound(f"{asset_tag} is not lent to anyone.")
+        raise NotFound(N_("{tag} is not lent to anyone."), tag=asset_tag)
     return rows[0]
