@@ -16,7 +16,8 @@ from babel.numbers import format_decimal
 
 from devicetrack.auth.values import Locale
 from devicetrack.common.clock import VIETNAM
-from devicetrack.i18n import N_, Message, N_plural, babel_locale, translate
+from devicetrack.i18n import N_, N_plural, babel_locale, translate
+from devicetrack.i18n.terms import WORDS
 
 LANGUAGES = tuple(Locale)
 # The day as each language writes it (Babel patterns): Vietnamese offices write 04/07/2026.
@@ -34,8 +35,15 @@ class Translator:
         return translate(text, self.lang, **values)
 
     def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
-        """A message that counts, in the form the count needs ("1 device", "2 devices")."""
-        return translate(Message(N_plural(singular, plural), n=n, **values), self.lang)
+        """A message that counts, in the form the count `n` needs ("1 device", "2
+        devices"); `{n}` shows the count unless `values` give it another form
+        (`n=t.number(n)`)."""
+        return translate(N_plural(singular, plural), self.lang, count=n, **{"n": n, **values})
+
+    def translate_count(self, message: str, count: int | None) -> str:
+        """A message with a count `{n}` (its form chosen by the count); an unknown count
+        shows as nothing."""
+        return translate(message, self.lang, count=count or 0, n="" if count is None else count)
 
     def word(self, value: str | None) -> str:
         """A stored code (in_stock, laptop, poor_household…) as a reader's word."""
@@ -69,80 +77,6 @@ class Translator:
             return "–"
         pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
         return str(format_decimal(value, format=pattern, locale=self.locale))
-
-
-# Stored codes and the English words they are shown as (then translated like any text).
-WORDS: dict[str, str] = {
-    "in_stock": N_("In stock"),
-    "install-sim": N_("Install a SIM"),
-    "assign": N_("Lend"),
-    "return": N_("Take back"),
-    "viettel": N_("Viettel"),
-    "vinaphone": N_("VinaPhone"),
-    "mobifone": N_("MobiFone"),
-    "remove-sim": N_("Remove the SIM"),
-    "allocated": N_("Allocated"),
-    "at_school": N_("At school"),
-    "assigned": N_("Lent to a student"),
-    "in_repair": N_("In repair"),
-    "lost": N_("Lost"),
-    "stolen": N_("Stolen"),
-    "retired": N_("Retired"),
-    "laptop": N_("Laptop"),
-    "desktop": N_("Desktop"),
-    "tablet": N_("Tablet"),
-    "smartphone": N_("Smartphone"),
-    "sim": N_("SIM card"),
-    "router": N_("Router"),
-    "other": N_("Other"),
-    "new": N_("New"),
-    "good": N_("Good"),
-    "fair": N_("Fair"),
-    "poor": N_("Poor"),
-    "broken": N_("Broken"),
-    "poor_household": N_("Poor household"),
-    "ethnic_minority": N_("Ethnic minority"),
-    "disability": N_("Disability"),
-    "remote": N_("Remote area"),
-    "active": N_("Active"),
-    "left": N_("Left school"),
-    "graduated": N_("Graduated"),
-    "admin": N_("Administrator"),
-    "province_officer": N_("Province officer"),
-    "school_staff": N_("School staff"),
-    "donor": N_("Donor"),
-    "receive": N_("Receive"),
-    "send-to-repair": N_("Send to repair"),
-    "back-from-repair": N_("Back from repair"),
-    "report-lost": N_("Report lost"),
-    "report-stolen": N_("Report stolen"),
-    "found": N_("Found"),
-    "transfer": N_("Transfer"),
-    "retire": N_("Retire"),
-    "allocate": N_("Allocate"),
-    "registered": N_("Registered"),
-    "allocated-event": N_("Allocated"),
-    "received": N_("Received at school"),
-    "sent-to-repair": N_("Sent to repair"),
-    "reported-lost": N_("Reported lost"),
-    "reported-stolen": N_("Reported stolen"),
-    "transferred": N_("Transferred"),
-    "assigned-event": N_("Lent"),
-    "returned": N_("Returned"),
-    "audited": N_("Seen in an audit"),
-    "wiped": N_("Wiped"),
-    "sim-installed": N_("SIM installed"),
-    "sim-removed": N_("SIM removed"),
-    "edited": N_("Details changed"),
-    "paper": N_("Paper form"),
-    "digital": N_("Digital form"),
-    "recorded": N_("Recorded verbally"),
-    "guardian": N_("Guardian"),
-    "child": N_("The student"),
-    "primary": N_("Primary"),
-    "lower_secondary": N_("Lower secondary"),
-    "upper_secondary": N_("Upper secondary"),
-}
 
 
 # Field names that errors report, as the label the form shows.

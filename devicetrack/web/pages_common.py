@@ -23,6 +23,7 @@ from devicetrack.devices import service as devices
 from devicetrack.devices.schemas import ActionBody, ActionResult, DeviceRead, DeviceUpdate
 from devicetrack.devices.values import SIM_HOSTS, Condition
 from devicetrack.errors import DomainError
+from devicetrack.i18n import N_
 from devicetrack.labels import render as labels_render
 from devicetrack.labels import service as labels
 from devicetrack.schools import repository as schools_repo
@@ -86,7 +87,7 @@ class SignInPages(Controller):
                 "login.html",
                 None,
                 status=422,
-                error="Enter your email and password.",
+                error=N_("Enter your email and password."),
                 email=email,
                 next=target or "",
             )
@@ -98,7 +99,7 @@ class SignInPages(Controller):
                 "login.html",
                 None,
                 status=401,
-                error="Email or password is wrong, or the account is deactivated.",
+                error=result.detail,
                 email=email,
                 next=target or "",
             )

@@ -24,8 +24,10 @@ from devicetrack.errors import (
     FieldError,
     Forbidden,
     ValidationFailed,
+    foreign,
     msgspec_path,
 )
+from devicetrack.i18n import N_
 from devicetrack.labels.responses import sheet_response
 from devicetrack.labels.schemas import LabelSheetRequest
 from devicetrack.labels.templates import TEMPLATES
@@ -72,7 +74,7 @@ class DonorPages(Controller):
         values: dict[str, Any] | None = None,
     ) -> Response[Any]:
         if principal.is_school_staff:
-            raise Forbidden("Donations are followed by donors and the province.")
+            raise Forbidden(N_("Donations are followed by donors and the province."))
         donor_id = principal.donor_id if principal.is_donor else donor
         rows = await donations.list_donations(
             tx, principal, donor_id=donor_id, province=None, after_id=None, limit=500
@@ -110,7 +112,7 @@ class DonorPages(Controller):
     ) -> Response[Any]:
         """A donor logs a contribution: where it goes, its reference and what is pledged."""
         if not principal.is_donor or principal.donor_id is None:
-            raise Forbidden("Donors log their donations here; the province uses the API.")
+            raise Forbidden(N_("Donors log their donations here; the province uses the API."))
         form = await Form.of(request)
         province = form.text("province_code", required=True, max_length=2)
         reference = form.text("reference", required=True, max_length=100)
@@ -126,7 +128,7 @@ class DonorPages(Controller):
             elif kind or quantity or model:
                 # Half a line is a mistake to show, not a pledge to drop silently.
                 missing = f"quantity_{i}" if kind else f"kind_{i}"
-                form.errors.append(FieldError(field=missing, message="required"))
+                form.errors.append(FieldError(field=missing, message=N_("required")))
         result: Any = form.refusal()
         if result is None:
             try:
@@ -145,11 +147,11 @@ class DonorPages(Controller):
             except msgspec.ValidationError as exc:
                 path = msgspec_path(str(exc))
                 result = ValidationFailed(
-                    "Some fields need another look.",
+                    N_("Some fields need another look."),
                     errors=[
                         FieldError(
                             field=path.split("[")[0] if path else None,
-                            message=str(exc).split(" - at ")[0],
+                            message=foreign(str(exc).split(" - at ")[0]),
                         )
                     ],
                 )
@@ -250,7 +252,7 @@ class DonorPages(Controller):
 
         async def run() -> Any:
             if upload is None:
-                raise ValidationFailed("Choose a CSV or Excel file.", errors=form.errors)
+                raise ValidationFailed(N_("Choose a CSV or Excel file."), errors=form.errors)
             table = await parse_table(
                 upload[0], upload[1], intake_rows.ALIASES, {"kind"}, UploadLimits.of(settings)
             )

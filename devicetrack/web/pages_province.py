@@ -13,7 +13,8 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import VIETNAM, local_today
 from devicetrack.common.heavy import heavy_work
 from devicetrack.common.spreadsheet import DAY, XLSX, Column, download
-from devicetrack.errors import Forbidden, NotFound
+from devicetrack.errors import Forbidden, NotFound, echo
+from devicetrack.i18n import N_
 from devicetrack.regions import repository as regions
 from devicetrack.reports import export as reports_export
 from devicetrack.reports import service as reports
@@ -52,7 +53,7 @@ def _province_of(principal: Principal, asked: str | None) -> str | None:
         return principal.province_code
     if principal.is_admin:
         return asked
-    raise Forbidden("Coverage dashboards are for province officers.")
+    raise Forbidden(N_("Coverage dashboards are for province officers."))
 
 
 def _sort(sort: str | None) -> str:
@@ -91,7 +92,7 @@ class ProvincePages(Controller):
             return page(request, "provinces.html", principal, report=report)
         place = await regions.get_province(tx, code)
         if place is None:
-            raise NotFound(f"No province {code}.")
+            raise NotFound(N_("No province {code}."), code=echo(code))
         sort = _sort(sort)
         schools = await reports.coverage(
             tx,
@@ -179,7 +180,7 @@ class ProvincePages(Controller):
             sort=sort,
         )
         if not report.items:
-            raise NotFound("No schools of yours in this commune.")
+            raise NotFound(N_("No schools of yours in this commune."))
         bars = [(r.school_name or "", r.coverage_pct) for r in report.items[:30]]
         return page(
             request,
@@ -261,7 +262,10 @@ class ProvincePages(Controller):
         _, report = await _sim_report(tx, principal, province, days)
         t = translator(request, principal)
         header: list[str | Column] = [
-            *(t(h) for h in ("Asset tag", "Phone number", "ICCID", "Carrier", "Plan")),
+            *(
+                t(h)
+                for h in (N_("Asset tag"), N_("Phone number"), "ICCID", N_("Carrier"), N_("Plan"))
+            ),
             Column(t("Plan expires"), DAY),
             t("School"),
             t("Installed in"),
@@ -294,7 +298,7 @@ class ProvincePages(Controller):
             tx, principal, province=code, school=None, days=180, limit=1000
         )
         t = translator(request, principal)
-        header = [t(h) for h in ("School", "Last audit", "Devices held")]
+        header = [t(h) for h in (N_("School"), N_("Last audit"), N_("Devices held"))]
         rows = [(s.school_name, s.last_audit_at, s.devices_held) for s in report.schools]
         return await table_xlsx(request, "audits-overdue.xlsx", t("Audits overdue"), header, rows)
 

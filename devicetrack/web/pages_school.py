@@ -26,6 +26,7 @@ from devicetrack.devices import export as devices_export
 from devicetrack.devices import service as devices
 from devicetrack.devices.values import Condition, DeviceKind, DeviceStatus
 from devicetrack.errors import DomainError, FieldError, Forbidden, ValidationFailed
+from devicetrack.i18n import N_
 from devicetrack.schools import service as schools
 from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments, importer
@@ -205,7 +206,7 @@ class SchoolPages(Controller):
         """The allocation form; after an allocation (`?allocation=`) its devices above it."""
         school = await schools.get_school(tx, principal, school_id)
         if not (principal.is_province_officer or principal.is_admin):
-            raise Forbidden("Province officers allocate devices to schools.")
+            raise Forbidden(N_("Province officers allocate devices to schools."))
         result = None
         if allocation is not None:
             result = await allocations.read_allocation(tx, principal, allocation)
@@ -252,7 +253,9 @@ class SchoolPages(Controller):
         quantity = form.integer("quantity", low=1, high=10_000)
         if not tags and not (kind and quantity):
             form.errors.append(
-                FieldError(field="quantity", message="choose a kind and a quantity, or scan tags")
+                FieldError(
+                    field="quantity", message=N_("choose a kind and a quantity, or scan tags")
+                )
             )
         error: DomainError | None = form.refusal()
         if error is None:
@@ -541,8 +544,8 @@ class StudentPages(Controller):
         result: Any = None
         if not form.flag("confirm"):
             result = ValidationFailed(
-                "Tick the box to confirm: erasing cannot be undone.",
-                errors=[FieldError(field="confirm", message="required")],
+                N_("Tick the box to confirm: erasing cannot be undone."),
+                errors=[FieldError(field="confirm", message=N_("required"))],
             )
         else:
             result = await attempt(tx, lambda: students.erase_student(tx, principal, student_id))
@@ -649,7 +652,7 @@ class LoanPages(Controller):
         listed whole weighed ~115 KB; the search finds the rest."""
         device = await devices.read_device(tx, principal, tag)
         if device.school_id is None:
-            raise ValidationFailed(f"{device.asset_tag} is not at a school.")
+            raise ValidationFailed(N_("{tag} is not at a school."), tag=device.asset_tag)
         found = await students.list_students(
             tx,
             principal,

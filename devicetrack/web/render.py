@@ -23,7 +23,7 @@ from devicetrack.errors import (
     handle_unexpected,
     litestar_message,
 )
-from devicetrack.i18n import N_, SOURCE_LANGUAGE
+from devicetrack.i18n import N_, SOURCE_LANGUAGE, N_plural
 from devicetrack.middleware import ensure_request_id
 from devicetrack.web import session
 from devicetrack.web.assets import static_url
@@ -52,22 +52,21 @@ env.globals["bar_chart"] = bar_chart
 env.globals["static"] = static_url
 
 
-# The confirmations a page may show after a redirect (`done=` in the URL): base.html shows
-# no other text, so a crafted link cannot put words on our pages.
-DONE_MESSAGES = frozenset(
-    {
-        N_("Saved."),
-        N_("{n} devices registered."),
-        N_("Device registered."),
-        N_("Student added."),
-        N_("{n} students imported."),
-        N_("Consent recorded."),
-        N_("Lent."),
-        N_("Taken back."),
-        N_("Consent withdrawn."),
-        N_("Erased."),
-    }
-)
+# The confirmations a page may show after a redirect (`done=` in the URL, the key here):
+# base.html shows no other text, so a crafted link cannot put words on our pages. Those with
+# a count (`n=` in the URL) take the form the count needs.
+DONE_MESSAGES: dict[str, str] = {
+    "Saved.": N_("Saved."),
+    "{n} devices registered.": N_plural("{n} device registered.", "{n} devices registered."),
+    "Device registered.": N_("Device registered."),
+    "Student added.": N_("Student added."),
+    "{n} students imported.": N_plural("{n} student imported.", "{n} students imported."),
+    "Consent recorded.": N_("Consent recorded."),
+    "Lent.": N_("Lent."),
+    "Taken back.": N_("Taken back."),
+    "Consent withdrawn.": N_("Consent withdrawn."),
+    "Erased.": N_("Erased."),
+}
 
 
 def language(request: Request[Any, Any, Any], principal: Principal | None) -> str:
@@ -83,6 +82,16 @@ def language(request: Request[Any, Any, Any], principal: Principal | None) -> st
         return str(signed_in)
     accept = request.headers.get("accept-language", "")
     return "en" if accept.lower().startswith("en") else "vi"
+
+
+def _notice(t: Translator, done: str | None, n: str) -> str | None:
+    """The confirmation named by `done=` (one of DONE_MESSAGES, else none), in the reader's
+    language, with its count `n=` when it has one."""
+    message = DONE_MESSAGES.get(done or "")
+    if message is None:
+        return None
+    count = int(n) if n.isdigit() and len(n) <= 9 else None
+    return t.translate_count(message, count) if "{n}" in message else t(message)
 
 
 def translator(request: Request[Any, Any, Any], principal: Principal | None = None) -> Translator:
@@ -110,11 +119,9 @@ def page(
     t = translator(request, principal)
     fresh_csrf = session.ensure_pre_csrf(request) if principal is None else None
 
-    notice = request.query_params.get("done")
-    count = request.query_params.get("n", "")
+    notice = _notice(t, request.query_params.get("done"), request.query_params.get("n", ""))
     html = env.get_template(template).render(
-        notice=notice if notice in DONE_MESSAGES else None,
-        notice_n=count if count.isdigit() else "",
+        notice=notice,
         request=request,
         me=principal,
         my_school_names=request.scope.get("state", {}).get("my_school_names", {}),
