@@ -1,5 +1,5 @@
 """The `devicetrack` command: serve, demo, db upgrade/downgrade/backup/restore, users create,
-privacy sweep."""
+privacy sweep, labels, i18n extract/compile."""
 
 from __future__ import annotations
 
@@ -231,6 +231,31 @@ def privacy_sweep() -> None:
     )
     if result.skipped:
         click.echo(f"{result.skipped} more still hold a device; they are left for the next run.")
+
+
+@main.group()
+def i18n() -> None:
+    """The message catalogues (devicetrack/locale/<lang>/LC_MESSAGES/devicetrack.po)."""
+
+
+@i18n.command("extract")
+def i18n_extract() -> None:
+    """Bring every catalogue in step with the code and templates: new messages added
+    untranslated, messages no longer used dropped, translations kept."""
+    from devicetrack.i18n.catalogues import extract
+
+    for lang, (messages, untranslated) in extract().items():
+        click.echo(f"{lang}: {messages} messages, {untranslated} untranslated")
+
+
+@i18n.command("compile")
+def i18n_compile() -> None:
+    """Write each catalogue's .mo beside its .po (the app compiles a .po in memory when its
+    .mo is missing or older)."""
+    from devicetrack.i18n.catalogues import compile_all
+
+    for path in compile_all():
+        click.echo(f"Wrote {path}")
 
 
 @main.command()
