@@ -242,10 +242,14 @@ def i18n() -> None:
 def i18n_extract() -> None:
     """Bring every catalogue in step with the code and templates: new messages added
     untranslated, messages no longer used dropped, translations kept."""
+    from devicetrack.i18n import SOURCE_LANGUAGE
     from devicetrack.i18n.catalogues import extract
 
     for lang, (messages, untranslated) in extract().items():
-        click.echo(f"{lang}: {messages} messages, {untranslated} untranslated")
+        if lang == SOURCE_LANGUAGE:
+            click.echo(f"{lang}: {messages} messages (their ids are this language)")
+        else:
+            click.echo(f"{lang}: {messages} messages, {untranslated} untranslated")
 
 
 @i18n.command("compile")
