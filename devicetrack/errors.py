@@ -22,7 +22,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from devicetrack.i18n import (
     N_,
-    SOURCE_LANGUAGE,
     Message,
     choose_language,
     english,
@@ -301,11 +300,12 @@ def msgspec_message(text: str) -> str:
     return N_("invalid value")
 
 
-def foreign(text: str) -> Message:
-    """A message of msgspec's or Litestar's about one value: its own English for an English
-    reader, our words for its kind of problem (msgspec_message) in another language."""
+def foreign(text: str, instead: str | None = None) -> Message:
+    """A text of msgspec's or Litestar's (English only): as it is for an English reader,
+    `instead` in another language (by default our words for the kind of problem a message
+    about one value names, msgspec_message)."""
     message = Message(text)
-    message.instead = msgspec_message(text)
+    message.instead = msgspec_message(text) if instead is None else instead
     return message
 
 
@@ -347,8 +347,7 @@ def handle_http_exception(
     status = exc.status_code
     lang = lang or reader_language(request)
     # Litestar's and msgspec's texts are English: kept as they are for an English reader,
-    # said in our own words in another language.
-    own_words = lang != SOURCE_LANGUAGE
+    # said in our own words in another language (foreign).
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc)
         said_detail = exc.detail or N_("Validation failed")
@@ -374,7 +373,7 @@ def handle_http_exception(
             400,
             "validation",
             N_("The request body or parameters are invalid"),
-            litestar_message(said_detail) if own_words else said_detail,
+            foreign(said_detail, litestar_message(said_detail)),
             errors,
             lang=lang,
         )
@@ -386,7 +385,7 @@ def handle_http_exception(
             400,
             "malformed-json",
             N_("The body is not valid JSON"),
-            N_("The body is not valid JSON.") if own_words else exc.detail,
+            foreign(exc.detail, N_("The body is not valid JSON.")),
             lang=lang,
         )
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
@@ -406,7 +405,7 @@ def handle_http_exception(
         headers.setdefault("WWW-Authenticate", "Bearer")
     detail: str = title
     if exc.detail and exc.detail != phrase:
-        detail = litestar_message(exc.detail) if own_words else exc.detail
+        detail = foreign(exc.detail, litestar_message(exc.detail))
     if status >= 500:
         log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
         detail = title

@@ -34,11 +34,12 @@ class Translator:
         a text that is no message (a name, a value) is shown as it is."""
         return translate(text, self.lang, **values)
 
-    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
-        """A message that counts, in the form the count `n` needs ("1 device", "2
-        devices"); `{n}` shows the count unless `values` give it another form
-        (`n=t.number(n)`)."""
-        return translate(N_plural(singular, plural), self.lang, count=n, **{"n": n, **values})
+    def ngettext(self, singular: str, plural: str, count: int, /, **values: Any) -> str:
+        """A message that counts, in the form the count needs ("1 device", "2 devices");
+        `{n}` shows the count unless `values` give it another form (`n=t.number(count)`)."""
+        return translate(
+            N_plural(singular, plural), self.lang, count=count, **{"n": count, **values}
+        )
 
     def translate_count(self, message: str, count: int | None) -> str:
         """A message with a count `{n}` (its form chosen by the count); an unknown count

@@ -16,8 +16,10 @@ from litestar.response import Redirect
 from devicetrack.auth.principal import Principal
 from devicetrack.errors import (
     LOCALE_STATE,
+    STATUS_TITLES,
     DomainError,
     database_error_kind,
+    foreign,
     handle_domain_error,
     handle_http_exception,
     handle_unexpected,
@@ -168,11 +170,14 @@ def _status_and_text(exc: Exception) -> tuple[int, str, str]:
     if isinstance(exc, DomainError):
         return exc.status, exc.title, exc.detail
     if isinstance(exc, ValidationException):
-        return 400, N_("Bad request"), litestar_message(str(exc.detail))
+        return 400, N_("Bad request"), foreign(str(exc.detail), litestar_message(str(exc.detail)))
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
             return 404, N_("Not found"), N_("There is no page at this address.")
-        return exc.status_code, N_("Error"), str(exc.detail)
+        title = STATUS_TITLES.get(exc.status_code)
+        said = str(exc.detail)
+        instead = title if title == said else litestar_message(said)
+        return exc.status_code, N_("Error"), foreign(said, instead)
     kind = database_error_kind(exc)
     if kind == "data":
         return 422, N_("A value is out of range"), N_("A value is too long or out of range.")
