@@ -38,9 +38,10 @@ from devicetrack.db.counters import relock
 from devicetrack.devices import lifecycle
 from devicetrack.devices import repository as devices_repo
 from devicetrack.devices.schemas import ActionBody
-from devicetrack.devices.tags import parse_tag
+from devicetrack.devices.tags import WRONG_CHECK, parse_tag
 from devicetrack.devices.values import DeviceStatus
-from devicetrack.errors import Conflict, Forbidden, NotFound
+from devicetrack.errors import Conflict, Forbidden, NotFound, foreign
+from devicetrack.i18n import N_, Message
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
 from devicetrack.schools.repository import visible_schools
@@ -100,7 +101,7 @@ def _ensure_auditor(principal: Principal, school: School) -> None:
         return
     if principal.is_school_staff and school.id in principal.school_ids:
         return
-    raise Forbidden("Audits are run by the school's staff and province officers.")
+    raise Forbidden(N_("Audits are run by the school's staff and province officers."))
 
 
 async def _get(
@@ -117,7 +118,7 @@ async def _get(
         or principal.is_donor
         or not can_see_school(principal, school)
     ):
-        raise NotFound(f"No audit {audit_id}.")
+        raise NotFound(N_("No audit {id}."), id=audit_id)
     return audit, school
 
 
@@ -203,11 +204,13 @@ async def scan(
             item = msgspec.convert(entry, ScanIn, strict=False)
         except msgspec.ValidationError as exc:
             code = entry.get("code") or entry.get("asset_tag") if isinstance(entry, dict) else None
-            rejected.append(ScanRejected(index=index, message=str(exc), code=code))
+            rejected.append(ScanRejected(index=index, message=foreign(str(exc)), code=code))
             continue
         code = (item.code or item.asset_tag or "").strip()
         if not code:
-            rejected.append(ScanRejected(index=index, message="code (or asset_tag) is required"))
+            rejected.append(
+                ScanRejected(index=index, message=N_("code (or asset_tag) is required"))
+            )
             continue
         if (problem := _scan_time_problem(item, audit.started_at)) is not None:
             rejected.append(ScanRejected(index=index, code=code, message=problem))
@@ -219,7 +222,7 @@ async def scan(
                     ScanRejected(
                         index=index,
                         code=code,
-                        message=f"check character wrong: did you mean {parsed.expected}?",
+                        message=Message(WRONG_CHECK, tag=parsed.expected),
                     )
                 )
                 continue
@@ -229,7 +232,7 @@ async def scan(
     audit, _ = await _get(session, principal, audit_id, lock=True)
     if audit.closed_at is not None:
         raise Conflict(
-            "The audit is closed; start a new one.",
+            N_("The audit is closed; start a new one."),
             extra={"closed_at": audit.closed_at.isoformat()},
         )
     known = await _resolve(session, principal, audit, sorted({c for _, c, _ in good}))
@@ -292,9 +295,9 @@ def _scan_time_problem(item: ScanIn, started_at: datetime | None) -> str | None:
     if item.scanned_at.tzinfo is None:
         item.scanned_at = item.scanned_at.replace(tzinfo=UTC)  # a time without zone is UTC
     if item.scanned_at > datetime.now(UTC) + CLOCK_SKEW:
-        return "scanned_at is in the future"
+        return N_("scanned_at is in the future")
     if started_at is not None and item.scanned_at < started_at - CLOCK_SKEW:
-        return "scanned_at is before the audit started"
+        return N_("scanned_at is before the audit started")
     return None
 
 
@@ -336,7 +339,7 @@ async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, li
     for r in sorted(others, key=lambda r: r.code):
         d = devices.get(r.device_id)
         if d is None:
-            unexpected.append(UnexpectedItem(code=r.code, reason="unknown code"))
+            unexpected.append(UnexpectedItem(code=r.code, reason=N_("unknown code")))
             continue
         item = UnexpectedItem(
             code=r.code,
@@ -349,14 +352,16 @@ async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, li
             reason="",
         )
         if d.status in ("lost", "stolen"):
-            item.reason = f"reported {d.status}"
+            item.reason = N_("reported lost") if d.status == "lost" else N_("reported stolen")
             item.suggested_action = "found"
         elif d.status == "retired":
-            item.reason = "retired"
+            item.reason = N_("retired")
         elif d.school_id != audit.school_id:
-            item.reason = "held by another school" if d.school_id else "in province stock"
+            item.reason = N_("held by another school") if d.school_id else N_("in province stock")
         else:
-            item.reason = f"not expected here ({d.status})"
+            # Its status is the item's own `status`: the reason stays one message (a result
+            # is stored, and shown in the reader's language later).
+            item.reason = N_("not expected here")
         unexpected.append(item)
     result = AuditResult(found=found, missing=missing, unexpected=unexpected, on_loan=on_loan)
     return result, updates
@@ -391,7 +396,7 @@ def _refuse_empty(result: AuditResult) -> None:
         # Closing counts as the school's audit (reports, audit-due): an audit in which
         # nothing was scanned would record every device as missing, most likely by mistake.
         raise Conflict(
-            "Nothing has been scanned in this audit yet; scan the devices before closing it.",
+            N_("Nothing has been scanned in this audit yet; scan the devices before closing it."),
             extra={"expected": len(result.missing) + len(result.on_loan)},
         )
 
@@ -402,7 +407,7 @@ async def preview_close(session: AsyncSession, principal: Principal, audit_id: i
     audit, school = await _get(session, principal, audit_id)
     _ensure_auditor(principal, school)
     if audit.closed_at is not None:
-        raise Conflict("The audit is already closed.")
+        raise Conflict(N_("The audit is already closed."))
     result, _ = await _compute(session, audit)
     _refuse_empty(result)
     return _as_seen_by_reader(principal, audit.school_id, result)
@@ -439,7 +444,7 @@ async def close(session: AsyncSession, principal: Principal, audit_id: int) -> A
     _ensure_auditor(principal, school)
     audit, school = await _relock(session, principal, audit)
     if audit.closed_at is not None:
-        raise Conflict("The audit is already closed.")
+        raise Conflict(N_("The audit is already closed."))
     result, updates = await _compute(session, audit)
     _refuse_empty(result)
     if updates:
@@ -533,7 +538,7 @@ def _as_seen_by(principal: Principal, item: UnexpectedItem) -> UnexpectedItem:
     if principal.is_school_staff and item.held_by_school_id in principal.school_ids:
         return item
     # SPEC §2's own words for it: scanned here, held elsewhere.
-    return UnexpectedItem(code=item.code, reason="held elsewhere")
+    return UnexpectedItem(code=item.code, reason=N_("held elsewhere"))
 
 
 async def list_audits(
@@ -546,7 +551,7 @@ async def list_audits(
     limit: int,
 ) -> list[AuditRead]:
     if principal.is_donor:
-        raise Forbidden("Donors do not run audits.")
+        raise Forbidden(N_("Donors do not run audits."))
     query = (
         select(Audit.id)
         .where(Audit.school_id.in_(select(School.id).where(visible_schools(principal))))
@@ -568,10 +573,10 @@ async def mark_missing_lost(
 ) -> MarkLostResult:
     audit, _ = await _get(session, principal, audit_id)
     if not (principal.is_admin or principal.is_province_officer):
-        raise Forbidden("Only province officers turn missing devices into lost ones.")
+        raise Forbidden(N_("Only province officers turn missing devices into lost ones."))
     audit, _ = await _relock(session, principal, audit)
     if audit.closed_at is None or not audit.result:
-        raise Conflict("Close the audit first.")
+        raise Conflict(N_("Close the audit first."))
     result = msgspec.convert(audit.result, AuditResult)
     marked, skipped = [], []
     body = ActionBody(note=f"missing in audit {audit_id}")
@@ -598,7 +603,7 @@ async def condition_history(
 ) -> ConditionHistory:
     await schools.get_school(session, principal, school_id)
     if principal.is_donor:
-        raise Forbidden("Donors do not read school condition history.")
+        raise Forbidden(N_("Donors do not read school condition history."))
     current = {
         c: n
         for c, n in await session.execute(

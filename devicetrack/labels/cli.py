@@ -40,7 +40,7 @@ async def print_labels(
             labels = await service.sheet_labels(session, OPERATOR, request, cap)
             service.check_options(template, skip, copies, labels)
         except DomainError as exc:
-            raise SystemExit(f"error: {exc.detail}") from None
+            raise SystemExit(f"error: {exc}") from None
 
     return await asyncio.to_thread(_write, labels, template, skip, copies, output)
 

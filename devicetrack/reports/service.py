@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
-from devicetrack.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
+from devicetrack.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed, echo
+from devicetrack.i18n import N_, Message
 from devicetrack.reports import coverage_sql
 from devicetrack.reports.figures import pct
 from devicetrack.reports.schemas import (
@@ -70,7 +71,7 @@ async def _ensure_province_in_scope(
     else:
         allowed = False
     if not allowed:
-        raise NotFound(f"No province {province}.")
+        raise NotFound(N_("No province {code}."), code=echo(province))
 
 
 async def _provinces_of_schools(session: AsyncSession, school_ids: frozenset[int]) -> set[str]:
@@ -90,7 +91,7 @@ def _scope(
     caller's scope first (_ensure_province_in_scope)."""
     clauses = ["true"]
     if principal.is_donor:
-        raise Forbidden("Donors get donor impact reports, not school coverage.")
+        raise Forbidden(N_("Donors get donor impact reports, not school coverage."))
     if principal.is_province_officer:
         province = principal.province_code
     if principal.is_school_staff:
@@ -139,8 +140,14 @@ def _sort(items: list[CoverageRow], sort: str | None) -> list[CoverageRow]:
     name = key.lstrip("-+")
     if name not in SORTS:
         raise ValidationFailed(
-            f"Unknown sort {name!r}.",
-            errors=[FieldError(field="sort", message=f"use one of {', '.join(sorted(SORTS))}")],
+            N_("Unknown sort {name!r}."),
+            errors=[
+                FieldError(
+                    field="sort",
+                    message=Message(N_("use one of {choices}"), choices=", ".join(sorted(SORTS))),
+                )
+            ],
+            name=echo(name),
         )
     present = [i for i in items if getattr(i, name) is not None]
     missing = [i for i in items if getattr(i, name) is None]
@@ -164,8 +171,8 @@ async def coverage(
         start, end = (int(x) for x in year.split("-"))
         if end != start + 1:
             raise ValidationFailed(
-                "A school year spans two consecutive years.",
-                errors=[FieldError(field="year", message="use the form 2026-2027")],
+                N_("A school year spans two consecutive years."),
+                errors=[FieldError(field="year", message=N_("use the form 2026-2027"))],
             )
     year = year or current_school_year(on)
     params: dict[str, Any] = {
@@ -283,9 +290,9 @@ async def donor_impact(session: AsyncSession, principal: Principal, donor_id: in
         await session.execute(text("SELECT id, name FROM donors WHERE id = :id"), {"id": donor_id})
     ).first()
     if donor is None or (principal.is_donor and principal.donor_id != donor_id):
-        raise NotFound(f"No donor {donor_id}.")
+        raise NotFound(N_("No donor {id}."), id=donor_id)
     if principal.is_school_staff:
-        raise Forbidden("Donor impact is for donors, province officers and admins.")
+        raise Forbidden(N_("Donor impact is for donors, province officers and admins."))
     params: dict[str, Any] = {
         "donor": donor_id,
         "today": today(),
@@ -403,11 +410,17 @@ async def sim_expiry(
     every SIM with an end date when `within_days` is None: a telecom's SIMs may run a year,
     and a province planning top-ups wants to see them all."""
     if principal.is_donor:
-        raise Forbidden("Donors see SIM expiry in their impact report.")
+        raise Forbidden(N_("Donors see SIM expiry in their impact report."))
     if within_days is not None and not 0 <= within_days <= SIM_WINDOW_MAX_DAYS:
         raise DomainError(
-            f"within_days must be between 0 and {SIM_WINDOW_MAX_DAYS}, or all.",
-            errors=[FieldError(field="within_days", message=f"0–{SIM_WINDOW_MAX_DAYS} or all")],
+            N_("within_days must be between 0 and {max}, or all."),
+            errors=[
+                FieldError(
+                    field="within_days",
+                    message=Message(N_("0–{max} or all"), max=SIM_WINDOW_MAX_DAYS),
+                )
+            ],
+            max=SIM_WINDOW_MAX_DAYS,
         )
     on = today()
     params: dict[str, Any] = {"today": on}

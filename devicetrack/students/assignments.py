@@ -28,6 +28,7 @@ from devicetrack.errors import (
     NotFound,
     ValidationFailed,
 )
+from devicetrack.i18n import N_, Term
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
 from devicetrack.schools.repository import visible_schools
@@ -83,7 +84,7 @@ def assignment_read(
 def _ensure_lender(principal: Principal, school_id: int) -> None:
     if principal.is_admin or (principal.is_school_staff and school_id in principal.school_ids):
         return
-    raise Forbidden("Devices are lent and taken back by the school's staff.")
+    raise Forbidden(N_("Devices are lent and taken back by the school's staff."))
 
 
 async def assign(
@@ -93,8 +94,8 @@ async def assign(
     _ensure_lender(principal, student.school_id)
     if data.due_back_on is not None and data.due_back_on < local_today():
         raise ValidationFailed(
-            "A loan cannot be due back before it starts.",
-            errors=[FieldError(field="due_back_on", message="must be today or later")],
+            N_("A loan cannot be due back before it starts."),
+            errors=[FieldError(field="due_back_on", message=N_("must be today or later"))],
         )
     check_event_dates(due_back_on=data.due_back_on)
     # The student's school's counters, then the student again (they may have moved since the
@@ -104,17 +105,17 @@ async def assign(
     if device.status not in lifecycle.TRANSITIONS["assign"].sources:
         raise lifecycle.refuse_transition(device, "assign", principal)
     if device.school_id != student.school_id:
-        raise Conflict("The device is at another school than the student.")
+        raise Conflict(N_("The device is at another school than the student."))
     if device.condition == "broken" or data.condition_out == "broken":
-        raise Conflict("The device is broken; send it to repair instead of lending it.")
+        raise Conflict(N_("The device is broken; send it to repair instead of lending it."))
     if device.needs_wipe:
-        raise Conflict("The device was returned without a reset; reset it (wipe) first.")
+        raise Conflict(N_("The device was returned without a reset; reset it (wipe) first."))
     if device.installed_in_id is not None:
-        raise Conflict("This SIM is installed in a device; lend that device instead.")
+        raise Conflict(N_("This SIM is installed in a device; lend that device instead."))
     if student.status != "active":
-        raise Conflict(f"The student is {student.status}, not active.")
+        raise Conflict(N_("The student is {status}, not active."), status=Term(student.status))
     if not has_consent:
-        raise Conflict("No guardian consent on record for this student (or it was withdrawn).")
+        raise Conflict(N_("No guardian consent on record for this student (or it was withdrawn)."))
     assignment = Assignment(
         device_id=device.id or 0,
         student_id=student.id or 0,
@@ -130,7 +131,7 @@ async def assign(
             await session.flush()
     except IntegrityError as exc:
         if "uq_assignments_open_device" in str(exc.orig):
-            raise Conflict("The device is already lent.") from None
+            raise Conflict(N_("The device is already lent.")) from None
         raise
     before = device.status
     device.status, device.student_id = "assigned", student.id
@@ -186,7 +187,7 @@ async def return_device(
             or (principal.is_school_staff and school.id in principal.school_ids)
         )
     ):
-        raise NotFound(f"No assignment {assignment_id}.")
+        raise NotFound(N_("No assignment {id}."), id=assignment_id)
     _ensure_lender(principal, assignment.school_id)
     assignment = await relock(
         session,
@@ -200,8 +201,9 @@ async def return_device(
         # Returning a device that is not lent is a refused transition: name its status.
         refused = lifecycle.refuse_transition(device, "return", principal)
         raise Conflict(
-            f"This loan was already closed. {refused.detail}",
+            N_("This loan was already closed. {refusal}"),
             extra={"returned_at": assignment.returned_at.isoformat(), **refused.extra},
+            refusal=refused.detail,
         )
     student, _ = await get_student(session, principal, assignment.student_id)
     assignment.returned_at = datetime.now(UTC)
@@ -251,7 +253,7 @@ async def list_assignments(
     asset_tag: str | None = None,
 ) -> list[AssignmentRead]:
     if principal.is_donor:
-        raise Forbidden("Donors do not see loans.")
+        raise Forbidden(N_("Donors do not see loans."))
     where: list[ColumnElement[bool]] = [
         Assignment.school_id.in_(select(School.id).where(visible_schools(principal)))
     ]
@@ -285,7 +287,7 @@ async def get_assignment(
         limit=1,
     )
     if not rows or rows[0].id != assignment_id:
-        raise NotFound(f"No assignment {assignment_id}.")
+        raise NotFound(N_("No assignment {id}."), id=assignment_id)
     return rows[0]
 
 
@@ -312,7 +314,7 @@ async def open_loan_of(
         asset_tag=asset_tag,
     )
     if not rows:
-        raise NotFound(f"{asset_tag} is not lent to anyone.")
+        raise NotFound(N_("{tag} is not lent to anyone."), tag=asset_tag)
     return rows[0]
 
 
@@ -336,7 +338,7 @@ async def lend_candidates(
     `q` (a name without diacritics, or a code), and whether there are more."""
     device = await devices.read_device(session, principal, asset_tag)
     if device.school_id is None:
-        raise ValidationFailed(f"{device.asset_tag} is not at a school.")
+        raise ValidationFailed(N_("{tag} is not at a school."), tag=device.asset_tag)
     found = await list_students(
         session,
         principal,
@@ -362,7 +364,7 @@ async def school_loans(
     a province officer sees the devices and dates, never the student; donors nothing."""
     await schools.get_school(session, principal, school_id)  # 404 outside the caller's scope
     if principal.is_donor:
-        raise Forbidden("Donors do not see loans.")
+        raise Forbidden(N_("Donors do not see loans."))
     today = local_today()  # the day the `overdue` flag of every loan is judged on
     rows = await repo.open_loans(
         session,

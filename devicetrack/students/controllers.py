@@ -11,6 +11,7 @@ from devicetrack.common.tabular import UploadLimits
 from devicetrack.common.uploads import after_upload, limit_upload_body, read_upload
 from devicetrack.config import Settings
 from devicetrack.errors import FieldError, ValidationFailed
+from devicetrack.i18n import N_
 from devicetrack.privacy.schemas import AccessPage
 from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments, export, importer, service
@@ -101,8 +102,8 @@ class StudentController(Controller):
         # gets 401 before any validation.
         if school_id is None:
             raise ValidationFailed(
-                "Name the school: ?school_id=…",
-                errors=[FieldError(field="school_id", message="required")],
+                N_("Name the school: ?school_id=…"),
+                errors=[FieldError(field="school_id", message=N_("required"))],
             )
         data, filename = await read_upload(request)
         return await importer.import_students(

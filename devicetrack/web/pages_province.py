@@ -16,6 +16,7 @@ from devicetrack.common.clock import VIETNAM, local_today
 from devicetrack.common.heavy import heavy_work
 from devicetrack.common.spreadsheet import XLSX, download
 from devicetrack.errors import NotFound
+from devicetrack.i18n import N_
 from devicetrack.regions import service as regions
 from devicetrack.reports import export as reports_export
 from devicetrack.reports import service as reports
@@ -153,7 +154,7 @@ class ProvincePages(Controller):
             sort=sort,
         )
         if not report.items:
-            raise NotFound("No schools of yours in this commune.")
+            raise NotFound(N_("No schools of yours in this commune."))
         bars = [(r.school_name or "", r.coverage_pct) for r in report.items[:30]]
         return page(
             request,

@@ -12,6 +12,7 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
 from devicetrack.common.heavy import heavy_work
 from devicetrack.errors import DomainError, FieldError, ValidationFailed
+from devicetrack.i18n import N_
 from devicetrack.reports.student_record import student_record_pdf
 from devicetrack.schools import service as schools
 from devicetrack.students import access_log as privacy
@@ -149,8 +150,8 @@ class StudentPages(Controller):
         result: Any = None
         if not form.flag("confirm"):
             result = ValidationFailed(
-                "Tick the box to confirm: erasing cannot be undone.",
-                errors=[FieldError(field="confirm", message="required")],
+                N_("Tick the box to confirm: erasing cannot be undone."),
+                errors=[FieldError(field="confirm", message=N_("required"))],
             )
         else:
             result = await attempt(tx, lambda: students.erase_student(tx, principal, student_id))
