@@ -29,6 +29,7 @@ FIGURES = [
     "priority_enrolled",
     "devices_held",
     "devices_working",
+    "devices_incoming",
     "students_with_device",
     "coverage_pct",
     "devices_per_100",
@@ -36,6 +37,7 @@ FIGURES = [
     "priority_coverage_pct",
     "students_connected",
     "gap",
+    "gap_after_incoming",
     "last_audit_at",
     "overdue_audit",
 ]
