@@ -23,6 +23,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    any_,
     cast,
     distinct,
     func,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import SQLCoreOperations
@@ -517,7 +519,9 @@ async def students_named(session: AsyncSession, student_ids: Iterable[int]) -> R
     rows: Rows = (
         await session.execute(
             select(Student.id, Student.student_code, Student.full_name)
-            .where(Student.id.in_(ids))
+            # One array parameter, not one per student: a nation's report names tens of
+            # thousands, past the driver's limit of 32,767 arguments.
+            .where(Student.id == any_(cast(ids, ARRAY(Integer))))
             .order_by(Student.student_code, Student.id)
         )
     ).all()

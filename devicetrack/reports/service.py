@@ -355,26 +355,22 @@ async def sim_expiry(
         for r in rows
     ]
     # Students are named to admins and to the school's own staff (the officer sees counts).
-    named = {
-        i: set(r.student_ids)
-        for i, r in enumerate(rows)
-        if r.school_id is not None
-        and (
+    groups_of: dict[int, list[SimExpiryGroup]] = {}
+    for row, group in zip(rows, groups, strict=True):
+        if row.school_id is not None and (
             principal.is_admin
-            or (principal.is_school_staff and r.school_id in principal.school_ids)
-        )
-    }
-    for i in named:
-        groups[i].students = []
-    people = await repo.students_named(session, set().union(*named.values()))
-    for student_id, code, full_name in people:  # by student code: each list stays in order
-        for i, ids in named.items():
-            if student_id in ids:
-                students = groups[i].students
-                assert students is not None  # set above for every named group
-                students.append(
-                    SimStudent(student_id=student_id, student_code=code, full_name=full_name)
-                )
+            or (principal.is_school_staff and row.school_id in principal.school_ids)
+        ):
+            group.students = []
+            for student_id in row.student_ids:
+                groups_of.setdefault(student_id, []).append(group)
+    # By student code: each group's list stays in that order.
+    for student_id, code, full_name in await repo.students_named(session, groups_of):
+        for group in groups_of[student_id]:
+            assert group.students is not None  # set above for every group that names
+            group.students.append(
+                SimStudent(student_id=student_id, student_code=code, full_name=full_name)
+            )
     sims = [
         SimToTopUp(*r)  # the columns are selected in the struct's field order
         for r in await repo.sims_to_top_up(session, where, SIM_LIST_LIMIT)
