@@ -523,6 +523,44 @@ VI: dict[str, str] = {
         "phải là số Việt Nam như 0912345678 hoặc +84912345678"
     ),
     "must be a date like 2025-07-14 or 14/07/2025": "phải là ngày như 2025-07-14 hoặc 14/07/2025",
+    # ---- coverage: devices on their way, charts that say what they count ----
+    "No enrolment is recorded for {year}, so coverage and gaps cannot be measured. Enter each school's enrolment for this year to see them.": (
+        "Chưa có sĩ số năm học {year}, nên chưa tính được độ phủ và số còn thiếu. "
+        "Hãy nhập sĩ số năm học này của từng trường để xem."
+    ),
+    "devices on their way to schools": "thiết bị đang trên đường đến trường",
+    "In province stock: {held}.": "Trong kho của tỉnh: {held}.",
+    "Schools short of devices: {n}. They need {gap} more to reach {target} per 100 students, besides the {incoming} on their way.": (
+        "Số trường còn thiếu thiết bị: {n}. Các trường này cần thêm {gap} thiết bị để đạt "
+        "{target} thiết bị trên 100 học sinh, ngoài {incoming} thiết bị đang trên đường đến."
+    ),
+    "Every school reaches {target} devices per 100 students, counting the devices on their way.": (
+        "Mọi trường đều đạt {target} thiết bị trên 100 học sinh, kể cả thiết bị đang trên đường đến."
+    ),
+    "Coverage counts students: the share of enrolled students who have a device on loan. The gap counts devices: the working devices a school still needs to reach {target} per 100 students.": (
+        "Độ phủ tính theo học sinh: tỉ lệ học sinh đang mượn thiết bị trên sĩ số. "
+        "Số còn thiếu tính theo thiết bị: số thiết bị dùng được mà trường còn cần để đạt "
+        "{target} thiết bị trên 100 học sinh."
+    ),
+    "Devices still needed per school, after those on their way": (
+        "Số thiết bị mỗi trường còn cần, sau khi nhận thiết bị đang trên đường đến"
+    ),
+    "No school is short of devices.": "Không trường nào thiếu thiết bị.",
+    "No enrolment, so no gaps to show.": "Chưa có sĩ số nên chưa có số còn thiếu.",
+    "Lowest coverage": "Độ phủ thấp nhất",
+    "Highest coverage": "Độ phủ cao nhất",
+    "Communes without enrolment for this year (not drawn): {n}.": (
+        "Số xã chưa có sĩ số năm học này (không vẽ): {n}."
+    ),
+    "Schools without enrolment for this year (not drawn): {n}.": (
+        "Số trường chưa có sĩ số năm học này (không vẽ): {n}."
+    ),
+    "On the way": "Đang trên đường đến",
+    "Still needed after delivery": "Còn thiếu sau khi nhận",
+    "students borrowing": "học sinh đang mượn",
+    "In province stock": "Trong kho của tỉnh",
+    "nothing": "không có",
+    "{n} in stock": "còn {n} trong kho",
 }
 
 

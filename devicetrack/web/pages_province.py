@@ -21,7 +21,15 @@ from devicetrack.reports.service import current_school_year
 from devicetrack.web.excel import table_xlsx
 from devicetrack.web.render import page, translator
 
-SORTABLE = ("gap", "coverage_pct", "priority_coverage_pct", "devices_per_100", "enrolled")
+SORTABLE = (
+    "gap",
+    "gap_after_incoming",
+    "devices_incoming",
+    "coverage_pct",
+    "priority_coverage_pct",
+    "devices_per_100",
+    "enrolled",
+)
 
 
 def offered_years() -> list[str]:
@@ -57,7 +65,7 @@ def _province_of(principal: Principal, asked: str | None) -> str | None:
 
 def _sort(sort: str | None) -> str:
     name = (sort or "-gap").lstrip("-")
-    return sort if sort and name in SORTABLE else "-gap"
+    return sort if sort and name in SORTABLE else "-gap_after_incoming"
 
 
 class ProvincePages(Controller):
@@ -130,7 +138,6 @@ class ProvincePages(Controller):
         due = await reports.audit_due(
             tx, principal, province=code, school=None, days=180, limit=200
         )
-        by_gap = sorted(schools.items, key=lambda r: -r.gap)[:10]
         t = translator(request, principal)
         stock_text = ", ".join(
             f"{t.word(kind)}: {t.number(n)}" for kind, n in gaps.stock.items() if n
@@ -151,9 +158,6 @@ class ProvincePages(Controller):
             years=years,
             year=schools.year,
             stock_text=stock_text,
-            gap_bars=[(r.school_name or "", float(r.gap)) for r in by_gap],
-            gap_max=float(max([r.gap for r in by_gap] + [1])),
-            commune_bars=[(c.commune_name or "", c.coverage_pct) for c in communes.items[:15]],
         )
 
     @get("/communes/{commune:str}")
@@ -180,7 +184,6 @@ class ProvincePages(Controller):
         )
         if not report.items:
             raise NotFound("No schools of yours in this commune.")
-        bars = [(r.school_name or "", r.coverage_pct) for r in report.items[:30]]
         return page(
             request,
             "commune.html",
@@ -189,7 +192,6 @@ class ProvincePages(Controller):
             code=code,
             commune=commune,
             sort=sort,
-            bars=bars,
         )
 
     @get("/sims")

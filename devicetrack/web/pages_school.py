@@ -22,10 +22,11 @@ from devicetrack.common.spreadsheet import XLSX, download
 from devicetrack.common.tabular import UploadLimits
 from devicetrack.common.uploads import after_upload, limit_upload_body
 from devicetrack.config import Settings
-from devicetrack.devices import export as devices_export
 from devicetrack.devices import service as devices
 from devicetrack.devices.values import Condition, DeviceKind, DeviceStatus
+from devicetrack.donations import export as donations_export
 from devicetrack.errors import DomainError, FieldError, Forbidden, ValidationFailed
+from devicetrack.reports import service as reports
 from devicetrack.schools import service as schools
 from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments, importer
@@ -106,6 +107,7 @@ class SchoolPages(Controller):
             statuses=DeviceStatus,
             conditions=Condition,
             counts=counts,
+            borrowing=await students.students_borrowing(tx, school_id),
         )
 
     @get("/devices.xlsx")
@@ -122,7 +124,7 @@ class SchoolPages(Controller):
         await schools.get_school(tx, principal, school_id)
         where = devices.device_filters(principal, school=school_id)
         t = translator(request, principal)
-        handle = await devices_export.xlsx_file(
+        handle = await donations_export.devices_xlsx_named(
             heavy_work(request), db_engine, principal, where, heading=t.field, prepare=DeviceRow(t)
         )
         return download(handle, f"school-{school_id}-devices.xlsx", XLSX)
@@ -233,6 +235,7 @@ class SchoolPages(Controller):
             school=school,
             kinds=DeviceKind,
             quotas=quotas,
+            stock=await reports.stock_by_kind(tx, principal, school.province_code),
             result=result,
             values=values or {},
         )
