@@ -59,14 +59,14 @@ async def bench(url: str, base: str, runs: int) -> None:
             return call
 
         results = {
-            "coverage, province level (all provinces)": await median_ms(report(level="province"), runs),
+            "coverage, province level (all provinces)": await median_ms(
+                report(level="province"), runs
+            ),
             "coverage, national": await median_ms(report(level="nation"), runs),
             f"coverage, school level, province {province}": await median_ms(
                 report(level="school", province=province), runs
             ),
-            f"gaps, province {province}": await median_ms(
-                report("gaps", province=province), runs
-            ),
+            f"gaps, province {province}": await median_ms(report("gaps", province=province), runs),
             f"SIM expiry (all), province {province}": await median_ms(
                 report("sim-expiry", within_days="all", province=province), runs
             ),
