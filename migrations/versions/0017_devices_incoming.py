@@ -76,7 +76,8 @@ def _insert_or_delete(sign: int, rows: str, counts: str) -> str:
     return f"    WITH d AS ({delta})" + counts + SIDE_AND_STOCK.format(delta=delta)
 
 
-UPDATE_BODY = """
+UPDATE_BODY = (
+    """
     WITH changed AS (
         SELECT o.id FROM old_rows o JOIN new_rows n USING (id)
          WHERE (o.status, o.school_id, o.kind, o.condition, o.last_seen_at, o.received_at,
@@ -87,7 +88,9 @@ UPDATE_BODY = """
     ), d AS (
         SELECT -1 AS sign, * FROM old_rows WHERE id IN (SELECT id FROM changed)
         UNION ALL SELECT 1, * FROM new_rows WHERE id IN (SELECT id FROM changed)
-    )""" + "{counts}" + f"""
+    )"""
+    + "{counts}"
+    + f"""
     WITH changed AS (
         SELECT o.id FROM old_rows o JOIN new_rows n USING (id)
          WHERE (o.status, o.school_id, o.kind, o.last_seen_at, o.received_at)
@@ -141,6 +144,7 @@ UPDATE_BODY = """
                IS DISTINCT FROM (x.has_device, x.connected_until);
     END IF;
 """
+)
 
 
 def _functions(counts: str) -> dict[str, str]:
