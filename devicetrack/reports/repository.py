@@ -3,8 +3,9 @@ donor impact, SIM expiry and audits due.
 
 Built with SQLAlchemy Core: every value a caller gives is a bound parameter and no SQL is
 pasted together from text, so each shape of query (a level, a scope) is one statement the
-server can prepare. The caller's scope enters through `in_scope` alone, for schools and for
-the counter tables that carry a school's keys alike. Per-school figures come from the
+server can prepare. The caller's scope is added by one function per domain: `in_scope` here
+for schools and the counter tables that carry a school's keys, `visible_devices` and
+`visible_donations` of those domains for devices and pledges. Per-school figures come from the
 trigger-kept counter tables (school_counts, school_seen, school_connected), never from
 scanning devices; `coverage_sql.FROM_SCRATCH` computes them from scratch for the tests."""
 
