@@ -12,6 +12,7 @@ from sqlalchemy import (
     and_,
     any_,
     cast,
+    distinct,
     exists,
     func,
     select,
@@ -112,6 +113,20 @@ async def open_assignment_count(session: AsyncSession, student_id: int) -> int:
         await session.scalar(
             select(func.count(Assignment.id)).where(
                 Assignment.student_id == student_id,
+                Assignment.returned_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+async def students_borrowing(session: AsyncSession, school_id: int) -> int:
+    """Students with an open loan at the school: a student borrowing a tablet with a SIM in
+    it is one student, not two devices."""
+    return int(
+        await session.scalar(
+            select(func.count(distinct(Assignment.student_id))).where(
+                Assignment.school_id == school_id,
                 Assignment.returned_at.is_(None),
             )
         )

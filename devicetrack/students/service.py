@@ -213,6 +213,12 @@ async def list_students(
     return [student_read(principal, s, c) for s, c in rows]
 
 
+async def students_borrowing(session: AsyncSession, school_id: int) -> int:
+    """How many students have a device on loan from the school, beside its devices per
+    status (the caller checked the school's scope, as for devices.status_counts)."""
+    return await repo.students_borrowing(session, school_id)
+
+
 async def update_student(
     session: AsyncSession, principal: Principal, student_id: int, data: StudentUpdate
 ) -> StudentRead:

@@ -15,6 +15,7 @@ from devicetrack.auth.principal import Principal
 from devicetrack.devices.values import DeviceKind
 from devicetrack.errors import DomainError, FieldError
 from devicetrack.i18n import N_
+from devicetrack.reports import service as reports
 from devicetrack.schools import service as schools
 from devicetrack.web.forms import Form, attempt, scanned_codes
 from devicetrack.web.render import page
@@ -63,6 +64,7 @@ class AllocationPages(Controller):
             school=school,
             kinds=DeviceKind,
             quotas=quotas,
+            stock=await reports.stock_by_kind(tx, principal, school.province_code),
             result=result,
             values=values or {},
         )

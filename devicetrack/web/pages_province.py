@@ -23,7 +23,15 @@ from devicetrack.reports import service as reports
 from devicetrack.reports.service import current_school_year
 from devicetrack.web.render import page, translator
 
-SORTABLE = ("gap", "coverage_pct", "priority_coverage_pct", "devices_per_100", "enrolled")
+SORTABLE = (
+    "gap",
+    "gap_after_incoming",
+    "devices_incoming",
+    "coverage_pct",
+    "priority_coverage_pct",
+    "devices_per_100",
+    "enrolled",
+)
 
 
 def offered_years() -> list[str]:
@@ -34,7 +42,7 @@ def offered_years() -> list[str]:
 
 def _sort(sort: str | None) -> str:
     name = (sort or "-gap").lstrip("-")
-    return sort if sort and name in SORTABLE else "-gap"
+    return sort if sort and name in SORTABLE else "-gap_after_incoming"
 
 
 class ProvincePages(Controller):
@@ -105,7 +113,6 @@ class ProvincePages(Controller):
         due = await reports.audit_due(
             tx, principal, province=code, school=None, days=180, limit=200
         )
-        by_gap = sorted(schools.items, key=lambda r: -r.gap)[:10]
         t = translator(request, principal)
         stock_text = ", ".join(
             f"{t.word(kind)}: {t.number(n)}" for kind, n in gaps.stock.items() if n
@@ -126,9 +133,6 @@ class ProvincePages(Controller):
             years=years,
             year=schools.year,
             stock_text=stock_text,
-            gap_bars=[(r.school_name or "", float(r.gap)) for r in by_gap],
-            gap_max=float(max([r.gap for r in by_gap] + [1])),
-            commune_bars=[(c.commune_name or "", c.coverage_pct) for c in communes.items[:15]],
         )
 
     @get("/communes/{commune:str}")
@@ -155,7 +159,6 @@ class ProvincePages(Controller):
         )
         if not report.items:
             raise NotFound(N_("No schools of yours in this commune."))
-        bars = [(r.school_name or "", r.coverage_pct) for r in report.items[:30]]
         return page(
             request,
             "commune.html",
@@ -164,7 +167,6 @@ class ProvincePages(Controller):
             code=code,
             commune=commune,
             sort=sort,
-            bars=bars,
         )
 
     @get("/coverage.xlsx")

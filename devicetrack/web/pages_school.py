@@ -15,11 +15,12 @@ from devicetrack.allocations.schemas import ReceiptCreate, ReceiptResult
 from devicetrack.auth.principal import Principal
 from devicetrack.common.heavy import heavy_work
 from devicetrack.common.spreadsheet import XLSX, download
-from devicetrack.devices import export as devices_export
 from devicetrack.devices import service as devices
 from devicetrack.devices.values import Condition, DeviceKind, DeviceStatus
+from devicetrack.donations import export as donations_export
 from devicetrack.errors import DomainError
 from devicetrack.schools import service as schools
+from devicetrack.students import service as students
 from devicetrack.web.excel import DeviceRow
 from devicetrack.web.forms import E, Form, attempt, scanned_codes
 from devicetrack.web.render import page, translator
@@ -84,6 +85,7 @@ class SchoolPages(Controller):
             statuses=DeviceStatus,
             conditions=Condition,
             counts=counts,
+            borrowing=await students.students_borrowing(tx, school_id),
         )
 
     @get("/devices.xlsx")
@@ -100,7 +102,7 @@ class SchoolPages(Controller):
         await schools.get_school(tx, principal, school_id)
         where = devices.device_filters(principal, school=school_id)
         t = translator(request, principal)
-        handle = await devices_export.xlsx_file(
+        handle = await donations_export.devices_xlsx_named(
             heavy_work(request), db_engine, principal, where, heading=t.field, prepare=DeviceRow(t)
         )
         return download(handle, f"school-{school_id}-devices.xlsx", XLSX)

@@ -28,7 +28,7 @@ from devicetrack.errors import (
 )
 from devicetrack.i18n import N_, SOURCE_LANGUAGE, N_plural
 from devicetrack.middleware import ensure_request_id
-from devicetrack.web import session
+from devicetrack.web import charts, session
 from devicetrack.web.assets import static_url
 from devicetrack.web.i18n import LANGUAGES, Translator
 from devicetrack.web.svg import bar_chart
@@ -52,6 +52,10 @@ env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.
     newstyle=False,
 )
 env.globals["bar_chart"] = bar_chart
+env.globals["gap_bars"] = charts.gap_bars
+env.globals["school_coverage_bars"] = charts.school_coverage_bars
+env.globals["commune_coverage_bars"] = charts.commune_coverage_bars
+env.globals["without_enrolment"] = charts.without_enrolment
 env.globals["static"] = static_url
 env.filters["phone"] = display_msisdn
 
