@@ -36,7 +36,9 @@ class MailMessage(SQLModel, table=True):
     status: str = MailStatus.QUEUED
     transport: str | None = None
     attempts: int = 0
-    context: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    context: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSONB(none_as_null=True), nullable=True)
+    )
     subject: str | None = None
     text_body: str | None = None
     html_body: str | None = None

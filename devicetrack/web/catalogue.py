@@ -523,6 +523,93 @@ VI: dict[str, str] = {
         "phải là số Việt Nam như 0912345678 hoặc +84912345678"
     ),
     "must be a date like 2025-07-14 or 14/07/2025": "phải là ngày như 2025-07-14 hoặc 14/07/2025",
+    # ---- accounts and email (accounts/, mail/; appended) ----
+    "Accept the invitation": "Nhận lời mời",
+    "Ask for a new link": "Xin đường dẫn mới",
+    "Change the password": "Đổi mật khẩu",
+    "Choose a new password": "Chọn mật khẩu mới",
+    "Choose my password": "Chọn mật khẩu của tôi",
+    "Current password": "Mật khẩu hiện tại",
+    "Emails written while no SMTP server is configured (DEVICETRACK_SMTP_URL), newest first.": (
+        "Các email được viết khi chưa cấu hình máy chủ SMTP (DEVICETRACK_SMTP_URL), mới nhất trước."
+    ),
+    "Every other session and API key of your account is signed out.": (
+        "Mọi phiên đăng nhập khác và khóa API của tài khoản sẽ bị đăng xuất."
+    ),
+    "Forgot your password?": "Quên mật khẩu?",
+    "Hello {name},": "Xin chào {name},",
+    "I have an invitation code": "Tôi có mã mời",
+    "If an account has this email, a link to choose a new password is on its way. It works for one hour.": (
+        "Nếu có tài khoản dùng email này, đường dẫn để chọn mật khẩu mới đang được gửi đến. Đường dẫn có hiệu lực trong một giờ."
+    ),
+    "If this was not you, reset your password at once:": (
+        "Nếu không phải bạn đổi, hãy đặt lại mật khẩu ngay:"
+    ),
+    "Join devicetrack": "Tham gia devicetrack",
+    "Language": "Ngôn ngữ",
+    "My account": "Tài khoản của tôi",
+    "New password (at least 10 characters)": "Mật khẩu mới (ít nhất 10 ký tự)",
+    "No email? Ask your school's or the province's administrator for a new invitation sheet.": (
+        "Không có email? Hãy nhờ quản trị viên của trường hoặc của Sở in giấy mời mới."
+    ),
+    "No emails.": "Không có email nào.",
+    "Older": "Cũ hơn",
+    "One-time code": "Mã dùng một lần",
+    "Open this link within {days} days to choose your password:": (
+        "Hãy mở đường dẫn này trong vòng {days} ngày để chọn mật khẩu:"
+    ),
+    "Outbox": "Hộp thư đi",
+    "Pages and emails in": "Trang và email bằng",
+    "Reset your devicetrack password": "Đặt lại mật khẩu devicetrack",
+    "Save the new password": "Lưu mật khẩu mới",
+    "Send me a link": "Gửi đường dẫn cho tôi",
+    "Someone, probably you, asked to reset the password of your devicetrack account. Open this link within {minutes} minutes to choose a new password:": (
+        "Có người, có lẽ là bạn, đã yêu cầu đặt lại mật khẩu tài khoản devicetrack của bạn. Hãy mở đường dẫn này trong vòng {minutes} phút để chọn mật khẩu mới:"
+    ),
+    "The link works once. If you did not ask for this, ignore this email: your password stays as it is.": (
+        "Đường dẫn chỉ dùng được một lần. Nếu bạn không yêu cầu, hãy bỏ qua email này: mật khẩu của bạn vẫn giữ nguyên."
+    ),
+    "The new password again": "Nhập lại mật khẩu mới",
+    "The password of your devicetrack account was just changed, and every session and API key of the account was signed out.": (
+        "Mật khẩu tài khoản devicetrack của bạn vừa được đổi, mọi phiên đăng nhập và khóa API của tài khoản đã bị đăng xuất."
+    ),
+    "To": "Đến",
+    "Type the email you sign in with: we send a link to choose a new password.": (
+        "Nhập email bạn dùng để đăng nhập: chúng tôi sẽ gửi đường dẫn để chọn mật khẩu mới."
+    ),
+    "Type the one-time code from your invitation (or open its link), then choose your password.": (
+        "Nhập mã dùng một lần trong giấy mời (hoặc mở đường dẫn trong đó), rồi chọn mật khẩu."
+    ),
+    "You are invited to devicetrack": "Bạn được mời sử dụng devicetrack",
+    "You will sign in as {login}.": "Bạn sẽ đăng nhập bằng {login}.",
+    "Your devicetrack password was changed": "Mật khẩu devicetrack của bạn đã được đổi",
+    "Your one-time code: {code}": "Mã dùng một lần của bạn: {code}",
+    "Your password was changed. Sign in with the new one.": (
+        "Mật khẩu đã được đổi. Hãy đăng nhập bằng mật khẩu mới."
+    ),
+    "{inviter} invites you to devicetrack, the register of donated devices, as {role}.": (
+        "{inviter} mời bạn sử dụng devicetrack, sổ theo dõi thiết bị được tài trợ, với vai trò {role}."
+    ),
+    "Enter your email.": "Hãy nhập email.",
+    "Choose a language.": "Hãy chọn ngôn ngữ.",
+    "Too many password reset requests; wait a few minutes and try again.": (
+        "Yêu cầu đặt lại mật khẩu quá nhiều lần; hãy đợi vài phút rồi thử lại."
+    ),
+    "Too many wrong links or codes; wait a few minutes.": (
+        "Nhập sai đường dẫn hoặc mã quá nhiều lần; hãy đợi vài phút."
+    ),
+    "The link or code is wrong, used or expired; ask for a new one.": (
+        "Đường dẫn hoặc mã không đúng, đã dùng hoặc đã hết hạn; hãy xin cái mới."
+    ),
+    "wrong, used or expired": "không đúng, đã dùng hoặc đã hết hạn",
+    "The current password is wrong.": "Mật khẩu hiện tại không đúng.",
+    "wrong password": "sai mật khẩu",
+    "the two passwords differ": "hai mật khẩu không giống nhau",
+    "at least 10 characters": "ít nhất 10 ký tự",
+    "An API key cannot change its user's password; sign in.": (
+        "Khóa API không thể đổi mật khẩu của người dùng; hãy đăng nhập."
+    ),
+    "Only an administrator reads the mail records.": "Chỉ quản trị viên xem được nhật ký email.",
 }
 
 

@@ -11,6 +11,12 @@ from litestar.di import Provide
 
 from devicetrack.errors import exception_handlers
 from devicetrack.web.assets import ASSET_HANDLERS
+from devicetrack.web.pages_accounts import (
+    AccountPages,
+    InvitationPages,
+    OutboxPages,
+    PasswordResetPages,
+)
 from devicetrack.web.pages_common import CommonPages, SignInPages
 from devicetrack.web.pages_donor import DonorPages
 from devicetrack.web.pages_province import ProvincePages
@@ -24,6 +30,10 @@ def web_routers() -> list[Router]:
         path="/",
         route_handlers=[
             SignInPages,
+            PasswordResetPages,
+            InvitationPages,
+            AccountPages,
+            OutboxPages,
             CommonPages,
             SchoolPages,
             StudentPages,
