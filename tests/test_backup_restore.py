@@ -286,9 +286,9 @@ def test_the_nightly_backup_runs_at_two_in_vietnam_for_the_embedded_default(
     assert NIGHTLY_AT.hour == 2
     schedule = BACKUP.schedule
     assert schedule.at == NIGHTLY_AT and schedule.utc_cron() == "0 19 * * *"
-    cron = croniter(schedule.utc_cron(), at("2026-03-10T01:59:00+07:00"))
+    cron = croniter(schedule.utc_cron(), at("2026-03-10T01:59:00+07:00").astimezone(UTC))
     assert cron.get_next(datetime) == at("2026-03-10T02:00:00+07:00")
-    cron = croniter(schedule.utc_cron(), at("2026-03-10T02:00:00+07:00"))
+    cron = croniter(schedule.utc_cron(), at("2026-03-10T02:00:00+07:00").astimezone(UTC))
     assert cron.get_next(datetime) == at("2026-03-11T02:00:00+07:00")
     # The run of 19:00 UTC on 10 March is the night of 11 March in Vietnam: its file is
     # devicetrack-2026-03-11.dump.
