@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -78,6 +79,11 @@ def _serve(
     from devicetrack.jobs.runner import InProcessWorker
     from devicetrack.worker import build, runtime_for
 
+    if not os.environ.get("DEVICETRACK_PUBLIC_URL"):
+        # Links in emails and on invitation sheets point at this server unless told where
+        # people reach it (a proxy, a domain name).
+        os.environ["DEVICETRACK_PUBLIC_URL"] = f"http://{host}:{port}"
+        settings = replace(settings, public_url=os.environ["DEVICETRACK_PUBLIC_URL"])
     worker = None
     if jobs:
         runtime = runtime_for(settings, url)
