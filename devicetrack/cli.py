@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,6 +72,10 @@ def _describe_jobs(settings: Settings, url: str) -> None:
         click.echo("  email: no DEVICETRACK_SMTP_URL, so mail goes to /admin/outbox and the log")
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _serve(
     settings: Settings, url: str, host: str, port: int, workers: int, *, jobs: bool = True
 ) -> None:
@@ -93,6 +98,9 @@ def _serve(
         _describe_jobs(settings, url)
     # Workers are separate processes: they read the URL from the environment.
     os.environ["DATABASE_URL"] = url
+    # uvicorn ends on SIGTERM by raising the signal again once it has stopped serving; as an
+    # exception it lets the job worker finish its jobs and the embedded server stop below.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         uvicorn.run(
             "devicetrack.asgi:app_from_env",

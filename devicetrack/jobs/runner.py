@@ -80,6 +80,13 @@ async def work(
     the jobs due now are done (the tests drain the queue this way)."""
     try:
         async with app.open_async():
+            # Jobs a worker was running when it died (a kill, a power cut) stay "doing" with
+            # a worker whose heartbeat stopped: put them back on the queue. Every task here
+            # may run again safely (mail checks its message's state, periodic jobs their
+            # period).
+            for stalled in await app.job_manager.get_stalled_jobs():
+                log.warning("job %s was left running by a stopped worker; retried", stalled.id)
+                await app.job_manager.retry_job(stalled)
             await app.run_worker_async(
                 wait=wait,
                 name=name,
