@@ -18,6 +18,12 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from devicetrack import __version__
+from devicetrack.accounts.controllers import (
+    InvitationController,
+    OwnAccountController,
+    PasswordResetController,
+    UserImportController,
+)
 from devicetrack.allocations.controllers import AllocationController, SchoolStockController
 from devicetrack.audits.controllers import AuditController, ConditionHistoryController
 from devicetrack.audits.pdf import Words
@@ -48,6 +54,7 @@ from devicetrack.health import health, ready
 from devicetrack.i18n import Message, english
 from devicetrack.idempotency import service as idempotency
 from devicetrack.labels.controllers import DeviceLabelController, LabelSheetController
+from devicetrack.mail.controllers import MailController
 from devicetrack.middleware import add_request_id_header, no_store
 from devicetrack.regions.controllers import RegionController
 from devicetrack.reports.controllers import ReportController
@@ -86,6 +93,11 @@ API_CONTROLLERS = [
     AuditController,
     ConditionHistoryController,
     PrivacyController,
+    PasswordResetController,
+    OwnAccountController,
+    InvitationController,
+    UserImportController,
+    MailController,
 ]
 
 
