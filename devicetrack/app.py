@@ -22,6 +22,7 @@ from devicetrack.accounts.controllers import (
     InvitationController,
     OwnAccountController,
     PasswordResetController,
+    UserAdminController,
     UserImportController,
 )
 from devicetrack.allocations.controllers import AllocationController, SchoolStockController
@@ -97,6 +98,7 @@ API_CONTROLLERS = [
     OwnAccountController,
     InvitationController,
     UserImportController,
+    UserAdminController,
     MailController,
 ]
 

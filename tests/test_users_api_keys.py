@@ -4,7 +4,7 @@ revocable."""
 from __future__ import annotations
 
 from devicetrack.auth.secrets import token_digest
-from tests.factories import DIEN_BIEN, assert_problem
+from tests.factories import DIEN_BIEN, LAI_CHAU, assert_problem
 
 USERS = "/api/v1/users"
 KEYS = "/api/v1/api-keys"
@@ -223,18 +223,17 @@ async def test_api_key_for_an_unknown_user_is_refused(client, db, factory) -> No
     assert await db.fetchval("SELECT count(*) FROM api_keys") == 0
 
 
-async def test_non_admins_get_403_on_users_and_api_keys(client, db, factory) -> None:
+async def test_staff_and_donors_get_403_on_users_and_api_keys(client, db, factory) -> None:
+    """Staff and donors manage no user and no key; officers manage no key, create no user
+    with a password and cannot change their own access (their province's users: below)."""
     school = await factory.school(DIEN_BIEN)
     donor = await factory.donor()
     admin = await factory.admin()
     key_id = (
         await client.post(KEYS, json={"name": "k", "user_id": admin.user_id}, headers=admin.headers)
     ).json()["id"]
-    callers = [
-        await factory.officer(DIEN_BIEN),
-        await factory.staff(school),
-        await factory.donor_user(donor),
-    ]
+    officer = await factory.officer(DIEN_BIEN)
+    callers = [officer, await factory.staff(school), await factory.donor_user(donor)]
     new_user = {
         "email": "evil@x.vn",
         "full_name": "x",
@@ -243,19 +242,94 @@ async def test_non_admins_get_403_on_users_and_api_keys(client, db, factory) -> 
     }
     for caller in callers:
         h = caller.headers
-        for response in (
-            await client.get(USERS, headers=h),
+        refused = [
             await client.post(USERS, json=new_user, headers=h),
-            await client.get(f"{USERS}/{caller.user_id}", headers=h),
             await client.patch(f"{USERS}/{caller.user_id}", json={"active": True}, headers=h),
             await client.get(KEYS, headers=h),
             await client.post(KEYS, json={"name": "k", "user_id": caller.user_id}, headers=h),
             await client.delete(f"{KEYS}/{key_id}", headers=h),
-        ):
+        ]
+        if caller is not officer:
+            refused += [
+                await client.get(USERS, headers=h),
+                await client.get(f"{USERS}/{caller.user_id}", headers=h),
+                await client.post(f"{USERS}/{admin.user_id}/password-reset", headers=h),
+            ]
+        for response in refused:
             assert_problem(response, 403)
     assert await db.fetchval("SELECT count(*) FROM users WHERE email = 'evil@x.vn'") == 0
     assert await db.fetchval("SELECT count(*) FROM api_keys") == 1
     assert await db.fetchval("SELECT revoked_at FROM api_keys WHERE id = $1", key_id) is None
     # Unauthenticated callers get 401, not 403.
     assert_problem(await client.get(USERS), 401)
-    assert_problem(await client.get(KEYS), 401)
+
+
+async def test_an_officer_manages_the_users_of_their_province_only(client, db, factory) -> None:
+    here = await factory.school(DIEN_BIEN)
+    there = await factory.school(LAI_CHAU)
+    donor = await factory.donor()
+    officer = await factory.officer(DIEN_BIEN)
+    colleague = await factory.officer(DIEN_BIEN)
+    staff_here = await factory.staff(here)
+    staff_there = await factory.staff(there)
+    staff_both = await factory.staff(here, there)
+    officer_there = await factory.officer(LAI_CHAU)
+    donor_user = await factory.donor_user(donor)
+    admin = await factory.admin()
+    h = officer.headers
+
+    listed = await client.get(USERS, headers=h)
+    assert listed.status_code == 200, listed.text
+    assert {u["id"] for u in listed.json()["items"]} == {
+        officer.user_id,
+        colleague.user_id,
+        staff_here.user_id,
+    }
+    staff_only = await client.get(USERS, params={"role": "school_staff"}, headers=h)
+    assert [u["id"] for u in staff_only.json()["items"]] == [staff_here.user_id]
+
+    for outside in (staff_there, staff_both, officer_there, donor_user, admin):
+        assert_problem(await client.get(f"{USERS}/{outside.user_id}", headers=h), 404)
+        assert_problem(
+            await client.patch(f"{USERS}/{outside.user_id}", json={"active": False}, headers=h),
+            404,
+        )
+        assert_problem(
+            await client.post(f"{USERS}/{outside.user_id}/password-reset", headers=h), 404
+        )
+    assert await db.fetchval("SELECT bool_and(active) FROM users") is True
+
+    # Within the province: deactivate, move to another school of it, but not out of it,
+    # nor to a role only an administrator gives, nor set a password.
+    other_here = await factory.school(DIEN_BIEN)
+    moved = await client.patch(
+        f"{USERS}/{staff_here.user_id}", json={"school_ids": [other_here]}, headers=h
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["school_ids"] == [other_here]
+    out = assert_problem(
+        await client.patch(
+            f"{USERS}/{staff_here.user_id}", json={"school_ids": [there]}, headers=h
+        ),
+        422,
+    )
+    assert out["errors"] == [{"field": "school_ids", "message": "no such school"}]
+    assert_problem(
+        await client.patch(f"{USERS}/{staff_here.user_id}", json={"role": "admin"}, headers=h), 403
+    )
+    assert_problem(
+        await client.patch(
+            f"{USERS}/{staff_here.user_id}", json={"password": "mật-khẩu-mới-2025"}, headers=h
+        ),
+        403,
+    )
+    off = await client.patch(f"{USERS}/{colleague.user_id}", json={"active": False}, headers=h)
+    assert off.status_code == 200 and off.json()["active"] is False
+    assert_problem(await client.get("/api/v1/me", headers=colleague.headers), 401)
+    assert (
+        await db.fetchval("SELECT role FROM users WHERE id = $1", staff_here.user_id)
+        == "school_staff"
+    )
+    assert await db.fetchval(
+        "SELECT array_agg(school_id) FROM user_schools WHERE user_id = $1", staff_here.user_id
+    ) == [other_here]

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from devicetrack.accounts import importer, service
+from devicetrack.accounts import importer, service, users
 from devicetrack.accounts.schemas import (
     InvitationAccept,
     InvitationCreate,
@@ -26,7 +26,8 @@ from devicetrack.accounts.sheet import Words, invitation_sheets
 from devicetrack.accounts.values import InvitationStatus
 from devicetrack.auth.client_address import client_address
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.schemas import MeRead, TokenRead
+from devicetrack.auth.schemas import MeRead, TokenRead, UserPage, UserRead, UserUpdate
+from devicetrack.auth.values import Role
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
 from devicetrack.common.tabular import UploadLimits
 from devicetrack.common.uploads import after_upload, limit_upload_body, read_upload
@@ -231,3 +232,62 @@ class UserImportController(Controller):
         return await importer.import_invitations(
             tx, principal, settings, data, filename, UploadLimits.of(settings)
         )
+
+
+class UserAdminController(Controller):
+    """Reading and changing users: administrators every user, province officers the
+    officers and school staff of their province (accounts.users)."""
+
+    path = "/users"
+    tags = ["users"]
+
+    @get("/", operation_id="listUsers")
+    async def list_(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        role: Role | None = None,
+        school_id: int | None = None,
+        province: str | None = None,
+        active: bool | None = None,
+        q: str | None = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> UserPage:
+        filters = users.UserFilters(
+            role=role, school_id=school_id, province_code=province, active=active, q=q
+        )
+        rows = await users.list_users(
+            tx, principal, filters, after_id=decode_cursor(cursor), limit=limit
+        )
+        items, next_cursor = page_of(rows, limit)
+        return UserPage(items=items, next_cursor=next_cursor)
+
+    @get("/{user_id:int}", operation_id="getUser")
+    async def get_(self, tx: AsyncSession, principal: Principal, user_id: int) -> UserRead:
+        return await users.get_user(tx, principal, user_id)
+
+    @patch(
+        "/{user_id:int}",
+        operation_id="updateUser",
+        description=(
+            "Name, language, active, role and scope (province_code, school_ids or donor_id), "
+            "within what the caller may give; a password only by an administrator. "
+            "Deactivating or a new password ends the user's sessions and API keys."
+        ),
+    )
+    async def update(
+        self, tx: AsyncSession, principal: Principal, user_id: int, data: UserUpdate
+    ) -> UserRead:
+        return await users.update_user(tx, principal, user_id, data)
+
+    @post(
+        "/{user_id:int}/password-reset",
+        operation_id="sendPasswordReset",
+        status_code=202,
+        description="Mails the user a one-time link, valid one hour, to choose a new password.",
+    )
+    async def send_reset(
+        self, tx: AsyncSession, principal: Principal, settings: Settings, user_id: int
+    ) -> None:
+        await users.send_reset(tx, principal, settings, user_id)

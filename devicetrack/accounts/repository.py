@@ -1,4 +1,4 @@
-"""Queries for password resets and invitations."""
+"""Queries for password resets, invitations and the users an administrator manages."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.accounts.models import Invitation, PasswordReset
 from devicetrack.accounts.values import InvitationStatus
-from devicetrack.auth.models import User
+from devicetrack.auth.models import User, UserSchool
 from devicetrack.auth.values import Role
+from devicetrack.db.search import contains_pattern, folded_contains
 from devicetrack.donors.models import Donor
 from devicetrack.schools.models import School
 
@@ -125,3 +126,66 @@ async def existing_user_emails(session: AsyncSession, emails: Sequence[str]) -> 
 async def existing_donor_ids(session: AsyncSession, ids: Sequence[int]) -> set[int]:
     rows = await session.execute(select(Donor.id).where(Donor.id.in_(list(ids))))
     return {i for i in rows.scalars() if i is not None}
+
+
+# ---- the users an administrator manages ------------------------------------------------
+
+
+def _has_school(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The user serves a school meeting `condition` (correlated with the outer users row)."""
+    return (
+        select(UserSchool.user_id)
+        .join(School, School.id == UserSchool.school_id)
+        .where(UserSchool.user_id == User.id, condition)
+        .exists()
+    )
+
+
+def users_of_province(province_code: str | None) -> ColumnElement[bool]:
+    """What a province officer manages: the officers of their province, and school staff
+    all of whose schools are in it (staff serving schools of two provinces are an
+    administrator's to manage, as donors and administrators are)."""
+    return or_(
+        and_(User.role == Role.PROVINCE_OFFICER, User.province_code == province_code),
+        and_(
+            User.role == Role.SCHOOL_STAFF,
+            _has_school(School.province_code == province_code),
+            ~_has_school(School.province_code != province_code),
+        ),
+    )
+
+
+def user_has_role(role: Role) -> ColumnElement[bool]:
+    return User.role == role
+
+
+def user_serves_school(school_id: int) -> ColumnElement[bool]:
+    return _has_school(School.id == school_id)
+
+
+def user_serves_school_code(code: str) -> ColumnElement[bool]:
+    return _has_school(School.code == code)
+
+
+def user_works_in_province(province_code: str) -> ColumnElement[bool]:
+    """An officer of the province, or staff of one of its schools."""
+    return or_(
+        User.province_code == province_code, _has_school(School.province_code == province_code)
+    )
+
+
+def user_is_active(active: bool) -> ColumnElement[bool]:
+    return User.active == active
+
+
+def user_matches(q: str) -> ColumnElement[bool]:
+    """Name (any case, with or without diacritics) or email containing `q`."""
+    return or_(folded_contains(User.full_name, q), User.email.ilike(contains_pattern(q)))
+
+
+async def managed_user(
+    session: AsyncSession, user_id: int, where: list[ColumnElement[bool]]
+) -> User | None:
+    """The user, if it meets `where` (the caller's scope), locked for the change to come."""
+    query = select(User).where(User.id == user_id, *where).with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()

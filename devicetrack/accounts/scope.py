@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from devicetrack.auth.principal import Principal
+from devicetrack.auth.scope import ensure_administers
 from devicetrack.auth.values import Role
-from devicetrack.errors import FieldError, Forbidden
+from devicetrack.errors import FieldError
 from devicetrack.i18n import N_
 from devicetrack.schools.models import School
 
 
 def ensure_may_invite(principal: Principal) -> None:
-    if not (principal.is_admin or principal.is_province_officer):
-        raise Forbidden(N_("Only administrators and province officers invite people."))
+    ensure_administers(principal, N_("Only administrators and province officers invite people."))
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,13 @@ async def request_reset(
     user = await auth_repo.user_by_email(session, email)
     if user is None or user.id is None or not user.active:
         return
+    await mail_reset(session, settings, user)
+
+
+async def mail_reset(session: AsyncSession, settings: Settings, user: User) -> None:
+    """A one-time link, valid RESET_VALID, to the user's address (asked for by the user, or
+    sent by an administrator: accounts.users.send_reset)."""
+    assert user.id is not None
     token = new_reset_token()
     await repo.add_reset(
         session,

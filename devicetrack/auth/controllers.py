@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -17,9 +17,7 @@ from devicetrack.auth.schemas import (
     TokenRead,
     TokenRequest,
     UserCreate,
-    UserPage,
     UserRead,
-    UserUpdate,
 )
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
 from devicetrack.config import Settings
@@ -64,30 +62,15 @@ class MeController(Controller):
 
 
 class UserController(Controller):
+    """Creating a user with a password (administrators); reading and changing users is
+    accounts.controllers.UserAdminController, invitations accounts' too."""
+
     path = "/users"
     tags = ["users"]
 
     @post("/", operation_id="createUser")
     async def create(self, tx: AsyncSession, principal: Principal, data: UserCreate) -> UserRead:
         return await service.create_user(tx, principal, data)
-
-    @get("/", operation_id="listUsers")
-    async def list_(
-        self, tx: AsyncSession, principal: Principal, limit: Limit = 50, cursor: Cursor = None
-    ) -> UserPage:
-        rows = await service.list_users(tx, principal, after_id=decode_cursor(cursor), limit=limit)
-        items, next_cursor = page_of(rows, limit)
-        return UserPage(items=items, next_cursor=next_cursor)
-
-    @get("/{user_id:int}", operation_id="getUser")
-    async def get_(self, tx: AsyncSession, principal: Principal, user_id: int) -> UserRead:
-        return await service.get_user(tx, principal, user_id)
-
-    @patch("/{user_id:int}", operation_id="updateUser")
-    async def update(
-        self, tx: AsyncSession, principal: Principal, user_id: int, data: UserUpdate
-    ) -> UserRead:
-        return await service.update_user(tx, principal, user_id, data)
 
 
 class ApiKeyController(Controller):
@@ -102,10 +85,15 @@ class ApiKeyController(Controller):
 
     @get("/", operation_id="listApiKeys")
     async def list_(
-        self, tx: AsyncSession, principal: Principal, limit: Limit = 50, cursor: Cursor = None
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        user_id: int | None = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
     ) -> ApiKeyPage:
         rows = await service.list_api_keys(
-            tx, principal, after_id=decode_cursor(cursor), limit=limit
+            tx, principal, user_id=user_id, after_id=decode_cursor(cursor), limit=limit
         )
         items, next_cursor = page_of(rows, limit)
         return ApiKeyPage(items=items, next_cursor=next_cursor)

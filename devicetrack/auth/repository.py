@@ -162,11 +162,21 @@ async def get_api_key(session: AsyncSession, key_id: int) -> ApiKey | None:
     return await session.get(ApiKey, key_id)
 
 
-async def list_api_keys(session: AsyncSession, *, after_id: int | None, limit: int) -> list[ApiKey]:
-    query = select(ApiKey).order_by(ApiKey.id).limit(limit + 1)
+async def list_api_keys(
+    session: AsyncSession, *, user_id: int | None, after_id: int | None, limit: int
+) -> list[tuple[ApiKey, str]]:
+    """Keys with their user's email, by id."""
+    query = (
+        select(ApiKey, User.email)
+        .join(User, User.id == ApiKey.user_id)
+        .order_by(ApiKey.id)
+        .limit(limit + 1)
+    )
+    if user_id is not None:
+        query = query.where(ApiKey.user_id == user_id)
     if after_id is not None:
         query = query.where(ApiKey.id > after_id)
-    return list((await session.execute(query)).scalars())
+    return [(key, email) for key, email in await session.execute(query)]
 
 
 async def revoke_api_key(session: AsyncSession, key_id: int) -> None:

@@ -47,10 +47,17 @@ class UserCreate(Body):
 
 
 class UserUpdate(Body):
+    """What an administrator changes about a user (accounts.users.update_user). A new role
+    takes the scope that role needs (`province_code`, `school_ids` or `donor_id`); only an
+    administrator sets a password."""
+
     full_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
     password: NewPassword | None = None
     active: bool | None = None
+    role: Role | None = None
+    province_code: str | None = None
     school_ids: list[int] | None = None
+    donor_id: int | None = None
     locale: Locale | None = None
 
 
@@ -82,6 +89,7 @@ class ApiKeyRead(msgspec.Struct):
     name: str
     prefix: str
     user_id: int
+    user_email: str
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None

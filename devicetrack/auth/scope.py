@@ -87,11 +87,34 @@ def ensure_school_visible(principal: Principal, school: S | None, missing: str) 
 def dashboard_province(principal: Principal, asked: str | None) -> str | None:
     """The province a coverage dashboard shows: officers their own whatever they ask; admins
     the one they pick (None: every province). The reports then apply `restrict` as usual."""
+    if not administers(principal):
+        raise Forbidden(N_("Coverage dashboards are for province officers."))
+    return province_of_page(principal, asked)
+
+
+def province_of_page(principal: Principal, asked: str | None) -> str | None:
+    """The province a page about one province is about: an officer's own whatever they
+    ask, the one an administrator picks (None: every province), none for other roles
+    (their pages are about their schools or donations)."""
     if principal.is_province_officer:
         return principal.province_code
     if principal.is_admin:
         return asked
-    raise Forbidden(N_("Coverage dashboards are for province officers."))
+    return None
+
+
+def administers(principal: Principal) -> bool:
+    """Admins and province officers run the installation's registers: users within their
+    power, schools, enrolments and donors (officers within their province)."""
+    return principal.is_admin or principal.is_province_officer
+
+
+def ensure_administers(
+    principal: Principal,
+    detail: str = N_("Only administrators and province officers use the administration pages."),
+) -> None:
+    if not administers(principal):
+        raise Forbidden(detail)
 
 
 def ensure_can_manage_registry(principal: Principal, province_code: str) -> None:

@@ -23,7 +23,6 @@ from devicetrack.auth.schemas import (
     TokenRead,
     UserCreate,
     UserRead,
-    UserUpdate,
 )
 from devicetrack.auth.secrets import hash_password, new_token, token_digest, verify_password
 from devicetrack.auth.values import Locale
@@ -162,7 +161,7 @@ def require_admin(principal: Principal) -> None:
         raise Forbidden(N_("Only an administrator may manage users and API keys."))
 
 
-def _user_read(user: User, school_ids: list[int]) -> UserRead:
+def user_read(user: User, school_ids: list[int]) -> UserRead:
     assert user.id is not None and user.created_at is not None
     return UserRead(
         id=user.id,
@@ -212,12 +211,12 @@ async def create_user(session: AsyncSession, principal: Principal, data: UserCre
             assert user.id is not None
             await repo.set_user_schools(session, user.id, school_ids)
     except IntegrityError as exc:
-        raise _user_integrity_error(exc) from None
+        raise user_integrity_error(exc) from None
     await session.refresh(user)
-    return _user_read(user, school_ids)
+    return user_read(user, school_ids)
 
 
-def _user_integrity_error(exc: IntegrityError) -> Conflict | ValidationFailed:
+def user_integrity_error(exc: IntegrityError) -> Conflict | ValidationFailed:
     message = str(exc.orig)
     if "uq_users_email" in message:
         return Conflict(
@@ -234,62 +233,6 @@ def _user_integrity_error(exc: IntegrityError) -> Conflict | ValidationFailed:
                 unknown, errors=[FieldError(field=field, message=N_("does not exist"))]
             )
     return ValidationFailed(N_("The user could not be saved."))
-
-
-async def list_users(
-    session: AsyncSession, principal: Principal, *, after_id: int | None, limit: int
-) -> list[UserRead]:
-    require_admin(principal)
-    users = await repo.list_users(session, after_id=after_id, limit=limit, where=[])
-    schools = await repo.school_ids_of(session, [u.id for u in users if u.id is not None])
-    return [_user_read(u, schools.get(u.id or 0, [])) for u in users]
-
-
-async def get_user(session: AsyncSession, principal: Principal, user_id: int) -> UserRead:
-    require_admin(principal)
-    user = await repo.get_user(session, user_id)
-    if user is None or user.id is None:
-        raise NotFound(N_("No user {id}."), id=user_id)
-    schools = await repo.school_ids_of(session, [user.id])
-    return _user_read(user, schools[user.id])
-
-
-async def update_user(
-    session: AsyncSession, principal: Principal, user_id: int, data: UserUpdate
-) -> UserRead:
-    require_admin(principal)
-    user = await repo.get_user(session, user_id)
-    if user is None or user.id is None:
-        raise NotFound(N_("No user {id}."), id=user_id)
-    cache.forget_user(user.id)
-    if data.full_name is not None:
-        user.full_name = data.full_name
-    if data.locale is not None:
-        user.locale = data.locale
-    if data.password is not None or data.active is False:
-        # A new password or a deactivation ends everything that acted as this user: its
-        # sessions and its integrations' API keys (a leaked credential dies with the old
-        # password). The lookups also check `active`; revoking makes it final, so that a
-        # reactivation does not bring old credentials back.
-        await repo.revoke_tokens_of(session, user.id)
-        await repo.revoke_api_keys_of(session, user.id)
-    if data.password is not None:
-        user.password_hash = await anyio.to_thread.run_sync(hash_password, data.password)
-    if data.active is not None:
-        user.active = data.active
-    if data.school_ids is not None:
-        if user.role != "school_staff":
-            raise ValidationFailed(
-                N_("Only school staff have schools."),
-                errors=[FieldError(field="school_ids", message=N_("not for this role"))],
-            )
-        try:
-            async with session.begin_nested():
-                await repo.set_user_schools(session, user.id, sorted(set(data.school_ids)))
-        except IntegrityError as exc:
-            raise _user_integrity_error(exc) from None
-    await session.flush()
-    return await get_user(session, principal, user_id)
 
 
 async def create_api_key(
@@ -316,13 +259,14 @@ async def create_api_key(
     return ApiKeyCreated(id=row.id, name=row.name, user_id=row.user_id, key=key)
 
 
-def _api_key_read(key: ApiKey) -> ApiKeyRead:
+def _api_key_read(key: ApiKey, user_email: str) -> ApiKeyRead:
     assert key.id is not None and key.created_at is not None
     return ApiKeyRead(
         id=key.id,
         name=key.name,
         prefix=key.prefix,
         user_id=key.user_id,
+        user_email=user_email,
         created_at=key.created_at,
         revoked_at=key.revoked_at,
         last_used_at=key.last_used_at,
@@ -330,12 +274,27 @@ def _api_key_read(key: ApiKey) -> ApiKeyRead:
 
 
 async def list_api_keys(
-    session: AsyncSession, principal: Principal, *, after_id: int | None, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    user_id: int | None = None,
+    after_id: int | None,
+    limit: int,
 ) -> list[ApiKeyRead]:
+    """Every key (or `user_id`'s), oldest first, with the email of the user it acts as."""
     require_admin(principal)
-    return [
-        _api_key_read(k) for k in await repo.list_api_keys(session, after_id=after_id, limit=limit)
-    ]
+    rows = await repo.list_api_keys(session, user_id=user_id, after_id=after_id, limit=limit)
+    return [_api_key_read(key, email) for key, email in rows]
+
+
+async def keys_shown_with_user(
+    session: AsyncSession, principal: Principal, user_id: int
+) -> list[ApiKeyRead] | None:
+    """A user's keys for the user's page, which officers open too: None for a caller who
+    does not manage keys (only administrators do)."""
+    if not principal.is_admin:
+        return None
+    return await list_api_keys(session, principal, user_id=user_id, after_id=None, limit=1000)
 
 
 async def revoke_api_key(session: AsyncSession, principal: Principal, key_id: int) -> None:
