@@ -286,3 +286,40 @@ async def test_a_national_size_file_is_not_limited_by_query_arguments(client, db
     assert response.status_code == 201, response.text[:500]
     assert response.json()["created"] == n
     assert await db.fetchval("SELECT count(*) FROM schools") == n
+
+
+async def test_enrolments_of_registered_schools_imported_all_or_nothing(client, db, factory):
+    """Enrolments alone, for schools already registered: a row naming another province's
+    school refuses the whole file as one naming no school; a year left out is the one asked
+    for; a second import of a school and year replaces the first."""
+    officer = await factory.officer(DIEN_BIEN)
+    here = await factory.school(DIEN_BIEN, code="EN-HERE")
+    await factory.school(LAI_CHAU, code="EN-THERE")
+    url = "/api/v1/schools/enrolments/import?school_year=2026-2027"
+
+    def sheet(*rows: str) -> dict:
+        body = "mã trường,số học sinh,học sinh ưu tiên,năm học\n" + "\n".join(rows) + "\n"
+        return {"file": ("si-so.csv", body.encode(), "text/csv")}
+
+    refused = assert_problem(
+        await client.post(
+            url, headers=officer.headers, files=sheet("EN-HERE,300,20,", "EN-THERE,100,0,")
+        ),
+        422,
+    )
+    assert refused["errors"] == [{"row": 3, "field": "code", "message": "no school EN-THERE"}]
+    assert await db.fetchval("SELECT count(*) FROM enrolments") == 0
+    bad_year = assert_problem(
+        await client.post(url, headers=officer.headers, files=sheet("EN-HERE,300,20,2026-2028")),
+        422,
+    )
+    assert bad_year["errors"][0]["field"] == "school_year"
+
+    for total in (300, 310):
+        done = await client.post(url, headers=officer.headers, files=sheet(f"EN-HERE,{total},20,"))
+        assert done.status_code == 201, done.text
+        assert done.json() == {"enrolments": 1, "school_ids": [here]}
+    rows = await db.fetch("SELECT school_year, students_total FROM enrolments")
+    assert [(r["school_year"], r["students_total"]) for r in rows] == [("2026-2027", 310)]
+    staff = await factory.staff(here)
+    assert_problem(await client.post(url, headers=staff.headers, files=sheet("EN-HERE,1,0,")), 403)

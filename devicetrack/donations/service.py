@@ -362,14 +362,28 @@ async def list_label_batches(
     return result
 
 
+async def _gives_elsewhere(session: AsyncSession, principal: Principal, donor_id: int) -> bool:
+    """The register is shared: a donor that gives in other provinces too is kept by admins
+    and itself, not by one province's officer (donors.service.ensure_may_edit decides)."""
+    return principal.is_province_officer and await repo.gives_outside(
+        session, donor_id, principal.province_code or ""
+    )
+
+
 async def update_donor(
     session: AsyncSession, principal: Principal, donor_id: int, data: DonorUpdate
 ) -> DonorRead:
-    """The register is shared: a donor that gives in other provinces too is kept by admins
-    and itself, not by one province's officer (donors.service.update_donor decides)."""
-    elsewhere = principal.is_province_officer and await repo.gives_outside(
-        session, donor_id, principal.province_code or ""
-    )
+    elsewhere = await _gives_elsewhere(session, principal, donor_id)
     return await donors_service.update_donor(
         session, principal, donor_id, data, gives_elsewhere=elsewhere
     )
+
+
+async def donor_to_edit(session: AsyncSession, principal: Principal, donor_id: int) -> DonorRead:
+    """A donor's record for the register's edit form: 404 for a donor the caller cannot
+    see, 403 for a role that keeps no register or a donor the caller may not edit."""
+    donors_service.ensure_registrar(principal)
+    donor = await donors_service.get_donor(session, principal, donor_id)
+    elsewhere = await _gives_elsewhere(session, principal, donor_id)
+    donors_service.ensure_may_edit(principal, gives_elsewhere=elsewhere)
+    return donors_service.donor_read(donor)

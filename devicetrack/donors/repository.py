@@ -29,3 +29,10 @@ async def add_donor(session: AsyncSession, donor: Donor) -> Donor:
 async def delete_donor(session: AsyncSession, donor: Donor) -> None:
     await session.delete(donor)
     await session.flush()
+
+
+async def donor_names(session: AsyncSession, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Donor.id, Donor.name).where(Donor.id.in_(ids)))
+    return {i: n for i, n in rows if i is not None}

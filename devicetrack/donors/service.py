@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.auth.scope import ensure_administers
 from devicetrack.db.search import folded_contains
 from devicetrack.donors import repository as repo
 from devicetrack.donors.models import Donor
@@ -31,9 +32,8 @@ def donor_read(donor: Donor) -> DonorRead:
     )
 
 
-def _ensure_registrar(principal: Principal) -> None:
-    if not (principal.is_admin or principal.is_province_officer):
-        raise Forbidden(N_("Only province officers and admins register donors."))
+def ensure_registrar(principal: Principal) -> None:
+    ensure_administers(principal, N_("Only province officers and admins register donors."))
 
 
 def _duplicate_name(exc: IntegrityError) -> Conflict | None:
@@ -73,7 +73,7 @@ async def list_donors(
 
 
 async def create_donor(session: AsyncSession, principal: Principal, data: DonorCreate) -> DonorRead:
-    _ensure_registrar(principal)
+    ensure_registrar(principal)
     donor = Donor(
         name=data.name.strip(),
         short_name=data.short_name.strip(),
@@ -91,6 +91,34 @@ async def create_donor(session: AsyncSession, principal: Principal, data: DonorC
     return donor_read(donor)
 
 
+def ensure_may_edit(principal: Principal, *, gives_elsewhere: bool) -> None:
+    """Who edits a donor's record (the donor itself, loaded by get_donor, is in scope)."""
+    if not (principal.is_donor or principal.is_admin or principal.is_province_officer):
+        raise Forbidden(N_("Your role cannot edit donors."))
+    if principal.is_province_officer and gives_elsewhere:
+        # The register is shared; a donor that gives elsewhere is kept by admins and itself.
+        raise Forbidden(N_("This donor also gives to other provinces; ask an administrator."))
+
+
+async def list_register(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    q: str | None,
+    kind: str | None,
+    after_id: int | None,
+    limit: int,
+) -> list[DonorRead]:
+    """The register as its keepers (admins and province officers) page through it."""
+    ensure_registrar(principal)
+    return await list_donors(session, principal, q=q, kind=kind, after_id=after_id, limit=limit)
+
+
+async def donor_names(session: AsyncSession, ids: list[int]) -> dict[int, str]:
+    """Names only, for labelling rows whose scope was already checked (a donor user's donor)."""
+    return await repo.donor_names(session, ids)
+
+
 async def update_donor(
     session: AsyncSession,
     principal: Principal,
@@ -102,11 +130,7 @@ async def update_donor(
     """`gives_elsewhere`: the donor has a donation outside the caller's province (asked of
     donations/, which sits above donors/: donations.service.update_donor)."""
     donor = await get_donor(session, principal, donor_id)
-    if not (principal.is_donor or principal.is_admin or principal.is_province_officer):
-        raise Forbidden(N_("Your role cannot edit donors."))
-    if principal.is_province_officer and gives_elsewhere:
-        # The register is shared; a donor that gives elsewhere is kept by admins and itself.
-        raise Forbidden(N_("This donor also gives to other provinces; ask an administrator."))
+    ensure_may_edit(principal, gives_elsewhere=gives_elsewhere)
     if principal.is_donor and data.kind is not None and data.kind != donor.kind:
         raise Forbidden(N_("A donor cannot change its own kind."))
     for name in (

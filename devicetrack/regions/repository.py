@@ -44,3 +44,12 @@ async def commune_provinces(session: AsyncSession, codes: list[str]) -> dict[str
         )
     )
     return {code: province for code, province in rows}
+
+
+async def commune_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    rows = await session.execute(
+        select(Commune.code, Commune.name).where(Commune.code == any_(cast(codes, ARRAY(Text))))
+    )
+    return {code: name for code, name in rows}

@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.auth.scope import ensure_administers
 from devicetrack.common.tabular import ROWS_WRONG, UploadLimits, parse_bool, parse_int, parse_table
 from devicetrack.common.workers import off_loop, release
-from devicetrack.errors import FieldError, Forbidden, RowErrors, ValidationFailed, echo
+from devicetrack.errors import FieldError, RowErrors, ValidationFailed, echo
 from devicetrack.i18n import N_, Message
 from devicetrack.regions import repository as regions
 from devicetrack.schools import repository as repo
@@ -63,8 +64,7 @@ async def import_schools(
     filename: str | None,
     limits: UploadLimits,
 ) -> ImportResult:
-    if not (principal.is_admin or principal.is_province_officer):
-        raise Forbidden(N_("Only province officers and admins import schools."))
+    ensure_administers(principal, N_("Only province officers and admins import schools."))
     table = await parse_table(data, filename, ALIASES, REQUIRED, limits)
     if not table.rows:
         raise ValidationFailed(
@@ -174,7 +174,7 @@ def _checked_rows(
         except ValueError as exc:
             bad(number, "active", str(exc))
             active = True
-        enrolment = _enrolment(number, row, bad)
+        enrolment = enrolment_of_row(number, row, bad)
         if not errors:
             schools.append(
                 {
@@ -194,9 +194,12 @@ def _checked_rows(
     return schools, enrolments, found
 
 
-def _enrolment(
+def enrolment_of_row(
     number: int, row: dict[str, str], bad: Callable[..., None]
 ) -> dict[str, object] | None:
+    """A row's school_year, students_total and priority_students, checked (None: the row
+    gives no enrolment, or a wrong one, reported through `bad`). Also read by the import
+    of enrolments alone (schools.enrolment_import)."""
     year = row.get("school_year", "")
     total_text = row.get("students_total", "")
     if not year and not total_text:

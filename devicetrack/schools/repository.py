@@ -124,3 +124,46 @@ async def school_choices(
         .order_by(School.name, School.id)
     )
     return [(i, n, c) for i, n, c in rows if i is not None]
+
+
+async def schools_with_enrolment(
+    session: AsyncSession,
+    *,
+    year: str,
+    where: list[ColumnElement[bool]],
+    after_id: int | None,
+    limit: int,
+) -> list[tuple[School, Enrolment | None]]:
+    """Schools (by id) with their enrolment of `year`, if they have one."""
+    query = (
+        select(School, Enrolment)
+        .outerjoin(Enrolment, (Enrolment.school_id == School.id) & (Enrolment.school_year == year))
+        .where(*where)
+        .order_by(School.id)
+        .limit(limit + 1)
+    )
+    if after_id is not None:
+        query = query.where(School.id > after_id)
+    return [(school, enrolment) for school, enrolment in await session.execute(query)]
+
+
+async def schools_by_code(
+    session: AsyncSession, codes: list[str], where: list[ColumnElement[bool]]
+) -> dict[str, School]:
+    if not codes:
+        return {}
+    rows = await session.execute(
+        select(School).where(School.code == any_(cast(codes, ARRAY(Text))), *where)
+    )
+    return {s.code: s for s in rows.scalars()}
+
+
+async def schools_by_id(
+    session: AsyncSession, ids: list[int], where: list[ColumnElement[bool]]
+) -> list[School]:
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(School).where(School.id.in_(ids), *where).order_by(School.name, School.id)
+    )
+    return list(rows.scalars())

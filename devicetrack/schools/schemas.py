@@ -70,8 +70,20 @@ class EnrolmentRead(msgspec.Struct):
     updated_at: datetime
 
 
+class SchoolEnrolment(msgspec.Struct):
+    """A school and its enrolment of one school year (None: not entered yet)."""
+
+    school: SchoolRead
+    enrolment: EnrolmentRead | None
+
+
 class EnrolmentList(msgspec.Struct):
     items: list[EnrolmentRead]
+
+
+class EnrolmentImportResult(msgspec.Struct):
+    enrolments: int
+    school_ids: list[int]
 
 
 class ImportResult(msgspec.Struct):

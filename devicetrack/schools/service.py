@@ -9,12 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import (
+    ensure_administers,
     ensure_can_edit_enrolment,
     ensure_can_manage_registry,
     ensure_school_visible,
 )
 from devicetrack.db.search import contains_pattern, folded_contains
-from devicetrack.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from devicetrack.errors import Conflict, FieldError, Forbidden, ValidationFailed, echo
 from devicetrack.i18n import N_, Message
 from devicetrack.regions import repository as regions
 from devicetrack.schools import repository as repo
@@ -24,9 +25,12 @@ from devicetrack.schools.schemas import (
     EnrolmentRead,
     EnrolmentWrite,
     SchoolCreate,
+    SchoolEnrolment,
     SchoolRead,
     SchoolUpdate,
 )
+
+REGISTRY = N_("Only province officers and admins manage the school registry.")
 
 
 def school_read(school: School) -> SchoolRead:
@@ -207,6 +211,20 @@ async def delete_school(session: AsyncSession, principal: Principal, school_id: 
         ) from None
 
 
+def _check_year(year: str, field: str) -> None:
+    """A school year is written 2025-2026: two consecutive years."""
+    parts = year.split("-")
+    if not (
+        len(parts) == 2
+        and all(len(p) == 4 and p.isdigit() for p in parts)
+        and int(parts[1]) == int(parts[0]) + 1
+    ):
+        raise ValidationFailed(
+            N_("A school year spans two consecutive years."),
+            errors=[FieldError(field=field, message=N_("use the form 2025-2026"))],
+        )
+
+
 async def put_enrolment(
     session: AsyncSession, principal: Principal, school_id: int, data: EnrolmentWrite
 ) -> EnrolmentRead:
@@ -217,12 +235,7 @@ async def put_enrolment(
             N_("Priority students cannot exceed the total."),
             errors=[FieldError(field="priority_students", message=N_("more than students_total"))],
         )
-    start, end = (int(x) for x in data.school_year.split("-"))
-    if end != start + 1:
-        raise ValidationFailed(
-            N_("A school year spans two consecutive years."),
-            errors=[FieldError(field="school_year", message=N_("use the form 2025-2026"))],
-        )
+    _check_year(data.school_year, "school_year")
     row = await repo.upsert_enrolment(
         session, school_id, data.school_year, data.students_total, data.priority_students
     )
@@ -236,3 +249,97 @@ async def list_enrolments(
     if principal.is_donor:
         raise Forbidden(N_("Donors do not read enrolments."))
     return [enrolment_read(e) for e in await repo.list_enrolments(session, school_id)]
+
+
+# ---- the registry as the administration pages keep it --------------------------------------
+
+
+async def list_registry(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    province: str | None,
+    active: bool | None,
+    q: str | None,
+    after_id: int | None,
+    limit: int,
+) -> list[SchoolRead]:
+    """The schools the caller keeps (admins every school, officers their province's),
+    active or not."""
+    ensure_administers(principal, REGISTRY)
+    return await list_schools(
+        session,
+        principal,
+        province=province,
+        commune=None,
+        active=active,
+        level=None,
+        q=q,
+        after_id=after_id,
+        limit=limit,
+    )
+
+
+async def school_to_manage(session: AsyncSession, principal: Principal, school_id: int) -> School:
+    """A school the caller may edit: 404 outside their scope, 403 for a role that keeps no
+    registry (a school's own staff see it but do not edit it)."""
+    school = await get_school(session, principal, school_id)
+    ensure_can_manage_registry(principal, school.province_code)
+    return school
+
+
+async def school_ids_for_codes(
+    session: AsyncSession, principal: Principal, codes: list[str], field: str
+) -> list[int]:
+    """The ids of the schools with these codes among those the caller sees; a code the
+    caller does not see is reported exactly like one that does not exist."""
+    wanted = list(dict.fromkeys(c.strip() for c in codes if c.strip()))
+    found = await repo.schools_by_code(session, wanted, [visible_schools(principal)])
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        raise ValidationFailed(
+            N_("Unknown school."),
+            errors=[
+                FieldError(field=field, message=Message(N_("no school {code}"), code=echo(c)))
+                for c in missing[:20]
+            ],
+        )
+    return [i for i in (found[c].id for c in wanted) if i is not None]
+
+
+async def schools_by_id(
+    session: AsyncSession, principal: Principal, ids: list[int]
+) -> list[SchoolRead]:
+    """Those of `ids` the caller sees, by name."""
+    rows = await repo.schools_by_id(session, ids, [visible_schools(principal)])
+    return [school_read(s) for s in rows]
+
+
+async def enrolments_of_year(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    year: str,
+    province: str | None,
+    q: str | None,
+    after_id: int | None,
+    limit: int,
+) -> list[SchoolEnrolment]:
+    """The caller's schools (active ones) with their enrolment of `year`, or none yet."""
+    ensure_administers(principal, REGISTRY)
+    _check_year(year, "year")
+    where: list[ColumnElement[bool]] = [visible_schools(principal), School.active.is_(True)]
+    if province:
+        where.append(School.province_code == province)
+    if q:
+        where.append(or_(folded_contains(School.name, q), School.code.ilike(contains_pattern(q))))
+    rows = await repo.schools_with_enrolment(
+        session, year=year, where=where, after_id=after_id, limit=limit
+    )
+    return [
+        SchoolEnrolment(
+            school=school_read(school),
+            enrolment=enrolment_read(enrolment) if enrolment is not None else None,
+        )
+        for school, enrolment in rows
+    ]
