@@ -50,6 +50,9 @@ async def arrange(
         "free": free,
         "donation": scene.donation_id,
         "commune": commune,
+        "staff_user": scene.staff_a.user_id,
+        "school_c": scene.school_c,
+        "donor_id": scene.donor_id,
     }
     return scene, ids
 
@@ -84,6 +87,40 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "/province/sims-list.xlsx": (OK, OK, OK, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
     "/province/audits.xlsx": (OK, OK, OK, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
     "/scan": (OK, OK, OK, OK, OK, OK, OK, OK),
+    # Administration: admins and officers; officers within their province (a user, school
+    # or enrolment of another province is "not found"); API keys for admins only; the
+    # donor register is shared, but a donor giving in Điện Biên only is not Lai Châu's to
+    # edit.
+    "/admin": (OK, OK, OK, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
+    "/admin/users": (OK, OK, OK, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
+    "/admin/users?role=school_staff&active=1": (
+        OK,
+        OK,
+        OK,
+        REFUSED,
+        REFUSED,
+        REFUSED,
+        REFUSED,
+        REFUSED,
+    ),
+    "/admin/users/{staff_user}": (OK, OK, GONE, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
+    "/admin/api-keys": (OK, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
+    "/admin/schools": (OK, OK, OK, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
+    "/admin/schools/{a}": (OK, OK, GONE, REFUSED, GONE, GONE, GONE, GONE),
+    "/admin/schools/{school_c}": (OK, GONE, OK, GONE, GONE, REFUSED, GONE, GONE),
+    "/admin/enrolments": (OK, OK, OK, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
+    "/admin/enrolments?year=2025-2026&q=T": (
+        OK,
+        OK,
+        OK,
+        REFUSED,
+        REFUSED,
+        REFUSED,
+        REFUSED,
+        REFUSED,
+    ),
+    "/admin/donors": (OK, OK, OK, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
+    "/admin/donors/{donor_id}": (OK, OK, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED),
 }
 
 

@@ -10,11 +10,12 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
 
+import msgspec
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.devices.tags import parse_tag
-from devicetrack.errors import DomainError, FieldError, ValidationFailed
+from devicetrack.errors import DomainError, FieldError, ValidationFailed, foreign, msgspec_path
 from devicetrack.i18n import N_, Message
 
 T = TypeVar("T")
@@ -117,6 +118,30 @@ class Form:
     def check(self) -> None:
         if (refused := self.refusal()) is not None:
             raise refused
+
+
+def body(values: dict[str, Any], kind: type[T]) -> T | ValidationFailed:
+    """`values` (None: left out, so the body's default or "no change" applies) as the API's
+    request body `kind`, converted rather than constructed so that the body's own rules
+    (lengths, patterns, value lists) hold; a value breaking one is a refusal naming it."""
+    try:
+        return msgspec.convert({k: v for k, v in values.items() if v is not None}, kind)
+    except msgspec.ValidationError as exc:
+        path = msgspec_path(str(exc))
+        return ValidationFailed(
+            N_("Some fields need another look."),
+            errors=[
+                FieldError(
+                    field=path.split("[")[0] if path else None,
+                    message=foreign(str(exc).split(" - at ")[0]),
+                )
+            ],
+        )
+
+
+def codes_in(text: str | None) -> list[str]:
+    """Codes typed into one box, separated by commas, semicolons, spaces or lines."""
+    return [c for c in re.split(r"[\s,;]+", text or "") if c]
 
 
 def scanned_codes(text: str | None) -> list[str]:

@@ -74,6 +74,18 @@ DONE_MESSAGES: dict[str, str] = {
     "Taken back.": N_("Taken back."),
     "Consent withdrawn.": N_("Consent withdrawn."),
     "Erased.": N_("Erased."),
+    "Invitation created.": N_("Invitation created."),
+    "{n} invitations created.": N_plural("{n} invitation created.", "{n} invitations created."),
+    "Invitation sent again.": N_("Invitation sent again."),
+    "Invitation revoked.": N_("Invitation revoked."),
+    "Password reset link sent.": N_("Password reset link sent."),
+    "Deactivated.": N_("Deactivated."),
+    "Reactivated.": N_("Reactivated."),
+    "API key revoked.": N_("API key revoked."),
+    "School added.": N_("School added."),
+    "{n} schools imported.": N_plural("{n} school imported.", "{n} schools imported."),
+    "{n} enrolments imported.": N_plural("{n} enrolment imported.", "{n} enrolments imported."),
+    "Donor added.": N_("Donor added."),
 }
 
 

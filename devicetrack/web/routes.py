@@ -17,6 +17,12 @@ from devicetrack.web.pages_accounts import (
     OutboxPages,
     PasswordResetPages,
 )
+from devicetrack.web.pages_admin import AdminPages, ApiKeyPages
+from devicetrack.web.pages_admin_donors import AdminDonorPages
+from devicetrack.web.pages_admin_enrolments import AdminEnrolmentPages
+from devicetrack.web.pages_admin_invitations import InvitationAdminPages
+from devicetrack.web.pages_admin_schools import AdminSchoolPages
+from devicetrack.web.pages_admin_users import AdminUserPages
 from devicetrack.web.pages_allocate import AllocationPages
 from devicetrack.web.pages_audits import AuditPages, SchoolAuditPages
 from devicetrack.web.pages_common import CommonPages
@@ -36,7 +42,7 @@ def web_routers() -> list[Router]:
     pages = Router(
         path="/",
         # By journey: everyone's (sign-in, the scan box, a device), a school's devices and
-        # receiving, its students and loans, audits, donors, the province.
+        # receiving, its students and loans, audits, donors, the province, administration.
         route_handlers=[
             SignInPages,
             PasswordResetPages,
@@ -55,6 +61,13 @@ def web_routers() -> list[Router]:
             AllocationPages,
             ProvincePages,
             ProvinceFollowUpPages,
+            AdminPages,
+            AdminUserPages,
+            InvitationAdminPages,
+            ApiKeyPages,
+            AdminSchoolPages,
+            AdminEnrolmentPages,
+            AdminDonorPages,
         ],
         dependencies={"principal": Provide(provide_web_principal)},
         # Every class the app maps to problem+json is mapped here too: Litestar picks the
