@@ -141,15 +141,20 @@ async def test_unknown_field_is_refused_and_named(client, db, factory, admin) ->
     assert await db.fetchval("SELECT count(*) FROM donors") == 0
 
     # An unknown field is never silently dropped, least of all one that would escalate.
+    # (`role` is a field of the body since #12: a role is changed within the caller's power.)
     officer = await factory.officer()
+    before = await db.fetchval("SELECT password_hash FROM users WHERE id = $1", officer.user_id)
     escalate = await client.patch(
         f"/api/v1/users/{officer.user_id}",
-        json={"role": "admin", "full_name": "x"},
+        json={"password_hash": "$argon2id$v=19$forged", "full_name": "x"},
         headers=admin.headers,
     )
-    assert [e["field"] for e in assert_problem(escalate, 400)["errors"]] == ["role"]
-    row = await db.fetchrow("SELECT role, full_name FROM users WHERE id = $1", officer.user_id)
+    assert [e["field"] for e in assert_problem(escalate, 400)["errors"]] == ["password_hash"]
+    row = await db.fetchrow(
+        "SELECT role, full_name, password_hash FROM users WHERE id = $1", officer.user_id
+    )
     assert row["role"] == "province_officer" and row["full_name"] != "x"
+    assert row["password_hash"] == before
 
 
 async def test_oversize_json_body_is_413_problem(client, db, admin) -> None:

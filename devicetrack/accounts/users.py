@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import anyio.to_thread
 from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,11 +17,11 @@ from devicetrack.accounts import scope as invite_scope
 from devicetrack.accounts import service as accounts
 from devicetrack.auth import cache
 from devicetrack.auth import repository as auth_repo
+from devicetrack.auth import service as auth
 from devicetrack.auth.models import User
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.schemas import UserRead, UserUpdate
 from devicetrack.auth.scope import ensure_administers
-from devicetrack.auth.secrets import hash_password
 from devicetrack.auth.service import user_integrity_error, user_read
 from devicetrack.auth.values import Role
 from devicetrack.config import Settings
@@ -134,7 +133,7 @@ async def update_user(
         await auth_repo.revoke_tokens_of(session, user.id)
         await auth_repo.revoke_api_keys_of(session, user.id)
     if data.password is not None:
-        user.password_hash = await anyio.to_thread.run_sync(hash_password, data.password)
+        user.password_hash = await auth.password_hash_of(data.password)
     if data.active is not None:
         user.active = data.active
     if any(v is not None for v in (data.role, data.province_code, data.school_ids, data.donor_id)):
