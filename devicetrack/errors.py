@@ -9,6 +9,7 @@ request id, which the response carries in the X-Request-ID header too.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -205,6 +206,58 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
     return errors
 
 
+# msgspec's words for a broken limit, as the pages, imports and API all say them (the pages'
+# catalogue translates these): "Expected `str` of length <= 200" -> "at most 200 characters".
+_AT_MOST = re.compile(r"Expected `str` of length <= (\d+)")
+_AT_LEAST = re.compile(r"Expected `str` of length >= (\d+)")
+
+
+_PATTERN = re.compile(r"Expected `str` matching regex '(.*)'")
+_BOUND = re.compile(r"Expected `(?:int|float)` [<>]=? -?[\d.]+")
+# What a value that does not match a pattern is told, by the pattern (see `worded`).
+_PATTERN_WORDS: dict[str, str] = {r"\S": "required"}
+
+
+def worded(pattern: str, words: str) -> str:
+    """`pattern` (for a msgspec.Meta) with the words a refusal uses for a value that does
+    not match it ("must be 12 digits"), kept beside the rule where it is defined."""
+    _PATTERN_WORDS[pattern] = words
+    return pattern
+
+
+def readable(message: str) -> str:
+    """A validation message from msgspec in the words every door uses for it: too long is
+    "at most N characters", empty or missing where a value is needed "required", a number
+    past its bounds "out of range", a value off its pattern that pattern's words."""
+    if match := _AT_MOST.fullmatch(message):
+        return f"at most {match.group(1)} characters"
+    if match := _AT_LEAST.fullmatch(message):
+        return "required" if match.group(1) == "1" else f"at least {match.group(1)} characters"
+    if message.startswith("Object missing required field `"):
+        return "required"
+    if _BOUND.fullmatch(message):
+        return "out of range"
+    if match := _PATTERN.fullmatch(message):
+        return _PATTERN_WORDS.get(match.group(1), message)
+    return message
+
+
+def field_error_of(
+    exc: msgspec.ValidationError, *, row: int | None = None, field: str | None = None
+) -> FieldError:
+    """A FieldError from msgspec's refusal of a value: the field from the path it names
+    ("… - at `$.note`", "… - at `$.priority[0]`") or from the message (a missing or
+    unknown field), or `field` when the value was converted on its own."""
+    message, _, path = str(exc).partition(" - at `$")
+    # The path within the value: "[3].note" in a list of rows is the row's "note".
+    path = re.sub(r"^\[\d+\]", "", path.rstrip("`")).lstrip(".")
+    if named := re.search(r"(?:missing required|contains unknown) field `([^`]+)`", message):
+        field = named.group(1)
+    elif path:
+        field = re.split(r"[.\[]", path, maxsplit=1)[0] or field
+    return FieldError(message=readable(message), field=field, row=row)
+
+
 def msgspec_path(message: str) -> str | None:
     """The offending path msgspec puts in its message ("… - at `$.grade`" → "grade")."""
     if "at `$." not in message:
@@ -231,6 +284,7 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
                 if err.message == "'data'":
                     # No body at all: Litestar reports the missing handler argument.
                     err.message = "a JSON body is required"
+            err.message = readable(err.message)
         return problem_response(
             request,
             400,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import anyio
 import asyncpg
 import msgspec
+from msgspec import UNSET
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -259,22 +260,22 @@ async def update_user(
     if user is None or user.id is None:
         raise NotFound(f"No user {user_id}.")
     cache.forget_user(user.id)
-    if data.full_name is not None:
+    if data.full_name is not UNSET:
         user.full_name = data.full_name
-    if data.locale is not None:
+    if data.locale is not UNSET:
         user.locale = data.locale
-    if data.password is not None or data.active is False:
+    if data.password is not UNSET or data.active is False:
         # A new password or a deactivation ends everything that acted as this user: its
         # sessions and its integrations' API keys (a leaked credential dies with the old
         # password). The lookups also check `active`; revoking makes it final, so that a
         # reactivation does not bring old credentials back.
         await repo.revoke_tokens_of(session, user.id)
         await repo.revoke_api_keys_of(session, user.id)
-    if data.password is not None:
+    if data.password is not UNSET:
         user.password_hash = await anyio.to_thread.run_sync(hash_password, data.password)
-    if data.active is not None:
+    if data.active is not UNSET:
         user.active = data.active
-    if data.school_ids is not None:
+    if data.school_ids is not UNSET:
         if user.role != "school_staff":
             raise ValidationFailed(
                 "Only school staff have schools.",

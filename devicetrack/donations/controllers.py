@@ -22,7 +22,7 @@ from devicetrack.config import Settings
 from devicetrack.devices import intake_rows
 from devicetrack.devices import service as devices
 from devicetrack.devices.intake import IntakeResult, UpdateResult
-from devicetrack.devices.schemas import DevicePage, IntakeRow, UpdateRow
+from devicetrack.devices.schemas import DevicePage
 from devicetrack.donations import service
 from devicetrack.donations.schemas import (
     DonationCreate,
@@ -34,37 +34,29 @@ from devicetrack.donations.schemas import (
     LabelBatchPage,
     LabelBatchRead,
 )
-from devicetrack.errors import FieldError, ValidationFailed
+from devicetrack.errors import ValidationFailed, field_error_of
 
-_JSON_PATH = re.compile(r"at `\$\[(\d+)\](?:\.(\w+))?`")
+_JSON_ITEM = re.compile(r"at `\$\[(\d+)\]")
 
 
-def _json_rows(body: bytes, mode: str, limits: UploadLimits) -> Rows:
-    """A JSON list of devices; row numbers count from 1 in list order. Blocking: called
-    off the event loop, as a table is parsed."""
-    row_type = UpdateRow if mode == "update" else IntakeRow
+def _json_rows(body: bytes, limits: UploadLimits) -> Rows[object]:
+    """A JSON list of devices as the rows a table gives (text trimmed, empty left out), so
+    they are read, converted and checked as an upload's rows are; row numbers count from 1
+    in list order. Blocking: called off the event loop, as a table is parsed."""
     try:
-        items = msgspec.json.decode(body, type=list[row_type])  # type: ignore[valid-type]
+        items = msgspec.json.decode(body, type=list[dict[str, Any]])
     except msgspec.ValidationError as exc:
-        match = _JSON_PATH.search(str(exc))
-        error = FieldError(message=str(exc).split(" - at ")[0])
-        if match:
+        error = field_error_of(exc)
+        if match := _JSON_ITEM.search(str(exc)):
             error.row = int(match.group(1)) + 1
-            error.field = match.group(2)
         raise ValidationFailed("A device in the list is malformed.", errors=[error]) from None
     except msgspec.DecodeError as exc:
         raise ValidationFailed(f"The body is not valid JSON: {exc}") from None
     if len(items) > limits.max_rows:
         raise too_many_rows(limits)
-    rows = Rows()
+    rows: Rows[object] = Rows()
     for i, item in enumerate(items, start=1):
-        # The same cells a CSV row gives: trimmed text, absent when empty.
-        values = {
-            k: clean_cell(v) if isinstance(v, str) else str(v)
-            for k, v in msgspec.structs.asdict(item).items()
-            if v is not None
-        }
-        rows.append(i, values)
+        rows.append(i, {k: clean_cell(v) if isinstance(v, str) else v for k, v in item.items()})
     return rows
 
 
@@ -140,8 +132,9 @@ class DonationController(Controller):
         await service.get_donation(tx, principal, donation_id)
         limits = UploadLimits.of(settings)
         content_type = request.headers.get("content-type", "")
+        rows: Rows[object] | Rows[str]
         if content_type.startswith("application/json"):
-            rows = await off_loop(_json_rows, await request.body(), mode, limits)
+            rows = await off_loop(_json_rows, await request.body(), limits)
         else:
             data, filename = await read_upload(request)
             columns = intake_rows.UPDATE_COLUMNS if mode == "update" else intake_rows.COLUMNS

@@ -6,17 +6,19 @@ the request's single transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.common.convert import into, read_rows
 from devicetrack.common.tabular import UploadLimits, parse_bool, parse_int, parse_table
 from devicetrack.common.workers import off_loop, release
 from devicetrack.errors import FieldError, Forbidden, RowErrors, ValidationFailed, echo
 from devicetrack.regions import repository as regions
 from devicetrack.schools import repository as repo
-from devicetrack.schools.schemas import ImportResult
+from devicetrack.schools.schemas import EnrolmentWrite, ImportResult, SchoolCreate
 from devicetrack.schools.values import SchoolLevel
 
 ALIASES = {
@@ -94,6 +96,42 @@ async def import_schools(
     return ImportResult(created=len(ids), enrolments=enrolled, school_ids=ids)
 
 
+# The columns of a row that describe the school (SchoolCreate); the rest are its enrolment.
+_SCHOOL_COLUMNS = frozenset(f.name for f in msgspec.structs.fields(SchoolCreate))
+
+
+def _read(number: int, row: dict[str, object]) -> tuple[dict[str, object], list[FieldError]]:
+    """A row's non-empty cells as a SchoolCreate reads them: codes with the leading zeros
+    a spreadsheet dropped, levels split, yes/no read; the enrolment's cells are left to
+    `_enrolment`. What cannot be read is an error of the row."""
+    cells: dict[str, object] = {}
+    errors: list[FieldError] = []
+    for column, value in row.items():
+        if column not in _SCHOOL_COLUMNS:
+            continue
+        if not isinstance(value, str):
+            cells[column] = value
+        elif column == "commune_code":
+            cells[column] = value.zfill(5)
+        elif column == "province_code":
+            cells[column] = value.zfill(2)
+        elif column == "levels":
+            levels = [lv.strip() for lv in value.replace(";", ",").split(",") if lv.strip()]
+            if unknown := [lv for lv in levels if lv not in set(SchoolLevel)]:
+                message = f"unknown level {echo(unknown[0])!r}; use {', '.join(SchoolLevel)}"
+                errors.append(FieldError(row=number, field=column, message=message))
+                continue
+            cells[column] = sorted(set(levels))
+        elif column == "active":
+            try:
+                cells[column] = parse_bool(value, True)
+            except ValueError as exc:
+                errors.append(FieldError(row=number, field=column, message=str(exc)))
+        else:
+            cells[column] = value
+    return cells, errors
+
+
 def _checked_rows(
     table_rows: Sequence[tuple[int, dict[str, str]]],
     communes: dict[str, str],
@@ -101,71 +139,43 @@ def _checked_rows(
     principal: Principal,
 ) -> tuple[list[dict[str, object]], list[tuple[int, dict[str, object]]], RowErrors]:
     """The schools to insert, their enrolments (by index into the schools), and the errors
-    (the first MAX_LISTED_ERRORS listed, the rest counted)."""
+    (the first MAX_LISTED_ERRORS listed, the rest counted). Each row is read and converted
+    into the API's SchoolCreate and EnrolmentWrite (their types and limits), then checked
+    against its commune, the file and the registry."""
     found = RowErrors()
     schools: list[dict[str, object]] = []
     enrolments: list[tuple[int, dict[str, object]]] = []
     seen_codes: dict[str, int] = {}
+    read = read_rows(table_rows, _read, SchoolCreate)
+    for (number, school, errors), (_, row) in zip(read, table_rows, strict=True):
 
-    def bad(row: int, field: str, message: str) -> None:
-        errors.append(FieldError(row=row, field=field, message=message))
+        def bad(
+            field: str, message: str, number: int = number, errors: list[FieldError] = errors
+        ) -> None:
+            errors.append(FieldError(row=number, field=field, message=message))
 
-    for number, row in table_rows:
-        errors: list[FieldError] = []  # this row's
-        code = row.get("code", "")
-        if not code:
-            bad(number, "code", "required")
-        elif len(code) > 32:
-            bad(number, "code", "longer than 32 characters")
-        elif code in seen_codes:
-            bad(number, "code", f"duplicate of row {seen_codes[code]} in this file")
-        elif code in taken:
-            bad(number, "code", "a school with this code already exists")
-        else:
-            seen_codes[code] = number
-        if not row.get("name"):
-            bad(number, "name", "required")
-        commune = row.get("commune_code", "").zfill(5) if row.get("commune_code") else ""
-        province = communes.get(commune)
-        if not commune:
-            bad(number, "commune_code", "required")
-        elif province is None:
-            bad(number, "commune_code", f"unknown commune code {echo(row['commune_code'])}")
-        else:
-            given = row.get("province_code", "")
-            if given and given.zfill(2) != province:
-                bad(number, "province_code", f"commune {commune} is in province {province}")
-            if principal.is_province_officer and province != principal.province_code:
-                bad(number, "commune_code", "outside your province")
-        levels = [
-            lv.strip() for lv in row.get("levels", "").replace(";", ",").split(",") if lv.strip()
-        ]
-        unknown = [lv for lv in levels if lv not in set(SchoolLevel)]
-        if unknown:
-            bad(
-                number,
-                "levels",
-                f"unknown level {echo(unknown[0])!r}; use {', '.join(SchoolLevel)}",
-            )
-        try:
-            active = parse_bool(row.get("active", ""), True)
-        except ValueError as exc:
-            bad(number, "active", str(exc))
-            active = True
+        failed = {e.field for e in errors}
+        province = None
+        if school is not None and "code" not in failed:
+            if school.code in seen_codes:
+                bad("code", f"duplicate of row {seen_codes[school.code]} in this file")
+            elif school.code in taken:
+                bad("code", "a school with this code already exists")
+            else:
+                seen_codes[school.code] = number
+        if school is not None and "commune_code" not in failed:
+            province = communes.get(school.commune_code)
+            if province is None:
+                bad("commune_code", f"unknown commune code {echo(row['commune_code'])}")
+            else:
+                given = school.province_code
+                if given and given != province:
+                    bad("province_code", f"commune {school.commune_code} is in province {province}")
+                if principal.is_province_officer and province != principal.province_code:
+                    bad("commune_code", "outside your province")
         enrolment = _enrolment(number, row, bad)
-        if not errors:
-            schools.append(
-                {
-                    "code": code,
-                    "name": row["name"],
-                    "province_code": province,
-                    "commune_code": commune,
-                    "levels": sorted(set(levels)),
-                    "former_district": row.get("former_district") or None,
-                    "address": row.get("address") or None,
-                    "active": active,
-                }
-            )
+        if not errors and school is not None:
+            schools.append({**msgspec.structs.asdict(school), "province_code": province})
             if enrolment is not None:
                 enrolments.append((len(schools) - 1, enrolment))
         found.add(errors)
@@ -173,36 +183,34 @@ def _checked_rows(
 
 
 def _enrolment(
-    number: int, row: dict[str, str], bad: Callable[..., None]
+    number: int, row: Mapping[str, str], bad: Callable[[str, str], None]
 ) -> dict[str, object] | None:
+    """The row's enrolment as an EnrolmentWrite (None when the row gives none)."""
     year = row.get("school_year", "")
-    total_text = row.get("students_total", "")
-    if not year and not total_text:
+    total = row.get("students_total", "")
+    if not year and not total:
         return None
     if not year:
-        bad(number, "school_year", "required when students_total is given")
+        bad("school_year", "required when students_total is given")
         return None
-    parts = year.split("-")
-    if (
-        len(parts) != 2
-        or not all(p.isdigit() and len(p) == 4 for p in parts)
-        or (int(parts[1]) != int(parts[0]) + 1)
-    ):
-        bad(number, "school_year", "use the form 2025-2026")
+    counts: dict[str, object] = {"school_year": year}
+    for column in ("students_total", "priority_students"):
+        if text := row.get(column, ""):
+            try:
+                counts[column] = parse_int(text)
+            except ValueError as exc:
+                bad(column, str(exc))
+                return None
+    enrolment, errors = into(counts, EnrolmentWrite, row=number)
+    for error in errors:
+        bad(error.field or "school_year", error.message)
+    if enrolment is None or errors:
         return None
-    try:
-        total = parse_int(total_text)
-        priority = parse_int(row.get("priority_students") or "0")
-    except ValueError as exc:
-        bad(number, "students_total", str(exc))
+    start, end = (int(part) for part in enrolment.school_year.split("-"))
+    if end != start + 1:
+        bad("school_year", "use the form 2025-2026")
         return None
-    if total < 0:
-        bad(number, "students_total", "must not be negative")
+    if enrolment.priority_students > enrolment.students_total:
+        bad("priority_students", "more than students_total")
         return None
-    if priority < 0:
-        bad(number, "priority_students", "must not be negative")
-        return None
-    if priority > total:
-        bad(number, "priority_students", "more than students_total")
-        return None
-    return {"school_year": year, "students_total": total, "priority_students": priority}
+    return msgspec.structs.asdict(enrolment)

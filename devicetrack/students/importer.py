@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.common.convert import read_rows
 from devicetrack.common.tabular import UploadLimits, parse_int, parse_table
 from devicetrack.common.workers import off_loop, release
 from devicetrack.devices.identity import normalise_msisdn
-from devicetrack.errors import FieldError, ValidationFailed, echo
+from devicetrack.errors import FieldError, RowErrors, ValidationFailed, echo
 from devicetrack.schools import service as schools
 from devicetrack.students import repository as repo
-from devicetrack.students.schemas import StudentImportResult
+from devicetrack.students.schemas import StudentCreate, StudentImportResult
 from devicetrack.students.service import ensure_student_reader, ensure_student_writer
 from devicetrack.students.values import PriorityFlag, StudentStatus
 
@@ -73,92 +75,88 @@ async def import_students(
         session, school_id, [r["student_code"] for _, r in table.rows]
     )
     # Checking 200,000 rows is a pure-Python loop of a second or more: off the event loop.
-    rows, errors = await off_loop(_checked_rows, table.rows, taken, school_id)
+    students, errors = await off_loop(_checked_rows, table.rows, taken, school_id)
     await table.rows.release()
     try:
         if errors:
             raise ValidationFailed(
-                f"{len({e.row for e in errors})} row(s) are wrong; nothing was imported.",
-                errors=errors,
+                f"{errors.wrong_rows()} row(s) are wrong; nothing was imported.",
+                errors=errors.listed,
+                not_listed=errors.not_listed,
             )
-        ids = await repo.insert_students(session, rows)
+        ids = await repo.insert_students(session, students)
     finally:
-        await release(rows, errors)
+        await release(students)
     return StudentImportResult(created=len(ids), student_ids=ids)
+
+
+def _read(number: int, row: dict[str, object]) -> tuple[dict[str, object], list[FieldError]]:
+    """A row's non-empty cells as a StudentCreate reads them: flags split, whole numbers
+    read with their spaces. What cannot be read is an error of the row (and left out, so
+    it is not reported twice)."""
+    errors: list[FieldError] = []
+    cells: dict[str, object] = {}
+    for column, value in row.items():
+        if not isinstance(value, str):
+            cells[column] = value
+        elif column == "priority":
+            flags = [f.strip() for f in value.replace(";", ",").split(",") if f.strip()]
+            if unknown := [f for f in flags if f not in set(PriorityFlag)]:
+                message = f"unknown flag {echo(unknown[0])!r}; use {', '.join(PriorityFlag)}"
+                errors.append(FieldError(row=number, field=column, message=message))
+                continue
+            cells[column] = sorted(set(flags))
+        elif column == "status" and value not in set(StudentStatus):
+            message = f"use one of {', '.join(StudentStatus)}"
+            errors.append(FieldError(row=number, field=column, message=message))
+        elif column in ("grade", "birth_year"):
+            try:
+                cells[column] = parse_int(value)
+            except ValueError as exc:
+                errors.append(FieldError(row=number, field=column, message=str(exc)))
+        else:
+            cells[column] = value
+    return cells, errors
 
 
 def _checked_rows(
     table_rows: Sequence[tuple[int, dict[str, str]]], taken: set[str], school_id: int
-) -> tuple[list[dict[str, object]], list[FieldError]]:
-    """The students to insert, and every error of every row."""
-    errors: list[FieldError] = []
-    rows: list[dict[str, object]] = []
+) -> tuple[list[dict[str, object]], RowErrors]:
+    """The students to insert, and the errors of every row (the first MAX_LISTED_ERRORS
+    listed, the rest counted). Each row is read, converted into the API's StudentCreate
+    (its types and limits), then checked against the file and the school."""
+    found = RowErrors()
+    students: list[dict[str, object]] = []
     seen: dict[str, int] = {}
-    for number, row in table_rows:
-        n = len(errors)
-
-        def bad(field: str, message: str, number: int = number) -> None:
-            errors.append(FieldError(row=number, field=field, message=message))
-
-        code = row.get("student_code", "")
-        if not code:
-            bad("student_code", "required")
-        elif code in seen:
-            bad("student_code", f"duplicate of row {seen[code]} in this file")
-        elif code in taken:
-            bad("student_code", "a student with this code exists at this school")
-        else:
-            seen[code] = number
-        if not row.get("full_name"):
-            bad("full_name", "required")
-        grade = None
-        try:
-            grade = parse_int(row.get("grade", ""))
-            if not 0 <= grade <= 12:
-                bad("grade", "must be 0 (preschool) to 12")
-        except ValueError as exc:
-            bad("grade", str(exc))
-        flags = [
-            f.strip() for f in row.get("priority", "").replace(";", ",").split(",") if f.strip()
-        ]
-        if unknown := [f for f in flags if f not in set(PriorityFlag)]:
-            bad(
-                "priority",
-                f"unknown flag {echo(unknown[0])!r}; use {', '.join(PriorityFlag)}",
-            )
-        national_id = row.get("national_id") or None
-        if national_id and not (len(national_id) == 12 and national_id.isdigit()):
-            bad("national_id", "must be 12 digits")
-        birth_year = None
-        if row.get("birth_year"):
-            try:
-                birth_year = parse_int(row["birth_year"])
-                if not 1990 <= birth_year <= 2030:
-                    bad("birth_year", "out of range")
-            except ValueError as exc:
-                bad("birth_year", str(exc))
-        phone = None
-        if row.get("guardian_phone"):
-            phone, problem = normalise_msisdn(row["guardian_phone"])
+    school = {"school_id": school_id}
+    for number, item, errors in read_rows(table_rows, _read, StudentCreate, school):
+        if item is not None and "student_code" not in {e.field for e in errors}:
+            code = item.student_code
+            if code in seen:
+                errors.append(
+                    FieldError(
+                        row=number,
+                        field="student_code",
+                        message=f"duplicate of row {seen[code]} in this file",
+                    )
+                )
+            elif code in taken:
+                errors.append(
+                    FieldError(
+                        row=number,
+                        field="student_code",
+                        message="a student with this code exists at this school",
+                    )
+                )
+            else:
+                seen[code] = number
+        if item is not None and item.guardian_phone is not None:
+            phone, problem = normalise_msisdn(item.guardian_phone)
             if problem:
-                bad("guardian_phone", problem)
-        status = row.get("status") or "active"
-        if status not in set(StudentStatus):
-            bad("status", f"use one of {', '.join(StudentStatus)}")
-        if len(errors) == n:
-            rows.append(
-                {
-                    "school_id": school_id,
-                    "student_code": code,
-                    "full_name": row["full_name"],
-                    "grade": grade,
-                    "class_name": row.get("class_name") or None,
-                    "priority": sorted(set(flags)),
-                    "national_id": national_id,
-                    "birth_year": birth_year,
-                    "guardian_name": row.get("guardian_name") or None,
-                    "guardian_phone": phone,
-                    "status": status,
-                }
-            )
-    return rows, errors
+                errors.append(FieldError(row=number, field="guardian_phone", message=problem))
+            item.guardian_phone = phone
+        if errors or item is None:
+            found.add(errors)
+            continue
+        students.append(msgspec.structs.asdict(item))
+    return students, found

@@ -523,6 +523,13 @@ VI: dict[str, str] = {
         "phải là số Việt Nam như 0912345678 hoặc +84912345678"
     ),
     "must be a date like 2025-07-14 or 14/07/2025": "phải là ngày như 2025-07-14 hoặc 14/07/2025",
+    # Input limits (devicetrack/*/limits.py): the words of a pattern, an unknown field.
+    "must be 2 digits": "phải gồm 2 chữ số",
+    "must be 5 digits": "phải gồm 5 chữ số",
+    "use the form 2025-2026": "hãy viết dạng 2025-2026",
+    "must be a country code like VN": "phải là mã quốc gia như VN",
+    "not an email address": "không phải địa chỉ email",
+    "unknown field": "trường không xác định",
 }
 
 

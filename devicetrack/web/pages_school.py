@@ -344,18 +344,9 @@ class SchoolPages(Controller):
     ) -> Response[Any]:
         school = await schools.get_school(tx, principal, school_id)
         form = await Form.of(request)
-        values = {
-            "student_code": form.text("student_code", required=True, max_length=40),
-            "full_name": form.text("full_name", required=True, max_length=200),
-            "grade": form.integer("grade", required=True, high=12),
-            "class_name": form.text("class_name", max_length=20),
-            "priority": [p for p in form.many("priority") if p in set(PriorityFlag)],
-            "guardian_name": form.text("guardian_name", max_length=200),
-            "guardian_phone": form.text("guardian_phone", max_length=20),
-        }
+        data = form.into(StudentCreate, school_id=school_id)
         result: Any = form.refusal()
-        if result is None:
-            data = StudentCreate(school_id=school_id, **values)  # type: ignore[arg-type]
+        if data is not None:
             result = await attempt(tx, lambda: students.create_student(tx, principal, data))
         if isinstance(result, DomainError):
             return await self._students_page(
@@ -419,11 +410,11 @@ class SchoolPages(Controller):
         school_id: int,
     ) -> Response[Any]:
         form = await Form.of(request)
-        data = AuditCreate(
-            school_id=school_id,
-            location=form.text("location", max_length=200),
-            include_assigned=not form.flag("exclude_assigned"),
+        data = form.into(
+            AuditCreate, school_id=school_id, include_assigned=not form.flag("exclude_assigned")
         )
+        form.check()
+        assert data is not None  # form.check() refused the form otherwise
         audit = await audits.start(tx, principal, data)
         return Redirect(f"/audits/{audit.id}", status_code=303)
 
@@ -484,21 +475,10 @@ class StudentPages(Controller):
     ) -> Response[Any]:
         """Class, grade, status and the guardian, as the school's staff keep them up to date."""
         form = await Form.of(request)
-        fields = {
-            "grade": form.integer("grade", low=0, high=12),
-            "class_name": form.text("class_name", max_length=20),
-            "guardian_name": form.text("guardian_name", max_length=200),
-            "guardian_phone": form.text("guardian_phone", max_length=20),
-            "status": form.choice("status", StudentStatus),
-        }
-        for name in ("class_name", "guardian_name", "guardian_phone"):
-            if name in form.values and fields[name] is None:
-                fields[name] = ""  # emptied on the form: cleared, not kept
+        # A field emptied on the form is cleared; one the form does not show is kept.
+        data = form.into(StudentUpdate)
         result: Any = form.refusal()
-        if result is None:
-            # The form checked each value against its list and limits; the Struct's Literal
-            # types are not visible through the dict (as for StudentCreate above).
-            data = StudentUpdate(**{k: v for k, v in fields.items() if v is not None})  # type: ignore[arg-type]
+        if data is not None:
             result = await attempt(
                 tx, lambda: students.update_student(tx, principal, student_id, data)
             )
@@ -579,17 +559,9 @@ class StudentPages(Controller):
         student_id: int,
     ) -> Response[Any]:
         form = await Form.of(request)
-        given_by = form.text("given_by", required=True, max_length=200)
-        method = form.choice("method", ConsentMethod, required=True)
-        given_at = form.day("given_at", required=True)
+        data = form.into(ConsentCreate)
         result: Any = form.refusal()
-        if result is None:
-            data = ConsentCreate(
-                given_by=given_by or "",
-                method=method,  # type: ignore[arg-type]
-                given_at=given_at,  # type: ignore[arg-type]
-                evidence=form.text("evidence", max_length=300),
-            )
+        if data is not None:
             result = await attempt(
                 tx, lambda: students.add_consent(tx, principal, student_id, data)
             )
@@ -692,16 +664,11 @@ class LoanPages(Controller):
         self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, tag: str
     ) -> Response[Any]:
         form = await Form.of(request)
-        student_id = form.integer("student_id", required=True)
-        data = AssignmentCreate(
-            asset_tag=tag[:40],
-            student_id=student_id or 0,
-            condition_out=form.choice("condition", Condition),
-            due_back_on=form.day("due_back_on"),
-            note=form.text("note"),
+        data = form.into(
+            AssignmentCreate, renamed={"condition": "condition_out"}, asset_tag=tag[:40]
         )
         result: Any = form.refusal("Choose a student.")
-        if result is None:
+        if data is not None:
             result = await attempt(tx, lambda: assignments.assign(tx, principal, data))
         if isinstance(result, DomainError):
             return await self._lend_page(request, tx, principal, tag, None, result)
@@ -725,14 +692,11 @@ class LoanPages(Controller):
         device = await devices.read_device(tx, principal, tag)
         loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
         form = await Form.of(request)
-        condition = form.choice("condition", Condition, required=True)
+        data = form.into(
+            AssignmentReturn, renamed={"condition": "condition_in"}, wiped=form.flag("wiped")
+        )
         result: Any = form.refusal()
-        if result is None:
-            data = AssignmentReturn(
-                condition_in=condition,  # type: ignore[arg-type]
-                wiped=form.flag("wiped"),
-                note=form.text("note"),
-            )
+        if data is not None:
             result = await attempt(
                 tx, lambda: assignments.return_device(tx, principal, loan.id, data)
             )
