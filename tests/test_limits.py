@@ -229,6 +229,9 @@ async def test_an_over_long_student_name_is_refused_alike_by_api_import_and_page
     )
     assert _only(imported) == (3, "full_name", expected)
 
+    # The form's own hint is the same number.
+    shown = await web.get(f"/schools/{scene.school_a}/students", headers=browser(scene.staff_a))
+    assert f'name="full_name" required maxlength="{NAME}"' in shown.text
     page = await web.post(
         f"/schools/{scene.school_a}/students",
         data=form(scene.staff_a, student_code="HS-1", full_name=long, grade="3"),
