@@ -46,6 +46,7 @@ from devicetrack.donations.donor_controllers import DonorController
 from devicetrack.errors import exception_handlers
 from devicetrack.health import health, ready
 from devicetrack.idempotency import service as idempotency
+from devicetrack.imports.controllers import TemplateController
 from devicetrack.labels.controllers import DeviceLabelController, LabelSheetController
 from devicetrack.middleware import add_request_id_header, no_store
 from devicetrack.regions.controllers import RegionController
@@ -67,6 +68,7 @@ API_CONTROLLERS = [
     ApiKeyController,
     RegionController,
     SchoolController,
+    TemplateController,
     DonorController,
     DonationController,
     LabelBatchController,

@@ -30,6 +30,7 @@ from typing import Any, Generic, TypeVar, overload
 
 import msgspec
 
+from devicetrack.common.words import fold, folded_map
 from devicetrack.common.workers import off_loop, release
 from devicetrack.config import Settings
 from devicetrack.errors import FieldError, PayloadTooLarge, ValidationFailed
@@ -379,9 +380,9 @@ def read_table(
     required: set[str],
     limits: UploadLimits,
 ) -> Table:
-    """Parse a CSV or XLSX upload (blocking: see `parse_table`). `aliases` maps normalised
-    header text (English or Vietnamese) to the canonical column name; unknown columns are
-    refused."""
+    """Parse a CSV or XLSX upload (blocking: see `parse_table`). `aliases` maps header text
+    (English or Vietnamese; matched folded, common/words.py) to the canonical column name;
+    unknown columns are refused."""
     if data[:4] == XLSX_MAGIC or (filename or "").lower().endswith(".xlsx"):
         lost = Lost([])
         first_row: list[int] = []
@@ -500,12 +501,14 @@ def _header(
         raise ValidationFailed("The header row is not right.", errors=[_too_long(limits, number)])
     columns: list[str] = []
     errors: list[FieldError] = []
+    # Headers match with or without diacritics, in any case ("Mẫu máy", "mau may").
+    known = folded_map(aliases)
     for name in header:
         key = _norm_header(name)
         if not key:
             columns.append("")
             continue
-        canonical = aliases.get(key)
+        canonical = aliases.get(key) or known.get(fold(name))
         if canonical is None:
             errors.append(FieldError(row=number, field=name.strip(), message="unknown column"))
         columns.append(canonical or key)

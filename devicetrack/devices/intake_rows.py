@@ -17,17 +17,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import msgspec
 
 from devicetrack.common.convert import read_rows
 from devicetrack.common.dates import out_of_range
+from devicetrack.common.words import Words
+from devicetrack.devices import words
 from devicetrack.devices.identity import check_iccid, check_imei, normalise_msisdn, parse_date
 from devicetrack.devices.schemas import DeviceIntake, DeviceUpdateRow
 from devicetrack.devices.tags import parse_tag
-from devicetrack.devices.values import Carrier, Condition, DeviceKind
+from devicetrack.devices.values import DeviceKind
 from devicetrack.errors import FieldError, RowErrors, echo
 
 R = TypeVar("R", DeviceIntake, DeviceUpdateRow)
@@ -35,106 +36,18 @@ R = TypeVar("R", DeviceIntake, DeviceUpdateRow)
 # The upload's columns: the Structs' fields, spelled nowhere else.
 COLUMNS = tuple(f.name for f in msgspec.structs.fields(DeviceIntake))
 UPDATE_COLUMNS = tuple(f.name for f in msgspec.structs.fields(DeviceUpdateRow))
-# Header aliases: English variants and the Vietnamese headers staff use in spreadsheets.
+# Header aliases: each column's name, its headings (the pages' labels) and other spellings.
 ALIASES: dict[str, str] = {c: c for c in COLUMNS} | {
-    "loại": "kind",
-    "loai": "kind",
-    "loại_thiết_bị": "kind",
-    "type": "kind",
-    "hãng": "make",
-    "hang": "make",
-    "manufacturer": "make",
-    "brand": "make",
-    "mẫu": "model",
-    "model_name": "model",
-    "dòng_máy": "model",
-    "serial_number": "serial",
-    "số_serial": "serial",
-    "số_sê_ri": "serial",
-    "số_seri": "serial",
-    "sê_ri": "serial",
-    "seri": "serial",
-    "so_serial": "serial",
-    "sn": "serial",
-    "số_imei": "imei",
-    "số_iccid": "iccid",
-    "phone": "msisdn",
-    "số_điện_thoại": "msisdn",
-    "so_dien_thoai": "msisdn",
-    "sđt": "msisdn",
-    "nhà_mạng": "carrier",
-    "nha_mang": "carrier",
-    "gói_cước": "plan_name",
-    "goi_cuoc": "plan_name",
-    "plan": "plan_name",
-    "quota_gb": "plan_quota_gb",
-    "dung_lượng_gb": "plan_quota_gb",
-    "hết_hạn_gói": "plan_expires_on",
-    "plan_expires": "plan_expires_on",
-    "trả_bởi": "paid_by",
-    "tình_trạng": "condition",
-    "tinh_trang": "condition",
-    "mã_tài_sản": "asset_tag",
-    "ma_tai_san": "asset_tag",
-    "tag": "asset_tag",
-    "ghi_chú": "note",
-    "ghi_chu": "note",
-    "notes": "note",
-    "bảo_hành_đến": "warranty_until",
-    "warranty": "warranty_until",
+    word: column
+    for column in COLUMNS
+    for word in (*words.HEADINGS[column], *words.SYNONYMS.get(column, ()))
 }
-# Kinds and conditions as Vietnamese staff write them (the words the pages show), with and
-# without diacritics.
-_KIND_ALIASES = {
-    "máy tính xách tay": "laptop",
-    "may tinh xach tay": "laptop",
-    "máy tính để bàn": "desktop",
-    "may tinh de ban": "desktop",
-    "máy tính bảng": "tablet",
-    "may tinh bang": "tablet",
-    "điện thoại": "smartphone",
-    "dien thoai": "smartphone",
-    "điện thoại thông minh": "smartphone",
-    "dien thoai thong minh": "smartphone",
-    "thẻ sim": "sim",
-    "the sim": "sim",
-    "bộ phát wi-fi": "router",
-    "bo phat wi-fi": "router",
-    "bộ phát wifi": "router",
-    "bo phat wifi": "router",
-    "khác": "other",
-    "khac": "other",
+# A listed column: its words, and how a refusal names it (it lists the codes).
+_LISTED: dict[str, tuple[Words[Any], str]] = {
+    "kind": (words.KINDS, "unknown kind {!r}; use one of {}"),
+    "condition": (words.CONDITIONS, "unknown condition; use one of {1}"),
+    "carrier": (words.CARRIERS, "unknown carrier; use one of {1}"),
 }
-_CONDITION_ALIASES = {
-    "mới": "new",
-    "moi": "new",
-    "tốt": "good",
-    "tot": "good",
-    "khá": "fair",
-    "kha": "fair",
-    "trung bình": "fair",
-    "trung binh": "fair",
-    "kém": "poor",
-    "kem": "poor",
-    "hỏng": "broken",
-    "hong": "broken",
-}
-# Vietnamese carrier names as people write them.
-_CARRIER_ALIASES = {
-    "vina": "vinaphone",
-    "vnpt": "vinaphone",
-    "mobi": "mobifone",
-    "mobiphone": "mobifone",
-    "vietel": "viettel",
-}
-# A listed column: its enum, the other words for its values, and how a refusal names it.
-_LISTED: dict[str, tuple[type[StrEnum], dict[str, str], str]] = {
-    "kind": (DeviceKind, _KIND_ALIASES, "unknown kind {!r}; use one of {}"),
-    "condition": (Condition, _CONDITION_ALIASES, "unknown condition; use one of {1}"),
-    "carrier": (Carrier, _CARRIER_ALIASES, "unknown carrier; use one of {1}"),
-}
-# Their codes as sets (`in` an enum refuses a plain string before Python 3.12).
-_CODES = {column: frozenset(enum) for column, (enum, _, _) in _LISTED.items()}
 _DATES = ("plan_expires_on", "warranty_until")
 
 
@@ -151,34 +64,21 @@ class CheckedRows(Generic[R]):
     bound_tags: dict[str, int] = field(default_factory=dict)  # given tag -> row
 
 
-def _listed(column: str, text: str) -> str | None:
-    codes, aliases = _CODES[column], _LISTED[column][1]
-    code = text if text in codes else text.lower()
-    code = aliases.get(code, code)
-    return code if code in codes else None
-
-
-def _iso_day(text: str) -> bool:
-    """Whether a date cell is already in the form the Struct reads (2025-07-14)."""
-    return len(text) == 10 and text[4] == "-" and text[7] == "-"
-
-
 def _read(number: int, cells: dict[str, object]) -> tuple[dict[str, object], list[FieldError]]:
     """A row's non-empty cells as values its Struct reads: listed words, dates and quotas
     read as people write them. What cannot be read is an error of the row and left out."""
     errors: list[FieldError] = []
-    for column, codes in _CODES.items():
+    for column, (listed, refusal) in _LISTED.items():
         value = cells.get(column)
-        if value is None or value in codes or not isinstance(value, str):
+        if not isinstance(value, str):
             continue
-        code = _listed(column, value)
-        if code is None:
-            enum, _, words = _LISTED[column]
-            message = words.format(echo(value.lower()), ", ".join(enum))
+        member = listed.read(value)
+        if member is None:
+            message = refusal.format(echo(value.lower()), ", ".join(listed.codes))
             errors.append(FieldError(row=number, field=column, message=message))
             del cells[column]
         else:
-            cells[column] = code
+            cells[column] = member
     for column in _DATES:
         value = cells.get(column)
         if isinstance(value, datetime):

@@ -18,42 +18,29 @@ from devicetrack.common.workers import off_loop, release
 from devicetrack.errors import FieldError, Forbidden, RowErrors, ValidationFailed, echo
 from devicetrack.regions import repository as regions
 from devicetrack.schools import repository as repo
-from devicetrack.schools.schemas import EnrolmentWrite, ImportResult, SchoolCreate
-from devicetrack.schools.values import SchoolLevel
+from devicetrack.schools import words
+from devicetrack.schools.schemas import (
+    EnrolmentImportResult,
+    EnrolmentWrite,
+    ImportResult,
+    SchoolCreate,
+)
 
-ALIASES = {
-    "code": "code",
-    "school_code": "code",
-    "mã_trường": "code",
-    "ma_truong": "code",
-    "name": "name",
-    "school_name": "name",
-    "tên_trường": "name",
-    "ten_truong": "name",
-    "province_code": "province_code",
-    "mã_tỉnh": "province_code",
-    "commune_code": "commune_code",
-    "mã_xã": "commune_code",
-    "ma_xa": "commune_code",
-    "levels": "levels",
-    "cấp_học": "levels",
-    "cap_hoc": "levels",
-    "former_district": "former_district",
-    "huyện_cũ": "former_district",
-    "address": "address",
-    "địa_chỉ": "address",
-    "dia_chi": "address",
-    "active": "active",
-    "school_year": "school_year",
-    "năm_học": "school_year",
-    "nam_hoc": "school_year",
-    "students_total": "students_total",
-    "students": "students_total",
-    "số_học_sinh": "students_total",
-    "so_hoc_sinh": "students_total",
-    "priority_students": "priority_students",
-    "học_sinh_ưu_tiên": "priority_students",
+# The columns of a school's row: SchoolCreate's fields, then its enrolment's.
+SCHOOL_COLUMNS = tuple(f.name for f in msgspec.structs.fields(SchoolCreate))
+ENROLMENT_COLUMNS = tuple(f.name for f in msgspec.structs.fields(EnrolmentWrite))
+# Header aliases: each column's name, its headings and other spellings.
+ALIASES: dict[str, str] = {c: c for c in (*SCHOOL_COLUMNS, *ENROLMENT_COLUMNS)} | {
+    word: column
+    for column, headings in (words.HEADINGS | words.ENROLMENT_HEADINGS).items()
+    for word in (*headings, *words.SYNONYMS.get(column, ()))
 }
+# The enrolments import: a school by its code, and its enrolment.
+ENROLMENT_ALIASES: dict[str, str] = {
+    word: ("school_code" if column == "code" else column)
+    for word, column in ALIASES.items()
+    if column in ("code", *ENROLMENT_COLUMNS)
+} | {"school_code": "school_code"}
 REQUIRED = {"code", "name", "commune_code"}
 
 
@@ -116,12 +103,13 @@ def _read(number: int, row: dict[str, object]) -> tuple[dict[str, object], list[
         elif column == "province_code":
             cells[column] = value.zfill(2)
         elif column == "levels":
-            levels = [lv.strip() for lv in value.replace(";", ",").split(",") if lv.strip()]
-            if unknown := [lv for lv in levels if lv not in set(SchoolLevel)]:
-                message = f"unknown level {echo(unknown[0])!r}; use {', '.join(SchoolLevel)}"
+            levels = [(item, words.LEVELS.read(item)) for item in words.LEVELS.split(value)]
+            if unknown := [item for item, level in levels if level is None]:
+                codes = ", ".join(words.LEVELS.codes)
+                message = f"unknown level {echo(unknown[0])!r}; use {codes}"
                 errors.append(FieldError(row=number, field=column, message=message))
                 continue
-            cells[column] = sorted(set(levels))
+            cells[column] = sorted({level for _, level in levels if level is not None})
         elif column == "active":
             try:
                 cells[column] = parse_bool(value, True)
@@ -214,3 +202,77 @@ def _enrolment(
         bad("priority_students", "more than students_total")
         return None
     return msgspec.structs.asdict(enrolment)
+
+
+ENROLMENT_REQUIRED = {"school_code", "school_year", "students_total"}
+
+
+async def import_enrolments(
+    session: AsyncSession,
+    principal: Principal,
+    data: bytes,
+    filename: str | None,
+    limits: UploadLimits,
+) -> EnrolmentImportResult:
+    """All-or-nothing: each row names a school by its code and gives one school year's
+    enrolment, added or replacing the one stored. Who may change a school's enrolment may
+    import it: admins, the province's officers, the school's staff."""
+    if principal.is_donor:
+        raise Forbidden("Your role cannot change enrolments.")
+    table = await parse_table(data, filename, ENROLMENT_ALIASES, ENROLMENT_REQUIRED, limits)
+    if not table.rows:
+        raise ValidationFailed(
+            "The file has no data rows.", errors=[FieldError(row=2, message="no rows")]
+        )
+    schools = await repo.schools_by_code(
+        session, principal, sorted({r["school_code"] for _, r in table.rows if r["school_code"]})
+    )
+    rows, errors = await off_loop(_checked_enrolments, table.rows, schools)
+    await table.rows.release()
+    try:
+        if errors:
+            raise ValidationFailed(
+                f"{errors.wrong_rows()} row(s) are wrong; nothing was imported.",
+                errors=errors.listed,
+                not_listed=errors.not_listed,
+            )
+        await repo.upsert_enrolments(session, rows)
+        stored = len(rows)
+    finally:
+        await release(rows)
+    return EnrolmentImportResult(enrolments=stored)
+
+
+def _checked_enrolments(
+    table_rows: Sequence[tuple[int, dict[str, str]]],
+    schools: dict[str, tuple[int, str]],
+) -> tuple[list[dict[str, object]], RowErrors]:
+    """The enrolments to store, and the errors of every row."""
+    found = RowErrors()
+    out: list[dict[str, object]] = []
+    seen: dict[tuple[int, str], int] = {}
+    for number, row in table_rows:
+        errors: list[FieldError] = []
+
+        def bad(
+            field: str, message: str, number: int = number, errors: list[FieldError] = errors
+        ) -> None:
+            errors.append(FieldError(row=number, field=field, message=message))
+
+        code = row.get("school_code", "")
+        school = schools.get(code)
+        if not code:
+            bad("school_code", "required")
+        elif school is None:  # or one the caller may not see (schools_by_code)
+            bad("school_code", "no school with this code")
+        enrolment = _enrolment(number, row, bad)
+        if school is not None and enrolment is not None:
+            key = (school[0], str(enrolment["school_year"]))
+            if key in seen:
+                bad("school_year", f"duplicate of row {seen[key]} in this file")
+            seen.setdefault(key, number)
+        if errors:
+            found.add(errors)
+        elif school is not None and enrolment is not None:
+            out.append({"school_id": school[0], **enrolment})
+    return out, found

@@ -84,6 +84,10 @@ class EnrolmentList(msgspec.Struct):
     items: list[EnrolmentRead]
 
 
+class EnrolmentImportResult(msgspec.Struct):
+    enrolments: int
+
+
 class ImportResult(msgspec.Struct):
     created: int
     enrolments: int

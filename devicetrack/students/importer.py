@@ -15,42 +15,17 @@ from devicetrack.devices.identity import normalise_msisdn
 from devicetrack.errors import FieldError, RowErrors, ValidationFailed, echo
 from devicetrack.schools import service as schools
 from devicetrack.students import repository as repo
+from devicetrack.students import words
 from devicetrack.students.schemas import StudentCreate, StudentImportResult
 from devicetrack.students.service import ensure_student_reader, ensure_student_writer
-from devicetrack.students.values import PriorityFlag, StudentStatus
 
-ALIASES = {
-    "student_code": "student_code",
-    "code": "student_code",
-    "mã_học_sinh": "student_code",
-    "ma_hoc_sinh": "student_code",
-    "full_name": "full_name",
-    "name": "full_name",
-    "họ_và_tên": "full_name",
-    "họ_tên": "full_name",
-    "ho_ten": "full_name",
-    "grade": "grade",
-    "khối": "grade",
-    "khoi": "grade",
-    "class_name": "class_name",
-    "class": "class_name",
-    "lớp": "class_name",
-    "lop": "class_name",
-    "priority": "priority",
-    "ưu_tiên": "priority",
-    "uu_tien": "priority",
-    "national_id": "national_id",
-    "cccd": "national_id",
-    "mã_định_danh": "national_id",
-    "birth_year": "birth_year",
-    "năm_sinh": "birth_year",
-    "nam_sinh": "birth_year",
-    "guardian_name": "guardian_name",
-    "phụ_huynh": "guardian_name",
-    "phu_huynh": "guardian_name",
-    "guardian_phone": "guardian_phone",
-    "sđt_phụ_huynh": "guardian_phone",
-    "status": "status",
+# The columns: StudentCreate's fields but the school (the import is for one school).
+COLUMNS = tuple(f.name for f in msgspec.structs.fields(StudentCreate) if f.name != "school_id")
+# Header aliases: each column's name, its headings (the pages' labels) and other spellings.
+ALIASES: dict[str, str] = {c: c for c in COLUMNS} | {
+    word: column
+    for column in COLUMNS
+    for word in (*words.HEADINGS[column], *words.SYNONYMS.get(column, ()))
 }
 REQUIRED = {"student_code", "full_name", "grade"}
 
@@ -100,15 +75,19 @@ def _read(number: int, row: dict[str, object]) -> tuple[dict[str, object], list[
         if not isinstance(value, str):
             cells[column] = value
         elif column == "priority":
-            flags = [f.strip() for f in value.replace(";", ",").split(",") if f.strip()]
-            if unknown := [f for f in flags if f not in set(PriorityFlag)]:
-                message = f"unknown flag {echo(unknown[0])!r}; use {', '.join(PriorityFlag)}"
+            flags = [(item, words.PRIORITIES.read(item)) for item in words.PRIORITIES.split(value)]
+            if unknown := [item for item, flag in flags if flag is None]:
+                codes = ", ".join(words.PRIORITIES.codes)
+                message = f"unknown flag {echo(unknown[0])!r}; use {codes}"
                 errors.append(FieldError(row=number, field=column, message=message))
                 continue
-            cells[column] = sorted(set(flags))
-        elif column == "status" and value not in set(StudentStatus):
-            message = f"use one of {', '.join(StudentStatus)}"
-            errors.append(FieldError(row=number, field=column, message=message))
+            cells[column] = sorted({flag for _, flag in flags if flag is not None})
+        elif column == "status":
+            if (status := words.STATUSES.read(value)) is None:
+                message = f"use one of {', '.join(words.STATUSES.codes)}"
+                errors.append(FieldError(row=number, field=column, message=message))
+            else:
+                cells[column] = status
         elif column in ("grade", "birth_year"):
             try:
                 cells[column] = parse_int(value)

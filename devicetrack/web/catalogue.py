@@ -530,6 +530,10 @@ VI: dict[str, str] = {
     "must be a country code like VN": "phải là mã quốc gia như VN",
     "not an email address": "không phải địa chỉ email",
     "unknown field": "trường không xác định",
+    # Imports and their templates (#14 item 7).
+    "no school with this code": "không có trường nào mang mã này",
+    "Your role does not import these.": "Vai trò của bạn không nhập dữ liệu này.",
+    "Your role cannot change enrolments.": "Vai trò của bạn không được thay đổi sĩ số.",
 }
 
 
