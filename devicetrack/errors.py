@@ -512,6 +512,14 @@ def database_error_kind(exc: BaseException) -> str | None:
             return "timeout"
         if isinstance(sqlstate, str) and sqlstate.startswith("40"):
             return "retry"  # deadlock or serialization failure: nothing was changed
+        if sqlstate == "23505":
+            # A unique value another request wrote first (two imports of one email at
+            # once): the services check before writing, so only a race gets here.
+            return "retry"
+        if sqlstate in ("23503", "23514"):
+            # A reference to a row that is not there, or a CHECK a value breaks: a value of
+            # the request's, refused by the database where no service check caught it.
+            return "data"
         if (isinstance(sqlstate, str) and sqlstate[:2] in ("08", "53", "57")) or isinstance(
             cause,
             ConnectionError
