@@ -54,6 +54,7 @@ from devicetrack.errors import exception_handlers
 from devicetrack.health import health, ready
 from devicetrack.i18n import Message, english
 from devicetrack.idempotency import service as idempotency
+from devicetrack.imports.controllers import TemplateController
 from devicetrack.labels.controllers import DeviceLabelController, LabelSheetController
 from devicetrack.mail.controllers import MailController
 from devicetrack.middleware import add_request_id_header, no_store
@@ -77,6 +78,7 @@ API_CONTROLLERS = [
     ApiKeyController,
     RegionController,
     SchoolController,
+    TemplateController,
     DonorController,
     DonationController,
     LabelBatchController,

@@ -108,7 +108,7 @@ def _serve(
             host=host,
             port=port,
             workers=workers,
-            **UVICORN_OPTIONS,  # type: ignore[arg-type]
+            **UVICORN_OPTIONS,  # type: ignore[arg-type]  # uvicorn types each option; a dict of them is object
         )
     finally:
         if worker is not None:

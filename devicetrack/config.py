@@ -165,7 +165,7 @@ class Settings:
         if env.get("DEVICETRACK_PUBLIC_URL"):
             values["public_url"] = env["DEVICETRACK_PUBLIC_URL"].rstrip("/")
         values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]  # values read from the environment, each of its field's type
 
 
 def async_url(url: str) -> str:

@@ -5,6 +5,7 @@ as `devicetrack worker` runs it."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -268,6 +269,52 @@ async def test_an_import_with_a_bad_row_invites_nobody(
     }, body["errors"]
     assert await db.fetchval("SELECT count(*) FROM invitations") == 0
     assert await db.fetchval("SELECT count(*) FROM mail_messages") == 0
+
+
+async def test_invitations_naming_no_province_or_racing_answer_4xx_never_500(
+    client: AsyncTestClient, factory: Factory, db: asyncpg.Pool
+) -> None:
+    """Found in review: an officer's province that does not exist was a foreign-key error
+    (500), for one invitation and in an import; two imports of one email at once broke the
+    unique index (500). Role and language words are read without their diacritics too, and
+    a refused row reads in Vietnamese."""
+    admin = await factory.admin()
+    one = await client.post(
+        f"{API}/users/invitations",
+        headers=admin.headers,
+        json={
+            "email": "x@so.vn",
+            "full_name": "Cán bộ X",
+            "role": "province_officer",
+            "province_code": "99",
+        },
+    )
+    body = assert_problem(one, 422)
+    assert body["errors"] == [{"field": "province_code", "message": "no such province"}]
+    csv = "email,họ tên,vai trò,mã tỉnh\ny@so.vn,Cán bộ Y,can bo so,99\n".encode()
+    imported = await client.post(
+        f"{API}/users/import",
+        headers=admin.headers | {"Accept-Language": "vi"},
+        files={"file": ("officers.csv", csv, "text/csv")},
+    )
+    body = assert_problem(imported, 422)
+    assert [(e["row"], e["field"], e["message"]) for e in body["errors"]] == [
+        (2, "province_code", "không có tỉnh này")
+    ]
+
+    race = "email,họ tên,vai trò\nrace@x.vn,Người Đua,quan tri vien\n".encode()
+
+    async def send() -> int:
+        answer = await client.post(
+            f"{API}/users/import",
+            headers=admin.headers,
+            files={"file": ("race.csv", race, "text/csv")},
+        )
+        return answer.status_code
+
+    statuses = await asyncio.gather(*(send() for _ in range(3)))
+    assert 201 in statuses and set(statuses) <= {201, 409, 422}, statuses
+    assert await db.fetchval("SELECT count(*) FROM invitations WHERE email = 'race@x.vn'") == 1
 
 
 @needs_pdftoppm

@@ -116,6 +116,21 @@ async def test_user_rules(client, db, factory) -> None:
     assert_problem(
         await client.patch(f"{USERS}/999999", json={"active": False}, headers=admin.headers), 404
     )
+    # A new role's province must exist (as for an invitation); null is no province at all.
+    staff = await factory.staff(await factory.school())
+    for province in ("99", None):
+        nowhere = assert_problem(
+            await client.patch(
+                f"{USERS}/{staff.user_id}",
+                json={"role": "province_officer", "province_code": province},
+                headers=admin.headers,
+            ),
+            422,
+        )
+        assert nowhere["errors"][0]["field"] == "province_code"
+    assert await db.fetchval("SELECT role FROM users WHERE id = $1", staff.user_id) == (
+        "school_staff"
+    )
 
 
 async def test_password_change_ends_existing_sessions(client, db, factory) -> None:

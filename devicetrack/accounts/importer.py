@@ -21,10 +21,12 @@ from devicetrack.accounts.service import INVITATION_VALID, mail_invitation, unus
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.values import Locale, Role
 from devicetrack.common.tabular import UploadLimits, parse_int, parse_table
+from devicetrack.common.words import fold
 from devicetrack.common.workers import off_loop
 from devicetrack.config import Settings
 from devicetrack.errors import FieldError, RowErrors, ValidationFailed, echo
-from devicetrack.i18n import N_, N_plural
+from devicetrack.i18n import N_, Message, N_plural
+from devicetrack.regions import repository as regions_repo
 from devicetrack.schools.models import School
 
 ALIASES = {
@@ -68,11 +70,16 @@ ROLE_WORDS = {
 LOCALE_WORDS = {"tiếng việt": Locale.VI, "tiếng anh": Locale.EN, "english": Locale.EN}
 
 
+# The same words without their diacritics, as a sheet typed on a phone may write them.
+_FOLDED_ROLES = {fold(word): role for word, role in ROLE_WORDS.items()}
+_FOLDED_LOCALES = {fold(word): locale for word, locale in LOCALE_WORDS.items()}
+
+
 def _role(text: str) -> Role | None:
     word = text.strip().lower()
     if word in set(Role):
         return Role(word)
-    return ROLE_WORDS.get(word)
+    return ROLE_WORDS.get(word) or _FOLDED_ROLES.get(fold(word))
 
 
 def _codes(text: str) -> list[str]:
@@ -109,19 +116,26 @@ def _parsed(
         email = cells.get("email", "").strip().lower() or None
         if email is not None:
             if len(email) > 254 or email.count("@") != 1 or any(c.isspace() for c in email):
-                bad("email", f"not an email address: {echo(email)!r}")
+                bad("email", Message(N_("not an email address: {value!r}"), value=echo(email)))
             elif email in seen:
-                bad("email", f"duplicate of row {seen[email]} in this file")
+                bad("email", Message(N_("duplicate of row {row} in this file"), row=seen[email]))
             else:
                 seen[email] = number
         full_name = cells.get("full_name", "").strip()
         if not full_name:
-            bad("full_name", "required")
+            bad("full_name", N_("required"))
         elif len(full_name) > 200:
-            bad("full_name", "longer than 200 characters")
+            bad("full_name", Message(N_("at most {n:,} characters"), n=200))
         role = _role(cells.get("role", ""))
         if role is None:
-            bad("role", f"unknown role {echo(cells.get('role', ''))!r}; use {', '.join(Role)}")
+            bad(
+                "role",
+                Message(
+                    N_("unknown role {role!r}; use {choices}"),
+                    role=echo(cells.get("role", "")),
+                    choices=", ".join(Role),
+                ),
+            )
         donor_id = None
         if cells.get("donor_id"):
             try:
@@ -130,10 +144,12 @@ def _parsed(
                 bad("donor_id", str(exc))
         locale_text = cells.get("locale", "").strip().lower() or Locale.VI
         locale = (
-            Locale(locale_text) if locale_text in set(Locale) else LOCALE_WORDS.get(locale_text)
+            Locale(locale_text)
+            if locale_text in set(Locale)
+            else LOCALE_WORDS.get(locale_text) or _FOLDED_LOCALES.get(fold(locale_text))
         )
         if locale is None:
-            bad("locale", f"use {', '.join(Locale)}")
+            bad("locale", Message(N_("use one of {choices}"), choices=", ".join(Locale)))
         province = cells.get("province_code", "").strip()
         if not errors and role is not None and locale is not None:
             rows.append(
@@ -173,6 +189,7 @@ async def import_invitations(
     users = await repo.existing_user_emails(session, emails)
     invited = await repo.open_invitation_emails(session, emails)
     donors = await repo.existing_donor_ids(session, [r.donor_id for r in rows if r.donor_id])
+    provinces = {p.code for p, _ in await regions_repo.list_provinces(session)}
     invitations: list[tuple[Invitation, str]] = []
     now = datetime.now(UTC)
     for row in rows:
@@ -199,6 +216,7 @@ async def import_invitations(
             province_code=row.province_code,
             donor_id=row.donor_id,
             donor_exists=row.donor_id in donors,
+            province_exists=row.province_code is None or row.province_code in provinces,
         )
         row_errors += [
             FieldError(row=row.number, field=e.field, message=e.message) for e in checked.errors

@@ -6,7 +6,7 @@ from typing import Annotated
 import msgspec
 
 from devicetrack.accounts.values import InvitationStatus
-from devicetrack.auth.schemas import Email, NewPassword, Password
+from devicetrack.auth.limits import Email, NewPassword, Password
 from devicetrack.auth.values import Locale, Role
 from devicetrack.common.schemas import Body
 

@@ -48,6 +48,7 @@ def check(
     province_code: str | None,
     donor_id: int | None,
     donor_exists: bool,
+    province_exists: bool = True,
 ) -> Checked:
     """`schools` are the named schools as loaded (None for one that does not exist)."""
     officer = principal.is_province_officer
@@ -72,6 +73,10 @@ def check(
             return Checked(
                 None,
                 [FieldError(field="province_code", message=N_("a province officer needs one"))],
+            )
+        if not province_exists:
+            return Checked(
+                None, [FieldError(field="province_code", message=N_("no such province"))]
             )
         if officer and province_code != principal.province_code:
             return Checked(

@@ -54,6 +54,7 @@ from devicetrack.errors import (
 from devicetrack.i18n import N_
 from devicetrack.mail import service as mail
 from devicetrack.mail.templates import INVITATION, PASSWORD_CHANGED, PASSWORD_RESET
+from devicetrack.regions import repository as regions_repo
 
 RESET_VALID = timedelta(hours=1)
 INVITATION_VALID = timedelta(days=7)
@@ -82,7 +83,7 @@ async def _guard_secret_guesses(engine: AsyncEngine, settings: Settings, address
         engine, key, key, _window(settings), 4 * settings.login_max_failures
     )
     if attempt.id is None:
-        raise _throttled("Too many wrong links or codes; wait a few minutes.", settings)
+        raise _throttled(N_("Too many wrong links or codes; wait a few minutes."), settings)
     return attempt
 
 
@@ -112,7 +113,7 @@ async def request_reset(
     )
     if attempt.id is None or attempt.by_address >= 4 * settings.login_max_failures:
         raise _throttled(
-            "Too many password reset requests; wait a few minutes and try again.", settings
+            N_("Too many password reset requests; wait a few minutes and try again."), settings
         )
     user = await auth_repo.user_by_email(session, email)
     if user is None or user.id is None or not user.active:
@@ -224,7 +225,7 @@ async def change_password(
     )
     if attempt.id is None:
         raise _throttled(
-            "Too many failed sign-in attempts; wait a few minutes and try again.", settings
+            N_("Too many failed sign-in attempts; wait a few minutes and try again."), settings
         )
     user = await auth_repo.get_user(session, principal.user_id)
     assert user is not None and user.id is not None
@@ -365,6 +366,8 @@ async def invite(
         province_code=data.province_code,
         donor_id=data.donor_id,
         donor_exists=donor is not None,
+        province_exists=data.province_code is None
+        or await regions_repo.get_province(session, data.province_code) is not None,
     )
     if checked.not_allowed:
         raise Forbidden(N_("You may not give this role or scope."), errors=checked.errors)

@@ -7,7 +7,9 @@ give. Services never commit: the request's transaction does, once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
+from msgspec import UNSET, UnsetType
 from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +31,9 @@ from devicetrack.donors import repository as donors_repo
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.i18n import N_
 from devicetrack.mail import service as mail
+from devicetrack.regions import repository as regions_repo
+
+T = TypeVar("T")
 
 MANAGE_USERS = N_("Only administrators and province officers manage users.")
 
@@ -103,9 +108,13 @@ async def get_user(session: AsyncSession, principal: Principal, user_id: int) ->
 
 
 def _changes_access(data: UserUpdate) -> bool:
+    return data.active is not UNSET or _changes_scope(data)
+
+
+def _changes_scope(data: UserUpdate) -> bool:
     return any(
-        value is not None
-        for value in (data.active, data.role, data.province_code, data.school_ids, data.donor_id)
+        value is not UNSET
+        for value in (data.role, data.province_code, data.school_ids, data.donor_id)
     )
 
 
@@ -118,28 +127,32 @@ async def update_user(
         # Nobody locks themselves out or widens their own reach: another administrator
         # (or officer) does it.
         raise Forbidden(N_("You cannot change your own role, scope or access."))
-    if data.password is not None and not principal.is_admin:
+    if data.password is not UNSET and not principal.is_admin:
         raise Forbidden(N_("Only an administrator sets a password; send a reset link instead."))
     cache.forget_user(user.id)
-    if data.full_name is not None:
+    if data.full_name is not UNSET:
         user.full_name = data.full_name
-    if data.locale is not None:
+    if data.locale is not UNSET:
         user.locale = data.locale
-    if data.password is not None or data.active is False:
+    if data.password is not UNSET or data.active is False:
         # A new password or a deactivation ends everything that acted as this user: its
         # sessions and its integrations' API keys (a leaked credential dies with the old
         # password). The lookups also check `active`; revoking makes it final, so that a
         # reactivation does not bring old credentials back.
         await auth_repo.revoke_tokens_of(session, user.id)
         await auth_repo.revoke_api_keys_of(session, user.id)
-    if data.password is not None:
+    if data.password is not UNSET:
         user.password_hash = await auth.password_hash_of(data.password)
-    if data.active is not None:
+    if data.active is not UNSET:
         user.active = data.active
-    if any(v is not None for v in (data.role, data.province_code, data.school_ids, data.donor_id)):
+    if _changes_scope(data):
         await _rescope(session, principal, user, data)
     await session.flush()
     return await get_user(session, principal, user_id)
+
+
+def _given(value: T | UnsetType, kept: T) -> T:
+    return kept if value is UNSET else value
 
 
 async def _rescope(
@@ -148,21 +161,22 @@ async def _rescope(
     """A new role and/or scope. What is not given is kept while the role stays; a new role
     starts from nothing but what is given with it."""
     assert user.id is not None
-    role = data.role or Role(user.role)
+    role = Role(user.role) if data.role is UNSET else data.role
     same_role = role == user.role
-    if data.school_ids is not None and role is not Role.SCHOOL_STAFF:
+    if data.school_ids is not UNSET and role is not Role.SCHOOL_STAFF:
         raise ValidationFailed(
             N_("Only school staff have schools."),
             errors=[FieldError(field="school_ids", message=N_("not for this role"))],
         )
-    if data.school_ids is not None:
+    if data.school_ids is not UNSET:
         school_ids = data.school_ids
     elif same_role:
         school_ids = (await auth_repo.school_ids_of(session, [user.id]))[user.id]
     else:
         school_ids = []
-    province = data.province_code or (user.province_code if same_role else None)
-    donor_id = data.donor_id or (user.donor_id if same_role else None)
+    # null clears: no province or donor (which only a role without one accepts).
+    province = _given(data.province_code, user.province_code if same_role else None)
+    donor_id = _given(data.donor_id, user.donor_id if same_role else None)
     schools = await repo.schools_by_id(session, school_ids)
     donor = await donors_repo.get_donor(session, donor_id) if donor_id else None
     checked = invite_scope.check(
@@ -173,6 +187,8 @@ async def _rescope(
         province_code=province,
         donor_id=donor_id,
         donor_exists=donor is not None,
+        province_exists=province is None
+        or await regions_repo.get_province(session, province) is not None,
     )
     if checked.not_allowed:
         raise Forbidden(N_("You may not give this role or scope."), errors=checked.errors)

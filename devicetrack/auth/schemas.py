@@ -1,16 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
+from devicetrack.auth.limits import Email, Name, NewPassword, Password
 from devicetrack.auth.values import Locale, Role
 from devicetrack.common.schemas import Body
-
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
-Password = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-NewPassword = Annotated[str, msgspec.Meta(min_length=10, max_length=200)]
 
 
 class TokenRequest(Body):
@@ -37,7 +34,7 @@ class MeRead(msgspec.Struct):
 
 class UserCreate(Body):
     email: Email
-    full_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    full_name: Name
     password: NewPassword
     role: Role
     province_code: str | None = None
@@ -47,18 +44,18 @@ class UserCreate(Body):
 
 
 class UserUpdate(Body):
-    """What an administrator changes about a user (accounts.users.update_user). A new role
-    takes the scope that role needs (`province_code`, `school_ids` or `donor_id`); only an
-    administrator sets a password."""
+    """Body of PATCH /users/{id} (accounts.users.update_user): a field left out is
+    unchanged. A new role takes the scope that role needs (`province_code`, `school_ids` or
+    `donor_id`); only an administrator sets a password."""
 
-    full_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
-    password: NewPassword | None = None
-    active: bool | None = None
-    role: Role | None = None
-    province_code: str | None = None
-    school_ids: list[int] | None = None
-    donor_id: int | None = None
-    locale: Locale | None = None
+    full_name: Name | UnsetType = UNSET
+    password: NewPassword | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+    role: Role | UnsetType = UNSET
+    province_code: str | UnsetType | None = UNSET
+    school_ids: list[int] | UnsetType = UNSET
+    donor_id: int | UnsetType | None = UNSET
+    locale: Locale | UnsetType = UNSET
 
 
 class UserRead(msgspec.Struct):
@@ -80,7 +77,7 @@ class UserPage(msgspec.Struct):
 
 
 class ApiKeyCreate(Body):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Name
     user_id: int
 
 

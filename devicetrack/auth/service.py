@@ -25,7 +25,7 @@ from devicetrack.auth.schemas import (
     UserRead,
 )
 from devicetrack.auth.secrets import hash_password, new_token, token_digest, verify_password
-from devicetrack.auth.values import Locale
+from devicetrack.auth.values import Locale, Role
 from devicetrack.config import Settings
 from devicetrack.errors import (
     Conflict,
@@ -148,7 +148,7 @@ def me(principal: Principal) -> MeRead:
         id=principal.user_id,
         email=principal.email,
         full_name=principal.full_name,
-        role=principal.role,  # type: ignore[arg-type]
+        role=Role(principal.role),
         province_code=principal.province_code,
         school_ids=sorted(principal.school_ids),
         donor_id=principal.donor_id,
@@ -167,7 +167,7 @@ def user_read(user: User, school_ids: list[int]) -> UserRead:
         id=user.id,
         email=user.email,
         full_name=user.full_name,
-        role=user.role,  # type: ignore[arg-type]
+        role=Role(user.role),
         province_code=user.province_code,
         school_ids=school_ids,
         donor_id=user.donor_id,

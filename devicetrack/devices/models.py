@@ -20,7 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from devicetrack.db.columns import created_at, one_of, timestamp, updated_at
+from devicetrack.db.columns import created_at, length_checks, one_of, timestamp, updated_at
+from devicetrack.devices.limits import LENGTHS
 from devicetrack.devices.values import Carrier, Condition, DeviceKind, DeviceStatus
 
 
@@ -38,6 +39,7 @@ class Device(SQLModel, table=True):
         CheckConstraint("kind <> 'sim' OR iccid IS NOT NULL", name="sim_has_iccid"),
         CheckConstraint("kind = 'sim' OR installed_in_id IS NULL", name="only_sims_install"),
         CheckConstraint(one_of("carrier", Carrier), name="carrier_known"),
+        *length_checks("devices", LENGTHS),
         # A serial is unique per make (case-insensitive make, missing make counts as one).
         Index(
             "uq_devices_make_serial",

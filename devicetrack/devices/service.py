@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device
+from devicetrack.common.convert import given
 from devicetrack.common.dates import check_event_dates
 from devicetrack.db.counters import relock
 from devicetrack.devices import lifecycle
@@ -243,27 +244,30 @@ async def update_device(
         lambda d: d.school_id,
     )
     ensure_can_edit(principal, device)
-    check_event_dates(warranty_until=data.warranty_until, plan_expires_on=data.plan_expires_on)
-    sim_fields = [name for name in SIM_PLAN_FIELDS if getattr(data, name) is not None]
+    changes = given(data)
+    check_event_dates(
+        warranty_until=changes.get("warranty_until"), plan_expires_on=changes.get("plan_expires_on")
+    )
+    # Null on a device that is not a SIM clears what it never had: only values are refused.
+    sim_fields = [name for name in SIM_PLAN_FIELDS if changes.get(name) is not None]
     if sim_fields and device.kind != "sim":
         raise ValidationFailed(
             N_("Number and plan fields belong to SIM cards."),
             errors=[FieldError(field=name, message=N_("SIMs only")) for name in sim_fields],
         )
-    if data.msisdn is not None:
-        phone, problem = normalise_msisdn(data.msisdn)
+    if changes.get("msisdn") is not None:
+        phone, problem = normalise_msisdn(changes["msisdn"])
         if problem:
             raise ValidationFailed(
                 N_("The phone number is not a Vietnamese number."),
                 errors=[FieldError(field="msisdn", message=problem)],
             )
-        data.msisdn = phone
-    if data.plan_quota_gb is not None:
-        data.plan_quota_gb = Decimal(str(data.plan_quota_gb)).quantize(Decimal("0.01"))  # type: ignore[assignment]
+        changes["msisdn"] = phone
+    if changes.get("plan_quota_gb") is not None:
+        changes["plan_quota_gb"] = Decimal(str(changes["plan_quota_gb"])).quantize(Decimal("0.01"))
     changed: dict[str, list[Any]] = {}
-    for name in ("make", "model", "serial", "note", "warranty_until", *SIM_PLAN_FIELDS):
-        value = getattr(data, name)
-        if value is not None and value != getattr(device, name):
+    for name, value in changes.items():
+        if value != getattr(device, name):
             old = getattr(device, name)
             changed[name] = [_jsonable(old), _jsonable(value)]
             setattr(device, name, value)

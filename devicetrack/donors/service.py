@@ -3,12 +3,14 @@ reads and edits its own record only."""
 
 from __future__ import annotations
 
+from msgspec import UNSET
 from sqlalchemy import ColumnElement, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import ensure_administers
+from devicetrack.common.convert import given
 from devicetrack.db.search import folded_contains
 from devicetrack.donors import repository as repo
 from devicetrack.donors.models import Donor
@@ -131,21 +133,11 @@ async def update_donor(
     donations/, which sits above donors/: donations.service.update_donor)."""
     donor = await get_donor(session, principal, donor_id)
     ensure_may_edit(principal, gives_elsewhere=gives_elsewhere)
-    if principal.is_donor and data.kind is not None and data.kind != donor.kind:
+    if principal.is_donor and data.kind is not UNSET and data.kind != donor.kind:
         raise Forbidden(N_("A donor cannot change its own kind."))
-    for name in (
-        "name",
-        "short_name",
-        "kind",
-        "contact_name",
-        "contact_email",
-        "contact_phone",
-        "country",
-    ):
-        value = getattr(data, name)
-        if value is not None:
-            # Stripped as on create, so a trailing space does not make a "new" name.
-            setattr(donor, name, value.strip() if name in ("name", "short_name") else value)
+    for name, value in given(data).items():
+        # Stripped as on create, so a trailing space does not make a "new" name.
+        setattr(donor, name, value.strip() if name in ("name", "short_name") else value)
     try:
         async with session.begin_nested():
             await session.flush()

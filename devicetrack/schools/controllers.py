@@ -11,7 +11,7 @@ from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
 from devicetrack.common.tabular import UploadLimits
 from devicetrack.common.uploads import after_upload, limit_upload_body, read_upload
 from devicetrack.config import Settings
-from devicetrack.schools import enrolment_import, importer, service
+from devicetrack.schools import importer, service
 from devicetrack.schools.schemas import (
     EnrolmentImportResult,
     EnrolmentList,
@@ -96,6 +96,34 @@ class SchoolController(Controller):
         return await service.put_enrolment(tx, principal, school_id, data)
 
     @post(
+        "/enrolments/import",
+        operation_id="importEnrolments",
+        request_max_body_size=None,  # Settings.max_upload_bytes, by limit_upload_body
+        middleware=[limit_upload_body],
+        after_response=after_upload,
+        description=(
+            "Upload a CSV or XLSX (multipart field `file`, or the raw file as the body) with "
+            "columns school_code, school_year, students_total and optionally "
+            "priority_students (Vietnamese headers accepted; GET "
+            "/templates/enrolments.xlsx). Each row adds or replaces one school year's "
+            "enrolment of a school you may change; a row without school_year takes the "
+            "`school_year` parameter. All-or-nothing."
+        ),
+    )
+    async def import_enrolments(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        settings: Settings,
+        school_year: Annotated[str | None, Parameter(pattern=r"^[0-9]{4}-[0-9]{4}$")] = None,
+    ) -> EnrolmentImportResult:
+        data, filename = await read_upload(request)
+        return await importer.import_enrolments(
+            tx, principal, data, filename, UploadLimits.of(settings), school_year=school_year
+        )
+
+    @post(
         "/import",
         operation_id="importSchools",
         request_max_body_size=None,  # Settings.max_upload_bytes, by limit_upload_body
@@ -118,31 +146,4 @@ class SchoolController(Controller):
         data, filename = await read_upload(request)
         return await importer.import_schools(
             tx, principal, data, filename, UploadLimits.of(settings)
-        )
-
-    @post(
-        "/enrolments/import",
-        operation_id="importEnrolments",
-        request_max_body_size=None,  # Settings.max_upload_bytes, by limit_upload_body
-        middleware=[limit_upload_body],
-        after_response=after_upload,
-        description=(
-            "Upload a CSV or XLSX (multipart field `file`, or the raw file as the body) with "
-            "columns code (mã_trường), students_total (số_học_sinh), and optionally "
-            "school_year (năm_học; else the `school_year` parameter) and priority_students, "
-            "for schools already registered. An enrolment of the same school and year is "
-            "replaced. All-or-nothing: any bad row refuses the whole file."
-        ),
-    )
-    async def import_enrolments(
-        self,
-        request: Request[Any, Any, Any],
-        tx: AsyncSession,
-        principal: Principal,
-        settings: Settings,
-        school_year: Annotated[str | None, Parameter(pattern=r"^[0-9]{4}-[0-9]{4}$")] = None,
-    ) -> EnrolmentImportResult:
-        data, filename = await read_upload(request)
-        return await enrolment_import.import_enrolments(
-            tx, principal, data, filename, UploadLimits.of(settings), school_year=school_year
         )

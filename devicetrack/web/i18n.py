@@ -123,7 +123,6 @@ FIELDS: dict[str, str] = {
     "school_ids": N_("Schools"),
     "school_codes": N_("School codes"),
     "user_id": N_("User"),
-    "name": N_("School or donor name"),
     "short_name": N_("Short name"),
     "contact_name": N_("Contact person"),
     "contact_email": N_("Contact email"),
@@ -135,7 +134,7 @@ FIELDS: dict[str, str] = {
     "active": N_("In use"),
     "school_year": N_("School year"),
     "year": N_("School year"),
-    "students_total": N_("Students"),
+    "students_total": N_("Number of students"),
     "priority_students": N_("Priority students"),
     "birth_year": N_("Birth year"),
     # Columns of the Excel exports (devices, coverage).

@@ -16,7 +16,7 @@ from devicetrack.common.uploads import after_upload, limit_upload_body
 from devicetrack.config import Settings
 from devicetrack.errors import DomainError, ValidationFailed
 from devicetrack.regions import service as regions
-from devicetrack.schools import enrolment_import
+from devicetrack.schools import importer
 from devicetrack.schools import service as schools
 from devicetrack.schools.schemas import EnrolmentWrite
 from devicetrack.web.forms import Form, attempt, body
@@ -169,7 +169,7 @@ class AdminEnrolmentPages(Controller):
         if upload is not None:
             result = await attempt(
                 tx,
-                lambda: enrolment_import.import_enrolments(
+                lambda: importer.import_enrolments(
                     tx,
                     principal,
                     upload[0],

@@ -132,16 +132,12 @@ class CommonPages(Controller):
     ) -> Response[Any]:
         """A SIM's plan renewed: a new expiry date (and the plan's name, if it changed)."""
         form = await Form.of(request)
-        expires = form.day("plan_expires_on", required=True)
-        name = form.text("plan_name", max_length=200)
+        form.day("plan_expires_on", required=True)  # a renewal is a new expiry date
+        data = form.into(DeviceUpdate)
         result: DeviceRead | DomainError | None = form.refusal()
-        if result is None:
-            result = await attempt(
-                tx,
-                lambda: devices.update_device(
-                    tx, principal, tag, DeviceUpdate(plan_expires_on=expires, plan_name=name)
-                ),
-            )
+        if result is None and data is not None:
+            result = await attempt(tx, lambda: devices.update_device(tx, principal, tag, data))
+        assert result is not None  # no refusal means the form converted
         if isinstance(result, DomainError):
             return await self._device_page(
                 request, tx, principal, tag, failed="plan", error=result, values=form.values
@@ -158,18 +154,13 @@ class CommonPages(Controller):
         action: str,
     ) -> Response[Any]:
         form = await Form.of(request)
-        body = ActionBody(
-            note=form.text("note", max_length=2000),
-            condition=form.choice("condition", Condition),
-            school_id=form.integer("school_id"),
-            reason=form.text("reason", max_length=500),
-            sim=form.text("sim", max_length=40),
-        )
+        body = form.into(ActionBody)
         result: ActionResult | DomainError | None = form.refusal()
-        if result is None:
+        if result is None and body is not None:
             result = await attempt(
                 tx, lambda: device_actions.perform(tx, principal, tag, action, body)
             )
+        assert result is not None  # no refusal means the form converted
         if isinstance(result, DomainError):
             # Back to the device page with this action's form open, the reason and the
             # values typed; a device the caller may not see stays "not found".
