@@ -94,6 +94,9 @@ class Settings:
     heavy_work_limit: int = 2
     heavy_work_wait_seconds: float = 2.0
     max_labels_per_request: int = 20_000
+    # Where people reach the service (DEVICETRACK_PUBLIC_URL): the QR codes on labels and
+    # printed records link under it, so set it to the address phones can open.
+    public_url: str = "http://localhost:8000"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -139,11 +142,21 @@ class Settings:
             values["trusted_proxies"] = tuple(str(network) for network in proxies)
         if env.get("DEVICETRACK_HEAVY_WORK_WAIT_SECONDS"):
             values["heavy_work_wait_seconds"] = float(env["DEVICETRACK_HEAVY_WORK_WAIT_SECONDS"])
+        if env.get("DEVICETRACK_PUBLIC_URL"):
+            values["public_url"] = public_url(env["DEVICETRACK_PUBLIC_URL"])
         if env.get("DEVICETRACK_COOKIE_SECURE"):
             secure = env["DEVICETRACK_COOKIE_SECURE"].lower()
             values["cookie_secure"] = secure in {"1", "true", "yes"}
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def public_url(value: str) -> str:
+    """An http(s) address without its trailing slash; anything else stops start-up."""
+    url = value.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")) or len(url) < len("http://x"):
+        raise ValueError(f"DEVICETRACK_PUBLIC_URL: {value!r} is not an http(s) address")
+    return url
 
 
 def async_url(url: str) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 from litestar import Controller, Request, Response, get, post
@@ -12,6 +13,7 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.config import Settings
 from devicetrack.custody import service as device_actions
 from devicetrack.devices import lifecycle
 from devicetrack.devices import service as devices
@@ -35,6 +37,12 @@ class CommonPages(Controller):
     @get("/")
     async def home(self, principal: Principal) -> Response[Any]:
         return Redirect(home_of(principal), status_code=303)
+
+    @get("/d/{tag:str}")
+    async def device_link(self, tag: str) -> Response[Any]:
+        """What a label's QR opens (common.links.device_link): the device page, which
+        sends a signed-out phone through sign-in and back to it."""
+        return Redirect(f"/devices/{quote(tag.strip()[:60], safe='')}", status_code=303)
 
     @get("/scan")
     async def scan(
@@ -89,7 +97,10 @@ class CommonPages(Controller):
         events = await device_actions.list_events(
             tx, principal, device.asset_tag, after_id=None, limit=1000
         )
-        svg = labels_render.label_svg(await labels.device_label(tx, principal, device.asset_tag))
+        settings: Settings = request.app.state.settings
+        svg = labels_render.label_svg(
+            await labels.device_label(tx, principal, device.asset_tag, settings.public_url)
+        )
         # Inline: drop the XML declaration; the SVG escapes its own text.
         label = Markup(svg.split("\n", 1)[-1])
         school_ids = [i for i in {device.school_id, *(e.school_id for e in events)} if i]
