@@ -29,6 +29,7 @@ from devicetrack.devices import lifecycle
 from devicetrack.devices.models import Device
 from devicetrack.devices.schemas import ActionBody
 from devicetrack.devices.tags import parse_tag
+from devicetrack.devices.values import LOCKED
 from devicetrack.donations import service as donations
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.schools import service as schools
@@ -163,6 +164,11 @@ async def _lock_named(session: AsyncSession, school: School, codes: list[str]) -
         f"{d.asset_tag}: installed in a device; allocate that device"
         for d in found.values()
         if d.installed_in_id is not None
+    ]
+    problems += [
+        f"{d.asset_tag}: locked to an account; clear the activation lock first"
+        for d in found.values()
+        if d.activation_lock in LOCKED
     ]
     if problems:
         raise Conflict(

@@ -21,7 +21,12 @@ from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device
 from devicetrack.common.workers import off_loop, release
 from devicetrack.db.counters import lock_school_counters
-from devicetrack.devices.intake_rows import CheckedRows, check_new_rows, check_update_rows
+from devicetrack.devices.intake_rows import (
+    FACTS,
+    CheckedRows,
+    check_new_rows,
+    check_update_rows,
+)
 from devicetrack.devices.tags import format_tags
 from devicetrack.errors import Conflict, FieldError, ValidationFailed
 
@@ -30,14 +35,16 @@ CREATE TEMPORARY TABLE intake_rows (
     id bigint DEFAULT nextval('devices_id_seq'),
     rownum int, asset_tag text, kind text, make text, model text, serial text, imei text,
     iccid text, msisdn text, carrier text, plan_name text, plan_quota_gb numeric,
-    plan_expires_on date, paid_by text, condition text, note text, warranty_until date
+    plan_expires_on date, paid_by text, condition text, note text, warranty_until date,
+    activation_lock text, storage_gb int, ram_gb numeric, battery_health_pct int
 ) ON COMMIT DROP
 """
 STAGING_UPDATE = """
 CREATE TEMPORARY TABLE intake_updates (
     rownum int, asset_tag text, model text, serial text, condition text, note text,
     msisdn text, carrier text, plan_name text, plan_quota_gb numeric, plan_expires_on date,
-    paid_by text, warranty_until date
+    paid_by text, warranty_until date, activation_lock text, storage_gb int, ram_gb numeric,
+    battery_health_pct int
 ) ON COMMIT DROP
 """
 NEW_COLUMNS = [
@@ -58,6 +65,7 @@ NEW_COLUMNS = [
     "condition",
     "note",
     "warranty_until",
+    *FACTS,
 ]
 UPDATE_COLUMNS = [
     "rownum",
@@ -73,6 +81,7 @@ UPDATE_COLUMNS = [
     "plan_expires_on",
     "paid_by",
     "warranty_until",
+    *FACTS,
 ]
 # Rows that collide with devices already stored, found by joining the staged rows (see
 # register_devices) to the devices' unique indexes. The serial comparison matches the
@@ -114,11 +123,11 @@ INSERT_NEW = """
 INSERT INTO devices (
     id, asset_tag, province_code, kind, make, model, serial, imei, iccid, msisdn, carrier,
     plan_name, plan_quota_gb, plan_expires_on, paid_by, condition, note, warranty_until,
-    status, donation_id, donor_id
+    activation_lock, storage_gb, ram_gb, battery_health_pct, status, donation_id, donor_id
 )
 SELECT id, asset_tag, $1, kind, make, model, serial, imei, iccid, msisdn, carrier,
        plan_name, plan_quota_gb, plan_expires_on, paid_by, condition, note, warranty_until,
-       'in_stock', $2, $3
+       activation_lock, storage_gb, ram_gb, battery_health_pct, 'in_stock', $2, $3
   FROM intake_rows
 """
 REGISTERED_EVENTS = """
@@ -166,12 +175,17 @@ WITH changed AS (
         plan_expires_on = coalesce(s.plan_expires_on, d.plan_expires_on),
         paid_by = coalesce(s.paid_by, d.paid_by),
         warranty_until = coalesce(s.warranty_until, d.warranty_until),
+        activation_lock = coalesce(s.activation_lock, d.activation_lock),
+        storage_gb = coalesce(s.storage_gb, d.storage_gb),
+        ram_gb = coalesce(s.ram_gb, d.ram_gb),
+        battery_health_pct = coalesce(s.battery_health_pct, d.battery_health_pct),
         updated_at = now()
       FROM intake_updates s
      WHERE d.asset_tag = s.asset_tag
     RETURNING d.id, d.status, d.condition, s.model, s.serial, s.condition AS new_condition,
               s.note, s.msisdn, s.carrier, s.plan_name, s.plan_quota_gb, s.plan_expires_on,
-              s.paid_by, s.warranty_until
+              s.paid_by, s.warranty_until, s.activation_lock, s.storage_gb, s.ram_gb,
+              s.battery_health_pct
 )
 INSERT INTO device_events (device_id, actor_id, action, from_status, to_status, condition, data)
 SELECT id, $1, 'edited', status, status, condition,
@@ -179,7 +193,9 @@ SELECT id, $1, 'edited', status, status, condition,
            jsonb_build_object('model', model, 'serial', serial, 'condition', new_condition,
                'note', note, 'msisdn', msisdn, 'carrier', carrier, 'plan_name', plan_name,
                'plan_quota_gb', plan_quota_gb, 'plan_expires_on', plan_expires_on,
-               'paid_by', paid_by, 'warranty_until', warranty_until)))
+               'paid_by', paid_by, 'warranty_until', warranty_until,
+               'activation_lock', activation_lock, 'storage_gb', storage_gb, 'ram_gb', ram_gb,
+               'battery_health_pct', battery_health_pct)))
   FROM changed
 """
 

@@ -10,14 +10,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from functools import partial
+from typing import Any, TypeVar, cast
 
 from devicetrack.common.dates import out_of_range
 from devicetrack.devices.identity import check_iccid, check_imei, normalise_msisdn, parse_date
 from devicetrack.devices.tags import parse_tag
-from devicetrack.devices.values import Carrier, Condition, DeviceKind
+from devicetrack.devices.values import ActivationLock, Carrier, Condition, DeviceKind
 from devicetrack.errors import FieldError, RowErrors, echo
 
+T = TypeVar("T")
 COLUMNS = (
     "kind",
     "make",
@@ -35,6 +37,7 @@ COLUMNS = (
     "asset_tag",
     "note",
     "warranty_until",
+    *(FACTS := ("activation_lock", "storage_gb", "ram_gb", "battery_health_pct")),
 )
 # Header aliases: English variants and the Vietnamese headers staff use in spreadsheets.
 ALIASES: dict[str, str] = {c: c for c in COLUMNS} | {
@@ -83,6 +86,31 @@ ALIASES: dict[str, str] = {c: c for c in COLUMNS} | {
     "notes": "note",
     "bảo_hành_đến": "warranty_until",
     "warranty": "warranty_until",
+    # Intake facts of used devices.
+    "khóa_kích_hoạt": "activation_lock",
+    "khoa_kich_hoat": "activation_lock",
+    "khóa_tài_khoản": "activation_lock",
+    "khoa_tai_khoan": "activation_lock",
+    "activation": "activation_lock",
+    "lock": "activation_lock",
+    "bộ_nhớ_trong_gb": "storage_gb",
+    "bo_nho_trong_gb": "storage_gb",
+    "bộ_nhớ_gb": "storage_gb",
+    "bo_nho_gb": "storage_gb",
+    "bộ_nhớ": "storage_gb",
+    "rom_gb": "storage_gb",
+    "storage": "storage_gb",
+    "ram": "ram_gb",
+    "ram_(gb)": "ram_gb",
+    "pin_%": "battery_health_pct",
+    "pin": "battery_health_pct",
+    "tình_trạng_pin": "battery_health_pct",
+    "tinh_trang_pin": "battery_health_pct",
+    "tình_trạng_pin_%": "battery_health_pct",
+    "dung_lượng_pin_%": "battery_health_pct",
+    "battery": "battery_health_pct",
+    "battery_health": "battery_health_pct",
+    "battery_%": "battery_health_pct",
 }
 UPDATE_COLUMNS = (
     "asset_tag",
@@ -97,6 +125,7 @@ UPDATE_COLUMNS = (
     "plan_expires_on",
     "paid_by",
     "warranty_until",
+    *FACTS,
 )
 _KINDS = frozenset(DeviceKind)
 _CONDITIONS = frozenset(Condition)
@@ -137,6 +166,32 @@ _CONDITION_ALIASES = {
     "hỏng": "broken",
     "hong": "broken",
 }
+# Activation locks as staff write them, with and without diacritics.
+_LOCK_ALIASES = {
+    "chưa rõ": "unknown",
+    "chua ro": "unknown",
+    "không rõ": "unknown",
+    "khong ro": "unknown",
+    "không khóa": "clear",
+    "khong khoa": "clear",
+    "đã gỡ": "clear",
+    "da go": "clear",
+    "no": "clear",
+    "none": "clear",
+    "icloud": "locked_icloud",
+    "khóa icloud": "locked_icloud",
+    "khoa icloud": "locked_icloud",
+    "frp": "locked_google_frp",
+    "google": "locked_google_frp",
+    "google frp": "locked_google_frp",
+    "khóa google": "locked_google_frp",
+    "khoa google": "locked_google_frp",
+    "mdm": "locked_mdm",
+    "khóa mdm": "locked_mdm",
+    "khoa mdm": "locked_mdm",
+}
+_LOCKS = frozenset(ActivationLock)
+_LOCK_NAMES = tuple(ActivationLock)
 # Vietnamese carrier names as people write them.
 _CARRIER_ALIASES = {
     "vina": "vinaphone",
@@ -154,6 +209,10 @@ class CheckedRows:
     errors: RowErrors = field(default_factory=RowErrors)
     warnings: list[FieldError] = field(default_factory=list)
     bound_tags: dict[str, int] = field(default_factory=dict)  # pre-printed tag -> row
+
+
+def _cell(row: Mapping[str, object], column: str) -> str | None:
+    return _text(row.get(column))
 
 
 def _text(value: object) -> str | None:
@@ -175,12 +234,70 @@ def _quota(value: str) -> Decimal:
     return quota
 
 
+def _whole(value: str, low: int, high: int, unit: str) -> int:
+    """A whole number written as staff write it ("64", "64 GB", "85%")."""
+    text = value.strip().lower().removesuffix(unit).strip()
+    try:
+        number = int(text)
+    except ValueError:
+        raise ValueError(f"must be a whole number from {low} to {high}") from None
+    if not low <= number <= high:
+        raise ValueError(f"must be between {low} and {high}")
+    return number
+
+
+def _ram(value: str) -> Decimal:
+    text = value.strip().lower().removesuffix("gb").strip().replace(",", ".")
+    try:
+        ram = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("must be a number of GB") from None
+    if not ram.is_finite() or not 0 < ram <= 10_000:
+        raise ValueError("must be more than 0 and at most 10000")
+    return ram.quantize(Decimal("0.1"))
+
+
+def _number(
+    get: Callable[[str], str | None],
+    bad: Callable[[str, str], None],
+    column: str,
+    read: Callable[[str], T],
+) -> T | None:
+    if not (raw := get(column)):
+        return None
+    try:
+        return read(raw)
+    except ValueError as exc:
+        bad(column, str(exc))
+        return None
+
+
+def check_facts(
+    get: Callable[[str], str | None], bad: Callable[[str, str], None], default_lock: str | None
+) -> tuple[str | None, int | None, Decimal | None, int | None]:
+    """A used device's intake facts: (activation_lock, storage_gb, ram_gb,
+    battery_health_pct); an empty lock cell is `default_lock` (unknown at intake, the
+    stored value in an update)."""
+    lock = default_lock
+    if raw := get("activation_lock"):
+        lock = _LOCK_ALIASES.get(raw.strip().lower(), raw.strip().lower())
+        if lock not in _LOCKS:
+            bad("activation_lock", f"unknown activation lock; use one of {', '.join(_LOCK_NAMES)}")
+    return (
+        lock,
+        _number(get, bad, "storage_gb", lambda v: _whole(v, 1, 100_000, "gb")),
+        _number(get, bad, "ram_gb", _ram),
+        _number(get, bad, "battery_health_pct", lambda v: _whole(v, 0, 100, "%")),
+    )
+
+
 def check_new_rows(
     rows: Sequence[tuple[int, dict[str, object]]], province_code: str
 ) -> CheckedRows:
     """Check rows for intake. Each record is (rownum, asset_tag, kind, make, model, serial,
     imei, iccid, msisdn, carrier, plan_name, plan_quota_gb, plan_expires_on, paid_by,
-    condition, note, warranty_until).
+    condition, note, warranty_until, activation_lock, storage_gb, ram_gb,
+    battery_health_pct).
 
     Cells are trimmed strings (as `common.tabular` and the JSON reader give them); an empty
     or missing cell is no value. Read with `get(column) or None`, not a helper per cell:
@@ -279,6 +396,7 @@ def check_new_rows(
             else:
                 tag = parsed.tag
                 out.bound_tags[tag] = number
+        facts = check_facts(get, bad, ActivationLock.UNKNOWN.value)
         if not errors:
             out.records.append(
                 (
@@ -299,6 +417,7 @@ def check_new_rows(
                     condition,
                     get("note") or None,
                     warranty,
+                    *facts,
                 )
             )
         out.errors.add(errors)
@@ -325,7 +444,8 @@ def check_update_rows(
 ) -> CheckedRows:
     """Rows of an update-import: matched by asset tag; empty cells keep the stored value.
     Record: (rownum, asset_tag, model, serial, condition, note, msisdn, carrier, plan_name,
-    plan_quota_gb, plan_expires_on, paid_by, warranty_until)."""
+    plan_quota_gb, plan_expires_on, paid_by, warranty_until, activation_lock, storage_gb,
+    ram_gb, battery_health_pct)."""
     out = CheckedRows()
     for number, row in rows:
         errors: list[FieldError] = []  # this row's
@@ -370,6 +490,7 @@ def check_update_rows(
                 bad("plan_quota_gb", str(exc))
         expires = _date(row, "plan_expires_on", bad)
         warranty = _date(row, "warranty_until", bad)
+        facts = check_facts(partial(_cell, row), bad, None)
         if not errors:
             out.records.append(
                 (
@@ -386,6 +507,7 @@ def check_update_rows(
                     expires,
                     _text(row.get("paid_by")),
                     warranty,
+                    *facts,
                 )
             )
         out.errors.add(errors)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     text,
@@ -21,7 +22,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from devicetrack.db.columns import created_at, one_of, timestamp, updated_at
-from devicetrack.devices.values import Carrier, Condition, DeviceKind, DeviceStatus
+from devicetrack.devices.values import (
+    ActivationLock,
+    Carrier,
+    Condition,
+    DeviceKind,
+    DeviceStatus,
+)
 
 
 class Device(SQLModel, table=True):
@@ -38,6 +45,11 @@ class Device(SQLModel, table=True):
         CheckConstraint("kind <> 'sim' OR iccid IS NOT NULL", name="sim_has_iccid"),
         CheckConstraint("kind = 'sim' OR installed_in_id IS NULL", name="only_sims_install"),
         CheckConstraint(one_of("carrier", Carrier), name="carrier_known"),
+        # Intake facts of used devices (migration 0022).
+        CheckConstraint(one_of("activation_lock", ActivationLock), name="activation_lock_known"),
+        CheckConstraint("storage_gb BETWEEN 1 AND 100000", name="storage_gb_range"),
+        CheckConstraint("ram_gb > 0 AND ram_gb <= 10000", name="ram_gb_range"),
+        CheckConstraint("battery_health_pct BETWEEN 0 AND 100", name="battery_health_pct_range"),
         # A serial is unique per make (case-insensitive make, missing make counts as one).
         Index(
             "uq_devices_make_serial",
@@ -104,6 +116,14 @@ class Device(SQLModel, table=True):
     last_seen_at: datetime | None = timestamp()
     warranty_until: date | None = None
     note: str | None = None
+    # What intake found on a used device: still locked to an account, and its specs.
+    activation_lock: str = Field(
+        default=ActivationLock.UNKNOWN,
+        sa_column=Column(String, nullable=False, server_default=ActivationLock.UNKNOWN.value),
+    )
+    storage_gb: int | None = None
+    ram_gb: Decimal | None = Field(default=None, sa_column=Column(Numeric(6, 1)))
+    battery_health_pct: int | None = Field(default=None, sa_column=Column(SmallInteger))
     # SIM fields (kind = sim)
     iccid: str | None = None
     msisdn: str | None = None

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import msgspec
 
 from devicetrack.common.schemas import Body
-from devicetrack.devices.values import Carrier, Condition
+from devicetrack.devices.values import ActivationLock, Carrier, Condition
 
 
 class IntakeRow(Body):
@@ -29,6 +29,11 @@ class IntakeRow(Body):
     asset_tag: str | None = None
     note: str | None = None
     warranty_until: str | None = None
+    # Intake facts of a used device (the upload's columns of the same names).
+    activation_lock: str | None = None
+    storage_gb: int | str | None = None
+    ram_gb: float | str | None = None
+    battery_health_pct: int | str | None = None
 
 
 class UpdateRow(Body):
@@ -44,6 +49,10 @@ class UpdateRow(Body):
     plan_expires_on: str | None = None
     paid_by: str | None = None
     warranty_until: str | None = None
+    activation_lock: str | None = None
+    storage_gb: int | str | None = None
+    ram_gb: float | str | None = None
+    battery_health_pct: int | str | None = None
 
 
 class DeviceRead(msgspec.Struct, omit_defaults=False):
@@ -76,6 +85,12 @@ class DeviceRead(msgspec.Struct, omit_defaults=False):
     updated_at: datetime
     # Returned without a reset: must be wiped (the `wipe` action) before it is lent again.
     needs_wipe: bool = False
+    # Intake facts of a used device: a lock (locked_*) keeps it from being lent or
+    # allocated until it is cleared.
+    activation_lock: ActivationLock = ActivationLock.UNKNOWN
+    storage_gb: int | None = None
+    ram_gb: Decimal | None = None
+    battery_health_pct: int | None = None
 
 
 class DevicePage(msgspec.Struct):
@@ -97,6 +112,11 @@ class DeviceUpdate(Body):
     plan_quota_gb: Annotated[float, msgspec.Meta(ge=0, lt=1_000_000)] | None = None
     plan_expires_on: date | None = None
     paid_by: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    # Intake facts of a used device: `"activation_lock": "clear"` once the lock is removed.
+    activation_lock: ActivationLock | None = None
+    storage_gb: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
+    ram_gb: Annotated[float, msgspec.Meta(gt=0, le=10_000)] | None = None
+    battery_health_pct: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
 
 
 class EventRead(msgspec.Struct):

@@ -23,7 +23,7 @@ from devicetrack.devices.models import Device, DeviceEvent
 from devicetrack.devices.repository import visible_devices
 from devicetrack.devices.schemas import ActionBody, DeviceRead, DeviceUpdate, EventRead
 from devicetrack.devices.tags import parse_tag
-from devicetrack.devices.values import SIM_HOSTS
+from devicetrack.devices.values import SIM_HOSTS, ActivationLock
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 
 
@@ -80,6 +80,10 @@ def device_read(
         needs_wipe=device.needs_wipe,
         installed_sim=installed_sim,
         updated_at=device.updated_at,
+        activation_lock=ActivationLock(device.activation_lock),
+        storage_gb=device.storage_gb,
+        ram_gb=device.ram_gb,
+        battery_health_pct=device.battery_health_pct,
     )
 
 
@@ -198,6 +202,8 @@ async def list_devices(
     ]
 
 
+# What intake found on a used device; editable on any device (a lock cleared later).
+FACTS = ("activation_lock", "storage_gb", "ram_gb", "battery_health_pct")
 # Fields of a SIM's number and plan, editable on SIMs only (a renewal is a new expiry date).
 SIM_PLAN_FIELDS = ("msisdn", "carrier", "plan_name", "plan_quota_gb", "plan_expires_on", "paid_by")
 
@@ -246,8 +252,10 @@ async def update_device(
         data.msisdn = phone
     if data.plan_quota_gb is not None:
         data.plan_quota_gb = Decimal(str(data.plan_quota_gb)).quantize(Decimal("0.01"))  # type: ignore[assignment]
+    if data.ram_gb is not None:
+        data.ram_gb = Decimal(str(data.ram_gb)).quantize(Decimal("0.1"))  # type: ignore[assignment]
     changed: dict[str, list[Any]] = {}
-    for name in ("make", "model", "serial", "note", "warranty_until", *SIM_PLAN_FIELDS):
+    for name in ("make", "model", "serial", "note", "warranty_until", *SIM_PLAN_FIELDS, *FACTS):
         value = getattr(data, name)
         if value is not None and value != getattr(device, name):
             old = getattr(device, name)

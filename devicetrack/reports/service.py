@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
+from devicetrack.devices.values import LOCKED
 from devicetrack.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.reports import coverage_sql
 from devicetrack.reports.figures import pct
@@ -367,6 +368,16 @@ async def donor_impact(session: AsyncSession, principal: Principal, donor_id: in
             params,
         )
     ).one()
+    locks = {
+        lock: n
+        for lock, n in await session.execute(
+            text(
+                "SELECT activation_lock, count(*)::int FROM devices d WHERE donor_id = :donor"
+                f" AND status <> 'retired'{scope} GROUP BY activation_lock"
+            ),
+            params,
+        )
+    }
     flat = [(s, n) for statuses in by_kind_status.values() for s, n in statuses.items()]
     return DonorImpact(
         donor_id=donor_id,
@@ -385,6 +396,8 @@ async def donor_impact(session: AsyncSession, principal: Principal, donor_id: in
         students_with_device_now=students[1],
         sims_expiring_30_days=sims[0],
         sims_expired=sims[1],
+        locked=sum(n for lock, n in locks.items() if lock in LOCKED),
+        activation_lock=locks,
     )
 
 

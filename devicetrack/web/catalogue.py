@@ -529,6 +529,24 @@ VI: dict[str, str] = {
         "phải là số Việt Nam như 0912345678 hoặc +84912345678"
     ),
     "must be a date like 2025-07-14 or 14/07/2025": "phải là ngày như 2025-07-14 hoặc 14/07/2025",
+    # ---- intake facts of used devices (#13 item 7) ----
+    "Activation lock": "Khóa kích hoạt",
+    "Storage": "Bộ nhớ trong",
+    "RAM (GB)": "RAM (GB)",
+    "Battery health": "Tình trạng pin",
+    "Not checked": "Chưa kiểm tra",
+    "No lock": "Không khóa",
+    "Locked to iCloud": "Khóa iCloud",
+    "Locked to Google (FRP)": "Khóa Google (FRP)",
+    "Locked by MDM": "Khóa bởi MDM",
+    "Activation lock, storage, RAM, battery": "Khóa kích hoạt, bộ nhớ, RAM, pin",
+    "The device is still locked to an account (iCloud, Google or MDM); remove the lock and mark it clear before lending or allocating it.": (
+        "Thiết bị vẫn còn khóa tài khoản (iCloud, Google hoặc MDM); hãy gỡ khóa và đánh dấu "
+        "“Không khóa” trước khi cho mượn hoặc phân bổ."
+    ),
+    "devices locked to an account": "thiết bị còn khóa tài khoản",
+    "a number": "một số",
+    "must be more than 0 and at most 10000": "phải lớn hơn 0 và không quá 10000",
 }
 
 
@@ -607,6 +625,16 @@ PATTERNS: list[tuple[str, str]] = [
     ),
     (r"Validation failed for .*", "Địa chỉ có tham số không hợp lệ."),
     (r"installed in (\S+); scan that", "đang lắp trong {0}; hãy quét thiết bị đó"),
+    (
+        r"(\S+): locked to an account; clear the activation lock first",
+        "{0}: thiết bị còn khóa tài khoản; hãy gỡ khóa kích hoạt trước",
+    ),
+    (
+        r"unknown activation lock; use one of (.+)",
+        "khóa kích hoạt không xác định; hãy dùng một trong: {0}",
+    ),
+    (r"must be a whole number from (\d+) to (\d+)", "phải là số nguyên từ {0} đến {1}"),
+    (r"between ([\d.]+) and ([\d.]+)", "từ {0} đến {1}"),
     (
         r"The server is already making (\d+) exports or label sheets; try again in (\d+) seconds\.",
         "Máy chủ đang tạo {0} tệp xuất hoặc tờ nhãn; hãy thử lại sau {1} giây.",

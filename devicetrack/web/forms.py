@@ -72,6 +72,21 @@ class Form:
             return None
         return number
 
+    def number(self, name: str, *, low: float, high: float) -> float | None:
+        """A number as people type it, with a decimal point or comma ("1,5")."""
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            number = float(value.replace(",", "."))
+        except ValueError:
+            self.errors.append(FieldError(field=name, message="a number"))
+            return None
+        if not low <= number <= high:
+            self.errors.append(FieldError(field=name, message=f"between {low:g} and {high:g}"))
+            return None
+        return number
+
     def day(self, name: str, *, required: bool = False) -> date | None:
         value = self.text(name, required=required)
         if value is None:

@@ -157,6 +157,11 @@ WORDS: dict[str, str] = {
     "primary": "Primary",
     "lower_secondary": "Lower secondary",
     "upper_secondary": "Upper secondary",
+    "unknown": "Not checked",
+    "clear": "No lock",
+    "locked_icloud": "Locked to iCloud",
+    "locked_google_frp": "Locked to Google (FRP)",
+    "locked_mdm": "Locked by MDM",
 }
 
 
@@ -229,4 +234,8 @@ FIELDS: dict[str, str] = {
     "gap": "Gap",
     "last_audit_at": "Last audit",
     "overdue_audit": "Audit overdue",
+    "activation_lock": "Activation lock",
+    "storage_gb": "Storage",
+    "ram_gb": "RAM (GB)",
+    "battery_health_pct": "Battery health",
 }

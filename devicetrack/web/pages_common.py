@@ -18,7 +18,7 @@ from devicetrack.custody import service as device_actions
 from devicetrack.devices import lifecycle
 from devicetrack.devices import service as devices
 from devicetrack.devices.schemas import ActionBody, ActionResult, DeviceRead, DeviceUpdate
-from devicetrack.devices.values import Condition
+from devicetrack.devices.values import ActivationLock, Condition
 from devicetrack.errors import DomainError
 from devicetrack.labels import render as labels_render
 from devicetrack.labels import service as labels
@@ -128,6 +128,7 @@ class CommonPages(Controller):
             sim_action=lifecycle.sim_pairing_for(principal, device),
             transfer_targets=targets,
             conditions=Condition,
+            locks=ActivationLock,
             failed=failed,
             error=error,
             values=values or {},
@@ -156,6 +157,32 @@ class CommonPages(Controller):
         if isinstance(result, DomainError):
             return await self._device_page(
                 request, tx, principal, tag, failed="plan", error=result, values=form.values
+            )
+        return done(f"/devices/{result.asset_tag}", "Saved.")
+
+    @post("/devices/{tag:str}/facts")
+    async def facts(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        tag: str,
+    ) -> Response[Any]:
+        """What intake found on a used device: its activation lock (cleared here once the
+        account or MDM is removed), storage, RAM and battery health."""
+        form = await Form.of(request)
+        update = DeviceUpdate(
+            activation_lock=form.choice("activation_lock", ActivationLock),
+            storage_gb=form.integer("storage_gb", low=1, high=100_000),
+            ram_gb=form.number("ram_gb", low=0.1, high=10_000),
+            battery_health_pct=form.integer("battery_health_pct", low=0, high=100),
+        )
+        result: DeviceRead | DomainError | None = form.refusal()
+        if result is None:
+            result = await attempt(tx, lambda: devices.update_device(tx, principal, tag, update))
+        if isinstance(result, DomainError):
+            return await self._device_page(
+                request, tx, principal, tag, failed="facts", error=result, values=form.values
             )
         return done(f"/devices/{result.asset_tag}", "Saved.")
 
