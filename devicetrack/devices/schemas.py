@@ -93,6 +93,24 @@ class DeviceRead(msgspec.Struct, omit_defaults=False):
     battery_health_pct: int | None = None
 
 
+class ScannedCode(msgspec.Struct):
+    """One code read off a photo: its text, Code 128 or QR, and the device it names (or
+    why none: the answer GET /scan/{code} would have given)."""
+
+    text: str
+    symbology: str
+    asset_tag: str | None
+    problem: str | None = None
+
+
+class PhotoScan(msgspec.Struct):
+    """Every device whose label is in the photo, once each, as GET /scan/{code} answers
+    it; and every code read, in the order found."""
+
+    items: list[DeviceRead]
+    codes: list[ScannedCode]
+
+
 class DevicePage(msgspec.Struct):
     items: list[DeviceRead]
     next_cursor: str | None

@@ -15,16 +15,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device
 from devicetrack.common.dates import check_event_dates
+from devicetrack.common.workers import off_loop
 from devicetrack.db.counters import relock
-from devicetrack.devices import lifecycle
+from devicetrack.devices import lifecycle, photos
 from devicetrack.devices import repository as repo
 from devicetrack.devices.identity import check_iccid, normalise_msisdn
 from devicetrack.devices.models import Device, DeviceEvent
 from devicetrack.devices.repository import visible_devices
-from devicetrack.devices.schemas import ActionBody, DeviceRead, DeviceUpdate, EventRead
+from devicetrack.devices.schemas import (
+    ActionBody,
+    DeviceRead,
+    DeviceUpdate,
+    EventRead,
+    PhotoScan,
+    ScannedCode,
+)
 from devicetrack.devices.tags import parse_tag
 from devicetrack.devices.values import SIM_HOSTS, ActivationLock
-from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from devicetrack.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    echo,
+)
 
 
 def may_read_text(principal: Principal, *, ever_lent: bool, school_id: int | None) -> bool:
@@ -530,3 +546,29 @@ async def scan_lookup(pool: asyncpg.Pool, principal: Principal, code: str) -> De
 async def status_counts(session: AsyncSession, school_id: int) -> dict[str, int]:
     """Devices held by one school per status (the caller checked the school's scope)."""
     return await repo.status_counts(session, school_id)
+
+
+async def scan_photo(pool: asyncpg.Pool, principal: Principal, data: bytes) -> PhotoScan:
+    """Every label in a photo (POST /scan/image): each code read is looked up as the scan
+    box looks it up, so a device the caller may not see is "not found" here too."""
+    if len(data) > photos.MAX_PHOTO_BYTES:
+        raise photos.too_large(len(data))
+    photos.image_type(data)  # 415 before any work
+    codes = await off_loop(photos.read_codes, data)
+    if not codes:
+        raise ValidationFailed(
+            "No barcode or QR code could be read in the photo. Hold the phone steady, closer "
+            "to the label, in good light, and take it again.",
+            errors=[FieldError(field="file", message="no code found")],
+        )
+    devices: dict[str, DeviceRead] = {}
+    read: list[ScannedCode] = []
+    for code in codes:
+        try:
+            device = await scan_lookup(pool, principal, photos.code_in(code.text))
+        except DomainError as exc:
+            read.append(ScannedCode(echo(code.text), code.symbology, None, exc.detail))
+            continue
+        devices.setdefault(device.asset_tag, device)
+        read.append(ScannedCode(echo(code.text), code.symbology, device.asset_tag))
+    return PhotoScan(items=list(devices.values()), codes=read)

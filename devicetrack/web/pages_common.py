@@ -15,9 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.config import Settings
 from devicetrack.custody import service as device_actions
-from devicetrack.devices import lifecycle
+from devicetrack.devices import lifecycle, photos
 from devicetrack.devices import service as devices
-from devicetrack.devices.schemas import ActionBody, ActionResult, DeviceRead, DeviceUpdate
+from devicetrack.devices.schemas import (
+    ActionBody,
+    ActionResult,
+    DeviceRead,
+    DeviceUpdate,
+    PhotoScan,
+)
+from devicetrack.devices.upload_photo import read_photo
 from devicetrack.devices.values import ActivationLock, Condition
 from devicetrack.errors import DomainError
 from devicetrack.labels import render as labels_render
@@ -69,6 +76,18 @@ class CommonPages(Controller):
                 did_you_mean=exc.extra.get("did_you_mean"),
             )
         return Redirect(f"/devices/{device.asset_tag}", status_code=303)
+
+    @post(
+        "/scan/image.json",
+        status_code=200,
+        request_max_body_size=photos.MAX_PHOTO_BYTES + 64 * 1024,
+    )
+    async def scan_photo(
+        self, request: Request[Any, Any, Any], pool: asyncpg.Pool, principal: Principal
+    ) -> PhotoScan:
+        """The scan box's "take a photo" on phones without BarcodeDetector: the same answer
+        as POST /api/v1/scan/image, for the page's script (errors as problem+json)."""
+        return await devices.scan_photo(pool, principal, await read_photo(request))
 
     @get("/devices/{tag:str}")
     async def device(
