@@ -547,6 +547,20 @@ VI: dict[str, str] = {
     "devices locked to an account": "thiết bị còn khóa tài khoản",
     "a number": "một số",
     "must be more than 0 and at most 10000": "phải lớn hơn 0 và không quá 10000",
+    # ---- photo scanning (#13 item 2) ----
+    "Take a photo": "Chụp ảnh",
+    "Take a photo of the label": "Chụp ảnh nhãn",
+    "Another device? Scan its label or take a photo of it.": (
+        "Thiết bị khác? Quét nhãn hoặc chụp ảnh nhãn của nó."
+    ),
+    "No barcode or QR code could be read in the photo. Hold the phone steady, closer to the label, in good light, and take it again.": (
+        "Không đọc được mã vạch hay mã QR nào trong ảnh. Hãy giữ máy chắc tay, gần nhãn hơn, "
+        "đủ ánh sáng, rồi chụp lại."
+    ),
+    "The photo could not be read; it may be damaged. Take it again.": (
+        "Không đọc được ảnh; có thể tệp bị hỏng. Hãy chụp lại."
+    ),
+    "Send the photo as JPEG or PNG": "Hãy gửi ảnh dạng JPEG hoặc PNG",
 }
 
 
@@ -634,6 +648,16 @@ PATTERNS: list[tuple[str, str]] = [
         "khóa kích hoạt không xác định; hãy dùng một trong: {0}",
     ),
     (r"must be a whole number from (\d+) to (\d+)", "phải là số nguyên từ {0} đến {1}"),
+    (
+        r"This file is (.+); photos are accepted as (.+)\. On an iPhone, .*",
+        "Tệp này là {0}; chỉ nhận ảnh {1}. Trên iPhone, hãy chụp ảnh ngay từ trang này "
+        "(ảnh được gửi dạng JPEG), hoặc chọn Camera › Định dạng › Tương thích nhất.",
+    ),
+    (
+        r"The photo has more than (\d+) megapixels.*",
+        "Ảnh có hơn {0} megapixel; hãy gửi ảnh nhỏ hơn.",
+    ),
+    (r"The photo is larger than ([\d.]+) MiB\.", "Ảnh lớn hơn {0} MiB."),
     (r"between ([\d.]+) and ([\d.]+)", "từ {0} đến {1}"),
     (
         r"The server is already making (\d+) exports or label sheets; try again in (\d+) seconds\.",
