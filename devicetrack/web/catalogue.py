@@ -561,6 +561,133 @@ VI: dict[str, str] = {
         "Không đọc được ảnh; có thể tệp bị hỏng. Hãy chụp lại."
     ),
     "Send the photo as JPEG or PNG": "Hãy gửi ảnh dạng JPEG hoặc PNG",
+    # ---- printed records (#13 item 3) ----
+    "SOCIALIST REPUBLIC OF VIET NAM": "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+    "Independence – Freedom – Happiness": "Độc lập – Tự do – Hạnh phúc",
+    "(signature and full name)": "(Ký, ghi rõ họ tên)",
+    "No.": "STT",
+    "Make and model": "Hãng, mẫu máy",
+    "Serial / IMEI": "Số sê-ri / IMEI",
+    "Scan to open this record:": "Quét mã để mở bản ghi này:",
+    "DEVICE HANDOVER RECORD": "BIÊN BẢN BÀN GIAO THIẾT BỊ",
+    "Allocation no. {n} of donated devices": "Đợt phân bổ số {n} — thiết bị được tài trợ",
+    "No.: ……/BB-BG": "Số: ……/BB-BG",
+    "Today, the parties below hand over and receive the donated devices listed, which the province has allocated to the school.": (
+        "Hôm nay, các bên dưới đây bàn giao và tiếp nhận các thiết bị được tài trợ liệt kê "
+        "sau, do tỉnh phân bổ cho nhà trường."
+    ),
+    "Handing over (Party A):": "Bên giao (Bên A):",
+    "Receiving (Party B):": "Bên nhận (Bên B):",
+    "Represented by: {name}    Position: ……………………": "Đại diện: {name}    Chức vụ: ……………………",
+    "Represented by: ……………………    Position: ……………………": ("Đại diện: ……………………    Chức vụ: ……………………"),
+    "{n} devices, donated by: {donors}": "{n} thiết bị, do {donors} tài trợ",
+    "Party B has checked each device above against its label. This record is made in two copies of equal value; each party keeps one.": (
+        "Bên B đã kiểm tra từng thiết bị trên theo nhãn của thiết bị. Biên bản được lập "
+        "thành hai bản có giá trị như nhau, mỗi bên giữ một bản."
+    ),
+    "FOR PARTY A": "ĐẠI DIỆN BÊN GIAO",
+    "FOR PARTY B": "ĐẠI DIỆN BÊN NHẬN",
+    "DEVICE LOAN AGREEMENT": "BIÊN BẢN CHO MƯỢN THIẾT BỊ HỌC TẬP",
+    "A device lent to a student for learning": "Thiết bị cho học sinh mượn để học tập",
+    "No.: ……/BB-MTB": "Số: ……/BB-MTB",
+    "{school} ({code}), {commune}, {province}; represented by {name}": (
+        "{school} ({code}), {commune}, {province}; đại diện: {name}"
+    ),
+    "The school (lender):": "Nhà trường (bên cho mượn):",
+    "The student:": "Học sinh:",
+    "Class {c}, grade {g}": "lớp {c}, khối {g}",
+    "The guardian (borrower):": "Cha mẹ / người giám hộ (bên mượn):",
+    "{name}, phone {phone}": "{name}, điện thoại {phone}",
+    "The device": "Thiết bị",
+    "Condition when lent": "Tình trạng khi mượn",
+    "Lent on:": "Ngày mượn:",
+    "to be returned by {day}, or earlier when the school asks": (
+        "trả lại trước ngày {day}, hoặc sớm hơn khi nhà trường yêu cầu"
+    ),
+    "to be returned when the school asks, and at the end of the school year": (
+        "trả lại khi nhà trường yêu cầu và khi kết thúc năm học"
+    ),
+    "Donated by:": "Nhà tài trợ:",
+    "The guardian's commitments": "Cam kết của cha mẹ / người giám hộ",
+    "Use the device only for the student's learning, and keep it clean and in good condition.": (
+        "Chỉ sử dụng thiết bị cho việc học tập của học sinh; giữ gìn thiết bị sạch sẽ, nguyên vẹn."
+    ),
+    "Do not sell, lend, pawn or give the device to anyone else.": (
+        "Không bán, cho mượn, cầm cố hoặc cho người khác thiết bị."
+    ),
+    "Do not remove the asset label, and do not change the device's accounts or management settings.": (
+        "Không bóc nhãn tài sản; không thay đổi tài khoản hay cài đặt quản lý của thiết bị."
+    ),
+    "Tell the school at once if the device is lost, stolen or damaged.": (
+        "Báo ngay cho nhà trường khi thiết bị bị mất, bị trộm hoặc hư hỏng."
+    ),
+    "Return the device with its charger and accessories when it is due, when the student leaves the school, or when the school asks for it.": (
+        "Trả lại thiết bị cùng bộ sạc và phụ kiện khi đến hạn, khi học sinh chuyển hoặc "
+        "thôi học, hoặc khi nhà trường yêu cầu."
+    ),
+    "Pay for loss or damage caused on purpose or by carelessness, as the school's rules say.": (
+        "Bồi thường mất mát, hư hỏng do cố ý hoặc thiếu cẩn thận theo quy định của nhà trường."
+    ),
+    "GUARDIAN": "CHA MẸ / NGƯỜI GIÁM HỘ",
+    "STUDENT": "HỌC SINH",
+    "(from age 7)": "(từ 7 tuổi trở lên)",
+    "FOR THE SCHOOL": "ĐẠI DIỆN NHÀ TRƯỜNG",
+    "Scan to open the student's record (school staff):": (
+        "Quét mã để mở hồ sơ học sinh (cán bộ nhà trường):"
+    ),
+    "DEVICE LOAN SHEET": "DANH SÁCH HỌC SINH MƯỢN THIẾT BỊ",
+    "No.: ……/DS-MTB": "Số: ……/DS-MTB",
+    "Class {c} · {school} ({code}), {commune}": "Lớp {c} · {school} ({code}), {commune}",
+    "{n} students of this class hold a device of the school. Each signs (or their guardian) to confirm the device they hold.": (
+        "{n} học sinh của lớp đang mượn thiết bị của nhà trường. Học sinh (hoặc cha mẹ) ký "
+        "xác nhận thiết bị đang mượn."
+    ),
+    "Lent on": "Ngày mượn",
+    "Due back": "Hạn trả",
+    "Signature": "Chữ ký",
+    "HOMEROOM TEACHER": "GIÁO VIÊN CHỦ NHIỆM",
+    "Scan to open the school's students (school staff):": (
+        "Quét mã để mở danh sách học sinh của trường (cán bộ nhà trường):"
+    ),
+    "DEVICE DISPOSAL RECORD": "BIÊN BẢN THANH LÝ THIẾT BỊ",
+    "No.: ……/BB-TL": "Số: ……/BB-TL",
+    "Retirement of a donated device from the programme": (
+        "Thanh lý thiết bị được tài trợ khỏi chương trình"
+    ),
+    "The device below has been retired from the programme and leaves its records; it is not to be lent or allocated again.": (
+        "Thiết bị dưới đây đã được thanh lý khỏi chương trình và ra khỏi sổ sách; không "
+        "được cho mượn hay phân bổ lại."
+    ),
+    "Item": "Mục",
+    "Details": "Chi tiết",
+    "Donated by": "Nhà tài trợ",
+    "Last school": "Trường sử dụng cuối cùng",
+    "Retired on": "Ngày thanh lý",
+    "Reason": "Lý do",
+    "Data wipe:": "Xóa dữ liệu:",
+    "The device's data was wiped (reset to factory settings) on {day} by {name}.": (
+        "Dữ liệu trên thiết bị đã được xóa (khôi phục cài đặt gốc) ngày {day}, người thực "
+        "hiện: {name}."
+    ),
+    "No wipe is recorded for this device. Before it leaves: ☐ its data was wiped (factory reset)  ☐ its storage was destroyed  ☐ it holds no storage. Checked by: ……………………": (
+        "Chưa ghi nhận việc xóa dữ liệu của thiết bị. Trước khi thanh lý: ☐ đã xóa dữ liệu "
+        "(khôi phục cài đặt gốc)  ☐ đã hủy bộ nhớ  ☐ thiết bị không có bộ nhớ. Người kiểm "
+        "tra: ……………………"
+    ),
+    "Disposal (e-waste, donated on, destroyed): ……………………………………": (
+        "Hình thức xử lý (rác thải điện tử, tặng lại, tiêu hủy): ……………………………………"
+    ),
+    "PREPARED BY": "NGƯỜI LẬP BIÊN BẢN",
+    "APPROVED BY": "NGƯỜI PHÊ DUYỆT",
+    "Scan to open the device's history:": "Quét mã để mở lịch sử thiết bị:",
+    "The device is not retired; its disposal record is made when it is retired.": (
+        "Thiết bị chưa được thanh lý; biên bản thanh lý chỉ lập khi thiết bị đã thanh lý."
+    ),
+    "Handover record (PDF)": "Biên bản bàn giao (PDF)",
+    "Loan agreement (PDF)": "Biên bản cho mượn (PDF)",
+    "Loan sheets by class (PDF)": "Danh sách mượn theo lớp (PDF)",
+    "Disposal record": "Biên bản thanh lý",
+    "Disposal record (PDF)": "Biên bản thanh lý (PDF)",
 }
 
 
