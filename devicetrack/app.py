@@ -45,6 +45,7 @@ from devicetrack.donations.controllers import DonationController, LabelBatchCont
 from devicetrack.donations.donor_controllers import DonorController
 from devicetrack.errors import exception_handlers
 from devicetrack.health import health, ready
+from devicetrack.i18n import Message, english
 from devicetrack.idempotency import service as idempotency
 from devicetrack.labels.controllers import DeviceLabelController, LabelSheetController
 from devicetrack.middleware import add_request_id_header, no_store
@@ -56,6 +57,7 @@ from devicetrack.schools.controllers import SchoolController
 from devicetrack.students.controllers import (
     AssignmentController,
     PrivacyController,
+    SchoolLoanController,
     StudentController,
 )
 from devicetrack.web.api_reference import ApiReferencePlugin
@@ -81,6 +83,7 @@ API_CONTROLLERS = [
     SchoolStockController,
     StudentController,
     AssignmentController,
+    SchoolLoanController,
     ReportController,
     AuditController,
     ConditionHistoryController,
@@ -159,13 +162,18 @@ def create_app(settings: Settings) -> Litestar:
             idempotency.Replay: idempotency.replay_response,
         },
         request_max_body_size=settings.max_body_bytes,
+        # A message kept in an answer's body as its id and values (i18n.Message) is sent in
+        # English, like the rest of a successful answer; refusals are translated (errors.py).
+        type_encoders={Message: english},
         state=State({"settings": settings}),
         openapi_config=OpenAPIConfig(
             title="devicetrack API",
             version=__version__,
             description=(
                 "Donated devices from donor to province stock to school to student and back. "
-                "Errors are RFC 9457 problem+json. Authenticate with POST /api/v1/auth/token. "
+                "Errors are RFC 9457 problem+json, their title, detail and messages in the "
+                "language Accept-Language names (vi or en), else the caller's own language, "
+                "else English. Authenticate with POST /api/v1/auth/token. "
                 "Writes take an optional Idempotency-Key header: a retry with the same key "
                 "and request within 24 h gets the first answer and changes nothing."
             ),

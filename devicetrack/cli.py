@@ -1,5 +1,5 @@
 """The `devicetrack` command: serve, demo, db upgrade/downgrade/backup/restore, users create,
-privacy sweep."""
+privacy sweep, labels, i18n extract/compile."""
 
 from __future__ import annotations
 
@@ -193,6 +193,7 @@ def users_create(
     """Create a user (the first admin, typically)."""
     from devicetrack.auth.cli import create_user
     from devicetrack.errors import DomainError
+    from devicetrack.i18n import english
 
     with database(Settings.from_env()) as url:
         migrate.upgrade(url)
@@ -203,8 +204,8 @@ def users_create(
                 )
             )
         except DomainError as exc:
-            details = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
-            click.echo(f"error: {exc.detail} {details}", err=True)
+            details = "; ".join(f"{e.field}: {english(e.message)}" for e in exc.errors)
+            click.echo(f"error: {exc} {details}", err=True)
             sys.exit(1)
         click.echo(f"Created user {user_id} ({email}, {role}).")
 
@@ -230,6 +231,35 @@ def privacy_sweep() -> None:
     )
     if result.skipped:
         click.echo(f"{result.skipped} more still hold a device; they are left for the next run.")
+
+
+@main.group()
+def i18n() -> None:
+    """The message catalogues (devicetrack/locale/<lang>/LC_MESSAGES/devicetrack.po)."""
+
+
+@i18n.command("extract")
+def i18n_extract() -> None:
+    """Bring every catalogue in step with the code and templates: new messages added
+    untranslated, messages no longer used dropped, translations kept."""
+    from devicetrack.i18n import SOURCE_LANGUAGE
+    from devicetrack.i18n.catalogues import extract
+
+    for lang, (messages, untranslated) in extract().items():
+        if lang == SOURCE_LANGUAGE:
+            click.echo(f"{lang}: {messages} messages (their ids are this language)")
+        else:
+            click.echo(f"{lang}: {messages} messages, {untranslated} untranslated")
+
+
+@i18n.command("compile")
+def i18n_compile() -> None:
+    """Write each catalogue's .mo beside its .po (the app compiles a .po in memory when its
+    .mo is missing or older)."""
+    from devicetrack.i18n.catalogues import compile_all
+
+    for path in compile_all():
+        click.echo(f"Wrote {path}")
 
 
 @main.command()

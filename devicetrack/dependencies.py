@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.service import principal_for_credential, unauthorized
 from devicetrack.config import Settings
-from devicetrack.errors import DomainError
+from devicetrack.errors import LOCALE_STATE, DomainError
+from devicetrack.i18n import N_
 from devicetrack.idempotency import service as idempotency
 from devicetrack.idempotency.service import READ_ONLY_METHODS
 
@@ -68,7 +69,7 @@ def _credential(request: Request[Any, Any, Any]) -> str:
         # API keys may also come in their own header, as integrations expect.
         credential = request.headers.get("x-api-key", "")
     elif scheme.lower() != "bearer":
-        raise unauthorized("Use the Bearer scheme.")
+        raise unauthorized(N_("Use the Bearer scheme."))
     credential = credential.strip()
     if not credential:
         raise unauthorized()
@@ -99,6 +100,8 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     credential = _credential(request)
     principal = await principal_for_credential(pool, credential, settings.auth_cache_seconds)
     if principal is None:
-        raise unauthorized("The token is unknown, expired or revoked, or the user is inactive.")
-    request.scope.setdefault("state", {})["user_id"] = principal.user_id
+        raise unauthorized(N_("The token is unknown, expired or revoked, or the user is inactive."))
+    state = request.scope.setdefault("state", {})
+    state["user_id"] = principal.user_id
+    state[LOCALE_STATE] = principal.locale  # the language of a refusal (errors.reader_language)
     return principal

@@ -20,6 +20,13 @@ from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from devicetrack.i18n import (
+    N_,
+    Message,
+    choose_language,
+    english,
+    translate,
+)
 from devicetrack.middleware import ensure_request_id
 
 log = logging.getLogger("devicetrack.errors")
@@ -29,6 +36,10 @@ TYPE_BASE = "https://devicetrack.vn/problems/"
 
 
 class FieldError(msgspec.Struct, omit_defaults=True):
+    """One field's or row's problem. `message` is a message id (`N_("required")`), or a
+    `Message` with its values (`Message(N_("at most {n} characters"), n=100)`); it is
+    translated into the reader's language when the answer is written."""
+
     message: str
     field: str | None = None
     row: int | None = None
@@ -50,14 +61,10 @@ def echo(value: object, limit: int = ECHO_CHARS) -> str:
 
 
 def _bounded(error: FieldError) -> FieldError:
-    field, message = error.field, error.message
-    if (field is None or len(field) <= ECHO_CHARS) and len(message) <= MESSAGE_CHARS:
+    field = error.field
+    if field is None or len(field) <= ECHO_CHARS:
         return error
-    return FieldError(
-        message=echo(message, MESSAGE_CHARS),
-        field=None if field is None else echo(field),
-        row=error.row,
-    )
+    return FieldError(message=error.message, field=echo(field), row=error.row)
 
 
 class RowErrors:
@@ -93,22 +100,27 @@ class RowErrors:
 
 
 class DomainError(Exception):
+    """A refusal: its message id and the values of its placeholders
+    (`NotFound(N_("No device {tag}."), tag=tag)`), translated into the reader's language
+    when it is answered. `detail` is that message; `str(error)` its English."""
+
     status = 400
     kind = "bad-request"
-    title = "Bad request"
+    title = N_("Bad request")
 
     def __init__(
         self,
-        detail: str | None = None,
+        message: str | None = None,
         *,
         errors: Sequence[FieldError] | None = None,
         extra: dict[str, Any] | None = None,
         not_listed: int = 0,
+        **params: Any,
     ) -> None:
         """`not_listed`: errors counted but never made (see MAX_LISTED_ERRORS), besides
         those of `errors` past the cap."""
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
+        self.detail = Message(message or self.title, **params)
+        super().__init__(english(self.detail))
         errors = errors or []
         # Every answer (API and pages) shows the first MAX_LISTED_ERRORS and the count of
         # the rest.
@@ -118,35 +130,72 @@ class DomainError(Exception):
 
 
 class Unauthorized(DomainError):
-    status, kind, title = 401, "unauthorized", "Authentication required"
+    status, kind, title = 401, "unauthorized", N_("Authentication required")
 
 
 class Forbidden(DomainError):
-    status, kind, title = 403, "forbidden", "Not allowed for your role"
+    status, kind, title = 403, "forbidden", N_("Not allowed for your role")
 
 
 class NotFound(DomainError):
-    status, kind, title = 404, "not-found", "Not found"
+    status, kind, title = 404, "not-found", N_("Not found")
 
 
 class Conflict(DomainError):
-    status, kind, title = 409, "conflict", "Conflict with the current state"
+    status, kind, title = 409, "conflict", N_("Conflict with the current state")
 
 
 class ValidationFailed(DomainError):
-    status, kind, title = 422, "validation", "The request did not pass validation"
+    status, kind, title = 422, "validation", N_("The request did not pass validation")
 
 
 class PayloadTooLarge(DomainError):
-    status, kind, title = 413, "payload-too-large", "The upload is too large"
+    status, kind, title = 413, "payload-too-large", N_("The upload is too large")
 
 
 class TooManyRequests(DomainError):
-    status, kind, title = 429, "too-many-requests", "Too many attempts"
+    status, kind, title = 429, "too-many-requests", N_("Too many attempts")
 
 
 class ServiceUnavailable(DomainError):
-    status, kind, title = 503, "unavailable", "Service temporarily unavailable"
+    status, kind, title = 503, "unavailable", N_("Service temporarily unavailable")
+
+
+# Where the caller's language is kept for the answer (dependencies.provide_principal and the
+# pages' sign-in put it there).
+LOCALE_STATE = "locale"
+
+
+def reader_language(request: Request[Any, Any, Any]) -> str:
+    """The language of an API answer: `Accept-Language` when it names a language we have,
+    else the signed-in caller's own language, else English (see i18n.choose_language)."""
+    user_locale = request.scope.get("state", {}).get(LOCALE_STATE)
+    return choose_language(request.headers.get("accept-language"), user_locale)
+
+
+def localise(value: Any, lang: str) -> Any:
+    """`value` with every message in it (in lists and dicts too) in `lang`: what an answer's
+    extra members say to a person is translated like its detail."""
+    if isinstance(value, Message):
+        return translate(value, lang)
+    if isinstance(value, FieldError):
+        return error_body(value, lang)
+    if isinstance(value, list | tuple):
+        return [localise(v, lang) for v in value]
+    if isinstance(value, dict):
+        return {k: localise(v, lang) for k, v in value.items()}
+    return value
+
+
+def error_body(error: FieldError, lang: str) -> dict[str, Any]:
+    """A field error as the answer lists it: its message in `lang`, held to MESSAGE_CHARS
+    (a message is its own short text plus at most one value echoed from the request)."""
+    body: dict[str, Any] = {"message": echo(translate(error.message, lang), MESSAGE_CHARS)}
+    if error.field is not None:
+        body["field"] = error.field
+    if error.row is not None:
+        body["row"] = error.row
+    return body
 
 
 def problem_response(
@@ -158,23 +207,29 @@ def problem_response(
     errors: Sequence[FieldError] = (),
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    lang: str | None = None,
 ) -> Response[Any]:
+    """A problem+json answer. `title`, `detail` and the errors' messages are message ids
+    (or Messages), written in `lang`, by default the reader's (reader_language)."""
+    lang = lang or reader_language(request)
     body: dict[str, Any] = {
         "type": TYPE_BASE + kind,
-        "title": title,
+        "title": translate(title, lang),
         "status": status,
-        "detail": detail,
+        "detail": translate(detail, lang),
         "instance": request.url.path,
     }
     if errors:
-        body["errors"] = [msgspec.to_builtins(e) for e in errors]
+        body["errors"] = [error_body(e, lang) for e in errors]
     if extra:
-        body.update(extra)
+        body.update(localise(extra, lang))
     body["request_id"] = ensure_request_id(request.scope)
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+def handle_domain_error(
+    request: Request[Any, Any, Any], exc: DomainError, lang: str | None = None
+) -> Response[Any]:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     if "retry_after_seconds" in exc.extra:
         headers = {"Retry-After": str(exc.extra["retry_after_seconds"])}
@@ -182,7 +237,7 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
     if exc.errors_not_listed:
         extra = {**extra, "errors_not_listed": exc.errors_not_listed}
     return problem_response(
-        request, exc.status, exc.kind, exc.title, exc.detail, exc.errors, extra, headers
+        request, exc.status, exc.kind, exc.title, exc.detail, exc.errors, extra, headers, lang
     )
 
 
@@ -193,7 +248,7 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
         if isinstance(item, dict):
             key = item.get("key")
             source = item.get("source")
-            message = str(item.get("message", "invalid value"))
+            message = str(item.get("message", N_("invalid value")))
             field = key if key else None
             # Litestar gives the source as a ParamType enum ("query", "path", …).
             source = getattr(source, "value", source)
@@ -212,13 +267,93 @@ def msgspec_path(message: str) -> str | None:
     return message.rsplit("at `$.", 1)[1].rstrip("`")
 
 
-def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def _number_after(text: str, marker: str) -> int | None:
+    tail = text.split(marker, 1)[1].split(" ", 1)[0].rstrip("`,")
+    return int(tail) if tail.isdigit() else None
+
+
+def msgspec_message(text: str) -> str:
+    """A message of msgspec's (or Litestar's) about one value, as one of ours: msgspec
+    writes English only, so a reader of another language gets the kind of problem in their
+    own (the field it names is kept apart, in `field`)."""
+    text = text.split(" - at `", 1)[0]
+    if "unknown field `" in text:
+        return N_("unknown field")
+    if "missing required field `" in text or text == "'data'":
+        return N_("required")
+    if "of length <= " in text and (n := _number_after(text, "of length <= ")) is not None:
+        if text.startswith("Expected `str`"):
+            return Message(N_("at most {n:,} characters"), n=n)
+        return Message(N_("at most {n:,} items"), n=n)
+    if "of length >= " in text and (n := _number_after(text, "of length >= ")) is not None:
+        if text.startswith("Expected `str`"):
+            return Message(N_("at least {n:,} characters"), n=n)
+        return Message(N_("at least {n:,} items"), n=n)
+    if text.startswith("Invalid enum value"):
+        return N_("not one of the choices")
+    if text.startswith(("Expected `int` >", "Expected `int` <", "Expected `float` ")):
+        return N_("out of range")
+    if "date" in text.lower() or "time" in text.lower():
+        return N_("not a valid date or time")
+    if text.startswith("Expected `"):
+        return N_("a value of the wrong type")
+    return N_("invalid value")
+
+
+def foreign(text: str, instead: str | None = None) -> Message:
+    """A text of msgspec's or Litestar's (English only): as it is for an English reader,
+    `instead` in another language (by default our words for the kind of problem a message
+    about one value names, msgspec_message)."""
+    message = Message(text)
+    message.instead = msgspec_message(text) if instead is None else instead
+    return message
+
+
+def litestar_message(detail: str) -> str:
+    """Litestar's own English detail of a refused request, as a message of ours."""
+    if detail.startswith("Validation failed for "):
+        return Message(
+            N_("Validation failed for {target}"),
+            target=echo(detail.removeprefix("Validation failed for ")),
+        )
+    if detail.startswith("Missing required ") and " parameter '" in detail:
+        name = detail.split(" parameter '", 1)[1].split("'", 1)[0]
+        return Message(N_("The parameter {name} is required."), name=echo(name))
+    return Message(N_("The request was refused: {reason}"), reason=echo(detail))
+
+
+# Titles of the statuses Litestar answers itself, as HTTP names them.
+STATUS_TITLES = {
+    400: N_("Bad Request"),
+    401: N_("Unauthorized"),
+    403: N_("Forbidden"),
+    404: N_("Not Found"),
+    405: N_("Method Not Allowed"),
+    406: N_("Not Acceptable"),
+    409: N_("Conflict"),
+    413: N_("Request Entity Too Large"),
+    415: N_("Unsupported Media Type"),
+    429: N_("Too Many Requests"),
+    500: N_("Internal Server Error"),
+    502: N_("Bad Gateway"),
+    503: N_("Service Unavailable"),
+    504: N_("Gateway Timeout"),
+}
+
+
+def handle_http_exception(
+    request: Request[Any, Any, Any], exc: HTTPException, lang: str | None = None
+) -> Response[Any]:
     status = exc.status_code
+    lang = lang or reader_language(request)
+    # Litestar's and msgspec's texts are English: kept as they are for an English reader,
+    # said in our own words in another language (foreign).
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc)
-        detail = exc.detail or "Validation failed"
+        said_detail = exc.detail or N_("Validation failed")
         # msgspec puts the offending path in the message ("… - at `$.grade`"): lift it.
         for err in errors:
+            said = err.message
             if (path := msgspec_path(err.message)) is not None:
                 err.field = path
             elif "unknown field `" in err.message:
@@ -230,22 +365,31 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
                 err.field = None
                 if err.message == "'data'":
                     # No body at all: Litestar reports the missing handler argument.
-                    err.message = "a JSON body is required"
+                    err.message = N_("a JSON body is required")
+            if err.message == said:
+                err.message = foreign(said)
         return problem_response(
             request,
             400,
             "validation",
-            "The request body or parameters are invalid",
-            detail,
+            N_("The request body or parameters are invalid"),
+            foreign(said_detail, litestar_message(said_detail)),
             errors,
+            lang=lang,
         )
     if status == 400 and any(
         text in (exc.detail or "") for text in ("JSON is malformed", "Input data was truncated")
     ):
         return problem_response(
-            request, 400, "malformed-json", "The body is not valid JSON", exc.detail
+            request,
+            400,
+            "malformed-json",
+            N_("The body is not valid JSON"),
+            foreign(exc.detail, N_("The body is not valid JSON.")),
+            lang=lang,
         )
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    title = STATUS_TITLES.get(status, phrase)
     kinds = {
         401: "unauthorized",
         403: "forbidden",
@@ -259,12 +403,20 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     headers = dict(exc.headers or {})
     if status == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
-    detail = exc.detail if exc.detail and exc.detail != phrase else phrase
+    detail: str = title
+    if exc.detail and exc.detail != phrase:
+        detail = foreign(exc.detail, litestar_message(exc.detail))
     if status >= 500:
         log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
-        detail = phrase
+        detail = title
     return problem_response(
-        request, status, kinds.get(status, f"http-{status}"), phrase, detail, headers=headers
+        request,
+        status,
+        kinds.get(status, f"http-{status}"),
+        title,
+        detail,
+        headers=headers,
+        lang=lang,
     )
 
 
@@ -312,8 +464,8 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
             request,
             400,
             "too-deep",
-            "The JSON body is nested too deeply",
-            "The body nests arrays or objects too deeply to be read.",
+            N_("The JSON body is nested too deeply"),
+            N_("The body nests arrays or objects too deeply to be read."),
         )
     kind = database_error_kind(exc)
     if kind == "data":
@@ -321,25 +473,27 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
             request,
             422,
             "out-of-range",
-            "A value is out of range",
-            "A number or text in the request is too large or too long for its field.",
+            N_("A value is out of range"),
+            N_("A number or text in the request is too large or too long for its field."),
         )
     if kind == "retry":
         return problem_response(
             request,
             409,
             "retry",
-            "Another change got in the way",
-            "Another request changed the same records at the same moment; nothing was "
-            "saved. Try again.",
+            N_("Another change got in the way"),
+            N_(
+                "Another request changed the same records at the same moment; nothing was "
+                "saved. Try again."
+            ),
         )
     if kind == "timeout":
         return problem_response(
             request,
             504,
             "timeout",
-            "The query took too long",
-            "The request took longer than the statement timeout; narrow it and try again.",
+            N_("The query took too long"),
+            N_("The request took longer than the statement timeout; narrow it and try again."),
         )
     if isinstance(exc, PoolTimeout):
         # Every database connection of this process stayed busy for the pool's whole wait
@@ -349,8 +503,8 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
             request,
             503,
             "busy",
-            "Service busy",
-            "Every database connection is in use; try again shortly.",
+            N_("Service busy"),
+            N_("Every database connection is in use; try again shortly."),
             headers={"Retry-After": "5"},
         )
     if (
@@ -363,8 +517,8 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
             request,
             503,
             "unavailable",
-            "Service temporarily unavailable",
-            "The database is not reachable right now; try again shortly.",
+            N_("Service temporarily unavailable"),
+            N_("The database is not reachable right now; try again shortly."),
             headers={"Retry-After": "5"},
         )
     log.exception("unexpected error (request %s)", request_id)
@@ -372,8 +526,13 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
         request,
         500,
         "internal",
-        "Internal server error",
-        f"Something went wrong on our side. Quote request id {request_id} when reporting it.",
+        N_("Internal server error"),
+        Message(
+            N_(
+                "Something went wrong on our side. Quote request id {request_id} when reporting it."
+            ),
+            request_id=request_id,
+        ),
     )
 
 

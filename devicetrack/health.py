@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devicetrack.errors import problem_response
+from devicetrack.i18n import N_
 
 
 class Health(msgspec.Struct):
@@ -33,8 +34,8 @@ async def ready(request: Request[Any, Any, Any], db_engine: AsyncEngine) -> Heal
             request,
             503,
             "unavailable",
-            "Not ready",
-            "The database is not reachable.",
+            N_("Not ready"),
+            N_("The database is not reachable."),
             headers={"Retry-After": "5"},
         )
     return Health(status="ready")

@@ -4,7 +4,8 @@
 
 Starts a server on 127.0.0.1 against DATABASE_URL and times, through the HTTP API, the
 province-level and national coverage reports and one province's school-level report; in
-the same run it times `SELECT count(*) FROM devices`. Prints each median time and its
+the same run it times `SELECT count(*) FROM devices`; then the gaps, SIM expiry and
+audit-due reports. Prints each median time and its
 ratio to the count. Target: every report faster than one count(*) scan (ratio < 1).
 """
 
@@ -50,24 +51,34 @@ async def bench(url: str, base: str, runs: int) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
 
-        def report(**params: str):  # type: ignore[no-untyped-def]
+        def report(path: str = "coverage", **params: str):  # type: ignore[no-untyped-def]
             async def call() -> None:
-                r = await client.get("/api/v1/reports/coverage", params=params)
+                r = await client.get(f"/api/v1/reports/{path}", params=params)
                 r.raise_for_status()
 
             return call
 
         results = {
-            "province level (all provinces)": await median_ms(report(level="province"), runs),
-            "national": await median_ms(report(level="nation"), runs),
-            f"school level, province {province}": await median_ms(
+            "coverage, province level (all provinces)": await median_ms(
+                report(level="province"), runs
+            ),
+            "coverage, national": await median_ms(report(level="nation"), runs),
+            f"coverage, school level, province {province}": await median_ms(
                 report(level="school", province=province), runs
+            ),
+            f"gaps, province {province}": await median_ms(report("gaps", province=province), runs),
+            f"SIM expiry (all), province {province}": await median_ms(
+                report("sim-expiry", within_days="all", province=province), runs
+            ),
+            "SIM expiry (30 days), nation": await median_ms(report("sim-expiry"), runs),
+            f"audit due, province {province}": await median_ms(
+                report("audit-due", province=province), runs
             ),
         }
     print(f"data: {devices:,} devices, {schools:,} schools; median of {runs} runs")
     print(f"SELECT count(*) FROM devices: {count_ms:8.1f} ms")
     for name, ms in results.items():
-        print(f"coverage, {name + ':':<32} {ms:8.1f} ms   ratio to count(*): {ms / count_ms:.2f}")
+        print(f"{name + ':':<42} {ms:8.1f} ms   ratio to count(*): {ms / count_ms:.2f}")
 
 
 def main() -> None:

@@ -54,6 +54,10 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
     app = create_app(settings)
     async with AsyncTestClient(app=app, raise_server_exceptions=False) as test_client:
+        # The API answers refusals in the caller's language (Vietnamese for the users the
+        # factories make); the tests read the English unless they ask for Vietnamese
+        # (tests/test_messages.py).
+        test_client.headers["Accept-Language"] = "en"
         yield test_client
 
 

@@ -107,7 +107,10 @@ class Factory:
             user_id,
             datetime.now(UTC) + expires_in,
         )
-        return Caller(int(user_id), role, token, {"Authorization": f"Bearer {token}"})
+        # The caller reads English unless a test asks for Vietnamese (tests/test_messages.py):
+        # without the header the API answers a user in their own language, Vietnamese here.
+        headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+        return Caller(int(user_id), role, token, headers)
 
     async def admin(self) -> Caller:
         return await self.user("admin")

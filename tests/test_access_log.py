@@ -13,7 +13,7 @@ import pytest
 from devicetrack.common.clock import local_today
 from tests.factories import assert_problem
 from tests.lifecycle_helpers import API, make_scene
-from tests.web_helpers import browser
+from tests.web_helpers import browser, pdf_text
 
 
 async def _log(db: asyncpg.Pool) -> list[tuple[int, int, str]]:
@@ -210,13 +210,19 @@ async def test_the_students_export_includes_its_access_log(client, web, db, fact
         (scene.staff_a.user_id, f"GET /students/{lan['id']}"),
         (scene.staff_a.user_id, f"GET /api/v1/students/{lan['id']}/export"),
     ]
-    # The page's download for the family carries the same log, its own read included.
+    # The page's download for the family (a PDF) carries the same log, its own read included.
     download = await web.get(f"/students/{lan['id']}/export", headers=browser(scene.staff_a))
     assert download.status_code == 200
-    assert [e["route"] for e in download.json()["access_log"]][-1] == (
-        f"GET /students/{lan['id']}/export"
-    )
-    assert len(download.json()["access_log"]) == 4
+    text = pdf_text(download.content)
+    log_part = text.split("Who has read the student's personal data", 1)[1]
+    routes = [line.rsplit(" · ", 1)[-1] for line in log_part.strip().splitlines()]
+    assert routes == [
+        f"GET /api/v1/students/{lan['id']}",
+        f"GET /students/{lan['id']}",
+        f"GET /api/v1/students/{lan['id']}/export",
+        f"GET /students/{lan['id']}/export",
+    ]
+    assert (await _log(db))[-1][2] == f"GET /students/{lan['id']}/export"
 
 
 async def test_the_log_cannot_be_changed_or_removed(client, db, factory) -> None:

@@ -18,6 +18,7 @@ from tests.factories import DIEN_BIEN
 FIGURES = (
     "devices_held",
     "devices_working",
+    "devices_incoming",
     "students_with_device",
     "priority_with_device",
     "students_connected",
@@ -189,11 +190,13 @@ async def test_counters_match_a_from_scratch_computation(client, db, factory, se
         "priority_enrolled",
         "devices_held",
         "devices_working",
+        "devices_incoming",
         "students_with_device",
         "priority_with_device",
         "students_connected",
         "overdue_audit",
         "gap",
+        "gap_after_incoming",
     )
     for level, key in (
         ("commune", "commune_code"),

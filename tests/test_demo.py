@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import asyncpg
 from litestar.testing import AsyncTestClient
 
@@ -46,6 +48,19 @@ async def test_the_demo_has_a_story_to_show_and_loads_once(
     within = {d: sum(1 for n in days_left if n <= d) for d in (7, 14, 30)}
     assert 0 < within[7] < within[14] < within[30] < len(sims), within
     assert await db.fetchval("SELECT count(*) FROM audits WHERE closed_at IS NOT NULL") == 1
+    # The closed audit of the computer room: the 15 lent tablets are at home with their
+    # students, listed on loan and never as missing; two tablets were not on the shelves.
+    result = await db.fetchval("SELECT result FROM audits WHERE closed_at IS NOT NULL")
+    result = json.loads(result) if isinstance(result, str) else result
+    lent_tags = {
+        r["asset_tag"]
+        for r in await db.fetch(
+            "SELECT asset_tag FROM devices WHERE status = 'assigned' AND kind <> 'sim'"
+        )
+    }
+    assert {o["asset_tag"] for o in result["on_loan"]} == lent_tags and len(lent_tags) == 15
+    assert len(result["missing"]) == 2 and len(result["found"]) == 18
+    assert not {m["asset_tag"] for m in result["missing"]} & lent_tags
 
     # A believable school: the teacher's first school lends to grades 3–8, so it teaches
     # primary and lower-secondary grades (not a kindergarten's).
@@ -109,6 +124,12 @@ async def test_the_demo_has_a_story_to_show_and_loads_once(
     device = await web.get(f"/devices/{lent}", headers={"Cookie": f"dt_session={token}"})
     assert "Lò Văn Thắng" in device.text and "Nguyễn Thị Hoa" in device.text
     assert "Quản trị hệ thống" not in device.text
+    # The teacher's closed audit shows that tablet on loan, not missing.
+    audit_id = await db.fetchval("SELECT id FROM audits WHERE closed_at IS NOT NULL")
+    audit = await web.get(f"/audits/{audit_id}", headers={"Cookie": f"dt_session={token}"})
+    missing = audit.text.split("data-missing-list", 1)[1].split("</ul>", 1)[0]
+    on_loan = audit.text.split("data-on-loan-list", 1)[1].split("</ul>", 1)[0]
+    assert lent in on_loan and lent not in missing
 
     # The officer's SIM page shows SIMs lapsing this week, and every SIM when asked.
     officer = {"Cookie": f"dt_session={await sign_in(web, 'province@demo.devicetrack.vn')}"}

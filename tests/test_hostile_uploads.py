@@ -363,7 +363,7 @@ async def test_at_most_a_thousand_errors_are_listed_and_the_rest_counted(client,
         files=_files(_csv(rows), "hs.csv"),
     )
     body = assert_problem(response, 422)
-    assert body["detail"] == "3000 row(s) are wrong; nothing was imported."
+    assert body["detail"] == "3000 rows are wrong; nothing was imported."
     assert len(body["errors"]) == 1000 and body["errors_not_listed"] == 2000
     assert [e["row"] for e in body["errors"]] == list(range(2, 1002))
 
@@ -393,7 +393,7 @@ async def test_past_a_thousand_errors_every_wrong_row_is_still_counted(client, f
         files=_files(_csv(rows), "bad.csv"),
     )
     body = assert_problem(response, 422)
-    assert body["detail"] == "5000 row(s) are wrong; nothing was imported."
+    assert body["detail"] == "5000 rows are wrong; nothing was imported."
     assert len(body["errors"]) == 1000 and body["errors_not_listed"] == 4000
 
     admin = await factory.admin()
@@ -402,7 +402,7 @@ async def test_past_a_thousand_errors_every_wrong_row_is_still_counted(client, f
         f"{API}/schools/import", headers=admin.headers, files=_files(_csv(rows), "s.csv")
     )
     body = assert_problem(response, 422)
-    assert body["detail"] == "5000 row(s) are wrong; nothing was imported."
+    assert body["detail"] == "5000 rows are wrong; nothing was imported."
     assert len(body["errors"]) == 1000 and body["errors_not_listed"] == 9000
 
 

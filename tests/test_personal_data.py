@@ -125,6 +125,7 @@ def _urls(schema: dict[str, Any], scene: Scene, ids: dict[str, Any], caller: Cal
             "?priority=ethnic_minority",
         ],
         "/api/v1/assignments": ["", "?open=true", "?overdue=false", "?student={student}"],
+        "/api/v1/schools/{school_id}/loans": ["", "?overdue=true", "?overdue=false"],
         "/api/v1/devices": ["", "?status=assigned", "?q={tablet}"],
         "/api/v1/devices/export": ["?format=csv", "?format=csv&status=assigned"],
         "/api/v1/devices/{asset_tag}/events": ["", "?limit=1000"],

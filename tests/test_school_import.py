@@ -81,7 +81,7 @@ async def test_a_thousand_rows_with_three_bad_ones_import_nothing(
     assert by_row[101]["field"] == "commune_code" and "99999" in by_row[101]["message"]
     assert by_row[501]["field"] == "code" and "row 12" in by_row[501]["message"]
     assert by_row[901]["field"] == "students_total"
-    assert "3 row(s)" in body["detail"]
+    assert "3 rows are wrong" in body["detail"]
     assert await db.fetchval("SELECT count(*) FROM schools") == 0
     assert await db.fetchval("SELECT count(*) FROM enrolments") == 0
 

@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from devicetrack.audits.values import ScanOutcome
 from devicetrack.auth.values import Locale, Role
 from devicetrack.devices.values import (
     ActivationLock,
@@ -62,7 +63,7 @@ COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("consents", "subject"): ConsentSubject,
 }
 # Lists that are not stored in a column of their own.
-NOT_STORED: set[type[StrEnum]] = {TemplateName}
+NOT_STORED: set[type[StrEnum]] = {TemplateName, ScanOutcome}
 
 # `x = ANY (ARRAY[...])` is how PostgreSQL keeps `x IN (...)`; `x <@ ARRAY[...]` holds
 # every element of an array column to the list.

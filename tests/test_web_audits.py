@@ -49,8 +49,14 @@ async def test_audit_by_forms_and_by_the_offline_batch(
     assert batch.json()["unexpected"] == ["rác"]
     live = await web.get(audit_url, headers=browser(scene.staff_a))
     assert "data-found>2<" in live.text.replace(" ", "")
-    closed = await web.post(
+    # Closing asks first, showing what it would mark missing; nothing is closed yet.
+    asked = await web.post(
         f"{audit_url}/close", data=form(scene.staff_a), headers=browser(scene.staff_a)
+    )
+    assert asked.status_code == 200 and tags[2] in asked.text and 'name="confirm"' in asked.text
+    assert await db.fetchval("SELECT count(*) FROM audits WHERE closed_at IS NOT NULL") == 0
+    closed = await web.post(
+        f"{audit_url}/close", data=form(scene.staff_a, confirm="1"), headers=browser(scene.staff_a)
     )
     assert closed.status_code == 303
     result = await web.get(audit_url, headers=browser(scene.staff_a))

@@ -212,6 +212,7 @@ async def test_audit_keeps_scanning_offline_and_uploads_when_back_online(
     assert not await page.locator("[data-queue-text]").is_visible()
     assert await db.fetchval("SELECT count(*) FROM audit_scans") == 3
     await page.click("form[data-close-form] button[type=submit]")
+    await page.click("[data-confirm-close]")  # closing asks first
     await page.wait_for_load_state("networkidle")
     html = await page.content()
     assert tags[3] in html  # the one never scanned is listed as missing

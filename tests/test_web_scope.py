@@ -65,6 +65,8 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "/schools/{a}/allocate": (OK, OK, GONE, REFUSED, GONE, GONE, GONE, GONE),
     "/schools/{a}/audits": (OK, OK, GONE, OK, GONE, GONE, GONE, GONE),
     "/schools/{a}/devices.xlsx": (OK, OK, GONE, OK, GONE, GONE, GONE, GONE),
+    "/schools/{a}/loans": (OK, OK, GONE, OK, GONE, GONE, GONE, GONE),
+    "/schools/{a}/loans?overdue=1": (OK, OK, GONE, OK, GONE, GONE, GONE, GONE),
     "/students/{student}": (OK, OK, GONE, OK, GONE, GONE, REFUSED, REFUSED),
     "/students/{student}/export": (OK, REFUSED, GONE, OK, GONE, GONE, REFUSED, REFUSED),
     "/audits/{audit}": (OK, OK, GONE, OK, GONE, GONE, GONE, GONE),

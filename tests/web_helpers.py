@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import re
 from typing import Any
 
@@ -27,3 +28,10 @@ def csrf_in(html: str) -> str:
     match = re.search(r'name="_csrf" value="([^"]+)"', html)
     assert match, "the page has no CSRF field"
     return match.group(1)
+
+
+def pdf_text(content: bytes) -> str:
+    """The text of a PDF the pages hand out, as a reader's search would find it."""
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)

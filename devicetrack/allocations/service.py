@@ -28,10 +28,11 @@ from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import lifecycle
 from devicetrack.devices.models import Device
 from devicetrack.devices.schemas import ActionBody
-from devicetrack.devices.tags import parse_tag
+from devicetrack.devices.tags import WRONG_CHECK, parse_tag
 from devicetrack.devices.values import LOCKED
 from devicetrack.donations import service as donations
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from devicetrack.i18n import N_, Message, N_plural, Term
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
 from devicetrack.schools.repository import visible_schools
@@ -42,14 +43,14 @@ def _ensure_allocator(principal: Principal, school: School) -> None:
         return
     if principal.is_province_officer and school.province_code == principal.province_code:
         return
-    raise Forbidden("Only province officers allocate stock to schools.")
+    raise Forbidden(N_("Only province officers allocate stock to schools."))
 
 
 def ensure_may_allocate(principal: Principal) -> None:
     """The allocation form is for the roles the lifecycle lets allocate; which schools is
     the school's own scope (read first) and `_ensure_allocator` when allocating."""
     if not lifecycle.may(principal, lifecycle.TRANSITIONS["allocate"]):
-        raise Forbidden("Province officers allocate devices to schools.")
+        raise Forbidden(N_("Province officers allocate devices to schools."))
 
 
 async def _check_quota(
@@ -72,12 +73,20 @@ async def _check_quota(
         held = await repo.held_count(session, school.id or 0, quota.kind, quota.donation_id)
         if held + new > quota.quantity:
             over.append(
-                f"{quota.kind}: holds {held}, quota {quota.quantity}, adding {new}"
-                + (f" (donation {quota.donation_id})" if quota.donation_id else "")
+                Message(
+                    N_("{kind}: holds {held}, quota {quota}, adding {adding} (donation {donation})")
+                    if quota.donation_id
+                    else N_("{kind}: holds {held}, quota {quota}, adding {adding}"),
+                    kind=Term(quota.kind),
+                    held=held,
+                    quota=quota.quantity,
+                    adding=new,
+                    donation=quota.donation_id,
+                )
             )
     if over and not override:
         raise Conflict(
-            "The allocation goes over the school's quota; send override=true to allow it.",
+            N_("The allocation goes over the school's quota; send override=true to allow it."),
             extra={"over_quota": over},
         )
 
@@ -91,26 +100,41 @@ async def allocate(
     by_tags = data.asset_tags is not None
     if by_tags == (data.kind is not None or data.quantity is not None):
         raise ValidationFailed(
-            "Give either asset_tags, or kind and quantity.",
-            errors=[FieldError(field="asset_tags", message="or kind + quantity, not both")],
+            N_("Give either asset_tags, or kind and quantity."),
+            errors=[FieldError(field="asset_tags", message=N_("or kind + quantity, not both"))],
         )
     if by_tags:
         devices = await _lock_named(session, school, data.asset_tags or [])
     else:
         if data.kind is None or data.quantity is None:
             raise ValidationFailed(
-                "Give kind and quantity together.",
-                errors=[FieldError(field="quantity" if data.kind else "kind", message="required")],
+                N_("Give kind and quantity together."),
+                errors=[
+                    FieldError(field="quantity" if data.kind else "kind", message=N_("required"))
+                ],
             )
         devices = await repo.lock_stock(
             session, school.province_code, data.kind, data.quantity, data.donation_id
         )
         if len(devices) < data.quantity:
             raise Conflict(
-                f"Only {len(devices)} {data.kind} device(s) are in stock and free"
-                f"{' in that donation' if data.donation_id else ''}; {data.quantity} asked."
-                " Nothing was allocated.",
+                N_plural(
+                    "Only {n} {kind} device is in stock and free in that donation; {asked} "
+                    "asked. Nothing was allocated.",
+                    "Only {n} {kind} devices are in stock and free in that donation; {asked} "
+                    "asked. Nothing was allocated.",
+                )
+                if data.donation_id
+                else N_plural(
+                    "Only {n} {kind} device is in stock and free; {asked} asked. Nothing was "
+                    "allocated.",
+                    "Only {n} {kind} devices are in stock and free; {asked} asked. Nothing was "
+                    "allocated.",
+                ),
                 extra={"available": len(devices)},
+                n=len(devices),
+                kind=Term(data.kind),
+                asked=data.quantity,
             )
     await _check_quota(session, school, devices, data.override)
     body = ActionBody(school_id=school.id, note=data.note)
@@ -136,43 +160,51 @@ async def allocate(
 async def _lock_named(session: AsyncSession, school: School, codes: list[str]) -> list[Device]:
     if not codes:
         raise ValidationFailed(
-            "No asset tags given.", errors=[FieldError(field="asset_tags", message="empty")]
+            N_("No asset tags given."), errors=[FieldError(field="asset_tags", message=N_("empty"))]
         )
     errors: list[FieldError] = []
     tags: list[str] = []
     for i, code in enumerate(codes):
         parsed = parse_tag(code)
         if parsed is None or not parsed.check_ok:
-            hint = f": did you mean {parsed.expected}?" if parsed else ""
-            errors.append(FieldError(field=f"asset_tags[{i}]", message=f"bad tag {code!r}{hint}"))
+            message = (
+                Message(N_("bad tag {code!r}: did you mean {tag}?"), tag=parsed.expected)
+                if parsed
+                else Message(N_("bad tag {code!r}"))
+            )
+            errors.append(FieldError(field=f"asset_tags[{i}]", message=Message(message, code=code)))
         elif parsed.tag in tags:
-            errors.append(FieldError(field=f"asset_tags[{i}]", message="listed twice"))
+            errors.append(FieldError(field=f"asset_tags[{i}]", message=N_("listed twice")))
         else:
             tags.append(parsed.tag)
     if errors:
-        raise ValidationFailed("Some tags are not valid.", errors=errors)
+        raise ValidationFailed(N_("Some tags are not valid."), errors=errors)
     devices = await repo.lock_by_tags(session, tags)
     found = {d.asset_tag: d for d in devices if d.province_code == school.province_code}
     problems = [
-        f"{t}: no such device in province {school.province_code}" for t in tags if t not in found
+        Message(N_("{tag}: no such device in province {code}"), tag=t, code=school.province_code)
+        for t in tags
+        if t not in found
     ]
     allocatable = lifecycle.TRANSITIONS["allocate"].sources
     problems += [
-        f"{d.asset_tag}: {d.status}" for d in found.values() if d.status not in allocatable
+        Message(N_("{tag}: {status}"), tag=d.asset_tag, status=Term(d.status))
+        for d in found.values()
+        if d.status not in allocatable
     ]
     problems += [
-        f"{d.asset_tag}: installed in a device; allocate that device"
+        Message(N_("{tag}: installed in a device; allocate that device"), tag=d.asset_tag)
         for d in found.values()
         if d.installed_in_id is not None
     ]
     problems += [
-        f"{d.asset_tag}: locked to an account; clear the activation lock first"
+        Message(N_("{tag}: locked to an account; clear the activation lock first"), tag=d.asset_tag)
         for d in found.values()
         if d.activation_lock in LOCKED
     ]
     if problems:
         raise Conflict(
-            "Some devices cannot be allocated; nothing was allocated.",
+            N_("Some devices cannot be allocated; nothing was allocated."),
             extra={"problems": problems},
         )
     return [found[t] for t in tags]
@@ -184,7 +216,7 @@ async def read_allocation(
     allocation = await repo.get_allocation(session, allocation_id)
     school = await session.get(School, allocation.school_id) if allocation else None
     if allocation is None or school is None or not can_see_school(principal, school):
-        raise NotFound(f"No allocation {allocation_id}.")
+        raise NotFound(N_("No allocation {id}."), id=allocation_id)
     devices = await repo.allocation_devices(session, allocation_id)
     items = [
         AllocatedDevice(
@@ -271,8 +303,11 @@ async def _ensure_quota_donation(
         donation = None
     if donation is None or donation.province_code != school.province_code:
         raise ValidationFailed(
-            f"No donation {donation_id} in this school's province.",
-            errors=[FieldError(field="donation_id", message="no such donation in the province")],
+            N_("No donation {id} in this school's province."),
+            errors=[
+                FieldError(field="donation_id", message=N_("no such donation in the province"))
+            ],
+            id=donation_id,
         )
 
 
@@ -294,7 +329,7 @@ async def receive(
     other tag is reported back and nothing changes for it."""
     school = await schools.get_school(session, principal, school_id)
     if not (principal.is_admin or principal.is_school_staff):
-        raise Forbidden("Devices are received by the school's staff.")
+        raise Forbidden(N_("Devices are received by the school's staff."))
     await lock_school_counters(session, school_id)  # see db/counters.py
     received: list[str] = []
     discrepancies: list[Discrepancy] = []
@@ -302,15 +337,13 @@ async def receive(
     for code in data.asset_tags:
         parsed = parse_tag(code)
         if parsed is None:
-            discrepancies.append(Discrepancy(asset_tag=code, reason="not an asset tag"))
+            discrepancies.append(Discrepancy(asset_tag=code, reason=N_("not an asset tag")))
         elif not parsed.check_ok:
             discrepancies.append(
-                Discrepancy(
-                    asset_tag=code, reason=f"check character wrong: did you mean {parsed.expected}?"
-                )
+                Discrepancy(asset_tag=code, reason=Message(WRONG_CHECK, tag=parsed.expected))
             )
         elif parsed.tag in tags:
-            discrepancies.append(Discrepancy(asset_tag=parsed.tag, reason="scanned twice"))
+            discrepancies.append(Discrepancy(asset_tag=parsed.tag, reason=N_("scanned twice")))
         else:
             tags.append(parsed.tag)
     devices = {d.asset_tag: d for d in await repo.lock_by_tags(session, tags)}
@@ -319,10 +352,12 @@ async def receive(
     for tag in tags:
         device = devices.get(tag)
         if device is None or device.school_id != school.id or device.status not in receivable:
-            reason = "not allocated to this school"
+            reason: str = N_("not allocated to this school")
             if device is not None and device.school_id == school.id:
                 reason = (
-                    f"already {device.status} here" if device.status not in receivable else reason
+                    Message(N_("already {status} here"), status=Term(device.status))
+                    if device.status not in receivable
+                    else reason
                 )
             discrepancies.append(Discrepancy(asset_tag=tag, reason=reason))
             continue
@@ -332,7 +367,9 @@ async def receive(
             discrepancies.append(
                 Discrepancy(
                     asset_tag=tag,
-                    reason=f"installed in {host.asset_tag if host else 'a device'}; scan that",
+                    reason=Message(
+                        N_("installed in {tag}; scan that"), tag=host.asset_tag if host else "–"
+                    ),
                 )
             )
             continue

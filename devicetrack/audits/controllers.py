@@ -19,6 +19,7 @@ from devicetrack.audits.schemas import (
 from devicetrack.auth.principal import Principal
 from devicetrack.common import spreadsheet
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
+from devicetrack.devices.values import DeviceStatus
 from devicetrack.schools import service as schools
 
 
@@ -33,6 +34,11 @@ def audit_csv(audit: AuditRead) -> bytes:
             rows.append(["found", f.asset_tag, f.kind, f.condition, f.scanned_at])
         for m in audit.result.missing:
             rows.append(["missing", m.asset_tag, m.kind, m.status, m.student_code])
+        for loan in audit.result.on_loan:
+            # Not missing: at home with a student (named only to those who may see it).
+            due = f"due {loan.due_back_on.isoformat()}" if loan.due_back_on else ""
+            detail = " ".join(p for p in (loan.student_code, due) if p)
+            rows.append(["on_loan", loan.asset_tag, loan.kind, DeviceStatus.ASSIGNED, detail])
         for u in audit.result.unexpected:
             rows.append(
                 [

@@ -46,7 +46,11 @@ def audit_pdf(audit: AuditRead, school_name: str, word: Words = lambda c: c or "
     )
     line(
         f"Dự kiến / expected: {audit.expected}   Tìm thấy / found: {audit.found}   "
-        f"Thiếu / missing: {audit.missing}   Ngoài danh sách / unexpected: {audit.unexpected}",
+        f"Thiếu / missing: {audit.missing}",
+    )
+    line(
+        f"Học sinh đang mượn / on loan: {audit.on_loan}   "
+        f"Ngoài danh sách / unexpected: {audit.unexpected}",
         gap=8,
     )
     if audit.result:
@@ -58,6 +62,16 @@ def audit_pdf(audit: AuditRead, school_name: str, word: Words = lambda c: c or "
             (
                 "Thiếu / Missing",
                 [f"{m.asset_tag}  {word(m.kind)}  {word(m.status)}" for m in audit.result.missing],
+            ),
+            (
+                # Not missing: at home with a student; the school confirms them with the
+                # student (who is named only to readers who may see it: see service.read).
+                "Học sinh đang mượn (xác nhận với học sinh) / On loan (confirm with the student)",
+                [
+                    f"{o.asset_tag}  {word(o.kind)}  {o.student_code or ''}"
+                    + (f"  hạn trả / due {o.due_back_on:%d/%m/%Y}" if o.due_back_on else "")
+                    for o in audit.result.on_loan
+                ],
             ),
             (
                 "Ngoài danh sách / Unexpected",

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
 
+from devicetrack.audits.values import ScanOutcome
 from devicetrack.common.schemas import Body
 from devicetrack.devices.values import Condition
 
@@ -45,6 +46,16 @@ class ScanRejected(msgspec.Struct):
     code: str | None = None
 
 
+class ScanEntry(msgspec.Struct, omit_defaults=True):
+    """One entry of a batch, in the batch's order: what became of it."""
+
+    index: int
+    outcome: ScanOutcome
+    # As recorded: the device's tag when the auditor may read the device, else as scanned.
+    code: str | None = None
+    message: str | None = None  # why it was rejected
+
+
 class ScanResult(msgspec.Struct):
     accepted: int
     rejected: list[ScanRejected]
@@ -53,6 +64,12 @@ class ScanResult(msgspec.Struct):
     # Codes of this batch that name no device expected in this audit (kept: they are the
     # result's "unexpected"), so a scanner can tell the auditor at once.
     unexpected: list[str] = msgspec.field(default_factory=list)
+    # Every entry of the batch with its outcome, so a scanner marks a scan good only once
+    # the server has said so.
+    entries: list[ScanEntry] = msgspec.field(default_factory=list)
+    # Of the expected devices not seen yet: those lent to students, and the others.
+    on_loan_so_far: int = 0
+    missing_so_far: int = 0
 
 
 class FoundItem(msgspec.Struct):
@@ -66,6 +83,18 @@ class MissingItem(msgspec.Struct):
     asset_tag: str
     kind: str
     status: str
+    student_code: str | None = None
+
+
+class OnLoanItem(msgspec.Struct, omit_defaults=True):
+    """An expected device that was not scanned because a student has it at home: not
+    missing. The school confirms it with the student, or skips it. Who the student is
+    reaches only the school's staff and admins (service.read leaves it out for others)."""
+
+    asset_tag: str
+    kind: str
+    due_back_on: date | None = None
+    student_id: int | None = None
     student_code: str | None = None
 
 
@@ -85,6 +114,19 @@ class AuditResult(msgspec.Struct):
     found: list[FoundItem]
     missing: list[MissingItem]
     unexpected: list[UnexpectedItem]
+    # Expected, not scanned, and lent to a student: its own group, never counted missing.
+    on_loan: list[OnLoanItem] = msgspec.field(default_factory=list)
+
+
+class StillExpected(msgspec.Struct):
+    """What an open audit has not seen yet, for the auditor to look for: the devices still
+    to find, and the lent ones (confirm with the student, or skip). Each list holds at most
+    the first `shown` by tag; the totals count them all."""
+
+    to_find: list[MissingItem]
+    to_find_total: int
+    on_loan: list[OnLoanItem]
+    on_loan_total: int
 
 
 class AuditRead(msgspec.Struct):
@@ -101,6 +143,8 @@ class AuditRead(msgspec.Struct):
     found: int
     missing: int
     unexpected: int
+    # Expected devices lent to students and not scanned (not in `missing`).
+    on_loan: int
     result: AuditResult | None = None
 
 

@@ -21,12 +21,16 @@ from devicetrack.audits.schemas import (
     FoundItem,
     MarkLostResult,
     MissingItem,
+    OnLoanItem,
     ScanBatch,
+    ScanEntry,
     ScanIn,
     ScanRejected,
     ScanResult,
+    StillExpected,
     UnexpectedItem,
 )
+from devicetrack.audits.values import ScanOutcome
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device, can_see_school
 from devicetrack.custody import service as custody
@@ -34,11 +38,14 @@ from devicetrack.db.counters import relock
 from devicetrack.devices import lifecycle
 from devicetrack.devices import repository as devices_repo
 from devicetrack.devices.schemas import ActionBody
-from devicetrack.devices.tags import parse_tag
-from devicetrack.errors import Conflict, Forbidden, NotFound
+from devicetrack.devices.tags import WRONG_CHECK, parse_tag
+from devicetrack.devices.values import DeviceStatus
+from devicetrack.errors import Conflict, Forbidden, NotFound, foreign
+from devicetrack.i18n import N_, Message
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
 from devicetrack.schools.repository import visible_schools
+from devicetrack.students.service import sees_personal_data
 
 FREEZE_EXPECTED = """
 INSERT INTO audit_expected (audit_id, device_id, status_at_start)
@@ -53,16 +60,40 @@ SELECT DISTINCT ON (code) code, device_id, condition, scanned_at
  ORDER BY code, scanned_at DESC, id DESC
 """
 PROGRESS = """
-SELECT (SELECT count(*) FROM audit_expected WHERE audit_id = :audit)::int,
-       (SELECT count(DISTINCT code) FROM audit_scans WHERE audit_id = :audit)::int,
-       (SELECT count(*) FROM audit_scans WHERE audit_id = :audit)::int,
+SELECT (SELECT count(*) FROM audit_expected WHERE audit_id = :audit)::int AS expected,
+       (SELECT count(DISTINCT code) FROM audit_scans WHERE audit_id = :audit)::int AS codes,
+       (SELECT count(*) FROM audit_scans WHERE audit_id = :audit)::int AS logged,
        (SELECT count(*) FROM audit_expected e WHERE e.audit_id = :audit AND EXISTS (
             SELECT 1 FROM audit_scans s WHERE s.audit_id = :audit
-               AND s.device_id = e.device_id))::int,
+               AND s.device_id = e.device_id))::int AS found,
        (SELECT count(DISTINCT s.code) FROM audit_scans s WHERE s.audit_id = :audit
            AND (s.device_id IS NULL OR s.device_id NOT IN (
                 SELECT device_id FROM audit_expected WHERE audit_id = :audit)))::int
+           AS unexpected,
+       (SELECT count(*) FROM audit_expected e JOIN devices d ON d.id = e.device_id
+         WHERE e.audit_id = :audit AND d.status = :lent AND NOT EXISTS (
+            SELECT 1 FROM audit_scans s WHERE s.audit_id = :audit
+               AND s.device_id = e.device_id))::int AS on_loan
 """
+# The expected devices with what an audit's result says of each (the student and due date
+# of a lent one: its open loan); `only` narrows them, `limit` cuts the list.
+EXPECTED = """
+SELECT d.id, d.asset_tag, d.kind, d.status, d.condition, d.student_id, st.student_code,
+       a.due_back_on
+  FROM audit_expected e JOIN devices d ON d.id = e.device_id
+  LEFT JOIN students st ON st.id = d.student_id
+  LEFT JOIN assignments a ON a.device_id = d.id AND a.returned_at IS NULL
+ WHERE e.audit_id = :audit {only}
+ ORDER BY d.asset_tag {limit}
+"""
+NOT_SEEN = """AND NOT EXISTS (SELECT 1 FROM audit_scans s WHERE s.audit_id = :audit
+                                AND s.device_id = d.id)"""
+
+
+async def _progress(session: AsyncSession, audit_id: int) -> Any:
+    """expected, codes, logged, found, unexpected and on_loan (lent, not scanned yet)."""
+    params = {"audit": audit_id, "lent": DeviceStatus.ASSIGNED}
+    return (await session.execute(text(PROGRESS), params)).one()
 
 
 def _ensure_auditor(principal: Principal, school: School) -> None:
@@ -70,7 +101,7 @@ def _ensure_auditor(principal: Principal, school: School) -> None:
         return
     if principal.is_school_staff and school.id in principal.school_ids:
         return
-    raise Forbidden("Audits are run by the school's staff and province officers.")
+    raise Forbidden(N_("Audits are run by the school's staff and province officers."))
 
 
 async def _get(
@@ -87,7 +118,7 @@ async def _get(
         or principal.is_donor
         or not can_see_school(principal, school)
     ):
-        raise NotFound(f"No audit {audit_id}.")
+        raise NotFound(N_("No audit {id}."), id=audit_id)
     return audit, school
 
 
@@ -167,17 +198,19 @@ async def scan(
     else:
         raw = list(batch.scans)
     rejected: list[ScanRejected] = []
-    good: list[tuple[str, ScanIn]] = []
+    good: list[tuple[int, str, ScanIn]] = []
     for index, entry in enumerate(raw):
         try:
             item = msgspec.convert(entry, ScanIn, strict=False)
         except msgspec.ValidationError as exc:
             code = entry.get("code") or entry.get("asset_tag") if isinstance(entry, dict) else None
-            rejected.append(ScanRejected(index=index, message=str(exc), code=code))
+            rejected.append(ScanRejected(index=index, message=foreign(str(exc)), code=code))
             continue
         code = (item.code or item.asset_tag or "").strip()
         if not code:
-            rejected.append(ScanRejected(index=index, message="code (or asset_tag) is required"))
+            rejected.append(
+                ScanRejected(index=index, message=N_("code (or asset_tag) is required"))
+            )
             continue
         if (problem := _scan_time_problem(item, audit.started_at)) is not None:
             rejected.append(ScanRejected(index=index, code=code, message=problem))
@@ -189,27 +222,33 @@ async def scan(
                     ScanRejected(
                         index=index,
                         code=code,
-                        message=f"check character wrong: did you mean {parsed.expected}?",
+                        message=Message(WRONG_CHECK, tag=parsed.expected),
                     )
                 )
                 continue
             code = parsed.tag
-        good.append((code, item))
+        good.append((index, code, item))
     # Lock after parsing, so a close cannot slip in between check and insert.
     audit, _ = await _get(session, principal, audit_id, lock=True)
     if audit.closed_at is not None:
         raise Conflict(
-            "The audit is closed; start a new one.",
+            N_("The audit is closed; start a new one."),
             extra={"closed_at": audit.closed_at.isoformat()},
         )
-    known = await _resolve(session, principal, audit, sorted({c for c, _ in good}))
+    known = await _resolve(session, principal, audit, sorted({c for _, c, _ in good}))
     now = datetime.now(UTC)
     rows = []
     unexpected: set[str] = set()  # codes naming no device this audit expects
-    for code, item in good:
+    entries = [
+        ScanEntry(index=r.index, outcome=ScanOutcome.REJECTED, code=r.code, message=r.message)
+        for r in rejected
+    ]
+    for index, code, item in good:
         tag, device_id, is_expected = known.get(code, (code, None, False))
         if not is_expected:
             unexpected.add(tag)
+        outcome = ScanOutcome.FOUND if is_expected else ScanOutcome.UNEXPECTED
+        entries.append(ScanEntry(index=index, outcome=outcome, code=tag))
         rows.append(
             {
                 "audit_id": audit_id,
@@ -231,13 +270,16 @@ async def scan(
             ),
             rows,
         )
-    expected, _, _, found, _ = (await session.execute(text(PROGRESS), {"audit": audit_id})).one()
+    progress = await _progress(session, audit_id)
     return ScanResult(
         accepted=len(rows),
         rejected=rejected,
-        found_so_far=found,
-        expected=expected,
+        found_so_far=progress.found,
+        expected=progress.expected,
         unexpected=sorted(unexpected),
+        entries=sorted(entries, key=lambda e: e.index),
+        on_loan_so_far=progress.on_loan,
+        missing_so_far=progress.expected - progress.found - progress.on_loan,
     )
 
 
@@ -253,37 +295,23 @@ def _scan_time_problem(item: ScanIn, started_at: datetime | None) -> str | None:
     if item.scanned_at.tzinfo is None:
         item.scanned_at = item.scanned_at.replace(tzinfo=UTC)  # a time without zone is UTC
     if item.scanned_at > datetime.now(UTC) + CLOCK_SKEW:
-        return "scanned_at is in the future"
+        return N_("scanned_at is in the future")
     if started_at is not None and item.scanned_at < started_at - CLOCK_SKEW:
-        return "scanned_at is before the audit started"
+        return N_("scanned_at is before the audit started")
     return None
 
 
 async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, list[dict[str, Any]]]:
     params = {"audit": audit.id}
     latest = {r.code: r for r in await session.execute(text(LATEST_SCANS), params)}
-    expected = list(
-        await session.execute(
-            text(
-                "SELECT d.id, d.asset_tag, d.kind, d.status, d.condition, st.student_code"
-                " FROM audit_expected e JOIN devices d ON d.id = e.device_id"
-                " LEFT JOIN students st ON st.id = d.student_id"
-                " WHERE e.audit_id = :audit ORDER BY d.asset_tag"
-            ),
-            params,
-        )
-    )
+    expected = list(await session.execute(text(EXPECTED.format(only="", limit="")), params))
     expected_ids = {r.id for r in expected}
     scanned_by_device = {r.device_id: r for r in latest.values() if r.device_id is not None}
-    found, missing, updates = [], [], []
+    found, updates = [], []
+    missing, on_loan = _not_seen([r for r in expected if r.id not in scanned_by_device])
     for r in expected:
         s = scanned_by_device.get(r.id)
         if s is None:
-            missing.append(
-                MissingItem(
-                    asset_tag=r.asset_tag, kind=r.kind, status=r.status, student_code=r.student_code
-                )
-            )
             continue
         condition = s.condition or r.condition
         found.append(
@@ -311,7 +339,7 @@ async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, li
     for r in sorted(others, key=lambda r: r.code):
         d = devices.get(r.device_id)
         if d is None:
-            unexpected.append(UnexpectedItem(code=r.code, reason="unknown code"))
+            unexpected.append(UnexpectedItem(code=r.code, reason=N_("unknown code")))
             continue
         item = UnexpectedItem(
             code=r.code,
@@ -324,16 +352,91 @@ async def _compute(session: AsyncSession, audit: Audit) -> tuple[AuditResult, li
             reason="",
         )
         if d.status in ("lost", "stolen"):
-            item.reason = f"reported {d.status}"
+            item.reason = N_("reported lost") if d.status == "lost" else N_("reported stolen")
             item.suggested_action = "found"
         elif d.status == "retired":
-            item.reason = "retired"
+            item.reason = N_("retired")
         elif d.school_id != audit.school_id:
-            item.reason = "held by another school" if d.school_id else "in province stock"
+            item.reason = N_("held by another school") if d.school_id else N_("in province stock")
         else:
-            item.reason = f"not expected here ({d.status})"
+            # Its status is the item's own `status`: the reason stays one message (a result
+            # is stored, and shown in the reader's language later).
+            item.reason = N_("not expected here")
         unexpected.append(item)
-    return AuditResult(found=found, missing=missing, unexpected=unexpected), updates
+    result = AuditResult(found=found, missing=missing, unexpected=unexpected, on_loan=on_loan)
+    return result, updates
+
+
+def _not_seen(rows: list[Any]) -> tuple[list[MissingItem], list[OnLoanItem]]:
+    """Expected devices nobody scanned: missing, unless a student has them at home (lent
+    now); those are their own group, to confirm with the student or skip."""
+    missing, on_loan = [], []
+    for r in rows:
+        if r.status == DeviceStatus.ASSIGNED:
+            on_loan.append(
+                OnLoanItem(
+                    asset_tag=r.asset_tag,
+                    kind=r.kind,
+                    due_back_on=r.due_back_on,
+                    student_id=r.student_id,
+                    student_code=r.student_code,
+                )
+            )
+        else:
+            missing.append(
+                MissingItem(
+                    asset_tag=r.asset_tag, kind=r.kind, status=r.status, student_code=r.student_code
+                )
+            )
+    return missing, on_loan
+
+
+def _refuse_empty(result: AuditResult) -> None:
+    if (result.missing or result.on_loan) and not result.found and not result.unexpected:
+        # Closing counts as the school's audit (reports, audit-due): an audit in which
+        # nothing was scanned would record every device as missing, most likely by mistake.
+        raise Conflict(
+            N_("Nothing has been scanned in this audit yet; scan the devices before closing it."),
+            extra={"expected": len(result.missing) + len(result.on_loan)},
+        )
+
+
+async def preview_close(session: AsyncSession, principal: Principal, audit_id: int) -> AuditResult:
+    """What closing the audit now would record (found, missing, on loan, unexpected), for
+    the auditor to confirm; nothing is written. Refused as `close` would refuse it."""
+    audit, school = await _get(session, principal, audit_id)
+    _ensure_auditor(principal, school)
+    if audit.closed_at is not None:
+        raise Conflict(N_("The audit is already closed."))
+    result, _ = await _compute(session, audit)
+    _refuse_empty(result)
+    return _as_seen_by_reader(principal, audit.school_id, result)
+
+
+async def still_expected(
+    session: AsyncSession, principal: Principal, audit_id: int, *, shown: int = 200
+) -> StillExpected:
+    """The expected devices of an open audit not scanned yet, for the auditor to look for:
+    the first `shown` of each group (a school may hold thousands), with the totals."""
+    audit, _ = await _get(session, principal, audit_id)
+    progress = await _progress(session, audit_id)
+    params = {"audit": audit.id, "lent": DeviceStatus.ASSIGNED, "shown": shown}
+    rows: list[Any] = []
+    for group in ("AND d.status <> :lent", "AND d.status = :lent"):
+        query = EXPECTED.format(only=f"{NOT_SEEN} {group}", limit="LIMIT :shown")
+        rows += list(await session.execute(text(query), params))
+    missing, on_loan = _not_seen(rows)
+    seen = _as_seen_by_reader(
+        principal,
+        audit.school_id,
+        AuditResult(found=[], missing=missing, unexpected=[], on_loan=on_loan),
+    )
+    return StillExpected(
+        to_find=seen.missing,
+        to_find_total=progress.expected - progress.found - progress.on_loan,
+        on_loan=seen.on_loan,
+        on_loan_total=progress.on_loan,
+    )
 
 
 async def close(session: AsyncSession, principal: Principal, audit_id: int) -> AuditRead:
@@ -341,15 +444,9 @@ async def close(session: AsyncSession, principal: Principal, audit_id: int) -> A
     _ensure_auditor(principal, school)
     audit, school = await _relock(session, principal, audit)
     if audit.closed_at is not None:
-        raise Conflict("The audit is already closed.")
+        raise Conflict(N_("The audit is already closed."))
     result, updates = await _compute(session, audit)
-    if result.missing and not result.found and not result.unexpected:
-        # Closing counts as the school's audit (reports, audit-due): an audit in which
-        # nothing was scanned would record every device as missing, most likely by mistake.
-        raise Conflict(
-            "Nothing has been scanned in this audit yet; scan the devices before closing it.",
-            extra={"expected": len(result.missing)},
-        )
+    _refuse_empty(result)
     if updates:
         # One statement updates every found device; the coverage triggers see it once.
         await session.execute(
@@ -388,13 +485,12 @@ async def close(session: AsyncSession, principal: Principal, audit_id: int) -> A
 
 async def read(session: AsyncSession, principal: Principal, audit_id: int) -> AuditRead:
     audit, _ = await _get(session, principal, audit_id)
-    expected, codes, logged, found, unexpected = (
-        await session.execute(text(PROGRESS), {"audit": audit_id})
-    ).one()
+    expected, codes, logged, found, unexpected, on_loan = await _progress(session, audit_id)
     result = msgspec.convert(audit.result, AuditResult) if audit.result else None
     if result is not None:
         found, unexpected = len(result.found), len(result.unexpected)
-        result.unexpected = [_as_seen_by(principal, item) for item in result.unexpected]
+        on_loan = len(result.on_loan)
+        result = _as_seen_by_reader(principal, audit.school_id, result)
     assert audit.id is not None and audit.started_at is not None
     return AuditRead(
         id=audit.id,
@@ -408,10 +504,26 @@ async def read(session: AsyncSession, principal: Principal, audit_id: int) -> Au
         scanned_codes=codes,
         scans_logged=logged,
         found=found,
-        missing=len(result.missing) if result else expected - found,
+        missing=len(result.missing) if result else expected - found - on_loan,
         unexpected=unexpected,
+        on_loan=on_loan,
         result=result,
     )
+
+
+def _as_seen_by_reader(principal: Principal, school_id: int, result: AuditResult) -> AuditResult:
+    """A result as the reader may see it: unexpected scans redacted (below), and who holds a
+    lent device only for those who may see who the school's students are (its staff and
+    admins): a province officer reads the tag, the kind and the due date, never the student."""
+    result.unexpected = [_as_seen_by(principal, item) for item in result.unexpected]
+    if not sees_personal_data(principal, school_id):
+        result.on_loan = [
+            OnLoanItem(asset_tag=i.asset_tag, kind=i.kind, due_back_on=i.due_back_on)
+            for i in result.on_loan
+        ]
+        for item in result.missing:
+            item.student_code = None
+    return result
 
 
 def _as_seen_by(principal: Principal, item: UnexpectedItem) -> UnexpectedItem:
@@ -426,7 +538,7 @@ def _as_seen_by(principal: Principal, item: UnexpectedItem) -> UnexpectedItem:
     if principal.is_school_staff and item.held_by_school_id in principal.school_ids:
         return item
     # SPEC §2's own words for it: scanned here, held elsewhere.
-    return UnexpectedItem(code=item.code, reason="held elsewhere")
+    return UnexpectedItem(code=item.code, reason=N_("held elsewhere"))
 
 
 async def list_audits(
@@ -439,7 +551,7 @@ async def list_audits(
     limit: int,
 ) -> list[AuditRead]:
     if principal.is_donor:
-        raise Forbidden("Donors do not run audits.")
+        raise Forbidden(N_("Donors do not run audits."))
     query = (
         select(Audit.id)
         .where(Audit.school_id.in_(select(School.id).where(visible_schools(principal))))
@@ -461,10 +573,10 @@ async def mark_missing_lost(
 ) -> MarkLostResult:
     audit, _ = await _get(session, principal, audit_id)
     if not (principal.is_admin or principal.is_province_officer):
-        raise Forbidden("Only province officers turn missing devices into lost ones.")
+        raise Forbidden(N_("Only province officers turn missing devices into lost ones."))
     audit, _ = await _relock(session, principal, audit)
     if audit.closed_at is None or not audit.result:
-        raise Conflict("Close the audit first.")
+        raise Conflict(N_("Close the audit first."))
     result = msgspec.convert(audit.result, AuditResult)
     marked, skipped = [], []
     body = ActionBody(note=f"missing in audit {audit_id}")
@@ -491,7 +603,7 @@ async def condition_history(
 ) -> ConditionHistory:
     await schools.get_school(session, principal, school_id)
     if principal.is_donor:
-        raise Forbidden("Donors do not read school condition history.")
+        raise Forbidden(N_("Donors do not read school condition history."))
     current = {
         c: n
         for c, n in await session.execute(

@@ -8,7 +8,7 @@ from devicetrack.auth import service
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.schemas import UserCreate
 from devicetrack.db.engine import cli_session
-from devicetrack.errors import ValidationFailed
+from devicetrack.errors import ValidationFailed, foreign
 
 # The command line is run by whoever operates the installation: it acts as an admin.
 OPERATOR = Principal(user_id=0, email="cli", full_name="command line", role="admin")
@@ -36,7 +36,7 @@ async def create_user(
     try:
         data = msgspec.convert(fields, UserCreate)
     except msgspec.ValidationError as exc:
-        raise ValidationFailed(str(exc)) from None
+        raise ValidationFailed(foreign(str(exc))) from None
     async with cli_session(url) as session:
         user = await service.create_user(session, OPERATOR, data)
     return user.id

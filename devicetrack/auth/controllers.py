@@ -24,6 +24,7 @@ from devicetrack.auth.schemas import (
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
 from devicetrack.config import Settings
 from devicetrack.errors import problem_response
+from devicetrack.i18n import N_
 
 
 class AuthController(Controller):
@@ -46,7 +47,7 @@ class AuthController(Controller):
                 request,
                 401,
                 "unauthorized",
-                "Sign-in failed",
+                N_("Sign-in failed"),
                 outcome.detail,
                 headers={"WWW-Authenticate": "Bearer"},
             )

@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 
 from devicetrack.auth.principal import Principal
 from devicetrack.errors import Forbidden, NotFound
+from devicetrack.i18n import N_
 
 
 class SchoolOwned(Protocol):
@@ -76,9 +77,10 @@ def can_see_school(principal: Principal, school: SchoolOwned) -> bool:
 S = TypeVar("S", bound=SchoolOwned)
 
 
-def ensure_school_visible(principal: Principal, school: S | None, what: str) -> S:
+def ensure_school_visible(principal: Principal, school: S | None, missing: str) -> S:
+    """`school`, or NotFound with the message `missing` when it is none the caller sees."""
     if school is None or not can_see_school(principal, school):
-        raise NotFound(f"No {what}.")
+        raise NotFound(missing)
     return school
 
 
@@ -89,7 +91,7 @@ def dashboard_province(principal: Principal, asked: str | None) -> str | None:
         return principal.province_code
     if principal.is_admin:
         return asked
-    raise Forbidden("Coverage dashboards are for province officers.")
+    raise Forbidden(N_("Coverage dashboards are for province officers."))
 
 
 def ensure_can_manage_registry(principal: Principal, province_code: str) -> None:
@@ -98,9 +100,9 @@ def ensure_can_manage_registry(principal: Principal, province_code: str) -> None
         return
     if principal.is_province_officer:
         if province_code != principal.province_code:
-            raise Forbidden("You manage schools of your own province only.")
+            raise Forbidden(N_("You manage schools of your own province only."))
         return
-    raise Forbidden("Only province officers and admins manage the school registry.")
+    raise Forbidden(N_("Only province officers and admins manage the school registry."))
 
 
 def ensure_can_edit_enrolment(principal: Principal, school: SchoolOwned) -> None:
@@ -108,7 +110,7 @@ def ensure_can_edit_enrolment(principal: Principal, school: SchoolOwned) -> None
         return
     if principal.is_school_staff and school.id in principal.school_ids:
         return
-    raise Forbidden("Your role cannot change enrolments.")
+    raise Forbidden(N_("Your role cannot change enrolments."))
 
 
 def can_see_donation(principal: Principal, donor_id: int, province_code: str) -> bool:

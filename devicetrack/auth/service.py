@@ -37,6 +37,7 @@ from devicetrack.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from devicetrack.i18n import N_
 
 
 class LoginRefused(msgspec.Struct):
@@ -95,7 +96,7 @@ async def login(
     )
     if attempt.id is None:
         raise _throttled(
-            "Too many failed sign-in attempts; wait a few minutes and try again.", settings
+            N_("Too many failed sign-in attempts; wait a few minutes and try again."), settings
         )
     user = await repo.user_by_email(session, email)
     # argon2 costs tens to hundreds of milliseconds of CPU: in a thread, so that the other
@@ -108,10 +109,10 @@ async def login(
         # An address may hold several accounts (a school's shared computer), so it gets more room.
         if attempt.by_address >= 4 * settings.login_max_failures:
             raise _throttled(
-                "Too many failed sign-in attempts from this address; wait a few minutes.",
+                N_("Too many failed sign-in attempts from this address; wait a few minutes."),
                 settings,
             )
-        return LoginRefused("Email or password is wrong, or the account is deactivated.")
+        return LoginRefused(N_("Email or password is wrong, or the account is deactivated."))
     await repo.clear_failures(session, email, up_to=attempt.id)
     token = new_token("dt")
     expires_at = datetime.now(UTC) + timedelta(hours=settings.token_ttl_hours)
@@ -135,7 +136,9 @@ async def locale_of(session: AsyncSession, email: str) -> str:
 async def set_locale(session: AsyncSession, principal: Principal, locale: str) -> None:
     if locale not in set(Locale):
         raise ValidationFailed(
-            "Language must be vi or en.", errors=[FieldError(field="lang", message="vi or en")]
+            N_("Language must be one of: {choices}."),
+            errors=[FieldError(field="lang", message=N_("not one of the choices"))],
+            choices=", ".join(Locale),
         )
     await repo.set_locale(session, principal.user_id, locale)
     cache.forget_user(principal.user_id)
@@ -156,7 +159,7 @@ def me(principal: Principal) -> MeRead:
 
 def require_admin(principal: Principal) -> None:
     if not principal.is_admin:
-        raise Forbidden("Only an administrator may manage users and API keys.")
+        raise Forbidden(N_("Only an administrator may manage users and API keys."))
 
 
 def _user_read(user: User, school_ids: list[int]) -> UserRead:
@@ -178,13 +181,13 @@ def _user_read(user: User, school_ids: list[int]) -> UserRead:
 def _check_role_scope(data: UserCreate) -> None:
     errors: list[FieldError] = []
     if data.role == "province_officer" and not data.province_code:
-        errors.append(FieldError(field="province_code", message="a province officer needs one"))
+        errors.append(FieldError(field="province_code", message=N_("a province officer needs one")))
     if data.role == "school_staff" and not data.school_ids:
-        errors.append(FieldError(field="school_ids", message="school staff need one or more"))
+        errors.append(FieldError(field="school_ids", message=N_("school staff need one or more")))
     if data.role == "donor" and data.donor_id is None:
-        errors.append(FieldError(field="donor_id", message="a donor user needs a donor"))
+        errors.append(FieldError(field="donor_id", message=N_("a donor user needs a donor")))
     if errors:
-        raise ValidationFailed("The role needs a scope.", errors=errors)
+        raise ValidationFailed(N_("The role needs a scope."), errors=errors)
 
 
 async def create_user(session: AsyncSession, principal: Principal, data: UserCreate) -> UserRead:
@@ -218,19 +221,19 @@ def _user_integrity_error(exc: IntegrityError) -> Conflict | ValidationFailed:
     message = str(exc.orig)
     if "uq_users_email" in message:
         return Conflict(
-            "A user with this email exists.",
-            errors=[FieldError(field="email", message="already in use")],
+            N_("A user with this email exists."),
+            errors=[FieldError(field="email", message=N_("already in use"))],
         )
-    for constraint, field in (
-        ("fk_users_province_code_provinces", "province_code"),
-        ("fk_users_donor_id_donors", "donor_id"),
-        ("fk_user_schools_school_id_schools", "school_ids"),
+    for constraint, field, unknown in (
+        ("fk_users_province_code_provinces", "province_code", N_("Unknown province.")),
+        ("fk_users_donor_id_donors", "donor_id", N_("Unknown donor.")),
+        ("fk_user_schools_school_id_schools", "school_ids", N_("Unknown school.")),
     ):
         if constraint in message:
             return ValidationFailed(
-                f"Unknown {field}.", errors=[FieldError(field=field, message="does not exist")]
+                unknown, errors=[FieldError(field=field, message=N_("does not exist"))]
             )
-    return ValidationFailed("The user could not be saved.")
+    return ValidationFailed(N_("The user could not be saved."))
 
 
 async def list_users(
@@ -246,7 +249,7 @@ async def get_user(session: AsyncSession, principal: Principal, user_id: int) ->
     require_admin(principal)
     user = await repo.get_user(session, user_id)
     if user is None or user.id is None:
-        raise NotFound(f"No user {user_id}.")
+        raise NotFound(N_("No user {id}."), id=user_id)
     schools = await repo.school_ids_of(session, [user.id])
     return _user_read(user, schools[user.id])
 
@@ -257,7 +260,7 @@ async def update_user(
     require_admin(principal)
     user = await repo.get_user(session, user_id)
     if user is None or user.id is None:
-        raise NotFound(f"No user {user_id}.")
+        raise NotFound(N_("No user {id}."), id=user_id)
     cache.forget_user(user.id)
     if data.full_name is not None:
         user.full_name = data.full_name
@@ -277,8 +280,8 @@ async def update_user(
     if data.school_ids is not None:
         if user.role != "school_staff":
             raise ValidationFailed(
-                "Only school staff have schools.",
-                errors=[FieldError(field="school_ids", message="not for this role")],
+                N_("Only school staff have schools."),
+                errors=[FieldError(field="school_ids", message=N_("not for this role"))],
             )
         try:
             async with session.begin_nested():
@@ -296,7 +299,7 @@ async def create_api_key(
     owner = await repo.get_user(session, data.user_id)
     if owner is None:
         raise ValidationFailed(
-            "Unknown user.", errors=[FieldError(field="user_id", message="does not exist")]
+            N_("Unknown user."), errors=[FieldError(field="user_id", message=N_("does not exist"))]
         )
     key = new_token("dtk")
     row = await repo.add_api_key(
@@ -339,10 +342,10 @@ async def revoke_api_key(session: AsyncSession, principal: Principal, key_id: in
     require_admin(principal)
     key = await repo.get_api_key(session, key_id)
     if key is None:
-        raise NotFound(f"No API key {key_id}.")
+        raise NotFound(N_("No API key {id}."), id=key_id)
     await repo.revoke_api_key(session, key_id)
     cache.forget_user(key.user_id)
 
 
-def unauthorized(detail: str = "Send a valid bearer token or API key.") -> Unauthorized:
+def unauthorized(detail: str = N_("Send a valid bearer token or API key.")) -> Unauthorized:
     return Unauthorized(detail)

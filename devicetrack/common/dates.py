@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from devicetrack.common.clock import VIETNAM, local_today
 from devicetrack.errors import FieldError, ValidationFailed
+from devicetrack.i18n import N_, Message
 
 EARLIEST = date(2000, 1, 1)
 YEARS_AHEAD = 10
@@ -34,7 +35,9 @@ def out_of_range(value: date | datetime) -> str | None:
     last = latest()
     if EARLIEST <= day <= last:
         return None
-    return f"must be between {EARLIEST.isoformat()} and {last.isoformat()}"
+    return Message(
+        N_("must be between {first} and {last}"), first=EARLIEST.isoformat(), last=last.isoformat()
+    )
 
 
 def check_event_dates(**fields: date | datetime | None) -> None:
@@ -45,4 +48,4 @@ def check_event_dates(**fields: date | datetime | None) -> None:
         if value is not None and (problem := out_of_range(value)) is not None
     ]
     if errors:
-        raise ValidationFailed("A date is out of range.", errors=errors)
+        raise ValidationFailed(N_("A date is out of range."), errors=errors)

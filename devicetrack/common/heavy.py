@@ -23,13 +23,14 @@ from litestar.datastructures import State
 
 from devicetrack.common import processes
 from devicetrack.errors import TooManyRequests
+from devicetrack.i18n import N_
 
 # What a refused caller is told to wait: about what one large export takes.
 RETRY_AFTER_SECONDS = 5
 
 
 class Busy(TooManyRequests):
-    title = "Too many exports at once"
+    title = N_("Too many exports at once")
 
 
 class HeavyWork:
@@ -49,9 +50,13 @@ class HeavyWork:
             await asyncio.wait_for(self._slots.acquire(), self.wait_seconds or 0.001)
         except TimeoutError:
             raise Busy(
-                f"The server is already making {self.limit} exports or label sheets; "
-                f"try again in {RETRY_AFTER_SECONDS} seconds.",
+                N_(
+                    "The server is already making {limit} exports or label sheets; "
+                    "try again in {seconds} seconds."
+                ),
                 extra={"retry_after_seconds": RETRY_AFTER_SECONDS, "limit": self.limit},
+                limit=self.limit,
+                seconds=RETRY_AFTER_SECONDS,
             ) from None
 
     def release(self) -> None:

@@ -31,6 +31,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 from devicetrack.errors import DomainError
+from devicetrack.i18n import N_
 
 _NOT_QUOTES_OR_BRACKETS = bytes(c for c in range(256) if c not in b'"[]{}')
 # Bodies that are never decoded as JSON: forms and the spreadsheet uploads.
@@ -45,7 +46,7 @@ _NOT_JSON = (
 
 
 class NestedTooDeep(DomainError):
-    status, kind, title = 400, "too-deep", "The JSON body is nested too deeply"
+    status, kind, title = 400, "too-deep", N_("The JSON body is nested too deeply")
 
 
 # +1 for an opener, -1 for a closer; both kinds nest alike.
@@ -117,8 +118,11 @@ async def _judged(body: bytes, limit: int) -> bool:
 
 def _refusal(limit: int) -> NestedTooDeep:
     return NestedTooDeep(
-        f"The body nests arrays or objects more than {limit} levels deep; no request of"
-        " this service needs that many."
+        N_(
+            "The body nests arrays or objects more than {limit} levels deep; no request of"
+            " this service needs that many."
+        ),
+        limit=limit,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 from litestar.params import Parameter
 
 from devicetrack.errors import FieldError, ValidationFailed
+from devicetrack.i18n import N_
 
 T = TypeVar("T")
 
@@ -42,8 +43,8 @@ def decode_cursor(cursor: str | None) -> int | None:
         return last_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed(
-            "The cursor is not one this server issued.",
-            errors=[FieldError(field="cursor", message="invalid cursor")],
+            N_("The cursor is not one this server issued."),
+            errors=[FieldError(field="cursor", message=N_("invalid cursor"))],
         ) from exc
 
 

@@ -33,6 +33,7 @@ import msgspec
 from devicetrack.common.workers import off_loop, release
 from devicetrack.config import Settings
 from devicetrack.errors import FieldError, PayloadTooLarge, ValidationFailed
+from devicetrack.i18n import N_, Message, N_plural
 
 XLSX_MAGIC = b"PK\x03\x04"
 # An XLSX names a few dozen parts; its zip directory is a few KB. A larger directory is
@@ -115,25 +116,43 @@ def _norm_header(name: str) -> str:
     return folded.replace(" ", "_").replace("-", "_")
 
 
+# The refusal of a file checked row by row: every import says it the same way.
+ROWS_WRONG = N_plural(
+    "{n} row is wrong; nothing was imported.", "{n} rows are wrong; nothing was imported."
+)
+
+
 def too_many_rows(limits: UploadLimits) -> PayloadTooLarge:
     return PayloadTooLarge(
-        f"The file has more than {limits.max_rows:,} rows; split it into smaller files.",
-        errors=[FieldError(field="file", message=f"more than {limits.max_rows:,} rows")],
+        N_("The file has more than {max:,} rows; split it into smaller files."),
+        errors=[
+            FieldError(
+                field="file", message=Message(N_("more than {max:,} rows"), max=limits.max_rows)
+            )
+        ],
+        max=limits.max_rows,
         extra={"limit": "upload_max_rows", "max": limits.max_rows},
     )
 
 
 def _too_many_columns(limits: UploadLimits) -> ValidationFailed:
     return ValidationFailed(
-        f"The file has more than {limits.max_columns:,} columns.",
-        errors=[FieldError(row=1, message=f"more than {limits.max_columns:,} columns")],
+        N_("The file has more than {max:,} columns."),
+        errors=[
+            FieldError(
+                row=1, message=Message(N_("more than {max:,} columns"), max=limits.max_columns)
+            )
+        ],
+        max=limits.max_columns,
         extra={"limit": "upload_max_columns", "max": limits.max_columns},
     )
 
 
 def _too_long(limits: UploadLimits, row: int, field: str | None = None) -> FieldError:
     return FieldError(
-        row=row, field=field, message=f"longer than {limits.max_cell_chars:,} characters"
+        row=row,
+        field=field,
+        message=Message(N_("longer than {max:,} characters"), max=limits.max_cell_chars),
     )
 
 
@@ -228,9 +247,14 @@ def check_xlsx_size(data: bytes, limits: UploadLimits) -> None:
     if declared > limits.max_xlsx_bytes:
         mb = limits.max_xlsx_bytes // (1024 * 1024)
         raise PayloadTooLarge(
-            f"The workbook holds {declared // (1024 * 1024):,} MB once decompressed; "
-            f"at most {mb:,} MB are read.",
-            errors=[FieldError(field="file", message=f"more than {mb:,} MB decompressed")],
+            N_("The workbook holds {declared:,} MB once decompressed; at most {mb:,} MB are read."),
+            errors=[
+                FieldError(
+                    field="file", message=Message(N_("more than {mb:,} MB decompressed"), mb=mb)
+                )
+            ],
+            declared=declared // (1024 * 1024),
+            mb=mb,
             extra={"limit": "upload_max_xlsx_bytes", "max": limits.max_xlsx_bytes},
         )
 
@@ -238,9 +262,15 @@ def check_xlsx_size(data: bytes, limits: UploadLimits) -> None:
 def _too_much_text(limits: UploadLimits) -> PayloadTooLarge:
     mb = limits.max_xlsx_bytes // (1024 * 1024)
     return PayloadTooLarge(
-        f"The workbook's cells hold more than {limits.max_xlsx_bytes:,} characters in all "
-        f"(at most {mb:,} MB are read); split it into smaller files.",
-        errors=[FieldError(field="file", message=f"more than {mb:,} MB of cell text")],
+        N_(
+            "The workbook's cells hold more than {chars:,} characters in all "
+            "(at most {mb:,} MB are read); split it into smaller files."
+        ),
+        errors=[
+            FieldError(field="file", message=Message(N_("more than {mb:,} MB of cell text"), mb=mb))
+        ],
+        chars=limits.max_xlsx_bytes,
+        mb=mb,
         extra={"limit": "upload_max_xlsx_bytes", "max": limits.max_xlsx_bytes},
     )
 
@@ -256,8 +286,8 @@ class Lost:
 
 def _unreadable() -> ValidationFailed:
     return ValidationFailed(
-        "The XLSX file could not be read.",
-        errors=[FieldError(field="file", message="not a readable XLSX workbook")],
+        N_("The XLSX file could not be read."),
+        errors=[FieldError(field="file", message=N_("not a readable XLSX workbook"))],
     )
 
 
@@ -334,14 +364,16 @@ def _child_rows(
             code = child.wait()
             if code < 0 and not watchdog.is_alive():
                 raise ValidationFailed(
-                    "The XLSX file took too long to read.",
-                    errors=[FieldError(field="file", message="took too long to read")],
+                    N_("The XLSX file took too long to read."),
+                    errors=[FieldError(field="file", message=N_("took too long to read"))],
                 )
             if code < 0 or message.get("error") == "memory":
                 raise PayloadTooLarge(
-                    "The workbook needs more memory to read than an upload may use; "
-                    "delete empty rows and columns beyond the data and save it again.",
-                    errors=[FieldError(field="file", message="too large to read")],
+                    N_(
+                        "The workbook needs more memory to read than an upload may use; "
+                        "delete empty rows and columns beyond the data and save it again."
+                    ),
+                    errors=[FieldError(field="file", message=N_("too large to read"))],
                     extra={
                         "limit": "upload_reader_memory_bytes",
                         "max": limits.reader_memory_bytes,
@@ -360,7 +392,7 @@ def _child_rows(
 
 # Excel keeps numbers as doubles: from 16 digits on, the last ones are lost (an ICCID typed
 # as a number, 8984048000077777777, comes back as ...77920). Such cells are refused.
-LOST_DIGITS = (
+LOST_DIGITS = N_(
     "a number of 16 or more digits loses its last digits in Excel; "
     "format the column as Text and type it again"
 )
@@ -399,7 +431,8 @@ def read_table(
         except UnicodeDecodeError:
             continue
     raise ValidationFailed(
-        "The file is not UTF-8 text.", errors=[FieldError(field="file", message="not UTF-8")]
+        N_("The file is not UTF-8 text."),
+        errors=[FieldError(field="file", message=N_("not UTF-8"))],
     )
 
 
@@ -456,23 +489,25 @@ def _table(
         # The csv module's field limit (131,072 characters by default) or a quote left
         # open until the end of the file: an error of that row, not of the server.
         text = str(exc)
-        if "field larger than field limit" in text:
-            message = f"a cell is longer than {limits.max_cell_chars:,} characters"
-        else:
-            message = "not valid CSV here (is a quote left open?)"
+        message = (
+            Message(N_("a cell is longer than {max:,} characters"), max=limits.max_cell_chars)
+            if "field larger than field limit" in text
+            else N_("not valid CSV here (is a quote left open?)")
+        )
         raise ValidationFailed(
-            "The file could not be read to the end; nothing was imported.",
+            N_("The file could not be read to the end; nothing was imported."),
             errors=[*errors, FieldError(row=number + 1, message=message)],
         ) from None
     if errors:
         raise ValidationFailed(
-            f"{len({e.row for e in errors})} row(s) are wrong; nothing was imported.",
+            ROWS_WRONG,
             errors=errors,
             extra=(
                 {"limit": "upload_max_cell_chars", "max": max_chars}
                 if any(e.message != NUL_IN_CELL for e in errors)
                 else None
             ),
+            n=len({e.row for e in errors}),
         )
     lossy = [
         FieldError(row=row, field=columns[index], message=LOST_DIGITS)
@@ -484,15 +519,18 @@ def _table(
         # columns included); those are counted as not listed.
         not_listed = max(0, lost.count - len(lost.cells))
         raise ValidationFailed(
-            f"{len(lossy) + not_listed} cell(s) hold numbers too long for Excel; "
-            "nothing was imported.",
+            N_plural(
+                "{n} cell holds a number too long for Excel; nothing was imported.",
+                "{n} cells hold numbers too long for Excel; nothing was imported.",
+            ),
             errors=lossy,
             not_listed=not_listed,
+            n=len(lossy) + not_listed,
         )
     return Table(columns=[c for c in columns if c], rows=rows)
 
 
-NUL_IN_CELL = (
+NUL_IN_CELL = N_(
     "holds a NUL character, which no text has: is the file a spreadsheet saved under a "
     ".csv name? Save it as CSV UTF-8, or upload the .xlsx"
 )
@@ -516,13 +554,16 @@ def _header(
         end -= 1
     if not end:
         raise ValidationFailed(
-            "The file has no header row.", errors=[FieldError(row=1, message="header row missing")]
+            N_("The file has no header row."),
+            errors=[FieldError(row=1, message=N_("header row missing"))],
         )
     if end > limits.max_columns:
         raise _too_many_columns(limits)
     header = cells[:end]
     if any(len(h) > limits.max_cell_chars for h in header):
-        raise ValidationFailed("The header row is not right.", errors=[_too_long(limits, number)])
+        raise ValidationFailed(
+            N_("The header row is not right."), errors=[_too_long(limits, number)]
+        )
     columns: list[str] = []
     errors: list[FieldError] = []
     for name in header:
@@ -532,14 +573,15 @@ def _header(
             continue
         canonical = aliases.get(key)
         if canonical is None:
-            errors.append(FieldError(row=number, field=name.strip(), message="unknown column"))
+            errors.append(FieldError(row=number, field=name.strip(), message=N_("unknown column")))
         columns.append(canonical or key)
     missing = required - set(columns)
     errors += [
-        FieldError(row=number, field=c, message="required column missing") for c in sorted(missing)
+        FieldError(row=number, field=c, message=N_("required column missing"))
+        for c in sorted(missing)
     ]
     if errors:
-        raise ValidationFailed("The header row is not right.", errors=errors)
+        raise ValidationFailed(N_("The header row is not right."), errors=errors)
     return columns
 
 
@@ -553,7 +595,7 @@ def clean_cell(value: str) -> str:
 def parse_int(value: str) -> int:
     text = value.replace(" ", "").replace("\u00a0", "")
     if not text.lstrip("-").isdigit():
-        raise ValueError("must be a whole number")
+        raise ValueError(N_("must be a whole number"))
     return int(text)
 
 
@@ -565,7 +607,7 @@ def parse_bool(value: str, default: bool) -> bool:
         return True
     if lowered in {"0", "false", "no", "n", "không", "khong"}:
         return False
-    raise ValueError("must be true or false")
+    raise ValueError(N_("must be true or false"))
 
 
 def xlsx_safe(text: str) -> str:

@@ -10,13 +10,15 @@ from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 from devicetrack.common.workers import release_memory
 from devicetrack.errors import FieldError, PayloadTooLarge, ValidationFailed
+from devicetrack.i18n import N_, Message
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
     mib = limit / (1024 * 1024)
     return PayloadTooLarge(
-        f"The upload is larger than {mib:g} MiB.",
-        errors=[FieldError(field="file", message=f"larger than {mib:g} MiB")],
+        N_("The upload is larger than {mib:g} MiB."),
+        errors=[FieldError(field="file", message=Message(N_("larger than {mib:g} MiB"), mib=mib))],
+        mib=mib,
         extra={"limit": "max_upload_bytes", "max": limit},
     )
 
@@ -60,14 +62,15 @@ async def read_upload(request: Request[Any, Any, Any]) -> tuple[bytes, str | Non
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise ValidationFailed(
-                "Send the table as the multipart field `file`.",
-                errors=[FieldError(field="file", message="missing")],
+                N_("Send the table as the multipart field `file`."),
+                errors=[FieldError(field="file", message=N_("missing"))],
             )
         return await upload.read(), upload.filename
     body = await request.body()
     if not body:
         raise ValidationFailed(
-            "The request has no file.", errors=[FieldError(field="file", message="empty body")]
+            N_("The request has no file."),
+            errors=[FieldError(field="file", message=N_("empty body"))],
         )
     name = "upload.xlsx" if "spreadsheetml" in content_type else "upload.csv"
     return body, name

@@ -19,7 +19,8 @@ from devicetrack.db.counters import relock
 from devicetrack.devices import lifecycle, service
 from devicetrack.devices.models import Device
 from devicetrack.devices.schemas import ActionBody, ActionResult, EventRead
-from devicetrack.errors import FieldError, NotFound, ValidationFailed
+from devicetrack.errors import FieldError, NotFound, ValidationFailed, echo
+from devicetrack.i18n import N_
 from devicetrack.students import repository as students
 
 # The actions of lifecycle.TRANSITIONS that leave the status as it is, and who performs them.
@@ -65,7 +66,9 @@ async def perform(
     session: AsyncSession, principal: Principal, code: str, action: str, body: ActionBody
 ) -> ActionResult:
     if action not in ACTIONS:
-        raise NotFound(f"Unknown action {action!r}.", extra={"actions": ACTIONS})
+        raise NotFound(
+            N_("Unknown action {action!r}."), extra={"actions": ACTIONS}, action=echo(action)
+        )
     if action == "allocate":
         # Allocation has its own rules (quotas, an allocation record): one path for both.
         device = await service.get_device(session, principal, code)
@@ -74,7 +77,8 @@ async def perform(
         await lifecycle.check(session, principal, device, action)
         if body.school_id is None:
             raise ValidationFailed(
-                "Name the school.", errors=[FieldError(field="school_id", message="required")]
+                N_("Name the school."),
+                errors=[FieldError(field="school_id", message=N_("required"))],
             )
         result = await allocate(
             session,

@@ -24,11 +24,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.errors import Conflict
+from devicetrack.i18n import N_
 
 T = TypeVar("T")
 
-DEVICE_MOVED = "The device moved to another school meanwhile; try again."
-STUDENT_MOVED = "The student moved to another school meanwhile; try again."
+DEVICE_MOVED = N_("The device moved to another school meanwhile; try again.")
+STUDENT_MOVED = N_("The student moved to another school meanwhile; try again.")
 
 
 async def lock_school_counters(session: AsyncSession, *school_ids: int | None) -> None:

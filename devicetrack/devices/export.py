@@ -5,7 +5,7 @@ Every cell passes the one formula rule there."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import IO, Any
 
 from sqlalchemy import ColumnElement
@@ -43,6 +43,10 @@ COLUMNS = [
     "installed_in",
     "installed_sim",
 ]
+# The export a person reads (the pages') names the donation, the donor and the school where
+# the API's gives their numbers; the names come from donations.export, which knows all three.
+NAMED = {"donation_id": "donation", "donor_id": "donor", "school_id": "school"}
+PEOPLE_COLUMNS = [NAMED.get(c, c) for c in COLUMNS]
 DATES = {"warranty_until", "plan_expires_on"}  # days; the other times are timestamps
 # Rows per fetch: what the event loop does between two other requests' turns.
 BATCH = 500
@@ -83,20 +87,23 @@ async def xlsx_file(
     *,
     heading: Callable[[str], str] | None = None,
     prepare: Callable[[Sequence[Any]], Sequence[Any]] | None = None,
+    names: Mapping[str, ColumnElement[Any]] | None = None,
 ) -> IO[bytes]:
     """The workbook, written by a worker process that reads the rows itself (the same
     query, scope included). `heading` names the columns and `prepare` shows a row for a
     person (the pages: the reader's language and clock); the API's export keeps names and
-    stored values as they are. `prepare` must pickle: it travels to the worker."""
+    stored values as they are. `prepare` must pickle: it travels to the worker. With
+    `names` (a column per key of NAMED's values), the columns are PEOPLE_COLUMNS."""
+    names_of = COLUMNS if names is None else PEOPLE_COLUMNS
     columns = [
         spreadsheet.Column(
             heading(name) if heading else name, spreadsheet.DAY if name in DATES else None
         )
-        for name in COLUMNS
+        for name in names_of
     ]
     query = spreadsheet.Query.of(
         engine,
-        repo.export_query(where, COLUMNS, repo.readable_note(principal)),
+        repo.export_query(where, names_of, repo.readable_note(principal), names),
         heavy.statement_timeout_ms,
     )
     return await heavy.file(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from devicetrack.i18n import N_
+
 _NON_DIGITS = re.compile(r"[\s\-.()]")
 
 
@@ -31,9 +33,9 @@ def check_imei(value: str) -> tuple[str | None, str | None]:
     digits = _NON_DIGITS.sub("", value)
     # isascii too: str.isdigit() also accepts other scripts' digits, which no IMEI has.
     if len(digits) != 15 or not (digits.isascii() and digits.isdigit()):
-        return None, "must be exactly 15 digits"
+        return None, N_("must be exactly 15 digits")
     if not luhn_ok(digits):
-        return None, "check digit is wrong"
+        return None, N_("check digit is wrong")
     return digits, None
 
 
@@ -42,12 +44,12 @@ def check_iccid(value: str) -> tuple[str | None, str | None, str | None]:
     carriers print ICCIDs without a valid check digit."""
     digits = _NON_DIGITS.sub("", value)
     if not (digits.isascii() and digits.isdigit()):
-        return None, "must contain digits only", None
+        return None, N_("must contain digits only"), None
     if not 18 <= len(digits) <= 20:
-        return None, "must be 18 to 20 digits long", None
+        return None, N_("must be 18 to 20 digits long"), None
     if not digits.startswith("89"):
-        return None, "must start with 89 (telecom industry identifier)", None
-    warning = None if luhn_ok(digits) else "Luhn check digit does not match; kept as given"
+        return None, N_("must start with 89 (telecom industry identifier)"), None
+    warning = None if luhn_ok(digits) else N_("Luhn check digit does not match; kept as given")
     return digits, None, warning
 
 
@@ -58,9 +60,9 @@ def normalise_msisdn(value: str) -> tuple[str | None, str | None]:
     if text.startswith("+"):
         text = text[1:]
         if not text.startswith("84"):
-            return None, "must be a Vietnamese number (+84…)"
+            return None, N_("must be a Vietnamese number (+84…)")
     if not (text.isascii() and text.isdigit()):
-        return None, "must be a phone number"
+        return None, N_("must be a phone number")
     if text.startswith("84") and len(text) in (11, 12):
         national = text[2:]
     elif text.startswith("0") and len(text) in (10, 11):
@@ -69,9 +71,9 @@ def normalise_msisdn(value: str) -> tuple[str | None, str | None]:
         # A spreadsheet stripped the leading 0 of a mobile (9 digits) or landline number.
         national = text
     else:
-        return None, "must be a Vietnamese number like 0912345678 or +84912345678"
+        return None, N_("must be a Vietnamese number like 0912345678 or +84912345678")
     if national.startswith("0"):
-        return None, "must be a Vietnamese number like 0912345678 or +84912345678"
+        return None, N_("must be a Vietnamese number like 0912345678 or +84912345678")
     return "+84" + national, None
 
 
@@ -96,4 +98,4 @@ def parse_date(value: str) -> date:
             return datetime.strptime(value, "%d/%m/%Y").date()
         return date.fromisoformat(value[:10])
     except ValueError:
-        raise ValueError("must be a date like 2025-07-14 or 14/07/2025") from None
+        raise ValueError(N_("must be a date like 2025-07-14 or 14/07/2025")) from None

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device
+from devicetrack.common.tabular import ROWS_WRONG
 from devicetrack.common.workers import off_loop, release
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices.intake_rows import (
@@ -29,6 +30,7 @@ from devicetrack.devices.intake_rows import (
 )
 from devicetrack.devices.tags import format_tags
 from devicetrack.errors import Conflict, FieldError, ValidationFailed
+from devicetrack.i18n import N_, Message
 
 STAGING_NEW = """
 CREATE TEMPORARY TABLE intake_rows (
@@ -106,13 +108,13 @@ SELECT s.rownum, 'asset_tag', coalesce(d.serial, d.imei, d.iccid, 'a device'), d
 # What a row that collides with a stored device is told: the other device is named only
 # to a caller who may read it (another donor's tag or serial is not this donor's business).
 CONFLICT_MESSAGES = {
-    "imei": ("IMEI already registered as {}", "IMEI already registered"),
-    "iccid": ("ICCID already registered as {}", "ICCID already registered"),
+    "imei": (N_("IMEI already registered as {tag}"), N_("IMEI already registered")),
+    "iccid": (N_("ICCID already registered as {tag}"), N_("ICCID already registered")),
     "serial": (
-        "serial already registered for this make as {}",
-        "serial already registered for this make",
+        N_("serial already registered for this make as {tag}"),
+        N_("serial already registered for this make"),
     ),
-    "asset_tag": ("tag already bound to {}", "tag already bound to another device"),
+    "asset_tag": (N_("tag already bound to {tag}"), N_("tag already bound to another device")),
 }
 # Two statements rather than one INSERT … RETURNING feeding the events: the staging table
 # already holds each device's id (its column default draws from the devices' sequence
@@ -135,35 +137,43 @@ INSERT INTO device_events (device_id, actor_id, action, to_status, condition, da
 SELECT id, $1, 'registered', 'in_stock', condition, $2::jsonb FROM intake_rows
 """
 CONFLICTS_UPDATE = """
-SELECT s.rownum, 'asset_tag' AS field, 'no device with this tag in this donation' AS message
+SELECT s.rownum, 'asset_tag' AS field, 'not-in-donation' AS message,
+       NULL::text AS other_tag, NULL::int AS other_row
   FROM intake_updates s LEFT JOIN devices d ON d.asset_tag = s.asset_tag AND d.donation_id = $1
  WHERE d.id IS NULL
 UNION ALL
-SELECT s.rownum, 'serial', 'serial already registered for this make as ' || o.asset_tag
+SELECT s.rownum, 'serial', 'serial-taken', o.asset_tag, NULL
   FROM intake_updates s
   JOIN devices d ON d.asset_tag = s.asset_tag
   JOIN devices o ON o.id <> d.id AND o.serial = s.serial
                AND lower(coalesce(o.make, '')) = lower(coalesce(d.make, ''))
 UNION ALL
-SELECT s.rownum, 'serial', 'duplicate of row ' || min(t.rownum) OVER (PARTITION BY s.rownum)
+SELECT s.rownum, 'serial', 'duplicate', NULL, min(t.rownum) OVER (PARTITION BY s.rownum)
   FROM intake_updates s
   JOIN devices d ON d.asset_tag = s.asset_tag
   JOIN intake_updates t ON t.rownum < s.rownum AND t.serial = s.serial
   JOIN devices e ON e.asset_tag = t.asset_tag
                AND lower(coalesce(e.make, '')) = lower(coalesce(d.make, ''))
 UNION ALL
-SELECT s.rownum, 'asset_tag',
-       'the device has left the province stock; ask the province to change it'
+SELECT s.rownum, 'asset_tag', 'left-stock', NULL, NULL
   FROM intake_updates s JOIN devices d ON d.asset_tag = s.asset_tag
  WHERE $2 AND d.status <> 'in_stock'
 UNION ALL
-SELECT s.rownum, 'msisdn', 'SIM fields apply to SIMs only'
+SELECT s.rownum, 'msisdn', 'sims-only', NULL, NULL
   FROM intake_updates s JOIN devices d ON d.asset_tag = s.asset_tag
  WHERE d.kind <> 'sim' AND (s.msisdn IS NOT NULL OR s.carrier IS NOT NULL
        OR s.plan_name IS NOT NULL OR s.plan_quota_gb IS NOT NULL
        OR s.plan_expires_on IS NOT NULL OR s.paid_by IS NOT NULL)
 ORDER BY 1, 2
 """
+# What CONFLICTS_UPDATE's rows say, by their code; the row's tag and row fill the message.
+UPDATE_CONFLICTS = {
+    "not-in-donation": N_("no device with this tag in this donation"),
+    "serial-taken": N_("serial already registered for this make as {tag}"),
+    "duplicate": N_("duplicate of row {row} in this file"),
+    "left-stock": N_("the device has left the province stock; ask the province to change it"),
+    "sims-only": N_("SIM fields apply to SIMs only"),
+}
 APPLY_UPDATE = """
 WITH changed AS (
     UPDATE devices d SET
@@ -229,12 +239,11 @@ def _refuse(checked: CheckedRows, db_errors: list[FieldError] | None = None) -> 
     errors = sorted(checked.errors.listed + more, key=lambda e: (e.row or 0, e.field or ""))
     if errors or checked.errors.not_listed:
         raise ValidationFailed(
-            f"{checked.errors.wrong_rows(more)} row(s) are wrong; nothing was imported.",
+            ROWS_WRONG,
             errors=errors,
             not_listed=checked.errors.not_listed,
-            extra={"warnings": [msgspec.to_builtins(w) for w in checked.warnings]}
-            if checked.warnings
-            else None,
+            extra={"warnings": checked.warnings} if checked.warnings else None,
+            n=checked.errors.wrong_rows(more),
         )
 
 
@@ -257,12 +266,20 @@ async def take_sequences(conn: asyncpg.Connection, province: str, count: int) ->
         count,
     )
     if last is None or last > 999_999:
-        raise Conflict(f"Province {province} has no asset-tag numbers left.")
+        raise Conflict(N_("Province {code} has no asset-tag numbers left."), code=province)
     return int(last) - count + 1
 
 
 def _refuse_update(checked: CheckedRows, conflicts: list[asyncpg.Record]) -> None:
-    _refuse(checked, [FieldError(row=r[0], field=r[1], message=r[2]) for r in conflicts])
+    _refuse(
+        checked,
+        [
+            FieldError(
+                row=r[0], field=r[1], message=Message(UPDATE_CONFLICTS[r[2]], tag=r[3], row=r[4])
+            )
+            for r in conflicts
+        ],
+    )
 
 
 def _unreserved(bound_tags: dict[str, int], ranges: list[tuple[int, int]]) -> list[int]:
@@ -278,14 +295,16 @@ def _conflict_errors(
     principal: Principal, conflicts: list[asyncpg.Record], unreserved: list[int]
 ) -> list[FieldError]:
     errors = [
-        FieldError(row=number, field="asset_tag", message="not a reserved label tag")
+        FieldError(row=number, field="asset_tag", message=N_("not a reserved label tag"))
         for number in unreserved
     ]
     for n, column, other, other_province, other_school, other_donor in conflicts:
         named, unnamed = CONFLICT_MESSAGES[column]
         visible = can_see_device(principal, other_province, other_school, other_donor)
         errors.append(
-            FieldError(row=n, field=column, message=named.format(other) if visible else unnamed)
+            FieldError(
+                row=n, field=column, message=Message(named, tag=other) if visible else unnamed
+            )
         )
     return errors
 
@@ -354,8 +373,11 @@ async def register_devices(
         except asyncpg.UniqueViolationError as exc:
             # Another intake committed the same identity between our check and insert.
             raise Conflict(
-                "A device in this upload was registered by another request at the same time "
-                f"({exc.constraint_name}); nothing was imported — retry to see which row."
+                N_(
+                    "A device in this upload was registered by another request at the same "
+                    "time ({constraint}); nothing was imported — retry to see which row."
+                ),
+                constraint=exc.constraint_name,
             ) from None
         await conn.execute("DROP TABLE intake_rows")
         return IntakeResult(
@@ -397,7 +419,8 @@ async def update_devices(
         await conn.execute(APPLY_UPDATE, actor_id)
     except asyncpg.UniqueViolationError as exc:
         raise Conflict(
-            f"An update collided with another request ({exc.constraint_name}); nothing changed."
+            N_("An update collided with another request ({constraint}); nothing changed."),
+            constraint=exc.constraint_name,
         ) from None
     await conn.execute("DROP TABLE intake_updates")
     return UpdateResult(updated=len(tags), asset_tags=tags, warnings=checked.warnings)

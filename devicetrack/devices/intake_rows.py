@@ -15,9 +15,10 @@ from typing import Any, TypeVar, cast
 
 from devicetrack.common.dates import out_of_range
 from devicetrack.devices.identity import check_iccid, check_imei, normalise_msisdn, parse_date
-from devicetrack.devices.tags import parse_tag
+from devicetrack.devices.tags import WRONG_CHECK, parse_tag
 from devicetrack.devices.values import ActivationLock, Carrier, Condition, DeviceKind
 from devicetrack.errors import FieldError, RowErrors, echo
+from devicetrack.i18n import N_, Message
 
 T = TypeVar("T")
 COLUMNS = (
@@ -222,15 +223,21 @@ def _text(value: object) -> str | None:
     return text or None
 
 
+# Row messages several checks give.
+DUPLICATE_ROW = N_("duplicate of row {row} in this file")
+UNKNOWN_CARRIER = N_("unknown carrier; use one of {choices}")
+UNKNOWN_CONDITION = N_("unknown condition; use one of {choices}")
+
+
 def _quota(value: str) -> Decimal:
     try:
         quota = Decimal(value.replace(",", "."))
     except InvalidOperation:
-        raise ValueError("must be a number of GB") from None
+        raise ValueError(N_("must be a number of GB")) from None
     if not quota.is_finite():  # "NaN", "Infinity": Decimal accepts them, comparisons raise
-        raise ValueError("must be a number of GB")
+        raise ValueError(N_("must be a number of GB"))
     if quota < 0 or quota >= 1_000_000:
-        raise ValueError("must be between 0 and 999999")
+        raise ValueError(N_("must be between 0 and 999999"))
     return quota
 
 
@@ -240,9 +247,11 @@ def _whole(value: str, low: int, high: int, unit: str) -> int:
     try:
         number = int(text)
     except ValueError:
-        raise ValueError(f"must be a whole number from {low} to {high}") from None
+        raise ValueError(
+            Message(N_("must be a whole number from {low} to {high}"), low=low, high=high)
+        ) from None
     if not low <= number <= high:
-        raise ValueError(f"must be between {low} and {high}")
+        raise ValueError(Message(N_("must be between {low} and {high}"), low=low, high=high))
     return number
 
 
@@ -251,9 +260,9 @@ def _ram(value: str) -> Decimal:
     try:
         ram = Decimal(text)
     except InvalidOperation:
-        raise ValueError("must be a number of GB") from None
+        raise ValueError(N_("must be a number of GB")) from None
     if not ram.is_finite() or not 0 < ram <= 10_000:
-        raise ValueError("must be more than 0 and at most 10000")
+        raise ValueError(N_("must be more than 0 and at most 10000"))
     return ram.quantize(Decimal("0.1"))
 
 
@@ -268,7 +277,7 @@ def _number(
     try:
         return read(raw)
     except ValueError as exc:
-        bad(column, str(exc))
+        bad(column, exc.args[0])  # the message, with its values
         return None
 
 
@@ -282,7 +291,13 @@ def check_facts(
     if raw := get("activation_lock"):
         lock = _LOCK_ALIASES.get(raw.strip().lower(), raw.strip().lower())
         if lock not in _LOCKS:
-            bad("activation_lock", f"unknown activation lock; use one of {', '.join(_LOCK_NAMES)}")
+            bad(
+                "activation_lock",
+                Message(
+                    N_("unknown activation lock; use one of {choices}"),
+                    choices=", ".join(_LOCK_NAMES),
+                ),
+            )
     return (
         lock,
         _number(get, bad, "storage_gb", lambda v: _whole(v, 1, 100_000, "gb")),
@@ -320,9 +335,16 @@ def check_new_rows(
         kind = (get("kind") or "").lower()
         kind = _KIND_ALIASES.get(kind, kind)
         if not kind:
-            bad("kind", "required")
+            bad("kind", N_("required"))
         elif kind not in _KINDS:
-            bad("kind", f"unknown kind {echo(kind)!r}; use one of {', '.join(sorted(_KINDS))}")
+            bad(
+                "kind",
+                Message(
+                    N_("unknown kind {kind!r}; use one of {choices}"),
+                    kind=echo(kind),
+                    choices=", ".join(sorted(_KINDS)),
+                ),
+            )
         make = get("make") or None
         serial = get("serial") or None
         imei = None
@@ -331,7 +353,7 @@ def check_new_rows(
             if problem:
                 bad("imei", problem)
             elif imei in seen_imei:
-                bad("imei", f"duplicate of row {seen_imei[imei]} in this file")
+                bad("imei", Message(DUPLICATE_ROW, row=seen_imei[imei]))
             elif imei is not None:  # always, when there is no problem
                 seen_imei[imei] = number
         iccid = msisdn = carrier = None
@@ -340,7 +362,7 @@ def check_new_rows(
             if problem:
                 bad("iccid", problem)
             elif iccid in seen_iccid:
-                bad("iccid", f"duplicate of row {seen_iccid[iccid]} in this file")
+                bad("iccid", Message(DUPLICATE_ROW, row=seen_iccid[iccid]))
             elif iccid is not None:  # always, when there is no problem
                 seen_iccid[iccid] = number
             if warning:
@@ -348,20 +370,20 @@ def check_new_rows(
         if serial is not None:
             key = ((make or "").lower(), serial)
             if key in seen_serial:
-                bad("serial", f"duplicate of row {seen_serial[key]} in this file")
+                bad("serial", Message(DUPLICATE_ROW, row=seen_serial[key]))
             else:
                 seen_serial[key] = number
         if kind == "sim" and iccid is None and "iccid" not in {e.field for e in errors}:
-            bad("iccid", "a SIM needs an ICCID")
+            bad("iccid", N_("a SIM needs an ICCID"))
         if (
             kind == "smartphone"
             and imei is None
             and serial is None
             and not any(e.field == "imei" for e in errors)
         ):
-            bad("imei", "a smartphone needs an IMEI or a serial")
+            bad("imei", N_("a smartphone needs an IMEI or a serial"))
         if kind and kind != "sim" and iccid is not None:
-            bad("iccid", "only SIMs have an ICCID (install the SIM in the device instead)")
+            bad("iccid", N_("only SIMs have an ICCID (install the SIM in the device instead)"))
         if raw := get("msisdn"):
             msisdn, problem = normalise_msisdn(raw)
             if problem:
@@ -369,7 +391,7 @@ def check_new_rows(
         if raw := get("carrier"):
             carrier = _CARRIER_ALIASES.get(raw.lower(), raw.lower())
             if carrier not in _CARRIERS:
-                bad("carrier", f"unknown carrier; use one of {', '.join(Carrier)}")
+                bad("carrier", Message(UNKNOWN_CARRIER, choices=", ".join(Carrier)))
         quota = expires = warranty = None
         if raw := get("plan_quota_gb"):
             try:
@@ -381,18 +403,21 @@ def check_new_rows(
         condition = (get("condition") or "new").lower()
         condition = _CONDITION_ALIASES.get(condition, condition)
         if condition not in _CONDITIONS:
-            bad("condition", f"unknown condition; use one of {', '.join(Condition)}")
+            bad("condition", Message(UNKNOWN_CONDITION, choices=", ".join(Condition)))
         tag = None
         if raw := get("asset_tag"):
             parsed = parse_tag(raw)
             if parsed is None:
-                bad("asset_tag", "not an asset tag (DTpp-nnnnnn-c)")
+                bad("asset_tag", N_("not an asset tag (DTpp-nnnnnn-c)"))
             elif not parsed.check_ok:
-                bad("asset_tag", f"check character wrong: did you mean {parsed.expected}?")
+                bad("asset_tag", Message(WRONG_CHECK, tag=parsed.expected))
             elif parsed.province_code != province_code:
-                bad("asset_tag", f"tag belongs to province {parsed.province_code}")
+                bad(
+                    "asset_tag",
+                    Message(N_("tag belongs to province {code}"), code=parsed.province_code),
+                )
             elif parsed.tag in out.bound_tags:
-                bad("asset_tag", f"duplicate of row {out.bound_tags[parsed.tag]} in this file")
+                bad("asset_tag", Message(DUPLICATE_ROW, row=out.bound_tags[parsed.tag]))
             else:
                 tag = parsed.tag
                 out.bound_tags[tag] = number
@@ -457,15 +482,15 @@ def check_update_rows(
 
         extra = [c for c, v in row.items() if c not in UPDATE_COLUMNS and _text(v) is not None]
         for column in extra:
-            bad(column, "cannot be changed by an update-import")
+            bad(column, N_("cannot be changed by an update-import"))
         tag = None
         parsed = parse_tag(_text(row.get("asset_tag")) or "")
         if parsed is None:
-            bad("asset_tag", "required: the tag of the device to update")
+            bad("asset_tag", N_("required: the tag of the device to update"))
         elif not parsed.check_ok:
-            bad("asset_tag", f"check character wrong: did you mean {parsed.expected}?")
+            bad("asset_tag", Message(WRONG_CHECK, tag=parsed.expected))
         elif parsed.tag in out.bound_tags:
-            bad("asset_tag", f"duplicate of row {out.bound_tags[parsed.tag]} in this file")
+            bad("asset_tag", Message(DUPLICATE_ROW, row=out.bound_tags[parsed.tag]))
         else:
             tag = parsed.tag
             out.bound_tags[tag] = number
@@ -473,7 +498,7 @@ def check_update_rows(
         if condition is not None:
             condition = _CONDITION_ALIASES.get(condition.lower(), condition.lower())
         if condition is not None and condition not in _CONDITIONS:
-            bad("condition", f"unknown condition; use one of {', '.join(Condition)}")
+            bad("condition", Message(UNKNOWN_CONDITION, choices=", ".join(Condition)))
         msisdn = carrier = quota = None
         if (raw := _text(row.get("msisdn"))) is not None:
             msisdn, problem = normalise_msisdn(raw)
@@ -482,7 +507,7 @@ def check_update_rows(
         if (raw := _text(row.get("carrier"))) is not None:
             carrier = _CARRIER_ALIASES.get(raw.lower(), raw.lower())
             if carrier not in _CARRIERS:
-                bad("carrier", f"unknown carrier; use one of {', '.join(Carrier)}")
+                bad("carrier", Message(UNKNOWN_CARRIER, choices=", ".join(Carrier)))
         if (raw := _text(row.get("plan_quota_gb"))) is not None:
             try:
                 quota = _quota(raw)

@@ -19,6 +19,7 @@ from devicetrack.devices.schemas import ActionBody
 from devicetrack.devices.values import LOCKED, SIM_HOSTS
 from devicetrack.devices.values import DeviceStatus as S
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from devicetrack.i18n import N_, Term
 from devicetrack.schools.models import School
 
 STAFF = Role.SCHOOL_STAFF
@@ -179,11 +180,13 @@ def sim_pairing_for(principal: Principal, device: SimHost) -> str | None:
 def refuse_transition(device: Device, action: str, principal: Principal) -> Conflict:
     """The refusal names the current status and what this caller could do instead."""
     return Conflict(
-        f"Cannot {action} a device that is {device.status}.",
+        N_("Cannot {action} a device that is {status}."),
         extra={
             "current_status": device.status,
             "allowed_actions": [t.label for t in actions_for(principal, device)],
         },
+        action=Term(action),
+        status=Term(device.status),
     )
 
 
@@ -192,7 +195,7 @@ class HasLock(HasStatus, Protocol):
     def activation_lock(self) -> str: ...
 
 
-LOCKED_MESSAGE = (
+LOCKED_MESSAGE = N_(
     "The device is still locked to an account (iCloud, Google or MDM); remove the lock and "
     "mark it clear before lending or allocating it."
 )
@@ -204,7 +207,7 @@ def ensure_unlocked(device: HasLock, action: str, principal: Principal) -> None:
     if TRANSITIONS[action].refused_while_locked and device.activation_lock in LOCKED:
         raise Conflict(
             LOCKED_MESSAGE,
-            errors=[FieldError(field="activation_lock", message=device.activation_lock)],
+            errors=[FieldError(field="activation_lock", message=Term(device.activation_lock))],
             extra={
                 "current_status": device.status,
                 "activation_lock": device.activation_lock,
@@ -219,13 +222,17 @@ async def ensure_not_installed(session: AsyncSession, device: Device, action: st
         return
     host = await repo.get_by_id(session, device.installed_in_id)
     raise Conflict(
-        f"Cannot {action} this SIM on its own: it is installed in {host.asset_tag} and moves"
-        " with it. Act on that device, or remove the SIM from it first.",
+        N_(
+            "Cannot {action} this SIM on its own: it is installed in {tag} and moves"
+            " with it. Act on that device, or remove the SIM from it first."
+        ),
         extra={
             "current_status": device.status,
             "installed_in": host.asset_tag,
             "allowed_actions": [],
         },
+        action=Term(action),
+        tag=host.asset_tag,
     )
 
 
@@ -233,9 +240,9 @@ def ensure_role(principal: Principal, transition: Transition, device: Device) ->
     if principal.is_admin:
         return
     if principal.role not in transition.roles:
-        raise Forbidden(f"Your role cannot {transition.action} devices.")
+        raise Forbidden(N_("Your role cannot {action} devices."), action=Term(transition.action))
     if principal.is_school_staff and device.school_id not in principal.school_ids:
-        raise Forbidden("The device is not at one of your schools.")
+        raise Forbidden(N_("The device is not at one of your schools."))
 
 
 async def check(
@@ -257,15 +264,17 @@ async def target_school(
 ) -> School:
     if school_id is None:
         raise ValidationFailed(
-            "Name the school.", errors=[FieldError(field="school_id", message="required")]
+            N_("Name the school."), errors=[FieldError(field="school_id", message=N_("required"))]
         )
     school = await session.get(School, school_id)
     if school is None or not (principal.is_admin or school.province_code == device.province_code):
-        raise NotFound(f"No school {school_id} in province {device.province_code}.")
+        raise NotFound(
+            N_("No school {id} in province {code}."), id=school_id, code=device.province_code
+        )
     if school.province_code != device.province_code:
-        raise Conflict("Devices stay in their donation's province.")
+        raise Conflict(N_("Devices stay in their donation's province."))
     if not school.active:
-        raise Conflict("The school is inactive.")
+        raise Conflict(N_("The school is inactive."))
     return school
 
 
@@ -344,7 +353,7 @@ async def apply(
     elif action == "transfer":
         school = await target_school(session, principal, device, body.school_id)
         if school.id == device.school_id:
-            raise Conflict("The device is already at that school.")
+            raise Conflict(N_("The device is already at that school."))
         data["from_school"] = device.school_id
         device.school_id, device.status = school.id, "allocated"
     elif action == "retire":

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from devicetrack.errors import DomainError, FieldError, PayloadTooLarge, ValidationFailed, echo
+from devicetrack.i18n import N_, Message
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -37,7 +38,18 @@ _DEVICE_LINK = re.compile(r"/d/([^/]+)/?$")
 
 
 class UnsupportedImage(DomainError):
-    status, kind, title = 415, "unsupported-media-type", "Send the photo as JPEG or PNG"
+    status, kind, title = 415, "unsupported-media-type", N_("Send the photo as JPEG or PNG")
+
+
+NOT_ACCEPTED = N_(
+    "This file is {found}; photos are accepted as {accepted}. On an iPhone, take the photo "
+    "from this page (it is sent as JPEG), or set Camera › Formats to Most Compatible."
+)
+NOT_AN_IMAGE = N_(
+    "This file is not a JPEG or PNG image; photos are accepted as {accepted}. On an iPhone, "
+    "take the photo from this page (it is sent as JPEG), or set Camera › Formats to Most "
+    "Compatible."
+)
 
 
 def image_type(data: bytes) -> str:
@@ -51,20 +63,21 @@ def image_type(data: bytes) -> str:
         found = "HEIC" if data[8:12] in _HEIF_BRANDS else "AVIF" if data[8:12] == b"avif" else None
     accepted = ", ".join(ACCEPTED)
     raise UnsupportedImage(
-        f"This file is {found or 'not a JPEG or PNG image'}; photos are accepted as {accepted}. "
-        "On an iPhone, take the photo from this page (it is sent as JPEG), or set Camera › "
-        "Formats to Most Compatible.",
-        errors=[FieldError(field="file", message=f"not {accepted}")],
+        NOT_ACCEPTED if found else NOT_AN_IMAGE,
+        errors=[FieldError(field="file", message=Message(N_("not {accepted}"), accepted=accepted))],
         extra={"accepted": list(ACCEPTED), "found": found},
+        found=found or "",
+        accepted=accepted,
     )
 
 
 def too_large(size: int) -> PayloadTooLarge:
-    mib = MAX_PHOTO_BYTES / (1024 * 1024)
+    mib = f"{MAX_PHOTO_BYTES / (1024 * 1024):g}"
     return PayloadTooLarge(
-        f"The photo is larger than {mib:g} MiB.",
-        errors=[FieldError(field="file", message=f"larger than {mib:g} MiB")],
+        N_("The photo is larger than {mib} MiB."),
+        errors=[FieldError(field="file", message=Message(N_("larger than {mib} MiB"), mib=mib))],
         extra={"limit": "max_photo_bytes", "max": MAX_PHOTO_BYTES, "size": size},
+        mib=mib,
     )
 
 
@@ -92,8 +105,8 @@ def read_codes(data: bytes) -> list[ReadCode]:
         raise _too_many_pixels(0, 0) from None
     except (OSError, SyntaxError, ValueError):
         raise ValidationFailed(
-            "The photo could not be read; it may be damaged. Take it again.",
-            errors=[FieldError(field="file", message="not a readable image")],
+            N_("The photo could not be read; it may be damaged. Take it again."),
+            errors=[FieldError(field="file", message=N_("not a readable image"))],
         ) from None
     results: list[Any] = zxingcpp.read_barcodes(
         gray,
@@ -111,11 +124,13 @@ def read_codes(data: bytes) -> list[ReadCode]:
 
 
 def _too_many_pixels(width: int, height: int) -> PayloadTooLarge:
-    size = f" ({width} × {height})" if width else ""
     return PayloadTooLarge(
-        f"The photo has more than {MAX_PIXELS // 1_000_000} megapixels{size}; send a smaller one.",
-        errors=[FieldError(field="file", message="too many pixels")],
+        N_("The photo has more than {n} megapixels ({width} × {height}); send a smaller one."),
+        errors=[FieldError(field="file", message=N_("too many pixels"))],
         extra={"limit": "max_pixels", "max": MAX_PIXELS},
+        n=MAX_PIXELS // 1_000_000,
+        width=width or "?",
+        height=height or "?",
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, cast
 
 import asyncpg
@@ -127,12 +127,16 @@ def readable_note(principal: Principal) -> ColumnElement[Any]:
 
 
 def export_query(
-    where: list[ColumnElement[bool]], columns: list[str], note: ColumnElement[Any]
+    where: list[ColumnElement[bool]],
+    columns: list[str],
+    note: ColumnElement[Any],
+    names: Mapping[str, ColumnElement[Any]] | None = None,
 ) -> Select[Any]:
     """Every matching device, its values in the order of `columns` (plain rows, no ORM
-    objects); `note` is the note as the caller may read it (readable_note)."""
+    objects); `note` is the note as the caller may read it (readable_note); `names` are
+    more columns by name, handed in by a domain that knows them (donations.export)."""
     table = Device.__table__.c
-    linked: dict[str, Any] = {**LINKED_TAGS, "note": note}
+    linked: dict[str, Any] = {**LINKED_TAGS, "note": note, **(names or {})}
     return (
         select(*(linked[c].label(c) if c in linked else table[c] for c in columns))
         .outerjoin(_host, _host.id == Device.installed_in_id)

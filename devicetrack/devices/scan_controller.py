@@ -9,6 +9,7 @@ from devicetrack.auth.principal import Principal
 from devicetrack.devices import photos, service
 from devicetrack.devices.schemas import DeviceRead, PhotoScan
 from devicetrack.devices.upload_photo import read_photo
+from devicetrack.errors import reader_language
 
 
 class ScanController(Controller):
@@ -36,4 +37,5 @@ class ScanController(Controller):
         the devices found, once each, `codes` every code read and the device it named or
         why not. 415 for another type (HEIC, WebP…), 413 beyond the limits, 422 when no
         code could be read."""
-        return await service.scan_photo(pool, principal, await read_photo(request))
+        photo = await read_photo(request)
+        return await service.scan_photo(pool, principal, photo, reader_language(request))

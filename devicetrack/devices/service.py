@@ -41,6 +41,7 @@ from devicetrack.errors import (
     ValidationFailed,
     echo,
 )
+from devicetrack.i18n import N_, Term, translate
 
 
 def may_read_text(principal: Principal, *, ever_lent: bool, school_id: int | None) -> bool:
@@ -103,20 +104,31 @@ def device_read(
     )
 
 
+CHECK_CHARACTER_WRONG = N_("Check character wrong: did you mean {tag}?")
+# A scanned code that matches no device, by what it was recognised as.
+NOT_FOUND_BY = {
+    "imei": N_("No device you can see has this IMEI."),
+    "iccid": N_("No device you can see has this ICCID."),
+    "serial": N_("No device you can see has this serial."),
+}
+
+
 def canonical_tag(code: str) -> str:
     """The stored form of a tag typed in any case, with or without dashes; 422 when it is
     not a tag or its check character is wrong."""
     parsed = parse_tag(code)
     if parsed is None:
         raise ValidationFailed(
-            f"{code!r} is not an asset tag (like DT11-000123-7).",
-            errors=[FieldError(field="asset_tag", message="not an asset tag")],
+            N_("{code!r} is not an asset tag (like DT11-000123-7)."),
+            errors=[FieldError(field="asset_tag", message=N_("not an asset tag"))],
+            code=echo(code),
         )
     if not parsed.check_ok:
         raise ValidationFailed(
-            f"Check character wrong: did you mean {parsed.expected}?",
-            errors=[FieldError(field="asset_tag", message="check character wrong")],
+            CHECK_CHARACTER_WRONG,
+            errors=[FieldError(field="asset_tag", message=N_("check character wrong"))],
             extra={"did_you_mean": parsed.expected},
+            tag=parsed.expected,
         )
     return parsed.tag
 
@@ -125,7 +137,7 @@ def _visible(principal: Principal, device: Device | None, tag: str) -> Device:
     if device is None or not can_see_device(
         principal, device.province_code, device.school_id, device.donor_id
     ):
-        raise NotFound(f"No device {tag}.")
+        raise NotFound(N_("No device {tag}."), tag=tag)
     return device
 
 
@@ -143,7 +155,7 @@ async def lookup_device(pool: asyncpg.Pool, principal: Principal, code: str) -> 
     if row is None or not can_see_device(
         principal, row["province_code"], row["school_id"], row["donor_id"]
     ):
-        raise NotFound(f"No device {tag}.")
+        raise NotFound(N_("No device {tag}."), tag=tag)
     return _record_read(principal, row)
 
 
@@ -232,10 +244,12 @@ def ensure_can_edit(principal: Principal, device: Device) -> None:
     if principal.is_donor:
         if device.status == "in_stock":
             return  # and visibility to the donor's own devices
-        raise Forbidden("The device has left the province's stock; ask the province to correct it.")
+        raise Forbidden(
+            N_("The device has left the province's stock; ask the province to correct it.")
+        )
     if principal.is_school_staff and device.school_id in principal.school_ids:
         return
-    raise Forbidden("Your role cannot edit this device.")
+    raise Forbidden(N_("Your role cannot edit this device."))
 
 
 async def update_device(
@@ -255,14 +269,14 @@ async def update_device(
     sim_fields = [name for name in SIM_PLAN_FIELDS if getattr(data, name) is not None]
     if sim_fields and device.kind != "sim":
         raise ValidationFailed(
-            "Number and plan fields belong to SIM cards.",
-            errors=[FieldError(field=name, message="SIMs only") for name in sim_fields],
+            N_("Number and plan fields belong to SIM cards."),
+            errors=[FieldError(field=name, message=N_("SIMs only")) for name in sim_fields],
         )
     if data.msisdn is not None:
         phone, problem = normalise_msisdn(data.msisdn)
         if problem:
             raise ValidationFailed(
-                "The phone number is not a Vietnamese number.",
+                N_("The phone number is not a Vietnamese number."),
                 errors=[FieldError(field="msisdn", message=problem)],
             )
         data.msisdn = phone
@@ -284,8 +298,8 @@ async def update_device(
         except IntegrityError as exc:
             if "uq_devices_make_serial" in str(exc.orig):
                 raise Conflict(
-                    "Another device of this make has this serial.",
-                    errors=[FieldError(field="serial", message="already registered")],
+                    N_("Another device of this make has this serial."),
+                    errors=[FieldError(field="serial", message=N_("already registered"))],
                 ) from None
             raise
         await repo.add_event(
@@ -379,13 +393,21 @@ async def install_sim(
     session: AsyncSession, principal: Principal, host: Device, body: ActionBody
 ) -> int:
     if host.kind not in SIM_HOSTS:
-        raise Conflict(f"A SIM can be installed in a {', '.join(SIM_HOSTS)}, not a {host.kind}.")
+        raise Conflict(
+            N_("A SIM can be installed in a {hosts}, not a {kind}."),
+            hosts=", ".join(SIM_HOSTS),
+            kind=Term(host.kind),
+        )
     if host.status not in lifecycle.TRANSITIONS["install-sim"].sources:
-        raise Conflict(f"The device is {host.status}.", extra={"current_status": host.status})
+        raise Conflict(
+            N_("The device is {status}."),
+            extra={"current_status": host.status},
+            status=Term(host.status),
+        )
     if not body.sim:
         raise ValidationFailed(
-            "Name the SIM by its asset tag or ICCID.",
-            errors=[FieldError(field="sim", message="required")],
+            N_("Name the SIM by its asset tag or ICCID."),
+            errors=[FieldError(field="sim", message=N_("required"))],
         )
     parsed = parse_tag(body.sim)
     if parsed is not None:
@@ -394,19 +416,19 @@ async def install_sim(
         iccid, problem, _ = check_iccid(body.sim)
         if problem:
             raise ValidationFailed(
-                "Not a SIM tag or ICCID.", errors=[FieldError(field="sim", message=problem)]
+                N_("Not a SIM tag or ICCID."), errors=[FieldError(field="sim", message=problem)]
             )
         sim = await repo.find_sim(session, tag=None, iccid=iccid)
     if sim is None or not can_see_device(principal, sim.province_code, sim.school_id, sim.donor_id):
-        raise NotFound("No such SIM.")
+        raise NotFound(N_("No such SIM."))
     if sim.kind != "sim":
-        raise Conflict(f"{sim.asset_tag} is a {sim.kind}, not a SIM.")
+        raise Conflict(N_("{tag} is a {kind}, not a SIM."), tag=sim.asset_tag, kind=Term(sim.kind))
     if sim.status in lifecycle.GONE:
-        raise Conflict(f"The SIM is {sim.status}.")
+        raise Conflict(N_("The SIM is {status}."), status=Term(sim.status))
     if sim.installed_in_id is not None:
-        raise Conflict("The SIM is installed in another device; remove it there first.")
+        raise Conflict(N_("The SIM is installed in another device; remove it there first."))
     if await repo.sim_in(session, host.id or 0) is not None:
-        raise Conflict("The device already holds a SIM; remove it first.")
+        raise Conflict(N_("The device already holds a SIM; remove it first."))
     # The SIM now travels with its device: it takes the device's place and status.
     before = sim.status
     sim.installed_in_id = host.id
@@ -416,7 +438,9 @@ async def install_sim(
         async with session.begin_nested():
             await session.flush()
     except IntegrityError:
-        raise Conflict("The device or the SIM was paired by another request just now.") from None
+        raise Conflict(
+            N_("The device or the SIM was paired by another request just now.")
+        ) from None
     await repo.add_event(
         session,
         device_id=sim.id,
@@ -448,7 +472,7 @@ async def remove_sim(
 ) -> int:
     sim = await repo.sim_in(session, host.id or 0)
     if sim is None:
-        raise Conflict("The device holds no SIM.")
+        raise Conflict(N_("The device holds no SIM."))
     sim.installed_in_id = None
     await session.flush()
     await repo.add_event(
@@ -486,7 +510,11 @@ async def mark_wiped(
 ) -> int:
     """Record that a returned device was reset, so it can be lent again."""
     if device.status not in lifecycle.TRANSITIONS["wipe"].sources:
-        raise Conflict(f"The device is {device.status}.", extra={"current_status": device.status})
+        raise Conflict(
+            N_("The device is {status}."),
+            extra={"current_status": device.status},
+            status=Term(device.status),
+        )
     was = device.needs_wipe
     device.needs_wipe = False
     await session.flush()
@@ -512,9 +540,12 @@ async def scan_lookup(pool: asyncpg.Pool, principal: Principal, code: str) -> De
     if parsed is not None:
         if not parsed.check_ok:
             raise ValidationFailed(
-                f"Check character wrong: did you mean {parsed.expected}?",
-                errors=[FieldError(field="code", message="asset tag with a wrong check character")],
+                CHECK_CHARACTER_WRONG,
+                errors=[
+                    FieldError(field="code", message=N_("asset tag with a wrong check character"))
+                ],
                 extra={"recognised_as": "asset_tag", "did_you_mean": parsed.expected},
+                tag=parsed.expected,
             )
         return await lookup_device(pool, principal, parsed.tag)
     digits = "".join(ch for ch in text if ch.isdigit())
@@ -531,13 +562,10 @@ async def scan_lookup(pool: asyncpg.Pool, principal: Principal, code: str) -> De
         if can_see_device(principal, r["province_code"], r["school_id"], r["donor_id"])
     ]
     if not rows:
-        raise NotFound(
-            f"No device you can see has this {kind.upper() if kind != 'serial' else kind}.",
-            extra={"recognised_as": kind},
-        )
+        raise NotFound(NOT_FOUND_BY[kind], extra={"recognised_as": kind})
     if len(rows) > 1:
         raise Conflict(
-            "Several devices match this serial; scan the asset tag instead.",
+            N_("Several devices match this serial; scan the asset tag instead."),
             extra={"recognised_as": kind, "asset_tags": [r["asset_tag"] for r in rows]},
         )
     return _record_read(principal, rows[0])
@@ -548,18 +576,21 @@ async def status_counts(session: AsyncSession, school_id: int) -> dict[str, int]
     return await repo.status_counts(session, school_id)
 
 
-async def scan_photo(pool: asyncpg.Pool, principal: Principal, data: bytes) -> PhotoScan:
+async def scan_photo(pool: asyncpg.Pool, principal: Principal, data: bytes, lang: str) -> PhotoScan:
     """Every label in a photo (POST /scan/image): each code read is looked up as the scan
-    box looks it up, so a device the caller may not see is "not found" here too."""
+    box looks it up, so a device the caller may not see is "not found" here too; why a code
+    found nothing is said in `lang`, as the scan box's refusal would be."""
     if len(data) > photos.MAX_PHOTO_BYTES:
         raise photos.too_large(len(data))
     photos.image_type(data)  # 415 before any work
     codes = await off_loop(photos.read_codes, data)
     if not codes:
         raise ValidationFailed(
-            "No barcode or QR code could be read in the photo. Hold the phone steady, closer "
-            "to the label, in good light, and take it again.",
-            errors=[FieldError(field="file", message="no code found")],
+            N_(
+                "No barcode or QR code could be read in the photo. Hold the phone steady, "
+                "closer to the label, in good light, and take it again."
+            ),
+            errors=[FieldError(field="file", message=N_("no code found"))],
         )
     devices: dict[str, DeviceRead] = {}
     read: list[ScannedCode] = []
@@ -567,7 +598,8 @@ async def scan_photo(pool: asyncpg.Pool, principal: Principal, data: bytes) -> P
         try:
             device = await scan_lookup(pool, principal, photos.code_in(code.text))
         except DomainError as exc:
-            read.append(ScannedCode(echo(code.text), code.symbology, None, exc.detail))
+            problem = translate(exc.detail, lang)
+            read.append(ScannedCode(echo(code.text), code.symbology, None, problem))
             continue
         devices.setdefault(device.asset_tag, device)
         read.append(ScannedCode(echo(code.text), code.symbology, device.asset_tag))

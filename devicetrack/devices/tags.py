@@ -11,7 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from devicetrack.i18n import N_
+
 PREFIX = "DT"
+# A tag typed with the wrong check character, as a row's or a scan's problem.
+WRONG_CHECK = N_("check character wrong: did you mean {tag}?")
 _COMPACT = re.compile(r"^DT(\d{2})(\d{6})(\d)$")
 
 

@@ -9,6 +9,7 @@ from litestar import Request
 from litestar.datastructures import UploadFile
 
 from devicetrack.errors import FieldError, ValidationFailed
+from devicetrack.i18n import N_
 
 
 async def read_photo(request: Request[Any, Any, Any]) -> bytes:
@@ -17,14 +18,14 @@ async def read_photo(request: Request[Any, Any, Any]) -> bytes:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise ValidationFailed(
-                "Send the photo as the multipart field `file`.",
-                errors=[FieldError(field="file", message="missing")],
+                N_("Send the photo as the multipart field `file`."),
+                errors=[FieldError(field="file", message=N_("missing"))],
             )
         data = await upload.read()
     else:
         data = await request.body()
     if not data:
         raise ValidationFailed(
-            "The request has no photo.", errors=[FieldError(field="file", message="empty")]
+            N_("The request has no photo."), errors=[FieldError(field="file", message=N_("empty"))]
         )
     return data

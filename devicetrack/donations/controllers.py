@@ -32,7 +32,8 @@ from devicetrack.donations.schemas import (
     LabelBatchPage,
     LabelBatchRead,
 )
-from devicetrack.errors import FieldError, ValidationFailed
+from devicetrack.errors import FieldError, ValidationFailed, echo, foreign
+from devicetrack.i18n import N_
 
 _JSON_PATH = re.compile(r"at `\$\[(\d+)\](?:\.(\w+))?`")
 
@@ -45,13 +46,15 @@ def _json_rows(body: bytes, mode: str, limits: UploadLimits) -> Rows:
         items = msgspec.json.decode(body, type=list[row_type])  # type: ignore[valid-type]
     except msgspec.ValidationError as exc:
         match = _JSON_PATH.search(str(exc))
-        error = FieldError(message=str(exc).split(" - at ")[0])
+        error = FieldError(message=foreign(str(exc).split(" - at ")[0]))
         if match:
             error.row = int(match.group(1)) + 1
             error.field = match.group(2)
-        raise ValidationFailed("A device in the list is malformed.", errors=[error]) from None
+        raise ValidationFailed(N_("A device in the list is malformed."), errors=[error]) from None
     except msgspec.DecodeError as exc:
-        raise ValidationFailed(f"The body is not valid JSON: {exc}") from None
+        raise ValidationFailed(
+            N_("The body is not valid JSON: {reason}"), reason=echo(str(exc))
+        ) from None
     if len(items) > limits.max_rows:
         raise too_many_rows(limits)
     rows = Rows()

@@ -11,6 +11,7 @@ from devicetrack.devices.models import Device
 from devicetrack.devices.tags import PREFIX
 from devicetrack.donations.models import Donation, LabelBatch, PledgedLine
 from devicetrack.donors.models import Donor
+from devicetrack.schools.models import School
 
 
 def visible_donations(principal: Principal) -> ColumnElement[bool]:
@@ -140,3 +141,15 @@ async def gives_outside(session: AsyncSession, donor_id: int, province_code: str
         .limit(1)
     )
     return found is not None
+
+
+def device_names() -> dict[str, ColumnElement[Any]]:
+    """A device's donation (its reference), donor and school by name, as columns of a device
+    query (devices.export.NAMED): what a person reads in place of their numbers."""
+    return {
+        "donation": select(Donation.reference)
+        .where(Donation.id == Device.donation_id)
+        .scalar_subquery(),
+        "donor": select(Donor.name).where(Donor.id == Device.donor_id).scalar_subquery(),
+        "school": select(School.name).where(School.id == Device.school_id).scalar_subquery(),
+    }

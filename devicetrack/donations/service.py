@@ -36,6 +36,7 @@ from devicetrack.donors import repository as donors
 from devicetrack.donors import service as donors_service
 from devicetrack.donors.schemas import DonorRead, DonorUpdate
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from devicetrack.i18n import N_
 from devicetrack.regions import repository as regions
 
 
@@ -79,7 +80,7 @@ async def get_donation(session: AsyncSession, principal: Principal, donation_id:
     if donation is None or not can_see_donation(
         principal, donation.donor_id, donation.province_code
     ):
-        raise NotFound(f"No donation {donation_id}.")
+        raise NotFound(N_("No donation {id}."), id=donation_id)
     return donation
 
 
@@ -97,15 +98,15 @@ def _ensure_can_log(principal: Principal, donor_id: int, province_code: str) -> 
     if principal.is_province_officer and principal.province_code == province_code:
         return
     if principal.is_donor or principal.is_province_officer:
-        raise Forbidden("You can log donations only for your own donor or province.")
-    raise Forbidden("Your role cannot log donations.")
+        raise Forbidden(N_("You can log donations only for your own donor or province."))
+    raise Forbidden(N_("Your role cannot log donations."))
 
 
 def followed_donor(principal: Principal, asked: int | None) -> int | None:
     """Whose donations and impact a donor's view follows: a donor's own; province officers
     and admins the donor they ask for (None: every donation they see). School staff none."""
     if principal.is_school_staff:
-        raise Forbidden("Donations are followed by donors and the province.")
+        raise Forbidden(N_("Donations are followed by donors and the province."))
     return principal.donor_id if principal.is_donor else asked
 
 
@@ -118,7 +119,7 @@ def own_donor(principal: Principal) -> int | None:
 def ensure_own_donor(principal: Principal) -> int:
     donor_id = own_donor(principal)
     if donor_id is None:
-        raise Forbidden("Donors log their donations here; the province uses the API.")
+        raise Forbidden(N_("Donors log their donations here; the province uses the API."))
     return donor_id
 
 
@@ -129,12 +130,13 @@ async def create_donation(
     check_event_dates(received_on=data.received_on)
     if await donors.get_donor(session, data.donor_id) is None:
         raise ValidationFailed(
-            "Unknown donor.", errors=[FieldError(field="donor_id", message="does not exist")]
+            N_("Unknown donor."),
+            errors=[FieldError(field="donor_id", message=N_("does not exist"))],
         )
     if await regions.get_province(session, data.province_code) is None:
         raise ValidationFailed(
-            "Unknown province.",
-            errors=[FieldError(field="province_code", message="does not exist")],
+            N_("Unknown province."),
+            errors=[FieldError(field="province_code", message=N_("does not exist"))],
         )
     donation = Donation(
         donor_id=data.donor_id,
@@ -150,8 +152,8 @@ async def create_donation(
     except IntegrityError as exc:
         if "uq_donations_donor_id_reference" in str(exc.orig):
             raise Conflict(
-                "This donor already has a donation with this reference.",
-                errors=[FieldError(field="reference", message="already used by this donor")],
+                N_("This donor already has a donation with this reference."),
+                errors=[FieldError(field="reference", message=N_("already used by this donor"))],
             ) from None
         raise
     assert donation.id is not None
@@ -176,8 +178,8 @@ async def update_donation(
             await session.flush()
     except IntegrityError:
         raise Conflict(
-            "This donor already has a donation with this reference.",
-            errors=[FieldError(field="reference", message="already used by this donor")],
+            N_("This donor already has a donation with this reference."),
+            errors=[FieldError(field="reference", message=N_("already used by this donor"))],
         ) from None
     if data.pledged is not None:
         assert donation.id is not None
@@ -225,7 +227,9 @@ async def intake_devices(
     donation = await get_donation(session, principal, donation_id)
     _ensure_can_log(principal, donation.donor_id, donation.province_code)
     if not rows:
-        raise ValidationFailed("No devices in the request.", errors=[FieldError(message="empty")])
+        raise ValidationFailed(
+            N_("No devices in the request."), errors=[FieldError(message=N_("empty"))]
+        )
     assert donation.id is not None
     if mode == "update":
         return await intake.update_devices(
@@ -264,10 +268,11 @@ async def create_label_batch(
         principal.is_admin
         or (principal.is_province_officer and principal.province_code == data.province_code)
     ):
-        raise Forbidden("Province officers reserve labels for their own province.")
+        raise Forbidden(N_("Province officers reserve labels for their own province."))
     if await regions.get_province(session, data.province_code) is None:
         raise ValidationFailed(
-            "Unknown province.", errors=[FieldError(field="province_code", message="unknown")]
+            N_("Unknown province."),
+            errors=[FieldError(field="province_code", message=N_("unknown"))],
         )
     conn = await intake.raw_connection(session)
     first = await intake.take_sequences(conn, data.province_code, data.count)
@@ -305,7 +310,7 @@ def _ensure_batch_visible(
         principal.is_admin
         or (principal.is_province_officer and principal.province_code == batch.province_code)
     ):
-        raise NotFound(f"No label batch {batch_id}.")
+        raise NotFound(N_("No label batch {id}."), id=batch_id)
     return batch
 
 
@@ -346,7 +351,7 @@ async def list_label_batches(
     elif principal.is_province_officer:
         where = [LabelBatch.province_code == principal.province_code]
     else:
-        raise Forbidden("Only province officers and admins manage label batches.")
+        raise Forbidden(N_("Only province officers and admins manage label batches."))
     batches = await repo.list_label_batches(session, where=where, after_id=after_id, limit=limit)
     result = []
     for batch in batches:

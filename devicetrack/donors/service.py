@@ -13,6 +13,7 @@ from devicetrack.donors import repository as repo
 from devicetrack.donors.models import Donor
 from devicetrack.donors.schemas import DonorCreate, DonorRead, DonorUpdate
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound
+from devicetrack.i18n import N_
 
 
 def donor_read(donor: Donor) -> DonorRead:
@@ -32,14 +33,14 @@ def donor_read(donor: Donor) -> DonorRead:
 
 def _ensure_registrar(principal: Principal) -> None:
     if not (principal.is_admin or principal.is_province_officer):
-        raise Forbidden("Only province officers and admins register donors.")
+        raise Forbidden(N_("Only province officers and admins register donors."))
 
 
 def _duplicate_name(exc: IntegrityError) -> Conflict | None:
     if "uq_donors_name" in str(exc.orig):
         return Conflict(
-            "A donor with this name exists.",
-            errors=[FieldError(field="name", message="already registered")],
+            N_("A donor with this name exists."),
+            errors=[FieldError(field="name", message=N_("already registered"))],
         )
     return None
 
@@ -47,7 +48,7 @@ def _duplicate_name(exc: IntegrityError) -> Conflict | None:
 async def get_donor(session: AsyncSession, principal: Principal, donor_id: int) -> Donor:
     donor = await repo.get_donor(session, donor_id)
     if donor is None or (principal.is_donor and principal.donor_id != donor_id):
-        raise NotFound(f"No donor {donor_id}.")
+        raise NotFound(N_("No donor {id}."), id=donor_id)
     return donor
 
 
@@ -102,12 +103,12 @@ async def update_donor(
     donations/, which sits above donors/: donations.service.update_donor)."""
     donor = await get_donor(session, principal, donor_id)
     if not (principal.is_donor or principal.is_admin or principal.is_province_officer):
-        raise Forbidden("Your role cannot edit donors.")
+        raise Forbidden(N_("Your role cannot edit donors."))
     if principal.is_province_officer and gives_elsewhere:
         # The register is shared; a donor that gives elsewhere is kept by admins and itself.
-        raise Forbidden("This donor also gives to other provinces; ask an administrator.")
+        raise Forbidden(N_("This donor also gives to other provinces; ask an administrator."))
     if principal.is_donor and data.kind is not None and data.kind != donor.kind:
-        raise Forbidden("A donor cannot change its own kind.")
+        raise Forbidden(N_("A donor cannot change its own kind."))
     for name in (
         "name",
         "short_name",
@@ -131,10 +132,10 @@ async def update_donor(
 
 async def delete_donor(session: AsyncSession, principal: Principal, donor_id: int) -> None:
     if not principal.is_admin:
-        raise Forbidden("Only an administrator removes donors.")
+        raise Forbidden(N_("Only an administrator removes donors."))
     donor = await get_donor(session, principal, donor_id)
     try:
         async with session.begin_nested():
             await repo.delete_donor(session, donor)
     except IntegrityError:
-        raise Conflict("The donor has donations or users; it cannot be removed.") from None
+        raise Conflict(N_("The donor has donations or users; it cannot be removed.")) from None

@@ -57,6 +57,7 @@ from devicetrack.errors import (
     handle_domain_error,
     handle_http_exception,
 )
+from devicetrack.i18n import N_, Message
 from devicetrack.idempotency import repository as repo
 from devicetrack.idempotency.values import Kept
 from devicetrack.privacy import service as privacy
@@ -88,14 +89,18 @@ _SF_ESCAPE = re.compile(r'\\(["\\])')
 
 
 class KeyInvalid(DomainError):
-    status, kind, title = 400, "idempotency-key-invalid", "The Idempotency-Key header is invalid"
+    status, kind, title = (
+        400,
+        "idempotency-key-invalid",
+        N_("The Idempotency-Key header is invalid"),
+    )
 
 
 class KeyReused(DomainError):
     status, kind, title = (
         422,
         "idempotency-key-reused",
-        "The Idempotency-Key was used for a different request",
+        N_("The Idempotency-Key was used for a different request"),
     )
 
 
@@ -103,7 +108,7 @@ class KeyInFlight(DomainError):
     status, kind, title = (
         409,
         "idempotency-key-in-flight",
-        "A request with this Idempotency-Key is still being processed",
+        N_("A request with this Idempotency-Key is still being processed"),
     )
 
 
@@ -111,7 +116,7 @@ class AnswerNotKept(DomainError):
     status, kind, title = (
         409,
         "idempotency-answer-not-kept",
-        "The request with this Idempotency-Key was already carried out",
+        N_("The request with this Idempotency-Key was already carried out"),
     )
 
 
@@ -167,19 +172,21 @@ def requested_key(request: Request[Any, Any, Any]) -> str | None:
     if not values:
         return None
     if len(values) > 1:
-        raise _key_error("Send one Idempotency-Key header, not several.")
+        raise _key_error(N_("Send one Idempotency-Key header, not several."))
     key = values[0].strip()
     if len(key) >= 2 and key[0] == key[-1] == '"':
         key = _SF_ESCAPE.sub(r"\1", key[1:-1])
     elif "," in key:
         # Two header lines folded into one by a client or proxy ("a, b").
-        raise _key_error("Send one Idempotency-Key header, not several.")
+        raise _key_error(N_("Send one Idempotency-Key header, not several."))
     if not key:
-        raise _key_error("The Idempotency-Key is empty.")
+        raise _key_error(N_("The Idempotency-Key is empty."))
     if len(key) > MAX_KEY_LENGTH:
-        raise _key_error(f"The Idempotency-Key is longer than {MAX_KEY_LENGTH} characters.")
+        raise _key_error(
+            Message(N_("The Idempotency-Key is longer than {max} characters."), max=MAX_KEY_LENGTH)
+        )
     if not all(" " <= c <= "~" for c in key):
-        raise _key_error("The Idempotency-Key may hold printable ASCII characters only.")
+        raise _key_error(N_("The Idempotency-Key may hold printable ASCII characters only."))
     return key
 
 
@@ -216,8 +223,10 @@ async def _settle(session: AsyncSession, claim: Claim, hours: int) -> None:
     has one, 422 if it was used for another request."""
     if not await repo.try_lock(session, claim.user_id, claim.key):
         raise KeyInFlight(
-            "Another request with this Idempotency-Key has not finished yet; retry it "
-            "later to get its answer.",
+            N_(
+                "Another request with this Idempotency-Key has not finished yet; retry it "
+                "later to get its answer."
+            ),
             extra={"retry_after_seconds": 1},
         )
     row = await repo.find(session, claim.user_id, claim.key, hours)
@@ -228,24 +237,34 @@ async def _settle(session: AsyncSession, claim: Claim, hours: int) -> None:
         return
     if not await claim.matches(row.fingerprint):
         raise KeyReused(
-            "This Idempotency-Key was already used for a different request (another "
-            "method, path, query or body). Use a new key for a new request.",
-            errors=[FieldError(field="header.Idempotency-Key", message="used for another request")],
+            N_(
+                "This Idempotency-Key was already used for a different request (another "
+                "method, path, query or body). Use a new key for a new request."
+            ),
+            errors=[
+                FieldError(field="header.Idempotency-Key", message=N_("used for another request"))
+            ],
         )
     if row.kept == Kept.ANSWER:
         raise Replay(Answer(row.kept, row.status, row.headers, row.body, tuple(row.student_ids)))
     if row.kept == Kept.ERASED:
         raise AnswerNotKept(
-            "The request with this Idempotency-Key was carried out (status "
-            f"{row.status}); its answer named a student whose personal data has since been "
-            "erased, so it is not kept to be sent again."
+            N_(
+                "The request with this Idempotency-Key was carried out (status "
+                "{status}); its answer named a student whose personal data has since been "
+                "erased, so it is not kept to be sent again."
+            ),
+            status=row.status,
         )
     if row.kept == Kept.SECRET:
         raise AnswerNotKept(
-            "The request with this Idempotency-Key was carried out (status "
-            f"{row.status}); its answer held a secret that is shown only once, so it is not "
-            "kept to be sent again. List the API keys to find the one it made, and revoke "
-            "it if the secret was lost."
+            N_(
+                "The request with this Idempotency-Key was carried out (status "
+                "{status}); its answer held a secret that is shown only once, so it is not "
+                "kept to be sent again. List the API keys to find the one it made, and revoke "
+                "it if the secret was lost."
+            ),
+            status=row.status,
         )
     # 'streamed': the answer was sent as it was produced and not held; such requests
     # (label sheets) change nothing, so it runs again.

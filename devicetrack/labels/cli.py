@@ -42,7 +42,7 @@ async def print_labels(
             )
             service.check_options(template, skip, copies, labels)
         except DomainError as exc:
-            raise SystemExit(f"error: {exc.detail}") from None
+            raise SystemExit(f"error: {exc}") from None
 
     return await asyncio.to_thread(_write, labels, template, skip, copies, output)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 from xml.sax.saxutils import escape
 
+from devicetrack.i18n import N_, Message
 from devicetrack.labels import code128, qr
 from devicetrack.labels.fonts import BOLD_PATH, FONT_PATH, register_fonts
 from devicetrack.labels.pdfstream import PageStream
@@ -107,16 +108,25 @@ def template(name: str) -> Template:
         return TEMPLATES[name]
     except KeyError:
         raise UnknownTemplate(
-            f"Unknown template {name!r}; use one of {', '.join(sorted(TEMPLATES))}."
+            Message(
+                N_("Unknown template {name!r}; use one of {choices}."),
+                name=name,
+                choices=", ".join(sorted(TEMPLATES)),
+            )
         ) from None
 
 
 def check_sheet_options(name: str, skip: int, copies: int) -> Template:
     t = template(name)
     if not 0 <= skip < t.per_page:
-        raise BadSheetOption("skip", f"skip must be 0 to {t.per_page - 1} on {t.name}.")
+        raise BadSheetOption(
+            "skip",
+            Message(
+                N_("skip must be 0 to {last} on {template}."), last=t.per_page - 1, template=t.name
+            ),
+        )
     if not 1 <= copies <= 100:
-        raise BadSheetOption("copies", "copies must be 1 to 100.")
+        raise BadSheetOption("copies", N_("copies must be 1 to 100."))
     return t
 
 
@@ -129,9 +139,18 @@ def module_width(t: Template, total_modules: int) -> float:
     width = t.module_mm(total_modules)
     if width < MIN_MODULE_MM:
         raise LabelDoesNotFit(
-            f"The tag's barcode needs {total_modules} modules; at {t.label_w} mm wide, "
-            f"{t.name} would print {width:.3f} mm modules, below the {MIN_MODULE_MM} mm "
-            "scanners read. Use a wider template."
+            Message(
+                N_(
+                    "The tag's barcode needs {modules} modules; at {label_mm} mm wide, "
+                    "{template} would print {width:.3f} mm modules, below the {min_mm} mm "
+                    "scanners read. Use a wider template."
+                ),
+                modules=total_modules,
+                label_mm=t.label_w,
+                template=t.name,
+                width=width,
+                min_mm=MIN_MODULE_MM,
+            )
         )
     return width
 

@@ -19,21 +19,26 @@ from devicetrack.devices.models import Device
 from devicetrack.donations import service as donations
 from devicetrack.donors.models import Donor
 from devicetrack.errors import DomainError, FieldError, ValidationFailed
+from devicetrack.i18n import N_
 from devicetrack.labels import code128, render
 from devicetrack.labels.schemas import LabelSheetRequest
 from devicetrack.regions.models import Province
 
 
 class TooManyLabels(DomainError):
-    status, kind, title = 413, "too-many-labels", "Too many labels for one sheet"
+    status, kind, title = 413, "too-many-labels", N_("Too many labels for one sheet")
 
 
 def _too_many(max_labels: int, requested: int, copies: int) -> TooManyLabels:
     return TooManyLabels(
-        f"One sheet holds at most {max_labels} labels (devices × copies); this one would "
-        f"have {requested}. Narrow the filter, print fewer copies, or print it in parts.",
-        errors=[FieldError(field="copies" if copies > 1 else "asset_tags", message="too many")],
+        N_(
+            "One sheet holds at most {max} labels (devices × copies); this one would "
+            "have {requested}. Narrow the filter, print fewer copies, or print it in parts."
+        ),
+        errors=[FieldError(field="copies" if copies > 1 else "asset_tags", message=N_("too many"))],
         extra={"max_labels": max_labels, "requested": requested},
+        max=max_labels,
+        requested=requested,
     )
 
 
@@ -111,9 +116,11 @@ async def sheet_labels(
         data.asset_tags or data.donation_id or data.school_id or data.allocation_id or data.kind
     ):
         raise ValidationFailed(
-            "Name the labels: asset_tags, donation_id, allocation_id, school_id, label_batch "
-            "or kind.",
-            errors=[FieldError(field="asset_tags", message="no filter given")],
+            N_(
+                "Name the labels: asset_tags, donation_id, allocation_id, school_id, label_batch "
+                "or kind."
+            ),
+            errors=[FieldError(field="asset_tags", message=N_("no filter given"))],
         )
     devices_allowed = max_labels // data.copies
     rows = await session.execute(
@@ -137,14 +144,15 @@ async def sheet_labels(
         raise _too_many(max_labels, int(matching or 0) * data.copies, data.copies)
     if not labels:
         raise ValidationFailed(
-            "No device you can see matches; nothing to print.",
-            errors=[FieldError(field="asset_tags", message="no matching devices")],
+            N_("No device you can see matches; nothing to print."),
+            errors=[FieldError(field="asset_tags", message=N_("no matching devices"))],
         )
     return labels
 
 
 def refuse(exc: render.LabelError) -> ValidationFailed:
-    return ValidationFailed(str(exc), errors=[FieldError(field=exc.field, message=str(exc))])
+    message = exc.args[0]  # its message with its values (str(exc) would be the bare id)
+    return ValidationFailed(message, errors=[FieldError(field=exc.field, message=message)])
 
 
 def check_options(template: str, skip: int, copies: int, labels: list[render.LabelData]) -> None:

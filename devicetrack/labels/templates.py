@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from devicetrack.i18n import N_
 from devicetrack.labels.values import TemplateName
 
 # Scanners read Code 128 reliably down to about 0.19 mm per module (7.5 mil) when printed
@@ -49,7 +50,7 @@ TEMPLATES = {
         # Avery L7651: A4, 5 × 13 labels of 38.1 × 21.2 mm, 40.64 mm column pitch.
         Template(
             TemplateName.AVERY_L7651,
-            "Avery L7651 — 65 labels per A4 sheet (38 × 21 mm)",
+            N_("Avery L7651 — 65 labels per A4 sheet (38 × 21 mm)"),
             210,
             297,
             5,
@@ -64,7 +65,7 @@ TEMPLATES = {
         # A4, 3 × 8 labels of 70 × 37 mm, edge to edge.
         Template(
             TemplateName.A4_3X8,
-            "A4 — 24 labels per sheet (70 × 37 mm)",
+            N_("A4 — 24 labels per sheet (70 × 37 mm)"),
             210,
             297,
             3,
@@ -79,7 +80,7 @@ TEMPLATES = {
         # A thermal printer roll: one 50 × 25 mm label per page.
         Template(
             TemplateName.THERMAL_50X25,
-            "Thermal printer roll — one 50 × 25 mm label at a time",
+            N_("Thermal printer roll — one 50 × 25 mm label at a time"),
             50,
             25,
             1,

@@ -1,5 +1,5 @@
 """The reader's language on paper. The translations belong to the web layer (web/i18n.py,
-web/catalogue.py), which the domains do not import: the application hands a `Languages`
+devicetrack/locale), which the domains do not import: the application hands a `Languages`
 in (app.py), as it does the audit PDF's Vietnamese words."""
 
 from __future__ import annotations

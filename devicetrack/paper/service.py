@@ -22,6 +22,7 @@ from devicetrack.devices import repository as devices_repo
 from devicetrack.devices import service as devices
 from devicetrack.devices.values import DeviceStatus
 from devicetrack.errors import Conflict, NotFound
+from devicetrack.i18n import N_
 from devicetrack.paper import repository as repo
 from devicetrack.paper.document import Document, Sheet, Signer, Table, Text
 from devicetrack.paper.language import Language, place_and_date, short_date
@@ -31,7 +32,7 @@ from devicetrack.students import assignments
 from devicetrack.students import service as students
 from devicetrack.students.values import StudentStatus
 
-SIGN_HINT = "(signature and full name)"
+SIGN_HINT = N_("(signature and full name)")
 # A school year of loans is at most this many students per class sheet; more is a mistake.
 MAX_STUDENTS = 100_000
 
@@ -134,14 +135,18 @@ async def handover(
 
 
 COMMITMENTS = (
-    "Use the device only for the student's learning, and keep it clean and in good condition.",
-    "Do not sell, lend, pawn or give the device to anyone else.",
-    "Do not remove the asset label, and do not change the device's accounts or management "
-    "settings.",
-    "Tell the school at once if the device is lost, stolen or damaged.",
-    "Return the device with its charger and accessories when it is due, when the student "
-    "leaves the school, or when the school asks for it.",
-    "Pay for loss or damage caused on purpose or by carelessness, as the school's rules say.",
+    N_("Use the device only for the student's learning, and keep it clean and in good condition."),
+    N_("Do not sell, lend, pawn or give the device to anyone else."),
+    N_(
+        "Do not remove the asset label, and do not change the device's accounts or management "
+        "settings."
+    ),
+    N_("Tell the school at once if the device is lost, stolen or damaged."),
+    N_(
+        "Return the device with its charger and accessories when it is due, when the student "
+        "leaves the school, or when the school asks for it."
+    ),
+    N_("Pay for loss or damage caused on purpose or by carelessness, as the school's rules say."),
 )
 
 
@@ -156,10 +161,10 @@ async def agreement(
     """The loan agreement names the student: only those who see the student's personal
     data get it (others: 404, as if there were none), and reading it is logged."""
     if not (principal.is_admin or principal.is_school_staff):  # donors, officers: never
-        raise NotFound(f"No assignment {assignment_id}.")
+        raise NotFound(N_("No assignment {id}."), id=assignment_id)
     loan = await assignments.get_assignment(session, principal, assignment_id)
     if not students.sees_personal_data(principal, loan.school_id):
-        raise NotFound(f"No assignment {assignment_id}.")
+        raise NotFound(N_("No assignment {id}."), id=assignment_id)
     student, has_consent = await students.get_student(session, principal, loan.student_id)
     shown = students.student_read(principal, student, has_consent)
     await privacy.record_reads(session, principal, route, [loan])
@@ -257,10 +262,10 @@ async def loan_sheet(
     device, the device, and a column for the signature. Names are printed: the school's
     staff and admins only; every student shown is logged."""
     if not (principal.is_admin or principal.is_school_staff):  # donors, officers: never
-        raise NotFound(f"No school {school_id}.")
+        raise NotFound(N_("No school {id}."), id=school_id)
     school_row = await schools.get_school(session, principal, school_id)
     if not students.sees_personal_data(principal, school_id):
-        raise NotFound(f"No school {school_id}.")
+        raise NotFound(N_("No school {id}."), id=school_id)
     holders = await students.list_students(
         session,
         principal,
@@ -364,10 +369,10 @@ async def retirement(
     free text, which donors never read). A device not retired: 409."""
     device = await devices.get_device(session, principal, tag)
     if principal.is_donor:
-        raise NotFound(f"No device {device.asset_tag}.")
+        raise NotFound(N_("No device {tag}."), tag=device.asset_tag)
     if device.status != DeviceStatus.RETIRED:
         raise Conflict(
-            "The device is not retired; its disposal record is made when it is retired.",
+            N_("The device is not retired; its disposal record is made when it is retired."),
             extra={"current_status": device.status},
         )
     read = await devices.read_device(session, principal, device.asset_tag)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.errors import Forbidden
+from devicetrack.i18n import N_
 from devicetrack.privacy import repository as repo
 from devicetrack.privacy.models import StudentAccess
 from devicetrack.privacy.schemas import AccessRead
@@ -59,7 +60,7 @@ async def record_for_user(session: AsyncSession, user_id: int, route: str, ids: 
 def ensure_log_reader(principal: Principal) -> None:
     # Checked before anything is looked up: a refusal says nothing about which ids exist.
     if not principal.is_admin:
-        raise Forbidden("Only administrators read the access log.")
+        raise Forbidden(N_("Only administrators read the access log."))
 
 
 def _access_read(

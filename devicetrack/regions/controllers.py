@@ -4,7 +4,8 @@ from litestar import Controller, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.errors import NotFound
+from devicetrack.errors import NotFound, echo
+from devicetrack.i18n import N_
 from devicetrack.regions import repository as repo
 from devicetrack.regions import service
 from devicetrack.regions.schemas import CommuneList, CommuneRead, ProvinceList, ProvinceRead
@@ -38,7 +39,7 @@ class RegionController(Controller):
     ) -> CommuneList:
         code = code.zfill(2)
         if await repo.get_province(tx, code) is None:
-            raise NotFound(f"No province with code {code}.")
+            raise NotFound(N_("No province with code {code}."), code=echo(code))
         communes = await repo.list_communes(tx, code, q)
         return CommuneList(
             items=[

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devicetrack.errors import NotFound
+from devicetrack.errors import NotFound, echo
+from devicetrack.i18n import N_
 from devicetrack.regions import repository as repo
 from devicetrack.regions.models import Province
 
@@ -17,5 +18,5 @@ async def list_provinces(session: AsyncSession) -> list[tuple[Province, int]]:
 async def get_province(session: AsyncSession, code: str) -> Province:
     province = await repo.get_province(session, code)
     if province is None:
-        raise NotFound(f"No province {code}.")
+        raise NotFound(N_("No province {code}."), code=echo(code))
     return province

@@ -29,6 +29,7 @@ FIGURES = [
     "priority_enrolled",
     "devices_held",
     "devices_working",
+    "devices_incoming",
     "students_with_device",
     "coverage_pct",
     "devices_per_100",
@@ -36,14 +37,18 @@ FIGURES = [
     "priority_coverage_pct",
     "students_connected",
     "gap",
+    "gap_after_incoming",
     "last_audit_at",
     "overdue_audit",
 ]
 PERCENTS = {"coverage_pct", "devices_per_100", "priority_coverage_pct"}
+# The database's own number for a school: kept in the API's export, left out of a person's,
+# who knows a school by its code and name (both were headed "School").
+INTERNAL = {"school_id"}
 
 
-def columns(level: str) -> list[str]:
-    return KEYS[level] + FIGURES
+def columns(level: str, for_people: bool = False) -> list[str]:
+    return [c for c in KEYS[level] + FIGURES if not (for_people and c in INTERNAL)]
 
 
 def coverage_csv(report: CoverageReport) -> bytes:
@@ -69,7 +74,7 @@ async def coverage_xlsx(
     """The report as a workbook (written by a worker process). `heading` names the columns
     for a person (the API's export keeps the field names); audit times are written in
     `local_time` (Excel has no zones)."""
-    cols = columns(report.level)
+    cols = columns(report.level, for_people=heading is not None)
     headers = [heading(c) if heading else c for c in cols]
     sheet_columns = [
         spreadsheet.Column(header, _format(name), max(10, len(header) + 2))

@@ -21,6 +21,8 @@ class SchoolCounts(SQLModel, table=True):
     devices_working: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     students_with_device: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     priority_with_device: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Held devices still on their way: allocated to the school, not yet received (0017).
+    devices_incoming: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # The school's last closed audit (0007), so roll-ups need not read `audits`.
     last_audit_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 

@@ -11,6 +11,8 @@ class CoverageRow(msgspec.Struct, omit_defaults=False):
     priority_enrolled: int
     devices_held: int
     devices_working: int
+    # Held devices on their way: allocated to the school, not yet received.
+    devices_incoming: int
     students_with_device: int
     priority_with_device: int
     students_connected: int
@@ -18,6 +20,9 @@ class CoverageRow(msgspec.Struct, omit_defaults=False):
     priority_coverage_pct: float | None
     devices_per_100: float | None
     gap: int
+    # The gap once the devices on their way are received (never below 0): what is still
+    # to allocate.
+    gap_after_incoming: int
     overdue_audit: int
     last_audit_at: datetime | None
     schools: int = 1
@@ -45,8 +50,11 @@ class GapItem(msgspec.Struct):
     commune_name: str | None
     enrolled: int
     devices_working: int
+    devices_incoming: int
     gap: int
+    gap_after_incoming: int
     coverage_pct: float | None
+    # Devices of the province's stock that would close gap_after_incoming, by kind.
     suggested: dict[str, int]
 
 
@@ -57,6 +65,9 @@ class GapReport(msgspec.Struct):
     target_per_100: int
     stock: dict[str, int]
     total_gap: int
+    # The listed items' devices on their way, and their gaps once those arrive.
+    total_incoming: int
+    total_gap_after_incoming: int
     closable_from_stock: int
     summary: str
     items: list[GapItem]

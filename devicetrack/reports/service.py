@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
-from devicetrack.devices.values import LOCKED
-from devicetrack.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
-from devicetrack.reports import coverage_sql
+from devicetrack.devices.values import LOCKED, DeviceKind, DeviceStatus
+from devicetrack.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed, echo
+from devicetrack.i18n import N_, Message
+from devicetrack.reports import repository as repo
 from devicetrack.reports.figures import pct
 from devicetrack.reports.schemas import (
     AuditDueDevice,
@@ -32,6 +32,8 @@ from devicetrack.reports.schemas import (
 
 SORTS = {
     "gap",
+    "gap_after_incoming",
+    "devices_incoming",
     "coverage_pct",
     "priority_coverage_pct",
     "devices_per_100",
@@ -43,7 +45,8 @@ SORTS = {
     "province_name",
 }
 # Kinds a school can lend to a student as a learning device, most useful first.
-LEARNING_KINDS = ("laptop", "tablet", "desktop", "smartphone")
+LEARNING_KINDS = (DeviceKind.LAPTOP, DeviceKind.TABLET, DeviceKind.DESKTOP, DeviceKind.SMARTPHONE)
+LOST_OR_STOLEN = frozenset({DeviceStatus.LOST, DeviceStatus.STOLEN})
 
 
 def today() -> date:
@@ -67,43 +70,16 @@ async def _ensure_province_in_scope(
     if principal.is_province_officer:
         allowed = province == principal.province_code
     elif principal.is_school_staff:
-        allowed = province in await _provinces_of_schools(session, principal.school_ids)
+        allowed = province in await repo.provinces_of_schools(session, principal.school_ids)
     else:
         allowed = False
     if not allowed:
-        raise NotFound(f"No province {province}.")
+        raise NotFound(N_("No province {code}."), code=echo(province))
 
 
-async def _provinces_of_schools(session: AsyncSession, school_ids: frozenset[int]) -> set[str]:
-    if not school_ids:
-        return set()
-    rows = await session.execute(
-        text("SELECT DISTINCT province_code FROM schools WHERE id = ANY(:ids)"),
-        {"ids": sorted(school_ids)},
-    )
-    return {str(code) for (code,) in rows}
-
-
-def _scope(
-    principal: Principal, province: str | None, commune: str | None, params: dict[str, Any]
-) -> str:
-    """The WHERE clause of a report over schools; the province was checked against the
-    caller's scope first (_ensure_province_in_scope)."""
-    clauses = ["true"]
+def _refuse_donors(principal: Principal) -> None:
     if principal.is_donor:
-        raise Forbidden("Donors get donor impact reports, not school coverage.")
-    if principal.is_province_officer:
-        province = principal.province_code
-    if principal.is_school_staff:
-        clauses.append("s.id = ANY(:school_ids)")
-        params["school_ids"] = sorted(principal.school_ids)
-    if province:
-        clauses.append("s.province_code = :province")
-        params["province"] = province
-    if commune:
-        clauses.append("s.commune_code = :commune")
-        params["commune"] = commune
-    return " AND ".join(clauses)
+        raise Forbidden(N_("Donors get donor impact reports, not school coverage."))
 
 
 def _row(level: str, r: Any) -> CoverageRow:
@@ -114,6 +90,7 @@ def _row(level: str, r: Any) -> CoverageRow:
         priority_enrolled=m["priority_enrolled"],
         devices_held=m["devices_held"],
         devices_working=m["devices_working"],
+        devices_incoming=m["devices_incoming"],
         students_with_device=m["students_with_device"],
         priority_with_device=m["priority_with_device"],
         students_connected=m["students_connected"],
@@ -121,6 +98,7 @@ def _row(level: str, r: Any) -> CoverageRow:
         priority_coverage_pct=pct(m["priority_with_device"], m["priority_enrolled"]),
         devices_per_100=pct(m["devices_working"], m["enrolled"]),
         gap=m["gap"],
+        gap_after_incoming=m["gap_after_incoming"],
         overdue_audit=m["overdue_audit"],
         last_audit_at=m["last_audit_at"],
         schools=m.get("schools", 1),
@@ -134,19 +112,43 @@ def _row(level: str, r: Any) -> CoverageRow:
     )
 
 
+def _place(row: CoverageRow) -> tuple[str, str, int]:
+    return (row.province_code or "", row.commune_code or "", row.school_id or 0)
+
+
 def _sort(items: list[CoverageRow], sort: str | None) -> list[CoverageRow]:
     key = (sort or "-gap").strip()
     descending = key.startswith("-")
     name = key.lstrip("-+")
     if name not in SORTS:
         raise ValidationFailed(
-            f"Unknown sort {name!r}.",
-            errors=[FieldError(field="sort", message=f"use one of {', '.join(sorted(SORTS))}")],
+            N_("Unknown sort {name!r}."),
+            errors=[
+                FieldError(
+                    field="sort",
+                    message=Message(N_("use one of {choices}"), choices=", ".join(sorted(SORTS))),
+                )
+            ],
+            name=echo(name),
         )
-    present = [i for i in items if getattr(i, name) is not None]
-    missing = [i for i in items if getattr(i, name) is None]
+    # Ties keep the order of place (province, commune, school): the same on every request.
+    ordered = sorted(items, key=_place)
+    present = [i for i in ordered if getattr(i, name) is not None]
+    missing = [i for i in ordered if getattr(i, name) is None]
     present.sort(key=lambda i: getattr(i, name), reverse=descending)
     return present + missing
+
+
+def _school_year(year: str | None, on: date) -> str:
+    if year is None:
+        return current_school_year(on)
+    start, end = (int(x) for x in year.split("-"))
+    if end != start + 1:
+        raise ValidationFailed(
+            N_("A school year spans two consecutive years."),
+            errors=[FieldError(field="year", message=N_("use the form 2026-2027"))],
+        )
+    return year
 
 
 async def coverage(
@@ -161,29 +163,24 @@ async def coverage(
     sort: str | None,
 ) -> CoverageReport:
     on = today()
-    if year is not None:
-        start, end = (int(x) for x in year.split("-"))
-        if end != start + 1:
-            raise ValidationFailed(
-                "A school year spans two consecutive years.",
-                errors=[FieldError(field="year", message="use the form 2026-2027")],
-            )
-    year = year or current_school_year(on)
-    params: dict[str, Any] = {
-        "year": year,
-        "today": on,
-        "cutoff": on - timedelta(days=180),
-        "target": target_per_100,
-    }
-    scope = _scope(principal, province, commune, params)
+    period = repo.Period(
+        year=_school_year(year, on),
+        today=on,
+        cutoff=on - timedelta(days=180),
+        target_per_100=target_per_100,
+    )
+    _refuse_donors(principal)
     await _ensure_province_in_scope(session, principal, province)
-    rows = await session.execute(text(coverage_sql.rollup(level, scope)), params)
-    items = [_row(level, r) for r in rows]
+    if level == "school":
+        query = repo.coverage_by_school(principal, period, province=province, commune=commune)
+    else:
+        query = repo.coverage_rollup(principal, period, level, province=province, commune=commune)
+    items = [_row(level, r) for r in await repo.coverage_rows(session, query)]
     if level == "nation" and items and items[0].schools == 0:
         items = []
     return CoverageReport(
         level=level,
-        year=year,
+        year=period.year,
         target_per_100=target_per_100,
         as_of=on,
         items=_sort(items, sort),
@@ -200,6 +197,10 @@ async def gaps(
     target_per_100: int,
     limit: int,
 ) -> GapReport:
+    """The schools (or communes) furthest below the target once the devices already on their
+    way arrive, and how the stock would close what remains: ranking by the §5 gap alone
+    listed a school that had just been allocated its devices first, inviting a second
+    allocation."""
     if principal.is_province_officer:
         province = province or principal.province_code
     report = await coverage(
@@ -210,19 +211,19 @@ async def gaps(
         commune=None,
         year=year,
         target_per_100=target_per_100,
-        sort="-gap",
+        sort="-gap_after_incoming",
     )
-    items = [i for i in report.items if i.gap > 0][:limit]
+    items = [i for i in report.items if i.gap_after_incoming > 0][:limit]
     # coverage() above refused a province outside the caller's scope.
-    stock = await _stock(session, principal, province)
+    stock = await stock_by_kind(session, principal, province)
     remaining = {k: stock.get(k, 0) for k in LEARNING_KINDS}
     gap_items = []
     for item in items:
-        need, suggested = item.gap, {}
+        need, suggested = item.gap_after_incoming, dict[str, int]()
         for kind in LEARNING_KINDS:
             take = min(need, remaining[kind])
             if take:
-                suggested[kind] = take
+                suggested[kind.value] = take
                 remaining[kind] -= take
                 need -= take
         gap_items.append(
@@ -233,19 +234,21 @@ async def gaps(
                 commune_name=item.commune_name,
                 enrolled=item.enrolled,
                 devices_working=item.devices_working,
+                devices_incoming=item.devices_incoming,
                 gap=item.gap,
+                gap_after_incoming=item.gap_after_incoming,
                 coverage_pct=item.coverage_pct,
                 suggested=suggested,
             )
         )
     total_gap = sum(i.gap for i in items)
+    still_needed = sum(i.gap_after_incoming for i in items)
     in_stock = sum(stock.get(k, 0) for k in LEARNING_KINDS)
-    closable = min(total_gap, in_stock)
     held = ", ".join(f"{n} {k}" for k, n in stock.items() if n and k in LEARNING_KINDS)
     summary = (
         f"You hold {held or 'no learning devices'} in stock; these {len(items)} "
-        f"{'schools' if level == 'school' else level + 's'} need {total_gap} to reach "
-        f"{target_per_100} devices per 100 students."
+        f"{'schools' if level == 'school' else level + 's'} need {still_needed} more, besides "
+        f"the devices on their way, to reach {target_per_100} devices per 100 students."
     )
     return GapReport(
         province_code=province,
@@ -254,13 +257,15 @@ async def gaps(
         target_per_100=target_per_100,
         stock=stock,
         total_gap=total_gap,
-        closable_from_stock=closable,
+        total_incoming=sum(i.devices_incoming for i in items),
+        total_gap_after_incoming=still_needed,
+        closable_from_stock=min(still_needed, in_stock),
         summary=summary,
         items=gap_items,
     )
 
 
-async def _stock(
+async def stock_by_kind(
     session: AsyncSession, principal: Principal, province: str | None
 ) -> dict[str, int]:
     """The province's unallocated devices by kind, for those whose scope holds them: an
@@ -268,65 +273,24 @@ async def _stock(
     of their schools only, and stock belongs to no school: they see none."""
     if principal.is_province_officer:
         province = principal.province_code
-    elif not principal.is_admin:
-        return {}
-    query = "SELECT kind, sum(devices)::int FROM stock_counts WHERE devices <> 0"
-    params: dict[str, Any] = {}
-    if province:
-        query += " AND province_code = :province"
-        params["province"] = province
-    rows = await session.execute(text(query + " GROUP BY kind ORDER BY kind"), params)
-    return {k: n for k, n in rows}
+    return await repo.stock_by_kind(session, principal, province)
 
 
 async def donor_impact(session: AsyncSession, principal: Principal, donor_id: int) -> DonorImpact:
-    donor = (
-        await session.execute(text("SELECT id, name FROM donors WHERE id = :id"), {"id": donor_id})
-    ).first()
-    if donor is None or (principal.is_donor and principal.donor_id != donor_id):
-        raise NotFound(f"No donor {donor_id}.")
+    name = await repo.donor_name(session, donor_id)
+    if name is None or (principal.is_donor and principal.donor_id != donor_id):
+        raise NotFound(N_("No donor {id}."), id=donor_id)
     if principal.is_school_staff:
-        raise Forbidden("Donor impact is for donors, province officers and admins.")
-    params: dict[str, Any] = {
-        "donor": donor_id,
-        "today": today(),
-        "soon": today() + timedelta(days=30),
-    }
-    scope = ""
-    if principal.is_province_officer:
-        scope = " AND d.province_code = :province"
-        params["province"] = principal.province_code
+        raise Forbidden(N_("Donor impact is for donors, province officers and admins."))
+    on = today()
+    figures = await repo.donor_figures(
+        session, principal, donor_id, today=on, soon=on + timedelta(days=30)
+    )
     by_kind_status: dict[str, dict[str, int]] = {}
     received: dict[str, int] = {}
-    for kind, status, n in await session.execute(
-        text(
-            f"SELECT kind, status, count(*)::int FROM devices d WHERE donor_id = :donor{scope}"
-            " GROUP BY kind, status ORDER BY kind, status"
-        ),
-        params,
-    ):
+    for kind, status, n in figures.by_kind_status:
         by_kind_status.setdefault(kind, {})[status] = n
         received[kind] = received.get(kind, 0) + n
-    pledged = {
-        k: n
-        for k, n in await session.execute(
-            text(
-                "SELECT l.kind, sum(l.quantity)::int FROM donation_lines l JOIN donations d"
-                f" ON d.id = l.donation_id WHERE d.donor_id = :donor{scope} GROUP BY l.kind"
-            ),
-            params,
-        )
-    }
-    condition = {
-        c: n
-        for c, n in await session.execute(
-            text(
-                f"SELECT condition, count(*)::int FROM devices d WHERE donor_id = :donor{scope}"
-                " GROUP BY condition"
-            ),
-            params,
-        )
-    }
     schools = [
         SchoolReached(
             school_id=r[0],
@@ -336,68 +300,28 @@ async def donor_impact(session: AsyncSession, principal: Principal, donor_id: in
             province_code=r[4],
             devices=r[5],
         )
-        for r in await session.execute(
-            text(
-                "SELECT s.id, s.name, s.commune_code, c.name, s.province_code, count(*)::int"
-                " FROM devices d JOIN schools s ON s.id = d.school_id JOIN communes c"
-                f" ON c.code = s.commune_code WHERE d.donor_id = :donor{scope}"
-                " AND d.status IN ('allocated','at_school','assigned','in_repair')"
-                " GROUP BY s.id, s.name, s.commune_code, c.name, s.province_code ORDER BY s.name"
-            ),
-            params,
-        )
+        for r in figures.schools
     ]
-    students = (
-        await session.execute(
-            text(
-                "SELECT count(DISTINCT a.student_id)::int,"
-                " count(DISTINCT a.student_id) FILTER (WHERE a.returned_at IS NULL)::int"
-                " FROM assignments a JOIN devices d ON d.id = a.device_id"
-                f" WHERE d.donor_id = :donor{scope}"
-            ),
-            params,
-        )
-    ).one()
-    sims = (
-        await session.execute(
-            text(
-                "SELECT count(*) FILTER (WHERE plan_expires_on BETWEEN :today AND :soon)::int,"
-                " count(*) FILTER (WHERE plan_expires_on < :today)::int FROM devices d"
-                f" WHERE donor_id = :donor AND kind = 'sim' AND status <> 'retired'{scope}"
-            ),
-            params,
-        )
-    ).one()
-    locks = {
-        lock: n
-        for lock, n in await session.execute(
-            text(
-                "SELECT activation_lock, count(*)::int FROM devices d WHERE donor_id = :donor"
-                f" AND status <> 'retired'{scope} GROUP BY activation_lock"
-            ),
-            params,
-        )
-    }
     flat = [(s, n) for statuses in by_kind_status.values() for s, n in statuses.items()]
     return DonorImpact(
         donor_id=donor_id,
-        donor_name=donor[1],
+        donor_name=name,
         devices_total=sum(n for _, n in flat),
         by_kind_status=by_kind_status,
-        pledged=pledged,
+        pledged=figures.pledged,
         received=received,
-        condition=condition,
-        lost_or_stolen=sum(n for s, n in flat if s in ("lost", "stolen")),
-        retired=sum(n for s, n in flat if s == "retired"),
+        condition=figures.condition,
+        lost_or_stolen=sum(n for s, n in flat if s in LOST_OR_STOLEN),
+        retired=sum(n for s, n in flat if s == DeviceStatus.RETIRED),
         schools_reached=schools,
         communes_reached=len({s.commune_code for s in schools}),
         provinces_reached=len({s.province_code for s in schools}),
-        students_reached=students[0],
-        students_with_device_now=students[1],
-        sims_expiring_30_days=sims[0],
-        sims_expired=sims[1],
-        locked=sum(n for lock, n in locks.items() if lock in LOCKED),
-        activation_lock=locks,
+        students_reached=figures.students_reached,
+        students_with_device_now=figures.students_with_device_now,
+        sims_expiring_30_days=figures.sims_expiring,
+        sims_expired=figures.sims_expired,
+        locked=sum(n for lock, n in figures.activation_lock.items() if lock in LOCKED),
+        activation_lock=figures.activation_lock,
     )
 
 
@@ -414,85 +338,57 @@ async def sim_expiry(
 ) -> SimExpiryReport:
     """SIMs whose plan ends within `within_days` from today (the lapsed ones included), or
     every SIM with an end date when `within_days` is None: a telecom's SIMs may run a year,
-    and a province planning top-ups wants to see them all."""
+    and a province planning top-ups wants to see them all. Three queries whatever the number
+    of schools: the schools' counts, the students they name, the SIMs one by one."""
     if principal.is_donor:
-        raise Forbidden("Donors see SIM expiry in their impact report.")
+        raise Forbidden(N_("Donors see SIM expiry in their impact report."))
     if within_days is not None and not 0 <= within_days <= SIM_WINDOW_MAX_DAYS:
         raise DomainError(
-            f"within_days must be between 0 and {SIM_WINDOW_MAX_DAYS}, or all.",
-            errors=[FieldError(field="within_days", message=f"0–{SIM_WINDOW_MAX_DAYS} or all")],
+            N_("within_days must be between 0 and {max}, or all."),
+            errors=[
+                FieldError(
+                    field="within_days",
+                    message=Message(N_("0–{max} or all"), max=SIM_WINDOW_MAX_DAYS),
+                )
+            ],
+            max=SIM_WINDOW_MAX_DAYS,
         )
     on = today()
-    params: dict[str, Any] = {"today": on}
-    clauses = ["sim.kind = 'sim'", "sim.status <> 'retired'"]
-    if within_days is None:
-        clauses.append("sim.plan_expires_on IS NOT NULL")
-    else:
-        clauses.append("sim.plan_expires_on <= :until")
-        params["until"] = on + timedelta(days=within_days)
     await _ensure_province_in_scope(session, principal, province)
-    if principal.is_province_officer:
-        province = principal.province_code
-    if principal.is_school_staff:
-        clauses.append("sim.school_id = ANY(:schools)")
-        params["schools"] = sorted(principal.school_ids)
-    if province:
-        clauses.append("sim.province_code = :province")
-        params["province"] = province
-    where = " AND ".join(clauses)
-    rows = await session.execute(
-        text(f"""
-        SELECT sim.school_id, s.name, count(*)::int,
-               count(*) FILTER (WHERE sim.plan_expires_on < :today)::int,
-               min(sim.plan_expires_on),
-               array_remove(array_agg(DISTINCT a.student_id), NULL)
-          FROM devices sim
-          LEFT JOIN schools s ON s.id = sim.school_id
-          LEFT JOIN assignments a ON a.device_id = sim.installed_in_id AND a.returned_at IS NULL
-         WHERE {where}
-         GROUP BY sim.school_id, s.name ORDER BY min(sim.plan_expires_on), sim.school_id
-    """),
-        params,
-    )
-    groups = []
-    for school_id, name, sims, expired, earliest, student_ids in rows:
-        group = SimExpiryGroup(
-            school_id=school_id,
-            school_name=name,
-            sims=sims,
-            expired=expired,
-            earliest_expiry=earliest,
-            students_affected=len(student_ids or []),
+    until = None if within_days is None else on + timedelta(days=within_days)
+    where = repo.sims_ending(principal, until=until, province=province)
+    rows = await repo.sim_groups(session, where, on)
+    groups = [
+        SimExpiryGroup(
+            school_id=r.school_id,
+            school_name=r.school_name,
+            sims=r.sims,
+            expired=r.expired,
+            earliest_expiry=r.earliest_expiry,
+            students_affected=len(r.student_ids),
         )
-        if school_id is not None and (
-            principal.is_admin or (principal.is_school_staff and school_id in principal.school_ids)
+        for r in rows
+    ]
+    # Students are named to admins and to the school's own staff (the officer sees counts).
+    groups_of: dict[int, list[SimExpiryGroup]] = {}
+    for row, group in zip(rows, groups, strict=True):
+        if row.school_id is not None and (
+            principal.is_admin
+            or (principal.is_school_staff and row.school_id in principal.school_ids)
         ):
-            people = await session.execute(
-                text(
-                    "SELECT id, student_code, full_name FROM students WHERE id = ANY(:ids)"
-                    " ORDER BY student_code"
-                ),
-                {"ids": list(student_ids or [])},
+            group.students = []
+            for student_id in row.student_ids:
+                groups_of.setdefault(student_id, []).append(group)
+    # By student code: each group's list stays in that order.
+    for student_id, code, full_name in await repo.students_named(session, groups_of):
+        for group in groups_of[student_id]:
+            assert group.students is not None  # set above for every group that names
+            group.students.append(
+                SimStudent(student_id=student_id, student_code=code, full_name=full_name)
             )
-            group.students = [
-                SimStudent(student_id=i, student_code=c, full_name=n) for i, c, n in people
-            ]
-        groups.append(group)
-    params["limit"] = SIM_LIST_LIMIT
     sims = [
         SimToTopUp(*r)  # the columns are selected in the struct's field order
-        for r in await session.execute(
-            text(f"""
-        SELECT sim.asset_tag, sim.iccid, sim.msisdn, sim.carrier, sim.plan_name,
-               sim.plan_expires_on, sim.school_id, sc.name, h.asset_tag, a.id IS NOT NULL
-          FROM devices sim
-          LEFT JOIN schools sc ON sc.id = sim.school_id
-          LEFT JOIN devices h ON h.id = sim.installed_in_id
-          LEFT JOIN assignments a ON a.device_id = sim.installed_in_id AND a.returned_at IS NULL
-         WHERE {where}
-         ORDER BY sim.plan_expires_on, sim.asset_tag LIMIT :limit + 1"""),
-            params,
-        )
+        for r in await repo.sims_to_top_up(session, where, SIM_LIST_LIMIT)
     ]
     return SimExpiryReport(
         within_days=within_days,
@@ -513,23 +409,17 @@ async def audit_due(
     days: int,
     limit: int,
 ) -> AuditDueReport:
+    """Schools whose last audit is older than `days` (or that were never audited) among
+    those that have received devices, and the received devices nobody has seen for
+    longer. A school whose devices are all still on their way has nothing to audit yet."""
     on = today()
-    params: dict[str, Any] = {"cutoff": datetime.now(UTC) - timedelta(days=days), "limit": limit}
-    scope = _scope(principal, province, None, params)
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    _refuse_donors(principal)
     await _ensure_province_in_scope(session, principal, province)
-    if school is not None:
-        scope += " AND s.id = :school"
-        params["school"] = school
     schools = [
         AuditDueSchool(school_id=r[0], school_name=r[1], last_audit_at=r[2], devices_held=r[3])
-        for r in await session.execute(
-            text(f"""
-        SELECT s.id, s.name, c.last_audit_at, c.devices_held
-          FROM schools s JOIN school_counts c ON c.school_id = s.id
-         WHERE s.active AND {scope} AND c.devices_held > 0
-           AND (c.last_audit_at IS NULL OR c.last_audit_at < :cutoff)
-         ORDER BY c.devices_held DESC, c.last_audit_at NULLS FIRST, s.id"""),
-            params,
+        for r in await repo.schools_due(
+            session, principal, province=province, school=school, cutoff=cutoff
         )
     ]
     devices = [
@@ -541,15 +431,8 @@ async def audit_due(
             last_seen_at=r[4],
             received_at=r[5],
         )
-        for r in await session.execute(
-            text(f"""
-        SELECT d.asset_tag, d.kind, d.status, d.school_id, d.last_seen_at, d.received_at
-          FROM devices d JOIN schools s ON s.id = d.school_id
-         WHERE {scope} AND d.kind <> 'sim'
-           AND d.status IN ('allocated','at_school','assigned','in_repair')
-           AND coalesce(d.last_seen_at, d.received_at) < :cutoff
-         ORDER BY coalesce(d.last_seen_at, d.received_at), d.id LIMIT :limit + 1"""),
-            params,
+        for r in await repo.devices_unseen(
+            session, principal, province=province, school=school, cutoff=cutoff, limit=limit
         )
     ]
     return AuditDueReport(

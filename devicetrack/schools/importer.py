@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.common.tabular import UploadLimits, parse_bool, parse_int, parse_table
+from devicetrack.common.tabular import ROWS_WRONG, UploadLimits, parse_bool, parse_int, parse_table
 from devicetrack.common.workers import off_loop, release
 from devicetrack.errors import FieldError, Forbidden, RowErrors, ValidationFailed, echo
+from devicetrack.i18n import N_, Message
 from devicetrack.regions import repository as regions
 from devicetrack.schools import repository as repo
 from devicetrack.schools.schemas import ImportResult
@@ -63,11 +64,11 @@ async def import_schools(
     limits: UploadLimits,
 ) -> ImportResult:
     if not (principal.is_admin or principal.is_province_officer):
-        raise Forbidden("Only province officers and admins import schools.")
+        raise Forbidden(N_("Only province officers and admins import schools."))
     table = await parse_table(data, filename, ALIASES, REQUIRED, limits)
     if not table.rows:
         raise ValidationFailed(
-            "The file has no data rows.", errors=[FieldError(row=2, message="no rows")]
+            N_("The file has no data rows."), errors=[FieldError(row=2, message=N_("no rows"))]
         )
 
     communes = await regions.commune_provinces(
@@ -82,9 +83,10 @@ async def import_schools(
     try:
         if errors:
             raise ValidationFailed(
-                f"{errors.wrong_rows()} row(s) are wrong; nothing was imported.",
+                ROWS_WRONG,
                 errors=errors.listed,
                 not_listed=errors.not_listed,
+                n=errors.wrong_rows(),
             )
         ids = await repo.insert_schools(session, schools)
         enrolled = len(enrolments)
@@ -114,29 +116,45 @@ def _checked_rows(
         errors: list[FieldError] = []  # this row's
         code = row.get("code", "")
         if not code:
-            bad(number, "code", "required")
+            bad(number, "code", N_("required"))
         elif len(code) > 32:
-            bad(number, "code", "longer than 32 characters")
+            bad(number, "code", Message(N_("longer than {max:,} characters"), max=32))
         elif code in seen_codes:
-            bad(number, "code", f"duplicate of row {seen_codes[code]} in this file")
+            bad(
+                number,
+                "code",
+                Message(N_("duplicate of row {row} in this file"), row=seen_codes[code]),
+            )
         elif code in taken:
-            bad(number, "code", "a school with this code already exists")
+            bad(number, "code", N_("a school with this code already exists"))
         else:
             seen_codes[code] = number
         if not row.get("name"):
-            bad(number, "name", "required")
+            bad(number, "name", N_("required"))
         commune = row.get("commune_code", "").zfill(5) if row.get("commune_code") else ""
         province = communes.get(commune)
         if not commune:
-            bad(number, "commune_code", "required")
+            bad(number, "commune_code", N_("required"))
         elif province is None:
-            bad(number, "commune_code", f"unknown commune code {echo(row['commune_code'])}")
+            bad(
+                number,
+                "commune_code",
+                Message(N_("unknown commune code {code}"), code=echo(row["commune_code"])),
+            )
         else:
             given = row.get("province_code", "")
             if given and given.zfill(2) != province:
-                bad(number, "province_code", f"commune {commune} is in province {province}")
+                bad(
+                    number,
+                    "province_code",
+                    Message(
+                        N_("commune {commune} is in province {province}"),
+                        commune=commune,
+                        province=province,
+                    ),
+                )
             if principal.is_province_officer and province != principal.province_code:
-                bad(number, "commune_code", "outside your province")
+                bad(number, "commune_code", N_("outside your province"))
         levels = [
             lv.strip() for lv in row.get("levels", "").replace(";", ",").split(",") if lv.strip()
         ]
@@ -145,7 +163,11 @@ def _checked_rows(
             bad(
                 number,
                 "levels",
-                f"unknown level {echo(unknown[0])!r}; use {', '.join(SchoolLevel)}",
+                Message(
+                    N_("unknown level {level!r}; use {choices}"),
+                    level=echo(unknown[0]),
+                    choices=", ".join(SchoolLevel),
+                ),
             )
         try:
             active = parse_bool(row.get("active", ""), True)
@@ -180,7 +202,7 @@ def _enrolment(
     if not year and not total_text:
         return None
     if not year:
-        bad(number, "school_year", "required when students_total is given")
+        bad(number, "school_year", N_("required when students_total is given"))
         return None
     parts = year.split("-")
     if (
@@ -188,7 +210,7 @@ def _enrolment(
         or not all(p.isdigit() and len(p) == 4 for p in parts)
         or (int(parts[1]) != int(parts[0]) + 1)
     ):
-        bad(number, "school_year", "use the form 2025-2026")
+        bad(number, "school_year", N_("use the form 2025-2026"))
         return None
     try:
         total = parse_int(total_text)
@@ -197,12 +219,12 @@ def _enrolment(
         bad(number, "students_total", str(exc))
         return None
     if total < 0:
-        bad(number, "students_total", "must not be negative")
+        bad(number, "students_total", N_("must not be negative"))
         return None
     if priority < 0:
-        bad(number, "priority_students", "must not be negative")
+        bad(number, "priority_students", N_("must not be negative"))
         return None
     if priority > total:
-        bad(number, "priority_students", "more than students_total")
+        bad(number, "priority_students", N_("more than students_total"))
         return None
     return {"school_year": year, "students_total": total, "priority_students": priority}

@@ -15,6 +15,7 @@ from devicetrack.auth.scope import (
 )
 from devicetrack.db.search import contains_pattern, folded_contains
 from devicetrack.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from devicetrack.i18n import N_, Message
 from devicetrack.regions import repository as regions
 from devicetrack.schools import repository as repo
 from devicetrack.schools.models import Enrolment, School
@@ -60,8 +61,13 @@ async def _province_of_commune(session: AsyncSession, commune_code: str) -> str:
     found = await regions.commune_provinces(session, [commune_code])
     if commune_code not in found:
         raise ValidationFailed(
-            "Unknown commune.",
-            errors=[FieldError(field="commune_code", message=f"no commune {commune_code}")],
+            N_("Unknown commune."),
+            errors=[
+                FieldError(
+                    field="commune_code",
+                    message=Message(N_("no commune {code}"), code=commune_code),
+                )
+            ],
         )
     return found[commune_code]
 
@@ -72,11 +78,15 @@ async def create_school(
     province = await _province_of_commune(session, data.commune_code)
     if data.province_code and data.province_code != province:
         raise ValidationFailed(
-            "The commune is in another province.",
+            N_("The commune is in another province."),
             errors=[
                 FieldError(
                     field="commune_code",
-                    message=f"commune {data.commune_code} is in province {province}",
+                    message=Message(
+                        N_("commune {commune} is in province {province}"),
+                        commune=data.commune_code,
+                        province=province,
+                    ),
                 )
             ],
         )
@@ -97,15 +107,16 @@ async def create_school(
     except IntegrityError as exc:
         if "uq_schools_code" in str(exc.orig):
             raise Conflict(
-                "A school with this code exists.",
-                errors=[FieldError(field="code", message="already in use")],
+                N_("A school with this code exists."),
+                errors=[FieldError(field="code", message=N_("already in use"))],
             ) from None
         raise
     return school_read(school)
 
 
 async def get_school(session: AsyncSession, principal: Principal, school_id: int) -> School:
-    return ensure_school_visible(principal, await repo.get_school(session, school_id), "school")
+    school = await repo.get_school(session, school_id)
+    return ensure_school_visible(principal, school, N_("No school."))
 
 
 async def list_schools(
@@ -169,8 +180,8 @@ async def update_school(
         province = await _province_of_commune(session, data.commune_code)
         if province != school.province_code:
             raise ValidationFailed(
-                "A school cannot move to another province by editing its commune.",
-                errors=[FieldError(field="commune_code", message="in another province")],
+                N_("A school cannot move to another province by editing its commune."),
+                errors=[FieldError(field="commune_code", message=N_("in another province"))],
             )
         school.commune_code = data.commune_code
     for name in ("name", "former_district", "address", "active"):
@@ -192,7 +203,7 @@ async def delete_school(session: AsyncSession, principal: Principal, school_id: 
             await repo.delete_school(session, school)
     except IntegrityError:
         raise Conflict(
-            "The school still has devices, students or history; deactivate it instead."
+            N_("The school still has devices, students or history; deactivate it instead.")
         ) from None
 
 
@@ -203,14 +214,14 @@ async def put_enrolment(
     ensure_can_edit_enrolment(principal, school)
     if data.priority_students > data.students_total:
         raise ValidationFailed(
-            "Priority students cannot exceed the total.",
-            errors=[FieldError(field="priority_students", message="more than students_total")],
+            N_("Priority students cannot exceed the total."),
+            errors=[FieldError(field="priority_students", message=N_("more than students_total"))],
         )
     start, end = (int(x) for x in data.school_year.split("-"))
     if end != start + 1:
         raise ValidationFailed(
-            "A school year spans two consecutive years.",
-            errors=[FieldError(field="school_year", message="use the form 2025-2026")],
+            N_("A school year spans two consecutive years."),
+            errors=[FieldError(field="school_year", message=N_("use the form 2025-2026"))],
         )
     row = await repo.upsert_enrolment(
         session, school_id, data.school_year, data.students_total, data.priority_students
@@ -223,5 +234,5 @@ async def list_enrolments(
 ) -> list[EnrolmentRead]:
     await get_school(session, principal, school_id)
     if principal.is_donor:
-        raise Forbidden("Donors do not read enrolments.")
+        raise Forbidden(N_("Donors do not read enrolments."))
     return [enrolment_read(e) for e in await repo.list_enrolments(session, school_id)]

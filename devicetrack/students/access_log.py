@@ -13,17 +13,20 @@ from devicetrack.privacy import service as log
 from devicetrack.privacy.schemas import AccessRead
 from devicetrack.privacy.service import access_log_of, route_of
 from devicetrack.students import service as students
-from devicetrack.students.schemas import AssignmentRead, ConsentRead, StudentRead
+from devicetrack.students.schemas import AssignmentRead, ConsentRead, LoanRead, StudentRead
 
 __all__ = ["access_log_of", "list_access", "note_answer", "record_reads", "route_of"]
 
 
-def _shown(principal: Principal, reads: Iterable[StudentRead | AssignmentRead]) -> list[int]:
-    return [
-        read.student_id if isinstance(read, AssignmentRead) else read.id
+def _shown(
+    principal: Principal, reads: Iterable[StudentRead | AssignmentRead | LoanRead]
+) -> list[int]:
+    ids = [
+        read.id if isinstance(read, StudentRead) else read.student_id
         for read in reads
         if students.sees_personal_data(principal, read.school_id)
     ]
+    return [i for i in ids if i is not None]
 
 
 def note_answer(
@@ -42,7 +45,7 @@ async def record_reads(
     session: AsyncSession,
     principal: Principal,
     route: str,
-    reads: Iterable[StudentRead | AssignmentRead],
+    reads: Iterable[StudentRead | AssignmentRead | LoanRead],
 ) -> None:
     """Log the students whose personal fields these answers carry to this caller."""
     await log.record(session, principal, route, _shown(principal, reads))

@@ -28,6 +28,8 @@ from devicetrack.errors import (
     NotFound,
     ValidationFailed,
 )
+from devicetrack.i18n import N_, Term
+from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
 from devicetrack.schools.repository import visible_schools
 from devicetrack.students import repository as repo
@@ -36,6 +38,7 @@ from devicetrack.students.schemas import (
     AssignmentCreate,
     AssignmentRead,
     AssignmentReturn,
+    LoanRead,
     StudentRead,
 )
 from devicetrack.students.service import (
@@ -81,7 +84,7 @@ def assignment_read(
 def _ensure_lender(principal: Principal, school_id: int) -> None:
     if principal.is_admin or (principal.is_school_staff and school_id in principal.school_ids):
         return
-    raise Forbidden("Devices are lent and taken back by the school's staff.")
+    raise Forbidden(N_("Devices are lent and taken back by the school's staff."))
 
 
 async def assign(
@@ -91,8 +94,8 @@ async def assign(
     _ensure_lender(principal, student.school_id)
     if data.due_back_on is not None and data.due_back_on < local_today():
         raise ValidationFailed(
-            "A loan cannot be due back before it starts.",
-            errors=[FieldError(field="due_back_on", message="must be today or later")],
+            N_("A loan cannot be due back before it starts."),
+            errors=[FieldError(field="due_back_on", message=N_("must be today or later"))],
         )
     check_event_dates(due_back_on=data.due_back_on)
     # The student's school's counters, then the student again (they may have moved since the
@@ -103,17 +106,17 @@ async def assign(
         raise lifecycle.refuse_transition(device, "assign", principal)
     lifecycle.ensure_unlocked(device, "assign", principal)
     if device.school_id != student.school_id:
-        raise Conflict("The device is at another school than the student.")
+        raise Conflict(N_("The device is at another school than the student."))
     if device.condition == "broken" or data.condition_out == "broken":
-        raise Conflict("The device is broken; send it to repair instead of lending it.")
+        raise Conflict(N_("The device is broken; send it to repair instead of lending it."))
     if device.needs_wipe:
-        raise Conflict("The device was returned without a reset; reset it (wipe) first.")
+        raise Conflict(N_("The device was returned without a reset; reset it (wipe) first."))
     if device.installed_in_id is not None:
-        raise Conflict("This SIM is installed in a device; lend that device instead.")
+        raise Conflict(N_("This SIM is installed in a device; lend that device instead."))
     if student.status != "active":
-        raise Conflict(f"The student is {student.status}, not active.")
+        raise Conflict(N_("The student is {status}, not active."), status=Term(student.status))
     if not has_consent:
-        raise Conflict("No guardian consent on record for this student (or it was withdrawn).")
+        raise Conflict(N_("No guardian consent on record for this student (or it was withdrawn)."))
     assignment = Assignment(
         device_id=device.id or 0,
         student_id=student.id or 0,
@@ -129,7 +132,7 @@ async def assign(
             await session.flush()
     except IntegrityError as exc:
         if "uq_assignments_open_device" in str(exc.orig):
-            raise Conflict("The device is already lent.") from None
+            raise Conflict(N_("The device is already lent.")) from None
         raise
     before = device.status
     device.status, device.student_id = "assigned", student.id
@@ -185,7 +188,7 @@ async def return_device(
             or (principal.is_school_staff and school.id in principal.school_ids)
         )
     ):
-        raise NotFound(f"No assignment {assignment_id}.")
+        raise NotFound(N_("No assignment {id}."), id=assignment_id)
     _ensure_lender(principal, assignment.school_id)
     assignment = await relock(
         session,
@@ -199,8 +202,9 @@ async def return_device(
         # Returning a device that is not lent is a refused transition: name its status.
         refused = lifecycle.refuse_transition(device, "return", principal)
         raise Conflict(
-            f"This loan was already closed. {refused.detail}",
+            N_("This loan was already closed. {refusal}"),
             extra={"returned_at": assignment.returned_at.isoformat(), **refused.extra},
+            refusal=refused.detail,
         )
     student, _ = await get_student(session, principal, assignment.student_id)
     assignment.returned_at = datetime.now(UTC)
@@ -250,7 +254,7 @@ async def list_assignments(
     asset_tag: str | None = None,
 ) -> list[AssignmentRead]:
     if principal.is_donor:
-        raise Forbidden("Donors do not see loans.")
+        raise Forbidden(N_("Donors do not see loans."))
     where: list[ColumnElement[bool]] = [
         Assignment.school_id.in_(select(School.id).where(visible_schools(principal)))
     ]
@@ -284,7 +288,7 @@ async def get_assignment(
         limit=1,
     )
     if not rows or rows[0].id != assignment_id:
-        raise NotFound(f"No assignment {assignment_id}.")
+        raise NotFound(N_("No assignment {id}."), id=assignment_id)
     return rows[0]
 
 
@@ -311,7 +315,7 @@ async def open_loan_of(
         asset_tag=asset_tag,
     )
     if not rows:
-        raise NotFound(f"{asset_tag} is not lent to anyone.")
+        raise NotFound(N_("{tag} is not lent to anyone."), tag=asset_tag)
     return rows[0]
 
 
@@ -335,7 +339,7 @@ async def lend_candidates(
     `q` (a name without diacritics, or a code), and whether there are more."""
     device = await devices.read_device(session, principal, asset_tag)
     if device.school_id is None:
-        raise ValidationFailed(f"{device.asset_tag} is not at a school.")
+        raise ValidationFailed(N_("{tag} is not at a school."), tag=device.asset_tag)
     found = await list_students(
         session,
         principal,
@@ -345,3 +349,47 @@ async def lend_candidates(
         limit=limit,
     )
     return device, found[:limit], len(found) > limit
+
+
+async def school_loans(
+    session: AsyncSession,
+    principal: Principal,
+    school_id: int,
+    *,
+    overdue_only: bool,
+    after_id: int | None,
+    limit: int,
+) -> list[LoanRead]:
+    """The school's devices out with students (`overdue_only`: those past their due date,
+    to chase first), in lending order. The school's staff and admins see who has each;
+    a province officer sees the devices and dates, never the student; donors nothing."""
+    await schools.get_school(session, principal, school_id)  # 404 outside the caller's scope
+    if principal.is_donor:
+        raise Forbidden(N_("Donors do not see loans."))
+    today = local_today()  # the day the `overdue` flag of every loan is judged on
+    rows = await repo.open_loans(
+        session,
+        school_id=school_id,
+        late_on=today if overdue_only else None,
+        after_id=after_id,
+        limit=limit,
+    )
+    named = sees_personal_data(principal, school_id)
+    loans = []
+    for a, tag, kind, code, name, grade, class_name in rows:
+        late = a.due_back_on is not None and a.due_back_on < today
+        loan = LoanRead(
+            id=a.id or 0,
+            school_id=a.school_id,
+            asset_tag=tag,
+            device_kind=kind,
+            assigned_at=_assigned_at(a),
+            due_back_on=a.due_back_on,
+            overdue=late,
+            days_overdue=(today - a.due_back_on).days if late and a.due_back_on else 0,
+        )
+        if named:
+            loan.student_id, loan.student_code, loan.student_name = a.student_id, code, name
+            loan.grade, loan.class_name = grade, class_name
+        loans.append(loan)
+    return loans

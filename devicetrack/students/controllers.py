@@ -11,6 +11,7 @@ from devicetrack.common.tabular import UploadLimits
 from devicetrack.common.uploads import after_upload, limit_upload_body, read_upload
 from devicetrack.config import Settings
 from devicetrack.errors import FieldError, ValidationFailed
+from devicetrack.i18n import N_
 from devicetrack.privacy.schemas import AccessPage
 from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments, export, importer, service
@@ -22,6 +23,7 @@ from devicetrack.students.schemas import (
     ConsentCreate,
     ConsentList,
     ConsentRead,
+    LoanPage,
     StudentCreate,
     StudentExport,
     StudentImportResult,
@@ -100,8 +102,8 @@ class StudentController(Controller):
         # gets 401 before any validation.
         if school_id is None:
             raise ValidationFailed(
-                "Name the school: ?school_id=…",
-                errors=[FieldError(field="school_id", message="required")],
+                N_("Name the school: ?school_id=…"),
+                errors=[FieldError(field="school_id", message=N_("required"))],
             )
         data, filename = await read_upload(request)
         return await importer.import_students(
@@ -257,6 +259,37 @@ class AssignmentController(Controller):
         answer = await assignments.return_device(tx, principal, assignment_id, data)
         privacy.note_answer(principal, tx, answer)
         return answer
+
+
+class SchoolLoanController(Controller):
+    path = "/schools/{school_id:int}/loans"
+    tags = ["assignments"]
+
+    @get("/", operation_id="listSchoolLoans")
+    async def list_(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+        overdue: bool = False,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> LoanPage:
+        """The school's devices out with students, in lending order, each with its due date;
+        `overdue=true`: only those past it. Who has each device is shown to the school's
+        staff and admins only."""
+        rows = await assignments.school_loans(
+            tx,
+            principal,
+            school_id,
+            overdue_only=overdue,
+            after_id=decode_cursor(cursor),
+            limit=limit,
+        )
+        items, next_cursor = page_of(rows, limit)
+        await privacy.record_reads(tx, principal, privacy.route_of(request), items)
+        return LoanPage(items=items, next_cursor=next_cursor)
 
 
 class PrivacyController(Controller):

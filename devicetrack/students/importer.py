@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.common.tabular import UploadLimits, parse_int, parse_table
+from devicetrack.common.tabular import ROWS_WRONG, UploadLimits, parse_int, parse_table
 from devicetrack.common.workers import off_loop, release
 from devicetrack.devices.identity import normalise_msisdn
 from devicetrack.errors import FieldError, ValidationFailed, echo
+from devicetrack.i18n import N_, Message
 from devicetrack.schools import service as schools
 from devicetrack.students import repository as repo
 from devicetrack.students.schemas import StudentImportResult
@@ -67,7 +68,7 @@ async def import_students(
     table = await parse_table(data, filename, ALIASES, REQUIRED, limits)
     if not table.rows:
         raise ValidationFailed(
-            "The file has no data rows.", errors=[FieldError(row=2, message="no rows")]
+            N_("The file has no data rows."), errors=[FieldError(row=2, message=N_("no rows"))]
         )
     taken = await repo.existing_codes(
         session, school_id, [r["student_code"] for _, r in table.rows]
@@ -78,8 +79,9 @@ async def import_students(
     try:
         if errors:
             raise ValidationFailed(
-                f"{len({e.row for e in errors})} row(s) are wrong; nothing was imported.",
+                ROWS_WRONG,
                 errors=errors,
+                n=len({e.row for e in errors}),
             )
         ids = await repo.insert_students(session, rows)
     finally:
@@ -102,20 +104,20 @@ def _checked_rows(
 
         code = row.get("student_code", "")
         if not code:
-            bad("student_code", "required")
+            bad("student_code", N_("required"))
         elif code in seen:
-            bad("student_code", f"duplicate of row {seen[code]} in this file")
+            bad("student_code", Message(N_("duplicate of row {row} in this file"), row=seen[code]))
         elif code in taken:
-            bad("student_code", "a student with this code exists at this school")
+            bad("student_code", N_("a student with this code exists at this school"))
         else:
             seen[code] = number
         if not row.get("full_name"):
-            bad("full_name", "required")
+            bad("full_name", N_("required"))
         grade = None
         try:
             grade = parse_int(row.get("grade", ""))
             if not 0 <= grade <= 12:
-                bad("grade", "must be 0 (preschool) to 12")
+                bad("grade", N_("must be 0 (preschool) to 12"))
         except ValueError as exc:
             bad("grade", str(exc))
         flags = [
@@ -124,17 +126,21 @@ def _checked_rows(
         if unknown := [f for f in flags if f not in set(PriorityFlag)]:
             bad(
                 "priority",
-                f"unknown flag {echo(unknown[0])!r}; use {', '.join(PriorityFlag)}",
+                Message(
+                    N_("unknown flag {flag!r}; use {choices}"),
+                    flag=echo(unknown[0]),
+                    choices=", ".join(PriorityFlag),
+                ),
             )
         national_id = row.get("national_id") or None
         if national_id and not (len(national_id) == 12 and national_id.isdigit()):
-            bad("national_id", "must be 12 digits")
+            bad("national_id", N_("must be 12 digits"))
         birth_year = None
         if row.get("birth_year"):
             try:
                 birth_year = parse_int(row["birth_year"])
                 if not 1990 <= birth_year <= 2030:
-                    bad("birth_year", "out of range")
+                    bad("birth_year", N_("out of range"))
             except ValueError as exc:
                 bad("birth_year", str(exc))
         phone = None
@@ -144,7 +150,7 @@ def _checked_rows(
                 bad("guardian_phone", problem)
         status = row.get("status") or "active"
         if status not in set(StudentStatus):
-            bad("status", f"use one of {', '.join(StudentStatus)}")
+            bad("status", Message(N_("use one of {choices}"), choices=", ".join(StudentStatus)))
         if len(errors) == n:
             rows.append(
                 {

@@ -12,6 +12,7 @@ from sqlalchemy import (
     and_,
     any_,
     cast,
+    distinct,
     exists,
     func,
     select,
@@ -119,6 +120,20 @@ async def open_assignment_count(session: AsyncSession, student_id: int) -> int:
     )
 
 
+async def students_borrowing(session: AsyncSession, school_id: int) -> int:
+    """Students with an open loan at the school: a student borrowing a tablet with a SIM in
+    it is one student, not two devices."""
+    return int(
+        await session.scalar(
+            select(func.count(distinct(Assignment.student_id))).where(
+                Assignment.school_id == school_id,
+                Assignment.returned_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
 def assignment_query(
     where: list[ColumnElement[bool]],
 ) -> Select[Assignment, str, str, str, str | None]:
@@ -134,6 +149,40 @@ async def list_assignments(
     session: AsyncSession, *, where: list[ColumnElement[bool]], after_id: int | None, limit: int
 ) -> list[Row[*tuple[Any, ...]]]:
     query = assignment_query(where).order_by(Assignment.id).limit(limit + 1)
+    if after_id is not None:
+        query = query.where(Assignment.id > after_id)
+    return list(await session.execute(query))
+
+
+async def open_loans(
+    session: AsyncSession,
+    *,
+    school_id: int,
+    late_on: date | None,
+    after_id: int | None,
+    limit: int,
+) -> list[Row[*tuple[Any, ...]]]:
+    """The school's loans not yet returned, by id; `late_on`: only those due before it.
+    Each row: the assignment, the device's tag and kind, the student's code, name, grade
+    and class."""
+    query = (
+        select(
+            Assignment,
+            Device.asset_tag,
+            Device.kind,
+            Student.student_code,
+            Student.full_name,
+            Student.grade,
+            Student.class_name,
+        )
+        .join(Device, Device.id == Assignment.device_id)
+        .join(Student, Student.id == Assignment.student_id)
+        .where(Assignment.school_id == school_id, Assignment.returned_at.is_(None))
+        .order_by(Assignment.id)
+        .limit(limit + 1)
+    )
+    if late_on is not None:
+        query = query.where(overdue_clause(late_on))
     if after_id is not None:
         query = query.where(Assignment.id > after_id)
     return list(await session.execute(query))

@@ -134,6 +134,32 @@ class AssignmentPage(msgspec.Struct):
     next_cursor: str | None
 
 
+class LoanRead(msgspec.Struct, omit_defaults=True):
+    """A device out with a student, in its school's list of loans (the overdue ones to
+    chase first). Who has it (the student_* fields, grade and class) is present only for the
+    school's staff and admins: a province officer reads the device and the dates."""
+
+    id: int
+    school_id: int
+    asset_tag: str
+    device_kind: str
+    assigned_at: datetime
+    due_back_on: date | None
+    overdue: bool
+    # Whole days past the due date (Vietnam's calendar); 0 while not late.
+    days_overdue: int = 0
+    student_id: int | None = None
+    student_code: str | None = None
+    student_name: str | None = None
+    grade: int | None = None
+    class_name: str | None = None
+
+
+class LoanPage(msgspec.Struct):
+    items: list[LoanRead]
+    next_cursor: str | None
+
+
 class StudentImportResult(msgspec.Struct):
     created: int
     student_ids: list[int]

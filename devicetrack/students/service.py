@@ -18,6 +18,7 @@ from devicetrack.db.counters import STUDENT_MOVED, relock
 from devicetrack.db.search import contains_pattern, folded_contains
 from devicetrack.devices.identity import normalise_msisdn
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from devicetrack.i18n import N_, Term
 from devicetrack.idempotency import service as idempotency
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
@@ -42,12 +43,12 @@ def sees_personal_data(principal: Principal, school_id: int) -> bool:
 
 def ensure_student_reader(principal: Principal) -> None:
     if principal.is_donor:
-        raise Forbidden("Donors do not see students.")
+        raise Forbidden(N_("Donors do not see students."))
 
 
 def ensure_student_writer(principal: Principal, school_id: int) -> None:
     if not sees_personal_data(principal, school_id):
-        raise Forbidden("Only the school's staff manage its students.")
+        raise Forbidden(N_("Only the school's staff manage its students."))
 
 
 def student_read(principal: Principal, student: Student, has_consent: bool) -> StudentRead:
@@ -93,7 +94,7 @@ async def get_student(
     ensure_student_reader(principal)
     found = await repo.get_student(session, student_id, for_update=for_update)
     if found is None:
-        raise NotFound(f"No student {student_id}.")
+        raise NotFound(N_("No student {id}."), id=student_id)
     # Visible when the student's school is.
     await schools.get_school(session, principal, found[0].school_id)
     return found
@@ -122,8 +123,8 @@ async def relock_student(
 def _duplicate(exc: IntegrityError) -> Conflict | None:
     if "uq_students_school_id_student_code" in str(exc.orig):
         return Conflict(
-            "This school already has a student with this code.",
-            errors=[FieldError(field="student_code", message="already used at this school")],
+            N_("This school already has a student with this code."),
+            errors=[FieldError(field="student_code", message=N_("already used at this school"))],
         )
     return None
 
@@ -139,7 +140,7 @@ def guardian_phone(value: str | None) -> str | None:
     phone, problem = normalise_msisdn(value)
     if problem:
         raise ValidationFailed(
-            "The guardian's phone number is not a Vietnamese number.",
+            N_("The guardian's phone number is not a Vietnamese number."),
             errors=[FieldError(field="guardian_phone", message=problem)],
         )
     return phone
@@ -212,6 +213,12 @@ async def list_students(
     return [student_read(principal, s, c) for s, c in rows]
 
 
+async def students_borrowing(session: AsyncSession, school_id: int) -> int:
+    """How many students have a device on loan from the school, beside its devices per
+    status (the caller checked the school's scope, as for devices.status_counts)."""
+    return await repo.students_borrowing(session, school_id)
+
+
 async def update_student(
     session: AsyncSession, principal: Principal, student_id: int, data: StudentUpdate
 ) -> StudentRead:
@@ -219,12 +226,13 @@ async def update_student(
     ensure_student_writer(principal, student.school_id)
     student, has_consent = await relock_student(session, principal, student)
     if student.erased_at is not None:
-        raise Conflict("This student's personal data was erased; the record is closed.")
+        raise Conflict(N_("This student's personal data was erased; the record is closed."))
     leaving = data.status is not None and data.status != "active" and student.status == "active"
     if leaving and await repo.open_assignment_count(session, student_id):
         # A device lent to someone no longer at the school would fall out of every count.
         raise Conflict(
-            f"The student still holds devices; take them back before marking them {data.status}."
+            N_("The student still holds devices; take them back before marking them {status}."),
+            status=Term(data.status),
         )
     if data.guardian_phone and data.guardian_phone != student.guardian_phone:
         # Checked when it changes: a number stored before phones were checked does not
@@ -266,11 +274,11 @@ async def move_student(
         or principal.is_province_officer
         or (principal.is_school_staff and {student.school_id, target.id} <= principal.school_ids)
     ):
-        raise Forbidden("Moving a student needs the staff of both schools or the province.")
+        raise Forbidden(N_("Moving a student needs the staff of both schools or the province."))
     if target.id == student.school_id:
-        raise Conflict("The student is already at that school.")
+        raise Conflict(N_("The student is already at that school."))
     if await repo.open_assignment_count(session, student_id):
-        raise Conflict("The student still holds devices of this school; return them first.")
+        raise Conflict(N_("The student still holds devices of this school; return them first."))
     student.school_id = target.id or 0
     if data.student_code:
         student.student_code = data.student_code
@@ -292,11 +300,11 @@ async def add_consent(
     student, _ = await get_student(session, principal, student_id)
     ensure_student_writer(principal, student.school_id)
     if student.erased_at is not None:
-        raise Conflict("This student's personal data was erased; the record is closed.")
+        raise Conflict(N_("This student's personal data was erased; the record is closed."))
     if data.given_at > local_today():
         raise ValidationFailed(
-            "Consent cannot be dated in the future.",
-            errors=[FieldError(field="given_at", message="in the future")],
+            N_("Consent cannot be dated in the future."),
+            errors=[FieldError(field="given_at", message=N_("in the future"))],
         )
     check_event_dates(given_at=data.given_at)
     if data.subject == "child":
@@ -304,8 +312,8 @@ async def add_consent(
         # The child's own consent is recorded from age 7 (grade 1 when no birth year).
         if (age is not None and age < 7) or (age is None and student.grade < 1):
             raise ValidationFailed(
-                "A child's own consent is recorded from age 7.",
-                errors=[FieldError(field="subject", message="student is younger than 7")],
+                N_("A child's own consent is recorded from age 7."),
+                errors=[FieldError(field="subject", message=N_("student is younger than 7"))],
             )
     consent = await repo.add_consent(
         session,
@@ -341,7 +349,7 @@ async def withdraw_consent(
         (c for c in await repo.consents_of(session, student_id) if c.id == consent_id), None
     )
     if consent is None:
-        raise NotFound(f"No consent {consent_id} for this student.")
+        raise NotFound(N_("No consent {id} for this student."), id=consent_id)
     if consent.withdrawn_at is None:
         consent.withdrawn_at = datetime.now(UTC)
         await session.flush()
@@ -354,7 +362,7 @@ async def erase_student(session: AsyncSession, principal: Principal, student_id:
     ensure_student_writer(principal, student.school_id)
     student, _ = await relock_student(session, principal, student)
     if await repo.open_assignment_count(session, student_id):
-        raise Conflict("The student still holds devices; return them before erasing.")
+        raise Conflict(N_("The student still holds devices; return them before erasing."))
     student.full_name = ERASED
     student.national_id = None
     student.birth_year = None

@@ -15,7 +15,7 @@ from litestar.response import Stream
 from devicetrack.common import spreadsheet
 from devicetrack.common.clock import VIETNAM
 from devicetrack.common.heavy import heavy_work
-from devicetrack.devices.export import COLUMNS
+from devicetrack.devices.export import PEOPLE_COLUMNS
 from devicetrack.web.i18n import Translator
 
 XLSX = spreadsheet.XLSX
@@ -44,7 +44,7 @@ class DeviceRow:
     t: Translator
 
     def __call__(self, values: Sequence[Any]) -> list[Any]:
-        return [self.show(c, v) for c, v in zip(COLUMNS, values, strict=True)]
+        return [self.show(c, v) for c, v in zip(PEOPLE_COLUMNS, values, strict=True)]
 
     def show(self, column: str, value: Any) -> Any:
         if value is None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.devices.tags import parse_tag
 from devicetrack.errors import DomainError, FieldError, ValidationFailed
+from devicetrack.i18n import N_, Message
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
@@ -38,10 +39,14 @@ class Form:
         text = unicodedata.normalize("NFC", value.strip()) if isinstance(value, str) else ""
         if not text:
             if required:
-                self.errors.append(FieldError(field=name, message="required"))
+                self.errors.append(FieldError(field=name, message=N_("required")))
             return None
         if len(text) > max_length:
-            self.errors.append(FieldError(field=name, message=f"at most {max_length} characters"))
+            self.errors.append(
+                FieldError(
+                    field=name, message=Message(N_("at most {n:,} characters"), n=max_length)
+                )
+            )
             return None
         return text
 
@@ -53,7 +58,7 @@ class Form:
         try:
             return allowed(value)
         except ValueError:
-            self.errors.append(FieldError(field=name, message="not one of the choices"))
+            self.errors.append(FieldError(field=name, message=N_("not one of the choices")))
             return None
 
     def integer(
@@ -65,10 +70,14 @@ class Form:
         try:
             number = int(value)
         except ValueError:
-            self.errors.append(FieldError(field=name, message="a whole number"))
+            self.errors.append(FieldError(field=name, message=N_("a whole number")))
             return None
         if not low <= number <= high:
-            self.errors.append(FieldError(field=name, message=f"between {low} and {high}"))
+            self.errors.append(
+                FieldError(
+                    field=name, message=Message(N_("between {low} and {high}"), low=low, high=high)
+                )
+            )
             return None
         return number
 
@@ -80,10 +89,17 @@ class Form:
         try:
             number = float(value.replace(",", "."))
         except ValueError:
-            self.errors.append(FieldError(field=name, message="a number"))
+            self.errors.append(FieldError(field=name, message=N_("a number")))
             return None
         if not low <= number <= high:
-            self.errors.append(FieldError(field=name, message=f"between {low:g} and {high:g}"))
+            self.errors.append(
+                FieldError(
+                    field=name,
+                    message=Message(
+                        N_("between {low} and {high}"), low=f"{low:g}", high=f"{high:g}"
+                    ),
+                )
+            )
             return None
         return number
 
@@ -94,7 +110,7 @@ class Form:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            self.errors.append(FieldError(field=name, message="a date"))
+            self.errors.append(FieldError(field=name, message=N_("a date")))
             return None
 
     def flag(self, name: str) -> bool:
@@ -110,11 +126,13 @@ class Form:
     def file(self, name: str) -> tuple[bytes, str | None] | None:
         upload = self.values.get(name)
         if upload is None or isinstance(upload, str):
-            self.errors.append(FieldError(field=name, message="choose a file"))
+            self.errors.append(FieldError(field=name, message=N_("choose a file")))
             return None
         return upload.file.read(), upload.filename
 
-    def refusal(self, detail: str = "Some fields need another look.") -> ValidationFailed | None:
+    def refusal(
+        self, detail: str = N_("Some fields need another look.")
+    ) -> ValidationFailed | None:
         """The form's errors as the refusal a page shows, or None when there are none."""
         return ValidationFailed(detail, errors=self.errors) if self.errors else None
 

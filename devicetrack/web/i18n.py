@@ -1,38 +1,50 @@
 """Vietnamese and English for every page: labels, domain words, errors and dates.
 
-Strings are written in English in the templates and code (`_("Devices")`) and looked up
-here; a test checks that every one of them has a Vietnamese translation. Dates follow the
-reader's language: dd/mm/yyyy in Vietnamese, "22 Nov 2026" in English, in Vietnam's time
-zone (UTC+7, no daylight saving)."""
+Strings are written in English in the templates and code (`_("Devices")`) and translated
+by gettext from the catalogues in `devicetrack/locale/` (devicetrack.i18n); a test checks
+that every one of them has its Vietnamese. Dates and numbers follow the reader's language
+by Babel's rules for vi_VN and en: dd/mm/yyyy and 12.345,5 in Vietnamese, "22 Nov 2026"
+and 12,345.5 in English, in Vietnam's time zone (UTC+7, no daylight saving)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Any
 
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
+
 from devicetrack.auth.values import Locale
 from devicetrack.common.clock import VIETNAM
-from devicetrack.web.catalogue import PATTERNS, VI
+from devicetrack.i18n import N_, N_plural, babel_locale, translate
+from devicetrack.i18n.terms import WORDS
 
 LANGUAGES = tuple(Locale)
-_MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+# The day as each language writes it (Babel patterns): Vietnamese offices write 04/07/2026.
+_DATE_PATTERN = {"vi": "dd/MM/y", "en": "d MMM y"}
 
 
 class Translator:
     def __init__(self, lang: str) -> None:
         self.lang = lang if lang in LANGUAGES else "vi"
+        self.locale = babel_locale(self.lang)
 
     def __call__(self, text: str, **values: Any) -> str:
-        if self.lang != "vi":
-            return text.format(**values) if values else text
-        out = VI.get(text)
-        if out is None:
-            out = _by_pattern(text)
-            if out is None:
-                return text  # an untranslated detail is shown as it is, never lost
-            return out
-        return out.format(**values) if values else out
+        """`text` (a message id, or a Message with its values) in the reader's language;
+        a text that is no message (a name, a value) is shown as it is."""
+        return translate(text, self.lang, **values)
+
+    def ngettext(self, singular: str, plural: str, count: int, /, **values: Any) -> str:
+        """A message that counts, in the form the count needs ("1 device", "2 devices");
+        `{n}` shows the count unless `values` give it another form (`n=t.number(count)`)."""
+        return translate(
+            N_plural(singular, plural), self.lang, count=count, **{"n": count, **values}
+        )
+
+    def translate_count(self, message: str, count: int | None) -> str:
+        """A message with a count `{n}` (its form chosen by the count); an unknown count
+        shows as nothing."""
+        return translate(message, self.lang, count=count or 0, n="" if count is None else count)
 
     def word(self, value: str | None) -> str:
         """A stored code (in_stock, laptop, poor_household…) as a reader's word."""
@@ -43,7 +55,7 @@ class Translator:
     def event(self, action: str) -> str:
         """History rows reuse some status names (allocated, assigned) as event names."""
         if action.startswith("closed: "):
-            return self("Loan closed") + " · " + self.event(action[len("closed: ") :])
+            return self(N_("Loan closed")) + " · " + self.event(action[len("closed: ") :])
         return self(WORDS.get(f"{action}-event") or WORDS.get(action, action))
 
     def field(self, name: str | None) -> str:
@@ -58,184 +70,92 @@ class Translator:
             return "–"
         if isinstance(value, datetime):
             local = value.astimezone(VIETNAM)
-            return f"{self.date(local.date())} {local:%H:%M}"
-        if self.lang == "vi":
-            return f"{value:%d/%m/%Y}"
-        return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
+            return f"{self.date(local.date())} {format_time(local, 'HH:mm', locale=self.locale)}"
+        return str(format_date(value, _DATE_PATTERN.get(self.lang, "d MMM y"), locale=self.locale))
 
     def number(self, value: int | float | None, digits: int = 0) -> str:
         if value is None:
             return "–"
-        text = f"{value:,.{digits}f}"
-        if self.lang == "vi":
-            # Vietnamese groups thousands with dots and writes decimals with a comma.
-            text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
-        return text
-
-
-_COMPILED = [(re.compile(p), vi) for p, vi in PATTERNS]
-
-
-def _by_pattern(text: str) -> str | None:
-    for pattern, vietnamese in _COMPILED:
-        match = pattern.fullmatch(text)
-        if match:
-            # Status and action names inside a detail become words too.
-            words = [VI.get(WORDS.get(g or "", ""), g or "") for g in match.groups()]
-            return vietnamese.format(*words)
-    return None
-
-
-# Stored codes and the English words they are shown as (then translated like any text).
-WORDS: dict[str, str] = {
-    "in_stock": "In stock",
-    "install-sim": "Install a SIM",
-    "assign": "Lend",
-    "return": "Take back",
-    "viettel": "Viettel",
-    "vinaphone": "VinaPhone",
-    "mobifone": "MobiFone",
-    "remove-sim": "Remove the SIM",
-    "allocated": "Allocated",
-    "at_school": "At school",
-    "assigned": "Lent to a student",
-    "in_repair": "In repair",
-    "lost": "Lost",
-    "stolen": "Stolen",
-    "retired": "Retired",
-    "laptop": "Laptop",
-    "desktop": "Desktop",
-    "tablet": "Tablet",
-    "smartphone": "Smartphone",
-    "sim": "SIM card",
-    "router": "Router",
-    "other": "Other",
-    "new": "New",
-    "good": "Good",
-    "fair": "Fair",
-    "poor": "Poor",
-    "broken": "Broken",
-    "poor_household": "Poor household",
-    "ethnic_minority": "Ethnic minority",
-    "disability": "Disability",
-    "remote": "Remote area",
-    "active": "Active",
-    "left": "Left school",
-    "graduated": "Graduated",
-    "admin": "Administrator",
-    "province_officer": "Province officer",
-    "school_staff": "School staff",
-    "donor": "Donor",
-    "receive": "Receive",
-    "send-to-repair": "Send to repair",
-    "back-from-repair": "Back from repair",
-    "report-lost": "Report lost",
-    "report-stolen": "Report stolen",
-    "found": "Found",
-    "transfer": "Transfer",
-    "retire": "Retire",
-    "allocate": "Allocate",
-    "registered": "Registered",
-    "allocated-event": "Allocated",
-    "received": "Received at school",
-    "sent-to-repair": "Sent to repair",
-    "reported-lost": "Reported lost",
-    "reported-stolen": "Reported stolen",
-    "transferred": "Transferred",
-    "assigned-event": "Lent",
-    "returned": "Returned",
-    "audited": "Seen in an audit",
-    "wiped": "Wiped",
-    "sim-installed": "SIM installed",
-    "sim-removed": "SIM removed",
-    "edited": "Details changed",
-    "paper": "Paper form",
-    "digital": "Digital form",
-    "recorded": "Recorded verbally",
-    "guardian": "Guardian",
-    "child": "The student",
-    "primary": "Primary",
-    "lower_secondary": "Lower secondary",
-    "upper_secondary": "Upper secondary",
-    "unknown": "Not checked",
-    "clear": "No lock",
-    "locked_icloud": "Locked to iCloud",
-    "locked_google_frp": "Locked to Google (FRP)",
-    "locked_mdm": "Locked by MDM",
-}
+        pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+        return str(format_decimal(value, format=pattern, locale=self.locale))
 
 
 # Field names that errors report, as the label the form shows.
 FIELDS: dict[str, str] = {
-    "student_code": "Student code",
-    "full_name": "Full name",
-    "grade": "Grade",
-    "class_name": "Class",
-    "priority": "Priority",
-    "guardian_name": "Guardian",
-    "guardian_phone": "Guardian's phone",
-    "given_by": "Given by",
-    "given_at": "Date",
-    "method": "How",
-    "kind": "Kind",
-    "make": "Make",
-    "model": "Model",
-    "serial": "Serial",
-    "imei": "IMEI",
-    "iccid": "ICCID",
-    "msisdn": "Phone number",
-    "carrier": "Carrier",
-    "condition": "Condition",
-    "asset_tag": "Asset tag",
-    "asset_tags": "Asset tag",
-    "tags": "Asset tags, one per line",
-    "note": "Note",
-    "quantity": "Quantity",
-    "copies": "Copies of each label",
-    "skip": "Skip labels already used on the sheet",
-    "template": "Label sheet",
-    "student_id": "Student",
-    "school_id": "School",
-    "file": "File",
-    "code": "Code",
-    "location": "Where (a room, or the whole school)",
-    "plan_expires_on": "Plan expires",
-    "national_id": "National ID",
-    "birth_year": "Birth year",
+    "student_code": N_("Student code"),
+    "full_name": N_("Full name"),
+    "grade": N_("Grade"),
+    "class_name": N_("Class"),
+    "priority": N_("Priority"),
+    "guardian_name": N_("Guardian"),
+    "guardian_phone": N_("Guardian's phone"),
+    "given_by": N_("Given by"),
+    "given_at": N_("Date"),
+    "method": N_("How"),
+    "kind": N_("Kind"),
+    "make": N_("Make"),
+    "model": N_("Model"),
+    "serial": N_("Serial"),
+    "imei": N_("IMEI"),
+    "iccid": N_("ICCID"),
+    "msisdn": N_("Phone number"),
+    "carrier": N_("Carrier"),
+    "condition": N_("Condition"),
+    "asset_tag": N_("Asset tag"),
+    "asset_tags": N_("Asset tag"),
+    "tags": N_("Asset tags, one per line"),
+    "note": N_("Note"),
+    "quantity": N_("Quantity"),
+    "copies": N_("Copies of each label"),
+    "skip": N_("Skip labels already used on the sheet"),
+    "template": N_("Label sheet"),
+    "student_id": N_("Student"),
+    "school_id": N_("School"),
+    "file": N_("File"),
+    "code": N_("Code"),
+    "location": N_("Where (a room, or the whole school)"),
+    "plan_expires_on": N_("Plan expires"),
+    "national_id": N_("National ID"),
+    "birth_year": N_("Birth year"),
     # Columns of the Excel exports (devices, coverage).
-    "status": "Status",
-    "province_code": "Province code",
-    "province_name": "Province",
-    "commune_code": "Commune code",
-    "commune_name": "Commune",
-    "school_code": "School code",
-    "school_name": "School",
-    "schools": "Schools",
-    "donation_id": "Donation",
-    "donor_id": "Donor",
-    "received_at": "Received",
-    "last_seen_at": "Last seen",
-    "warranty_until": "Warranty until",
-    "plan_name": "Plan",
-    "plan_quota_gb": "Data (GB)",
-    "paid_by": "Paid by",
-    "installed_in": "Installed in",
-    "installed_sim": "SIM in it",
-    "enrolled": "Enrolled",
-    "priority_enrolled": "Priority students",
-    "devices_held": "Devices held",
-    "devices_working": "Working devices",
-    "students_with_device": "Students with a device",
-    "coverage_pct": "Coverage (%)",
-    "devices_per_100": "Devices per 100 students",
-    "priority_with_device": "Priority students with a device",
-    "priority_coverage_pct": "Priority coverage (%)",
-    "students_connected": "Students connected",
-    "gap": "Gap",
-    "last_audit_at": "Last audit",
-    "overdue_audit": "Audit overdue",
-    "activation_lock": "Activation lock",
-    "storage_gb": "Storage",
-    "ram_gb": "RAM (GB)",
-    "battery_health_pct": "Battery health",
+    "status": N_("Status"),
+    "province_code": N_("Province code"),
+    "province_name": N_("Province"),
+    "commune_code": N_("Commune code"),
+    "commune_name": N_("Commune"),
+    "school_code": N_("School code"),
+    "school_name": N_("School"),
+    "schools": N_("Schools"),
+    "donation_id": N_("Donation"),
+    "donor_id": N_("Donor"),
+    "donation": N_("Donation"),
+    "donor": N_("Donor"),
+    "school": N_("School"),
+    "received_at": N_("Received"),
+    "last_seen_at": N_("Last seen"),
+    "warranty_until": N_("Warranty until"),
+    "plan_name": N_("Plan"),
+    "plan_quota_gb": N_("Data (GB)"),
+    "paid_by": N_("Paid by"),
+    "installed_in": N_("Installed in"),
+    "installed_sim": N_("SIM in it"),
+    "enrolled": N_("Enrolled"),
+    "priority_enrolled": N_("Priority students"),
+    "devices_held": N_("Devices held"),
+    "devices_working": N_("Working devices"),
+    "devices_incoming": N_("On the way"),
+    "students_with_device": N_("Students with a device"),
+    "coverage_pct": N_("Coverage (%)"),
+    "devices_per_100": N_("Devices per 100 students"),
+    "priority_with_device": N_("Priority students with a device"),
+    "priority_coverage_pct": N_("Priority coverage (%)"),
+    "students_connected": N_("Students connected"),
+    "gap": N_("Gap"),
+    "gap_after_incoming": N_("Still needed after delivery"),
+    "last_audit_at": N_("Last audit"),
+    "overdue_audit": N_("Audit overdue"),
+    "activation_lock": N_("Activation lock"),
+    "storage_gb": N_("Storage"),
+    "ram_gb": N_("RAM (GB)"),
+    "battery_health_pct": N_("Battery health"),
 }

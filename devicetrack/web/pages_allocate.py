@@ -14,6 +14,8 @@ from devicetrack.allocations.schemas import AllocationCreate
 from devicetrack.auth.principal import Principal
 from devicetrack.devices.values import DeviceKind
 from devicetrack.errors import DomainError, FieldError
+from devicetrack.i18n import N_
+from devicetrack.reports import service as reports
 from devicetrack.schools import service as schools
 from devicetrack.web.forms import Form, attempt, scanned_codes
 from devicetrack.web.render import page
@@ -62,6 +64,7 @@ class AllocationPages(Controller):
             school=school,
             kinds=DeviceKind,
             quotas=quotas,
+            stock=await reports.stock_by_kind(tx, principal, school.province_code),
             result=result,
             values=values or {},
         )
@@ -81,7 +84,9 @@ class AllocationPages(Controller):
         quantity = form.integer("quantity", low=1, high=10_000)
         if not tags and not (kind and quantity):
             form.errors.append(
-                FieldError(field="quantity", message="choose a kind and a quantity, or scan tags")
+                FieldError(
+                    field="quantity", message=N_("choose a kind and a quantity, or scan tags")
+                )
             )
         error: DomainError | None = form.refusal()
         if error is None:

@@ -79,9 +79,13 @@ class AuditPages(Controller):
         *,
         last: str | None = None,
         error: DomainError | None = None,
+        preview: Any = None,
     ) -> Response[Any]:
+        """The audit: while open, the scanner and what is still expected (or, `preview`,
+        what closing would record, to confirm); once closed, its result."""
         audit = await audits.read(tx, principal, audit_id)
         school = await schools.get_school(tx, principal, audit.school_id)
+        pending = None if audit.closed_at else await audits.still_expected(tx, principal, audit_id)
         return page(
             request,
             "audit.html",
@@ -91,6 +95,8 @@ class AuditPages(Controller):
             last=last,
             conditions=Condition,
             error=error,
+            pending=pending,
+            preview=preview,
         )
 
     @post("/scan")
@@ -122,12 +128,22 @@ class AuditPages(Controller):
         t = translator(request, principal)
         for item in result.rejected:
             item.message = t(item.message)
+        for entry in result.entries:
+            entry.message = t(entry.message) if entry.message else None
         return result
 
     @post("/close")
     async def close(
         self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, audit_id: int
     ) -> Response[Any]:
+        """Asks first: without `confirm`, the page shows what closing would record (the
+        devices it marks missing, the lent ones) and a button that confirms."""
+        form = await Form.of(request)
+        if not form.flag("confirm"):
+            preview = await attempt(tx, lambda: audits.preview_close(tx, principal, audit_id))
+            if isinstance(preview, DomainError):
+                return await self._audit_page(request, tx, principal, audit_id, error=preview)
+            return await self._audit_page(request, tx, principal, audit_id, preview=preview)
         result = await attempt(tx, lambda: audits.close(tx, principal, audit_id))
         if isinstance(result, DomainError):
             return await self._audit_page(request, tx, principal, audit_id, error=result)

@@ -34,7 +34,7 @@ from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments
 from devicetrack.web.forms import Form, attempt
 from devicetrack.web.navigation import done, home_of
-from devicetrack.web.render import page
+from devicetrack.web.render import language, page
 
 
 class CommonPages(Controller):
@@ -87,7 +87,8 @@ class CommonPages(Controller):
     ) -> PhotoScan:
         """The scan box's "take a photo" on phones without BarcodeDetector: the same answer
         as POST /api/v1/scan/image, for the page's script (errors as problem+json)."""
-        return await devices.scan_photo(pool, principal, await read_photo(request))
+        photo = await read_photo(request)
+        return await devices.scan_photo(pool, principal, photo, language(request, principal))
 
     @get("/devices/{tag:str}")
     async def device(

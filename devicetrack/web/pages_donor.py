@@ -19,7 +19,8 @@ from devicetrack.devices import service as devices
 from devicetrack.devices.values import Carrier, Condition, DeviceKind
 from devicetrack.donations import service as donations
 from devicetrack.donations.schemas import DonationCreate
-from devicetrack.errors import DomainError, FieldError, ValidationFailed, msgspec_path
+from devicetrack.errors import DomainError, FieldError, ValidationFailed, foreign, msgspec_path
+from devicetrack.i18n import N_
 from devicetrack.labels.responses import sheet_response
 from devicetrack.labels.schemas import LabelSheetRequest
 from devicetrack.labels.templates import TEMPLATES
@@ -118,7 +119,7 @@ class DonorPages(Controller):
             elif kind or quantity or model:
                 # Half a line is a mistake to show, not a pledge to drop silently.
                 missing = f"quantity_{i}" if kind else f"kind_{i}"
-                form.errors.append(FieldError(field=missing, message="required"))
+                form.errors.append(FieldError(field=missing, message=N_("required")))
         result: Any = form.refusal()
         if result is None:
             try:
@@ -137,11 +138,11 @@ class DonorPages(Controller):
             except msgspec.ValidationError as exc:
                 path = msgspec_path(str(exc))
                 result = ValidationFailed(
-                    "Some fields need another look.",
+                    N_("Some fields need another look."),
                     errors=[
                         FieldError(
                             field=path.split("[")[0] if path else None,
-                            message=str(exc).split(" - at ")[0],
+                            message=foreign(str(exc).split(" - at ")[0]),
                         )
                     ],
                 )
@@ -242,7 +243,7 @@ class DonorPages(Controller):
 
         async def run() -> Any:
             if upload is None:
-                raise ValidationFailed("Choose a CSV or Excel file.", errors=form.errors)
+                raise ValidationFailed(N_("Choose a CSV or Excel file."), errors=form.errors)
             rows = await donations.intake_table(
                 upload[0], upload[1], "create", UploadLimits.of(settings)
             )

@@ -1,5 +1,5 @@
 """Lending a device in three taps (student, condition, lend) and taking it back
-(condition, wiped)."""
+(condition, wiped); a school's devices out with students, the late ones first to chase."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from devicetrack.common.clock import local_today
 from devicetrack.devices import service as devices
 from devicetrack.devices.values import Condition
 from devicetrack.errors import DomainError
+from devicetrack.schools import service as schools
 from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments
 from devicetrack.students.schemas import AssignmentCreate, AssignmentReturn
@@ -22,6 +23,40 @@ from devicetrack.web.render import fragment, page
 
 # Students a lend page lists at once; the search box narrows a big school down.
 LEND_MATCHES = 20
+PAGE_SIZE = 100
+
+
+class SchoolLoanPages(Controller):
+    path = "/schools/{school_id:int}"
+    include_in_schema = False
+
+    @get("/loans")
+    async def loans(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        school_id: int,
+        overdue: str | None = None,
+        after: int | None = None,
+    ) -> Response[Any]:
+        """The school's devices out with students and when each is due back; `overdue=1`:
+        the late ones, to chase first."""
+        school = await schools.get_school(tx, principal, school_id)
+        late = overdue == "1"
+        rows = await assignments.school_loans(
+            tx, principal, school_id, overdue_only=late, after_id=after, limit=PAGE_SIZE
+        )
+        await privacy.record_reads(tx, principal, privacy.route_of(request), rows[:PAGE_SIZE])
+        return page(
+            request,
+            "loans.html",
+            principal,
+            school=school,
+            loans=rows[:PAGE_SIZE],
+            more=rows[PAGE_SIZE].id if len(rows) > PAGE_SIZE else None,
+            overdue=late,
+        )
 
 
 class LoanPages(Controller):

@@ -16,13 +16,22 @@ from devicetrack.common.clock import VIETNAM, local_today
 from devicetrack.common.heavy import heavy_work
 from devicetrack.common.spreadsheet import XLSX, download
 from devicetrack.errors import NotFound
+from devicetrack.i18n import N_
 from devicetrack.regions import service as regions
 from devicetrack.reports import export as reports_export
 from devicetrack.reports import service as reports
 from devicetrack.reports.service import current_school_year
 from devicetrack.web.render import page, translator
 
-SORTABLE = ("gap", "coverage_pct", "priority_coverage_pct", "devices_per_100", "enrolled")
+SORTABLE = (
+    "gap",
+    "gap_after_incoming",
+    "devices_incoming",
+    "coverage_pct",
+    "priority_coverage_pct",
+    "devices_per_100",
+    "enrolled",
+)
 
 
 def offered_years() -> list[str]:
@@ -33,7 +42,7 @@ def offered_years() -> list[str]:
 
 def _sort(sort: str | None) -> str:
     name = (sort or "-gap").lstrip("-")
-    return sort if sort and name in SORTABLE else "-gap"
+    return sort if sort and name in SORTABLE else "-gap_after_incoming"
 
 
 class ProvincePages(Controller):
@@ -104,7 +113,6 @@ class ProvincePages(Controller):
         due = await reports.audit_due(
             tx, principal, province=code, school=None, days=180, limit=200
         )
-        by_gap = sorted(schools.items, key=lambda r: -r.gap)[:10]
         t = translator(request, principal)
         stock_text = ", ".join(
             f"{t.word(kind)}: {t.number(n)}" for kind, n in gaps.stock.items() if n
@@ -125,9 +133,6 @@ class ProvincePages(Controller):
             years=years,
             year=schools.year,
             stock_text=stock_text,
-            gap_bars=[(r.school_name or "", float(r.gap)) for r in by_gap],
-            gap_max=float(max([r.gap for r in by_gap] + [1])),
-            commune_bars=[(c.commune_name or "", c.coverage_pct) for c in communes.items[:15]],
         )
 
     @get("/communes/{commune:str}")
@@ -153,8 +158,7 @@ class ProvincePages(Controller):
             sort=sort,
         )
         if not report.items:
-            raise NotFound("No schools of yours in this commune.")
-        bars = [(r.school_name or "", r.coverage_pct) for r in report.items[:30]]
+            raise NotFound(N_("No schools of yours in this commune."))
         return page(
             request,
             "commune.html",
@@ -163,7 +167,6 @@ class ProvincePages(Controller):
             code=code,
             commune=commune,
             sort=sort,
-            bars=bars,
         )
 
     @get("/coverage.xlsx")

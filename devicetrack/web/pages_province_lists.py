@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth import scope
 from devicetrack.auth.principal import Principal
 from devicetrack.common.spreadsheet import DAY, Column
+from devicetrack.i18n import N_
 from devicetrack.reports import service as reports
 from devicetrack.web.excel import table_xlsx
 from devicetrack.web.render import page, translator
@@ -106,7 +107,10 @@ class ProvinceFollowUpPages(Controller):
         _, report = await _sim_report(tx, principal, province, days)
         t = translator(request, principal)
         header: list[str | Column] = [
-            *(t(h) for h in ("Asset tag", "Phone number", "ICCID", "Carrier", "Plan")),
+            *(
+                t(h)
+                for h in (N_("Asset tag"), N_("Phone number"), "ICCID", N_("Carrier"), N_("Plan"))
+            ),
             Column(t("Plan expires"), DAY),
             t("School"),
             t("Installed in"),
@@ -139,6 +143,6 @@ class ProvinceFollowUpPages(Controller):
             tx, principal, province=code, school=None, days=180, limit=1000
         )
         t = translator(request, principal)
-        header = [t(h) for h in ("School", "Last audit", "Devices held")]
+        header = [t(h) for h in (N_("School"), N_("Last audit"), N_("Devices held"))]
         rows = [(s.school_name, s.last_audit_at, s.devices_held) for s in report.schools]
         return await table_xlsx(request, "audits-overdue.xlsx", t("Audits overdue"), header, rows)

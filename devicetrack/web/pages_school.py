@@ -15,11 +15,12 @@ from devicetrack.allocations.schemas import ReceiptCreate, ReceiptResult
 from devicetrack.auth.principal import Principal
 from devicetrack.common.heavy import heavy_work
 from devicetrack.common.spreadsheet import XLSX, download
-from devicetrack.devices import export as devices_export
 from devicetrack.devices import service as devices
 from devicetrack.devices.values import Condition, DeviceKind, DeviceStatus
+from devicetrack.donations import export as donations_export
 from devicetrack.errors import DomainError
 from devicetrack.schools import service as schools
+from devicetrack.students import service as students
 from devicetrack.web.excel import DeviceRow
 from devicetrack.web.forms import E, Form, attempt, scanned_codes
 from devicetrack.web.render import page, translator
@@ -84,6 +85,7 @@ class SchoolPages(Controller):
             statuses=DeviceStatus,
             conditions=Condition,
             counts=counts,
+            borrowing=await students.students_borrowing(tx, school_id),
         )
 
     @get("/devices.xlsx")
@@ -100,7 +102,7 @@ class SchoolPages(Controller):
         await schools.get_school(tx, principal, school_id)
         where = devices.device_filters(principal, school=school_id)
         t = translator(request, principal)
-        handle = await devices_export.xlsx_file(
+        handle = await donations_export.devices_xlsx_named(
             heavy_work(request), db_engine, principal, where, heading=t.field, prepare=DeviceRow(t)
         )
         return download(handle, f"school-{school_id}-devices.xlsx", XLSX)
@@ -161,9 +163,14 @@ class SchoolPages(Controller):
         school_id: int,
         data: ReceiptCreate,
     ) -> ReceiptResult:
-        """The page's scanner loop: one tag per call, so the count runs as tags are scanned.
-        Reasons come back in the reader's language (the script shows them as they are)."""
-        result = await allocations.receive(tx, principal, school_id, data)
+        """The page's scanner loop: the box's lines at each Enter, so the count runs as tags
+        are scanned; each line is read like the form's box (scanned_codes), so every tag in
+        it is received or comes back as a discrepancy. Reasons come back in the reader's
+        language (the script shows them as they are)."""
+        tags = scanned_codes("\n".join(data.asset_tags))
+        result = await allocations.receive(
+            tx, principal, school_id, ReceiptCreate(asset_tags=tags, note=data.note)
+        )
         t = translator(request, principal)
         for item in result.discrepancies:
             item.reason = t(item.reason)

@@ -14,6 +14,7 @@ from devicetrack.auth.client_address import client_address
 from devicetrack.auth.service import LoginRefused
 from devicetrack.auth.values import Locale
 from devicetrack.config import Settings
+from devicetrack.i18n import N_
 from devicetrack.web import session
 from devicetrack.web.forms import Form
 from devicetrack.web.navigation import safe_next
@@ -49,7 +50,7 @@ class SignInPages(Controller):
                 "login.html",
                 None,
                 status=422,
-                error="Enter your email and password.",
+                error=N_("Enter your email and password."),
                 email=email,
                 next=target or "",
             )
@@ -61,7 +62,7 @@ class SignInPages(Controller):
                 "login.html",
                 None,
                 status=401,
-                error="Email or password is wrong, or the account is deactivated.",
+                error=result.detail,
                 email=email,
                 next=target or "",
             )

@@ -5,23 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
+from devicetrack.common.heavy import heavy_work
 from devicetrack.errors import DomainError, FieldError, ValidationFailed
+from devicetrack.i18n import N_
+from devicetrack.reports.student_record import student_record_pdf
 from devicetrack.schools import service as schools
 from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments
 from devicetrack.students import export as student_export
 from devicetrack.students import service as students
 from devicetrack.students.schemas import ConsentCreate, StudentUpdate
-from devicetrack.students.values import ConsentMethod, StudentStatus
+from devicetrack.students.values import ConsentMethod, PriorityFlag, StudentStatus
 from devicetrack.web.forms import Form, attempt
 from devicetrack.web.navigation import done
-from devicetrack.web.render import page
+from devicetrack.web.render import page, translator
 
 
 class StudentPages(Controller):
@@ -65,6 +67,7 @@ class StudentPages(Controller):
             loans=await assignments.student_assignments(tx, principal, student_id),
             statuses=StudentStatus,
             methods=ConsentMethod,
+            priorities=PriorityFlag,
             failed=failed,
             error=error,
             values=values or {},
@@ -80,14 +83,22 @@ class StudentPages(Controller):
         principal: Principal,
         student_id: int,
     ) -> Response[Any]:
-        """Class, grade, status and the guardian, as the school's staff keep them up to date."""
+        """Name, class, grade, priority, status and the guardian, as the school's staff keep
+        them up to date (a misspelled name too). The priority boxes are on the form with a
+        marker, so unticking them all clears the flags."""
         form = await Form.of(request)
         fields = {
+            "full_name": form.text(
+                "full_name", required="full_name" in form.values, max_length=200
+            ),
             "grade": form.integer("grade", low=0, high=12),
             "class_name": form.text("class_name", max_length=20),
             "guardian_name": form.text("guardian_name", max_length=200),
             "guardian_phone": form.text("guardian_phone", max_length=20),
             "status": form.choice("status", StudentStatus),
+            "priority": [p for p in form.many("priority") if p in set(PriorityFlag)]
+            if form.flag("priority_shown")
+            else None,
         }
         for name in ("class_name", "guardian_name", "guardian_phone"):
             if name in form.values and fields[name] is None:
@@ -139,8 +150,8 @@ class StudentPages(Controller):
         result: Any = None
         if not form.flag("confirm"):
             result = ValidationFailed(
-                "Tick the box to confirm: erasing cannot be undone.",
-                errors=[FieldError(field="confirm", message="required")],
+                N_("Tick the box to confirm: erasing cannot be undone."),
+                errors=[FieldError(field="confirm", message=N_("required"))],
             )
         else:
             result = await attempt(tx, lambda: students.erase_student(tx, principal, student_id))
@@ -151,21 +162,27 @@ class StudentPages(Controller):
         return done(f"/schools/{student.school_id}/students", "Erased.")
 
     @get("/export")
-    async def export_json(
+    async def export_pdf(
         self,
         request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
         student_id: int,
     ) -> Response[bytes]:
-        """Everything held about the student, as a file to hand to the family."""
+        """Everything held about the student, as a document to hand to the family, in the
+        reader's language (the API's export is the same data as JSON). The access log is
+        written, and shown in it, as for the JSON."""
         exported = await student_export.export_student(
             tx, principal, student_id, privacy.route_of(request)
         )
+        school = await schools.get_school(tx, principal, exported.student.school_id)
+        body = await student_record_pdf(
+            heavy_work(request), exported, school.name, translator(request, principal)
+        )
         return Response(
-            msgspec.json.encode(exported),
-            media_type="application/json",
-            headers={"Content-Disposition": f'attachment; filename="student-{student_id}.json"'},
+            body,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="student-{student_id}.pdf"'},
         )
 
     @post("/consents")

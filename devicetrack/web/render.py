@@ -16,14 +16,19 @@ from litestar.response import Redirect
 from devicetrack.auth.principal import Principal
 from devicetrack.devices.identity import display_msisdn
 from devicetrack.errors import (
+    LOCALE_STATE,
+    STATUS_TITLES,
     DomainError,
     database_error_kind,
+    foreign,
     handle_domain_error,
     handle_http_exception,
     handle_unexpected,
+    litestar_message,
 )
+from devicetrack.i18n import N_, SOURCE_LANGUAGE, N_plural
 from devicetrack.middleware import ensure_request_id
-from devicetrack.web import session
+from devicetrack.web import charts, session
 from devicetrack.web.assets import static_url
 from devicetrack.web.i18n import LANGUAGES, Translator
 from devicetrack.web.svg import bar_chart
@@ -35,42 +40,76 @@ env = Environment(
     autoescape=select_autoescape(["html", "svg"]),
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
+)
+# `_` and `ngettext` in a template: the reader's Translator, which each render passes as
+# `gettext`/`ngettext` (see `_language_context`); English where a template is rendered
+# without one. Placeholders are `{name}` as in the code, not `%(name)s`: templates call
+# `_()` and `ngettext()` rather than `{% trans %}` blocks.
+env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
+    gettext=Translator(SOURCE_LANGUAGE),
+    ngettext=Translator(SOURCE_LANGUAGE).ngettext,
+    newstyle=False,
 )
 env.globals["bar_chart"] = bar_chart
+env.globals["gap_bars"] = charts.gap_bars
+env.globals["school_coverage_bars"] = charts.school_coverage_bars
+env.globals["commune_coverage_bars"] = charts.commune_coverage_bars
+env.globals["without_enrolment"] = charts.without_enrolment
 env.globals["static"] = static_url
 env.filters["phone"] = display_msisdn
 
 
-# The confirmations a page may show after a redirect (`done=` in the URL): base.html shows
-# no other text, so a crafted link cannot put words on our pages.
-DONE_MESSAGES = frozenset(
-    {
-        "Saved.",
-        "{n} devices registered.",
-        "Device registered.",
-        "Student added.",
-        "{n} students imported.",
-        "Consent recorded.",
-        "Lent.",
-        "Taken back.",
-        "Consent withdrawn.",
-        "Erased.",
-    }
-)
+# The confirmations a page may show after a redirect (`done=` in the URL, the key here):
+# base.html shows no other text, so a crafted link cannot put words on our pages. Those with
+# a count (`n=` in the URL) take the form the count needs.
+DONE_MESSAGES: dict[str, str] = {
+    "Saved.": N_("Saved."),
+    "{n} devices registered.": N_plural("{n} device registered.", "{n} devices registered."),
+    "Device registered.": N_("Device registered."),
+    "Student added.": N_("Student added."),
+    "{n} students imported.": N_plural("{n} student imported.", "{n} students imported."),
+    "Consent recorded.": N_("Consent recorded."),
+    "Lent.": N_("Lent."),
+    "Taken back.": N_("Taken back."),
+    "Consent withdrawn.": N_("Consent withdrawn."),
+    "Erased.": N_("Erased."),
+}
 
 
 def language(request: Request[Any, Any, Any], principal: Principal | None) -> str:
+    """A page's language: the one chosen in the footer, else the signed-in user's (also
+    when a refusal is shown without the principal at hand), else the browser's."""
     chosen = request.cookies.get(session.LANG_COOKIE, "")
     if chosen in LANGUAGES:
         return chosen
     if principal is not None:
         return principal.locale
+    signed_in = request.scope.get("state", {}).get(LOCALE_STATE)
+    if signed_in in LANGUAGES:
+        return str(signed_in)
     accept = request.headers.get("accept-language", "")
     return "en" if accept.lower().startswith("en") else "vi"
 
 
+def _notice(t: Translator, done: str | None, n: str) -> str | None:
+    """The confirmation named by `done=` (one of DONE_MESSAGES, else none), in the reader's
+    language, with its count `n=` when it has one."""
+    message = DONE_MESSAGES.get(done or "")
+    if message is None:
+        return None
+    count = int(n) if n.isdigit() and len(n) <= 9 else None
+    return t.translate_count(message, count) if "{n}" in message else t(message)
+
+
 def translator(request: Request[Any, Any, Any], principal: Principal | None = None) -> Translator:
     return Translator(language(request, principal))
+
+
+def _language_context(t: Translator) -> dict[str, Any]:
+    """What a template needs for the reader's language: `t` (also t.word, t.date, …) and
+    the gettext callables jinja2.ext.i18n's `_` and `ngettext` call."""
+    return {"t": t, "gettext": t, "ngettext": t.ngettext, "lang": t.lang}
 
 
 def page(
@@ -88,17 +127,13 @@ def page(
     t = translator(request, principal)
     fresh_csrf = session.ensure_pre_csrf(request) if principal is None else None
 
-    notice = request.query_params.get("done")
-    count = request.query_params.get("n", "")
+    notice = _notice(t, request.query_params.get("done"), request.query_params.get("n", ""))
     html = env.get_template(template).render(
-        notice=notice if notice in DONE_MESSAGES else None,
-        notice_n=count if count.isdigit() else "",
+        notice=notice,
         request=request,
         me=principal,
         my_school_names=request.scope.get("state", {}).get("my_school_names", {}),
-        t=t,
-        _=t,
-        lang=t.lang,
+        **_language_context(t),
         csrf=session.csrf_for(request),
         csrf_field=session.CSRF_FIELD,
         path=request.url.path,
@@ -133,7 +168,7 @@ def fragment(
     """A piece of a page for the page's script to put in place (search as you type): the
     same template the page includes, in the reader's language."""
     t = translator(request, principal)
-    html = env.get_template(template).render(me=principal, t=t, _=t, lang=t.lang, **context)
+    html = env.get_template(template).render(me=principal, **_language_context(t), **context)
     return Response(html, media_type=MediaType.HTML, headers={"X-Frame-Options": "DENY"})
 
 
@@ -141,28 +176,45 @@ def _status_and_text(exc: Exception) -> tuple[int, str, str]:
     if isinstance(exc, DomainError):
         return exc.status, exc.title, exc.detail
     if isinstance(exc, ValidationException):
-        return 400, "Bad request", str(exc.detail)
+        return 400, N_("Bad request"), foreign(str(exc.detail), litestar_message(str(exc.detail)))
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
-            return 404, "Not found", "There is no page at this address."
-        return exc.status_code, "Error", str(exc.detail)
+            return 404, N_("Not found"), N_("There is no page at this address.")
+        title = STATUS_TITLES.get(exc.status_code)
+        said = str(exc.detail)
+        instead = title if title == said else litestar_message(said)
+        return exc.status_code, N_("Error"), foreign(said, instead)
     kind = database_error_kind(exc)
     if kind == "data":
-        return 422, "A value is out of range", "A value is too long or out of range."
+        return 422, N_("A value is out of range"), N_("A value is too long or out of range.")
     if kind == "timeout":
-        return 504, "Too slow", "The database took too long; try again or narrow the request."
+        return (
+            504,
+            N_("Too slow"),
+            N_("The database took too long; try again or narrow the request."),
+        )
     if kind == "retry":
-        return 409, "Try again", "Another change got there first; nothing was changed. Try again."
+        return (
+            409,
+            N_("Try again"),
+            N_("Another change got there first; nothing was changed. Try again."),
+        )
     if kind == "unavailable":
-        return 503, "Service temporarily unavailable", "The database is unreachable; try again."
-    return 500, "Something went wrong", "The error was logged; quote the request id."
+        return (
+            503,
+            N_("Service temporarily unavailable"),
+            N_("The database is unreachable; try again."),
+        )
+    return 500, N_("Something went wrong"), N_("The error was logged; quote the request id.")
 
 
 def _as_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # In the page's language, for its script to show (not the API's choice of language).
+    lang = language(request, None)
     if isinstance(exc, DomainError):
-        return handle_domain_error(request, exc)
+        return handle_domain_error(request, exc, lang)
     if isinstance(exc, HTTPException):
-        return handle_http_exception(request, exc)
+        return handle_http_exception(request, exc, lang)
     return handle_unexpected(request, exc)
 
 

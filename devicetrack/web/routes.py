@@ -15,7 +15,7 @@ from devicetrack.web.pages_allocate import AllocationPages
 from devicetrack.web.pages_audits import AuditPages, SchoolAuditPages
 from devicetrack.web.pages_common import CommonPages
 from devicetrack.web.pages_donor import DonorPages
-from devicetrack.web.pages_loans import LoanPages
+from devicetrack.web.pages_loans import LoanPages, SchoolLoanPages
 from devicetrack.web.pages_paper import PaperPages
 from devicetrack.web.pages_province import ProvincePages
 from devicetrack.web.pages_province_lists import ProvinceFollowUpPages
@@ -39,6 +39,7 @@ def web_routers() -> list[Router]:
             SchoolStudentPages,
             StudentPages,
             LoanPages,
+            SchoolLoanPages,
             SchoolAuditPages,
             AuditPages,
             DonorPages,

@@ -20,7 +20,8 @@ from litestar.datastructures import Cookie
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.service import principal_for_credential
 from devicetrack.config import Settings
-from devicetrack.errors import DomainError
+from devicetrack.errors import LOCALE_STATE, DomainError
+from devicetrack.i18n import N_
 from devicetrack.schools import service as schools
 
 SESSION_COOKIE = "dt_session"
@@ -32,11 +33,11 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class SignInRequired(DomainError):
-    status, kind, title = 401, "sign-in", "Sign in first"
+    status, kind, title = 401, "sign-in", N_("Sign in first")
 
 
 class CsrfRefused(DomainError):
-    status, kind, title = 403, "csrf", "The form expired; reload the page and try again"
+    status, kind, title = 403, "csrf", N_("The form expired; reload the page and try again")
 
 
 def session_token(request: Request[Any, Any, Any]) -> str:
@@ -129,6 +130,7 @@ async def provide_web_principal(request: Request[Any, Any, Any]) -> Principal:
         raise SignInRequired()
     state = request.scope.setdefault("state", {})
     state["user_id"] = principal.user_id
+    state[LOCALE_STATE] = principal.locale
     await check_csrf(request)
     if names := await schools.my_school_names(pool, principal):
         state["my_school_names"] = names  # the menu names each of the user's schools

@@ -35,37 +35,71 @@
     });
   });
 
-  // ---- receiving an allocation: one POST per scanned tag, a running count ----------
+  // ---- receiving an allocation: every line in the box at each Enter, a running count ---
+  // Nothing typed or pasted is dropped: each line comes back received or as a
+  // discrepancy, and lines the server never answered go back into the box.
   var receive = document.querySelector("[data-receive]");
   if (receive) {
     var area = receive.querySelector("textarea");
     var received = 0, discrepancies = 0;
     var counter = receive.querySelector("[data-counter]");
     var log = receive.querySelector("[data-log]");
-    area.addEventListener("keydown", function (event) {
-      if (event.key !== "Enter") return;
-      event.preventDefault();
-      var tag = area.value.trim().split(/\s+/).pop();
+    var waiting = document.querySelector("[data-waiting]");
+    var waitingCount = document.querySelector("[data-waiting-count]");
+    var arrived = function (tag) {
+      if (!waiting) return;
+      var items = waiting.querySelectorAll("li[data-tag]");
+      for (var i = 0; i < items.length; i++) {
+        if (items[i].dataset.tag === tag) { items[i].remove(); break; }
+      }
+      var left = waiting.querySelectorAll("li[data-tag]").length;
+      if (waitingCount) waitingCount.textContent = left;
+      var nothing = waiting.querySelector("[data-nothing]");
+      if (nothing) nothing.hidden = left > 0;
+    };
+    var show = function () {
+      receive.querySelector("[data-received]").textContent = received;
+      receive.querySelector("[data-discrepancies]").textContent = discrepancies;
+    };
+    var send = function () {
+      var lines = area.value.split(/\r?\n/).map(function (l) { return l.trim(); }).filter(Boolean);
       area.value = "";
-      if (!tag) return;
+      if (!lines.length) return;
       counter.hidden = false;
-      post(receive.dataset.receive, { asset_tags: [tag] }).then(function (r) {
+      post(receive.dataset.receive, { asset_tags: lines }).then(function (r) {
         return r.json().then(function (data) { return { ok: r.ok, data: data }; });
       }).then(function (res) {
-        if (!res.ok) { discrepancies += 1; logLine(log, tag + " · " + (res.data.detail || res.data.title), false); }
-        else {
+        if (!res.ok) {
+          // Refused as a whole: every line is named with the reason.
+          lines.forEach(function (line) {
+            discrepancies += 1;
+            logLine(log, "✗ " + line + " · " + (res.data.detail || res.data.title), false);
+          });
+        } else {
           received += res.data.received.length;
           discrepancies += res.data.discrepancies.length;
-          res.data.received.forEach(function (t) { logLine(log, "✓ " + t, true); });
+          res.data.received.forEach(function (t) { logLine(log, "✓ " + t, true); arrived(t); });
           res.data.discrepancies.forEach(function (d) { logLine(log, "✗ " + d.asset_tag + " · " + d.reason, false); });
         }
-        receive.querySelector("[data-received]").textContent = received;
-        receive.querySelector("[data-discrepancies]").textContent = discrepancies;
-      }).catch(function () { logLine(log, "✗ " + tag + " · " + (document.body.dataset.offlineWord || "offline"), false); });
+        show();
+      }).catch(function () {
+        // Offline or no answer: the lines go back into the box, to be sent again.
+        area.value = lines.concat(area.value ? [area.value] : []).join("\n");
+        logLine(log, "✗ " + lines.join(", ") + " · " + (document.body.dataset.offlineWord || "offline"), false);
+      });
+    };
+    area.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" || event.shiftKey) return;  // Shift+Enter: a new line
+      event.preventDefault();
+      send();
     });
+    area.form.addEventListener("submit", function (event) { event.preventDefault(); send(); });
   }
 
   // ---- audit mode: scans go to a queue in this browser, uploaded when online --------
+  // A scan shows as waiting until the server has judged it: found (ticked off the list of
+  // what is still expected), not expected here, or refused with the reason. A typo is
+  // never shown as good first.
   var audit = document.querySelector("[data-audit]");
   if (audit) {
     var key = "devicetrack-audit-" + audit.dataset.audit;
@@ -73,11 +107,31 @@
     var input = form.querySelector("input[name=code]");
     var select = form.querySelector("select[name=condition]");
     var auditLog = audit.querySelector("[data-log]");
-    var expected = parseInt(audit.dataset.expected, 10) || 0;
     var sending = false;
+    var lines = [];  // the log line of each queued scan, in the queue's order
 
     var load = function () { try { return JSON.parse(localStorage.getItem(key) || "[]"); } catch (e) { return []; } };
     var save = function (queue) { localStorage.setItem(key, JSON.stringify(queue)); };
+    var setAll = function (selector, value) {
+      document.querySelectorAll(selector).forEach(function (el) { el.textContent = value; });
+    };
+    var waitingLine = function (code) {
+      var li = document.createElement("li");
+      li.className = "wait";
+      li.textContent = "… " + code + " · " + (audit.dataset.waitingWord || "waiting");
+      auditLog.insertBefore(li, auditLog.firstChild);
+      return li;
+    };
+    var judge = function (li, text, ok) {
+      if (!li) { logLine(auditLog, text, ok); return; }
+      li.textContent = text;
+      li.className = ok ? "ok" : "bad";
+    };
+    var tick = function (tag) {
+      document.querySelectorAll("[data-still] li[data-tag]").forEach(function (li) {
+        if (li.dataset.tag === tag) li.remove();
+      });
+    };
     var show = function () {
       var n = load().length;
       audit.querySelector("[data-queued]").textContent = n;
@@ -96,7 +150,9 @@
           // batch so the queue does not retry it for ever.
           return r.json().then(function (problem) {
             save(load().slice(batch.length));
-            logLine(auditLog, "✗ " + (problem.detail || problem.title), false);
+            lines.splice(0, batch.length).forEach(function (li, i) {
+              judge(li, "✗ " + (batch[i].code || "") + " · " + (problem.detail || problem.title), false);
+            });
             sending = false; show();
             return null;
           });
@@ -105,10 +161,16 @@
       }).then(function (data) {
         if (data === null) return false;
         save(load().slice(batch.length));
-        audit.querySelector("[data-found]").textContent = data.found_so_far;
-        audit.querySelector("[data-missing]").textContent = Math.max(0, expected - data.found_so_far);
-        data.rejected.forEach(function (rej) { logLine(auditLog, "✗ " + (rej.code || "") + " · " + rej.message, false); });
-        (data.unexpected || []).forEach(function (code) { logLine(auditLog, "? " + code + " · " + (audit.dataset.unexpectedWord || "unexpected"), false); });
+        var judged = lines.splice(0, batch.length);
+        (data.entries || []).forEach(function (entry) {
+          var li = judged[entry.index], code = entry.code || batch[entry.index].code || "";
+          if (entry.outcome === "found") { judge(li, "✓ " + code, true); tick(code); }
+          else if (entry.outcome === "unexpected") judge(li, "? " + code + " · " + (audit.dataset.unexpectedWord || "unexpected"), false);
+          else judge(li, "✗ " + code + " · " + (entry.message || ""), false);
+        });
+        setAll("[data-found]", data.found_so_far);
+        setAll("[data-missing]", data.missing_so_far);
+        setAll("[data-on-loan]", data.on_loan_so_far);
         sending = false; show();
         return load().length ? flush() : true;
       }).catch(function () { sending = false; show(); return false; });
@@ -121,7 +183,7 @@
       var scan = { code: code, scanned_at: new Date().toISOString() };
       if (select && select.value) scan.condition = select.value;
       var queue = load(); queue.push(scan); save(queue);
-      logLine(auditLog, code, true);
+      lines.push(waitingLine(code));
       show(); flush();
       input.focus();
     });
@@ -131,6 +193,8 @@
       var closeForm = event.target;
       flush().then(function () { if (load().length === 0) closeForm.submit(); else show(); });
     });
+    // Scans queued before this page was opened (offline, then reloaded) wait here too.
+    load().forEach(function (scan) { lines.push(waitingLine(scan.code || "")); });
     window.addEventListener("online", flush);
     window.addEventListener("offline", show);
     setInterval(flush, 5000);
@@ -224,7 +288,7 @@
       note.textContent = text;
     };
     var hand = function (tags) {
-      // A page that collects scans gets every tag, one at a time as a scanner types them;
+      // A page that collects scans gets every tag, as a scanner would type them;
       // elsewhere the first device opens (on the lend page: lending that one instead).
       var target = document.querySelector("[data-scan-target]");
       var goto = document.querySelector("[data-photo-goto]");
@@ -233,14 +297,14 @@
         window.location = "/devices/" + encodeURIComponent(tags[0]) + suffix;
         return;
       }
+      if (target.tagName === "TEXTAREA") {  // a list: every tag on its line, one Enter
+        target.value = (target.value + "\n" + tags.join("\n")).trim();
+        target.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        return;
+      }
       tags.forEach(function (tag) {
-        if (target.tagName === "TEXTAREA") {
-          target.value = (target.value + "\n" + tag).trim();
-          target.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
-        } else {
-          target.value = tag;
-          if (target.form) target.form.requestSubmit();
-        }
+        target.value = tag;
+        if (target.form) target.form.requestSubmit();
       });
     };
     document.querySelectorAll("[data-photo]").forEach(function (label) {

@@ -1,0 +1,639 @@
+"""The reports' queries (SPEC §5): coverage per school and its roll-ups, the province's stock,
+donor impact, SIM expiry and audits due.
+
+Built with SQLAlchemy Core: every value a caller gives is a bound parameter and no SQL is
+pasted together from text, so each shape of query (a level, a scope) is one statement the
+server can prepare. The caller's scope is added by one function per domain: `in_scope` here
+for schools and the counter tables that carry a school's keys, `visible_devices` and
+`visible_donations` of those domains for devices and pledges. Per-school figures come from the
+trigger-kept counter tables (school_counts, school_seen, school_connected), never from
+scanning devices; `coverage_sql.FROM_SCRATCH` computes them from scratch for the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    ColumnElement,
+    ColumnExpressionArgument,
+    Integer,
+    Row,
+    Select,
+    String,
+    and_,
+    any_,
+    cast,
+    distinct,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import SQLCoreOperations
+
+from devicetrack.auth.principal import Principal
+from devicetrack.auth.scope import restrict
+from devicetrack.devices.lifecycle import SCHOOL_HELD
+from devicetrack.devices.models import Device
+from devicetrack.devices.repository import visible_devices
+from devicetrack.devices.values import DeviceKind, DeviceStatus
+from devicetrack.donations.models import Donation, PledgedLine
+from devicetrack.donations.repository import visible_donations
+from devicetrack.donors.models import Donor
+from devicetrack.regions.models import Commune, Province
+from devicetrack.reports.models import SchoolConnected, SchoolCounts, SchoolSeen, StockCounts
+from devicetrack.schools.models import Enrolment, School
+from devicetrack.students.models import Assignment, Student
+
+# Rows of a query whose columns the service reads by position.
+Rows = Sequence[Row[*tuple[Any, ...]]]
+
+
+def const(value: str) -> ColumnElement[str]:
+    """A fixed value of the domain (a kind, a status) written into the statement as a
+    literal, as the SQL these queries replaced did: the planner sees the value in every plan,
+    the generic one included (PERF-NOTES, "PostgreSQL traps")."""
+    return literal(str(value), String, literal_execute=True)
+
+
+def consts(values: Iterable[str]) -> list[ColumnElement[str]]:
+    return [const(v) for v in sorted(values)]
+
+
+SIM = const(DeviceKind.SIM)
+# Devices a school holds (§5 devices_held) and those of them it has received: an allocated
+# device is still on its way.
+HELD = consts(SCHOOL_HELD)
+RECEIVED = consts(SCHOOL_HELD - {DeviceStatus.ALLOCATED})
+
+
+# ---- scope -----------------------------------------------------------------------------
+
+
+class Owners(NamedTuple):
+    """The columns that place a row of a per-school table: its school and that school's keys
+    (the side counters carry copies of them, migration 0007)."""
+
+    school: SQLCoreOperations[Any]
+    province: SQLCoreOperations[str]
+    commune: SQLCoreOperations[str]
+    active: SQLCoreOperations[bool]
+
+
+SCHOOLS = Owners(School.id, School.province_code, School.commune_code, School.active)
+CONNECTED = Owners(
+    SchoolConnected.school_id,
+    SchoolConnected.province_code,
+    SchoolConnected.commune_code,
+    SchoolConnected.active,
+)
+SEEN = Owners(
+    SchoolSeen.school_id, SchoolSeen.province_code, SchoolSeen.commune_code, SchoolSeen.active
+)
+
+
+def in_scope(
+    principal: Principal,
+    owners: Owners,
+    *,
+    province: str | None = None,
+    commune: str | None = None,
+    active_only: bool = True,
+) -> list[ColumnExpressionArgument[bool]]:
+    """The reports' scope: the schools the caller may see (auth.scope.restrict on the row's
+    owners), within the province and commune asked for, active ones unless said otherwise.
+    The service has refused donors and a province outside the caller's scope first."""
+    where: list[ColumnExpressionArgument[bool]] = [
+        restrict(principal, province=owners.province, school=owners.school)
+    ]
+    if active_only:
+        where.insert(0, owners.active)
+    if province:
+        where.append(owners.province == province)
+    if commune:
+        where.append(owners.commune == commune)
+    return where
+
+
+async def provinces_of_schools(session: AsyncSession, school_ids: Iterable[int]) -> set[str]:
+    ids = sorted(school_ids)
+    if not ids:
+        return set()
+    rows = await session.execute(select(School.province_code).distinct().where(School.id.in_(ids)))
+    return {str(code) for code in rows.scalars()}
+
+
+# ---- coverage ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """What a coverage figure is measured against: the school year's enrolment, today (SIM
+    plans), the day before which a device counts as not seen, and the target per 100."""
+
+    year: str
+    today: date
+    cutoff: date
+    target_per_100: int
+
+
+# Counts a roll-up sums over its schools (then the ratios are recomputed from the sums).
+SUMMED = (
+    "enrolled",
+    "priority_enrolled",
+    "devices_held",
+    "devices_working",
+    "devices_incoming",
+    "students_with_device",
+    "priority_with_device",
+    "gap",
+    "gap_after_incoming",
+)
+LEVEL_KEYS = {
+    "commune": ("commune_code", "province_code"),
+    "province": ("province_code",),
+    "nation": (),
+}
+
+
+def _school_figures(period: Period) -> list[ColumnElement[Any]]:
+    """A school's §5 counts from its enrolment and counter rows, labelled as the report's
+    fields; the gap twice, as §5 defines it and after the devices on their way arrive."""
+    enrolled = func.coalesce(Enrolment.students_total, 0)
+    working = func.coalesce(SchoolCounts.devices_working, 0)
+    incoming = func.coalesce(SchoolCounts.devices_incoming, 0)
+    # ceil(target × enrolled / 100) in integers (both are ≥ 0): the devices the target asks.
+    needed = (literal(period.target_per_100, Integer) * enrolled + 99) // 100
+    return [
+        enrolled.label("enrolled"),
+        func.coalesce(Enrolment.priority_students, 0).label("priority_enrolled"),
+        func.coalesce(SchoolCounts.devices_held, 0).label("devices_held"),
+        working.label("devices_working"),
+        incoming.label("devices_incoming"),
+        func.coalesce(SchoolCounts.students_with_device, 0).label("students_with_device"),
+        func.coalesce(SchoolCounts.priority_with_device, 0).label("priority_with_device"),
+        func.greatest(0, needed - working).label("gap"),
+        func.greatest(0, needed - working - incoming).label("gap_after_incoming"),
+    ]
+
+
+def _with_counters(schools: Any, period: Period) -> Any:
+    """The scoped schools joined to their enrolment for the year and their counter row."""
+    return schools.outerjoin(
+        Enrolment,
+        and_(
+            Enrolment.school_id == schools.c.id,
+            Enrolment.school_year == period.year,
+        ),
+    ).outerjoin(SchoolCounts, SchoolCounts.school_id == schools.c.id)
+
+
+def coverage_by_school(
+    principal: Principal, period: Period, *, province: str | None, commune: str | None
+) -> Select[Any]:
+    where = in_scope(principal, SCHOOLS, province=province, commune=commune)
+    scoped = (
+        select(School.id, School.code, School.name, School.commune_code, School.province_code)
+        .where(*where)
+        .cte("scoped")
+    )
+    # With a scope, the counter tables are read for the scoped schools only (index range
+    # scans); for the whole nation a plain aggregate is cheaper than the semi-join.
+    national = principal.is_admin and not province and not commune
+
+    def narrow(school: SQLCoreOperations[Any]) -> list[ColumnElement[bool]]:
+        return [] if national else [school.in_(select(scoped.c.id))]
+
+    conn = (
+        select(
+            SchoolConnected.school_id,
+            cast(func.sum(SchoolConnected.students), Integer).label("students"),
+        )
+        .where(SchoolConnected.until >= period.today, *narrow(CONNECTED.school))
+        .group_by(SchoolConnected.school_id)
+        .cte("conn")
+    )
+    seen = (
+        select(SchoolSeen.school_id, cast(func.sum(SchoolSeen.devices), Integer).label("devices"))
+        .where(SchoolSeen.seen_on < period.cutoff, *narrow(SEEN.school))
+        .group_by(SchoolSeen.school_id)
+        .cte("seen")
+    )
+    return select(
+        scoped.c.id.label("school_id"),
+        scoped.c.code.label("school_code"),
+        scoped.c.name.label("school_name"),
+        scoped.c.commune_code,
+        scoped.c.province_code,
+        *_school_figures(period),
+        func.coalesce(conn.c.students, 0).label("students_connected"),
+        func.coalesce(seen.c.devices, 0).label("overdue_audit"),
+        SchoolCounts.last_audit_at,
+        Commune.name.label("commune_name"),
+        Province.name.label("province_name"),
+    ).select_from(
+        _with_counters(scoped, period)
+        .outerjoin(conn, conn.c.school_id == scoped.c.id)
+        .outerjoin(seen, seen.c.school_id == scoped.c.id)
+        .outerjoin(Commune, Commune.code == scoped.c.commune_code)
+        .outerjoin(Province, Province.code == scoped.c.province_code)
+    )
+
+
+def coverage_rollup(
+    principal: Principal,
+    period: Period,
+    level: str,
+    *,
+    province: str | None,
+    commune: str | None,
+) -> Select[Any]:
+    """A commune's, province's or the nation's figures, aggregated straight to their groups
+    instead of building a row per school first; names joined after aggregation."""
+    keys = LEVEL_KEYS[level]
+    scoped = (
+        select(School.id, School.commune_code, School.province_code)
+        .where(*in_scope(principal, SCHOOLS, province=province, commune=commune))
+        .cte("scoped")
+    )
+    per_school = (
+        select(*(scoped.c[k] for k in keys), *_school_figures(period), SchoolCounts.last_audit_at)
+        .select_from(_with_counters(scoped, period))
+        .cte("per_school")
+    )
+    totals = (
+        select(
+            *(per_school.c[k] for k in keys),
+            cast(func.count(), Integer).label("schools"),
+            *(cast(func.coalesce(func.sum(per_school.c[f]), 0), Integer).label(f) for f in SUMMED),
+            func.max(per_school.c.last_audit_at).label("last_audit_at"),
+        )
+        .group_by(*(per_school.c[k] for k in keys))
+        .cte("totals")
+    )
+
+    def side(table: Any, owners: Owners, figure: str, value: Any, when: Any) -> Any:
+        """A time-dependent figure summed from a side counter by the keys copied onto it."""
+        columns = [table.__table__.c[k] for k in keys]
+        return (
+            select(*columns, cast(func.sum(value), Integer).label(figure))
+            .where(*in_scope(principal, owners, province=province, commune=commune), when)
+            .group_by(*columns)
+            .cte(figure)
+        )
+
+    conn = side(
+        SchoolConnected,
+        CONNECTED,
+        "students_connected",
+        SchoolConnected.students,
+        SchoolConnected.until >= period.today,
+    )
+    seen = side(
+        SchoolSeen, SEEN, "overdue_audit", SchoolSeen.devices, SchoolSeen.seen_on < period.cutoff
+    )
+
+    def on(other: Any) -> ColumnElement[bool]:
+        return and_(*(other.c[k] == totals.c[k] for k in keys)) if keys else true()
+
+    rows = (
+        select(
+            totals,
+            func.coalesce(conn.c.students_connected, 0).label("students_connected"),
+            func.coalesce(seen.c.overdue_audit, 0).label("overdue_audit"),
+        )
+        .select_from(totals.outerjoin(conn, on(conn)).outerjoin(seen, on(seen)))
+        .subquery("r")
+    )
+    names: list[ColumnElement[Any]] = []
+    joined: Any = rows
+    if "commune_code" in keys:
+        names.append(Commune.name.label("commune_name"))
+        joined = joined.outerjoin(Commune, Commune.code == rows.c.commune_code)
+    if "province_code" in keys:
+        names.append(Province.name.label("province_name"))
+        joined = joined.outerjoin(Province, Province.code == rows.c.province_code)
+    return select(rows, *names).select_from(joined)
+
+
+async def coverage_rows(session: AsyncSession, query: Select[Any]) -> Rows:
+    rows: Rows = (await session.execute(query)).all()
+    return rows
+
+
+# ---- the province's stock ---------------------------------------------------------------
+
+
+async def stock_by_kind(
+    session: AsyncSession, principal: Principal, province: str | None
+) -> dict[str, int]:
+    """Unallocated devices by kind: a province's own officer and admins see them (one
+    province, or all); stock belongs to no school, so school staff see none."""
+    query = (
+        select(StockCounts.kind, cast(func.sum(StockCounts.devices), Integer))
+        .where(StockCounts.devices != 0, restrict(principal, province=StockCounts.province_code))
+        .group_by(StockCounts.kind)
+        .order_by(StockCounts.kind)
+    )
+    if province:
+        query = query.where(StockCounts.province_code == province)
+    return {str(kind): int(n) for kind, n in await session.execute(query)}
+
+
+# ---- donor impact -----------------------------------------------------------------------
+
+
+async def donor_name(session: AsyncSession, donor_id: int) -> str | None:
+    return (await session.execute(select(Donor.name).where(Donor.id == donor_id))).scalar()
+
+
+@dataclass(frozen=True)
+class DonorFigures:
+    by_kind_status: list[tuple[str, str, int]]
+    pledged: dict[str, int]
+    condition: dict[str, int]
+    # (school id, name, commune code, commune name, province code, devices)
+    schools: Rows
+    students_reached: int
+    students_with_device_now: int
+    sims_expiring: int
+    sims_expired: int
+    # Devices not retired, by activation lock (intake facts of used devices).
+    activation_lock: dict[str, int]
+
+
+async def donor_figures(
+    session: AsyncSession, principal: Principal, donor_id: int, today: date, soon: date
+) -> DonorFigures:
+    """A donor's devices as the caller may see them (a province officer: their province's)."""
+    mine = [Device.donor_id == donor_id, visible_devices(principal)]
+    count = cast(func.count(), Integer)
+    by_kind_status = [
+        (str(k), str(s), int(n))
+        for k, s, n in await session.execute(
+            select(Device.kind, Device.status, count)
+            .where(*mine)
+            .group_by(Device.kind, Device.status)
+            .order_by(Device.kind, Device.status)
+        )
+    ]
+    pledged = {
+        str(k): int(n)
+        for k, n in await session.execute(
+            select(PledgedLine.kind, cast(func.sum(PledgedLine.quantity), Integer))
+            .join(Donation, Donation.id == PledgedLine.donation_id)
+            .where(Donation.donor_id == donor_id, visible_donations(principal))
+            .group_by(PledgedLine.kind)
+        )
+    }
+    condition = {
+        str(c): int(n)
+        for c, n in await session.execute(
+            select(Device.condition, count).where(*mine).group_by(Device.condition)
+        )
+    }
+    school_columns = (
+        School.id,
+        School.name,
+        School.commune_code,
+        Commune.name,
+        School.province_code,
+    )
+    schools = (
+        await session.execute(
+            select(*school_columns, count)
+            .select_from(Device)
+            .join(School, School.id == Device.school_id)
+            .join(Commune, Commune.code == School.commune_code)
+            .where(*mine, Device.status.in_(HELD))
+            .group_by(*school_columns)
+            .order_by(School.name)
+        )
+    ).all()
+    reached, now = (
+        await session.execute(
+            select(
+                cast(func.count(distinct(Assignment.student_id)), Integer),
+                cast(
+                    func.count(distinct(Assignment.student_id)).filter(
+                        Assignment.returned_at.is_(None)
+                    ),
+                    Integer,
+                ),
+            )
+            .select_from(Assignment)
+            .join(Device, Device.id == Assignment.device_id)
+            .where(*mine)
+        )
+    ).one()
+    expiring, expired = (
+        await session.execute(
+            select(
+                cast(func.count().filter(Device.plan_expires_on.between(today, soon)), Integer),
+                cast(func.count().filter(Device.plan_expires_on < today), Integer),
+            ).where(*mine, Device.kind == SIM, Device.status != const(DeviceStatus.RETIRED))
+        )
+    ).one()
+    locks = {
+        str(lock): int(n)
+        for lock, n in await session.execute(
+            select(Device.activation_lock, count)
+            .where(*mine, Device.status != const(DeviceStatus.RETIRED))
+            .group_by(Device.activation_lock)
+        )
+    }
+    return DonorFigures(
+        activation_lock=locks,
+        by_kind_status=by_kind_status,
+        pledged=pledged,
+        condition=condition,
+        schools=schools,
+        students_reached=int(reached),
+        students_with_device_now=int(now),
+        sims_expiring=int(expiring),
+        sims_expired=int(expired),
+    )
+
+
+# ---- SIM expiry -------------------------------------------------------------------------
+
+
+def sims_ending(
+    principal: Principal, *, until: date | None, province: str | None
+) -> list[ColumnElement[bool]]:
+    """SIMs in service whose plan ends by `until` (lapsed ones included), or every SIM with
+    an end date when `until` is None; the caller's and the province's."""
+    where = [
+        Device.kind == SIM,
+        Device.status != const(DeviceStatus.RETIRED),
+        Device.plan_expires_on.is_not(None) if until is None else Device.plan_expires_on <= until,
+        visible_devices(principal),
+    ]
+    if province:
+        where.append(Device.province_code == province)
+    return where
+
+
+# A SIM's host's open loan: the student whose tablet (or phone) the SIM connects.
+_open_loan = and_(
+    Assignment.device_id == Device.installed_in_id,
+    Assignment.returned_at.is_(None),
+)
+
+
+class SimGroupRow(NamedTuple):
+    school_id: int | None
+    school_name: str | None
+    sims: int
+    expired: int
+    earliest_expiry: date | None
+    student_ids: list[int]
+
+
+async def sim_groups(
+    session: AsyncSession, where: list[ColumnElement[bool]], today: date
+) -> list[SimGroupRow]:
+    """The SIMs per school (None: the province's stock), soonest first, with the students
+    whose lent devices they connect."""
+    earliest = func.min(Device.plan_expires_on)
+    rows = await session.execute(
+        select(
+            Device.school_id,
+            School.name,
+            cast(func.count(), Integer),
+            cast(func.count().filter(Device.plan_expires_on < today), Integer),
+            earliest,
+            func.array_remove(func.array_agg(distinct(Assignment.student_id)), null()),
+        )
+        .select_from(Device)
+        .outerjoin(School, School.id == Device.school_id)
+        .outerjoin(Assignment, _open_loan)
+        .where(*where)
+        .group_by(Device.school_id, School.name)
+        .order_by(earliest, Device.school_id)
+    )
+    return [SimGroupRow(s, n, c, e, d, list(ids or [])) for s, n, c, e, d, ids in rows]
+
+
+async def students_named(session: AsyncSession, student_ids: Iterable[int]) -> Rows:
+    """(id, code, name) of these students in one query, by student code."""
+    ids = sorted(set(student_ids))
+    if not ids:
+        return []
+    rows: Rows = (
+        await session.execute(
+            select(Student.id, Student.student_code, Student.full_name)
+            # One array parameter, not one per student: a nation's report names tens of
+            # thousands, past the driver's limit of 32,767 arguments.
+            .where(Student.id == any_(cast(ids, ARRAY(Integer))))
+            .order_by(Student.student_code, Student.id)
+        )
+    ).all()
+    return rows
+
+
+_host = aliased(Device, name="host")
+
+
+async def sims_to_top_up(
+    session: AsyncSession, where: list[ColumnElement[bool]], limit: int
+) -> list[tuple[Any, ...]]:
+    """The SIMs one by one, soonest first, in SimToTopUp's field order (`limit` + 1 rows, so
+    the caller can tell there are more)."""
+    rows = await session.execute(
+        select(
+            Device.asset_tag,
+            Device.iccid,
+            Device.msisdn,
+            Device.carrier,
+            Device.plan_name,
+            Device.plan_expires_on,
+            Device.school_id,
+            School.name,
+            _host.asset_tag,
+            Assignment.id.is_not(None),
+        )
+        .select_from(Device)
+        .outerjoin(School, School.id == Device.school_id)
+        .outerjoin(_host, _host.id == Device.installed_in_id)
+        .outerjoin(Assignment, _open_loan)
+        .where(*where)
+        .order_by(Device.plan_expires_on, Device.asset_tag)
+        .limit(limit + 1)
+    )
+    return [tuple(r) for r in rows]
+
+
+# ---- audits due -------------------------------------------------------------------------
+
+
+async def schools_due(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    province: str | None,
+    school: int | None,
+    cutoff: datetime,
+) -> Rows:
+    """(id, name, last audit, devices held) of active schools that hold devices they have
+    received (one whose devices are all still on their way has nothing to audit) and whose
+    last audit is older than `cutoff`, or that were never audited; those holding most
+    first."""
+    where = in_scope(principal, SCHOOLS, province=province)
+    if school is not None:
+        where.append(School.id == school)
+    last = SchoolCounts.last_audit_at
+    rows: Rows = (
+        await session.execute(
+            select(School.id, School.name, last, SchoolCounts.devices_held)
+            .join(SchoolCounts, SchoolCounts.school_id == School.id)
+            .where(
+                *where,
+                SchoolCounts.devices_held > SchoolCounts.devices_incoming,
+                or_(last.is_(None), last < cutoff),
+            )
+            .order_by(SchoolCounts.devices_held.desc(), last.asc().nulls_first(), School.id)
+        )
+    ).all()
+    return rows
+
+
+async def devices_unseen(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    province: str | None,
+    school: int | None,
+    cutoff: datetime,
+    limit: int,
+) -> list[tuple[Any, ...]]:
+    """Devices a school has received and nobody has seen (scanned, audited) since `cutoff`,
+    longest unseen first; `limit` + 1 rows. Devices still on their way are not the
+    school's to find."""
+    where = in_scope(principal, SCHOOLS, province=province, active_only=False)
+    if school is not None:
+        where.append(School.id == school)
+    seen = func.coalesce(Device.last_seen_at, Device.received_at)
+    rows = await session.execute(
+        select(
+            Device.asset_tag,
+            Device.kind,
+            Device.status,
+            Device.school_id,
+            Device.last_seen_at,
+            Device.received_at,
+        )
+        .join(School, School.id == Device.school_id)
+        .where(*where, Device.kind != SIM, Device.status.in_(RECEIVED), seen < cutoff)
+        .order_by(seen, Device.id)
+        .limit(limit + 1)
+    )
+    return [tuple(r) for r in rows]
