@@ -18,6 +18,12 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from devicetrack import __version__
+from devicetrack.accounts.controllers import (
+    InvitationController,
+    OwnAccountController,
+    PasswordResetController,
+    UserImportController,
+)
 from devicetrack.allocations.controllers import AllocationController, SchoolStockController
 from devicetrack.audits.controllers import AuditController, ConditionHistoryController
 from devicetrack.audits.pdf import Words
@@ -47,7 +53,9 @@ from devicetrack.errors import exception_handlers
 from devicetrack.health import health, ready
 from devicetrack.i18n import Message, english
 from devicetrack.idempotency import service as idempotency
+from devicetrack.imports.controllers import TemplateController
 from devicetrack.labels.controllers import DeviceLabelController, LabelSheetController
+from devicetrack.mail.controllers import MailController
 from devicetrack.middleware import add_request_id_header, no_store
 from devicetrack.paper.controllers import PaperController
 from devicetrack.paper.language import Languages
@@ -71,6 +79,7 @@ API_CONTROLLERS = [
     ApiKeyController,
     RegionController,
     SchoolController,
+    TemplateController,
     DonorController,
     DonationController,
     LabelBatchController,
@@ -89,6 +98,11 @@ API_CONTROLLERS = [
     ConditionHistoryController,
     PrivacyController,
     PaperController,
+    PasswordResetController,
+    OwnAccountController,
+    InvitationController,
+    UserImportController,
+    MailController,
 ]
 
 

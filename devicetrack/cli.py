@@ -1,13 +1,15 @@
-"""The `devicetrack` command: serve, demo, db upgrade/downgrade/backup/restore, users create,
-privacy sweep, labels, i18n extract/compile."""
+"""The `devicetrack` command: serve, demo, worker, jobs list/run, db upgrade/downgrade/backup/
+restore, users create, privacy sweep, labels, i18n extract/compile."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -51,27 +53,66 @@ UVICORN_OPTIONS: dict[str, object] = {
 }
 
 
-def _serve(settings: Settings, url: str, host: str, port: int, workers: int) -> None:
+NO_WORKER = click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Leave the jobs (email, nightly backup, retention) to `devicetrack worker` processes.",
+)
+
+
+def _describe_jobs(settings: Settings, url: str) -> None:
+    from devicetrack.db.backup import nightly_dir
+    from devicetrack.worker import BACKUP, periodic_jobs, runtime_for
+
+    runtime = runtime_for(settings, url)
+    for job in periodic_jobs(runtime):
+        where = f" in {nightly_dir(settings)}" if job is BACKUP else ""
+        click.echo(f"  job {job.name}: {job.schedule.describe()}{where}")
+    if settings.smtp_url is None:
+        click.echo("  email: no DEVICETRACK_SMTP_URL, so mail goes to /admin/outbox and the log")
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _serve(
+    settings: Settings, url: str, host: str, port: int, workers: int, *, jobs: bool = True
+) -> None:
     import uvicorn
 
-    from devicetrack.db.backup import NIGHTLY_AT, nightly_dir, start_nightly
+    from devicetrack.jobs.runner import InProcessWorker
+    from devicetrack.worker import build, runtime_for
 
-    if start_nightly(url, settings):
-        click.echo(
-            f"Nightly backups at {NIGHTLY_AT:%H:%M} (Vietnam time) in {nightly_dir(settings)}, "
-            f"kept {settings.backup_keep_days} days (DEVICETRACK_NIGHTLY_BACKUP=0 turns them off)."
-        )
-
+    if not os.environ.get("DEVICETRACK_PUBLIC_URL"):
+        # Links in emails and on invitation sheets point at this server unless told where
+        # people reach it (a proxy, a domain name).
+        os.environ["DEVICETRACK_PUBLIC_URL"] = f"http://{host}:{port}"
+        settings = replace(settings, public_url=os.environ["DEVICETRACK_PUBLIC_URL"])
+    worker = None
+    if jobs:
+        runtime = runtime_for(settings, url)
+        worker = InProcessWorker(lambda: (build(runtime), runtime))
+        worker.start()
+        click.echo("The job worker runs in this process (--no-worker to run it apart):")
+        _describe_jobs(settings, url)
     # Workers are separate processes: they read the URL from the environment.
     os.environ["DATABASE_URL"] = url
-    uvicorn.run(
-        "devicetrack.asgi:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        **UVICORN_OPTIONS,  # type: ignore[arg-type]
-    )
+    # uvicorn ends on SIGTERM by raising the signal again once it has stopped serving; as an
+    # exception it lets the job worker finish its jobs and the embedded server stop below.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        uvicorn.run(
+            "devicetrack.asgi:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            **UVICORN_OPTIONS,  # type: ignore[arg-type]  # uvicorn types each option; a dict of them is object
+        )
+    finally:
+        if worker is not None:
+            worker.stop()
 
 
 @main.command()
@@ -79,20 +120,22 @@ def _serve(settings: Settings, url: str, host: str, port: int, workers: int) -> 
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
 @click.option("--no-migrate", is_flag=True, help="Do not run migrations before serving.")
-def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
-    """Migrate the database and serve the API."""
+@NO_WORKER
+def serve(host: str, port: int, workers: int, no_migrate: bool, no_worker: bool) -> None:
+    """Migrate the database and serve the API (and run the job worker, unless --no-worker)."""
     settings = Settings.from_env()
     with database(settings) as url:
         if not no_migrate:
             migrate.upgrade(url)
-        _serve(settings, url, host, port, workers)
+        _serve(settings, url, host, port, workers, jobs=not no_worker)
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--load-only", is_flag=True, help="Load the demo data and exit.")
-def demo(host: str, port: int, load_only: bool) -> None:
+@NO_WORKER
+def demo(host: str, port: int, load_only: bool, no_worker: bool) -> None:
     """Migrate, load the demo data if the database is empty, and serve."""
     from devicetrack.demo.loader import DEMO_LOGINS, DEMO_PASSWORD, load_demo
 
@@ -106,7 +149,61 @@ def demo(host: str, port: int, load_only: bool) -> None:
         for email, role in DEMO_LOGINS:
             click.echo(f"  {role:<17} {email}")
         if not load_only:
-            _serve(settings, url, host, port, 1)
+            _serve(settings, url, host, port, 1, jobs=not no_worker)
+
+
+@main.command()
+def worker() -> None:
+    """Run the job worker and the scheduler of periodic jobs until stopped (Ctrl+C or
+    SIGTERM lets running jobs finish). Any number may run, on any machine."""
+    from devicetrack.jobs.runner import work
+    from devicetrack.worker import build, runtime_for
+
+    settings = Settings.from_env()
+    with database(settings) as url:
+        runtime = runtime_for(settings, url)
+        click.echo("devicetrack worker:")
+        _describe_jobs(settings, url)
+        asyncio.run(work(build(runtime), runtime))
+
+
+@main.group()
+def jobs() -> None:
+    """Periodic jobs: list them, or run one now."""
+
+
+@jobs.command("list")
+def jobs_list() -> None:
+    """Every periodic job, its schedule (Vietnam time) and its latest period done."""
+    from devicetrack.worker import PERIODIC, backup_enabled, last_runs, runtime_for
+
+    settings = Settings.from_env()
+    with database(settings) as url:
+        runtime = runtime_for(settings, url)
+        done = asyncio.run(last_runs(runtime))
+    for job in PERIODIC:
+        state = "" if job.name != "db.nightly_backup" or backup_enabled(runtime) else " (off)"
+        click.echo(f"{job.name}{state}: {job.schedule.describe()} — {job.about}")
+        if job.name in done:
+            period, at, summary = done[job.name]
+            click.echo(f"    last: {period} (done {at:%Y-%m-%d %H:%M} UTC) {summary}")
+
+
+@jobs.command("run")
+@click.argument("name")
+def jobs_run(name: str) -> None:
+    """Do the periodic job NAME's work for the current period now, unless it was done."""
+    from devicetrack.worker import UnknownJob, run_now, runtime_for
+
+    settings = Settings.from_env()
+    with database(settings) as url:
+        migrate.upgrade(url)
+        try:
+            outcome = asyncio.run(run_now(runtime_for(settings, url), name))
+        except UnknownJob:
+            click.echo(f"error: no periodic job {name!r} (see `devicetrack jobs list`)", err=True)
+            sys.exit(1)
+    click.echo(f"{outcome.job} for {outcome.period}: {outcome.summary}")
 
 
 @main.group()

@@ -94,9 +94,20 @@ class Settings:
     heavy_work_limit: int = 2
     heavy_work_wait_seconds: float = 2.0
     max_labels_per_request: int = 20_000
-    # Where people reach the service (DEVICETRACK_PUBLIC_URL): the QR codes on labels and
-    # printed records link under it, so set it to the address phones can open.
-    public_url: str = "http://localhost:8000"
+    # Email (mail/): DEVICETRACK_SMTP_URL (None: every message goes to the outbox table,
+    # read at /admin/outbox, and to the log) and the sender. See mail/smtp.py for the URL.
+    smtp_url: str | None = None
+    mail_from: str = "devicetrack <no-reply@devicetrack.invalid>"
+    # Where people reach the service (DEVICETRACK_PUBLIC_URL): links in emails, the QR codes on
+    # invitation sheets, labels and printed records; set it to the address phones can open.
+    public_url: str = "http://127.0.0.1:8000"
+    # A message is tried this many times in all; the waits between tries grow from
+    # mail_retry_seconds (×4 each time: 1 min, 4, 16, 64 by default).
+    mail_max_attempts: int = 5
+    mail_retry_seconds: int = 60
+    # `serve` and `demo` run the job worker in their own process unless --no-worker;
+    # DEVICETRACK_JOB_CONCURRENCY jobs at once per worker.
+    job_concurrency: int = 4
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -127,6 +138,9 @@ class Settings:
             ("compress_min_bytes", "DEVICETRACK_COMPRESS_MIN_BYTES"),
             ("heavy_work_limit", "DEVICETRACK_HEAVY_WORK_LIMIT"),
             ("max_labels_per_request", "DEVICETRACK_MAX_LABELS"),
+            ("mail_max_attempts", "DEVICETRACK_MAIL_MAX_ATTEMPTS"),
+            ("mail_retry_seconds", "DEVICETRACK_MAIL_RETRY_SECONDS"),
+            ("job_concurrency", "DEVICETRACK_JOB_CONCURRENCY"),
         ):
             if env.get(key):
                 values[name] = int(env[key])
@@ -147,8 +161,12 @@ class Settings:
         if env.get("DEVICETRACK_COOKIE_SECURE"):
             secure = env["DEVICETRACK_COOKIE_SECURE"].lower()
             values["cookie_secure"] = secure in {"1", "true", "yes"}
+        if env.get("DEVICETRACK_SMTP_URL"):
+            values["smtp_url"] = env["DEVICETRACK_SMTP_URL"]
+        if env.get("DEVICETRACK_MAIL_FROM"):
+            values["mail_from"] = env["DEVICETRACK_MAIL_FROM"]
         values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]  # values read from the environment, each of its field's type
 
 
 def public_url(value: str) -> str:

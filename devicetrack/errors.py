@@ -9,6 +9,7 @@ request id, which the response carries in the X-Request-ID header too.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -260,6 +261,76 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
     return errors
 
 
+# msgspec's words for a broken limit, as the pages, imports and API all say them (the pages'
+# catalogue translates these): "Expected `str` of length <= 200" -> "at most 200 characters".
+_AT_MOST = re.compile(r"Expected `str` of length <= (\d+)")
+_AT_LEAST = re.compile(r"Expected `str` of length >= (\d+)")
+
+
+_PATTERN = re.compile(r"Expected `str` matching regex '(.*)'")
+_BOUND = re.compile(r"Expected `(?:int|float)` [<>]=? -?[\d.]+")
+# What a value that does not match a pattern is told, by the pattern (see `worded`).
+_PATTERN_WORDS: dict[str, str] = {r"\S": N_("required")}
+
+
+# What a number out of its bounds is told, by the field (see `ranged`): msgspec names one
+# bound only ("Expected `int` <= 12"), a reader wants the whole range.
+_RANGE_WORDS: dict[str, str] = {}
+
+
+def ranged(field: str, words: str) -> None:
+    """The words a refusal of `field`'s number out of its bounds uses ("must be 0 to 12"),
+    kept beside the limits where they are defined."""
+    _RANGE_WORDS[field] = words
+
+
+def worded(pattern: str, words: str) -> str:
+    """`pattern` (for a msgspec.Meta) with the words a refusal uses for a value that does
+    not match it ("must be 12 digits"), kept beside the rule where it is defined."""
+    _PATTERN_WORDS[pattern] = words
+    return pattern
+
+
+def readable(message: str) -> str:
+    """A validation message from msgspec in the words every door uses for it: too long is
+    "at most N characters", empty or missing where a value is needed "required", a number
+    past its bounds "out of range", a value off its pattern that pattern's words."""
+    if isinstance(message, Message):
+        return message  # already ours (a message id with its values)
+    if match := _AT_MOST.fullmatch(message):
+        return Message(N_("at most {n:,} characters"), n=int(match.group(1)))
+    if match := _AT_LEAST.fullmatch(message):
+        if match.group(1) == "1":
+            return N_("required")
+        return Message(N_("at least {n:,} characters"), n=int(match.group(1)))
+    if message.startswith("Object missing required field `"):
+        return N_("required")
+    if _BOUND.fullmatch(message):
+        return N_("out of range")
+    if (match := _PATTERN.fullmatch(message)) and match.group(1) in _PATTERN_WORDS:
+        return _PATTERN_WORDS[match.group(1)]
+    return foreign(message)
+
+
+def field_error_of(
+    exc: msgspec.ValidationError, *, row: int | None = None, field: str | None = None
+) -> FieldError:
+    """A FieldError from msgspec's refusal of a value: the field from the path it names
+    ("… - at `$.note`", "… - at `$.priority[0]`") or from the message (a missing or
+    unknown field), or `field` when the value was converted on its own."""
+    message, _, path = str(exc).partition(" - at `$")
+    # The path within the value: "[3].note" in a list of rows is the row's "note".
+    path = re.sub(r"^\[\d+\]", "", path.rstrip("`")).lstrip(".")
+    if named := re.search(r"(?:missing required|contains unknown) field `([^`]+)`", message):
+        field = named.group(1)
+    elif path:
+        field = re.split(r"[.\[]", path, maxsplit=1)[0] or field
+    said = readable(message)
+    if field in _RANGE_WORDS and _BOUND.fullmatch(message):
+        said = _RANGE_WORDS[field]
+    return FieldError(message=said, field=field, row=row)
+
+
 def msgspec_path(message: str) -> str | None:
     """The offending path msgspec puts in its message ("… - at `$.grade`" → "grade")."""
     if "at `$." not in message:
@@ -353,7 +424,6 @@ def handle_http_exception(
         said_detail = exc.detail or N_("Validation failed")
         # msgspec puts the offending path in the message ("… - at `$.grade`"): lift it.
         for err in errors:
-            said = err.message
             if (path := msgspec_path(err.message)) is not None:
                 err.field = path
             elif "unknown field `" in err.message:
@@ -366,8 +436,7 @@ def handle_http_exception(
                 if err.message == "'data'":
                     # No body at all: Litestar reports the missing handler argument.
                     err.message = N_("a JSON body is required")
-            if err.message == said:
-                err.message = foreign(said)
+            err.message = readable(err.message)
         return problem_response(
             request,
             400,
@@ -443,6 +512,14 @@ def database_error_kind(exc: BaseException) -> str | None:
             return "timeout"
         if isinstance(sqlstate, str) and sqlstate.startswith("40"):
             return "retry"  # deadlock or serialization failure: nothing was changed
+        if sqlstate == "23505":
+            # A unique value another request wrote first (two imports of one email at
+            # once): the services check before writing, so only a race gets here.
+            return "retry"
+        if sqlstate in ("23503", "23514"):
+            # A reference to a row that is not there, or a CHECK a value breaks: a value of
+            # the request's, refused by the database where no service check caught it.
+            return "data"
         if (isinstance(sqlstate, str) and sqlstate[:2] in ("08", "53", "57")) or isinstance(
             cause,
             ConnectionError

@@ -3,6 +3,7 @@
 It sits at the top of the package beside app.py because it imports every domain; db/ is
 the foundation the domains build on and imports none of them (see the README's layers)."""
 
+from devicetrack.accounts.models import Invitation, PasswordReset
 from devicetrack.allocations.models import Allocation, AllocationDevice, SchoolQuota
 from devicetrack.audits.models import Audit, AuditExpected, AuditScan
 from devicetrack.auth.models import ApiKey, AuthToken, LoginAttempt, User, UserSchool
@@ -11,6 +12,8 @@ from devicetrack.devices.models import Device, DeviceEvent
 from devicetrack.donations.models import Donation, LabelBatch, PledgedLine, TagSequence
 from devicetrack.donors.models import Donor
 from devicetrack.idempotency.models import IdempotencyKey
+from devicetrack.jobs.models import JobRun
+from devicetrack.mail.models import MailMessage
 from devicetrack.privacy.models import StudentAccess
 from devicetrack.regions.models import Commune, Province
 from devicetrack.reports.models import SchoolConnected, SchoolCounts, SchoolSeen, StockCounts
@@ -34,8 +37,12 @@ __all__ = [
     "Donor",
     "Enrolment",
     "IdempotencyKey",
+    "Invitation",
+    "JobRun",
     "LabelBatch",
     "LoginAttempt",
+    "MailMessage",
+    "PasswordReset",
     "PledgedLine",
     "Province",
     "School",

@@ -14,6 +14,7 @@ from devicetrack.config import Settings
 from devicetrack.db import migrate
 from tests.database import asyncpg_dsn, scratch_database, server_url
 from tests.factories import Factory
+from tests.job_helpers import Inbox, smtp_server
 
 KEEP_TABLES = {"provinces", "communes", "alembic_version", "tag_sequences"}
 
@@ -97,3 +98,10 @@ def web(web_client: AsyncTestClient) -> Iterator[AsyncTestClient]:
     web_client.cookies.clear()
     yield web_client
     web_client.cookies.clear()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, str]]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1: what it received, and its URL."""
+    with smtp_server() as server:
+        yield server

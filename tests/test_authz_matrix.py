@@ -90,6 +90,18 @@ async def _world(client, factory, db):
                 json={"name": f"key {side}", "user_id": officer.user_id},
             )
         ).json()
+        invitation = (
+            await client.post(
+                "/api/v1/users/invitations",
+                headers=h,
+                json={
+                    "email": f"invited-{side}@school.vn",
+                    "full_name": f"Invited {side}",
+                    "role": "school_staff",
+                    "school_ids": [school],
+                },
+            )
+        ).json()
         world[side] = {
             "school_id": school,
             "donor_id": donor,
@@ -103,20 +115,26 @@ async def _world(client, factory, db):
             "batch_id": batch["id"],
             "user_id": officer.user_id,
             "key_id": key["id"],
+            "invitation_id": invitation["id"],
             "province": province,
             "callers": {"province_officer": officer, "school_staff": staff, "donor": donor_user},
         }
     return world
 
 
+# Operations for callers without an account: signing in, and what a forgotten password or
+# an invitation needs (their own tests: tests/test_accounts.py).
+PUBLIC = {"createToken", "requestPasswordReset", "confirmPasswordReset", "acceptInvitation"}
+
+
 def _operations(schema: dict) -> list[tuple[str, str]]:
     return [
         (method.upper(), path)
         for path, item in schema["paths"].items()
-        for method in item
+        for method, operation in item.items()
         if method in ("get", "post", "put", "patch", "delete")
         and path.startswith("/api/v1")
-        and path != "/api/v1/auth/token"
+        and operation.get("operationId") not in PUBLIC
     ]
 
 
@@ -220,6 +238,7 @@ async def test_without_valid_credentials_every_operation_is_401(
         "batch_id": 1,
         "user_id": 1,
         "key_id": 1,
+        "invitation_id": 1,
     }
     wrong = []
     for method, path in _operations(schema):
@@ -229,4 +248,63 @@ async def test_without_valid_credentials_every_operation_is_401(
         )
         if response.status_code != 401:
             wrong.append(f"{method} {url} -> {response.status_code}")
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_the_account_and_mail_operations_per_role(client, factory, db) -> None:
+    """Who may do what with invitations, the mail records and their own account: the
+    status each role gets (403: the role may not; 201/200/422: it may, and was heard)."""
+    school = await factory.school(DIEN_BIEN)
+    donor = await factory.donor()
+    callers = {
+        "admin": await factory.admin(),
+        "province_officer": await factory.officer(DIEN_BIEN),
+        "school_staff": await factory.staff(school),
+        "donor": await factory.donor_user(donor),
+    }
+    n = iter(range(1000))
+
+    def invite():
+        return {
+            "email": f"p{next(n)}@school.vn",
+            "full_name": "P",
+            "role": "school_staff",
+            "school_ids": [school],
+        }
+
+    csv = b"email,full_name,role,school_codes\n"
+    cases = [
+        ("POST", "/api/v1/users/invitations", invite, (201, 201, 403, 403)),
+        ("GET", "/api/v1/users/invitations", None, (200, 200, 403, 403)),
+        (
+            "POST",
+            "/api/v1/users/invitations/sheets",
+            lambda: {"ids": [999999]},
+            (404, 404, 403, 403),
+        ),
+        ("GET", "/api/v1/mail/messages", None, (200, 403, 403, 403)),
+        ("GET", "/api/v1/mail/messages?status=failed", None, (200, 403, 403, 403)),
+        ("PATCH", "/api/v1/me", lambda: {"locale": "vi"}, (200, 200, 200, 200)),
+        (
+            "POST",
+            "/api/v1/me/password",
+            lambda: {"current_password": "not-it", "new_password": "long-enough-1"},
+            (422, 422, 422, 422),
+        ),
+    ]
+    wrong = []
+    for method, path, body, expected in cases:
+        for (role, caller), status in zip(callers.items(), expected, strict=True):
+            got = await client.request(
+                method, path, headers=caller.headers, json=body() if body else None
+            )
+            if got.status_code != status:
+                wrong.append(f"{role} {method} {path}: {got.status_code}, expected {status}")
+    for role, caller in callers.items():
+        got = await client.post(
+            "/api/v1/users/import", headers=caller.headers, files={"file": ("x.csv", csv)}
+        )
+        expected = 422 if role in ("admin", "province_officer") else 403  # no rows: heard
+        if got.status_code != expected:
+            wrong.append(f"{role} POST /users/import: {got.status_code}, expected {expected}")
     assert not wrong, "\n".join(wrong)

@@ -18,21 +18,21 @@ from typing import Any
 import asyncpg
 import pytest
 from click.testing import CliRunner, Result
+from croniter import croniter
 from litestar.testing import AsyncTestClient
 
 from devicetrack.app import create_app
 from devicetrack.cli import main
-from devicetrack.common.clock import VIETNAM
 from devicetrack.config import Settings
 from devicetrack.db.backup import (
     NIGHTLY_AT,
     connection,
-    next_run,
     nightly_backup,
     nightly_dir,
     nightly_enabled,
     tool_sets,
 )
+from devicetrack.worker import BACKUP
 from tests.database import asyncpg_dsn, with_database
 from tests.lifecycle_helpers import API, Scene, make_scene
 
@@ -281,12 +281,20 @@ def test_the_nightly_backup_runs_at_two_in_vietnam_for_the_embedded_default(
     def at(text: str) -> datetime:
         return datetime.fromisoformat(text)
 
+    # The job runner's periodic job (devicetrack/worker.py): procrastinate reads cron in
+    # UTC, and 02:00 in Vietnam is 19:00 UTC the evening before.
     assert NIGHTLY_AT.hour == 2
-    assert next_run(at("2026-03-10T01:59:00+07:00")) == at("2026-03-10T02:00:00+07:00")
-    assert next_run(at("2026-03-10T02:00:00+07:00")) == at("2026-03-11T02:00:00+07:00")
-    # 19:30 UTC is 02:30 the next morning in Vietnam: the next run is the night after.
-    assert next_run(datetime(2026, 3, 10, 19, 30, tzinfo=UTC)) == at("2026-03-12T02:00:00+07:00")
-    assert next_run(datetime(2026, 3, 10, 18, 59, tzinfo=UTC)).tzinfo == VIETNAM
+    schedule = BACKUP.schedule
+    assert schedule.at == NIGHTLY_AT and schedule.utc_cron() == "0 19 * * *"
+    cron = croniter(schedule.utc_cron(), at("2026-03-10T01:59:00+07:00").astimezone(UTC))
+    assert cron.get_next(datetime) == at("2026-03-10T02:00:00+07:00")
+    cron = croniter(schedule.utc_cron(), at("2026-03-10T02:00:00+07:00").astimezone(UTC))
+    assert cron.get_next(datetime) == at("2026-03-11T02:00:00+07:00")
+    # The run of 19:00 UTC on 10 March is the night of 11 March in Vietnam: its file is
+    # devicetrack-2026-03-11.dump.
+    assert schedule.period(datetime(2026, 3, 10, 19, 0, tzinfo=UTC)) == "2026-03-11"
+    assert schedule.period(datetime(2026, 3, 10, 16, 59, tzinfo=UTC)) == "2026-03-10"
+    assert schedule.period(at("2026-03-10T23:59:00+07:00")).endswith("-10")
 
     embedded = Settings(data_dir=tmp_path / "pgdata")
     assert nightly_enabled(embedded)

@@ -326,6 +326,10 @@ async def test_heavy_work_beyond_the_limit_waits_then_answers_429(
             data=form(scene.donor, template="avery-l7651"),
         )
         assert donor_page.status_code == 429 and donor_page.headers["retry-after"]
+        # The page a Vietnamese reader gets says it in Vietnamese (#14 item 9: it was English).
+        busy = await strict.get("/province/coverage.xlsx", headers=browser(scene.officer, "vi"))
+        assert busy.status_code == 429
+        assert "Máy chủ đang" in busy.text and "The server is already" not in busy.text
         # A slot freed while a request waits is taken: it is answered, not refused.
         threading.Timer(0.1, portal.call, args=(limiter.release,)).start()
         waited = await send(*heavy[1])

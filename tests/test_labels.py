@@ -157,7 +157,7 @@ async def test_the_qr_holds_the_public_url_at_error_correction_m(client, factory
     found = {r.format: r for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))}
     assert found[zxingcpp.BarcodeFormat.Code128].text == tags[0]
     qr = found[zxingcpp.BarcodeFormat.QRCode]
-    assert qr.text == f"http://localhost:8000/d/{tags[0]}" and qr.ec_level == "M"
+    assert qr.text == f"http://127.0.0.1:8000/d/{tags[0]}" and qr.ec_level == "M"
     svg = await client.get(f"/api/v1/devices/{tags[0]}/label.svg", headers=admin.headers)
     assert svg.text.count("<path") == 1  # the QR, one path of its dark runs
 

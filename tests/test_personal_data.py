@@ -111,6 +111,9 @@ def _urls(schema: dict[str, Any], scene: Scene, ids: dict[str, Any], caller: Cal
         "student_id": [ids["student"]],
         "assignment_id": [ids["loan"]],
         "audit_id": [ids["audit"]],
+        # The story invites nobody: an invitation's page answers 404 or 403 here, and still
+        # must not leak (tests/test_accounts.py reads real ones).
+        "invitation_id": [1],
     }
     variants: dict[str, list[str]] = {
         "/api/v1/provinces/{code}/communes": ["11"],

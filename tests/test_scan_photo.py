@@ -175,7 +175,7 @@ async def test_the_answer_is_the_scan_answer_with_every_code_read(
     assert body["items"] == [typed]  # the same answer as the scan box's
     assert sorted((c["symbology"], c["text"], c["asset_tag"]) for c in body["codes"]) == [
         ("code128", tag, tag),
-        ("qr", f"http://localhost:8000/d/{tag}", tag),
+        ("qr", f"http://127.0.0.1:8000/d/{tag}", tag),
     ]
 
 

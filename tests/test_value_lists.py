@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from devicetrack.accounts.values import InvitationStatus
 from devicetrack.audits.values import ScanOutcome
 from devicetrack.auth.values import Locale, Role
 from devicetrack.devices.values import (
@@ -27,6 +28,7 @@ from devicetrack.donors.values import DonorKind
 from devicetrack.idempotency.values import Kept
 from devicetrack.labels.templates import TEMPLATES
 from devicetrack.labels.values import TemplateName
+from devicetrack.mail.values import MailStatus, Transport
 from devicetrack.schools.values import SchoolLevel
 from devicetrack.students.values import ConsentMethod, ConsentSubject, PriorityFlag, StudentStatus
 from tests.factories import Factory, assert_problem
@@ -61,9 +63,13 @@ COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("students", "priority"): PriorityFlag,
     ("consents", "method"): ConsentMethod,
     ("consents", "subject"): ConsentSubject,
+    ("invitations", "role"): Role,
+    ("invitations", "locale"): Locale,
+    ("mail_messages", "status"): MailStatus,
+    ("mail_messages", "transport"): Transport,
 }
 # Lists that are not stored in a column of their own.
-NOT_STORED: set[type[StrEnum]] = {TemplateName, ScanOutcome}
+NOT_STORED: set[type[StrEnum]] = {TemplateName, ScanOutcome, InvitationStatus}
 
 # `x = ANY (ARRAY[...])` is how PostgreSQL keeps `x IN (...)`; `x <@ ARRAY[...]` holds
 # every element of an array column to the list.

@@ -7,7 +7,8 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, I
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from devicetrack.db.columns import created_at, one_of, timestamp
+from devicetrack.audits.limits import LENGTHS
+from devicetrack.db.columns import created_at, length_checks, one_of, timestamp
 from devicetrack.devices.values import Condition, DeviceStatus
 
 
@@ -15,7 +16,10 @@ class Audit(SQLModel, table=True):
     """A stocktake at a school. The expected set is frozen at start (audit_expected)."""
 
     __tablename__ = "audits"
-    __table_args__ = (Index("ix_audits_school_closed", "school_id", "closed_at"),)
+    __table_args__ = (
+        Index("ix_audits_school_closed", "school_id", "closed_at"),
+        *length_checks("audits", LENGTHS),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(sa_column=Column(Integer, ForeignKey("schools.id"), nullable=False))
@@ -53,6 +57,7 @@ class AuditScan(SQLModel, table=True):
     __table_args__ = (
         Index("ix_audit_scans_audit_code", "audit_id", "code"),
         CheckConstraint(one_of("condition", Condition), name="condition_known"),
+        *length_checks("audit_scans", LENGTHS),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))

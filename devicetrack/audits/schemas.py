@@ -5,25 +5,27 @@ from typing import Any
 
 import msgspec
 
+from devicetrack.audits.limits import Location, Scanned
 from devicetrack.audits.values import ScanOutcome
+from devicetrack.common.limits import Note
 from devicetrack.common.schemas import Body
 from devicetrack.devices.values import Condition
 
 
 class AuditCreate(Body):
     school_id: int
-    location: str | None = None
+    location: Location | None = None
     # Students bring their loaned devices on audit day, so assigned ones are expected too.
     include_assigned: bool = True
 
 
 class ScanIn(Body):
-    code: str | None = None
-    asset_tag: str | None = None
+    code: Scanned | None = None
+    asset_tag: Scanned | None = None
     condition: Condition | None = None
-    note: str | None = None
+    note: Note | None = None
     scanned_at: datetime | None = None
-    location: str | None = None
+    location: Location | None = None
 
 
 class ScanBatch(Body):

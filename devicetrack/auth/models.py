@@ -5,8 +5,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
+from devicetrack.auth.limits import LENGTHS
 from devicetrack.auth.values import Locale, Role
-from devicetrack.db.columns import created_at, one_of, timestamp
+from devicetrack.db.columns import created_at, length_checks, one_of, timestamp
 
 
 class User(SQLModel, table=True):
@@ -20,6 +21,7 @@ class User(SQLModel, table=True):
         ),
         CheckConstraint("role <> 'donor' OR donor_id IS NOT NULL", name="donor_has_donor"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
+        *length_checks("users", LENGTHS),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -72,6 +74,7 @@ class ApiKey(SQLModel, table=True):
     """A key an admin issues for an integration; it acts as the user it belongs to."""
 
     __tablename__ = "api_keys"
+    __table_args__ = (*length_checks("api_keys", LENGTHS),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str

@@ -1,16 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
+from devicetrack.auth.limits import Email, Name, NewPassword, Password
 from devicetrack.auth.values import Locale, Role
 from devicetrack.common.schemas import Body
-
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
-Password = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-NewPassword = Annotated[str, msgspec.Meta(min_length=10, max_length=200)]
 
 
 class TokenRequest(Body):
@@ -37,7 +34,7 @@ class MeRead(msgspec.Struct):
 
 class UserCreate(Body):
     email: Email
-    full_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    full_name: Name
     password: NewPassword
     role: Role
     province_code: str | None = None
@@ -47,11 +44,13 @@ class UserCreate(Body):
 
 
 class UserUpdate(Body):
-    full_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
-    password: NewPassword | None = None
-    active: bool | None = None
-    school_ids: list[int] | None = None
-    locale: Locale | None = None
+    """Body of PATCH /users/{id}: a field left out is unchanged."""
+
+    full_name: Name | UnsetType = UNSET
+    password: NewPassword | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+    school_ids: list[int] | UnsetType = UNSET
+    locale: Locale | UnsetType = UNSET
 
 
 class UserRead(msgspec.Struct):
@@ -73,7 +72,7 @@ class UserPage(msgspec.Struct):
 
 
 class ApiKeyCreate(Body):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Name
     user_id: int
 
 

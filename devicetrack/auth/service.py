@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import anyio
 import asyncpg
 import msgspec
+from msgspec import UNSET
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -26,7 +27,7 @@ from devicetrack.auth.schemas import (
     UserUpdate,
 )
 from devicetrack.auth.secrets import hash_password, new_token, token_digest, verify_password
-from devicetrack.auth.values import Locale
+from devicetrack.auth.values import Locale, Role
 from devicetrack.config import Settings
 from devicetrack.errors import (
     Conflict,
@@ -149,7 +150,7 @@ def me(principal: Principal) -> MeRead:
         id=principal.user_id,
         email=principal.email,
         full_name=principal.full_name,
-        role=principal.role,  # type: ignore[arg-type]
+        role=Role(principal.role),
         province_code=principal.province_code,
         school_ids=sorted(principal.school_ids),
         donor_id=principal.donor_id,
@@ -168,7 +169,7 @@ def _user_read(user: User, school_ids: list[int]) -> UserRead:
         id=user.id,
         email=user.email,
         full_name=user.full_name,
-        role=user.role,  # type: ignore[arg-type]
+        role=Role(user.role),
         province_code=user.province_code,
         school_ids=school_ids,
         donor_id=user.donor_id,
@@ -262,22 +263,22 @@ async def update_user(
     if user is None or user.id is None:
         raise NotFound(N_("No user {id}."), id=user_id)
     cache.forget_user(user.id)
-    if data.full_name is not None:
+    if data.full_name is not UNSET:
         user.full_name = data.full_name
-    if data.locale is not None:
+    if data.locale is not UNSET:
         user.locale = data.locale
-    if data.password is not None or data.active is False:
+    if data.password is not UNSET or data.active is False:
         # A new password or a deactivation ends everything that acted as this user: its
         # sessions and its integrations' API keys (a leaked credential dies with the old
         # password). The lookups also check `active`; revoking makes it final, so that a
         # reactivation does not bring old credentials back.
         await repo.revoke_tokens_of(session, user.id)
         await repo.revoke_api_keys_of(session, user.id)
-    if data.password is not None:
+    if data.password is not UNSET:
         user.password_hash = await anyio.to_thread.run_sync(hash_password, data.password)
-    if data.active is not None:
+    if data.active is not UNSET:
         user.active = data.active
-    if data.school_ids is not None:
+    if data.school_ids is not UNSET:
         if user.role != "school_staff":
             raise ValidationFailed(
                 N_("Only school staff have schools."),

@@ -202,6 +202,45 @@ async def xlsx_file(
     )
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a small workbook: its title, columns and rows, all in memory."""
+
+    title: str
+    columns: Sequence[Column]
+    rows: Sequence[Sequence[Any]]
+
+
+def write_xlsx_book(target: str, sheets: Sequence[Sheet]) -> None:
+    """Write several small sheets (bold, frozen header row each) to the file `target`, by
+    the same rules as write_xlsx. Blocking: it runs in a worker process."""
+    from rustpy_xlsxwriter import write_worksheets
+
+    entries: list[tuple[str, Any]] = []
+    widths: dict[str, dict[str, float]] = {}
+    for sheet in sheets:
+        headings = _headings(sheet.columns)
+        records = [
+            dict(zip(headings, [xlsx_cell(v) for v in row], strict=False)) for row in sheet.rows
+        ] or [dict.fromkeys(headings)]
+        name = sheet_name(sheet.title)
+        entries.append((name, records))
+        widths[name] = {h: c.width for h, c in zip(headings, sheet.columns, strict=True) if c.width}
+    write_worksheets(
+        entries,
+        target,
+        bold_headers=True,
+        freeze_panes={"general": {"row": 1, "col": 0}},
+        column_widths={name: w for name, w in widths.items() if w} or None,
+    )
+
+
+async def xlsx_book(heavy: HeavyWork, sheets: Sequence[Sheet]) -> IO[bytes]:
+    """A small workbook of several sheets (an import template), written by a worker
+    process."""
+    return await heavy.file(".xlsx", write_xlsx_book, list(sheets))
+
+
 # ---- XLSX straight from the database ------------------------------------------------
 
 

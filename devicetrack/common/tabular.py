@@ -26,14 +26,17 @@ from contextlib import closing
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, Generic, TypeVar, overload
 
 import msgspec
 
+from devicetrack.common.words import fold, folded_map
 from devicetrack.common.workers import off_loop, release
 from devicetrack.config import Settings
 from devicetrack.errors import FieldError, PayloadTooLarge, ValidationFailed
 from devicetrack.i18n import N_, Message, N_plural
+
+V = TypeVar("V")
 
 XLSX_MAGIC = b"PK\x03\x04"
 # An XLSX names a few dozen parts; its zip directory is a few KB. A larger directory is
@@ -67,19 +70,20 @@ class UploadLimits:
         )
 
 
-class Rows(Sequence[tuple[int, dict[str, str]]]):
+class Rows(Sequence[tuple[int, dict[str, V]]], Generic[V]):
     """A table's rows as (spreadsheet row number, cells by column), kept as two flat lists.
     A tuple holding a dict stays tracked by the garbage collector, and with a tuple per row
     every full collection during a big upload walked 100,000s of them while holding the
-    interpreter, the event loop included, for 0.1-0.2 s. Dicts of strings are not tracked."""
+    interpreter, the event loop included, for 0.1-0.2 s. Dicts of strings are not tracked.
+    A table's cells are strings (Rows[str]); a JSON list's values may be numbers too."""
 
     __slots__ = ("cells", "numbers")
 
     def __init__(self) -> None:
         self.numbers: list[int] = []
-        self.cells: list[dict[str, str]] = []
+        self.cells: list[dict[str, V]] = []
 
-    def append(self, number: int, cells: dict[str, str]) -> None:
+    def append(self, number: int, cells: dict[str, V]) -> None:
         self.numbers.append(number)
         self.cells.append(cells)
 
@@ -90,16 +94,16 @@ class Rows(Sequence[tuple[int, dict[str, str]]]):
     def __len__(self) -> int:
         return len(self.numbers)
 
-    def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
+    def __iter__(self) -> Iterator[tuple[int, dict[str, V]]]:
         return zip(self.numbers, self.cells, strict=True)
 
     @overload
-    def __getitem__(self, index: int) -> tuple[int, dict[str, str]]: ...
+    def __getitem__(self, index: int) -> tuple[int, dict[str, V]]: ...
     @overload
-    def __getitem__(self, index: slice) -> list[tuple[int, dict[str, str]]]: ...
+    def __getitem__(self, index: slice) -> list[tuple[int, dict[str, V]]]: ...
     def __getitem__(
         self, index: int | slice
-    ) -> tuple[int, dict[str, str]] | list[tuple[int, dict[str, str]]]:
+    ) -> tuple[int, dict[str, V]] | list[tuple[int, dict[str, V]]]:
         if isinstance(index, slice):
             return list(zip(self.numbers[index], self.cells[index], strict=True))
         return self.numbers[index], self.cells[index]
@@ -108,7 +112,7 @@ class Rows(Sequence[tuple[int, dict[str, str]]]):
 @dataclass
 class Table:
     columns: list[str]
-    rows: Rows
+    rows: Rows[str]
 
 
 def _norm_header(name: str) -> str:
@@ -416,9 +420,9 @@ def read_table(
     required: set[str],
     limits: UploadLimits,
 ) -> Table:
-    """Parse a CSV or XLSX upload (blocking: see `parse_table`). `aliases` maps normalised
-    header text (English or Vietnamese) to the canonical column name; unknown columns are
-    refused."""
+    """Parse a CSV or XLSX upload (blocking: see `parse_table`). `aliases` maps header text
+    (English or Vietnamese; matched folded, common/words.py) to the canonical column name;
+    unknown columns are refused."""
     if data[:4] == XLSX_MAGIC or (filename or "").lower().endswith(".xlsx"):
         lost = Lost([])
         first_row: list[int] = []
@@ -454,7 +458,7 @@ def _table(
         header = next(raw, None)
         number = first_row[0] if first_row else 1
         columns = _header(header, number, aliases, required, limits)
-        rows = Rows()
+        rows: Rows[str] = Rows()
         width = len(columns)
         plain = all(columns)  # no blank header cells: a row maps onto the columns one to one
         indexed = [(i, col) for i, col in enumerate(columns) if col]
@@ -566,12 +570,14 @@ def _header(
         )
     columns: list[str] = []
     errors: list[FieldError] = []
+    # Headers match with or without diacritics, in any case ("Mẫu máy", "mau may").
+    known = folded_map(aliases)
     for name in header:
         key = _norm_header(name)
         if not key:
             columns.append("")
             continue
-        canonical = aliases.get(key)
+        canonical = aliases.get(key) or known.get(fold(name))
         if canonical is None:
             errors.append(FieldError(row=number, field=name.strip(), message=N_("unknown column")))
         columns.append(canonical or key)

@@ -26,7 +26,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -339,13 +338,6 @@ def nightly_enabled(settings: Settings) -> bool:
     return settings.database_url is None
 
 
-def next_run(now: datetime) -> datetime:
-    """The next 02:00 in Vietnam strictly after `now` (an aware datetime)."""
-    local = now.astimezone(VIETNAM)
-    at = datetime.combine(local.date(), NIGHTLY_AT, tzinfo=VIETNAM)
-    return at if at > local else at + timedelta(days=1)
-
-
 def _dated(directory: Path) -> Iterator[tuple[date, Path]]:
     for path in directory.glob(f"{NIGHTLY_PREFIX}*{NIGHTLY_SUFFIX}"):
         stamp = path.name[len(NIGHTLY_PREFIX) : -len(NIGHTLY_SUFFIX)]
@@ -371,8 +363,8 @@ async def nightly_backup(
 ) -> Path:
     """The night's backup, `devicetrack-YYYY-MM-DD.dump` in `directory`, then the pruning.
     Idempotent per day: a backup already taken that day is kept, not taken again. All of it
-    (pg_dump, the files) runs in a worker thread, never on the caller's event loop. A job
-    runner calls this."""
+    (pg_dump, the files) runs in a worker thread, never on the caller's event loop. The
+    job runner calls this at NIGHTLY_AT every night (devicetrack/worker.py)."""
     day = today or datetime.now(VIETNAM).date()
     return await asyncio.to_thread(_nightly, url, directory, keep_days, embedded, day)
 
@@ -386,35 +378,3 @@ def _nightly(url: str, directory: Path, keep_days: int, embedded: bool, today: d
     for path in prune(directory, keep_days, today):
         log.info("old backup %s removed", path)
     return target
-
-
-async def run_nightly(url: str, settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Sleep until each 02:00 in Vietnam and take the night's backup; a failure is logged
-    and tried again the next night, never ends the loop."""
-    stop = stop or asyncio.Event()
-    directory = nightly_dir(settings)
-    embedded = settings.database_url is None
-    while not stop.is_set():
-        delay = (next_run(datetime.now(VIETNAM)) - datetime.now(VIETNAM)).total_seconds()
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=max(delay, 0))
-            return
-        except TimeoutError:
-            pass
-        try:
-            await nightly_backup(url, directory, settings.backup_keep_days, embedded=embedded)
-        except Exception:
-            log.exception("the nightly backup failed; it is tried again tomorrow")
-
-
-def start_nightly(url: str, settings: Settings) -> threading.Thread | None:
-    """Start the nightly backups for `serve`/`demo`, if enabled: one asyncio loop in a
-    daemon thread of the command's own process. Not in the app: uvicorn owns the app's loop
-    and may run several worker processes, and one installation wants one backup a night."""
-    if not nightly_enabled(settings):
-        return None
-    thread = threading.Thread(
-        target=asyncio.run, args=(run_nightly(url, settings),), name="nightly-backup", daemon=True
-    )
-    thread.start()
-    return thread

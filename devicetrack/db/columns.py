@@ -1,14 +1,14 @@
 """Column factories shared by the table models (a Column object can belong to one table
-only, so each model calls these rather than sharing instances), and the CHECK text that
-holds a column to one of a domain's value lists."""
+only, so each model calls these rather than sharing instances), and the CHECKs that hold a
+column to one of a domain's value lists or to its input limit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, func
+from sqlalchemy import CheckConstraint, Column, DateTime, func
 from sqlmodel import Field
 
 
@@ -47,3 +47,18 @@ def one_of(column: str, values: Iterable[str]) -> str:
 def each_one_of(column: str, values: Iterable[str]) -> str:
     """CHECK text: every element of the array column is one of `values`."""
     return f"{column} <@ ARRAY[{_sql_list(values)}]"
+
+
+def at_most(column: str, characters: int) -> str:
+    """CHECK text: the text column holds at most `characters` characters (or NULL)."""
+    return f"char_length({column}) <= {characters}"
+
+
+def length_checks(table: str, lengths: Mapping[tuple[str, str], int]) -> list[CheckConstraint]:
+    """The CHECKs of `table`'s columns from a domain's LENGTHS (its limits.py), named
+    ck_<table>_<column>_length."""
+    return [
+        CheckConstraint(at_most(column, most), name=f"{column}_length")
+        for (owner, column), most in lengths.items()
+        if owner == table
+    ]

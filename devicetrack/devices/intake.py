@@ -9,7 +9,7 @@ in the request's one transaction, so a refused upload changes no row.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -22,69 +22,38 @@ from devicetrack.auth.scope import can_see_device
 from devicetrack.common.tabular import ROWS_WRONG
 from devicetrack.common.workers import off_loop, release
 from devicetrack.db.counters import lock_school_counters
-from devicetrack.devices.intake_rows import (
-    FACTS,
-    CheckedRows,
-    check_new_rows,
-    check_update_rows,
-)
+from devicetrack.devices import intake_rows
+from devicetrack.devices.intake_rows import CheckedRows, R, check_new_rows, check_update_rows
+from devicetrack.devices.schemas import DeviceIntake
 from devicetrack.devices.tags import format_tags
 from devicetrack.errors import Conflict, FieldError, ValidationFailed
 from devicetrack.i18n import N_, Message
 
-STAGING_NEW = """
-CREATE TEMPORARY TABLE intake_rows (
-    id bigint DEFAULT nextval('devices_id_seq'),
-    rownum int, asset_tag text, kind text, make text, model text, serial text, imei text,
-    iccid text, msisdn text, carrier text, plan_name text, plan_quota_gb numeric,
-    plan_expires_on date, paid_by text, condition text, note text, warranty_until date,
-    activation_lock text, storage_gb int, ram_gb numeric, battery_health_pct int
-) ON COMMIT DROP
-"""
-STAGING_UPDATE = """
-CREATE TEMPORARY TABLE intake_updates (
-    rownum int, asset_tag text, model text, serial text, condition text, note text,
-    msisdn text, carrier text, plan_name text, plan_quota_gb numeric, plan_expires_on date,
-    paid_by text, warranty_until date, activation_lock text, storage_gb int, ram_gb numeric,
-    battery_health_pct int
-) ON COMMIT DROP
-"""
-NEW_COLUMNS = [
-    "rownum",
-    "asset_tag",
-    "kind",
-    "make",
-    "model",
-    "serial",
-    "imei",
-    "iccid",
-    "msisdn",
-    "carrier",
-    "plan_name",
-    "plan_quota_gb",
-    "plan_expires_on",
-    "paid_by",
-    "condition",
-    "note",
-    "warranty_until",
-    *FACTS,
-]
-UPDATE_COLUMNS = [
-    "rownum",
-    "asset_tag",
-    "model",
-    "serial",
-    "condition",
-    "note",
-    "msisdn",
-    "carrier",
-    "plan_name",
-    "plan_quota_gb",
-    "plan_expires_on",
-    "paid_by",
-    "warranty_until",
-    *FACTS,
-]
+# The staging tables: a row's number, then its Struct's fields in their order
+# (devices/schemas.py: they are the upload's columns, named nowhere else); a new device's
+# `id` is drawn from the devices' sequence during the COPY.
+_SQL_TYPES = {
+    "rownum": "int",
+    "plan_quota_gb": "numeric(8, 2)",
+    "plan_expires_on": "date",
+    "warranty_until": "date",
+    "storage_gb": "int",
+    "ram_gb": "numeric(6, 1)",
+    "battery_health_pct": "smallint",
+}
+NEW_COLUMNS = ["rownum", *intake_rows.COLUMNS]
+UPDATE_COLUMNS = ["rownum", *intake_rows.UPDATE_COLUMNS]
+
+
+def _staging(table: str, columns: list[str], *first: str) -> str:
+    typed = [*first, *(f"{c} {_SQL_TYPES.get(c, 'text')}" for c in columns)]
+    return f"CREATE TEMPORARY TABLE {table} ({', '.join(typed)}) ON COMMIT DROP"
+
+
+STAGING_NEW = _staging("intake_rows", NEW_COLUMNS, "id bigint DEFAULT nextval('devices_id_seq')")
+STAGING_UPDATE = _staging("intake_updates", UPDATE_COLUMNS)
+# The devices' columns a staged row fills: all of its own but its number.
+_DEVICE_COLUMNS = ", ".join(intake_rows.COLUMNS)
 # Rows that collide with devices already stored, found by joining the staged rows (see
 # register_devices) to the devices' unique indexes. The serial comparison matches the
 # unique index uq_devices_make_serial. (As 300,000 text[] parameters instead, the driver
@@ -121,16 +90,9 @@ CONFLICT_MESSAGES = {
 # during the COPY), so the events need neither RETURNING nor a join, and PostgreSQL does
 # not have to keep both statements' foreign-key checks queued at once (measured: the
 # combined statement took ~3.8 s for 100,000 rows, the two together ~2.7 s).
-INSERT_NEW = """
-INSERT INTO devices (
-    id, asset_tag, province_code, kind, make, model, serial, imei, iccid, msisdn, carrier,
-    plan_name, plan_quota_gb, plan_expires_on, paid_by, condition, note, warranty_until,
-    activation_lock, storage_gb, ram_gb, battery_health_pct, status, donation_id, donor_id
-)
-SELECT id, asset_tag, $1, kind, make, model, serial, imei, iccid, msisdn, carrier,
-       plan_name, plan_quota_gb, plan_expires_on, paid_by, condition, note, warranty_until,
-       activation_lock, storage_gb, ram_gb, battery_health_pct, 'in_stock', $2, $3
-  FROM intake_rows
+INSERT_NEW = f"""
+INSERT INTO devices (id, province_code, status, donation_id, donor_id, {_DEVICE_COLUMNS})
+SELECT id, $1, 'in_stock', $2, $3, {_DEVICE_COLUMNS} FROM intake_rows
 """
 REGISTERED_EVENTS = """
 INSERT INTO device_events (device_id, actor_id, action, to_status, condition, data)
@@ -234,7 +196,7 @@ async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
     return driver
 
 
-def _refuse(checked: CheckedRows, db_errors: list[FieldError] | None = None) -> None:
+def _refuse(checked: CheckedRows[Any], db_errors: list[FieldError] | None = None) -> None:
     more = db_errors or []
     errors = sorted(checked.errors.listed + more, key=lambda e: (e.row or 0, e.field or ""))
     if errors or checked.errors.not_listed:
@@ -270,7 +232,7 @@ async def take_sequences(conn: asyncpg.Connection, province: str, count: int) ->
     return int(last) - count + 1
 
 
-def _refuse_update(checked: CheckedRows, conflicts: list[asyncpg.Record]) -> None:
+def _refuse_update(checked: CheckedRows[Any], conflicts: list[asyncpg.Record]) -> None:
     _refuse(
         checked,
         [
@@ -309,21 +271,27 @@ def _conflict_errors(
     return errors
 
 
-def _with_tags(
-    records: list[tuple[Any, ...]], province: str, first: int, count: int
-) -> list[tuple[Any, ...]]:
-    """The records with a fresh tag for each row that brought none (its own label)."""
+def _tag_unbound(items: list[DeviceIntake], province: str, first: int, count: int) -> None:
+    """A fresh tag for each device that brought none (its own label)."""
     fresh = iter(format_tags(province, first, count))
-    return [r if r[1] is not None else (r[0], next(fresh), *r[2:]) for r in records]
+    for item in items:
+        if item.asset_tag is None:
+            item.asset_tag = next(fresh)
 
 
-async def in_slices(records: list[Any], size: int = 2000) -> AsyncIterator[Any]:
-    """The records for COPY, handing the event loop back every `size` of them: the driver
-    encodes them on the loop, and given the whole list it does not stop until the socket
-    is full (a local server never fills it), so 100,000 rows held every request 0.3 s."""
-    for start in range(0, len(records), size):
-        for record in records[start : start + size]:
-            yield record
+async def in_slices(
+    checked: CheckedRows[R], staged: Callable[[int, R], tuple[Any, ...]], size: int = 2000
+) -> AsyncIterator[tuple[Any, ...]]:
+    """The records as the staging table's rows for COPY, handing the event loop back every
+    `size` of them: the driver encodes them on the loop, and given the whole list it does
+    not stop until the socket is full (a local server never fills it), so 100,000 rows held
+    every request 0.3 s."""
+    numbers, items = checked.numbers, checked.items
+    for start in range(0, len(items), size):
+        for number, item in zip(
+            numbers[start : start + size], items[start : start + size], strict=True
+        ):
+            yield staged(number, item)
         await asyncio.sleep(0)
 
 
@@ -335,7 +303,7 @@ async def register_devices(
     donor_id: int,
     province: str,
     actor_id: int,
-    rows: Sequence[tuple[int, dict[str, Any]]],
+    rows: Sequence[tuple[int, Mapping[str, object]]],
 ) -> IntakeResult:
     """Check the rows, stage them with COPY, find the ones that collide with stored
     devices by joins, and insert them all, or refuse every bad row at once. Whatever
@@ -346,17 +314,19 @@ async def register_devices(
     if checked.bound_tags:
         ranges = await _reserved_ranges(conn, province)
         unreserved = await off_loop(_unreserved, checked.bound_tags, ranges)
-    records = checked.records
+    items = checked.items
     try:
-        unbound = sum(1 for r in records if r[1] is None)
+        unbound = sum(1 for item in items if item.asset_tag is None)
         if unbound and not checked.errors and not unreserved:
             # Before the collision check, so the staged rows carry their tags; a refusal
             # rolls the numbers back with everything else.
             first = await take_sequences(conn, province, unbound)
-            records = await off_loop(_with_tags, records, province, first, unbound)
+            await off_loop(_tag_unbound, items, province, first, unbound)
         await conn.execute(STAGING_NEW)
         await conn.copy_records_to_table(
-            "intake_rows", records=in_slices(records), columns=NEW_COLUMNS
+            "intake_rows",
+            records=in_slices(checked, intake_rows.staged_new),
+            columns=NEW_COLUMNS,
         )
         await conn.execute("ANALYZE intake_rows")  # the joins below are planned for its size
         conflicts = await conn.fetch(CONFLICTS_NEW)
@@ -381,10 +351,12 @@ async def register_devices(
             ) from None
         await conn.execute("DROP TABLE intake_rows")
         return IntakeResult(
-            created=len(records), asset_tags=[r[1] for r in records], warnings=checked.warnings
+            created=len(items),
+            asset_tags=[item.asset_tag or "" for item in items],
+            warnings=checked.warnings,
         )
     finally:
-        await release(checked.records, records)
+        await release(checked.numbers, items)
 
 
 async def update_devices(
@@ -393,16 +365,18 @@ async def update_devices(
     *,
     donation_id: int,
     actor_id: int,
-    rows: Sequence[tuple[int, dict[str, Any]]],
+    rows: Sequence[tuple[int, Mapping[str, object]]],
 ) -> UpdateResult:
     checked = await off_loop(check_update_rows, rows)
     conn = await raw_connection(session)
     await conn.execute(STAGING_UPDATE)
     await conn.copy_records_to_table(
-        "intake_updates", records=in_slices(checked.records), columns=UPDATE_COLUMNS
+        "intake_updates",
+        records=in_slices(checked, intake_rows.staged_update),
+        columns=UPDATE_COLUMNS,
     )
-    tags = [r[1] for r in checked.records]
-    await release(checked.records)
+    tags = [item.asset_tag for item in checked.items]
+    await release(checked.numbers, checked.items)
     # A donor corrects its devices only while they are in the province's stock (as PATCH).
     conflicts = await conn.fetch(CONFLICTS_UPDATE, donation_id, principal.is_donor)
     if checked.errors or conflicts:

@@ -21,14 +21,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from devicetrack.db.columns import created_at, one_of, timestamp, updated_at
-from devicetrack.devices.values import (
-    ActivationLock,
-    Carrier,
-    Condition,
-    DeviceKind,
-    DeviceStatus,
-)
+from devicetrack.db.columns import created_at, length_checks, one_of, timestamp, updated_at
+from devicetrack.devices import limits
+from devicetrack.devices.limits import LENGTHS
+from devicetrack.devices.values import ActivationLock, Carrier, Condition, DeviceKind, DeviceStatus
 
 
 class Device(SQLModel, table=True):
@@ -45,11 +41,18 @@ class Device(SQLModel, table=True):
         CheckConstraint("kind <> 'sim' OR iccid IS NOT NULL", name="sim_has_iccid"),
         CheckConstraint("kind = 'sim' OR installed_in_id IS NULL", name="only_sims_install"),
         CheckConstraint(one_of("carrier", Carrier), name="carrier_known"),
-        # Intake facts of used devices (migration 0022).
+        *length_checks("devices", LENGTHS),
+        # Intake facts of used devices (migration 0022), bounded as devices/limits.py says.
         CheckConstraint(one_of("activation_lock", ActivationLock), name="activation_lock_known"),
-        CheckConstraint("storage_gb BETWEEN 1 AND 100000", name="storage_gb_range"),
-        CheckConstraint("ram_gb > 0 AND ram_gb <= 10000", name="ram_gb_range"),
-        CheckConstraint("battery_health_pct BETWEEN 0 AND 100", name="battery_health_pct_range"),
+        CheckConstraint(
+            f"storage_gb BETWEEN {limits.STORAGE_GB_MIN} AND {limits.STORAGE_GB_MAX}",
+            name="storage_gb_range",
+        ),
+        CheckConstraint(f"ram_gb > 0 AND ram_gb <= {limits.RAM_GB_MAX}", name="ram_gb_range"),
+        CheckConstraint(
+            f"battery_health_pct BETWEEN {limits.BATTERY_PCT_MIN} AND {limits.BATTERY_PCT_MAX}",
+            name="battery_health_pct_range",
+        ),
         # A serial is unique per make (case-insensitive make, missing make counts as one).
         Index(
             "uq_devices_make_serial",

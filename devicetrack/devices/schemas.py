@@ -2,57 +2,95 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
+from devicetrack.common.limits import Note, Phone
 from devicetrack.common.schemas import Body
-from devicetrack.devices.values import ActivationLock, Carrier, Condition
+from devicetrack.devices.limits import (
+    BatteryPct,
+    Code,
+    Make,
+    Model,
+    PaidBy,
+    PlanName,
+    QuotaGb,
+    RamGb,
+    Reason,
+    Serial,
+    StorageGb,
+)
+from devicetrack.devices.values import ActivationLock, Carrier, Condition, DeviceKind
 
 
-class IntakeRow(Body):
-    """One device in a JSON intake list (the same columns as the CSV/XLSX upload)."""
+class DeviceIntake(Body, gc=False):
+    """One device registered at intake: an item of the JSON list, or a row of the CSV/XLSX
+    upload (converted into this Struct after its words are read, devices/intake_rows.py).
+    Its fields, in this order, are the upload's columns and the staging table's.
 
-    kind: str
-    make: str | None = None
-    model: str | None = None
-    serial: str | None = None
-    imei: str | None = None
-    iccid: str | None = None
-    msisdn: str | None = None
-    carrier: str | None = None
-    plan_name: str | None = None
-    plan_quota_gb: float | str | None = None
-    plan_expires_on: str | None = None
-    paid_by: str | None = None
-    condition: str | None = None
-    asset_tag: str | None = None
-    note: str | None = None
-    warranty_until: str | None = None
-    # Intake facts of a used device (the upload's columns of the same names).
-    activation_lock: str | None = None
-    storage_gb: int | str | None = None
-    ram_gb: float | str | None = None
-    battery_health_pct: int | str | None = None
+    gc=False: a 100,000-row upload holds 100,000 of these, and the collector need not
+    walk them (they hold only strings, numbers and dates)."""
+
+    kind: DeviceKind
+    make: Make | None = None
+    model: Model | None = None
+    serial: Serial | None = None
+    imei: Code | None = None
+    iccid: Code | None = None
+    msisdn: Phone | None = None
+    carrier: Carrier | None = None
+    plan_name: PlanName | None = None
+    plan_quota_gb: QuotaGb | None = None
+    plan_expires_on: date | None = None
+    paid_by: PaidBy | None = None
+    condition: Condition = Condition.NEW
+    asset_tag: Code | None = None
+    note: Note | None = None
+    warranty_until: date | None = None
+    # Intake facts of a used device: an empty lock is one nobody has checked yet.
+    activation_lock: ActivationLock = ActivationLock.UNKNOWN
+    storage_gb: StorageGb | None = None
+    ram_gb: RamGb | None = None
+    battery_health_pct: BatteryPct | None = None
 
 
-class UpdateRow(Body):
-    asset_tag: str
-    model: str | None = None
-    serial: str | None = None
-    condition: str | None = None
-    note: str | None = None
-    msisdn: str | None = None
-    carrier: str | None = None
-    plan_name: str | None = None
-    plan_quota_gb: float | str | None = None
-    plan_expires_on: str | None = None
-    paid_by: str | None = None
-    warranty_until: str | None = None
-    activation_lock: str | None = None
-    storage_gb: int | str | None = None
-    ram_gb: float | str | None = None
-    battery_health_pct: int | str | None = None
+class DeviceDetails(Body):
+    """What both an edit (PATCH) and a row of the update-import may change. A field left
+    out is unchanged (UNSET); in a PATCH, null clears it."""
+
+    model: Model | UnsetType | None = UNSET
+    serial: Serial | UnsetType | None = UNSET
+    note: Note | UnsetType | None = UNSET
+    warranty_until: date | UnsetType | None = UNSET
+    # A SIM's number and plan (refused for other kinds): a renewed plan is a new expiry date.
+    msisdn: Phone | UnsetType | None = UNSET
+    carrier: Carrier | UnsetType | None = UNSET
+    plan_name: PlanName | UnsetType | None = UNSET
+    plan_quota_gb: QuotaGb | UnsetType | None = UNSET
+    plan_expires_on: date | UnsetType | None = UNSET
+    paid_by: PaidBy | UnsetType | None = UNSET
+    # Intake facts of a used device: `"activation_lock": "clear"` once the lock is removed
+    # (a lock is never null: "unknown" says nobody checked).
+    activation_lock: ActivationLock | UnsetType = UNSET
+    storage_gb: StorageGb | UnsetType | None = UNSET
+    ram_gb: RamGb | UnsetType | None = UNSET
+    battery_health_pct: BatteryPct | UnsetType | None = UNSET
+
+
+class DeviceUpdate(DeviceDetails):
+    """Body of PATCH /devices/{asset_tag}."""
+
+    make: Make | UnsetType | None = UNSET
+
+
+class DeviceUpdateRow(DeviceDetails, kw_only=True, gc=False):
+    """A row of the update-import (`mode=update`): the device by its tag, and what changes;
+    an empty cell keeps the stored value. Its fields are the update's columns."""
+
+    asset_tag: Code
+    condition: Condition | UnsetType = UNSET
 
 
 class DeviceRead(msgspec.Struct, omit_defaults=False):
@@ -116,27 +154,6 @@ class DevicePage(msgspec.Struct):
     next_cursor: str | None
 
 
-class DeviceUpdate(Body):
-    make: Annotated[str, msgspec.Meta(max_length=100)] | None = None
-    model: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    serial: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
-    note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
-    warranty_until: date | None = None
-    # A SIM's number and plan (refused for other kinds): a renewed plan is a new expiry date.
-    msisdn: Annotated[str, msgspec.Meta(max_length=20)] | None = None
-    carrier: Carrier | None = None
-    plan_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    # A number of GB (msgspec bounds floats, not Decimals; stored as numeric(8,2)).
-    plan_quota_gb: Annotated[float, msgspec.Meta(ge=0, lt=1_000_000)] | None = None
-    plan_expires_on: date | None = None
-    paid_by: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    # Intake facts of a used device: `"activation_lock": "clear"` once the lock is removed.
-    activation_lock: ActivationLock | None = None
-    storage_gb: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
-    ram_gb: Annotated[float, msgspec.Meta(gt=0, le=10_000)] | None = None
-    battery_health_pct: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
-
-
 class EventRead(msgspec.Struct):
     id: int
     at: datetime
@@ -160,11 +177,11 @@ class EventPage(msgspec.Struct):
 class ActionBody(Body):
     """Body of POST /devices/{asset_tag}/actions/{action}; each action reads what it needs."""
 
-    note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
-    sim: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    note: Note | None = None
+    sim: Code | None = None
     school_id: int | None = None
     condition: Condition | None = None
-    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    reason: Reason | None = None
     # Allocation over a school's quota (province officers and admins).
     override: bool = False
 

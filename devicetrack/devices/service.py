@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device
+from devicetrack.common.convert import given
 from devicetrack.common.dates import check_event_dates
 from devicetrack.common.workers import off_loop
 from devicetrack.db.counters import relock
@@ -230,8 +231,6 @@ async def list_devices(
     ]
 
 
-# What intake found on a used device; editable on any device (a lock cleared later).
-FACTS = ("activation_lock", "storage_gb", "ram_gb", "battery_health_pct")
 # Fields of a SIM's number and plan, editable on SIMs only (a renewal is a new expiry date).
 SIM_PLAN_FIELDS = ("msisdn", "carrier", "plan_name", "plan_quota_gb", "plan_expires_on", "paid_by")
 
@@ -265,29 +264,32 @@ async def update_device(
         lambda d: d.school_id,
     )
     ensure_can_edit(principal, device)
-    check_event_dates(warranty_until=data.warranty_until, plan_expires_on=data.plan_expires_on)
-    sim_fields = [name for name in SIM_PLAN_FIELDS if getattr(data, name) is not None]
+    changes = given(data)
+    check_event_dates(
+        warranty_until=changes.get("warranty_until"), plan_expires_on=changes.get("plan_expires_on")
+    )
+    # Null on a device that is not a SIM clears what it never had: only values are refused.
+    sim_fields = [name for name in SIM_PLAN_FIELDS if changes.get(name) is not None]
     if sim_fields and device.kind != "sim":
         raise ValidationFailed(
             N_("Number and plan fields belong to SIM cards."),
             errors=[FieldError(field=name, message=N_("SIMs only")) for name in sim_fields],
         )
-    if data.msisdn is not None:
-        phone, problem = normalise_msisdn(data.msisdn)
+    if changes.get("msisdn") is not None:
+        phone, problem = normalise_msisdn(changes["msisdn"])
         if problem:
             raise ValidationFailed(
                 N_("The phone number is not a Vietnamese number."),
                 errors=[FieldError(field="msisdn", message=problem)],
             )
-        data.msisdn = phone
-    if data.plan_quota_gb is not None:
-        data.plan_quota_gb = Decimal(str(data.plan_quota_gb)).quantize(Decimal("0.01"))  # type: ignore[assignment]
-    if data.ram_gb is not None:
-        data.ram_gb = Decimal(str(data.ram_gb)).quantize(Decimal("0.1"))  # type: ignore[assignment]
+        changes["msisdn"] = phone
+    if changes.get("plan_quota_gb") is not None:
+        changes["plan_quota_gb"] = Decimal(str(changes["plan_quota_gb"])).quantize(Decimal("0.01"))
+    if changes.get("ram_gb") is not None:
+        changes["ram_gb"] = Decimal(str(changes["ram_gb"])).quantize(Decimal("0.1"))
     changed: dict[str, list[Any]] = {}
-    for name in ("make", "model", "serial", "note", "warranty_until", *SIM_PLAN_FIELDS, *FACTS):
-        value = getattr(data, name)
-        if value is not None and value != getattr(device, name):
+    for name, value in changes.items():
+        if value != getattr(device, name):
             old = getattr(device, name)
             changed[name] = [_jsonable(old), _jsonable(value)]
             setattr(device, name, value)

@@ -20,7 +20,7 @@ from devicetrack.common.workers import off_loop
 from devicetrack.config import Settings
 from devicetrack.devices import service as devices
 from devicetrack.devices.intake import IntakeResult, UpdateResult
-from devicetrack.devices.schemas import DevicePage, IntakeRow, UpdateRow
+from devicetrack.devices.schemas import DevicePage
 from devicetrack.donations import service
 from devicetrack.donations.schemas import (
     DonationCreate,
@@ -32,24 +32,22 @@ from devicetrack.donations.schemas import (
     LabelBatchPage,
     LabelBatchRead,
 )
-from devicetrack.errors import FieldError, ValidationFailed, echo, foreign
+from devicetrack.errors import ValidationFailed, echo, field_error_of
 from devicetrack.i18n import N_
 
-_JSON_PATH = re.compile(r"at `\$\[(\d+)\](?:\.(\w+))?`")
+_JSON_ITEM = re.compile(r"at `\$\[(\d+)\]")
 
 
-def _json_rows(body: bytes, mode: str, limits: UploadLimits) -> Rows:
-    """A JSON list of devices; row numbers count from 1 in list order. Blocking: called
-    off the event loop, as a table is parsed."""
-    row_type = UpdateRow if mode == "update" else IntakeRow
+def _json_rows(body: bytes, limits: UploadLimits) -> Rows[object]:
+    """A JSON list of devices as the rows a table gives (text trimmed, empty left out), so
+    they are read, converted and checked as an upload's rows are; row numbers count from 1
+    in list order. Blocking: called off the event loop, as a table is parsed."""
     try:
-        items = msgspec.json.decode(body, type=list[row_type])  # type: ignore[valid-type]
+        items = msgspec.json.decode(body, type=list[dict[str, Any]])
     except msgspec.ValidationError as exc:
-        match = _JSON_PATH.search(str(exc))
-        error = FieldError(message=foreign(str(exc).split(" - at ")[0]))
-        if match:
+        error = field_error_of(exc)
+        if match := _JSON_ITEM.search(str(exc)):
             error.row = int(match.group(1)) + 1
-            error.field = match.group(2)
         raise ValidationFailed(N_("A device in the list is malformed."), errors=[error]) from None
     except msgspec.DecodeError as exc:
         raise ValidationFailed(
@@ -57,15 +55,9 @@ def _json_rows(body: bytes, mode: str, limits: UploadLimits) -> Rows:
         ) from None
     if len(items) > limits.max_rows:
         raise too_many_rows(limits)
-    rows = Rows()
+    rows: Rows[object] = Rows()
     for i, item in enumerate(items, start=1):
-        # The same cells a CSV row gives: trimmed text, absent when empty.
-        values = {
-            k: clean_cell(v) if isinstance(v, str) else str(v)
-            for k, v in msgspec.structs.asdict(item).items()
-            if v is not None
-        }
-        rows.append(i, values)
+        rows.append(i, {k: clean_cell(v) if isinstance(v, str) else v for k, v in item.items()})
     return rows
 
 
@@ -141,8 +133,9 @@ class DonationController(Controller):
         await service.get_donation(tx, principal, donation_id)
         limits = UploadLimits.of(settings)
         content_type = request.headers.get("content-type", "")
+        rows: Rows[object] | Rows[str]
         if content_type.startswith("application/json"):
-            rows = await off_loop(_json_rows, await request.body(), mode, limits)
+            rows = await off_loop(_json_rows, await request.body(), limits)
         else:
             data, filename = await read_upload(request)
             rows = await service.intake_table(data, filename, mode, limits)

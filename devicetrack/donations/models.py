@@ -5,8 +5,9 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from devicetrack.db.columns import created_at, one_of
+from devicetrack.db.columns import created_at, length_checks, one_of
 from devicetrack.devices.values import DeviceKind
+from devicetrack.donations.limits import BATCH_MAX, LENGTHS
 
 
 class Donation(SQLModel, table=True):
@@ -14,6 +15,7 @@ class Donation(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("donor_id", "reference"),
         UniqueConstraint("id", "donor_id", "province_code"),
+        *length_checks("donations", LENGTHS),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -37,6 +39,7 @@ class PledgedLine(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(one_of("kind", DeviceKind), name="kind_known"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
+        *length_checks("donation_lines", LENGTHS),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -68,7 +71,10 @@ class LabelBatch(SQLModel, table=True):
     first_sequence + count - 1 of the province, bound to devices at intake."""
 
     __tablename__ = "label_batches"
-    __table_args__ = (CheckConstraint("count > 0 AND count <= 100000", name="count_range"),)
+    __table_args__ = (
+        CheckConstraint(f"count > 0 AND count <= {BATCH_MAX}", name="count_range"),
+        *length_checks("label_batches", LENGTHS),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     province_code: str = Field(sa_type=String(2), sa_column_args=[ForeignKey("provinces.code")])

@@ -1,37 +1,42 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
+from devicetrack.common.limits import Note
 from devicetrack.common.schemas import Body
+from devicetrack.devices.limits import Model
 from devicetrack.devices.values import DeviceKind
-
-Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+from devicetrack.donations.limits import BatchCount, Pledged, Reference
+from devicetrack.regions.limits import ProvinceCode
 
 
 class PledgedLineIn(Body):
     kind: DeviceKind
-    quantity: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
-    model: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    quantity: Pledged
+    model: Model | None = None
 
 
 class DonationCreate(Body):
     donor_id: int
-    province_code: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}$")]
+    province_code: ProvinceCode
     reference: Reference
     received_on: date | None = None
-    note: str | None = None
+    note: Note | None = None
     pledged: list[PledgedLineIn] = []
 
 
 class DonationUpdate(Body):
-    reference: Reference | None = None
-    received_on: date | None = None
-    note: str | None = None
+    """Body of PATCH /donations/{id}: a field left out is unchanged; null clears the date
+    or the note."""
+
+    reference: Reference | UnsetType = UNSET
+    received_on: date | UnsetType | None = UNSET
+    note: Note | UnsetType | None = UNSET
     # Replaces all pledged lines when given.
-    pledged: list[PledgedLineIn] | None = None
+    pledged: list[PledgedLineIn] | UnsetType = UNSET
 
 
 class PledgedLineRead(msgspec.Struct):
@@ -78,9 +83,9 @@ class DonationPage(msgspec.Struct):
 
 
 class LabelBatchCreate(Body):
-    province_code: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}$")]
-    count: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
-    note: str | None = None
+    province_code: ProvinceCode
+    count: BatchCount
+    note: Note | None = None
 
 
 class LabelBatchRead(msgspec.Struct):

@@ -3,16 +3,18 @@ of bulk intake (scope checks here; the bulk work in devices.intake)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio.to_thread
+from msgspec import UNSET
 from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_donation
+from devicetrack.common.convert import given
 from devicetrack.common.dates import check_event_dates
 from devicetrack.common.tabular import Rows, UploadLimits, parse_table
 from devicetrack.devices import intake, intake_rows
@@ -166,12 +168,13 @@ async def update_donation(
 ) -> DonationRead:
     donation = await get_donation(session, principal, donation_id)
     _ensure_can_log(principal, donation.donor_id, donation.province_code)
-    check_event_dates(received_on=data.received_on)
-    if data.reference is not None:
+    changes = given(data)
+    check_event_dates(received_on=changes.get("received_on"))
+    if data.reference is not UNSET:
         donation.reference = data.reference.strip()
-    if data.received_on is not None:
+    if data.received_on is not UNSET:
         donation.received_on = data.received_on
-    if data.note is not None:
+    if data.note is not UNSET:
         donation.note = data.note
     try:
         async with session.begin_nested():
@@ -181,7 +184,7 @@ async def update_donation(
             N_("This donor already has a donation with this reference."),
             errors=[FieldError(field="reference", message=N_("already used by this donor"))],
         ) from None
-    if data.pledged is not None:
+    if data.pledged is not UNSET:
         assert donation.id is not None
         await repo.replace_lines(session, donation.id, _lines(data.pledged))
     return await _read(session, donation)
@@ -221,7 +224,7 @@ async def intake_devices(
     session: AsyncSession,
     principal: Principal,
     donation_id: int,
-    rows: Sequence[tuple[int, dict[str, Any]]],
+    rows: Sequence[tuple[int, Mapping[str, object]]],
     mode: str,
 ) -> intake.IntakeResult | intake.UpdateResult:
     donation = await get_donation(session, principal, donation_id)
@@ -246,7 +249,9 @@ async def intake_devices(
     )
 
 
-async def intake_table(data: bytes, filename: str | None, mode: str, limits: UploadLimits) -> Rows:
+async def intake_table(
+    data: bytes, filename: str | None, mode: str, limits: UploadLimits
+) -> Rows[str]:
     """The rows of an intake upload (CSV or XLSX, read in a worker) for `intake_devices`:
     every intake column with `kind` required, or for `mode=update` the columns an update may
     change with `asset_tag` required. The caller releases the rows when done."""

@@ -1,37 +1,36 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
+from devicetrack.common.limits import Phone
 from devicetrack.common.schemas import Body
+from devicetrack.donors.limits import ContactEmail, ContactName, Country, Name, ShortName
 from devicetrack.donors.values import DonorKind
-
-# `\S`: at least one character that is not a space (values are stored stripped).
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=300, pattern=r"\S")]
-ShortName = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"\S")]
-Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
 
 
 class DonorCreate(Body):
     name: Name
     short_name: ShortName
     kind: DonorKind
-    contact_name: str | None = None
-    contact_email: str | None = None
-    contact_phone: str | None = None
+    contact_name: ContactName | None = None
+    contact_email: ContactEmail | None = None
+    contact_phone: Phone | None = None
     country: Country = "VN"
 
 
 class DonorUpdate(Body):
-    name: Name | None = None
-    short_name: ShortName | None = None
-    kind: DonorKind | None = None
-    contact_name: str | None = None
-    contact_email: str | None = None
-    contact_phone: str | None = None
-    country: Country | None = None
+    """Body of PATCH /donors/{id}: a field left out is unchanged; null clears a contact."""
+
+    name: Name | UnsetType = UNSET
+    short_name: ShortName | UnsetType = UNSET
+    kind: DonorKind | UnsetType = UNSET
+    contact_name: ContactName | UnsetType | None = UNSET
+    contact_email: ContactEmail | UnsetType | None = UNSET
+    contact_phone: Phone | UnsetType | None = UNSET
+    country: Country | UnsetType = UNSET
 
 
 class DonorRead(msgspec.Struct):

@@ -3,11 +3,13 @@ reads and edits its own record only."""
 
 from __future__ import annotations
 
+from msgspec import UNSET
 from sqlalchemy import ColumnElement, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.common.convert import given
 from devicetrack.db.search import folded_contains
 from devicetrack.donors import repository as repo
 from devicetrack.donors.models import Donor
@@ -107,21 +109,11 @@ async def update_donor(
     if principal.is_province_officer and gives_elsewhere:
         # The register is shared; a donor that gives elsewhere is kept by admins and itself.
         raise Forbidden(N_("This donor also gives to other provinces; ask an administrator."))
-    if principal.is_donor and data.kind is not None and data.kind != donor.kind:
+    if principal.is_donor and data.kind is not UNSET and data.kind != donor.kind:
         raise Forbidden(N_("A donor cannot change its own kind."))
-    for name in (
-        "name",
-        "short_name",
-        "kind",
-        "contact_name",
-        "contact_email",
-        "contact_phone",
-        "country",
-    ):
-        value = getattr(data, name)
-        if value is not None:
-            # Stripped as on create, so a trailing space does not make a "new" name.
-            setattr(donor, name, value.strip() if name in ("name", "short_name") else value)
+    for name, value in given(data).items():
+        # Stripped as on create, so a trailing space does not make a "new" name.
+        setattr(donor, name, value.strip() if name in ("name", "short_name") else value)
     try:
         async with session.begin_nested():
             await session.flush()

@@ -35,11 +35,11 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
 }
 METHODS = [
     ("**/templates/**.html", "jinja2.ext:babel_extract"),
+    ("**/templates/**.txt", "jinja2.ext:babel_extract"),  # the plain-text part of an email
     ("**.py", "python"),
 ]
-OPTIONS = {
-    "**/templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true", "silent": "false"},
-}
+_JINJA = {"trim_blocks": "true", "lstrip_blocks": "true", "silent": "false"}
+OPTIONS = {"**/templates/**.html": _JINJA, "**/templates/**.txt": _JINJA}
 # Long lines, not wrapped: one line per message reads and merges better than wrapped ones.
 WIDTH = 0
 

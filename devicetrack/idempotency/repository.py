@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import CursorResult, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,7 +93,8 @@ async def purge_expired(session: AsyncSession, hours: int, limit: int | None = N
     result = await session.execute(
         delete(TABLE).where(tuple_(TABLE.c.user_id, TABLE.c.key).in_(old))
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    # A DELETE's result is a CursorResult, which has the count; execute() is typed as Result.
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 async def forget_answers_naming(session: AsyncSession, student_id: int) -> None:

@@ -74,12 +74,14 @@ CLAIM_STATE = "idempotency_claim"
 # Signing in has no caller to keep a key for, and its answer is a bearer token: the
 # header is ignored there (a repeated sign-in just issues another token).
 NOT_KEYED = frozenset({"createToken"})
+# (The password reset and invitation acceptance need no sign-in, so they have no caller to
+# keep a key for either; the header is ignored there as on any request without a caller.)
 # Answers carrying a secret shown only once (stored elsewhere only as a hash): the key is
 # honoured, but the answer is not kept, and a repeat is refused rather than replayed.
-SECRET_ANSWERS = frozenset({"createApiKey"})
+SECRET_ANSWERS = frozenset({"createApiKey", "changeMyPassword", "printInvitationSheets"})
 # Bodies carrying a password: their fingerprint is a slow salted hash (argon2, as the
 # password itself), so a copy of this table does not make the password easier to guess.
-PASSWORD_BODIES = frozenset({"createUser", "updateUser"})
+PASSWORD_BODIES = frozenset({"createUser", "updateUser", "changeMyPassword"})
 # Refusals that mean "not carried out, try again": never kept.
 TRANSIENT = frozenset({401, 408, 429})
 # Headers of an answer that describe that one response, not the answer.

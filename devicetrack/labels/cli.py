@@ -13,6 +13,7 @@ from devicetrack.db.engine import cli_session
 from devicetrack.errors import DomainError
 from devicetrack.labels import render, service
 from devicetrack.labels.schemas import LabelSheetRequest
+from devicetrack.labels.values import TemplateName
 
 
 async def print_labels(
@@ -27,7 +28,7 @@ async def print_labels(
     output: str,
 ) -> int:
     request = LabelSheetRequest(
-        template=template,  # type: ignore[arg-type]
+        template=TemplateName(template),
         donation_id=donation,
         school_id=school,
         label_batch=label_batch,

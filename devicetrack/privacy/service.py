@@ -67,9 +67,10 @@ def _access_read(
     row: tuple[StudentAccess, str | None, str | None, str | None, int | None],
 ) -> AccessRead:
     access, user_name, user_role, student_code, school_id = row
+    assert access.at is not None  # set by the database on insert
     return AccessRead(
         id=access.id or 0,
-        at=access.at,  # type: ignore[arg-type]
+        at=access.at,
         user_id=access.user_id,
         user_name=user_name,
         user_role=user_role,

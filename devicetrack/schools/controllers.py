@@ -12,6 +12,7 @@ from devicetrack.common.uploads import after_upload, limit_upload_body, read_upl
 from devicetrack.config import Settings
 from devicetrack.schools import importer, service
 from devicetrack.schools.schemas import (
+    EnrolmentImportResult,
     EnrolmentList,
     EnrolmentRead,
     EnrolmentWrite,
@@ -92,6 +93,32 @@ class SchoolController(Controller):
         self, tx: AsyncSession, principal: Principal, school_id: int, data: EnrolmentWrite
     ) -> EnrolmentRead:
         return await service.put_enrolment(tx, principal, school_id, data)
+
+    @post(
+        "/enrolments/import",
+        operation_id="importEnrolments",
+        request_max_body_size=None,  # Settings.max_upload_bytes, by limit_upload_body
+        middleware=[limit_upload_body],
+        after_response=after_upload,
+        description=(
+            "Upload a CSV or XLSX (multipart field `file`, or the raw file as the body) with "
+            "columns school_code, school_year, students_total and optionally "
+            "priority_students (Vietnamese headers accepted; GET "
+            "/templates/enrolments.xlsx). Each row adds or replaces one school year's "
+            "enrolment of a school you may change. All-or-nothing."
+        ),
+    )
+    async def import_enrolments(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        settings: Settings,
+    ) -> EnrolmentImportResult:
+        data, filename = await read_upload(request)
+        return await importer.import_enrolments(
+            tx, principal, data, filename, UploadLimits.of(settings)
+        )
 
     @post(
         "/import",

@@ -15,7 +15,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
-from devicetrack.db.columns import created_at, each_one_of, updated_at
+from devicetrack.db.columns import created_at, each_one_of, length_checks, updated_at
+from devicetrack.schools.limits import CODE, LENGTHS
 from devicetrack.schools.values import SchoolLevel
 
 
@@ -28,10 +29,11 @@ class School(SQLModel, table=True):
             name="fk_schools_commune_in_province",
         ),
         CheckConstraint(each_one_of("levels", SchoolLevel), name="levels_known"),
+        *length_checks("schools", LENGTHS),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(sa_type=String(32), unique=True)
+    code: str = Field(sa_type=String(CODE), unique=True)
     name: str
     province_code: str = Field(
         sa_type=String(2), sa_column_args=[ForeignKey("provinces.code")], index=True

@@ -59,6 +59,21 @@ async def insert_schools(session: AsyncSession, rows: list[dict[str, object]]) -
     return [i for (i,) in result if i is not None]  # a key RETURNING gives is never NULL
 
 
+async def schools_by_code(
+    session: AsyncSession, principal: Principal, codes: list[str]
+) -> dict[str, tuple[int, str]]:
+    """The schools of these codes the caller may see: code -> (id, province)."""
+    if not codes:
+        return {}
+    rows = await session.execute(
+        select(School.code, School.id, School.province_code).where(
+            School.code == any_(cast(codes, ARRAY(Text))), visible_schools(principal)
+        )
+    )
+    # (A key the database returns is never NULL.)
+    return {code: (id_, province) for code, id_, province in rows if id_ is not None}
+
+
 async def upsert_enrolments(session: AsyncSession, rows: list[dict[str, object]]) -> None:
     if not rows:
         return

@@ -1,40 +1,47 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from devicetrack.common.schemas import Body
+from devicetrack.regions.limits import CommuneCode, ProvinceCode
+from devicetrack.schools.limits import (
+    Address,
+    Count,
+    FormerDistrict,
+    Name,
+    SchoolCode,
+    SchoolYear,
+)
 from devicetrack.schools.values import SchoolLevel
-
-SchoolYear = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{4}$", examples=["2025-2026"])]
-# `\S`: at least one character that is not a space (values are stored stripped).
-SchoolCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"\S")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=300, pattern=r"\S")]
-ProvinceCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}$")]
-CommuneCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{5}$")]
-Count = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
 
 
 class SchoolCreate(Body):
+    """Body of POST /schools; a row of the schools import is converted into it too
+    (schools/importer.py)."""
+
     code: SchoolCode
     name: Name
     commune_code: CommuneCode
     province_code: ProvinceCode | None = None
     levels: list[SchoolLevel] = []
-    former_district: str | None = None
-    address: str | None = None
+    former_district: FormerDistrict | None = None
+    address: Address | None = None
     active: bool = True
 
 
 class SchoolUpdate(Body):
-    name: Name | None = None
-    commune_code: CommuneCode | None = None
-    levels: list[SchoolLevel] | None = None
-    former_district: str | None = None
-    address: str | None = None
-    active: bool | None = None
+    """Body of PATCH /schools/{id}: a field left out is unchanged; null clears the former
+    district or the address."""
+
+    name: Name | UnsetType = UNSET
+    commune_code: CommuneCode | UnsetType = UNSET
+    levels: list[SchoolLevel] | UnsetType = UNSET
+    former_district: FormerDistrict | UnsetType | None = UNSET
+    address: Address | UnsetType | None = UNSET
+    active: bool | UnsetType = UNSET
 
 
 class SchoolRead(msgspec.Struct):
@@ -57,6 +64,9 @@ class SchoolPage(msgspec.Struct):
 
 
 class EnrolmentWrite(Body):
+    """Body of PUT/POST /schools/{id}/enrolments, and the enrolment of a row of the schools
+    import."""
+
     school_year: SchoolYear
     students_total: Count
     priority_students: Count = 0
@@ -72,6 +82,10 @@ class EnrolmentRead(msgspec.Struct):
 
 class EnrolmentList(msgspec.Struct):
     items: list[EnrolmentRead]
+
+
+class EnrolmentImportResult(msgspec.Struct):
+    enrolments: int
 
 
 class ImportResult(msgspec.Struct):

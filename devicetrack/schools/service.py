@@ -13,6 +13,7 @@ from devicetrack.auth.scope import (
     ensure_can_manage_registry,
     ensure_school_visible,
 )
+from devicetrack.common.convert import given
 from devicetrack.db.search import contains_pattern, folded_contains
 from devicetrack.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from devicetrack.i18n import N_, Message
@@ -176,20 +177,22 @@ async def update_school(
 ) -> SchoolRead:
     school = await get_school(session, principal, school_id)
     ensure_can_manage_registry(principal, school.province_code)
-    if data.commune_code is not None and data.commune_code != school.commune_code:
-        province = await _province_of_commune(session, data.commune_code)
+    changes = given(data)
+    commune = changes.pop("commune_code", school.commune_code)
+    if commune != school.commune_code:
+        province = await _province_of_commune(session, commune)
         if province != school.province_code:
             raise ValidationFailed(
                 N_("A school cannot move to another province by editing its commune."),
                 errors=[FieldError(field="commune_code", message=N_("in another province"))],
             )
-        school.commune_code = data.commune_code
-    for name in ("name", "former_district", "address", "active"):
-        value = getattr(data, name)
-        if value is not None:
-            setattr(school, name, value.strip() if name == "name" else value)
-    if data.levels is not None:
-        school.levels = sorted(set(data.levels))
+        school.commune_code = commune
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+    if "levels" in changes:
+        changes["levels"] = sorted(set(changes["levels"]))
+    for name, value in changes.items():
+        setattr(school, name, value)
     await session.flush()
     await session.refresh(school)
     return school_read(school)

@@ -16,8 +16,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
-from devicetrack.db.columns import created_at, each_one_of, one_of, timestamp, updated_at
+from devicetrack.db.columns import (
+    created_at,
+    each_one_of,
+    length_checks,
+    one_of,
+    timestamp,
+    updated_at,
+)
 from devicetrack.devices.values import Condition
+from devicetrack.students.limits import GRADE_MAX, GRADE_MIN, LENGTHS
 from devicetrack.students.values import ConsentMethod, ConsentSubject, PriorityFlag, StudentStatus
 
 
@@ -25,10 +33,11 @@ class Student(SQLModel, table=True):
     __tablename__ = "students"
     __table_args__ = (
         UniqueConstraint("school_id", "student_code"),
-        CheckConstraint("grade BETWEEN 0 AND 12", name="grade_range"),
+        CheckConstraint(f"grade BETWEEN {GRADE_MIN} AND {GRADE_MAX}", name="grade_range"),
         CheckConstraint(one_of("status", StudentStatus), name="status_known"),
         CheckConstraint("national_id ~ '^[0-9]{12}$'", name="national_id_format"),
         CheckConstraint(each_one_of("priority", PriorityFlag), name="priority_known"),
+        *length_checks("students", LENGTHS),
         Index(
             "ix_students_left_at_not_erased",
             "left_at",
@@ -70,6 +79,7 @@ class Consent(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(one_of("method", ConsentMethod), name="method_known"),
         CheckConstraint(one_of("subject", ConsentSubject), name="subject_known"),
+        *length_checks("consents", LENGTHS),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -107,6 +117,7 @@ class Assignment(SQLModel, table=True):
         Index("ix_assignments_school_open", "school_id", "returned_at"),
         CheckConstraint(one_of("condition_out", Condition), name="condition_out_known"),
         CheckConstraint(one_of("condition_in", Condition), name="condition_in_known"),
+        *length_checks("assignments", LENGTHS),
     )
 
     id: int | None = Field(default=None, primary_key=True)

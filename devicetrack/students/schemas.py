@@ -1,45 +1,57 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
+from devicetrack.common.limits import Note, Phone
 from devicetrack.common.schemas import Body
+from devicetrack.devices.limits import Code as DeviceCode
 from devicetrack.devices.values import Condition
 from devicetrack.privacy.schemas import AccessRead
+from devicetrack.students.limits import (
+    BirthYear,
+    ClassName,
+    Code,
+    Evidence,
+    Grade,
+    Name,
+    NationalId,
+)
 from devicetrack.students.values import ConsentMethod, ConsentSubject, PriorityFlag, StudentStatus
-
-Grade = Annotated[int, msgspec.Meta(ge=0, le=12)]
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-NationalId = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{12}$")]
 
 
 class StudentCreate(Body):
+    """Body of POST /students; a row of the students import is converted into it too
+    (students/importer.py), and so is the add-student page form."""
+
     school_id: int
     student_code: Code
     full_name: Name
     grade: Grade
-    class_name: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    class_name: ClassName | None = None
     priority: list[PriorityFlag] = []
     national_id: NationalId | None = None
-    birth_year: Annotated[int, msgspec.Meta(ge=1990, le=2030)] | None = None
+    birth_year: BirthYear | None = None
     guardian_name: Name | None = None
-    guardian_phone: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    guardian_phone: Phone | None = None
     status: StudentStatus = StudentStatus.ACTIVE
 
 
 class StudentUpdate(Body):
-    full_name: Name | None = None
-    grade: Grade | None = None
-    class_name: Annotated[str, msgspec.Meta(max_length=20)] | None = None
-    priority: list[PriorityFlag] | None = None
-    national_id: NationalId | None = None
-    birth_year: Annotated[int, msgspec.Meta(ge=1990, le=2030)] | None = None
-    guardian_name: Name | None = None
-    guardian_phone: Annotated[str, msgspec.Meta(max_length=20)] | None = None
-    status: StudentStatus | None = None
+    """Body of PATCH /students/{id}: a field left out is unchanged; null clears one that
+    may be empty (class, national ID, birth year, guardian)."""
+
+    full_name: Name | UnsetType = UNSET
+    grade: Grade | UnsetType = UNSET
+    class_name: ClassName | UnsetType | None = UNSET
+    priority: list[PriorityFlag] | UnsetType = UNSET
+    national_id: NationalId | UnsetType | None = UNSET
+    birth_year: BirthYear | UnsetType | None = UNSET
+    guardian_name: Name | UnsetType | None = UNSET
+    guardian_phone: Phone | UnsetType | None = UNSET
+    status: StudentStatus | UnsetType = UNSET
 
 
 class StudentRead(msgspec.Struct, omit_defaults=True):
@@ -78,7 +90,7 @@ class ConsentCreate(Body):
     given_by: Name
     method: ConsentMethod
     given_at: date
-    evidence: Annotated[str, msgspec.Meta(max_length=300)] | None = None
+    evidence: Evidence | None = None
     # "child": the student's own consent, recorded from age 7.
     subject: ConsentSubject = ConsentSubject.GUARDIAN
 
@@ -99,17 +111,17 @@ class ConsentList(msgspec.Struct):
 
 
 class AssignmentCreate(Body):
-    asset_tag: Annotated[str, msgspec.Meta(max_length=40)]
+    asset_tag: DeviceCode
     student_id: int
     due_back_on: date | None = None
     condition_out: Condition | None = None
-    note: str | None = None
+    note: Note | None = None
 
 
 class AssignmentReturn(Body):
     condition_in: Condition
     wiped: bool = False
-    note: str | None = None
+    note: Note | None = None
 
 
 class AssignmentRead(msgspec.Struct, omit_defaults=True):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
+from devicetrack.common.convert import given
 from devicetrack.common.dates import check_event_dates
 from devicetrack.common.tabular import clean_cell
 from devicetrack.db.counters import STUDENT_MOVED, relock
@@ -129,10 +130,6 @@ def _duplicate(exc: IntegrityError) -> Conflict | None:
     return None
 
 
-# Fields an update clears when they are given empty ("").
-CLEARABLE = ("class_name", "national_id", "guardian_name", "guardian_phone")
-
-
 def guardian_phone(value: str | None) -> str | None:
     """A guardian's phone stored like every number here: +84 and the national number."""
     if value is None or not value.strip():
@@ -227,37 +224,28 @@ async def update_student(
     student, has_consent = await relock_student(session, principal, student)
     if student.erased_at is not None:
         raise Conflict(N_("This student's personal data was erased; the record is closed."))
-    leaving = data.status is not None and data.status != "active" and student.status == "active"
+    changes = given(data)
+    status = changes.get("status")
+    leaving = status is not None and status != "active" and student.status == "active"
     if leaving and await repo.open_assignment_count(session, student_id):
         # A device lent to someone no longer at the school would fall out of every count.
         raise Conflict(
             N_("The student still holds devices; take them back before marking them {status}."),
-            status=Term(data.status),
+            status=Term(status),
         )
-    if data.guardian_phone and data.guardian_phone != student.guardian_phone:
+    phone = changes.get("guardian_phone")
+    if phone is not None and phone != student.guardian_phone:
         # Checked when it changes: a number stored before phones were checked does not
         # block an edit of the student's grade.
-        data.guardian_phone = guardian_phone(data.guardian_phone)
-    if data.full_name is not None:
-        data.full_name = clean_cell(data.full_name)
-    for name in (
-        "full_name",
-        "grade",
-        "class_name",
-        "national_id",
-        "birth_year",
-        "guardian_name",
-        "guardian_phone",
-        "status",
-    ):
-        value = getattr(data, name)
-        if value is None:
-            continue  # not given: kept
-        if value == "" and name in CLEARABLE:
-            value = None  # given empty: cleared
+        changes["guardian_phone"] = guardian_phone(phone)
+    if "full_name" in changes:
+        changes["full_name"] = clean_cell(changes["full_name"])
+    if "guardian_name" in changes and changes["guardian_name"] is not None:
+        changes["guardian_name"] = clean_cell(changes["guardian_name"])
+    if "priority" in changes:
+        changes["priority"] = sorted(set(changes["priority"]))
+    for name, value in changes.items():
         setattr(student, name, value)
-    if data.priority is not None:
-        student.priority = sorted(set(data.priority))
     await session.flush()
     await session.refresh(student)
     return student_read(principal, student, has_consent)

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 from enum import StrEnum
+from functools import cache
 from typing import Any, TypeVar
 
+import msgspec
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devicetrack.common.convert import into
 from devicetrack.devices.tags import parse_tag
 from devicetrack.errors import DomainError, FieldError, ValidationFailed
 from devicetrack.i18n import N_, Message
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 class Form:
@@ -33,7 +37,49 @@ class Form:
         data = await request.form()
         return cls({k: data.getall(k) if len(data.getall(k)) > 1 else data.get(k) for k in data})
 
-    def text(self, name: str, *, required: bool = False, max_length: int = 2000) -> str | None:
+    def into(
+        self, kind: type[S], *, renamed: Mapping[str, str] | None = None, **fixed: Any
+    ) -> S | None:
+        """The form's fields converted into `kind`, the API's body Struct, so the page
+        applies the API's types and limits and refuses a value in its words (the errors
+        collect in `errors`, naming the form's fields). Text is trimmed and composed (NFC);
+        an emptied field is None where the Struct allows None (cleared) and left out where
+        it does not (a PATCH keeps it; a create calls it required); a field the form does
+        not have is left out. `fixed` adds values the form does not carry (an id from the
+        path, a checkbox read with `flag`); `renamed` maps a form field to its Struct field
+        ("condition" -> "condition_out")."""
+        names = renamed or {}
+        values: dict[str, Any] = {}
+        for info in msgspec.structs.fields(kind):
+            field = next((f for f, to in names.items() if to == info.name), info.name)
+            if info.name in fixed or field not in self.values:
+                continue
+            raw = self.values[field]
+            if _is_list(info.type):
+                items = raw if isinstance(raw, list) else [raw]
+                values[info.name] = [_clean(v) for v in items if isinstance(v, str) and v.strip()]
+                continue
+            text = _clean(raw) if isinstance(raw, str) else ""
+            if text:
+                values[info.name] = text
+            elif _nullable(info.type):
+                values[info.name] = None
+        item, errors = into({**values, **fixed}, kind)
+        if not errors:
+            return item
+        back = {to: f for f, to in names.items()}
+        for error in errors:
+            error.field = back.get(error.field or "", error.field)
+            if error.message.startswith("Invalid enum value"):
+                error.message = N_("not one of the choices")  # the page offered the choices
+        self.errors += errors
+        return None
+
+    def text(
+        self, name: str, *, required: bool = False, max_length: int | None = 2000
+    ) -> str | None:
+        """The field's text, trimmed and composed; `max_length` None leaves the limit to the
+        Struct the value goes into."""
         value = self.values.get(name)
         # Stored composed (NFC): some keyboards send Vietnamese decomposed.
         text = unicodedata.normalize("NFC", value.strip()) if isinstance(value, str) else ""
@@ -41,7 +87,7 @@ class Form:
             if required:
                 self.errors.append(FieldError(field=name, message=N_("required")))
             return None
-        if len(text) > max_length:
+        if max_length is not None and len(text) > max_length:
             self.errors.append(
                 FieldError(
                     field=name, message=Message(N_("at most {n:,} characters"), n=max_length)
@@ -76,28 +122,6 @@ class Form:
             self.errors.append(
                 FieldError(
                     field=name, message=Message(N_("between {low} and {high}"), low=low, high=high)
-                )
-            )
-            return None
-        return number
-
-    def number(self, name: str, *, low: float, high: float) -> float | None:
-        """A number as people type it, with a decimal point or comma ("1,5")."""
-        value = self.text(name)
-        if value is None:
-            return None
-        try:
-            number = float(value.replace(",", "."))
-        except ValueError:
-            self.errors.append(FieldError(field=name, message=N_("a number")))
-            return None
-        if not low <= number <= high:
-            self.errors.append(
-                FieldError(
-                    field=name,
-                    message=Message(
-                        N_("between {low} and {high}"), low=f"{low:g}", high=f"{high:g}"
-                    ),
                 )
             )
             return None
@@ -139,6 +163,31 @@ class Form:
     def check(self) -> None:
         if (refused := self.refusal()) is not None:
             raise refused
+
+
+def _clean(text: str) -> str:
+    # Stored composed (NFC): some keyboards send Vietnamese decomposed.
+    return unicodedata.normalize("NFC", text.strip())
+
+
+@cache
+def _nullable(kind: Any) -> bool:
+    """Whether a field of this type may be None (cleared)."""
+    return _takes(kind, None)
+
+
+@cache
+def _is_list(kind: Any) -> bool:
+    """Whether a field of this type holds a list (checkboxes, a multiple select)."""
+    return _takes(kind, [])
+
+
+def _takes(kind: Any, value: object) -> bool:
+    try:
+        msgspec.convert(value, kind)
+    except msgspec.ValidationError:
+        return False
+    return True
 
 
 def scanned_codes(text: str | None) -> list[str]:

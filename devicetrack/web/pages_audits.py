@@ -46,11 +46,11 @@ class SchoolAuditPages(Controller):
         school_id: int,
     ) -> Response[Any]:
         form = await Form.of(request)
-        data = AuditCreate(
-            school_id=school_id,
-            location=form.text("location", max_length=200),
-            include_assigned=not form.flag("exclude_assigned"),
+        data = form.into(
+            AuditCreate, school_id=school_id, include_assigned=not form.flag("exclude_assigned")
         )
+        form.check()
+        assert data is not None  # form.check() refused the form otherwise
         audit = await audits.start(tx, principal, data)
         return Redirect(f"/audits/{audit.id}", status_code=303)
 

@@ -164,16 +164,12 @@ class CommonPages(Controller):
     ) -> Response[Any]:
         """A SIM's plan renewed: a new expiry date (and the plan's name, if it changed)."""
         form = await Form.of(request)
-        expires = form.day("plan_expires_on", required=True)
-        name = form.text("plan_name", max_length=200)
+        form.day("plan_expires_on", required=True)  # a renewal is a new expiry date
+        data = form.into(DeviceUpdate)
         result: DeviceRead | DomainError | None = form.refusal()
-        if result is None:
-            result = await attempt(
-                tx,
-                lambda: devices.update_device(
-                    tx, principal, tag, DeviceUpdate(plan_expires_on=expires, plan_name=name)
-                ),
-            )
+        if result is None and data is not None:
+            result = await attempt(tx, lambda: devices.update_device(tx, principal, tag, data))
+        assert result is not None  # no refusal means the form converted
         if isinstance(result, DomainError):
             return await self._device_page(
                 request, tx, principal, tag, failed="plan", error=result, values=form.values
@@ -191,15 +187,13 @@ class CommonPages(Controller):
         """What intake found on a used device: its activation lock (cleared here once the
         account or MDM is removed), storage, RAM and battery health."""
         form = await Form.of(request)
-        update = DeviceUpdate(
-            activation_lock=form.choice("activation_lock", ActivationLock),
-            storage_gb=form.integer("storage_gb", low=1, high=100_000),
-            ram_gb=form.number("ram_gb", low=0.1, high=10_000),
-            battery_health_pct=form.integer("battery_health_pct", low=0, high=100),
-        )
+        if isinstance(ram := form.values.get("ram_gb"), str):
+            form.values["ram_gb"] = ram.replace(",", ".")  # "1,5" as people type it
+        data = form.into(DeviceUpdate)  # an emptied number clears it
         result: DeviceRead | DomainError | None = form.refusal()
-        if result is None:
-            result = await attempt(tx, lambda: devices.update_device(tx, principal, tag, update))
+        if result is None and data is not None:
+            result = await attempt(tx, lambda: devices.update_device(tx, principal, tag, data))
+        assert result is not None  # no refusal means the form converted
         if isinstance(result, DomainError):
             return await self._device_page(
                 request, tx, principal, tag, failed="facts", error=result, values=form.values
@@ -216,18 +210,13 @@ class CommonPages(Controller):
         action: str,
     ) -> Response[Any]:
         form = await Form.of(request)
-        body = ActionBody(
-            note=form.text("note", max_length=2000),
-            condition=form.choice("condition", Condition),
-            school_id=form.integer("school_id"),
-            reason=form.text("reason", max_length=500),
-            sim=form.text("sim", max_length=40),
-        )
+        body = form.into(ActionBody)
         result: ActionResult | DomainError | None = form.refusal()
-        if result is None:
+        if result is None and body is not None:
             result = await attempt(
                 tx, lambda: device_actions.perform(tx, principal, tag, action, body)
             )
+        assert result is not None  # no refusal means the form converted
         if isinstance(result, DomainError):
             # Back to the device page with this action's form open, the reason and the
             # values typed; a device the caller may not see stays "not found".

@@ -203,13 +203,9 @@ class DonorPages(Controller):
         donation_id: int,
     ) -> Response[Any]:
         form = await Form.of(request)
-        row = {name: form.text(name, max_length=200) for name in ONE_DEVICE_FIELDS}
+        # Read, converted and checked as one row of an upload is (the intake's own rules).
+        row = {name: form.text(name, max_length=None) for name in ONE_DEVICE_FIELDS}
         row = {k: v for k, v in row.items() if v is not None}
-        if form.errors:
-            # A value that does not fit is refused, never silently dropped.
-            return await self._donation_page(
-                request, tx, principal, donation_id, error=form.refusal(), values=form.values
-            )
         result = await attempt(
             tx, lambda: donations.intake_devices(tx, principal, donation_id, [(1, row)], "create")
         )
@@ -270,9 +266,9 @@ class DonorPages(Controller):
         skip = form.integer("skip", high=1000) or 0
         copies = form.integer("copies", low=1, high=100) or 1
         form.check()
+        assert template is not None  # form.check() has refused a missing or unknown template
         data = LabelSheetRequest(
-            # form.check() has refused a missing or unknown template.
-            template=template,  # type: ignore[arg-type]
+            template=template,
             donation_id=donation_id,
             skip=skip,
             copies=copies,

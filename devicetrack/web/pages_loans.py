@@ -13,6 +13,7 @@ from devicetrack.common.clock import local_today
 from devicetrack.devices import service as devices
 from devicetrack.devices.values import Condition
 from devicetrack.errors import DomainError
+from devicetrack.i18n import N_
 from devicetrack.schools import service as schools
 from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments
@@ -135,16 +136,11 @@ class LoanPages(Controller):
         self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, tag: str
     ) -> Response[Any]:
         form = await Form.of(request)
-        student_id = form.integer("student_id", required=True)
-        data = AssignmentCreate(
-            asset_tag=tag[:40],
-            student_id=student_id or 0,
-            condition_out=form.choice("condition", Condition),
-            due_back_on=form.day("due_back_on"),
-            note=form.text("note"),
+        data = form.into(
+            AssignmentCreate, renamed={"condition": "condition_out"}, asset_tag=tag[:40]
         )
-        result: Any = form.refusal("Choose a student.")
-        if result is None:
+        result: Any = form.refusal(N_("Choose a student."))
+        if data is not None:
             result = await attempt(tx, lambda: assignments.assign(tx, principal, data))
         if isinstance(result, DomainError):
             return await self._lend_page(request, tx, principal, tag, None, result)
@@ -168,14 +164,11 @@ class LoanPages(Controller):
         device = await devices.read_device(tx, principal, tag)
         loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
         form = await Form.of(request)
-        condition = form.choice("condition", Condition, required=True)
+        data = form.into(
+            AssignmentReturn, renamed={"condition": "condition_in"}, wiped=form.flag("wiped")
+        )
         result: Any = form.refusal()
-        if result is None:
-            data = AssignmentReturn(
-                condition_in=condition,  # type: ignore[arg-type]
-                wiped=form.flag("wiped"),
-                note=form.text("note"),
-            )
+        if data is not None:
             result = await attempt(
                 tx, lambda: assignments.return_device(tx, principal, loan.id, data)
             )

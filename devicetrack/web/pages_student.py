@@ -87,27 +87,16 @@ class StudentPages(Controller):
         them up to date (a misspelled name too). The priority boxes are on the form with a
         marker, so unticking them all clears the flags."""
         form = await Form.of(request)
-        fields = {
-            "full_name": form.text(
-                "full_name", required="full_name" in form.values, max_length=200
-            ),
-            "grade": form.integer("grade", low=0, high=12),
-            "class_name": form.text("class_name", max_length=20),
-            "guardian_name": form.text("guardian_name", max_length=200),
-            "guardian_phone": form.text("guardian_phone", max_length=20),
-            "status": form.choice("status", StudentStatus),
-            "priority": [p for p in form.many("priority") if p in set(PriorityFlag)]
-            if form.flag("priority_shown")
-            else None,
-        }
-        for name in ("class_name", "guardian_name", "guardian_phone"):
-            if name in form.values and fields[name] is None:
-                fields[name] = ""  # emptied on the form: cleared, not kept
+        # A field emptied on the form is cleared; one the form does not show is kept. The
+        # priority boxes come with a marker: none ticked then means "no flags".
+        if "full_name" in form.values:
+            form.text("full_name", required=True, max_length=None)  # fixed, never emptied
+        if form.flag("priority_shown"):
+            data = form.into(StudentUpdate, priority=form.many("priority"))
+        else:
+            data = form.into(StudentUpdate)
         result: Any = form.refusal()
-        if result is None:
-            # The form checked each value against its list and limits; the Struct's Literal
-            # types are not visible through the dict (as for StudentCreate above).
-            data = StudentUpdate(**{k: v for k, v in fields.items() if v is not None})  # type: ignore[arg-type]
+        if result is None and data is not None:
             result = await attempt(
                 tx, lambda: students.update_student(tx, principal, student_id, data)
             )
@@ -194,17 +183,9 @@ class StudentPages(Controller):
         student_id: int,
     ) -> Response[Any]:
         form = await Form.of(request)
-        given_by = form.text("given_by", required=True, max_length=200)
-        method = form.choice("method", ConsentMethod, required=True)
-        given_at = form.day("given_at", required=True)
+        data = form.into(ConsentCreate)
         result: Any = form.refusal()
-        if result is None:
-            data = ConsentCreate(
-                given_by=given_by or "",
-                method=method,  # type: ignore[arg-type]
-                given_at=given_at,  # type: ignore[arg-type]
-                evidence=form.text("evidence", max_length=300),
-            )
+        if data is not None:
             result = await attempt(
                 tx, lambda: students.add_consent(tx, principal, student_id, data)
             )

@@ -96,18 +96,9 @@ class SchoolStudentPages(Controller):
     ) -> Response[Any]:
         school = await schools.get_school(tx, principal, school_id)
         form = await Form.of(request)
-        values = {
-            "student_code": form.text("student_code", required=True, max_length=40),
-            "full_name": form.text("full_name", required=True, max_length=200),
-            "grade": form.integer("grade", required=True, high=12),
-            "class_name": form.text("class_name", max_length=20),
-            "priority": [p for p in form.many("priority") if p in set(PriorityFlag)],
-            "guardian_name": form.text("guardian_name", max_length=200),
-            "guardian_phone": form.text("guardian_phone", max_length=20),
-        }
+        data = form.into(StudentCreate, school_id=school_id)
         result: Any = form.refusal()
-        if result is None:
-            data = StudentCreate(school_id=school_id, **values)  # type: ignore[arg-type]
+        if data is not None:
             result = await attempt(tx, lambda: students.create_student(tx, principal, data))
         if isinstance(result, DomainError):
             return await self._students_page(

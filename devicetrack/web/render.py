@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
 
@@ -13,8 +14,12 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
 
+from devicetrack.audits import limits as audit_limits
 from devicetrack.auth.principal import Principal
+from devicetrack.common import limits as common_limits
+from devicetrack.devices import limits as device_limits
 from devicetrack.devices.identity import display_msisdn
+from devicetrack.donations import limits as donation_limits
 from devicetrack.errors import (
     LOCALE_STATE,
     STATUS_TITLES,
@@ -28,6 +33,7 @@ from devicetrack.errors import (
 )
 from devicetrack.i18n import N_, SOURCE_LANGUAGE, N_plural
 from devicetrack.middleware import ensure_request_id
+from devicetrack.students import limits as student_limits
 from devicetrack.web import charts, session
 from devicetrack.web.assets import static_url
 from devicetrack.web.i18n import LANGUAGES, Translator
@@ -58,6 +64,15 @@ env.globals["commune_coverage_bars"] = charts.commune_coverage_bars
 env.globals["without_enrolment"] = charts.without_enrolment
 env.globals["static"] = static_url
 env.filters["phone"] = display_msisdn
+# The input limits, for the forms' maxlength (`limits.students.NAME`): the page's hint and
+# the body its form converts into hold the same number.
+env.globals["limits"] = SimpleNamespace(
+    audits=audit_limits,
+    common=common_limits,
+    devices=device_limits,
+    donations=donation_limits,
+    students=student_limits,
+)
 
 
 # The confirmations a page may show after a redirect (`done=` in the URL, the key here):

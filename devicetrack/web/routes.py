@@ -11,6 +11,12 @@ from litestar.di import Provide
 
 from devicetrack.errors import exception_handlers
 from devicetrack.web.assets import ASSET_HANDLERS
+from devicetrack.web.pages_accounts import (
+    AccountPages,
+    InvitationPages,
+    OutboxPages,
+    PasswordResetPages,
+)
 from devicetrack.web.pages_allocate import AllocationPages
 from devicetrack.web.pages_audits import AuditPages, SchoolAuditPages
 from devicetrack.web.pages_common import CommonPages
@@ -34,6 +40,10 @@ def web_routers() -> list[Router]:
         # receiving, its students and loans, audits, donors, the province.
         route_handlers=[
             SignInPages,
+            PasswordResetPages,
+            InvitationPages,
+            AccountPages,
+            OutboxPages,
             CommonPages,
             SchoolPages,
             SchoolStudentPages,

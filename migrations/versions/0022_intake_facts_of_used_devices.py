@@ -16,7 +16,7 @@ The CHECKs are added NOT VALID under a short lock and validated after that trans
 commits, under a lock that lets reads and writes go on (as 0015 does).
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0031
 Create Date: 2026-12-01
 """
 
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0022"
-down_revision: str | None = "0018"
+down_revision: str | None = "0031"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

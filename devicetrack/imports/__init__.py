@@ -1,0 +1,1 @@
+"""Import templates: a workbook per import, in the reader's language."""

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from devicetrack.db.columns import created_at, one_of, timestamp
+from devicetrack.mail.values import MailStatus, Transport
+
+
+class MailMessage(SQLModel, table=True):
+    """One email: to whom, which template, its state and its last error. `context` (the
+    template's values, which may hold a one-time link) is kept only until the message is
+    sent or has failed for good; the rendered text is kept only for the outbox."""
+
+    __tablename__ = "mail_messages"
+    __table_args__ = (
+        CheckConstraint(one_of("status", MailStatus), name="status_known"),
+        CheckConstraint(one_of("transport", Transport), name="transport_known"),
+        Index("ix_mail_messages_status", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    to_address: str
+    user_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+        ),
+    )
+    template: str
+    locale: str
+    status: str = MailStatus.QUEUED
+    transport: str | None = None
+    attempts: int = 0
+    context: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSONB(none_as_null=True), nullable=True)
+    )
+    subject: str | None = None
+    text_body: str | None = None
+    html_body: str | None = None
+    last_error: str | None = None
+    created_at: datetime | None = created_at()
+    sent_at: datetime | None = timestamp()

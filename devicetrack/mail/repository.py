@@ -1,0 +1,84 @@
+"""Queries for mail_messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.mail.models import MailMessage
+from devicetrack.mail.values import MailStatus, Transport
+
+
+async def add(session: AsyncSession, message: MailMessage) -> int:
+    session.add(message)
+    await session.flush()
+    assert message.id is not None
+    return message.id
+
+
+async def get(session: AsyncSession, message_id: int) -> MailMessage | None:
+    return await session.get(MailMessage, message_id)
+
+
+async def finish(session: AsyncSession, message_id: int, **values: Any) -> None:
+    """A message's new state; the context (which may hold a one-time link) goes with any
+    final state, and so does the rendered text except for the outbox."""
+    await session.execute(update(MailMessage).where(MailMessage.id == message_id).values(values))
+
+
+async def delivered(
+    session: AsyncSession,
+    message_id: int,
+    transport: Transport,
+    subject: str | None = None,
+    text: str | None = None,
+    html: str | None = None,
+) -> None:
+    await finish(
+        session,
+        message_id,
+        status=MailStatus.SENT,
+        transport=transport,
+        attempts=MailMessage.attempts + 1,
+        sent_at=func.now(),
+        context=None,
+        subject=subject,
+        text_body=text,
+        html_body=html,
+        last_error=None,
+    )
+
+
+async def attempt_failed(
+    session: AsyncSession, message_id: int, error: str, *, final: bool
+) -> None:
+    values: dict[str, Any] = {
+        "attempts": MailMessage.attempts + 1,
+        "last_error": error[:1000],
+        "transport": Transport.SMTP,
+    }
+    if final:
+        values |= {"status": MailStatus.FAILED, "context": None}
+    await finish(session, message_id, **values)
+
+
+async def listing(
+    session: AsyncSession,
+    *,
+    status: str | None,
+    transport: str | None = None,
+    before_id: int | None,
+    limit: int,
+) -> Sequence[MailMessage]:
+    """Newest first."""
+    query = select(MailMessage).order_by(MailMessage.id.desc()).limit(limit + 1)
+    if status is not None:
+        query = query.where(MailMessage.status == status)
+    if transport is not None:
+        query = query.where(MailMessage.transport == transport)
+    if before_id is not None:
+        query = query.where(MailMessage.id < before_id)
+    return list((await session.execute(query)).scalars())
