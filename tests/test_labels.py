@@ -65,10 +65,12 @@ def _pages(pdf: bytes, dpi: int = 300) -> list[Image.Image]:
         return pages
 
 
-def _decode_pdf(pdf: bytes, dpi: int = 300) -> list[str]:
+def _decode_pdf(pdf: bytes, dpi: int = 300, symbology: str = "CODE128") -> list[str]:
+    """The texts of the codes of one symbology (zbar's name: CODE128, QRCODE) on the sheet:
+    a label carries both a barcode and a QR code."""
     found: list[str] = []
     for page in _pages(pdf, dpi):
-        found += [d.data.decode() for d in zbar_decode(page) if d.type == "CODE128"]
+        found += [d.data.decode() for d in zbar_decode(page) if d.type == symbology]
     return sorted(found)
 
 
