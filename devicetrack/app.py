@@ -58,6 +58,8 @@ from devicetrack.imports.controllers import TemplateController
 from devicetrack.labels.controllers import DeviceLabelController, LabelSheetController
 from devicetrack.mail.controllers import MailController
 from devicetrack.middleware import add_request_id_header, no_store
+from devicetrack.paper.controllers import PaperController
+from devicetrack.paper.language import Languages
 from devicetrack.regions.controllers import RegionController
 from devicetrack.reports.controllers import ReportController
 from devicetrack.schools.controllers import SchoolController
@@ -96,6 +98,7 @@ API_CONTROLLERS = [
     AuditController,
     ConditionHistoryController,
     PrivacyController,
+    PaperController,
     PasswordResetController,
     OwnAccountController,
     InvitationController,
@@ -109,6 +112,12 @@ def provide_vietnamese_words() -> Words:
     """Domain codes as Vietnamese words, for documents made for a Vietnamese school (the
     audit PDF); the translations belong to the web layer, which the domains do not import."""
     return Translator("vi").word
+
+
+def provide_languages() -> Languages:
+    """The reader's language for printed records (paper/), by code: the translations are
+    the web layer's, handed down like the audit PDF's words."""
+    return Translator
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -157,6 +166,7 @@ def create_app(settings: Settings) -> Litestar:
             "settings": Provide(provide_settings, sync_to_thread=False),
             "pool": Provide(provide_pool, sync_to_thread=False),
             "vietnamese_words": Provide(provide_vietnamese_words, sync_to_thread=False),
+            "languages": Provide(provide_languages, sync_to_thread=False),
         },
         on_startup=[open_pool, workers.freeze_startup_heap],
         on_shutdown=[close_pool, processes.shutdown],

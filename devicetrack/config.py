@@ -98,7 +98,8 @@ class Settings:
     # read at /admin/outbox, and to the log) and the sender. See mail/smtp.py for the URL.
     smtp_url: str | None = None
     mail_from: str = "devicetrack <no-reply@devicetrack.invalid>"
-    # Where people reach the service: links in emails and on invitation sheets.
+    # Where people reach the service (DEVICETRACK_PUBLIC_URL): links in emails, the QR codes on
+    # invitation sheets, labels and printed records; set it to the address phones can open.
     public_url: str = "http://127.0.0.1:8000"
     # A message is tried this many times in all; the waits between tries grow from
     # mail_retry_seconds (×4 each time: 1 min, 4, 16, 64 by default).
@@ -155,6 +156,8 @@ class Settings:
             values["trusted_proxies"] = tuple(str(network) for network in proxies)
         if env.get("DEVICETRACK_HEAVY_WORK_WAIT_SECONDS"):
             values["heavy_work_wait_seconds"] = float(env["DEVICETRACK_HEAVY_WORK_WAIT_SECONDS"])
+        if env.get("DEVICETRACK_PUBLIC_URL"):
+            values["public_url"] = public_url(env["DEVICETRACK_PUBLIC_URL"])
         if env.get("DEVICETRACK_COOKIE_SECURE"):
             secure = env["DEVICETRACK_COOKIE_SECURE"].lower()
             values["cookie_secure"] = secure in {"1", "true", "yes"}
@@ -162,10 +165,16 @@ class Settings:
             values["smtp_url"] = env["DEVICETRACK_SMTP_URL"]
         if env.get("DEVICETRACK_MAIL_FROM"):
             values["mail_from"] = env["DEVICETRACK_MAIL_FROM"]
-        if env.get("DEVICETRACK_PUBLIC_URL"):
-            values["public_url"] = env["DEVICETRACK_PUBLIC_URL"].rstrip("/")
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]  # values read from the environment, each of its field's type
+
+
+def public_url(value: str) -> str:
+    """An http(s) address without its trailing slash; anything else stops start-up."""
+    url = value.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")) or len(url) < len("http://x"):
+        raise ValueError(f"DEVICETRACK_PUBLIC_URL: {value!r} is not an http(s) address")
+    return url
 
 
 def async_url(url: str) -> str:

@@ -347,7 +347,7 @@ async def test_staff_without_email_are_invited_on_a_printed_sheet(
     assert "Trường PTDTBT Sín Chải" in page_text and "Cán bộ trường" in page_text
     printed = re.search(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", page_text)
     assert printed, page_text
-    [qr] = _decode_pdf(sheet.content, dpi=150)
+    [qr] = _decode_pdf(sheet.content, dpi=150, symbology="QRCODE")
     assert qr.endswith(f"/invitations/accept?code={printed.group(0).replace('-', '')}")
 
     # The code typed from paper on the acceptance page (lower case, dashes kept).

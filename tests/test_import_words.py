@@ -57,6 +57,7 @@ def test_the_pages_words_for_listed_values_are_read_with_or_without_diacritics()
         device_words.KINDS,
         device_words.CONDITIONS,
         device_words.CARRIERS,
+        device_words.ACTIVATION_LOCKS,
         student_words.PRIORITIES,
         student_words.STATUSES,
         school_words.LEVELS,

@@ -47,20 +47,46 @@ async def _devices(client, factory, n: int = 7):
 
 
 def _decode_png(data: bytes) -> list[str]:
-    return sorted(d.data.decode() for d in zbar_decode(Image.open(io.BytesIO(data))))
+    """The Code 128 symbols ZBar reads (each label carries a QR too: see the zxing tests)."""
+    symbols = zbar_decode(Image.open(io.BytesIO(data)))
+    return sorted(d.data.decode() for d in symbols if d.type == "CODE128")
 
 
-def _decode_pdf(pdf: bytes, dpi: int = 300) -> list[str]:
+def _pages(pdf: bytes, dpi: int = 300) -> list[Image.Image]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sheet.pdf"
         path.write_bytes(pdf)
         subprocess.run(
             ["pdftoppm", "-r", str(dpi), "-png", str(path), str(Path(tmp) / "p")], check=True
         )
-        found: list[str] = []
-        for page in sorted(Path(tmp).glob("p*.png")):
-            found += [d.data.decode() for d in zbar_decode(Image.open(page))]
-        return sorted(found)
+        pages = [Image.open(page) for page in sorted(Path(tmp).glob("p*.png"))]
+        for page in pages:
+            page.load()
+        return pages
+
+
+def _decode_pdf(pdf: bytes, dpi: int = 300, symbology: str = "CODE128") -> list[str]:
+    """The texts of the codes of one symbology (zbar's name: CODE128, QRCODE) on the sheet:
+    a label carries both a barcode and a QR code."""
+    found: list[str] = []
+    for page in _pages(pdf, dpi):
+        found += [d.data.decode() for d in zbar_decode(page) if d.type == symbology]
+    return sorted(found)
+
+
+def _zxing_pdf(pdf: bytes, dpi: int = 300) -> tuple[list[str], list[str]]:
+    """(Code 128 texts, QR texts) zxing-cpp reads off the sheet rendered at `dpi`."""
+    import zxingcpp
+
+    codes: list[str] = []
+    qrs: list[str] = []
+    for page in _pages(pdf, dpi):
+        for result in zxingcpp.read_barcodes(page):
+            if result.format == zxingcpp.BarcodeFormat.Code128:
+                codes.append(result.text)
+            elif result.format == zxingcpp.BarcodeFormat.QRCode:
+                qrs.append(result.text)
+    return sorted(codes), sorted(qrs)
 
 
 async def test_svg_label_shows_tag_programme_donor_and_kind(client, factory) -> None:
@@ -104,6 +130,38 @@ async def test_sheets_decode_back_to_exactly_the_tags(client, factory, template)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     assert _decode_pdf(response.content) == sorted(tags)
+
+
+@needs_pdftoppm
+@pytest.mark.parametrize("template", ["avery-l7651", "a4-3x8", "thermal-50x25"])
+async def test_every_label_carries_a_qr_of_its_link_and_both_codes_decode(
+    client, factory, settings, template
+) -> None:
+    """The QR (for a phone's camera) and the Code 128 (for USB scanners) of every label of
+    each stock decode from the sheet rendered at 300 dpi, as a printer would print it."""
+    admin, _, donation, tags = await _devices(client, factory)
+    response = await client.post(
+        "/api/v1/labels",
+        headers=admin.headers,
+        json={"donation_id": donation, "template": template},
+    )
+    assert response.status_code == 200, response.text
+    codes, qrs = _zxing_pdf(response.content)
+    assert codes == sorted(tags)
+    assert qrs == sorted(f"{settings.public_url}/d/{tag}" for tag in tags)
+
+
+async def test_the_qr_holds_the_public_url_at_error_correction_m(client, factory) -> None:
+    import zxingcpp
+
+    admin, _, _, tags = await _devices(client, factory, 1)
+    png = await client.get(f"/api/v1/devices/{tags[0]}/label.png?dpi=300", headers=admin.headers)
+    found = {r.format: r for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))}
+    assert found[zxingcpp.BarcodeFormat.Code128].text == tags[0]
+    qr = found[zxingcpp.BarcodeFormat.QRCode]
+    assert qr.text == f"http://127.0.0.1:8000/d/{tags[0]}" and qr.ec_level == "M"
+    svg = await client.get(f"/api/v1/devices/{tags[0]}/label.svg", headers=admin.headers)
+    assert svg.text.count("<path") == 1  # the QR, one path of its dark runs
 
 
 async def test_pdf_text_keeps_vietnamese_and_skip_and_copies_place_labels(client, factory) -> None:

@@ -17,7 +17,13 @@ from litestar.testing import AsyncTestClient
 from devicetrack.accounts.values import InvitationStatus
 from devicetrack.audits.values import ScanOutcome
 from devicetrack.auth.values import Locale, Role
-from devicetrack.devices.values import Carrier, Condition, DeviceKind, DeviceStatus
+from devicetrack.devices.values import (
+    ActivationLock,
+    Carrier,
+    Condition,
+    DeviceKind,
+    DeviceStatus,
+)
 from devicetrack.donors.values import DonorKind
 from devicetrack.idempotency.values import Kept
 from devicetrack.labels.templates import TEMPLATES
@@ -41,6 +47,7 @@ COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("devices", "condition"): Condition,
     ("devices", "carrier"): Carrier,
     ("devices", "repair_return_status"): DeviceStatus,
+    ("devices", "activation_lock"): ActivationLock,
     ("donation_lines", "kind"): DeviceKind,
     ("school_quotas", "kind"): DeviceKind,
     ("allocations", "kind"): DeviceKind,

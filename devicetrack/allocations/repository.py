@@ -13,6 +13,7 @@ from devicetrack.allocations.models import (
 )
 from devicetrack.devices.lifecycle import SCHOOL_HELD
 from devicetrack.devices.models import Device
+from devicetrack.devices.values import LOCKED
 
 
 async def lock_by_tags(session: AsyncSession, tags: list[str]) -> list[Device]:
@@ -46,6 +47,8 @@ async def lock_stock(
             Device.status == "in_stock",
             Device.kind == kind,
             Device.installed_in_id.is_(None),
+            # A device still locked to an account waits in stock until it is cleared.
+            Device.activation_lock.not_in(LOCKED),
         )
         .order_by(Device.received_at, Device.id)
         .limit(quantity)

@@ -29,6 +29,7 @@ from devicetrack.devices import lifecycle
 from devicetrack.devices.models import Device
 from devicetrack.devices.schemas import ActionBody
 from devicetrack.devices.tags import WRONG_CHECK, parse_tag
+from devicetrack.devices.values import LOCKED
 from devicetrack.donations import service as donations
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.i18n import N_, Message, N_plural, Term
@@ -195,6 +196,11 @@ async def _lock_named(session: AsyncSession, school: School, codes: list[str]) -
         Message(N_("{tag}: installed in a device; allocate that device"), tag=d.asset_tag)
         for d in found.values()
         if d.installed_in_id is not None
+    ]
+    problems += [
+        Message(N_("{tag}: locked to an account; clear the activation lock first"), tag=d.asset_tag)
+        for d in found.values()
+        if d.activation_lock in LOCKED
     ]
     if problems:
         raise Conflict(

@@ -37,6 +37,9 @@ _SQL_TYPES = {
     "plan_quota_gb": "numeric(8, 2)",
     "plan_expires_on": "date",
     "warranty_until": "date",
+    "storage_gb": "int",
+    "ram_gb": "numeric(6, 1)",
+    "battery_health_pct": "smallint",
 }
 NEW_COLUMNS = ["rownum", *intake_rows.COLUMNS]
 UPDATE_COLUMNS = ["rownum", *intake_rows.UPDATE_COLUMNS]
@@ -144,12 +147,17 @@ WITH changed AS (
         plan_expires_on = coalesce(s.plan_expires_on, d.plan_expires_on),
         paid_by = coalesce(s.paid_by, d.paid_by),
         warranty_until = coalesce(s.warranty_until, d.warranty_until),
+        activation_lock = coalesce(s.activation_lock, d.activation_lock),
+        storage_gb = coalesce(s.storage_gb, d.storage_gb),
+        ram_gb = coalesce(s.ram_gb, d.ram_gb),
+        battery_health_pct = coalesce(s.battery_health_pct, d.battery_health_pct),
         updated_at = now()
       FROM intake_updates s
      WHERE d.asset_tag = s.asset_tag
     RETURNING d.id, d.status, d.condition, s.model, s.serial, s.condition AS new_condition,
               s.note, s.msisdn, s.carrier, s.plan_name, s.plan_quota_gb, s.plan_expires_on,
-              s.paid_by, s.warranty_until
+              s.paid_by, s.warranty_until, s.activation_lock, s.storage_gb, s.ram_gb,
+              s.battery_health_pct
 )
 INSERT INTO device_events (device_id, actor_id, action, from_status, to_status, condition, data)
 SELECT id, $1, 'edited', status, status, condition,
@@ -157,7 +165,9 @@ SELECT id, $1, 'edited', status, status, condition,
            jsonb_build_object('model', model, 'serial', serial, 'condition', new_condition,
                'note', note, 'msisdn', msisdn, 'carrier', carrier, 'plan_name', plan_name,
                'plan_quota_gb', plan_quota_gb, 'plan_expires_on', plan_expires_on,
-               'paid_by', paid_by, 'warranty_until', warranty_until)))
+               'paid_by', paid_by, 'warranty_until', warranty_until,
+               'activation_lock', activation_lock, 'storage_gb', storage_gb, 'ram_gb', ram_gb,
+               'battery_health_pct', battery_health_pct)))
   FROM changed
 """
 

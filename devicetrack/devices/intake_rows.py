@@ -14,6 +14,7 @@ Checks against the database are done in SQL by the intake service.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -48,7 +49,19 @@ _LISTED: dict[str, tuple[Words[Any], str]] = {
     "kind": (words.KINDS, N_("unknown kind {kind!r}; use one of {choices}")),
     "condition": (words.CONDITIONS, N_("unknown condition; use one of {choices}")),
     "carrier": (words.CARRIERS, N_("unknown carrier; use one of {choices}")),
+    "activation_lock": (
+        words.ACTIVATION_LOCKS,
+        N_("unknown activation lock; use one of {choices}"),
+    ),
 }
+# A used device's numbers as staff write them ("64 GB", "85%", "1,5"): the unit a cell may
+# end with, and what a cell that is no such number is told.
+_NUMBERS: dict[str, tuple[str, str]] = {
+    "storage_gb": ("gb", N_("must be a whole number from 1 to 100000")),
+    "ram_gb": ("gb", N_("must be a number of GB")),
+    "battery_health_pct": ("%", N_("must be a whole number from 0 to 100")),
+}
+_NUMBER = re.compile(r"\d+(\.\d+)?")
 # Row messages several checks give.
 DUPLICATE_ROW = N_("duplicate of row {row} in this file")
 _DATES = ("plan_expires_on", "warranty_until")
@@ -95,6 +108,16 @@ def _read(number: int, cells: dict[str, object]) -> tuple[dict[str, object], lis
     quota = cells.get("plan_quota_gb")
     if isinstance(quota, str):
         cells["plan_quota_gb"] = quota.replace(",", ".")
+    for column, (unit, refusal) in _NUMBERS.items():
+        value = cells.get(column)
+        if not isinstance(value, str):
+            continue
+        text = value.lower().removesuffix(unit).strip().replace(",", ".")
+        if _NUMBER.fullmatch(text) and (column == "ram_gb" or "." not in text):
+            cells[column] = text  # its Struct reads the number and checks its bounds
+        else:
+            errors.append(FieldError(row=number, field=column, message=refusal))
+            del cells[column]
     return cells, errors
 
 

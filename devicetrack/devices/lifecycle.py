@@ -16,7 +16,7 @@ from devicetrack.auth.values import Role
 from devicetrack.devices import repository as repo
 from devicetrack.devices.models import Device
 from devicetrack.devices.schemas import ActionBody
-from devicetrack.devices.values import SIM_HOSTS
+from devicetrack.devices.values import LOCKED, SIM_HOSTS
 from devicetrack.devices.values import DeviceStatus as S
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.i18n import N_, Term
@@ -52,7 +52,9 @@ class Transition:
     (admins may do everything besides these; the services narrow it to the caller's own
     schools, donor or province), the event it writes, and the API route that performs it.
     An action that leaves the status as it is (`changes_status=False`: SIM pairing, wipe) is
-    not offered among a device's allowed actions."""
+    not offered among a device's allowed actions. An action that hands the device on to
+    someone who must set it up (`refused_while_locked`: allocate, assign) is refused while
+    an activation lock holds it."""
 
     action: str
     sources: frozenset[str]
@@ -60,6 +62,7 @@ class Transition:
     event: str
     route: str = DEVICE_ACTIONS
     changes_status: bool = True
+    refused_while_locked: bool = False
 
     @property
     def label(self) -> str:
@@ -77,8 +80,17 @@ def _t(
     route: str = DEVICE_ACTIONS,
     *,
     changes_status: bool = True,
+    refused_while_locked: bool = False,
 ) -> Transition:
-    return Transition(action, frozenset(sources), frozenset(roles), event, route, changes_status)
+    return Transition(
+        action,
+        frozenset(sources),
+        frozenset(roles),
+        event,
+        route,
+        changes_status,
+        refused_while_locked,
+    )
 
 
 ALL = frozenset(S)
@@ -88,10 +100,17 @@ TRANSITIONS: dict[str, Transition] = {
     for t in (
         # A device comes into being in stock (devices/intake.py); it has no status before.
         _t("register", (), {OFFICER, DONOR}, "registered", "POST /donations/{id}/devices"),
-        _t("allocate", (S.IN_STOCK,), {OFFICER}, "allocated"),
+        _t("allocate", (S.IN_STOCK,), {OFFICER}, "allocated", refused_while_locked=True),
         _t("receive", (S.ALLOCATED,), {STAFF}, "received"),
         # Loans: students/assignments.py (the loan record lives above devices/).
-        _t("assign", (S.AT_SCHOOL,), {STAFF}, "assigned", "POST /assignments"),
+        _t(
+            "assign",
+            (S.AT_SCHOOL,),
+            {STAFF},
+            "assigned",
+            "POST /assignments",
+            refused_while_locked=True,
+        ),
         _t("return", (S.ASSIGNED,), {STAFF}, "returned", "POST /assignments/{id}/return"),
         _t("send-to-repair", (S.AT_SCHOOL, S.IN_STOCK), {STAFF, OFFICER}, "sent-to-repair"),
         _t("back-from-repair", (S.IN_REPAIR,), {STAFF, OFFICER}, "back-from-repair"),
@@ -171,6 +190,32 @@ def refuse_transition(device: Device, action: str, principal: Principal) -> Conf
     )
 
 
+class HasLock(HasStatus, Protocol):
+    @property
+    def activation_lock(self) -> str: ...
+
+
+LOCKED_MESSAGE = N_(
+    "The device is still locked to an account (iCloud, Google or MDM); remove the lock and "
+    "mark it clear before lending or allocating it."
+)
+
+
+def ensure_unlocked(device: HasLock, action: str, principal: Principal) -> None:
+    """A device locked to its former owner's account cannot be set up by the next one:
+    allocating or lending it waits until the lock is cleared (`activation_lock: clear`)."""
+    if TRANSITIONS[action].refused_while_locked and device.activation_lock in LOCKED:
+        raise Conflict(
+            LOCKED_MESSAGE,
+            errors=[FieldError(field="activation_lock", message=Term(device.activation_lock))],
+            extra={
+                "current_status": device.status,
+                "activation_lock": device.activation_lock,
+                "allowed_actions": [t.label for t in actions_for(principal, device)],
+            },
+        )
+
+
 async def ensure_not_installed(session: AsyncSession, device: Device, action: str) -> None:
     """A SIM installed in a device moves with that device (SPEC §3), never on its own."""
     if device.installed_in_id is None:
@@ -210,6 +255,7 @@ async def check(
     await ensure_not_installed(session, device, action)
     if device.status not in transition.sources:
         raise refuse_transition(device, action, principal)
+    ensure_unlocked(device, action, principal)
     return transition
 
 
@@ -280,6 +326,7 @@ async def apply(
     ensure_role(principal, transition, device)
     if device.status not in transition.sources:
         raise refuse_transition(device, action, principal)
+    ensure_unlocked(device, action, principal)
     before, student_before = device.status, device.student_id
     data: dict[str, Any] = dict(extra or {})
     if action == "allocate":

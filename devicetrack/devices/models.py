@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     text,
@@ -21,8 +22,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from devicetrack.db.columns import created_at, length_checks, one_of, timestamp, updated_at
+from devicetrack.devices import limits
 from devicetrack.devices.limits import LENGTHS
-from devicetrack.devices.values import Carrier, Condition, DeviceKind, DeviceStatus
+from devicetrack.devices.values import ActivationLock, Carrier, Condition, DeviceKind, DeviceStatus
 
 
 class Device(SQLModel, table=True):
@@ -40,6 +42,17 @@ class Device(SQLModel, table=True):
         CheckConstraint("kind = 'sim' OR installed_in_id IS NULL", name="only_sims_install"),
         CheckConstraint(one_of("carrier", Carrier), name="carrier_known"),
         *length_checks("devices", LENGTHS),
+        # Intake facts of used devices (migration 0022), bounded as devices/limits.py says.
+        CheckConstraint(one_of("activation_lock", ActivationLock), name="activation_lock_known"),
+        CheckConstraint(
+            f"storage_gb BETWEEN {limits.STORAGE_GB_MIN} AND {limits.STORAGE_GB_MAX}",
+            name="storage_gb_range",
+        ),
+        CheckConstraint(f"ram_gb > 0 AND ram_gb <= {limits.RAM_GB_MAX}", name="ram_gb_range"),
+        CheckConstraint(
+            f"battery_health_pct BETWEEN {limits.BATTERY_PCT_MIN} AND {limits.BATTERY_PCT_MAX}",
+            name="battery_health_pct_range",
+        ),
         # A serial is unique per make (case-insensitive make, missing make counts as one).
         Index(
             "uq_devices_make_serial",
@@ -106,6 +119,14 @@ class Device(SQLModel, table=True):
     last_seen_at: datetime | None = timestamp()
     warranty_until: date | None = None
     note: str | None = None
+    # What intake found on a used device: still locked to an account, and its specs.
+    activation_lock: str = Field(
+        default=ActivationLock.UNKNOWN,
+        sa_column=Column(String, nullable=False, server_default=ActivationLock.UNKNOWN.value),
+    )
+    storage_gb: int | None = None
+    ram_gb: Decimal | None = Field(default=None, sa_column=Column(Numeric(6, 1)))
+    battery_health_pct: int | None = Field(default=None, sa_column=Column(SmallInteger))
     # SIM fields (kind = sim)
     iccid: str | None = None
     msisdn: str | None = None

@@ -242,7 +242,8 @@ SELECT d.id, d.asset_tag, d.kind, d.make, d.model, d.serial, d.imei, d.status, d
        d.plan_quota_gb, d.plan_expires_on, d.paid_by,
        (SELECT h.asset_tag FROM devices h WHERE h.id = d.installed_in_id) AS installed_in,
        (SELECT s.asset_tag FROM devices s WHERE s.installed_in_id = d.id) AS installed_sim,
-       d.updated_at, d.needs_wipe,
+       d.updated_at, d.needs_wipe, d.activation_lock, d.storage_gb, d.ram_gb,
+       d.battery_health_pct,
        EXISTS (SELECT 1 FROM device_events e
                 WHERE e.device_id = d.id AND e.student_id IS NOT NULL) AS ever_lent
   FROM devices d WHERE d.asset_tag = $1

@@ -9,8 +9,20 @@ from msgspec import UNSET, UnsetType
 
 from devicetrack.common.limits import Note, Phone
 from devicetrack.common.schemas import Body
-from devicetrack.devices.limits import Code, Make, Model, PaidBy, PlanName, QuotaGb, Reason, Serial
-from devicetrack.devices.values import Carrier, Condition, DeviceKind
+from devicetrack.devices.limits import (
+    BatteryPct,
+    Code,
+    Make,
+    Model,
+    PaidBy,
+    PlanName,
+    QuotaGb,
+    RamGb,
+    Reason,
+    Serial,
+    StorageGb,
+)
+from devicetrack.devices.values import ActivationLock, Carrier, Condition, DeviceKind
 
 
 class DeviceIntake(Body, gc=False):
@@ -37,6 +49,11 @@ class DeviceIntake(Body, gc=False):
     asset_tag: Code | None = None
     note: Note | None = None
     warranty_until: date | None = None
+    # Intake facts of a used device: an empty lock is one nobody has checked yet.
+    activation_lock: ActivationLock = ActivationLock.UNKNOWN
+    storage_gb: StorageGb | None = None
+    ram_gb: RamGb | None = None
+    battery_health_pct: BatteryPct | None = None
 
 
 class DeviceDetails(Body):
@@ -54,6 +71,12 @@ class DeviceDetails(Body):
     plan_quota_gb: QuotaGb | UnsetType | None = UNSET
     plan_expires_on: date | UnsetType | None = UNSET
     paid_by: PaidBy | UnsetType | None = UNSET
+    # Intake facts of a used device: `"activation_lock": "clear"` once the lock is removed
+    # (a lock is never null: "unknown" says nobody checked).
+    activation_lock: ActivationLock | UnsetType = UNSET
+    storage_gb: StorageGb | UnsetType | None = UNSET
+    ram_gb: RamGb | UnsetType | None = UNSET
+    battery_health_pct: BatteryPct | UnsetType | None = UNSET
 
 
 class DeviceUpdate(DeviceDetails):
@@ -100,6 +123,30 @@ class DeviceRead(msgspec.Struct, omit_defaults=False):
     updated_at: datetime
     # Returned without a reset: must be wiped (the `wipe` action) before it is lent again.
     needs_wipe: bool = False
+    # Intake facts of a used device: a lock (locked_*) keeps it from being lent or
+    # allocated until it is cleared.
+    activation_lock: ActivationLock = ActivationLock.UNKNOWN
+    storage_gb: int | None = None
+    ram_gb: Decimal | None = None
+    battery_health_pct: int | None = None
+
+
+class ScannedCode(msgspec.Struct):
+    """One code read off a photo: its text, Code 128 or QR, and the device it names (or
+    why none: the answer GET /scan/{code} would have given)."""
+
+    text: str
+    symbology: str
+    asset_tag: str | None
+    problem: str | None = None
+
+
+class PhotoScan(msgspec.Struct):
+    """Every device whose label is in the photo, once each, as GET /scan/{code} answers
+    it; and every code read, in the order found."""
+
+    items: list[DeviceRead]
+    codes: list[ScannedCode]
 
 
 class DevicePage(msgspec.Struct):

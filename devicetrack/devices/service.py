@@ -16,17 +16,33 @@ from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device
 from devicetrack.common.convert import given
 from devicetrack.common.dates import check_event_dates
+from devicetrack.common.workers import off_loop
 from devicetrack.db.counters import relock
-from devicetrack.devices import lifecycle
+from devicetrack.devices import lifecycle, photos
 from devicetrack.devices import repository as repo
 from devicetrack.devices.identity import check_iccid, normalise_msisdn
 from devicetrack.devices.models import Device, DeviceEvent
 from devicetrack.devices.repository import visible_devices
-from devicetrack.devices.schemas import ActionBody, DeviceRead, DeviceUpdate, EventRead
+from devicetrack.devices.schemas import (
+    ActionBody,
+    DeviceRead,
+    DeviceUpdate,
+    EventRead,
+    PhotoScan,
+    ScannedCode,
+)
 from devicetrack.devices.tags import parse_tag
-from devicetrack.devices.values import SIM_HOSTS
-from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, echo
-from devicetrack.i18n import N_, Term
+from devicetrack.devices.values import SIM_HOSTS, ActivationLock
+from devicetrack.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    echo,
+)
+from devicetrack.i18n import N_, Term, translate
 
 
 def may_read_text(principal: Principal, *, ever_lent: bool, school_id: int | None) -> bool:
@@ -82,6 +98,10 @@ def device_read(
         needs_wipe=device.needs_wipe,
         installed_sim=installed_sim,
         updated_at=device.updated_at,
+        activation_lock=ActivationLock(device.activation_lock),
+        storage_gb=device.storage_gb,
+        ram_gb=device.ram_gb,
+        battery_health_pct=device.battery_health_pct,
     )
 
 
@@ -265,6 +285,8 @@ async def update_device(
         changes["msisdn"] = phone
     if changes.get("plan_quota_gb") is not None:
         changes["plan_quota_gb"] = Decimal(str(changes["plan_quota_gb"])).quantize(Decimal("0.01"))
+    if changes.get("ram_gb") is not None:
+        changes["ram_gb"] = Decimal(str(changes["ram_gb"])).quantize(Decimal("0.1"))
     changed: dict[str, list[Any]] = {}
     for name, value in changes.items():
         if value != getattr(device, name):
@@ -554,3 +576,33 @@ async def scan_lookup(pool: asyncpg.Pool, principal: Principal, code: str) -> De
 async def status_counts(session: AsyncSession, school_id: int) -> dict[str, int]:
     """Devices held by one school per status (the caller checked the school's scope)."""
     return await repo.status_counts(session, school_id)
+
+
+async def scan_photo(pool: asyncpg.Pool, principal: Principal, data: bytes, lang: str) -> PhotoScan:
+    """Every label in a photo (POST /scan/image): each code read is looked up as the scan
+    box looks it up, so a device the caller may not see is "not found" here too; why a code
+    found nothing is said in `lang`, as the scan box's refusal would be."""
+    if len(data) > photos.MAX_PHOTO_BYTES:
+        raise photos.too_large(len(data))
+    photos.image_type(data)  # 415 before any work
+    codes = await off_loop(photos.read_codes, data)
+    if not codes:
+        raise ValidationFailed(
+            N_(
+                "No barcode or QR code could be read in the photo. Hold the phone steady, "
+                "closer to the label, in good light, and take it again."
+            ),
+            errors=[FieldError(field="file", message=N_("no code found"))],
+        )
+    devices: dict[str, DeviceRead] = {}
+    read: list[ScannedCode] = []
+    for code in codes:
+        try:
+            device = await scan_lookup(pool, principal, photos.code_in(code.text))
+        except DomainError as exc:
+            problem = translate(exc.detail, lang)
+            read.append(ScannedCode(echo(code.text), code.symbology, None, problem))
+            continue
+        devices.setdefault(device.asset_tag, device)
+        read.append(ScannedCode(echo(code.text), code.symbology, device.asset_tag))
+    return PhotoScan(items=list(devices.values()), codes=read)

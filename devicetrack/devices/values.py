@@ -52,5 +52,22 @@ class Carrier(StrEnum):
     OTHER = "other"
 
 
+class ActivationLock(StrEnum):
+    """Whether a used device is still tied to someone else's account: Apple's Activation
+    Lock (iCloud), Google's Factory Reset Protection, or another organisation's MDM. A
+    locked device cannot be set up by its next user."""
+
+    UNKNOWN = "unknown"
+    CLEAR = "clear"
+    LOCKED_ICLOUD = "locked_icloud"
+    LOCKED_GOOGLE_FRP = "locked_google_frp"
+    LOCKED_MDM = "locked_mdm"
+
+
+# The locks that keep a device from being lent or allocated until cleared (devices.lifecycle).
+LOCKED = frozenset(
+    {ActivationLock.LOCKED_ICLOUD, ActivationLock.LOCKED_GOOGLE_FRP, ActivationLock.LOCKED_MDM}
+)
+
 # Kinds a SIM can be installed in (a rule over the kinds, not a list of its own).
 SIM_HOSTS = (DeviceKind.TABLET, DeviceKind.SMARTPHONE, DeviceKind.ROUTER)

@@ -6,7 +6,7 @@ are matched with or without diacritics (common/words.py)."""
 from __future__ import annotations
 
 from devicetrack.common.words import Words
-from devicetrack.devices.values import Carrier, Condition, DeviceKind
+from devicetrack.devices.values import ActivationLock, Carrier, Condition, DeviceKind
 
 # Column -> (Vietnamese, English) heading.
 HEADINGS: dict[str, tuple[str, str]] = {
@@ -26,6 +26,11 @@ HEADINGS: dict[str, tuple[str, str]] = {
     "asset_tag": ("Mã tài sản", "Asset tag"),
     "note": ("Ghi chú", "Note"),
     "warranty_until": ("Bảo hành đến", "Warranty until"),
+    # Intake facts of used devices.
+    "activation_lock": ("Khóa kích hoạt", "Activation lock"),
+    "storage_gb": ("Bộ nhớ trong (GB)", "Storage (GB)"),
+    "ram_gb": ("RAM (GB)", "RAM (GB)"),
+    "battery_health_pct": ("Tình trạng pin (%)", "Battery health (%)"),
 }
 # Other headers people write, by column.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -42,6 +47,27 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "asset_tag": ("tag",),
     "note": ("notes",),
     "warranty_until": ("warranty",),
+    "activation_lock": ("khóa tài khoản", "activation", "lock"),
+    "storage_gb": (
+        "bộ nhớ trong",
+        "bộ nhớ trong gb",
+        "bộ nhớ gb",
+        "bộ nhớ",
+        "rom gb",
+        "storage",
+        "storage gb",
+    ),
+    "ram_gb": ("ram", "ram gb"),
+    "battery_health_pct": (
+        "pin %",
+        "pin",
+        "tình trạng pin",
+        "tình trạng pin %",
+        "dung lượng pin %",
+        "battery",
+        "battery health",
+        "battery %",
+    ),
 }
 KINDS = Words(
     DeviceKind,
@@ -72,5 +98,22 @@ CARRIERS = Words(
         Carrier.VINAPHONE: ("VinaPhone", "VinaPhone", "Vina", "VNPT"),
         Carrier.MOBIFONE: ("MobiFone", "MobiFone", "Mobi", "Mobiphone"),
         Carrier.OTHER: ("Khác", "Other"),
+    },
+)
+ACTIVATION_LOCKS = Words(
+    ActivationLock,
+    {
+        ActivationLock.UNKNOWN: ("Chưa kiểm tra", "Not checked", "Chưa rõ", "Không rõ", "Unknown"),
+        ActivationLock.CLEAR: ("Không khóa", "No lock", "Đã gỡ", "Clear", "No", "None"),
+        ActivationLock.LOCKED_ICLOUD: ("Khóa iCloud", "Locked to iCloud", "iCloud"),
+        ActivationLock.LOCKED_GOOGLE_FRP: (
+            "Khóa Google (FRP)",
+            "Locked to Google (FRP)",
+            "Khóa Google",
+            "Google FRP",
+            "Google",
+            "FRP",
+        ),
+        ActivationLock.LOCKED_MDM: ("Khóa bởi MDM", "Locked by MDM", "Khóa MDM", "MDM"),
     },
 )

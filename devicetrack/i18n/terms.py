@@ -85,4 +85,9 @@ WORDS: dict[str, str] = {
     "telecom": N_("Telecom"),
     "government": N_("Government"),
     "individual": N_("Individual"),
+    "unknown": N_("Not checked"),
+    "clear": N_("No lock"),
+    "locked_icloud": N_("Locked to iCloud"),
+    "locked_google_frp": N_("Locked to Google (FRP)"),
+    "locked_mdm": N_("Locked by MDM"),
 }

@@ -18,7 +18,7 @@ from devicetrack.common.spreadsheet import Column, Sheet
 from devicetrack.common.words import Words
 from devicetrack.devices import intake_rows
 from devicetrack.devices import words as device_words
-from devicetrack.devices.values import Carrier, Condition, DeviceKind
+from devicetrack.devices.values import ActivationLock, Carrier, Condition, DeviceKind
 from devicetrack.schools import importer as school_import
 from devicetrack.schools import words as school_words
 from devicetrack.schools.values import SchoolLevel
@@ -52,6 +52,7 @@ TEMPLATES: dict[str, Template] = {
             "kind": device_words.KINDS,
             "carrier": device_words.CARRIERS,
             "condition": device_words.CONDITIONS,
+            "activation_lock": device_words.ACTIVATION_LOCKS,
         },
         may=lambda p: p.is_admin or p.is_province_officer or p.is_donor,
     ),
@@ -93,6 +94,9 @@ def example(name: str, lang: str, today: date, commune: str, school: str) -> dic
             "condition": device_words.CONDITIONS.name(Condition.NEW, lang),
             "note": "Lô 1" if lang == "vi" else "Batch 1",
             "warranty_until": date(today.year + 2, 12, 31),
+            "activation_lock": device_words.ACTIVATION_LOCKS.name(ActivationLock.CLEAR, lang),
+            "storage_gb": 64,
+            "ram_gb": 4,
         }
     if name == "students":
         flags = (PriorityFlag.ETHNIC_MINORITY, PriorityFlag.REMOTE)

@@ -37,8 +37,10 @@ async def print_labels(
     )
     async with cli_session(url) as session:
         try:
-            cap = Settings.from_env().max_labels_per_request
-            labels = await service.sheet_labels(session, OPERATOR, request, cap)
+            settings = Settings.from_env()
+            labels = await service.sheet_labels(
+                session, OPERATOR, request, settings.max_labels_per_request, settings.public_url
+            )
             service.check_options(template, skip, copies, labels)
         except DomainError as exc:
             raise SystemExit(f"error: {exc}") from None

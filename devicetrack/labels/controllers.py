@@ -9,6 +9,7 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.config import Settings
 from devicetrack.labels import render, service
 from devicetrack.labels.responses import sheet_response
 from devicetrack.labels.schemas import LabelSheetRequest
@@ -19,9 +20,12 @@ class DeviceLabelController(Controller):
     tags = ["labels"]
 
     @get("/label.svg", operation_id="deviceLabelSvg", media_type="image/svg+xml")
-    async def svg(self, tx: AsyncSession, principal: Principal, asset_tag: str) -> Response[Any]:
-        """One 50 × 25 mm label as SVG: Code 128, the tag, programme, donor and kind."""
-        data = await service.device_label(tx, principal, asset_tag)
+    async def svg(
+        self, tx: AsyncSession, principal: Principal, settings: Settings, asset_tag: str
+    ) -> Response[Any]:
+        """One 50 × 25 mm label as SVG: Code 128, the QR of the device's link, the tag,
+        programme, donor and kind."""
+        data = await service.device_label(tx, principal, asset_tag, settings.public_url)
         try:
             body = render.label_svg(data)
         except render.LabelError as exc:
@@ -33,10 +37,11 @@ class DeviceLabelController(Controller):
         self,
         tx: AsyncSession,
         principal: Principal,
+        settings: Settings,
         asset_tag: str,
         dpi: Annotated[int, Parameter(ge=72, le=1200)] = 300,
     ) -> Response[Any]:
-        data = await service.device_label(tx, principal, asset_tag)
+        data = await service.device_label(tx, principal, asset_tag, settings.public_url)
         body = await asyncio.to_thread(render.label_png, data, dpi)
         return Response(body, media_type="image/png")
 

@@ -28,7 +28,9 @@ async def sheet_response(
     """Check everything, then render in one of the process's heavy-work slots (429 when
     they are all busy), then send the finished file."""
     settings: Settings = request.app.state.settings
-    labels = await service.sheet_labels(tx, principal, data, settings.max_labels_per_request)
+    labels = await service.sheet_labels(
+        tx, principal, data, settings.max_labels_per_request, settings.public_url
+    )
     service.check_options(data.template, data.skip, data.copies, labels)
     handle = await service.pdf_file(
         heavy_work(request), labels, data.template, data.skip, data.copies

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.allocations.models import AllocationDevice
 from devicetrack.auth.principal import Principal
 from devicetrack.common.heavy import HeavyWork
+from devicetrack.common.links import device_link
 from devicetrack.devices import service as devices
 from devicetrack.devices.models import Device
 from devicetrack.donations import service as donations
@@ -51,7 +52,10 @@ async def _names(session: AsyncSession) -> tuple[dict[str, str], dict[int, str]]
     return programmes, donors
 
 
-async def device_label(session: AsyncSession, principal: Principal, code: str) -> render.LabelData:
+async def device_label(
+    session: AsyncSession, principal: Principal, code: str, public_url: str
+) -> render.LabelData:
+    """One device's label; its QR links to `public_url`/d/{tag}."""
     device = await devices.get_device(session, principal, code)
     # One label needs one programme and one donor name, not the whole tables (_names is for
     # sheets of many labels).
@@ -60,15 +64,24 @@ async def device_label(session: AsyncSession, principal: Principal, code: str) -
     )
     donor = await session.scalar(select(Donor.short_name).where(Donor.id == device.donor_id))
     return render.LabelData(
-        tag=device.asset_tag, programme=programme or "", donor=donor or "", kind=device.kind
+        tag=device.asset_tag,
+        programme=programme or "",
+        donor=donor or "",
+        kind=device.kind,
+        link=device_link(public_url, device.asset_tag),
     )
 
 
 async def sheet_labels(
-    session: AsyncSession, principal: Principal, data: LabelSheetRequest, max_labels: int
+    session: AsyncSession,
+    principal: Principal,
+    data: LabelSheetRequest,
+    max_labels: int,
+    public_url: str,
 ) -> list[render.LabelData]:
-    """The labels a request names; TooManyLabels (413) when devices × copies would pass
-    `max_labels`, before anything is rendered."""
+    """The labels a request names, each with its QR link under `public_url`;
+    TooManyLabels (413) when devices × copies would pass `max_labels`, before anything is
+    rendered."""
     programmes, donors = await _names(session)
     if data.label_batch is not None:
         tags = await donations.batch_tags(session, principal, data.label_batch)
@@ -76,7 +89,13 @@ async def sheet_labels(
             raise _too_many(max_labels, len(tags) * data.copies, data.copies)
         province = tags[0][2:4] if tags else ""
         return [
-            render.LabelData(tag=t, programme=programmes.get(province, ""), donor="", kind="")
+            render.LabelData(
+                tag=t,
+                programme=programmes.get(province, ""),
+                donor="",
+                kind="",
+                link=device_link(public_url, t),
+            )
             for t in tags
         ]
     where = devices.device_filters(
@@ -111,7 +130,13 @@ async def sheet_labels(
         .limit(devices_allowed + 1)
     )
     labels = [
-        render.LabelData(tag=t, programme=programmes.get(p, ""), donor=donors.get(d, ""), kind=k)
+        render.LabelData(
+            tag=t,
+            programme=programmes.get(p, ""),
+            donor=donors.get(d, ""),
+            kind=k,
+            link=device_link(public_url, t),
+        )
         for t, p, d, k in rows
     ]
     if len(labels) > devices_allowed:

@@ -366,6 +366,8 @@ class DonorFigures:
     students_with_device_now: int
     sims_expiring: int
     sims_expired: int
+    # Devices not retired, by activation lock (intake facts of used devices).
+    activation_lock: dict[str, int]
 
 
 async def donor_figures(
@@ -440,7 +442,16 @@ async def donor_figures(
             ).where(*mine, Device.kind == SIM, Device.status != const(DeviceStatus.RETIRED))
         )
     ).one()
+    locks = {
+        str(lock): int(n)
+        for lock, n in await session.execute(
+            select(Device.activation_lock, count)
+            .where(*mine, Device.status != const(DeviceStatus.RETIRED))
+            .group_by(Device.activation_lock)
+        )
+    }
     return DonorFigures(
+        activation_lock=locks,
         by_kind_status=by_kind_status,
         pledged=pledged,
         condition=condition,

@@ -99,6 +99,10 @@ class DonorImpact(msgspec.Struct):
     students_with_device_now: int
     sims_expiring_30_days: int
     sims_expired: int
+    # Devices not retired that are still locked to an account (iCloud, Google FRP, MDM):
+    # they wait in stock until cleared. `activation_lock`: every lock value's count.
+    locked: int = 0
+    activation_lock: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 class SimStudent(msgspec.Struct):

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
-from devicetrack.devices.values import DeviceKind, DeviceStatus
+from devicetrack.devices.values import LOCKED, DeviceKind, DeviceStatus
 from devicetrack.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed, echo
 from devicetrack.i18n import N_, Message
 from devicetrack.reports import repository as repo
@@ -320,6 +320,8 @@ async def donor_impact(session: AsyncSession, principal: Principal, donor_id: in
         students_with_device_now=figures.students_with_device_now,
         sims_expiring_30_days=figures.sims_expiring,
         sims_expired=figures.sims_expired,
+        locked=sum(n for lock, n in figures.activation_lock.items() if lock in LOCKED),
+        activation_lock=figures.activation_lock,
     )
 
 

@@ -104,6 +104,7 @@ async def assign(
     device = await devices.get_device(session, principal, data.asset_tag, for_update=True)
     if device.status not in lifecycle.TRANSITIONS["assign"].sources:
         raise lifecycle.refuse_transition(device, "assign", principal)
+    lifecycle.ensure_unlocked(device, "assign", principal)
     if device.school_id != student.school_id:
         raise Conflict(N_("The device is at another school than the student."))
     if device.condition == "broken" or data.condition_out == "broken":

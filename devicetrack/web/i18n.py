@@ -174,4 +174,8 @@ FIELDS: dict[str, str] = {
     "gap_after_incoming": N_("Still needed after delivery"),
     "last_audit_at": N_("Last audit"),
     "overdue_audit": N_("Audit overdue"),
+    "activation_lock": N_("Activation lock"),
+    "storage_gb": N_("Storage"),
+    "ram_gb": N_("RAM (GB)"),
+    "battery_health_pct": N_("Battery health"),
 }

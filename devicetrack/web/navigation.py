@@ -22,8 +22,17 @@ def home_of(principal: Principal) -> str:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only paths of this site: `next` must not send a user elsewhere after sign-in."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+    """Only paths of this site: `next` must not send a user elsewhere after sign-in. Not
+    `//host` or `/\\host` (another site to a browser), and no backslash, space or control
+    character anywhere: browsers drop tabs and newlines from a URL and read `\\` as `/`,
+    so `/<tab>/host` would become `//host` once followed."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target)
+    ):
         return target
     return None
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 from litestar import Controller, Request, Response, get, post
@@ -12,11 +13,19 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.config import Settings
 from devicetrack.custody import service as device_actions
-from devicetrack.devices import lifecycle
+from devicetrack.devices import lifecycle, photos
 from devicetrack.devices import service as devices
-from devicetrack.devices.schemas import ActionBody, ActionResult, DeviceRead, DeviceUpdate
-from devicetrack.devices.values import Condition
+from devicetrack.devices.schemas import (
+    ActionBody,
+    ActionResult,
+    DeviceRead,
+    DeviceUpdate,
+    PhotoScan,
+)
+from devicetrack.devices.upload_photo import read_photo
+from devicetrack.devices.values import ActivationLock, Condition
 from devicetrack.errors import DomainError
 from devicetrack.labels import render as labels_render
 from devicetrack.labels import service as labels
@@ -25,7 +34,7 @@ from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments
 from devicetrack.web.forms import Form, attempt
 from devicetrack.web.navigation import done, home_of
-from devicetrack.web.render import page
+from devicetrack.web.render import language, page
 
 
 class CommonPages(Controller):
@@ -35,6 +44,12 @@ class CommonPages(Controller):
     @get("/")
     async def home(self, principal: Principal) -> Response[Any]:
         return Redirect(home_of(principal), status_code=303)
+
+    @get("/d/{tag:str}")
+    async def device_link(self, tag: str) -> Response[Any]:
+        """What a label's QR opens (common.links.device_link): the device page, which
+        sends a signed-out phone through sign-in and back to it."""
+        return Redirect(f"/devices/{quote(tag.strip()[:60], safe='')}", status_code=303)
 
     @get("/scan")
     async def scan(
@@ -61,6 +76,19 @@ class CommonPages(Controller):
                 did_you_mean=exc.extra.get("did_you_mean"),
             )
         return Redirect(f"/devices/{device.asset_tag}", status_code=303)
+
+    @post(
+        "/scan/image.json",
+        status_code=200,
+        request_max_body_size=photos.MAX_PHOTO_BYTES + 64 * 1024,
+    )
+    async def scan_photo(
+        self, request: Request[Any, Any, Any], pool: asyncpg.Pool, principal: Principal
+    ) -> PhotoScan:
+        """The scan box's "take a photo" on phones without BarcodeDetector: the same answer
+        as POST /api/v1/scan/image, for the page's script (errors as problem+json)."""
+        photo = await read_photo(request)
+        return await devices.scan_photo(pool, principal, photo, language(request, principal))
 
     @get("/devices/{tag:str}")
     async def device(
@@ -89,7 +117,10 @@ class CommonPages(Controller):
         events = await device_actions.list_events(
             tx, principal, device.asset_tag, after_id=None, limit=1000
         )
-        svg = labels_render.label_svg(await labels.device_label(tx, principal, device.asset_tag))
+        settings: Settings = request.app.state.settings
+        svg = labels_render.label_svg(
+            await labels.device_label(tx, principal, device.asset_tag, settings.public_url)
+        )
         # Inline: drop the XML declaration; the SVG escapes its own text.
         label = Markup(svg.split("\n", 1)[-1])
         school_ids = [i for i in {device.school_id, *(e.school_id for e in events)} if i]
@@ -117,6 +148,7 @@ class CommonPages(Controller):
             sim_action=lifecycle.sim_pairing_for(principal, device),
             transfer_targets=targets,
             conditions=Condition,
+            locks=ActivationLock,
             failed=failed,
             error=error,
             values=values or {},
@@ -141,6 +173,30 @@ class CommonPages(Controller):
         if isinstance(result, DomainError):
             return await self._device_page(
                 request, tx, principal, tag, failed="plan", error=result, values=form.values
+            )
+        return done(f"/devices/{result.asset_tag}", "Saved.")
+
+    @post("/devices/{tag:str}/facts")
+    async def facts(
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        tag: str,
+    ) -> Response[Any]:
+        """What intake found on a used device: its activation lock (cleared here once the
+        account or MDM is removed), storage, RAM and battery health."""
+        form = await Form.of(request)
+        if isinstance(ram := form.values.get("ram_gb"), str):
+            form.values["ram_gb"] = ram.replace(",", ".")  # "1,5" as people type it
+        data = form.into(DeviceUpdate)  # an emptied number clears it
+        result: DeviceRead | DomainError | None = form.refusal()
+        if result is None and data is not None:
+            result = await attempt(tx, lambda: devices.update_device(tx, principal, tag, data))
+        assert result is not None  # no refusal means the form converted
+        if isinstance(result, DomainError):
+            return await self._device_page(
+                request, tx, principal, tag, failed="facts", error=result, values=form.values
             )
         return done(f"/devices/{result.asset_tag}", "Saved.")
 

@@ -28,6 +28,7 @@ from devicetrack.web.pages_audits import AuditPages, SchoolAuditPages
 from devicetrack.web.pages_common import CommonPages
 from devicetrack.web.pages_donor import DonorPages
 from devicetrack.web.pages_loans import LoanPages, SchoolLoanPages
+from devicetrack.web.pages_paper import PaperPages
 from devicetrack.web.pages_province import ProvincePages
 from devicetrack.web.pages_province_lists import ProvinceFollowUpPages
 from devicetrack.web.pages_school import SchoolPages
@@ -68,6 +69,7 @@ def web_routers() -> list[Router]:
             AdminSchoolPages,
             AdminEnrolmentPages,
             AdminDonorPages,
+            PaperPages,
         ],
         dependencies={"principal": Provide(provide_web_principal)},
         # Every class the app maps to problem+json is mapped here too: Litestar picks the

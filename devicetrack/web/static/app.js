@@ -268,4 +268,71 @@
     var close = document.querySelector("[data-camera-close]");
     if (close) close.addEventListener("click", stop);
   }
+
+  // ---- a photo instead of the camera: where the browser has no BarcodeDetector (iPhone
+  // Safari, Firefox), "Take a photo" sends a picture of the label (or of a box of labels)
+  // and the server reads every Code 128 and QR code in it (/scan/image.json) -----------
+  if (!("BarcodeDetector" in window)) {
+    var say = function (text, ok) {
+      var list = document.querySelector("[data-log]");
+      if (list) { logLine(list, text, ok); return; }
+      var note = document.querySelector("[data-photo-note]");
+      if (!note) {
+        note = document.createElement("p");
+        note.setAttribute("data-photo-note", "");
+        note.setAttribute("role", "status");
+        var main = document.getElementById("main");
+        main.insertBefore(note, main.firstChild);
+      }
+      note.className = ok ? "notice" : "problem";
+      note.textContent = text;
+    };
+    var hand = function (tags) {
+      // A page that collects scans gets every tag, as a scanner would type them;
+      // elsewhere the first device opens (on the lend page: lending that one instead).
+      var target = document.querySelector("[data-scan-target]");
+      var goto = document.querySelector("[data-photo-goto]");
+      if (!target) {
+        var suffix = goto ? goto.getAttribute("data-photo-goto") : "";
+        window.location = "/devices/" + encodeURIComponent(tags[0]) + suffix;
+        return;
+      }
+      if (target.tagName === "TEXTAREA") {  // a list: every tag on its line, one Enter
+        target.value = (target.value + "\n" + tags.join("\n")).trim();
+        target.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+        return;
+      }
+      tags.forEach(function (tag) {
+        target.value = tag;
+        if (target.form) target.form.requestSubmit();
+      });
+    };
+    document.querySelectorAll("[data-photo]").forEach(function (label) {
+      var input = label.querySelector("input[type=file]");
+      label.hidden = false;
+      input.addEventListener("change", function () {
+        var file = input.files && input.files[0];
+        if (!file) return;
+        var body = new FormData();
+        body.append("file", file);
+        label.classList.add("busy");
+        fetch("/scan/image.json", {
+          method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf }, body: body,
+        }).then(function (r) {
+          return r.json().then(function (data) { return { ok: r.ok, data: data }; });
+        }).then(function (res) {
+          label.classList.remove("busy");
+          input.value = "";
+          if (!res.ok) { say(res.data.detail || res.data.title, false); return; }
+          var tags = res.data.items.map(function (d) { return d.asset_tag; });
+          if (tags.length) { hand(tags); return; }
+          var why = res.data.codes.map(function (c) { return c.text + " · " + c.problem; });
+          say(why.join("; "), false);
+        }).catch(function () {
+          label.classList.remove("busy");
+          say(document.body.dataset.offlineWord || "offline", false);
+        });
+      });
+    });
+  }
 })();
