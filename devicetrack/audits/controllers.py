@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Literal
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.audits import service
@@ -18,6 +19,7 @@ from devicetrack.audits.schemas import (
 )
 from devicetrack.auth.principal import Principal
 from devicetrack.common import spreadsheet
+from devicetrack.common.heavy import heavy_work
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
 from devicetrack.devices.values import DeviceStatus
 from devicetrack.schools import service as schools
@@ -87,6 +89,7 @@ class AuditController(Controller):
     @get("/{audit_id:int}", operation_id="getAudit")
     async def get_(
         self,
+        request: Request[Any, Any, Any],
         tx: AsyncSession,
         principal: Principal,
         audit_id: int,
@@ -104,9 +107,12 @@ class AuditController(Controller):
             )
         if format == "pdf":
             school = await schools.get_school(tx, principal, audit.school_id)
+            # A record for a Vietnamese school: codes as Vietnamese words. Laid out in a
+            # thread within a heavy-work slot: a school's audit may list thousands of devices.
+            async with heavy_work(request).slot():
+                body = await asyncio.to_thread(audit_pdf, audit, school.name, word=vietnamese_words)
             return Response(
-                # A record for a Vietnamese school: codes as Vietnamese words.
-                audit_pdf(audit, school.name, word=vietnamese_words),
+                body,
                 media_type="application/pdf",
                 headers={"Content-Disposition": f'attachment; filename="audit-{audit_id}.pdf"'},
             )
