@@ -21,6 +21,7 @@ import procrastinate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devicetrack.accounts import tasks as accounts_tasks
 from devicetrack.config import Settings
 from devicetrack.db.backup import NIGHTLY_AT, nightly_backup, nightly_dir, nightly_enabled
 from devicetrack.idempotency import service as idempotency
@@ -102,7 +103,11 @@ def periodic_jobs(runtime: Runtime) -> list[PeriodicJob]:
 
 
 def build(runtime: Runtime) -> procrastinate.App:
-    return build_app(runtime, [mail_tasks.registrar(mail_language)], periodic_jobs(runtime))
+    return build_app(
+        runtime,
+        [mail_tasks.registrar(mail_language), accounts_tasks.registrar()],
+        periodic_jobs(runtime),
+    )
 
 
 class UnknownJob(LookupError):

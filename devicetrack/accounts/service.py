@@ -52,11 +52,14 @@ from devicetrack.errors import (
     ValidationFailed,
 )
 from devicetrack.i18n import N_
+from devicetrack.jobs.queue import enqueue
 from devicetrack.mail import service as mail
 from devicetrack.mail.templates import INVITATION, PASSWORD_CHANGED, PASSWORD_RESET
 from devicetrack.regions import repository as regions_repo
 
 RESET_VALID = timedelta(hours=1)
+# The job that looks up an address asked about and mails it a link (accounts.tasks).
+RESET_REQUESTED_TASK = "accounts.reset_requested"
 INVITATION_VALID = timedelta(days=7)
 # Reset emails one account may be sent per throttling window (DEVICETRACK_LOGIN_WINDOW_
 # SECONDS): enough for a lost email, too few to flood someone's mailbox.
@@ -104,9 +107,11 @@ def _link(settings: Settings, path: str) -> str:
 async def request_reset(
     session: AsyncSession, engine: AsyncEngine, settings: Settings, email: str, address: str
 ) -> None:
-    """Mail a one-time link to the account's address, if there is such an active account.
-    The answer is the same either way (no way to learn who has an account); requests are
-    counted per address asked about and per client, as sign-ins are."""
+    """Ask for a one-time link to the account's address. Requests are counted per address
+    asked about and per client, as sign-ins are. Whether there is such an account is looked
+    up by a job (mail_reset_if_known), not here: the request does the same work, in the same
+    time, for an address with an account and one without, so neither the answer nor its
+    timing tells who has an account."""
     email = email.strip().lower()
     attempt = await auth_repo.reserve_attempt(
         engine, f"reset:{email}", f"reset:{address}", _window(settings), RESETS_PER_ACCOUNT
@@ -115,6 +120,12 @@ async def request_reset(
         raise _throttled(
             N_("Too many password reset requests; wait a few minutes and try again."), settings
         )
+    await enqueue(session, RESET_REQUESTED_TASK, {"email": email})
+
+
+async def mail_reset_if_known(session: AsyncSession, settings: Settings, email: str) -> None:
+    """The job behind request_reset: the link goes out if the address is an active
+    account's; otherwise nothing happens."""
     user = await auth_repo.user_by_email(session, email)
     if user is None or user.id is None or not user.active:
         return
