@@ -83,10 +83,11 @@ async def test_an_officer_keeps_the_schools_of_their_province(
     )
     assert edited.status_code == 303, edited.text
     row = await db.fetchrow("SELECT * FROM schools WHERE id = $1", school["id"])
+    # An emptied address is cleared, as a PATCH's null clears it.
     assert (row["name"], row["levels"], row["address"]) == (
         "Trường PTDTBT TH&THCS Mường Phăng",
         ["primary"],
-        "",
+        None,
     )
     off = await _post(web, officer, f"/admin/schools/{school['id']}/active", active="0")
     assert off.status_code == 303

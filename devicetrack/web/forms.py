@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import date
 from enum import StrEnum
 from functools import cache
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.common.convert import into
 from devicetrack.devices.tags import parse_tag
-from devicetrack.errors import DomainError, FieldError, ValidationFailed, foreign, msgspec_path
+from devicetrack.errors import DomainError, FieldError, ValidationFailed
 from devicetrack.i18n import N_, Message
 
 T = TypeVar("T")
@@ -38,7 +38,12 @@ class Form:
         return cls({k: data.getall(k) if len(data.getall(k)) > 1 else data.get(k) for k in data})
 
     def into(
-        self, kind: type[S], *, renamed: Mapping[str, str] | None = None, **fixed: Any
+        self,
+        kind: type[S],
+        *,
+        renamed: Mapping[str, str] | None = None,
+        skip: Collection[str] = (),
+        **fixed: Any,
     ) -> S | None:
         """The form's fields converted into `kind`, the API's body Struct, so the page
         applies the API's types and limits and refuses a value in its words (the errors
@@ -47,12 +52,13 @@ class Form:
         it does not (a PATCH keeps it; a create calls it required); a field the form does
         not have is left out. `fixed` adds values the form does not carry (an id from the
         path, a checkbox read with `flag`); `renamed` maps a form field to its Struct field
-        ("condition" -> "condition_out")."""
+        ("condition" -> "condition_out"); `skip` names fields the page reads its own way
+        (a role's scope), which are not read when absent from `fixed`."""
         names = renamed or {}
         values: dict[str, Any] = {}
         for info in msgspec.structs.fields(kind):
             field = next((f for f, to in names.items() if to == info.name), info.name)
-            if info.name in fixed or field not in self.values:
+            if info.name in fixed or field in skip or field not in self.values:
                 continue
             raw = self.values[field]
             if _is_list(info.type):
@@ -163,25 +169,6 @@ class Form:
     def check(self) -> None:
         if (refused := self.refusal()) is not None:
             raise refused
-
-
-def body(values: dict[str, Any], kind: type[T]) -> T | ValidationFailed:
-    """`values` (None: left out, so the body's default or "no change" applies) as the API's
-    request body `kind`, converted rather than constructed so that the body's own rules
-    (lengths, patterns, value lists) hold; a value breaking one is a refusal naming it."""
-    try:
-        return msgspec.convert({k: v for k, v in values.items() if v is not None}, kind)
-    except msgspec.ValidationError as exc:
-        path = msgspec_path(str(exc))
-        return ValidationFailed(
-            N_("Some fields need another look."),
-            errors=[
-                FieldError(
-                    field=path.split("[")[0] if path else None,
-                    message=foreign(str(exc).split(" - at ")[0]),
-                )
-            ],
-        )
 
 
 def codes_in(text: str | None) -> list[str]:

@@ -15,25 +15,21 @@ from devicetrack.donations import service as donations
 from devicetrack.donors import service as donors
 from devicetrack.donors.schemas import DonorCreate, DonorUpdate
 from devicetrack.donors.values import DonorKind
-from devicetrack.errors import DomainError, ValidationFailed
-from devicetrack.web.forms import Form, attempt, body
+from devicetrack.errors import DomainError
+from devicetrack.web.forms import Form, attempt
 from devicetrack.web.navigation import done
 from devicetrack.web.render import page
 
 PAGE_SIZE = 50
 
 
-def _donor_values(form: Form) -> dict[str, Any]:
-    """The fields the add and edit forms share (contacts left empty are cleared)."""
-    return {
-        "name": form.text("name", required=True, max_length=300),
-        "short_name": form.text("short_name", required=True, max_length=40),
-        "kind": form.choice("kind", DonorKind, required=True),
-        "contact_name": form.text("contact_name", max_length=200) or "",
-        "contact_email": form.text("contact_email", max_length=254) or "",
-        "contact_phone": form.text("contact_phone", max_length=40) or "",
-        "country": (form.text("country", max_length=2) or "VN").upper(),
-    }
+def _donor_form(form: Form) -> Form:
+    """The add and edit forms as the API's bodies take them: a country code in capitals
+    ("vn" typed is VN). Contacts left empty are cleared (Form.into)."""
+    country = form.values.get("country")
+    if isinstance(country, str):
+        form.values["country"] = country.strip().upper()
+    return form
 
 
 async def donors_page(
@@ -87,16 +83,13 @@ class AdminDonorPages(Controller):
     async def add(
         self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal
     ) -> Response[Any]:
-        form = await Form.of(request)
-        values = _donor_values(form)
-        result: Any = form.refusal()
-        if result is None:
-            data = body(values, DonorCreate)
-            result = (
-                data
-                if isinstance(data, ValidationFailed)
-                else await attempt(tx, lambda: donors.create_donor(tx, principal, data))
-            )
+        form = _donor_form(await Form.of(request))
+        data = form.into(DonorCreate)
+        result: Any = (
+            form.refusal()
+            if data is None
+            else await attempt(tx, lambda: donors.create_donor(tx, principal, data))
+        )
         if isinstance(result, DomainError):
             return await donors_page(request, tx, principal, error=result, values=form.values)
         return done("/admin/donors", "Donor added.")
@@ -133,18 +126,13 @@ class AdminDonorPages(Controller):
         self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, donor_id: int
     ) -> Response[Any]:
         await donations.donor_to_edit(tx, principal, donor_id)  # the register's keepers only
-        form = await Form.of(request)
-        values = _donor_values(form)
-        result: Any = form.refusal()
-        if result is None:
-            data = body(values, DonorUpdate)
-            result = (
-                data
-                if isinstance(data, ValidationFailed)
-                else await attempt(
-                    tx, lambda: donations.update_donor(tx, principal, donor_id, data)
-                )
-            )
+        form = _donor_form(await Form.of(request))
+        data = form.into(DonorUpdate)
+        result: Any = (
+            form.refusal()
+            if data is None
+            else await attempt(tx, lambda: donations.update_donor(tx, principal, donor_id, data))
+        )
         if isinstance(result, DomainError):
             return await self._donor_page(
                 request, tx, principal, donor_id, error=result, values=form.values

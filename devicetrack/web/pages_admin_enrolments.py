@@ -14,12 +14,12 @@ from devicetrack.auth.scope import province_of_page
 from devicetrack.common.tabular import UploadLimits
 from devicetrack.common.uploads import after_upload, limit_upload_body
 from devicetrack.config import Settings
-from devicetrack.errors import DomainError, ValidationFailed
+from devicetrack.errors import DomainError
 from devicetrack.regions import service as regions
 from devicetrack.schools import importer
 from devicetrack.schools import service as schools
 from devicetrack.schools.schemas import EnrolmentWrite
-from devicetrack.web.forms import Form, attempt, body
+from devicetrack.web.forms import Form, attempt
 from devicetrack.web.navigation import done
 from devicetrack.web.pages_admin_schools import school_page
 from devicetrack.web.pages_province import offered_years
@@ -107,23 +107,14 @@ class AdminEnrolmentPages(Controller):
         """One school's enrolment of one year, from the year's list or the school's page
         (`back`: "school" for the latter)."""
         form = await Form.of(request)
-        year = form.text("school_year", required=True, max_length=9)
-        values = {
-            "school_year": year,
-            "students_total": form.integer("students_total", required=True, high=10_000_000),
-            "priority_students": form.integer("priority_students", high=10_000_000) or 0,
-        }
-        from_school = form.text("back", max_length=10) == "school"
-        result: Any = form.refusal()
-        if result is None:
-            data = body(values, EnrolmentWrite)
-            result = (
-                data
-                if isinstance(data, ValidationFailed)
-                else await attempt(
-                    tx, lambda: schools.put_enrolment(tx, principal, school_id, data)
-                )
-            )
+        year = form.text("school_year", max_length=None)
+        from_school = form.values.get("back") == "school"
+        data = form.into(EnrolmentWrite)
+        result: Any = (
+            form.refusal()
+            if data is None
+            else await attempt(tx, lambda: schools.put_enrolment(tx, principal, school_id, data))
+        )
         if isinstance(result, DomainError):
             if from_school:
                 return await school_page(

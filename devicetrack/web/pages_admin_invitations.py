@@ -16,15 +16,15 @@ from devicetrack.accounts.schemas import InvitationCreate
 from devicetrack.accounts.scope import ensure_may_invite
 from devicetrack.accounts.sheet import Words, invitation_sheets
 from devicetrack.auth.principal import Principal
-from devicetrack.auth.values import Locale, Role
+from devicetrack.auth.values import Role
 from devicetrack.common.tabular import UploadLimits
 from devicetrack.common.uploads import after_upload, limit_upload_body
 from devicetrack.common.workers import off_loop
 from devicetrack.config import Settings
-from devicetrack.errors import DomainError, ValidationFailed
-from devicetrack.web.forms import Form, attempt, body
+from devicetrack.errors import DomainError
+from devicetrack.web.forms import Form, attempt
 from devicetrack.web.navigation import done
-from devicetrack.web.pages_admin_users import scope_of_form, users_page
+from devicetrack.web.pages_admin_users import SCOPE_FIELDS, scope_of_form, users_page
 
 BACK = "/admin/users"
 
@@ -44,20 +44,16 @@ class InvitationAdminPages(Controller):
         ensure_may_invite(principal)  # before any school is looked up
         form = await Form.of(request)
         role = form.choice("role", Role, required=True)
-        values = {
-            "full_name": form.text("full_name", required=True, max_length=200),
-            "email": form.text("email", max_length=254),
-            "role": role,
-            "locale": form.choice("locale", Locale),
-        }
         result: Any = form.refusal()
         if result is None:
 
             async def invite() -> Any:
+                # The scope the role takes, read from the form's school codes or province.
                 scope = await scope_of_form(tx, principal, form, role)
-                data = body({**values, **scope}, InvitationCreate)
-                if isinstance(data, ValidationFailed):
-                    raise data
+                data = form.into(InvitationCreate, skip=SCOPE_FIELDS, **scope)
+                if data is None:
+                    form.check()
+                assert data is not None
                 return await accounts.invite(tx, principal, settings, data)
 
             result = await attempt(tx, invite)

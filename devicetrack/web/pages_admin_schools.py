@@ -15,13 +15,13 @@ from devicetrack.auth.scope import province_of_page
 from devicetrack.common.tabular import UploadLimits
 from devicetrack.common.uploads import after_upload, limit_upload_body
 from devicetrack.config import Settings
-from devicetrack.errors import DomainError, ValidationFailed
+from devicetrack.errors import DomainError
 from devicetrack.regions import service as regions
 from devicetrack.schools import importer
 from devicetrack.schools import service as schools
 from devicetrack.schools.schemas import SchoolCreate, SchoolUpdate
 from devicetrack.schools.values import SchoolLevel
-from devicetrack.web.forms import Form, attempt, body
+from devicetrack.web.forms import Form, attempt
 from devicetrack.web.navigation import done
 from devicetrack.web.pages_province import offered_years
 from devicetrack.web.render import page
@@ -30,16 +30,10 @@ PAGE_SIZE = 50
 ACTIVE = {"1": True, "0": False}
 
 
-def _school_values(form: Form) -> dict[str, Any]:
-    """The fields the add and edit forms share. Left empty, an address or former district
-    is cleared; no level ticked is no level."""
-    return {
-        "name": form.text("name", required=True, max_length=300),
-        "commune_code": form.text("commune_code", required=True, max_length=5),
-        "levels": [lv for lv in form.many("levels") if lv in set(SchoolLevel)],
-        "former_district": form.text("former_district", max_length=200) or "",
-        "address": form.text("address", max_length=500) or "",
-    }
+def _levels(form: Form) -> list[str]:
+    """The ticked levels: a form sends none at all when none is ticked, which is no level
+    (not "unchanged")."""
+    return form.many("levels")
 
 
 async def schools_page(
@@ -137,25 +131,18 @@ class AdminSchoolPages(Controller):
         self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal
     ) -> Response[Any]:
         form = await Form.of(request)
-        values = {
-            "code": form.text("code", required=True, max_length=32),
-            "province_code": form.text("province_code", max_length=2),
-            **_school_values(form),
-        }
-        result: Any = form.refusal()
-        if result is None:
-            data = body(values, SchoolCreate)
-            result = (
-                data
-                if isinstance(data, ValidationFailed)
-                else await attempt(tx, lambda: schools.create_school(tx, principal, data))
-            )
+        data = form.into(SchoolCreate, levels=_levels(form))
+        result: Any = (
+            form.refusal()
+            if data is None
+            else await attempt(tx, lambda: schools.create_school(tx, principal, data))
+        )
         if isinstance(result, DomainError):
             return await schools_page(
                 request,
                 tx,
                 principal,
-                province=form.text("province_code", max_length=2),
+                province=form.text("province_code", max_length=None),
                 error=result,
                 values=form.values,
             )
@@ -206,19 +193,14 @@ class AdminSchoolPages(Controller):
         school_id: int,
         form: Form,
         failed: str,
-        values: dict[str, Any],
+        data: SchoolUpdate | None,
         message: str = "Saved.",
     ) -> Response[Any]:
-        result: Any = form.refusal()
-        if result is None:
-            data = body(values, SchoolUpdate)
-            result = (
-                data
-                if isinstance(data, ValidationFailed)
-                else await attempt(
-                    tx, lambda: schools.update_school(tx, principal, school_id, data)
-                )
-            )
+        result: Any = (
+            form.refusal()
+            if data is None
+            else await attempt(tx, lambda: schools.update_school(tx, principal, school_id, data))
+        )
         if isinstance(result, DomainError):
             return await school_page(
                 request, tx, principal, school_id, error=result, failed=failed, values=form.values
@@ -234,8 +216,8 @@ class AdminSchoolPages(Controller):
         school_id: int,
     ) -> Response[Any]:
         form = await Form.of(request)
-        values = _school_values(form)
-        return await self._update(request, tx, principal, school_id, form, "edit", values)
+        data = form.into(SchoolUpdate, levels=_levels(form))
+        return await self._update(request, tx, principal, school_id, form, "edit", data)
 
     @post("/{school_id:int}/active")
     async def active(
@@ -254,6 +236,6 @@ class AdminSchoolPages(Controller):
             school_id,
             form,
             "active",
-            {"active": on},
+            form.into(SchoolUpdate, active=on),
             "Reactivated." if on else "Deactivated.",
         )

@@ -21,10 +21,10 @@ from devicetrack.auth.schemas import ApiKeyCreate, UserUpdate
 from devicetrack.auth.values import Locale, Role
 from devicetrack.config import Settings
 from devicetrack.donors import service as donors
-from devicetrack.errors import DomainError, ValidationFailed
+from devicetrack.errors import DomainError
 from devicetrack.regions import service as regions
 from devicetrack.schools import service as schools
-from devicetrack.web.forms import Form, attempt, body, codes_in
+from devicetrack.web.forms import Form, attempt, codes_in
 from devicetrack.web.navigation import done
 from devicetrack.web.render import page
 
@@ -60,19 +60,23 @@ async def scope_of_form(
 ) -> dict[str, Any]:
     """The scope fields of a role form, as a body names them: the schools typed as codes
     (those the reader does not see are refused like unknown ones), the province, the
-    donor; each only for the role that has it."""
+    donor; each only for the role that has it (and none when the role has no scope)."""
     codes = codes_in(form.text("school_codes", max_length=10_000))
     province = form.text("province_code", max_length=2)
     donor_id = form.integer("donor_id", high=MAX_ID)
-    return {
-        "school_ids": (
-            await schools.school_ids_for_codes(tx, principal, codes, "school_codes")
-            if role is Role.SCHOOL_STAFF
-            else None
-        ),
-        "province_code": province if role is Role.PROVINCE_OFFICER else None,
-        "donor_id": donor_id if role is Role.DONOR else None,
-    }
+    if role is Role.SCHOOL_STAFF:
+        return {
+            "school_ids": await schools.school_ids_for_codes(tx, principal, codes, "school_codes")
+        }
+    if role is Role.PROVINCE_OFFICER and province is not None:
+        return {"province_code": province}
+    if role is Role.DONOR and donor_id is not None:
+        return {"donor_id": donor_id}
+    return {}
+
+
+# The form fields scope_of_form reads; a body takes them only from it.
+SCOPE_FIELDS = ("school_ids", "province_code", "donor_id")
 
 
 async def users_page(
@@ -181,18 +185,15 @@ class AdminUserPages(Controller):
         user_id: int,
         form: Form,
         failed: str,
-        values: dict[str, Any],
+        data: UserUpdate | None,
         message: str = "Saved.",
     ) -> Response[Any]:
-        """Apply a change (`values` of UserUpdate) and go back to the user's page."""
-        result: Any = form.refusal()
-        if result is None:
-            data = body(values, UserUpdate)
-            result = (
-                data
-                if isinstance(data, ValidationFailed)
-                else await attempt(tx, lambda: users.update_user(tx, principal, user_id, data))
-            )
+        """Apply a change (None: the form was refused) and go back to the user's page."""
+        result: Any = (
+            form.refusal()
+            if data is None
+            else await attempt(tx, lambda: users.update_user(tx, principal, user_id, data))
+        )
         if isinstance(result, DomainError):
             return await self._user_page(
                 request, tx, principal, user_id, error=result, failed=failed, values=form.values
@@ -204,11 +205,8 @@ class AdminUserPages(Controller):
         self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, user_id: int
     ) -> Response[Any]:
         form = await Form.of(request)
-        values = {
-            "full_name": form.text("full_name", required=True, max_length=200),
-            "locale": form.choice("locale", Locale),
-        }
-        return await self._change(request, tx, principal, user_id, form, "details", values)
+        data = form.into(UserUpdate)  # the form holds the name and the language
+        return await self._change(request, tx, principal, user_id, form, "details", data)
 
     @post("/{user_id:int}/role")
     async def role(
@@ -222,8 +220,10 @@ class AdminUserPages(Controller):
             return await self._user_page(
                 request, tx, principal, user_id, error=exc, failed="role", values=form.values
             )
-        values = {"role": role, **scope}
-        return await self._change(request, tx, principal, user_id, form, "role", values)
+        data = (
+            None if role is None else form.into(UserUpdate, skip=SCOPE_FIELDS, role=role, **scope)
+        )
+        return await self._change(request, tx, principal, user_id, form, "role", data)
 
     @post("/{user_id:int}/active")
     async def active(
@@ -232,9 +232,8 @@ class AdminUserPages(Controller):
         form = await Form.of(request)
         on = form.flag("active")
         message = "Reactivated." if on else "Deactivated."
-        return await self._change(
-            request, tx, principal, user_id, form, "active", {"active": on}, message
-        )
+        data = form.into(UserUpdate, active=on)
+        return await self._change(request, tx, principal, user_id, form, "active", data, message)
 
     @post("/{user_id:int}/password-reset")
     async def reset(
@@ -259,15 +258,12 @@ class AdminUserPages(Controller):
         """A new API key acting as this user, shown on this answer only (its hash is all that
         is kept)."""
         form = await Form.of(request)
-        name = form.text("name", required=True, max_length=200)
-        result: Any = form.refusal()
-        if result is None:
-            data = body({"name": name, "user_id": user_id}, ApiKeyCreate)
-            result = (
-                data
-                if isinstance(data, ValidationFailed)
-                else await attempt(tx, lambda: auth.create_api_key(tx, principal, data))
-            )
+        data = form.into(ApiKeyCreate, user_id=user_id)
+        result: Any = (
+            form.refusal()
+            if data is None
+            else await attempt(tx, lambda: auth.create_api_key(tx, principal, data))
+        )
         if isinstance(result, DomainError):
             return await self._user_page(
                 request, tx, principal, user_id, error=result, failed="key", values=form.values
