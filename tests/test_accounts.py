@@ -610,3 +610,40 @@ async def test_the_account_and_reset_pages(
 async def test_the_account_pages_need_sign_in(web: AsyncTestClient, path: str) -> None:
     response = await web.get(path)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+async def test_a_deactivated_officers_open_invitations_end_with_their_power(
+    client: AsyncTestClient, factory: Factory, db: asyncpg.Pool, settings: Settings
+) -> None:
+    admin = await factory.admin()
+    officer = await factory.officer(DIEN_BIEN)
+    school = await factory.school(DIEN_BIEN)
+    invited = await client.post(
+        f"{API}/users/invitations",
+        headers=officer.headers,
+        json={
+            "email": "giang@th-muongphang.edu.vn",
+            "full_name": "Giàng Thị Dua",
+            "role": "school_staff",
+            "school_ids": [school],
+        },
+    )
+    assert invited.status_code == 201, invited.text
+    await run_jobs(settings)
+    text = await db.fetchval("SELECT text_body FROM mail_messages")
+    code = parse_qs(urlsplit(link_in(text, "/invitations/accept")).query)["code"][0]
+
+    off = await client.patch(
+        f"{API}/users/{officer.user_id}", headers=admin.headers, json={"active": False}
+    )
+    assert off.status_code == 200, off.text
+    got = await client.get(f"{API}/users/invitations/{invited.json()['id']}", headers=admin.headers)
+    assert got.json()["status"] == "revoked"
+    refused = await client.post(
+        f"{API}/auth/invitations/accept", json={"code": code, "password": NEW_PASSWORD}
+    )
+    assert_problem(refused, 422)
+    assert (
+        await db.fetchval("SELECT count(*) FROM users WHERE email = 'giang@th-muongphang.edu.vn'")
+        == 0
+    )

@@ -38,6 +38,20 @@ async def use_resets_of(session: AsyncSession, user_id: int) -> None:
     )
 
 
+async def revoke_open_invitations_by(session: AsyncSession, user_id: int) -> None:
+    """The invitations `user_id` made that are still open end: an account made from one
+    would carry the power of someone who no longer has it."""
+    await session.execute(
+        update(Invitation)
+        .where(
+            Invitation.created_by == user_id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=func.now())
+    )
+
+
 async def add_invitation(session: AsyncSession, invitation: Invitation) -> Invitation:
     session.add(invitation)
     await session.flush()

@@ -141,6 +141,8 @@ async def update_user(
         # reactivation does not bring old credentials back.
         await auth_repo.revoke_tokens_of(session, user.id)
         await auth_repo.revoke_api_keys_of(session, user.id)
+    if data.active is False:
+        await repo.revoke_open_invitations_by(session, user.id)
     if data.password is not UNSET:
         user.password_hash = await auth.password_hash_of(data.password)
     if data.active is not UNSET:
