@@ -9,14 +9,14 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devicetrack.digests import service
+from devicetrack.digests import mailings
 from devicetrack.digests.schedules import SCHEDULES, job_name
 from devicetrack.digests.values import Digest
 from devicetrack.jobs.periodic import PeriodicJob, Work
 from devicetrack.jobs.runtime import Runtime
 from devicetrack.paper.language import Languages
 
-Send = Callable[[AsyncSession, service.Mailing, str], Awaitable[int]]
+Send = Callable[[AsyncSession, mailings.Mailing, str], Awaitable[int]]
 
 ABOUT = {
     Digest.SIMS_EXPIRING: "mail staff and officers the SIMs whose plans end within 30 days",
@@ -26,20 +26,20 @@ ABOUT = {
 }
 
 
-async def _sims(session: AsyncSession, mailing: service.Mailing, period: str) -> int:
-    return await service.send_sims_expiring(session, mailing)
+async def _sims(session: AsyncSession, mailing: mailings.Mailing, period: str) -> int:
+    return await mailings.send_sims_expiring(session, mailing)
 
 
-async def _loans(session: AsyncSession, mailing: service.Mailing, period: str) -> int:
-    return await service.send_overdue_loans(session, mailing)
+async def _loans(session: AsyncSession, mailing: mailings.Mailing, period: str) -> int:
+    return await mailings.send_overdue_loans(session, mailing)
 
 
-async def _audits(session: AsyncSession, mailing: service.Mailing, period: str) -> int:
-    return await service.send_audits_due(session, mailing)
+async def _audits(session: AsyncSession, mailing: mailings.Mailing, period: str) -> int:
+    return await mailings.send_audits_due(session, mailing)
 
 
-async def _donors(session: AsyncSession, mailing: service.Mailing, period: str) -> int:
-    return await service.send_donor_impact(session, mailing, period)
+async def _donors(session: AsyncSession, mailing: mailings.Mailing, period: str) -> int:
+    return await mailings.send_donor_impact(session, mailing, period)
 
 
 SENDS: dict[Digest, Send] = {
@@ -52,7 +52,7 @@ SENDS: dict[Digest, Send] = {
 
 def _work(send: Send, languages: Languages) -> Work:
     async def work(session: AsyncSession, runtime: Runtime, period: str) -> str:
-        mailing = service.Mailing(runtime.settings.public_url, languages)
+        mailing = mailings.Mailing(runtime.settings.public_url, languages)
         return f"{await send(session, mailing, period)} digests composed"
 
     return work
