@@ -218,7 +218,7 @@ async def test_the_donors_impact_digest_has_its_pdf_and_no_ones_name(
 
     [mail] = await _mail_of(db, inbox, scene.donor)
     text, html = parts(mail)
-    assert mail["Subject"].startswith("The impact of your donations")
+    assert mail["Subject"].startswith("The impact of your donations, quarter ")
     assert "1 devices" in text and link_in(text, "/donor").startswith(PUBLIC)
     [(name, pdf)] = _attachments(mail).items()
     assert name.endswith(".pdf") and pdf.startswith(b"%PDF")

@@ -275,6 +275,12 @@ async def send_audits_due(session: AsyncSession, mailing: Mailing) -> int:
     return sent
 
 
+def _quarter(period: str, t: Language) -> str:
+    """A quarter's period (2026-Q4) as the reader says it."""
+    year, _, quarter = period.partition("-Q")
+    return t(N_("quarter {quarter} of {year}"), quarter=quarter, year=year) if quarter else period
+
+
 async def send_donor_impact(session: AsyncSession, mailing: Mailing, period: str) -> int:
     """Quarterly: to each donor's users, the impact page's figures and the same as a PDF.
     Counts and schools only: no student, no person, is named."""
@@ -292,7 +298,8 @@ async def send_donor_impact(session: AsyncSession, mailing: Mailing, period: str
         context = {
             "link": link,
             "donor": impact.donor_name,
-            "period": period,
+            "period": _quarter(period, t),
+            "date": short_date(t, today),
             "devices": impact.devices_total,
             "schools": len(impact.schools_reached),
             "communes": impact.communes_reached,

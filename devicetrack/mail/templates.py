@@ -67,6 +67,7 @@ DIGEST_DONOR = MailTemplate(
             "link",
             "donor",
             "period",
+            "date",
             "devices",
             "schools",
             "communes",
