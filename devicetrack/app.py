@@ -48,6 +48,7 @@ from devicetrack.dependencies import (
 )
 from devicetrack.devices.controllers import DeviceController
 from devicetrack.devices.scan_controller import ScanController
+from devicetrack.digests.controllers import OwnDigestsController
 from devicetrack.donations.controllers import DonationController, LabelBatchController
 from devicetrack.donations.donor_controllers import DonorController
 from devicetrack.errors import exception_handlers
@@ -101,6 +102,7 @@ API_CONTROLLERS = [
     PaperController,
     PasswordResetController,
     OwnAccountController,
+    OwnDigestsController,
     InvitationController,
     UserImportController,
     UserAdminController,

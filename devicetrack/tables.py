@@ -9,11 +9,12 @@ from devicetrack.audits.models import Audit, AuditExpected, AuditScan
 from devicetrack.auth.models import ApiKey, AuthToken, LoginAttempt, User, UserSchool
 from devicetrack.db.base import metadata
 from devicetrack.devices.models import Device, DeviceEvent
+from devicetrack.digests.models import DigestOptOut
 from devicetrack.donations.models import Donation, LabelBatch, PledgedLine, TagSequence
 from devicetrack.donors.models import Donor
 from devicetrack.idempotency.models import IdempotencyKey
 from devicetrack.jobs.models import JobRun
-from devicetrack.mail.models import MailMessage
+from devicetrack.mail.models import MailAttachment, MailMessage
 from devicetrack.privacy.models import StudentAccess
 from devicetrack.regions.models import Commune, Province
 from devicetrack.reports.models import SchoolConnected, SchoolCounts, SchoolSeen, StockCounts
@@ -33,6 +34,7 @@ __all__ = [
     "Consent",
     "Device",
     "DeviceEvent",
+    "DigestOptOut",
     "Donation",
     "Donor",
     "Enrolment",
@@ -41,6 +43,7 @@ __all__ = [
     "JobRun",
     "LabelBatch",
     "LoginAttempt",
+    "MailAttachment",
     "MailMessage",
     "PasswordReset",
     "PledgedLine",

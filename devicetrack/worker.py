@@ -9,6 +9,10 @@ The periodic jobs (Vietnam time; each does its work once per period, jobs/period
                                         DEVICETRACK_NIGHTLY_BACKUP=1)
     privacy.retention     daily 02:30   students who left long ago pseudonymised
     idempotency.purge     daily 03:00   Idempotency-Keys past their retention deleted
+    digests.sims_expiring daily 07:00   SIMs whose plans end within 30 days (digests/)
+    digests.overdue_loans Mondays 07:00 loans past their due date
+    digests.audits_due    1st of month  schools with no audit in 180 days
+    digests.donor_impact  1st of quarter  each donor's impact report (PDF)
 
 Tasks run on demand: mail.send (each email, retried with a growing wait)."""
 
@@ -24,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.accounts import tasks as accounts_tasks
 from devicetrack.config import Settings
 from devicetrack.db.backup import NIGHTLY_AT, nightly_backup, nightly_dir, nightly_enabled
+from devicetrack.digests.jobs import digest_jobs
 from devicetrack.idempotency import service as idempotency
 from devicetrack.jobs.periodic import Outcome, PeriodicJob, run_once
 from devicetrack.jobs.runner import build_app
@@ -95,6 +100,8 @@ PERIODIC: tuple[PeriodicJob, ...] = (
         _purge,
         "delete Idempotency-Keys past DEVICETRACK_IDEMPOTENCY_HOURS",
     ),
+    # Digests by email, each reader's words from the pages' catalogue (as mail's).
+    *digest_jobs(Translator),
 )
 
 

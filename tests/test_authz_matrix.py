@@ -285,6 +285,14 @@ async def test_the_account_and_mail_operations_per_role(client, factory, db) -> 
         ("GET", "/api/v1/mail/messages", None, (200, 403, 403, 403)),
         ("GET", "/api/v1/mail/messages?status=failed", None, (200, 403, 403, 403)),
         ("PATCH", "/api/v1/me", lambda: {"locale": "vi"}, (200, 200, 200, 200)),
+        ("GET", "/api/v1/me/digests", None, (200, 200, 200, 200)),
+        # Audits-due digests go to staff and officers; admins and donors get none to choose.
+        (
+            "PATCH",
+            "/api/v1/me/digests",
+            lambda: {"receive": {"audits_due": False}},
+            (422, 200, 200, 422),
+        ),
         (
             "POST",
             "/api/v1/me/password",

@@ -44,6 +44,10 @@ async def test_the_periodic_jobs_are_registered_with_their_schedules(settings: S
         "db.nightly_backup": "0 19 * * *",  # 02:00 in Vietnam
         "privacy.retention": "30 19 * * *",
         "idempotency.purge": "0 20 * * *",
+        "digests.sims_expiring": "0 0 * * *",  # 07:00 in Vietnam
+        "digests.overdue_loans": "0 0 * * 1",
+        "digests.audits_due": "0 0 1 * *",
+        "digests.donor_impact": "0 0 1 1,4,7,10 *",
     }
     assert "mail.send" in app.tasks
     # With DATABASE_URL (not the embedded server), no nightly backup unless asked for.
@@ -51,6 +55,10 @@ async def test_the_periodic_jobs_are_registered_with_their_schedules(settings: S
     assert {p.task.name for p in app.periodic_registry.periodic_tasks.values()} == {
         "privacy.retention",
         "idempotency.purge",
+        "digests.sims_expiring",
+        "digests.overdue_loans",
+        "digests.audits_due",
+        "digests.donor_impact",
     }
 
 

@@ -24,6 +24,7 @@ from devicetrack.devices.values import (
     DeviceKind,
     DeviceStatus,
 )
+from devicetrack.digests.values import Digest
 from devicetrack.donors.values import DonorKind
 from devicetrack.idempotency.values import Kept
 from devicetrack.labels.templates import TEMPLATES
@@ -65,6 +66,7 @@ COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("consents", "subject"): ConsentSubject,
     ("invitations", "role"): Role,
     ("invitations", "locale"): Locale,
+    ("digest_opt_outs", "digest"): Digest,
     ("mail_messages", "status"): MailStatus,
     ("mail_messages", "transport"): Transport,
 }

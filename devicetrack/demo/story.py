@@ -2,7 +2,7 @@
 through (so the demo shows what the rules allow, and nothing else): a donation with
 tablets, laptops, desktops and smartphones from a foundation; a telecom's tablets with their
 SIM cards installed; an allocation to the demo teacher's school received there; students with
-consent; a few loans; an audit."""
+consent; a few loans (three of them overdue); an audit; a second school not audited yet."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.allocations import service as allocations
@@ -26,6 +27,7 @@ from devicetrack.donations import service as donations
 from devicetrack.donations.schemas import DonationCreate, PledgedLineIn
 from devicetrack.students import assignments
 from devicetrack.students import service as students
+from devicetrack.students.models import Assignment
 from devicetrack.students.schemas import AssignmentCreate, ConsentCreate, StudentCreate
 from devicetrack.students.values import ConsentMethod, PriorityFlag
 
@@ -100,12 +102,15 @@ async def tell(
         )
     # Twelve loans of the foundation's tablets and three of the telecom's connected ones.
     lent = tablets[:12] + connected[:3]
+    loans = []
     for tag, student_id in zip(lent, created[:15], strict=True):
-        await assignments.assign(
+        loan = await assignments.assign(
             session,
             teacher,
             AssignmentCreate(asset_tag=tag, student_id=student_id, condition_out=Condition.NEW),
         )
+        loans.append(loan.id)
+    await _lent_last_term(session, loans[:3])
     # The audit of the computer room: the teacher scans what is on the shelves, all but two
     # of the tablets at school; the 15 lent ones are at home with their students, so the
     # result lists them as on loan (to confirm with the students), not missing.
@@ -117,6 +122,33 @@ async def tell(
         session, teacher, audit.id, ScanBatch(scans=[{"code": t} for t in on_shelves])
     )
     await audits.close(session, teacher, audit.id)
+    # The teacher's second school has had five tablets since the autumn and no audit yet:
+    # the monthly audits-due digest has a school to name.
+    second = next(iter(sorted(teacher.school_ids - {school_id})))
+    await allocations.allocate(
+        session, cast.officer, AllocationCreate(school_id=second, asset_tags=tablets[30:35])
+    )
+    await allocations.receive(session, teacher, second, ReceiptCreate(asset_tags=tablets[30:35]))
+
+
+# Days past their due date of the three loans made last term.
+LATE_BY_DAYS = 7
+
+
+async def _lent_last_term(session: AsyncSession, loan_ids: list[int]) -> None:
+    """Three loans were made last term and are a week past their due date, for the loans
+    page's overdue list and the weekly digest. The services lend from today, and refuse a
+    due date in the past, so these loans' dates are moved back here (their history rows
+    keep today's date)."""
+    today = local_today()
+    await session.execute(
+        update(Assignment)
+        .where(Assignment.id.in_(loan_ids))
+        .values(
+            assigned_at=Assignment.assigned_at - timedelta(days=60),
+            due_back_on=today - timedelta(days=LATE_BY_DAYS),
+        )
+    )
 
 
 async def _donation(

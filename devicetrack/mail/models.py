@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, LargeBinary
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -45,3 +45,26 @@ class MailMessage(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime | None = created_at()
     sent_at: datetime | None = timestamp()
+
+
+class MailAttachment(SQLModel, table=True):
+    """A file a message carries (a digest's spreadsheet or PDF), kept until an SMTP server
+    took the message; the outbox keeps it with the message's text."""
+
+    __tablename__ = "mail_attachments"
+    __table_args__ = (
+        CheckConstraint("char_length(filename) BETWEEN 1 AND 200", name="filename_length"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("mail_messages.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    filename: str
+    content_type: str
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from devicetrack.mail.smtp import Letter
+from devicetrack.mail.smtp import Attachment, Letter
 from devicetrack.mail.templates import TEMPLATES
 
 
@@ -35,7 +35,13 @@ _env = Environment(
 )
 
 
-def render(template: str, context: dict[str, Any], to: str, translate: Translate) -> Letter:
+def render(
+    template: str,
+    context: dict[str, Any],
+    to: str,
+    translate: Translate,
+    attachments: tuple[Attachment, ...] = (),
+) -> Letter:
     spec = TEMPLATES[template]
     values = {**context, "_": translate, "t": translate}
     return Letter(
@@ -43,4 +49,5 @@ def render(template: str, context: dict[str, Any], to: str, translate: Translate
         subject=translate(spec.subject, **{k: context[k] for k in context}),
         text=_env.get_template(f"{template}.txt").render(values),
         html=_env.get_template(f"{template}.html").render(values),
+        attachments=attachments,
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devicetrack.mail.models import MailMessage
+from devicetrack.mail.models import MailAttachment, MailMessage
+from devicetrack.mail.smtp import Attachment
 from devicetrack.mail.values import MailStatus, Transport
 
 
@@ -17,6 +18,35 @@ async def add(session: AsyncSession, message: MailMessage) -> int:
     await session.flush()
     assert message.id is not None
     return message.id
+
+
+async def attach(session: AsyncSession, message_id: int, files: Sequence[Attachment]) -> None:
+    if files:
+        await session.execute(
+            insert(MailAttachment),
+            [
+                {
+                    "message_id": message_id,
+                    "filename": f.filename,
+                    "content_type": f.content_type,
+                    "content": f.content,
+                }
+                for f in files
+            ],
+        )
+
+
+async def attachments(session: AsyncSession, message_id: int) -> tuple[Attachment, ...]:
+    rows = await session.execute(
+        select(MailAttachment.filename, MailAttachment.content_type, MailAttachment.content)
+        .where(MailAttachment.message_id == message_id)
+        .order_by(MailAttachment.id)
+    )
+    return tuple(Attachment(*r) for r in rows)
+
+
+async def drop_attachments(session: AsyncSession, message_id: int) -> None:
+    await session.execute(delete(MailAttachment).where(MailAttachment.message_id == message_id))
 
 
 async def get(session: AsyncSession, message_id: int) -> MailMessage | None:

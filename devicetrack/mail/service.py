@@ -8,6 +8,7 @@ server configured, to the outbox and the log."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,9 +46,11 @@ async def compose(
     context: dict[str, Any],
     locale: str,
     user_id: int | None = None,
+    attachments: Sequence[smtp.Attachment] = (),
 ) -> int | None:
-    """Record a message and enqueue its delivery, in the caller's transaction. Returns its
-    id, or None for an address that is no mailbox (nothing is recorded)."""
+    """Record a message (and the files it carries) and enqueue its delivery, in the
+    caller's transaction. Returns its id, or None for an address that is no mailbox
+    (nothing is recorded)."""
     spec = TEMPLATES[template]
     if set(context) != spec.fields:
         raise ValueError(f"{template} takes {sorted(spec.fields)}, got {sorted(context)}")
@@ -60,6 +63,7 @@ async def compose(
             to_address=to, user_id=user_id, template=template, locale=locale, context=context
         ),
     )
+    await repo.attach(session, message_id, attachments)
     await enqueue(session, SEND_TASK, {"message_id": message_id})
     return message_id
 
@@ -72,10 +76,15 @@ async def deliver(
     on the last try or a refusal the message is marked failed."""
     async with runtime.transaction() as session:
         message = await repo.get(session, message_id)
+        files = await repo.attachments(session, message_id)
     if message is None or message.status != MailStatus.QUEUED or message.context is None:
         return  # already delivered or failed: a repeated job does nothing
     letter = render(
-        message.template, message.context, message.to_address, translations(message.locale)
+        message.template,
+        message.context,
+        message.to_address,
+        translations(message.locale),
+        files,
     )
     settings = runtime.settings
     if settings.smtp_url is None:
@@ -98,6 +107,8 @@ async def deliver(
         final = last or isinstance(exc, smtp.Refused)
         async with runtime.transaction() as session:
             await repo.attempt_failed(session, message_id, str(exc), final=final)
+            if final:
+                await repo.drop_attachments(session, message_id)
         log.warning(
             "mail %s to %s not sent%s: %s",
             message_id,
@@ -108,6 +119,7 @@ async def deliver(
         raise
     async with runtime.transaction() as session:
         await repo.delivered(session, message_id, Transport.SMTP)
+        await repo.drop_attachments(session, message_id)
     log.info("mail %s (%s) sent to %s", message_id, message.template, letter.to)
 
 

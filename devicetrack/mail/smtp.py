@@ -62,15 +62,24 @@ def parse_smtp_url(url: str) -> SmtpServer:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # "application/pdf"
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Letter:
     to: str
     subject: str
     text: str
     html: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 def as_email(letter: Letter, sender: str) -> EmailMessage:
-    """Multipart text + HTML; headers in UTF-8 where they need it (Vietnamese subjects)."""
+    """Multipart text + HTML (in a multipart/mixed with the attachments, if any); headers in
+    UTF-8 where they need it (Vietnamese subjects and file names)."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = letter.to
@@ -81,6 +90,11 @@ def as_email(letter: Letter, sender: str) -> EmailMessage:
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(letter.text)
     message.add_alternative(letter.html, subtype="html")
+    for file in letter.attachments:
+        maintype, _, subtype = file.content_type.partition("/")
+        message.add_attachment(
+            file.content, maintype=maintype, subtype=subtype, filename=file.filename
+        )
     return message
 
 

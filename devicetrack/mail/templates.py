@@ -2,9 +2,9 @@
 
 A message is composed with exactly the values its template declares (service.compose
 refuses others), so nothing more than the template shows can reach a recipient or the
-mail_messages table. No template here names a student; one that ever does must set
-`names_students`, and its sender must check that every recipient may see each student
-(auth.scope) — as the pages do — before composing it.
+mail_messages table. Only the overdue-loans digest names students: it sets
+`names_students`, and its sender (digests/service.py) reads the loans as the recipient,
+through the service that names students only to the school's own staff, as the pages do.
 
 Subjects and the templates' texts are English msgids, put in the reader's language by
 the translator the worker is given (devicetrack/worker.py)."""
@@ -40,6 +40,52 @@ PASSWORD_CHANGED = MailTemplate(
     fields=frozenset({"full_name", "link"}),
 )
 
+# The digests (digests/service.py); `account` links to where a reader turns one off.
+DIGEST_SIMS = MailTemplate(
+    name="digest_sims",
+    subject=N_("SIM data plans ending within 30 days: {total}"),
+    fields=frozenset({"full_name", "account", "link", "total", "groups", "attached"}),
+)
+DIGEST_LOANS = MailTemplate(
+    name="digest_loans",
+    subject=N_("Loans past their due date: {total}"),
+    fields=frozenset({"full_name", "account", "total", "schools"}),
+    names_students=True,
+)
+DIGEST_AUDITS = MailTemplate(
+    name="digest_audits",
+    subject=N_("Schools due for an audit: {total}"),
+    fields=frozenset({"full_name", "account", "link", "total", "days", "schools"}),
+)
+DIGEST_DONOR = MailTemplate(
+    name="digest_donor",
+    subject=N_("The impact of your donations, {period}"),
+    fields=frozenset(
+        {
+            "full_name",
+            "account",
+            "link",
+            "donor",
+            "period",
+            "date",
+            "devices",
+            "schools",
+            "communes",
+            "students",
+            "students_now",
+        }
+    ),
+)
+
 TEMPLATES: dict[str, MailTemplate] = {
-    t.name: t for t in (PASSWORD_RESET, INVITATION, PASSWORD_CHANGED)
+    t.name: t
+    for t in (
+        PASSWORD_RESET,
+        INVITATION,
+        PASSWORD_CHANGED,
+        DIGEST_SIMS,
+        DIGEST_LOANS,
+        DIGEST_AUDITS,
+        DIGEST_DONOR,
+    )
 }

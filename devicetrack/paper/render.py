@@ -193,7 +193,9 @@ def render_file(path: str, document: Document) -> None:
                 story += [_table(block, width, styles), Spacer(1, 4 * MM)]
             else:
                 story.append(_paragraph(block.text, styles[block.style], block.lead))
-        # The signature blocks are never split over two pages.
-        story.append(KeepTogether([Spacer(1, 5 * MM), _signatures(sheet.signers, width, styles)]))
+        # The signature blocks are never split over two pages (a report has none).
+        if sheet.signers:
+            signatures = _signatures(sheet.signers, width, styles)
+            story.append(KeepTogether([Spacer(1, 5 * MM), signatures]))
         story += [Spacer(1, 4 * MM), _link(sheet, width, styles)]
     doc.build(story)

@@ -1,5 +1,6 @@
 """Account pages: a forgotten password (ask for a link, set a new one), accepting an
-invitation, each user's own password and language, and the admin's mail outbox. The same
+invitation, each user's own password, language and digests (pages_digests.py), and the
+admin's mail outbox. The same
 services as the API (accounts/, mail/)."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from devicetrack.auth.schemas import TokenRead
 from devicetrack.auth.values import Locale
 from devicetrack.common.pagination import decode_cursor, encode_cursor
 from devicetrack.config import Settings
+from devicetrack.digests import service as digests
 from devicetrack.errors import DomainError, FieldError, ValidationFailed
 from devicetrack.i18n import N_, Message
 from devicetrack.mail import service as mail
@@ -168,8 +170,11 @@ class AccountPages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def show(self, request: Request[Any, Any, Any], principal: Principal) -> Response[Any]:
-        return page(request, "account.html", principal, locales=Locale, values={})
+    async def show(
+        self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal
+    ) -> Response[Any]:
+        choices = await digests.choices(tx, principal)
+        return page(request, "account.html", principal, locales=Locale, values={}, digests=choices)
 
     @post("/password")
     async def password(

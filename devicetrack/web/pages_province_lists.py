@@ -15,6 +15,9 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.spreadsheet import DAY, Column
 from devicetrack.i18n import N_
 from devicetrack.reports import service as reports
+from devicetrack.reports.sim_sheet import FILENAME as SIMS_FILENAME
+from devicetrack.reports.sim_sheet import TITLE as SIMS_TITLE
+from devicetrack.reports.sim_sheet import sims_to_top_up_table
 from devicetrack.web.excel import table_xlsx
 from devicetrack.web.render import page, translator
 
@@ -106,29 +109,8 @@ class ProvinceFollowUpPages(Controller):
         """One row per SIM to top up, soonest first: what a carrier needs."""
         _, report = await _sim_report(tx, principal, province, days)
         t = translator(request, principal)
-        header: list[str | Column] = [
-            *(
-                t(h)
-                for h in (N_("Asset tag"), N_("Phone number"), "ICCID", N_("Carrier"), N_("Plan"))
-            ),
-            Column(t("Plan expires"), DAY),
-            t("School"),
-            t("Installed in"),
-        ]
-        rows = [
-            (
-                s.asset_tag,
-                s.msisdn,
-                s.iccid,
-                t.word(s.carrier) if s.carrier else None,
-                s.plan_name,
-                s.plan_expires_on,
-                s.school_name if s.school_id else t("Province stock"),
-                s.installed_in,
-            )
-            for s in report.sims
-        ]
-        return await table_xlsx(request, "sims-to-top-up.xlsx", t("SIMs to top up"), header, rows)
+        header, rows = sims_to_top_up_table(report.sims, t)
+        return await table_xlsx(request, SIMS_FILENAME, t(SIMS_TITLE), header, rows)
 
     @get("/audits.xlsx")
     async def audits_xlsx(

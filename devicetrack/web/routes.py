@@ -26,6 +26,7 @@ from devicetrack.web.pages_admin_users import AdminUserPages
 from devicetrack.web.pages_allocate import AllocationPages
 from devicetrack.web.pages_audits import AuditPages, SchoolAuditPages
 from devicetrack.web.pages_common import CommonPages
+from devicetrack.web.pages_digests import DigestPages
 from devicetrack.web.pages_donor import DonorPages
 from devicetrack.web.pages_loans import LoanPages, SchoolLoanPages
 from devicetrack.web.pages_paper import PaperPages
@@ -49,6 +50,7 @@ def web_routers() -> list[Router]:
             PasswordResetPages,
             InvitationPages,
             AccountPages,
+            DigestPages,
             OutboxPages,
             CommonPages,
             SchoolPages,
