@@ -63,5 +63,7 @@ def finished(request: Request[Any, Any, Any], url: str, message: str) -> Redirec
     """`done` for a form, or, when the outbox sent it to the route's `.json` twin, the
     same address as JSON for its script to open."""
     if request.url.path.endswith(".json"):
-        return Response(Sent(next=done_url(url, message)), media_type=MediaType.JSON)
+        return Response(
+            Sent(next=done_url(url, message)), media_type=MediaType.JSON, status_code=200
+        )
     return done(url, message)

@@ -16,8 +16,8 @@ from devicetrack.devices.values import Condition
 from devicetrack.errors import DomainError
 from devicetrack.schools import service as schools
 from devicetrack.web.forms import Form, attempt
+from devicetrack.web.keyed import KEYED
 from devicetrack.web.render import page, translator
-from devicetrack.web.session import KEYED
 
 
 class SchoolAuditPages(Controller):

@@ -19,9 +19,9 @@ from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments
 from devicetrack.students.schemas import AssignmentCreate, AssignmentReturn
 from devicetrack.web.forms import Form, attempt
+from devicetrack.web.keyed import KEYED
 from devicetrack.web.navigation import finished
 from devicetrack.web.render import fragment, page
-from devicetrack.web.session import KEYED
 
 # Students a lend page lists at once; the search box narrows a big school down.
 LEND_MATCHES = 20

@@ -23,8 +23,8 @@ from devicetrack.schools import service as schools
 from devicetrack.students import service as students
 from devicetrack.web.excel import DeviceRow
 from devicetrack.web.forms import E, Form, attempt, scanned_codes
+from devicetrack.web.keyed import KEYED
 from devicetrack.web.render import page, translator
-from devicetrack.web.session import KEYED
 
 PAGE_SIZE = 100
 

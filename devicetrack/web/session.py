@@ -131,11 +131,6 @@ async def keyed_caller(request: Request[Any, Any, Any]) -> Principal | None:
     )
 
 
-# The `opt` of a page route the outbox sends to (app.js): it honours Idempotency-Key as the
-# API does (idempotency/service.py), the key belonging to the session's user.
-KEYED: dict[str, Any] = {"idempotency": True, "idempotency_caller": keyed_caller}
-
-
 async def provide_web_principal(request: Request[Any, Any, Any]) -> Principal:
     """The signed-in user, checked exactly as an API bearer token is; CSRF is checked
     here too, so no form handler can forget it."""
