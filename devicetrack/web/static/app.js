@@ -36,7 +36,7 @@
   // to the user who made them: another user signed in on the same phone never sends them.
   var meta = document.querySelector('meta[name="dt-user"]');
   var me = meta ? meta.content : "";
-  var box = document.querySelector("[data-outbox]");
+  var box = document.querySelector("[data-outbox-panel]");
   var words = box ? box.dataset : {};
   var callbacks = {};  // an action's local id -> what its page does with the answer
   var blocked = false;  // signed out or the form expired: wait for a reload
