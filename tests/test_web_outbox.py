@@ -213,6 +213,7 @@ async def test_the_service_worker_the_offline_page_and_sign_out(
     assert worker.headers["content-type"].startswith("text/javascript")
     assert worker.headers["cache-control"] == "no-cache"
     assert "/static/app." in worker.text and "__SHELL__" not in worker.text
+    assert "__MAX_AGE_HOURS__" not in worker.text  # kept pages last as long as a sign-in
     page = await web.get("/login")
     assert 'rel="manifest"' in page.text
 

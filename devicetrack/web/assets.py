@@ -17,6 +17,8 @@ import msgspec
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 
+from devicetrack.config import Settings
+
 STATIC = Path(__file__).parent / "static"
 # The icons (binary, made by scripts/make_icons.py) are served beside them, from /static/.
 ICONS = Path(__file__).parent / "icons"
@@ -146,10 +148,11 @@ SERVICE_WORKER = (
 
 
 @get("/sw.js", include_in_schema=False, sync_to_thread=False)
-def service_worker() -> Response[bytes]:
-    """Checked at each visit (no-cache), as browsers do for a service worker anyway."""
+def service_worker(settings: Settings) -> Response[bytes]:
+    """Checked at each visit (no-cache), as browsers do for a service worker anyway. A page
+    it keeps is shown offline no longer than a sign-in lasts."""
     return Response(
-        SERVICE_WORKER,
+        SERVICE_WORKER.replace(b"__MAX_AGE_HOURS__", str(settings.token_ttl_hours).encode()),
         media_type=MEDIA_TYPES[".js"],
         headers={
             "Cache-Control": REVALIDATE,

@@ -10,6 +10,9 @@ var VERSION = "__VERSION__";
 var SHELL = __SHELL__;
 var SHELL_CACHE = "dt-shell-" + VERSION;
 var PAGES = "dt-pages";  // pages with students' names: deleted on sign-out (app.js, Clear-Site-Data)
+// A kept page is shown no longer than the session that fetched it lasts (the sign-in's
+// lifetime, DEVICETRACK_TOKEN_TTL_HOURS): a phone left signed in shows no names for ever.
+var MAX_AGE_MS = __MAX_AGE_HOURS__ * 3600 * 1000;
 // Never kept: sign-in and account pages, the API, and what changes with every request.
 var NEVER = /^\/(login|logout|lang|password-reset|invitations|api\/|admin|account|scan|sw\.js|manifest)/;
 
@@ -37,8 +40,24 @@ function keyOf(url) {
 
 function keep(request, response) {
   if (!response.ok || response.redirected || response.type !== "basic") return Promise.resolve();
-  var copy = response.clone();
-  return caches.open(PAGES).then(function (cache) { return cache.put(keyOf(request.url), copy); });
+  var headers = new Headers(response.headers);
+  headers.set("x-dt-kept-at", String(Date.now()));
+  return response.clone().blob().then(function (body) {
+    var copy = new Response(body, { status: response.status, statusText: response.statusText, headers: headers });
+    return caches.open(PAGES).then(function (cache) { return cache.put(keyOf(request.url), copy); });
+  });
+}
+
+// A kept page, unless it outlived the session that fetched it (then it is deleted).
+function kept(url) {
+  return caches.open(PAGES).then(function (cache) {
+    return cache.match(url).then(function (hit) {
+      if (!hit) return null;
+      var at = Number(hit.headers.get("x-dt-kept-at") || 0);
+      if (Date.now() - at <= MAX_AGE_MS) return hit;
+      return cache.delete(url).then(function () { return null; });
+    });
+  });
 }
 
 function networkFirst(request, navigate) {
@@ -46,14 +65,12 @@ function networkFirst(request, navigate) {
     keep(request, response);
     return response;
   }).catch(function () {
-    return caches.match(keyOf(request.url), { cacheName: PAGES }).then(function (hit) {
+    return kept(keyOf(request.url)).then(function (hit) {
       if (hit) return hit;
-      if (navigate) {
-        return caches.match(self.location.origin + "/offline", { cacheName: PAGES }).then(function (page) {
-          return page || Response.error();
-        });
-      }
-      return Response.error();
+      if (!navigate) return Response.error();
+      return kept(self.location.origin + "/offline").then(function (page) {
+        return page || Response.error();
+      });
     });
   });
 }

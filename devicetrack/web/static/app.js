@@ -237,8 +237,12 @@
       caches.open("dt-pages").then(function (cache) {
         return Promise.all(urls.map(function (url) {
           return fetch(url, { credentials: "same-origin" }).then(function (r) {
-            if (r.ok && !r.redirected) return cache.put(url, r);
-            throw new Error("not kept " + url);
+            if (!r.ok || r.redirected) throw new Error("not kept " + url);
+            var headers = new Headers(r.headers);
+            headers.set("x-dt-kept-at", String(Date.now()));  // as sw.js keeps a page
+            return r.blob().then(function (body) {
+              return cache.put(url, new Response(body, { status: r.status, headers: headers }));
+            });
           });
         }));
       }).then(function () { localStorage.setItem("dt-warmed", String(Date.now())); }).catch(function () {});
