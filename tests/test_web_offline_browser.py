@@ -91,6 +91,14 @@ async def test_lending_and_taking_back_offline_is_applied_once_with_conflicts_sh
 
     # 3. Lend the second device from its page kept by the service worker.
     await page.goto(f"/devices/{tags[1]}/lend")
+    await page.fill("#lq", "quang")  # the search, offline, finds her in the snapshot
+    rows = page.locator("[data-lend-results] input[name=student_id]")
+    await rows.first.wait_for()
+    for _ in range(50):
+        if await rows.count() == 1:
+            break
+        await asyncio.sleep(0.1)
+    assert await rows.count() == 1
     await page.click(f"input[name=student_id][value='{lan}']")
     await page.click("form[action$='/lend'] button[type=submit]")
     await page.locator("[data-outbox-saved]").wait_for()

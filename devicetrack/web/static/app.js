@@ -496,25 +496,58 @@
     });
   }
 
+  // ---- a school's snapshot (pages_offline.py), kept by sw.js: the students to lend to
+  // and who holds each device, for the lend and return forms drawn offline ---------------
+  var fold = function (text) {
+    return (text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/gi, "d").toLowerCase();
+  };
+  var snapshotOf = function (tag) {
+    var ids = meta ? (meta.dataset.schools || "").split(",").filter(Boolean) : [];
+    return Promise.all(ids.map(function (id) {
+      return fetch("/schools/" + id + "/offline.json", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; }).catch(function () { return null; });
+    })).then(function (snapshots) {
+      var found = null;
+      snapshots.forEach(function (snap) {
+        (snap ? snap.devices : []).forEach(function (d) { if (d.asset_tag === tag) found = { snap: snap, device: d }; });
+      });
+      return found;
+    });
+  };
+  // The students matching `q` (a name without diacritics, or a code) as _lend_students.html
+  // lists them; names go in as text, never as HTML.
+  var drawStudents = function (list, students, q) {
+    q = fold((q || "").trim());
+    list.textContent = "";
+    students.filter(function (s) {
+      return !q || fold(s.full_name).indexOf(q) >= 0 || fold(s.student_code).indexOf(q) >= 0;
+    }).slice(0, 30).forEach(function (s) {
+      var row = document.createElement("label");
+      row.className = "pick-row" + (s.has_consent ? "" : " off");
+      var radio = document.createElement("input");
+      radio.type = "radio"; radio.name = "student_id"; radio.value = s.id; radio.required = true;
+      radio.disabled = !s.has_consent;
+      var who = document.createElement("span");
+      who.textContent = s.full_name || s.student_code;
+      var more = document.createElement("span");
+      more.className = "muted";
+      more.textContent = s.student_code + " · " + words.gradeWord + " " + s.grade +
+        (s.has_consent ? "" : " · " + words.noConsentWord) + (s.has_device ? " · " + words.hasDeviceWord : "");
+      row.appendChild(radio); row.appendChild(document.createTextNode(" "));
+      row.appendChild(who); row.appendChild(document.createTextNode(" ")); row.appendChild(more);
+      list.appendChild(row);
+    });
+  };
+
   // ---- the offline page (sw.js shows it for a page this phone has not kept): the lend or
   // return form of the address asked for, from the school's snapshot and the outbox -------
   var offlinePage = document.querySelector("[data-offline-page]");
   var asked = /^\/devices\/([^/]+)\/(lend|return)$/.exec(window.location.pathname);
   if (offlinePage && asked && meta) {
     var otag = decodeURIComponent(asked[1]), mode = asked[2];
-    var ids = (meta.dataset.schools || "").split(",").filter(Boolean);
     var od = offlinePage.dataset;
-    var fold = function (text) {
-      return (text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/gi, "d").toLowerCase();
-    };
-    Promise.all(ids.map(function (id) {
-      return fetch("/schools/" + id + "/offline.json", { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : null; }).catch(function () { return null; });
-    })).then(function (snapshots) {
-      var snap = null, device = null;
-      snapshots.forEach(function (s) {
-        (s ? s.devices : []).forEach(function (d) { if (d.asset_tag === otag) { snap = s; device = d; } });
-      });
+    snapshotOf(otag).then(function (found) {
+      var snap = found && found.snap, device = found && found.device;
       var none = offlinePage.querySelector("[data-offline-none]");
       if (!device) { none.textContent = od.unknownWord; return; }
       none.hidden = true;
@@ -531,28 +564,7 @@
       if (mode === "lend") {
         var list = section.querySelector("[data-offline-students]");
         var filter = section.querySelector("[data-offline-filter]");
-        var draw = function () {
-          var q = fold(filter.value.trim());
-          list.textContent = "";
-          snap.students.filter(function (s) {
-            return !q || fold(s.full_name).indexOf(q) >= 0 || fold(s.student_code).indexOf(q) >= 0;
-          }).slice(0, 30).forEach(function (s) {
-            var row = document.createElement("label");
-            row.className = "pick-row" + (s.has_consent ? "" : " off");
-            var radio = document.createElement("input");
-            radio.type = "radio"; radio.name = "student_id"; radio.value = s.id; radio.required = true;
-            radio.disabled = !s.has_consent;
-            var who = document.createElement("span");
-            who.textContent = s.full_name || s.student_code;
-            var more = document.createElement("span");
-            more.className = "muted";
-            more.textContent = s.student_code + " · " + od.gradeWord + " " + s.grade +
-              (s.has_consent ? "" : " · " + od.noConsentWord) + (s.has_device ? " · " + od.hasDeviceWord : "");
-            row.appendChild(radio); row.appendChild(document.createTextNode(" "));
-            row.appendChild(who); row.appendChild(document.createTextNode(" ")); row.appendChild(more);
-            list.appendChild(row);
-          });
-        };
+        var draw = function () { drawStudents(list, snap.students, filter.value); };
         filter.addEventListener("input", draw);
         draw();
         return;
@@ -581,6 +593,7 @@
   if (lendSearch && lendResults) {
     var lendInput = lendSearch.querySelector("input[name=q]");
     var lendTimer = null, lendAsked = lendInput.value.trim(), lendSeq = 0;
+    var lendTag = (document.querySelector("form[data-outbox=lend]") || { dataset: {} }).dataset.tag;
     var lendFetch = function () {
       var q = lendInput.value.trim();
       if (q === lendAsked) return;
@@ -592,7 +605,12 @@
           // An older answer arriving late must not replace a newer one.
           if (html !== null && seq === lendSeq) lendResults.innerHTML = html;
         })
-        .catch(function () { /* offline: the Search button still submits the form */ });
+        .catch(function () {
+          // Offline: the students kept on the phone (the Search button still submits).
+          snapshotOf(lendTag).then(function (found) {
+            if (found && seq === lendSeq) drawStudents(lendResults, found.snap.students, q);
+          });
+        });
     };
     lendInput.addEventListener("input", function () {
       clearTimeout(lendTimer);
