@@ -155,3 +155,37 @@ async def test_lending_and_taking_back_offline_is_applied_once_with_conflicts_sh
         page,
         "indexedDB.databases().then(dbs => !dbs.some(d => d.name === 'devicetrack'))",
     )
+
+
+async def test_receiving_offline_waits_in_the_outbox_and_counts_once(
+    client: AsyncTestClient, db: asyncpg.Pool, factory: Factory, phone: Any
+) -> None:
+    scene = await make_scene(client, db, factory)
+    tags = await scene.tablets(3)
+    await scene.allocate(tags)
+    await user(factory, "school_staff", "nhan.hang@truong.vn", schools=[scene.school_a])
+    page = await phone.new_page()
+    await sign_in(page, "nhan.hang@truong.vn")
+    await page.goto(f"/schools/{scene.school_a}/receive")
+
+    await phone.set_offline(True)
+    area = page.locator("#tags")
+    for tag in tags[:2]:
+        await area.fill(tag)
+        await area.press("Enter")
+    await area.fill(f"{tags[2]}\nDT11-999999-0")  # a box: two lines at once
+    await area.press("Enter")
+    await count_is(page, 3)
+    assert await page.locator("[data-receive] [data-log] li.wait").count() == 3
+    assert await area.input_value() == ""  # nothing typed is lost: it waits in the outbox
+    await shot(page, "offline-receive-waiting")
+    received = "SELECT count(*) FROM device_events WHERE action = 'received'"
+    assert await db.fetchval(received) == 0
+
+    await phone.set_offline(False)
+    await page.locator("[data-received]").filter(has_text="3").wait_for()
+    await page.locator("[data-discrepancies]").filter(has_text="1").wait_for()
+    await page.locator("[data-outbox-waiting]").wait_for(state="hidden")
+    assert await page.locator("[data-waiting-count]").text_content() == "0"
+    assert await db.fetchval(received) == 3
+    assert {r["status"] for r in await db.fetch("SELECT status FROM devices")} == {"at_school"}
