@@ -313,7 +313,7 @@
           note.textContent = words.savedWord || "";
           form.parentNode.insertBefore(note, form);
         }
-      });
+      }).catch(function () { form.submit(); });  // no IndexedDB after all: as without script
     });
   });
 
@@ -374,7 +374,10 @@
       outbox({
         kind: "receive", url: receive.dataset.receive, json: { asset_tags: lines },
         label: lines.join(", "), open: window.location.pathname,
-      }, pending(lines));
+      }, pending(lines)).catch(function () {
+        area.value = lines.join("\n");  // no IndexedDB after all: the form sends the box
+        area.form.submit();
+      });
     };
     // Lines kept before this page was opened (offline, then reloaded) wait here too.
     waitingFor(receive.dataset.receive).then(function (queued) {
@@ -459,7 +462,10 @@
       outbox({
         kind: "audit", url: scansUrl, json: { scans: [scanOf(code, select && select.value)] },
         lids: [lid], label: code, open: "/audits/" + audit.dataset.audit,
-      }).then(showQueue);
+      }).then(showQueue, function () {
+        input.value = code;  // no IndexedDB after all: the form sends the scan
+        form.submit();
+      });
       showQueue();
       input.focus();
     });
