@@ -226,3 +226,25 @@ async def test_the_service_worker_the_offline_page_and_sign_out(
     out = await web.post("/logout", data={"_csrf": csrf_of(staff.token)}, headers=browser(staff))
     assert out.status_code == 303
     assert out.headers["clear-site-data"] == '"cache", "storage"'
+
+
+async def test_a_lend_to_a_student_who_left_meanwhile_is_refused_with_the_reason(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    [tag] = await scene.tablets(1)
+    await scene.at_school([tag])
+    student = await scene.consenting_student()
+    left = await client.patch(
+        f"/api/v1/students/{student}", headers=scene.staff_a.headers, json={"status": "left"}
+    )
+    assert left.status_code == 200, left.text
+    refused = await web.post(
+        f"/devices/{tag}/lend.json",
+        data={"student_id": str(student), "condition": "good"},
+        headers=keyed(scene.staff_a, "lend-left")
+        | {"Cookie": f"dt_session={scene.staff_a.token}; dt_lang=vi"},
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["detail"] == "Học sinh đang ở trạng thái Đã nghỉ học, không còn đang học."
+    assert await loans_of(db, tag) == []
