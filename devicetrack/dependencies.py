@@ -29,7 +29,8 @@ async def provide_transaction(
     and nothing to commit. A read that needs one snapshot across statements does it in
     one statement.
 
-    A write with an Idempotency-Key (API routes) runs in idempotency.keyed_transaction:
+    A write with an Idempotency-Key (API routes, and the pages' routes the outbox sends
+    to) runs in idempotency.keyed_transaction:
     the same one transaction, which also takes the key, and writes the answer with the
     change before this one commit."""
     if request.method in READ_ONLY_METHODS:
@@ -37,7 +38,9 @@ async def provide_transaction(
         yield db_session
         return
     key = idempotency.requested_key(request)
-    caller = await _caller_or_none(request) if key is not None else None
+    # A page route keyed for the outbox names its own caller (the session's user).
+    resolve = request.route_handler.opt.get("idempotency_caller", _caller_or_none)
+    caller = await resolve(request) if key is not None else None
     if key is None or caller is None:
         # No key, or no caller to keep it for (the principal dependency refuses the
         # request then): as without the header.

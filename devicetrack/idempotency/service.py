@@ -273,11 +273,14 @@ async def _settle(session: AsyncSession, claim: Claim, hours: int) -> None:
 
 
 def _refusal(request: Request[Any, Any, Any], exc: Exception) -> Answer | None:
-    """The answer an expected refusal gets, if it is one to keep (see the module's text)."""
+    """The answer an expected refusal gets, if it is one to keep (see the module's text).
+    A route may name how its refusals are answered (`opt["idempotency_refusal"]`: the
+    pages' JSON routes answer in the page's language), so the kept answer is the one sent."""
+    answer = request.route_handler.opt.get("idempotency_refusal")
     if isinstance(exc, DomainError):
-        response = handle_domain_error(request, exc)
+        response = answer(request, exc) if answer else handle_domain_error(request, exc)
     elif isinstance(exc, HTTPException) and exc.status_code < 500:
-        response = handle_http_exception(request, exc)
+        response = answer(request, exc) if answer else handle_http_exception(request, exc)
     else:
         return None
     status = response.status_code or 500

@@ -304,9 +304,11 @@ async def student_assignments(
 
 
 async def open_loan_of(
-    session: AsyncSession, principal: Principal, asset_tag: str
+    session: AsyncSession, principal: Principal, asset_tag: str, holder: int | None = None
 ) -> AssignmentRead:
-    """The device's loan that has not come back yet (the web's "take back" starts here)."""
+    """The device's loan that has not come back yet (the web's "take back" starts here).
+    `holder`: the student the return was recorded for (offline, perhaps hours ago); a loan
+    to anyone else is refused rather than closed in their place."""
     rows = await list_assignments(
         session,
         principal,
@@ -316,6 +318,11 @@ async def open_loan_of(
     )
     if not rows:
         raise NotFound(N_("{tag} is not lent to anyone."), tag=asset_tag)
+    if holder is not None and rows[0].student_id != holder:
+        raise Conflict(
+            N_("{tag} is now lent to another student; this return was not recorded."),
+            tag=asset_tag,
+        )
     return rows[0]
 
 

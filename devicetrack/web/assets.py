@@ -1,7 +1,7 @@
 """The pages' static files, fingerprinted: each is linked as `/static/<name>.<hash>.<ext>`
 (a hash of its content), so a browser may keep it a year without asking again — a new
 release changes the hash, hence the URL. On 3G every revalidation is a round trip of
-~400 ms. Also the icon at /favicon.ico and the web app manifest.
+~400 ms. Also the icon at /favicon.ico, the web app manifest and the service worker.
 
 The files are read once, at start-up: they change only with a release."""
 
@@ -16,6 +16,8 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
+
+from devicetrack.config import Settings
 
 STATIC = Path(__file__).parent / "static"
 # The icons (binary, made by scripts/make_icons.py) are served beside them, from /static/.
@@ -131,4 +133,32 @@ def manifest() -> Response[bytes]:
     )
 
 
-ASSET_HANDLERS = [static_file, favicon, manifest]
+# The service worker (sw.js): served from the root, so its scope is the whole site without a
+# Service-Worker-Allowed header; the app shell it keeps (every static file, by its
+# fingerprinted URL) is written into it, so a release changes its bytes and the phone
+# installs the new one, dropping the old shell.
+SHELL = sorted(static_url(name) for name in ASSETS)
+SERVICE_WORKER = (
+    (Path(__file__).parent / "sw.js")
+    .read_text(encoding="utf-8")
+    .replace("__SHELL__", msgspec.json.encode(SHELL).decode())
+    .replace("__VERSION__", hashlib.sha256(msgspec.json.encode(SHELL)).hexdigest()[:12])
+    .encode()
+)
+
+
+@get("/sw.js", include_in_schema=False, sync_to_thread=False)
+def service_worker(settings: Settings) -> Response[bytes]:
+    """Checked at each visit (no-cache), as browsers do for a service worker anyway. A page
+    it keeps is shown offline no longer than a sign-in lasts."""
+    return Response(
+        SERVICE_WORKER.replace(b"__MAX_AGE_HOURS__", str(settings.token_ttl_hours).encode()),
+        media_type=MEDIA_TYPES[".js"],
+        headers={
+            "Cache-Control": REVALIDATE,
+            "Content-Security-Policy": "default-src 'self'",
+        },
+    )
+
+
+ASSET_HANDLERS = [static_file, favicon, manifest, service_worker]

@@ -3,8 +3,11 @@ a form that shows a short confirmation."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
+import msgspec
+from litestar import MediaType, Request, Response
 from litestar.response import Redirect
 
 from devicetrack.auth.principal import Principal
@@ -37,9 +40,30 @@ def safe_next(target: str | None) -> str | None:
     return None
 
 
-def done(url: str, message: str, n: int | None = None) -> Redirect:
-    """Post/redirect/get with a short confirmation shown on the next page."""
+def done_url(url: str, message: str, n: int | None = None) -> str:
+    """The page to show after a form, with a short confirmation (`done`)."""
     assert message in DONE_MESSAGES, message
     joiner = "&" if "?" in url else "?"
     count = f"&n={n}" if n is not None else ""
-    return Redirect(f"{url}{joiner}done={quote(message)}{count}", status_code=303)
+    return f"{url}{joiner}done={quote(message)}{count}"
+
+
+def done(url: str, message: str, n: int | None = None) -> Redirect:
+    """Post/redirect/get with a short confirmation shown on the next page."""
+    return Redirect(done_url(url, message, n), status_code=303)
+
+
+class Sent(msgspec.Struct):
+    """What a page's JSON twin answers the outbox (app.js): the page to show next."""
+
+    next: str
+
+
+def finished(request: Request[Any, Any, Any], url: str, message: str) -> Redirect | Response[Sent]:
+    """`done` for a form, or, when the outbox sent it to the route's `.json` twin, the
+    same address as JSON for its script to open."""
+    if request.url.path.endswith(".json"):
+        return Response(
+            Sent(next=done_url(url, message)), media_type=MediaType.JSON, status_code=200
+        )
+    return done(url, message)

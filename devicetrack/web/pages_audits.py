@@ -16,6 +16,7 @@ from devicetrack.devices.values import Condition
 from devicetrack.errors import DomainError
 from devicetrack.schools import service as schools
 from devicetrack.web.forms import Form, attempt
+from devicetrack.web.keyed import KEYED
 from devicetrack.web.render import page, translator
 
 
@@ -114,7 +115,7 @@ class AuditPages(Controller):
         outcome = "rejected" if result.rejected else "unexpected" if result.unexpected else "ok"
         return Redirect(f"/audits/{audit_id}?last={outcome}", status_code=303)
 
-    @post("/scans.json", status_code=200, request_max_body_size=8 * 1024 * 1024)
+    @post("/scans.json", status_code=200, request_max_body_size=8 * 1024 * 1024, opt=KEYED)
     async def scans(
         self,
         request: Request[Any, Any, Any],

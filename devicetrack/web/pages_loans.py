@@ -19,7 +19,8 @@ from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments
 from devicetrack.students.schemas import AssignmentCreate, AssignmentReturn
 from devicetrack.web.forms import Form, attempt
-from devicetrack.web.navigation import done
+from devicetrack.web.keyed import KEYED
+from devicetrack.web.navigation import finished
 from devicetrack.web.render import fragment, page
 
 # Students a lend page lists at once; the search box narrows a big school down.
@@ -131,7 +132,9 @@ class LoanPages(Controller):
     ) -> Response[Any]:
         return await self._lend_page(request, tx, principal, tag, q)
 
-    @post("/lend")
+    # `.json`: the outbox's twin of the form (app.js), with an Idempotency-Key; a refusal
+    # is answered as problem+json for the outbox to show with what to do.
+    @post(["/lend", "/lend.json"], opt=KEYED)
     async def lend(
         self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, tag: str
     ) -> Response[Any]:
@@ -143,8 +146,10 @@ class LoanPages(Controller):
         if data is not None:
             result = await attempt(tx, lambda: assignments.assign(tx, principal, data))
         if isinstance(result, DomainError):
+            if request.url.path.endswith(".json"):
+                raise result
             return await self._lend_page(request, tx, principal, tag, None, result)
-        return done(f"/devices/{result.asset_tag}", "Lent.")
+        return finished(request, f"/devices/{result.asset_tag}", "Lent.")
 
     @get("/return")
     async def return_form(
@@ -157,13 +162,15 @@ class LoanPages(Controller):
             request, "return.html", principal, device=device, loan=loan, conditions=Condition
         )
 
-    @post("/return")
+    @post(["/return", "/return.json"], opt=KEYED)
     async def take_back(
         self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, tag: str
     ) -> Response[Any]:
-        device = await devices.read_device(tx, principal, tag)
-        loan = await assignments.open_loan_of(tx, principal, device.asset_tag)
         form = await Form.of(request)
+        device = await devices.read_device(tx, principal, tag)
+        # The holder the form was filled for: a loan lent again meanwhile is not closed.
+        holder = form.integer("student_id")
+        loan = await assignments.open_loan_of(tx, principal, device.asset_tag, holder)
         data = form.into(
             AssignmentReturn, renamed={"condition": "condition_in"}, wiped=form.flag("wiped")
         )
@@ -172,6 +179,8 @@ class LoanPages(Controller):
             result = await attempt(
                 tx, lambda: assignments.return_device(tx, principal, loan.id, data)
             )
+        if isinstance(result, DomainError) and request.url.path.endswith(".json"):
+            raise result
         if isinstance(result, DomainError):
             # Back to the form, with the reason and what was chosen (the holder's name too).
             await privacy.record_reads(tx, principal, privacy.route_of(request), [loan])
@@ -185,4 +194,4 @@ class LoanPages(Controller):
                 error=result,
                 values=form.values,
             )
-        return done(f"/devices/{device.asset_tag}", "Taken back.")
+        return finished(request, f"/devices/{device.asset_tag}", "Taken back.")

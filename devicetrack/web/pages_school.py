@@ -23,6 +23,7 @@ from devicetrack.schools import service as schools
 from devicetrack.students import service as students
 from devicetrack.web.excel import DeviceRow
 from devicetrack.web.forms import E, Form, attempt, scanned_codes
+from devicetrack.web.keyed import KEYED
 from devicetrack.web.render import page, translator
 
 PAGE_SIZE = 100
@@ -154,7 +155,7 @@ class SchoolPages(Controller):
             request, "receive.html", principal, school=school, waiting=waiting, result=result
         )
 
-    @post("/receive.json", status_code=200)
+    @post("/receive.json", status_code=200, opt=KEYED)
     async def receive_one(
         self,
         request: Request[Any, Any, Any],

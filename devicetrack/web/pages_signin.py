@@ -107,4 +107,8 @@ class SignInPages(Controller):
             await auth.logout(tx, token)
         response: Response[Any] = Redirect("/login", status_code=303)
         session.clear_session(response)
+        # A shared phone: the pages kept for offline use (students' names), the outbox and
+        # the school's snapshot go with the session (app.js also deletes them first).
+        response.headers["Clear-Site-Data"] = '"cache", "storage"'
+
         return response

@@ -235,7 +235,7 @@ def _status_and_text(exc: Exception) -> tuple[int, str, str]:
     return 500, N_("Something went wrong"), N_("The error was logged; quote the request id.")
 
 
-def _as_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def as_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # In the page's language, for its script to show (not the API's choice of language).
     lang = language(request, None)
     if isinstance(exc, DomainError):
@@ -251,7 +251,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     if request.url.path.endswith(".json"):
         # The pages' own JSON endpoints (scanner loop, offline audit upload) answer errors
         # as the API does, so their script can show the reason.
-        return _as_problem(request, exc)
+        return as_problem(request, exc)
     if isinstance(exc, session.SignInRequired):
         target = request.url.path + ("?" + request.url.query if request.url.query else "")
         if request.method != "GET":

@@ -10,6 +10,7 @@ from litestar import Request, Response, Router
 from litestar.di import Provide
 
 from devicetrack.errors import exception_handlers
+from devicetrack.idempotency import service as idempotency
 from devicetrack.web.assets import ASSET_HANDLERS
 from devicetrack.web.pages_accounts import (
     AccountPages,
@@ -29,6 +30,7 @@ from devicetrack.web.pages_common import CommonPages
 from devicetrack.web.pages_digests import DigestPages
 from devicetrack.web.pages_donor import DonorPages
 from devicetrack.web.pages_loans import LoanPages, SchoolLoanPages
+from devicetrack.web.pages_offline import OfflinePages
 from devicetrack.web.pages_paper import PaperPages
 from devicetrack.web.pages_province import ProvincePages
 from devicetrack.web.pages_province_lists import ProvinceFollowUpPages
@@ -72,11 +74,19 @@ def web_routers() -> list[Router]:
             AdminEnrolmentPages,
             AdminDonorPages,
             PaperPages,
+            OfflinePages,
         ],
         dependencies={"principal": Provide(provide_web_principal)},
         # Every class the app maps to problem+json is mapped here too: Litestar picks the
         # most specific class across layers, so `Exception` alone would not win.
-        exception_handlers={cls: error_page for cls in exception_handlers},
+        exception_handlers={
+            **{cls: error_page for cls in exception_handlers},
+            idempotency.Replay: idempotency.replay_response,
+        },
+        # The routes the outbox sends to (session.KEYED) take an Idempotency-Key as the API's
+        # writes do: the middleware and the hook let their transaction see the answer.
+        middleware=[idempotency.scope_middleware],
+        after_request=idempotency.capture_answer,
         include_in_schema=False,
     )
     # The static files, the favicon and the manifest: outside the pages (no session needed).

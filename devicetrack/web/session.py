@@ -117,6 +117,20 @@ def clear_session(response: Response[Any]) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
+async def keyed_caller(request: Request[Any, Any, Any]) -> Principal | None:
+    """Whom an Idempotency-Key sent to a page's JSON route (the outbox's) belongs to: the
+    session's user, and only when the request carries the session's CSRF header too (else
+    no key is taken, and provide_web_principal refuses the request as it would anyway)."""
+    token = session_token(request)
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not token or not hmac.compare_digest(sent.encode(), csrf_for(request).encode()):
+        return None
+    settings: Settings = request.app.state.settings
+    return await principal_for_credential(
+        request.app.state.pg_pool, token, settings.auth_cache_seconds
+    )
+
+
 async def provide_web_principal(request: Request[Any, Any, Any]) -> Principal:
     """The signed-in user, checked exactly as an API bearer token is; CSRF is checked
     here too, so no form handler can forget it."""
