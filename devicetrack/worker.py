@@ -9,8 +9,11 @@ The periodic jobs (Vietnam time; each does its work once per period, jobs/period
                                         DEVICETRACK_NIGHTLY_BACKUP=1)
     privacy.retention     daily 02:30   students who left long ago pseudonymised
     idempotency.purge     daily 03:00   Idempotency-Keys past their retention deleted
+    webhooks.sim_expiring daily 07:00   sim.expiring webhooks (plans ending in 30/14/7/1 days)
 
-Tasks run on demand: mail.send (each email, retried with a growing wait)."""
+Tasks run on demand: mail.send (each email, retried with a growing wait), webhooks.dispatch
+(the deliveries due, deferred in the transaction that wrote them; webhooks.sweep runs it
+every minute too)."""
 
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from devicetrack.mail import tasks as mail_tasks
 from devicetrack.mail.render import Translate
 from devicetrack.students.retention import sweep_retention
 from devicetrack.web.i18n import Translator
+from devicetrack.webhooks import tasks as webhook_tasks
 
 
 def mail_language(lang: str) -> Translate:
@@ -94,6 +98,7 @@ PERIODIC: tuple[PeriodicJob, ...] = (
         _purge,
         "delete Idempotency-Keys past DEVICETRACK_IDEMPOTENCY_HOURS",
     ),
+    webhook_tasks.SIM_EXPIRING,
 )
 
 
@@ -102,7 +107,11 @@ def periodic_jobs(runtime: Runtime) -> list[PeriodicJob]:
 
 
 def build(runtime: Runtime) -> procrastinate.App:
-    return build_app(runtime, [mail_tasks.registrar(mail_language)], periodic_jobs(runtime))
+    return build_app(
+        runtime,
+        [mail_tasks.registrar(mail_language), webhook_tasks.registrar()],
+        periodic_jobs(runtime),
+    )
 
 
 class UnknownJob(LookupError):

@@ -40,6 +40,12 @@ PASSWORD_CHANGED = MailTemplate(
     fields=frozenset({"full_name", "link"}),
 )
 
+WEBHOOK_DISABLED = MailTemplate(
+    name="webhook_disabled",
+    subject=N_("Your devicetrack webhook was turned off"),
+    fields=frozenset({"full_name", "url", "webhook_id", "days"}),
+)
+
 TEMPLATES: dict[str, MailTemplate] = {
-    t.name: t for t in (PASSWORD_RESET, INVITATION, PASSWORD_CHANGED)
+    t.name: t for t in (PASSWORD_RESET, INVITATION, PASSWORD_CHANGED, WEBHOOK_DISABLED)
 }
