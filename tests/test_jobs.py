@@ -44,13 +44,17 @@ async def test_the_periodic_jobs_are_registered_with_their_schedules(settings: S
         "db.nightly_backup": "0 19 * * *",  # 02:00 in Vietnam
         "privacy.retention": "30 19 * * *",
         "idempotency.purge": "0 20 * * *",
+        "webhooks.sim_expiring": "0 0 * * *",  # 07:00 in Vietnam
+        "webhooks.sweep": "* * * * *",
     }
-    assert "mail.send" in app.tasks
+    assert "mail.send" in app.tasks and "webhooks.dispatch" in app.tasks
     # With DATABASE_URL (not the embedded server), no nightly backup unless asked for.
     app = build(Runtime(settings=settings, embedded=False))
     assert {p.task.name for p in app.periodic_registry.periodic_tasks.values()} == {
         "privacy.retention",
         "idempotency.purge",
+        "webhooks.sim_expiring",
+        "webhooks.sweep",
     }
 
 

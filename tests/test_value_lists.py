@@ -31,6 +31,7 @@ from devicetrack.labels.values import TemplateName
 from devicetrack.mail.values import MailStatus, Transport
 from devicetrack.schools.values import SchoolLevel
 from devicetrack.students.values import ConsentMethod, ConsentSubject, PriorityFlag, StudentStatus
+from devicetrack.webhooks.values import DeliveryStatus, WebhookEvent
 from tests.factories import Factory, assert_problem
 from tests.lifecycle_helpers import API, make_scene
 from tests.web_helpers import browser, form
@@ -67,6 +68,9 @@ COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("invitations", "locale"): Locale,
     ("mail_messages", "status"): MailStatus,
     ("mail_messages", "transport"): Transport,
+    ("webhook_subscriptions", "events"): WebhookEvent,
+    ("webhook_messages", "event_type"): WebhookEvent,
+    ("webhook_deliveries", "status"): DeliveryStatus,
 }
 # Lists that are not stored in a column of their own.
 NOT_STORED: set[type[StrEnum]] = {TemplateName, ScanOutcome, InvitationStatus}

@@ -241,10 +241,21 @@ CREATE TRIGGER webhooks_device_events AFTER INSERT ON device_events
 """
 
 
+def _statements(script: str) -> list[str]:
+    """One statement at a time (asyncpg prepares each): a function's body ends with "$$;"."""
+    parts: list[str] = []
+    for chunk in script.split("$$;\n"):
+        if "$$" in chunk:
+            parts.append(chunk + "$$")
+        else:
+            parts += chunk.split(";\n")
+    return [part.strip() for part in parts if part.strip()]
+
+
 def upgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '10s'")
-    op.execute(TABLES)
-    op.execute(FUNCTIONS)
+    for statement in _statements(TABLES) + _statements(FUNCTIONS):
+        op.execute(statement)
 
 
 def downgrade() -> None:
