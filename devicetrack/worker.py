@@ -9,11 +9,12 @@ The periodic jobs (Vietnam time; each does its work once per period, jobs/period
                                         DEVICETRACK_NIGHTLY_BACKUP=1)
     privacy.retention     daily 02:30   students who left long ago pseudonymised
     idempotency.purge     daily 03:00   Idempotency-Keys past their retention deleted
+    webhooks.purge        daily 03:15   webhook messages older than 30 days deleted
     webhooks.sim_expiring daily 07:00   sim.expiring webhooks (plans ending in 30/14/7/1 days)
 
 Tasks run on demand: mail.send (each email, retried with a growing wait), webhooks.dispatch
 (the deliveries due, deferred in the transaction that wrote them; webhooks.sweep runs it
-every minute too)."""
+every five minutes too)."""
 
 from __future__ import annotations
 
@@ -99,6 +100,7 @@ PERIODIC: tuple[PeriodicJob, ...] = (
         "delete Idempotency-Keys past DEVICETRACK_IDEMPOTENCY_HOURS",
     ),
     webhook_tasks.SIM_EXPIRING,
+    webhook_tasks.PURGE,
 )
 
 

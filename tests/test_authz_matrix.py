@@ -260,6 +260,8 @@ async def test_without_valid_credentials_every_operation_is_401(
         "user_id": 1,
         "key_id": 1,
         "invitation_id": 1,
+        "webhook_id": 1,
+        "delivery_id": 1,
     }
     wrong = []
     for method, path in _operations(schema):

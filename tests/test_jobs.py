@@ -45,7 +45,8 @@ async def test_the_periodic_jobs_are_registered_with_their_schedules(settings: S
         "privacy.retention": "30 19 * * *",
         "idempotency.purge": "0 20 * * *",
         "webhooks.sim_expiring": "0 0 * * *",  # 07:00 in Vietnam
-        "webhooks.sweep": "* * * * *",
+        "webhooks.purge": "15 20 * * *",
+        "webhooks.sweep": "*/5 * * * *",
     }
     assert "mail.send" in app.tasks and "webhooks.dispatch" in app.tasks
     # With DATABASE_URL (not the embedded server), no nightly backup unless asked for.
@@ -54,6 +55,7 @@ async def test_the_periodic_jobs_are_registered_with_their_schedules(settings: S
         "privacy.retention",
         "idempotency.purge",
         "webhooks.sim_expiring",
+        "webhooks.purge",
         "webhooks.sweep",
     }
 

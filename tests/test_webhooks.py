@@ -529,3 +529,41 @@ def test_payload_json_is_stable(hook_settings: Settings) -> None:
         "timestamp": "2026-12-01T08:00:00Z",
         "data": {"devices": [{}]},
     }
+
+
+def test_retries_wait_longer_each_time_and_stop_after_a_day(settings: Settings) -> None:
+    from devicetrack.webhooks.delivery import next_wait
+
+    runtime = Runtime(settings=settings)
+    waits = [next_wait(runtime, n) for n in range(10)]
+    assert waits[:5] == [timedelta(seconds=s) for s in (10, 50, 250, 1250, 6250)]
+    assert max(waits) == timedelta(hours=8)
+    # The tries a delivery that never succeeds gets in its 24 hours (the last at the end).
+    spent, tries = timedelta(0), 1
+    while spent + waits[tries - 1] < timedelta(hours=24):
+        spent += waits[tries - 1]
+        tries += 1
+    assert tries + 1 == 9, tries
+
+
+async def test_old_messages_are_purged_with_their_deliveries(
+    db: asyncpg.Pool, hook_settings: Settings
+) -> None:
+    sub = await db.fetchval(
+        "INSERT INTO webhook_subscriptions (url, events, secret)"
+        " VALUES ('http://127.0.0.1:9/x', ARRAY['device.registered'], 'whsec_eA==') RETURNING id"
+    )
+    for age in ("31 days", "29 days"):
+        message = await db.fetchval(
+            "INSERT INTO webhook_messages (event_type, data, created_at)"
+            f" VALUES ('device.registered', '{{}}', now() - interval '{age}') RETURNING id"
+        )
+        await db.execute(
+            "INSERT INTO webhook_deliveries (message_id, subscription_id, status)"
+            " VALUES ($1, $2, 'delivered')",
+            message,
+            sub,
+        )
+    outcome = await run_now(Runtime(settings=hook_settings), "webhooks.purge")
+    assert outcome.done and outcome.summary.startswith("1 webhook messages")
+    assert await db.fetchval("SELECT count(*) FROM webhook_deliveries") == 1

@@ -25,7 +25,7 @@ from devicetrack.jobs.runtime import Runtime
 from devicetrack.mail import service as mail
 from devicetrack.webhooks import payloads, targets
 from devicetrack.webhooks import repository as repo
-from devicetrack.webhooks.limits import SIM_EXPIRING_DAYS, SIMS_PER_MESSAGE
+from devicetrack.webhooks.limits import KEEP_DAYS, SIM_EXPIRING_DAYS, SIMS_PER_MESSAGE
 from devicetrack.webhooks.service import DISPATCH_TASK
 from devicetrack.webhooks.values import WebhookEvent
 
@@ -197,3 +197,8 @@ async def sim_expiring(session: AsyncSession, runtime: Runtime, period: str) -> 
         if made is not None:
             messages, sims = messages + 1, sims + count
     return f"{messages} sim.expiring messages naming {sims} SIMs"
+
+
+async def purge(session: AsyncSession, runtime: Runtime, period: str) -> str:
+    removed = await repo.purge_older_than(session, timedelta(days=KEEP_DAYS))
+    return f"{removed} webhook messages older than {KEEP_DAYS} days removed"

@@ -14,6 +14,8 @@ DEVICES_PER_MESSAGE = 500
 SIMS_PER_MESSAGE = 500
 # Days before a SIM's plan ends on which sim.expiring names it.
 SIM_EXPIRING_DAYS = (30, 14, 7, 1)
+# Days a message, its deliveries and their tries are kept (the deliveries listing's reach).
+KEEP_DAYS = 30
 # Subscriptions one owner (an admin, a province, a donor) may hold.
 MAX_SUBSCRIPTIONS = 20
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
@@ -286,6 +286,14 @@ async def owner_of(session: AsyncSession, user_id: int) -> tuple[str, str, str, 
     )
     found = row.first()
     return None if found is None else (found[0], found[1], found[2], found[3])
+
+
+async def purge_older_than(session: AsyncSession, age: timedelta) -> int:
+    """Old messages go, their deliveries and tries with them (ON DELETE CASCADE)."""
+    done = await session.execute(
+        delete(WebhookMessage).where(WebhookMessage.created_at < func.now() - age)
+    )
+    return int(getattr(done, "rowcount", 0) or 0)
 
 
 # ---- sim.expiring ----------------------------------------------------------------------
