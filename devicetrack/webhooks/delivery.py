@@ -62,6 +62,8 @@ async def _send(client: httpx.AsyncClient, due: repo.Due, *, allow_private: bool
         await targets.check(due.url, allow_private=allow_private)
     except targets.TargetRefused as refused:
         return Outcome(None, took(), f"refused: {refused.message}")
+    if due.data is None:
+        return Outcome(None, took(), "the message's events could not be read")
     content = payloads.body(due.event_type, due.created_at, due.data, for_donor=due.for_donor)
     headers = payloads.signed_headers(
         due.secret, payloads.message_id(due.message_id), content, datetime.now(UTC)

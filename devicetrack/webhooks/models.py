@@ -64,13 +64,21 @@ class WebhookMessage(SQLModel, table=True):
     """The outbox: one event to send, written in the transaction of the change."""
 
     __tablename__ = "webhook_messages"
-    __table_args__ = (CheckConstraint(one_of("event_type", WebhookEvent), name="event_type_known"),)
+    __table_args__ = (
+        CheckConstraint(one_of("event_type", WebhookEvent), name="event_type_known"),
+        CheckConstraint("data IS NOT NULL OR event_ids IS NOT NULL", name="has_content"),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     event_type: str
     province_code: str | None = Field(default=None, sa_type=String(2))
     donor_id: int | None = None
-    data: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    # A device event's message names its device_events; its data is built from them before
+    # the first try (repository.BUILD). Other events carry their data from the start.
+    event_ids: list[int] | None = Field(
+        default=None, sa_column=Column(ARRAY(BigInteger), nullable=True)
+    )
+    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     created_at: datetime | None = created_at()
 
 

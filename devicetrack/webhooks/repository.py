@@ -147,10 +147,10 @@ class Due:
     for_donor: bool
     event_type: str
     created_at: datetime
-    data: dict[str, Any]
+    data: dict[str, Any] | None  # None only if its events could not be read
 
 
-_CLAIM = text("""
+_LEASE = text("""
 WITH due AS (
     SELECT d.id FROM webhook_deliveries d
       JOIN webhook_subscriptions s ON s.id = d.subscription_id AND s.active
@@ -159,22 +159,77 @@ WITH due AS (
      ORDER BY d.next_attempt_at, d.id
      LIMIT :limit
        FOR UPDATE OF d SKIP LOCKED
-), leased AS (
-    UPDATE webhook_deliveries d SET lease_until = now() + make_interval(secs => :lease)
-      FROM due WHERE d.id = due.id
-    RETURNING d.id, d.message_id, d.subscription_id, d.attempts, d.retry_until
 )
+UPDATE webhook_deliveries d SET lease_until = now() + make_interval(secs => :lease)
+  FROM due WHERE d.id = due.id
+RETURNING d.id
+""")
+
+# A device event's data, from the events its message names (written by migration 0033's
+# trigger). What a receiver may learn of a device: its tag, kind, the change, its school
+# and donation; a student only as the pseudonymous code, on loans (payloads.view drops even
+# that for donors). Never the event's note (free text) nor its data. Built once: a second
+# worker finds it built (the row lock, then `data IS NULL` again).
+BUILD = text("""
+UPDATE webhook_messages m SET data = built.data
+  FROM (
+    SELECT x.message_id,
+           jsonb_build_object(
+               'province_code', min(x.province_code), 'donor_id', min(x.donor_id),
+               'count', count(*), 'devices', jsonb_agg(x.item ORDER BY x.event_id)) AS data
+      FROM (
+        SELECT m2.id AS message_id, m2.province_code, m2.donor_id, e.id AS event_id,
+               jsonb_strip_nulls(jsonb_build_object(
+                   'asset_tag', d.asset_tag, 'kind', d.kind, 'action', e.action,
+                   'from_status', e.from_status, 'status', e.to_status,
+                   'condition', e.condition, 'donation_id', d.donation_id,
+                   'school_id', e.school_id, 'school_code', sc.code, 'school_name', sc.name,
+                   'student_code', CASE WHEN e.action IN ('assigned', 'returned')
+                                        THEN st.student_code END,
+                   'at', e.at)) AS item
+          FROM webhook_messages m2
+          CROSS JOIN LATERAL unnest(m2.event_ids) AS ids(event_id)
+          JOIN device_events e ON e.id = ids.event_id
+          JOIN devices d ON d.id = e.device_id
+          LEFT JOIN schools sc ON sc.id = e.school_id
+          LEFT JOIN students st ON st.id = e.student_id
+         WHERE m2.id = ANY (CAST(:ids AS bigint[])) AND m2.data IS NULL
+      ) x
+     GROUP BY x.message_id
+  ) built
+ WHERE m.id = built.message_id AND m.data IS NULL
+""")
+
+_LEASED = text("""
 SELECT l.id, l.message_id, l.subscription_id, l.attempts, l.retry_until, s.url, s.secret,
        s.donor_id IS NOT NULL AS for_donor, m.event_type, m.created_at, m.data
-  FROM leased l
+  FROM webhook_deliveries l
   JOIN webhook_subscriptions s ON s.id = l.subscription_id
   JOIN webhook_messages m ON m.id = l.message_id
+ WHERE l.id = ANY (CAST(:ids AS bigint[]))
  ORDER BY l.id
 """)
 
 
 async def claim_due(session: AsyncSession, *, limit: int, lease_seconds: float) -> list[Due]:
-    rows = await session.execute(_CLAIM, {"limit": limit, "lease": lease_seconds})
+    """Lease up to `limit` deliveries due now, build their messages' data where it is
+    still to be built, and return them."""
+    leased = await session.execute(_LEASE, {"limit": limit, "lease": lease_seconds})
+    ids = [int(r[0]) for r in leased]
+    if not ids:
+        return []
+    messages = await session.execute(
+        text(
+            "SELECT DISTINCT message_id FROM webhook_deliveries d"
+            " JOIN webhook_messages m ON m.id = d.message_id"
+            " WHERE d.id = ANY (CAST(:ids AS bigint[])) AND m.data IS NULL"
+        ),
+        {"ids": ids},
+    )
+    unbuilt = [int(r[0]) for r in messages]
+    if unbuilt:
+        await session.execute(BUILD, {"ids": unbuilt})
+    rows = await session.execute(_LEASED, {"ids": ids})
     return [Due(*row) for row in rows]
 
 

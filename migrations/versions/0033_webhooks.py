@@ -14,8 +14,10 @@ Signed webhooks (issue #12 item 6, README "Webhooks"). Four tables:
 
 Device events become messages in a statement-level trigger on `device_events` (its
 transition table): one INSERT … SELECT per statement, so an intake of 100,000 devices makes
-one message per 500 devices of one event, province and donor instead of 100,000, and none
+one message per 500 events of one type, province and donor instead of 100,000, and none
 at all when no subscription wants that event (the trigger's first statement looks). The
+message only names its events (`event_ids`); the worker builds its JSON before the first
+try, so the request pays for grouping ids, not for writing 100,000 JSON objects. The
 other events (donation.created, audit.closed, sim.expiring) are written by the services
 through `webhooks_emit`. Who receives a message is decided once, by `webhooks_match`. Each
 transaction that writes deliveries defers one `webhooks.dispatch` job through
@@ -81,9 +83,13 @@ CREATE TABLE webhook_messages (
     event_type text NOT NULL,
     province_code varchar(2),
     donor_id integer,
-    data jsonb NOT NULL,
+    -- A device event's message names its device_events; its data is built before the
+    -- first try. The other events carry their data from the start.
+    event_ids bigint[],
+    data jsonb,
     created_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT ck_webhook_messages_event_type_known CHECK (event_type IN ({EVENTS}))
+    CONSTRAINT ck_webhook_messages_event_type_known CHECK (event_type IN ({EVENTS})),
+    CONSTRAINT ck_webhook_messages_has_content CHECK (data IS NOT NULL OR event_ids IS NOT NULL)
 );
 
 CREATE TABLE webhook_deliveries (
@@ -175,11 +181,12 @@ BEGIN
     RETURN made;
 END $$;
 
--- Device events → messages, set-based: one per event type, province, donor and
--- {PER_MESSAGE} devices. The status-changing actions without an event type of their own
--- are device.status_changed; upkeep that leaves the status (wiped, edited, audited, a SIM
--- installed) sends nothing. A student appears only as the pseudonymous code, on loans;
--- delivery drops it for donors (webhooks/payloads.py). Never the event's note (free text).
+-- Device events → messages, set-based: one per event type, province, donor and block of
+-- {PER_MESSAGE} event ids, each naming its events. The body is built from those events by
+-- the worker before the first try (webhooks/repository.py BUILD), off the request's path.
+-- The status-changing actions without an event type of their own are
+-- device.status_changed; upkeep that leaves the status (wiped, edited, audited, a SIM
+-- installed) sends nothing.
 CREATE FUNCTION webhooks_from_device_events() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     made bigint[];
@@ -188,41 +195,21 @@ BEGIN
         RETURN NULL;
     END IF;
     WITH typed AS (
-        SELECT e.*,
+        SELECT e.id, e.device_id,
                CASE WHEN e.action IN ('registered', 'allocated', 'received', 'assigned',
                                       'returned') THEN 'device.' || e.action
                     WHEN e.from_status IS DISTINCT FROM e.to_status THEN 'device.status_changed'
                END AS event_type
           FROM added e
-    ), wanted AS (
-        SELECT t.* FROM typed t
-         WHERE t.event_type IN (SELECT unnest(events) FROM webhook_subscriptions WHERE active)
-    ), items AS (
-        SELECT w.event_type, d.province_code, d.donor_id, w.id,
-               row_number() OVER (PARTITION BY w.event_type, d.province_code, d.donor_id
-                                  ORDER BY w.id) - 1 AS n,
-               jsonb_strip_nulls(jsonb_build_object(
-                   'asset_tag', d.asset_tag, 'kind', d.kind, 'action', w.action,
-                   'from_status', w.from_status, 'status', w.to_status,
-                   'condition', w.condition, 'donation_id', d.donation_id,
-                   'school_id', w.school_id, 'school_code', sc.code, 'school_name', sc.name,
-                   'student_code', CASE WHEN w.action IN ('assigned', 'returned')
-                                        THEN st.student_code END,
-                   'at', w.at)) AS item
-          FROM wanted w
-          JOIN devices d ON d.id = w.device_id
-          LEFT JOIN schools sc ON sc.id = w.school_id
-          LEFT JOIN students st ON st.id = w.student_id
     ), grouped AS (
-        SELECT event_type, province_code, donor_id, count(*) AS devices,
-               jsonb_agg(item ORDER BY id) AS items
-          FROM items
-         GROUP BY event_type, province_code, donor_id, n / {PER_MESSAGE}
+        SELECT t.event_type, d.province_code, d.donor_id, array_agg(t.id ORDER BY t.id) AS ids
+          FROM typed t
+          JOIN devices d ON d.id = t.device_id
+         WHERE t.event_type IN (SELECT unnest(events) FROM webhook_subscriptions WHERE active)
+         GROUP BY t.event_type, d.province_code, d.donor_id, t.id / {PER_MESSAGE}
     ), inserted AS (
-        INSERT INTO webhook_messages (event_type, province_code, donor_id, data)
-        SELECT g.event_type, g.province_code, g.donor_id,
-               jsonb_build_object('province_code', g.province_code, 'donor_id', g.donor_id,
-                                  'count', g.devices, 'devices', g.items)
+        INSERT INTO webhook_messages (event_type, province_code, donor_id, event_ids)
+        SELECT g.event_type, g.province_code, g.donor_id, g.ids
           FROM grouped g
          WHERE EXISTS (SELECT 1 FROM webhook_subscriptions s
                         WHERE webhooks_match(s, g.event_type, g.province_code, g.donor_id))
