@@ -241,15 +241,14 @@ async def record_attempt(
     duration_ms: int,
     error: str | None,
 ) -> None:
-    session.add(
-        WebhookAttempt(
-            delivery_id=delivery_id,
-            status_code=status_code,
-            duration_ms=duration_ms,
-            error=error,
-        )
+    """A try's record, unless its webhook was deleted while it was being sent."""
+    await session.execute(
+        text(
+            "INSERT INTO webhook_attempts (delivery_id, status_code, duration_ms, error)"
+            " SELECT id, :code, :ms, :error FROM webhook_deliveries WHERE id = :id"
+        ),
+        {"id": delivery_id, "code": status_code, "ms": duration_ms, "error": error},
     )
-    await session.flush()
 
 
 async def delivered(session: AsyncSession, delivery_id: int, status_code: int) -> None:
