@@ -73,6 +73,7 @@ from devicetrack.students.controllers import (
 from devicetrack.web.api_reference import ApiReferencePlugin
 from devicetrack.web.i18n import Translator
 from devicetrack.web.routes import page_or_problem, web_routers
+from devicetrack.webhooks.controllers import WebhookController
 
 API_CONTROLLERS = [
     AuthController,
@@ -107,6 +108,7 @@ API_CONTROLLERS = [
     UserImportController,
     UserAdminController,
     MailController,
+    WebhookController,
 ]
 
 

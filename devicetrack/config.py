@@ -108,6 +108,15 @@ class Settings:
     # `serve` and `demo` run the job worker in their own process unless --no-worker;
     # DEVICETRACK_JOB_CONCURRENCY jobs at once per worker.
     job_concurrency: int = 4
+    # Webhooks (webhooks/): targets on this machine or a private network are refused unless
+    # DEVICETRACK_WEBHOOK_ALLOW_PRIVATE=1 (tests, a province's intranet); a failed try waits
+    # webhook_retry_seconds, ×5 each time (at most 8 h), for webhook_retry_hours; a webhook
+    # failing for webhook_disable_days is disabled and its owner told.
+    webhook_allow_private: bool = False
+    webhook_retry_seconds: int = 10
+    webhook_retry_hours: int = 24
+    webhook_disable_days: int = 3
+    webhook_timeout_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -141,6 +150,9 @@ class Settings:
             ("mail_max_attempts", "DEVICETRACK_MAIL_MAX_ATTEMPTS"),
             ("mail_retry_seconds", "DEVICETRACK_MAIL_RETRY_SECONDS"),
             ("job_concurrency", "DEVICETRACK_JOB_CONCURRENCY"),
+            ("webhook_retry_seconds", "DEVICETRACK_WEBHOOK_RETRY_SECONDS"),
+            ("webhook_retry_hours", "DEVICETRACK_WEBHOOK_RETRY_HOURS"),
+            ("webhook_disable_days", "DEVICETRACK_WEBHOOK_DISABLE_DAYS"),
         ):
             if env.get(key):
                 values[name] = int(env[key])
@@ -163,6 +175,11 @@ class Settings:
             values["cookie_secure"] = secure in {"1", "true", "yes"}
         if env.get("DEVICETRACK_SMTP_URL"):
             values["smtp_url"] = env["DEVICETRACK_SMTP_URL"]
+        if env.get("DEVICETRACK_WEBHOOK_ALLOW_PRIVATE"):
+            allow = env["DEVICETRACK_WEBHOOK_ALLOW_PRIVATE"].lower()
+            values["webhook_allow_private"] = allow in {"1", "true", "yes", "on"}
+        if env.get("DEVICETRACK_WEBHOOK_TIMEOUT_SECONDS"):
+            values["webhook_timeout_seconds"] = float(env["DEVICETRACK_WEBHOOK_TIMEOUT_SECONDS"])
         if env.get("DEVICETRACK_MAIL_FROM"):
             values["mail_from"] = env["DEVICETRACK_MAIL_FROM"]
         values.update(overrides)

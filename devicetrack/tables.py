@@ -20,6 +20,12 @@ from devicetrack.regions.models import Commune, Province
 from devicetrack.reports.models import SchoolConnected, SchoolCounts, SchoolSeen, StockCounts
 from devicetrack.schools.models import Enrolment, School
 from devicetrack.students.models import Assignment, Consent, Student
+from devicetrack.webhooks.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookMessage,
+    WebhookSubscription,
+)
 
 __all__ = [
     "Allocation",
@@ -59,5 +65,9 @@ __all__ = [
     "TagSequence",
     "User",
     "UserSchool",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookMessage",
+    "WebhookSubscription",
     "metadata",
 ]

@@ -13,8 +13,12 @@ The periodic jobs (Vietnam time; each does its work once per period, jobs/period
     digests.overdue_loans Mondays 07:00 loans past their due date
     digests.audits_due    1st of month  schools with no audit in 180 days
     digests.donor_impact  1st of quarter  each donor's impact report (PDF)
+    webhooks.purge        daily 03:15   webhook messages older than 30 days deleted
+    webhooks.sim_expiring daily 07:00   sim.expiring webhooks (plans ending in 30/14/7/1 days)
 
-Tasks run on demand: mail.send (each email, retried with a growing wait)."""
+Tasks run on demand: mail.send (each email, retried with a growing wait), webhooks.dispatch
+(the deliveries due, deferred in the transaction that wrote them; webhooks.sweep runs it
+every five minutes too)."""
 
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ from devicetrack.mail import tasks as mail_tasks
 from devicetrack.mail.render import Translate
 from devicetrack.students.retention import sweep_retention
 from devicetrack.web.i18n import Translator
+from devicetrack.webhooks import tasks as webhook_tasks
 
 
 def mail_language(lang: str) -> Translate:
@@ -102,6 +107,8 @@ PERIODIC: tuple[PeriodicJob, ...] = (
     ),
     # Digests by email, each reader's words from the pages' catalogue (as mail's).
     *digest_jobs(Translator),
+    webhook_tasks.SIM_EXPIRING,
+    webhook_tasks.PURGE,
 )
 
 
@@ -112,7 +119,11 @@ def periodic_jobs(runtime: Runtime) -> list[PeriodicJob]:
 def build(runtime: Runtime) -> procrastinate.App:
     return build_app(
         runtime,
-        [mail_tasks.registrar(mail_language), accounts_tasks.registrar()],
+        [
+            mail_tasks.registrar(mail_language),
+            accounts_tasks.registrar(),
+            webhook_tasks.registrar(),
+        ],
         periodic_jobs(runtime),
     )
 

@@ -1,6 +1,6 @@
 """Bulk intake benchmark: the HTTP API against a raw asyncpg COPY of the same rows.
 
-    uv run python scripts/bench_intake.py [--devices 100000]
+    uv run python scripts/bench_intake.py [--devices 100000] [--webhooks on|off|subscribed]
 
 Generates a valid CSV (a realistic mix: laptops, desktops, tablets, smartphones with
 valid IMEIs, and a third SIMs with ICCIDs and phone numbers), starts a server on
@@ -8,6 +8,11 @@ valid IMEIs, and a third SIMs with ICCIDs and phone numbers), starts a server on
 /api/v1/donations/{id}/devices, then in the same run COPYs the same rows into a scratch
 table with asyncpg's copy_records_to_table. Prints both rates, the ratio (target ≥ 40%)
 and the server's peak memory (target ≤ 500 MB).
+
+`--webhooks` (migration 0033's outbox trigger on device_events): `on` (the default) as
+installed, with no subscription; `off` disables the trigger (the intake as before webhooks);
+`subscribed` adds an admin's subscription to device.registered, so the intake writes its
+outbox (one message per 500 devices) in its transaction.
 """
 
 from __future__ import annotations
@@ -199,6 +204,20 @@ async def indexed_copy_rate(url: str, rows: list[list[str]]) -> float:
         await conn.close()
 
 
+async def set_webhooks(url: str, mode: str) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        if mode == "off":
+            await conn.execute("ALTER TABLE device_events DISABLE TRIGGER webhooks_device_events")
+        elif mode == "subscribed":
+            await conn.execute(
+                "INSERT INTO webhook_subscriptions (url, events, secret)"
+                " VALUES ('http://127.0.0.1:9/bench', ARRAY['device.registered'], 'whsec_YmVuY2g=')"
+            )
+    finally:
+        await conn.close()
+
+
 async def api_rate(base: str, token: str, data: bytes, n: int) -> float:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=600) as client:
@@ -239,12 +258,14 @@ async def api_rate(base: str, token: str, data: bytes, n: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--devices", type=int, default=100_000)
+    parser.add_argument("--webhooks", choices=("on", "off", "subscribed"), default="on")
     args = parser.parse_args()
     rows = make_rows(args.devices)
     data = to_csv(rows)
-    print(f"devices: {args.devices}, CSV size: {len(data) / 1e6:.1f} MB")
+    print(f"devices: {args.devices}, CSV size: {len(data) / 1e6:.1f} MB, webhooks {args.webhooks}")
     with bench_database() as url, running_server(url) as (base, proc):
         token = asyncio.run(admin_token(url))
+        asyncio.run(set_webhooks(url, args.webhooks))
         api = asyncio.run(api_rate(base, token, data, args.devices))
         raw = asyncio.run(raw_copy_rate(url, rows))
         indexed = asyncio.run(indexed_copy_rate(url, rows))

@@ -102,7 +102,28 @@ async def _world(client, factory, db):
                 },
             )
         ).json()
+        # A webhook of the province and a delivery of it (written in SQL: the API refuses a
+        # target it cannot resolve, and these tests make no requests out).
+        webhook = await db.fetchval(
+            "INSERT INTO webhook_subscriptions (url, events, secret, province_code)"
+            " VALUES ($1, ARRAY['device.registered'], 'whsec_dGVzdA==', $2) RETURNING id",
+            f"https://hooks.example.org/{side}",
+            province,
+        )
+        message = await db.fetchval(
+            "INSERT INTO webhook_messages (event_type, province_code, data)"
+            " VALUES ('device.registered', $1, '{}') RETURNING id",
+            province,
+        )
+        delivery = await db.fetchval(
+            "INSERT INTO webhook_deliveries (message_id, subscription_id, status)"
+            " VALUES ($1, $2, 'failed') RETURNING id",
+            message,
+            webhook,
+        )
         world[side] = {
+            "webhook_id": webhook,
+            "delivery_id": delivery,
             "school_id": school,
             "donor_id": donor,
             "donation_id": donation["id"],
@@ -239,6 +260,8 @@ async def test_without_valid_credentials_every_operation_is_401(
         "user_id": 1,
         "key_id": 1,
         "invitation_id": 1,
+        "webhook_id": 1,
+        "delivery_id": 1,
     }
     wrong = []
     for method, path in _operations(schema):

@@ -48,8 +48,11 @@ async def test_the_periodic_jobs_are_registered_with_their_schedules(settings: S
         "digests.overdue_loans": "0 0 * * 1",
         "digests.audits_due": "0 0 1 * *",
         "digests.donor_impact": "0 0 1 1,4,7,10 *",
+        "webhooks.sim_expiring": "0 0 * * *",  # 07:00 in Vietnam
+        "webhooks.purge": "15 20 * * *",
+        "webhooks.sweep": "*/5 * * * *",
     }
-    assert "mail.send" in app.tasks
+    assert "mail.send" in app.tasks and "webhooks.dispatch" in app.tasks
     # With DATABASE_URL (not the embedded server), no nightly backup unless asked for.
     app = build(Runtime(settings=settings, embedded=False))
     assert {p.task.name for p in app.periodic_registry.periodic_tasks.values()} == {
@@ -59,6 +62,9 @@ async def test_the_periodic_jobs_are_registered_with_their_schedules(settings: S
         "digests.overdue_loans",
         "digests.audits_due",
         "digests.donor_impact",
+        "webhooks.sim_expiring",
+        "webhooks.purge",
+        "webhooks.sweep",
     }
 
 

@@ -32,6 +32,7 @@ from devicetrack.labels.values import TemplateName
 from devicetrack.mail.values import MailStatus, Transport
 from devicetrack.schools.values import SchoolLevel
 from devicetrack.students.values import ConsentMethod, ConsentSubject, PriorityFlag, StudentStatus
+from devicetrack.webhooks.values import DeliveryStatus, WebhookEvent
 from tests.factories import Factory, assert_problem
 from tests.lifecycle_helpers import API, make_scene
 from tests.web_helpers import browser, form
@@ -69,6 +70,9 @@ COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("digest_opt_outs", "digest"): Digest,
     ("mail_messages", "status"): MailStatus,
     ("mail_messages", "transport"): Transport,
+    ("webhook_subscriptions", "events"): WebhookEvent,
+    ("webhook_messages", "event_type"): WebhookEvent,
+    ("webhook_deliveries", "status"): DeliveryStatus,
 }
 # Lists that are not stored in a column of their own.
 NOT_STORED: set[type[StrEnum]] = {TemplateName, ScanOutcome, InvitationStatus}

@@ -46,6 +46,7 @@ from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
 from devicetrack.schools.repository import visible_schools
 from devicetrack.students.service import sees_personal_data
+from devicetrack.webhooks import service as webhooks
 
 FREEZE_EXPECTED = """
 INSERT INTO audit_expected (audit_id, device_id, status_at_start)
@@ -480,6 +481,18 @@ async def close(session: AsyncSession, principal: Principal, audit_id: int) -> A
     audit.closed_by = principal.user_id or None
     audit.result = msgspec.to_builtins(result)
     await session.flush()
+    await webhooks.audit_closed(
+        session,
+        audit_id=audit_id,
+        school={"id": school.id, "code": school.code, "name": school.name},
+        province_code=school.province_code,
+        counts={
+            "found": len(result.found),
+            "missing": len(result.missing),
+            "unexpected": len(result.unexpected),
+            "on_loan": len(result.on_loan),
+        },
+    )
     return await read(session, principal, audit_id)
 
 

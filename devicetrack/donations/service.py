@@ -40,6 +40,7 @@ from devicetrack.donors.schemas import DonorRead, DonorUpdate
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from devicetrack.i18n import N_
 from devicetrack.regions import repository as regions
+from devicetrack.webhooks import service as webhooks
 
 
 def _lines(pledged: list[PledgedLineIn]) -> list[dict[str, Any]]:
@@ -159,7 +160,17 @@ async def create_donation(
             ) from None
         raise
     assert donation.id is not None
-    await repo.replace_lines(session, donation.id, _lines(data.pledged))
+    lines = _lines(data.pledged)
+    await repo.replace_lines(session, donation.id, lines)
+    await webhooks.donation_created(
+        session,
+        donation_id=donation.id,
+        donor_id=donation.donor_id,
+        province_code=donation.province_code,
+        reference=donation.reference,
+        received_on=donation.received_on,
+        pledged=lines,
+    )
     return await _read(session, donation)
 
 

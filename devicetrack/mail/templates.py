@@ -77,6 +77,12 @@ DIGEST_DONOR = MailTemplate(
     ),
 )
 
+WEBHOOK_DISABLED = MailTemplate(
+    name="webhook_disabled",
+    subject=N_("Your devicetrack webhook was turned off"),
+    fields=frozenset({"full_name", "url", "webhook_id", "days"}),
+)
+
 TEMPLATES: dict[str, MailTemplate] = {
     t.name: t
     for t in (
@@ -87,5 +93,6 @@ TEMPLATES: dict[str, MailTemplate] = {
         DIGEST_LOANS,
         DIGEST_AUDITS,
         DIGEST_DONOR,
+        WEBHOOK_DISABLED,
     )
 }
