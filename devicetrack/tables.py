@@ -11,6 +11,7 @@ from devicetrack.db.base import metadata
 from devicetrack.devices.models import Device, DeviceEvent
 from devicetrack.donations.models import Donation, LabelBatch, PledgedLine, TagSequence
 from devicetrack.donors.models import Donor
+from devicetrack.evidence.models import Evidence
 from devicetrack.idempotency.models import IdempotencyKey
 from devicetrack.jobs.models import JobRun
 from devicetrack.mail.models import MailMessage
@@ -36,6 +37,7 @@ __all__ = [
     "Donation",
     "Donor",
     "Enrolment",
+    "Evidence",
     "IdempotencyKey",
     "Invitation",
     "JobRun",

@@ -1,0 +1,242 @@
+"""Evidence of a handover, a loan or a consent: a signature drawn on the phone, or a photo
+of the signed paper, kept in PostgreSQL with the record it proves.
+
+Who may add or read it is who may read the record, and no more:
+- a loan's or a consent's evidence names a student (a guardian's signature, a page with the
+  child's name): the school's staff and admins only; province officers and donors get 404,
+  as if there were none;
+- an allocation's (the handover minutes signed by both parties): those who see the
+  allocation (the province's officers, the school's staff, admins), never donors.
+
+What is stored is decided by the content, not the name or declared type: a JPEG or a PNG
+(first bytes), which Pillow decodes whole (in a worker thread) — a file that only starts
+like a PNG, HTML or SVG behind it, is refused; at most 5 MiB and 40 megapixels. It is sent
+back as an attachment with `nosniff` and a CSP that runs nothing (custody/controllers.py),
+so a browser never treats it as a page."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devicetrack.allocations import service as allocations
+from devicetrack.auth.principal import Principal
+from devicetrack.common.workers import off_loop
+from devicetrack.devices.photos import image_type
+from devicetrack.errors import FieldError, NotFound, PayloadTooLarge, ValidationFailed
+from devicetrack.evidence import repository as repo
+from devicetrack.evidence.limits import MAX_BYTES, MAX_PIXELS
+from devicetrack.evidence.models import Evidence
+from devicetrack.evidence.schemas import EvidenceFields, EvidenceRead
+from devicetrack.i18n import N_, Message
+from devicetrack.students import assignments
+from devicetrack.students import service as students
+from devicetrack.students.models import Consent
+
+# At most this many pieces of evidence are drawn into a printed record.
+MAX_ON_PAPER = 6
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The record a piece of evidence proves, once the caller may read it."""
+
+    school_id: int
+    allocation_id: int | None = None
+    assignment_id: int | None = None
+    consent_id: int | None = None
+    student_id: int | None = None
+
+    def where(self) -> ColumnElement[bool]:
+        if self.allocation_id is not None:
+            return repo.of_allocation(self.allocation_id)
+        if self.assignment_id is not None:
+            return repo.of_assignment(self.assignment_id)
+        assert self.consent_id is not None
+        return repo.of_consent(self.consent_id)
+
+
+async def allocation_owner(
+    session: AsyncSession, principal: Principal, allocation_id: int
+) -> Owner:
+    if principal.is_donor:
+        raise NotFound(N_("No allocation {id}."), id=allocation_id)
+    allocation = await allocations.read_allocation(session, principal, allocation_id)
+    return Owner(school_id=allocation.school_id, allocation_id=allocation_id)
+
+
+async def assignment_owner(
+    session: AsyncSession, principal: Principal, assignment_id: int
+) -> Owner:
+    if not (principal.is_admin or principal.is_school_staff):  # donors, officers: never
+        raise NotFound(N_("No assignment {id}."), id=assignment_id)
+    loan = await assignments.get_assignment(session, principal, assignment_id)
+    if not students.sees_personal_data(principal, loan.school_id):
+        raise NotFound(N_("No assignment {id}."), id=assignment_id)
+    return Owner(school_id=loan.school_id, assignment_id=assignment_id, student_id=loan.student_id)
+
+
+async def consent_owner(session: AsyncSession, principal: Principal, consent_id: int) -> Owner:
+    consent = None
+    if principal.is_admin or principal.is_school_staff:  # donors, officers: never
+        consent = await session.get(Consent, consent_id)
+    if consent is None:
+        raise NotFound(N_("No consent {id}."), id=consent_id)
+    student, _ = await students.get_student(session, principal, consent.student_id)
+    if not students.sees_personal_data(principal, student.school_id):
+        raise NotFound(N_("No consent {id}."), id=consent_id)
+    return Owner(school_id=student.school_id, consent_id=consent_id, student_id=student.id)
+
+
+OWNERS: dict[str, Callable[[AsyncSession, Principal, int], Any]] = {
+    "allocation": allocation_owner,
+    "assignment": assignment_owner,
+    "consent": consent_owner,
+}
+
+
+# ---- the content --------------------------------------------------------------------
+
+
+def too_large(size: int) -> PayloadTooLarge:
+    mib = f"{MAX_BYTES / (1024 * 1024):g}"
+    return PayloadTooLarge(
+        N_("The signature or photo is larger than {mib} MiB; take the photo again smaller."),
+        errors=[FieldError(field="file", message=Message(N_("larger than {mib} MiB"), mib=mib))],
+        extra={"limit": "max_evidence_bytes", "max": MAX_BYTES, "size": size},
+        mib=mib,
+    )
+
+
+def inspect(data: bytes) -> tuple[str, int, int]:
+    """(media type, width, height) of a JPEG or PNG, decoded whole: refused when it is
+    another type (415), too big, or does not decode (a file that only starts like an
+    image). Blocking: run it in a worker thread."""
+    from PIL import Image
+
+    if len(data) > MAX_BYTES:
+        raise too_large(len(data))
+    kind = image_type(data)
+    try:
+        plugin = "JPEG" if kind == "image/jpeg" else "PNG"
+        with Image.open(io.BytesIO(data), formats=[plugin]) as im:
+            width, height = im.size
+            if width * height > MAX_PIXELS:
+                raise ValidationFailed(
+                    N_("The image has more than {n} megapixels; send a smaller one."),
+                    errors=[FieldError(field="file", message=N_("too many pixels"))],
+                    n=MAX_PIXELS // 1_000_000,
+                )
+            im.load()  # every pixel: a truncated or forged file fails here
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ValidationFailed(
+            N_("The file is not a readable JPEG or PNG image; take the photo again."),
+            errors=[FieldError(field="file", message=N_("not a readable image"))],
+        ) from None
+    return kind, width, height
+
+
+# ---- adding, listing, reading -------------------------------------------------------
+
+
+def _read(row: Any) -> EvidenceRead:
+    return EvidenceRead(
+        id=row.id,
+        kind=row.kind,
+        media_type=row.media_type,
+        width=row.width,
+        height=row.height,
+        size_bytes=row.size_bytes,
+        created_at=row.created_at,
+        url=f"/api/v1/evidence/{row.id}",
+        allocation_id=row.allocation_id,
+        assignment_id=row.assignment_id,
+        consent_id=row.consent_id,
+        signer=row.signer,
+    )
+
+
+async def add(
+    session: AsyncSession,
+    principal: Principal,
+    owner: Owner,
+    data: bytes,
+    fields: EvidenceFields,
+) -> EvidenceRead:
+    """Keep `data` (checked by its content) as evidence of the owner's record."""
+    if not data:
+        raise ValidationFailed(
+            N_("Send the signature or photo as the multipart field `file`."),
+            errors=[FieldError(field="file", message=N_("missing"))],
+        )
+    if len(data) > MAX_BYTES:
+        raise too_large(len(data))
+    media_type, width, height = await off_loop(inspect, data)
+    row = await repo.add(
+        session,
+        Evidence(
+            school_id=owner.school_id,
+            allocation_id=owner.allocation_id,
+            assignment_id=owner.assignment_id,
+            consent_id=owner.consent_id,
+            student_id=owner.student_id,
+            kind=fields.kind,
+            media_type=media_type,
+            width=width,
+            height=height,
+            signer=fields.signer,
+            content=data,
+            created_by=principal.user_id or None,
+        ),
+    )
+    found = await repo.one(session, row.id or 0)
+    assert found is not None
+    return _read(found)
+
+
+async def list_for(session: AsyncSession, owner: Owner) -> list[EvidenceRead]:
+    return [_read(row) for row in await repo.listed(session, owner.where())]
+
+
+async def list_of_student(
+    session: AsyncSession, principal: Principal, student_id: int
+) -> list[EvidenceRead]:
+    """Every piece of evidence of a student's loans and consents (their page), for those
+    who see the student's personal data; nothing for anyone else."""
+    student, _ = await students.get_student(session, principal, student_id)
+    if not students.sees_personal_data(principal, student.school_id):
+        return []
+    return [_read(row) for row in await repo.listed(session, repo.of_student(student_id))]
+
+
+async def download(
+    session: AsyncSession, principal: Principal, evidence_id: int
+) -> tuple[EvidenceRead, bytes]:
+    """A piece of evidence and its content, for those who may read its record (404 for
+    anyone else, as for one that does not exist)."""
+    row = await repo.one(session, evidence_id)
+    if row is None:
+        raise NotFound(N_("No evidence {id}."), id=evidence_id)
+    try:
+        if row.allocation_id is not None:
+            await allocation_owner(session, principal, row.allocation_id)
+        elif row.assignment_id is not None:
+            await assignment_owner(session, principal, row.assignment_id)
+        else:
+            await consent_owner(session, principal, row.consent_id)
+    except NotFound:
+        raise NotFound(N_("No evidence {id}."), id=evidence_id) from None
+    data = await repo.content(session, evidence_id)
+    assert data is not None
+    return _read(row), data
+
+
+async def pictures_of(session: AsyncSession, owner: Owner) -> list[tuple[str, str | None, bytes]]:
+    """(kind, signer, content) of the first pieces of evidence, for a printed record (the
+    caller has been allowed to read the record)."""
+    return await repo.images_of(session, owner.where(), MAX_ON_PAPER)
