@@ -25,6 +25,7 @@ from devicetrack.devices.values import (
     DeviceStatus,
 )
 from devicetrack.donors.values import DonorKind
+from devicetrack.evidence.values import EvidenceKind
 from devicetrack.idempotency.values import Kept
 from devicetrack.labels.templates import TEMPLATES
 from devicetrack.labels.values import TemplateName
@@ -67,6 +68,7 @@ COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("invitations", "locale"): Locale,
     ("mail_messages", "status"): MailStatus,
     ("mail_messages", "transport"): Transport,
+    ("evidence", "kind"): EvidenceKind,
 }
 # Lists that are not stored in a column of their own.
 NOT_STORED: set[type[StrEnum]] = {TemplateName, ScanOutcome, InvitationStatus}

@@ -21,18 +21,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.allocations import service as allocations
+from devicetrack.allocations.schemas import AllocationSummary
 from devicetrack.auth.principal import Principal
 from devicetrack.common.workers import off_loop
 from devicetrack.devices.photos import image_type
-from devicetrack.errors import FieldError, NotFound, PayloadTooLarge, ValidationFailed
+from devicetrack.errors import (
+    FieldError,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+    field_error_of,
+)
 from devicetrack.evidence import repository as repo
 from devicetrack.evidence.limits import MAX_BYTES, MAX_PIXELS
 from devicetrack.evidence.models import Evidence
 from devicetrack.evidence.schemas import EvidenceFields, EvidenceRead
+from devicetrack.evidence.values import EvidenceKind
 from devicetrack.i18n import N_, Message
 from devicetrack.students import assignments
 from devicetrack.students import service as students
@@ -40,6 +49,8 @@ from devicetrack.students.models import Consent
 
 # At most this many pieces of evidence are drawn into a printed record.
 MAX_ON_PAPER = 6
+# A school's allocations read to find its latest ones.
+MAX_ALLOCATIONS = 10_000
 
 
 @dataclass(frozen=True)
@@ -141,6 +152,17 @@ def inspect(data: bytes) -> tuple[str, int, int]:
     return kind, width, height
 
 
+def fields_of(values: dict[str, Any]) -> EvidenceFields:
+    """The text fields (empty ones left out) as EvidenceFields, or a refusal naming one."""
+    given = {k: v.strip() for k, v in values.items() if isinstance(v, str) and v.strip()}
+    try:
+        return msgspec.convert(given, EvidenceFields)
+    except msgspec.ValidationError as exc:
+        raise ValidationFailed(
+            N_("Some fields need another look."), errors=[field_error_of(exc)]
+        ) from None
+
+
 # ---- adding, listing, reading -------------------------------------------------------
 
 
@@ -240,3 +262,47 @@ async def pictures_of(session: AsyncSession, owner: Owner) -> list[tuple[str, st
     """(kind, signer, content) of the first pieces of evidence, for a printed record (the
     caller has been allowed to read the record)."""
     return await repo.images_of(session, owner.where(), MAX_ON_PAPER)
+
+
+# ---- for the pages ------------------------------------------------------------------
+
+
+async def add_pieces(
+    session: AsyncSession,
+    principal: Principal,
+    owner: Owner,
+    pieces: list[tuple[EvidenceKind, bytes]],
+    signer: str | None,
+) -> list[EvidenceRead]:
+    """A page's signature pad and photo of the signed paper, each kept if given."""
+    fields = fields_of({"signer": signer})
+    return [
+        await add(session, principal, owner, data, EvidenceFields(kind=kind, signer=fields.signer))
+        for kind, data in pieces
+    ]
+
+
+async def shown_with_loan(
+    session: AsyncSession, principal: Principal, assignment_id: int
+) -> list[EvidenceRead]:
+    """A loan's evidence beside it on a page: none for those who may not read it."""
+    try:
+        return await list_for(session, await assignment_owner(session, principal, assignment_id))
+    except NotFound:
+        return []
+
+
+async def handovers(
+    session: AsyncSession, principal: Principal, school_id: int, limit: int = 5
+) -> list[tuple[AllocationSummary, list[EvidenceRead]]]:
+    """The school's latest allocations, each with its handover evidence (the receive page:
+    sign the minutes as the devices arrive)."""
+    if principal.is_donor:
+        return []
+    found = await allocations.list_allocations(
+        session, principal, school_id=school_id, after_id=None, limit=MAX_ALLOCATIONS
+    )
+    return [
+        (a, await list_for(session, Owner(school_id=a.school_id, allocation_id=a.id)))
+        for a in reversed(found[-limit:])
+    ]

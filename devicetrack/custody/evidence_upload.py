@@ -5,28 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request, Response
 from litestar.datastructures import UploadFile
 
-from devicetrack.errors import FieldError, ValidationFailed, field_error_of
+from devicetrack.custody.evidence import fields_of
+from devicetrack.errors import FieldError, ValidationFailed
 from devicetrack.evidence.limits import MAX_BYTES
 from devicetrack.evidence.schemas import EvidenceFields, EvidenceRead
 from devicetrack.i18n import N_
 
 # The multipart body around one image: its headers and the other fields.
 BODY_BYTES = MAX_BYTES * 2 + 64 * 1024
-
-
-def fields_of(values: dict[str, Any]) -> EvidenceFields:
-    """The text fields (empty ones left out) as EvidenceFields, or a refusal naming one."""
-    given = {k: v.strip() for k, v in values.items() if isinstance(v, str) and v.strip()}
-    try:
-        return msgspec.convert(given, EvidenceFields)
-    except msgspec.ValidationError as exc:
-        raise ValidationFailed(
-            N_("Some fields need another look."), errors=[field_error_of(exc)]
-        ) from None
 
 
 async def read_evidence(request: Request[Any, Any, Any]) -> tuple[bytes, EvidenceFields]:

@@ -20,6 +20,7 @@ from devicetrack.students import assignments
 from devicetrack.students.schemas import AssignmentCreate, AssignmentReturn
 from devicetrack.web.forms import Form, attempt
 from devicetrack.web.navigation import done
+from devicetrack.web.pages_evidence import FORM_BYTES, lend_signed, return_signed
 from devicetrack.web.render import fragment, page
 
 # Students a lend page lists at once; the search box narrows a big school down.
@@ -131,7 +132,7 @@ class LoanPages(Controller):
     ) -> Response[Any]:
         return await self._lend_page(request, tx, principal, tag, q)
 
-    @post("/lend")
+    @post("/lend", request_max_body_size=FORM_BYTES)
     async def lend(
         self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, tag: str
     ) -> Response[Any]:
@@ -141,7 +142,7 @@ class LoanPages(Controller):
         )
         result: Any = form.refusal(N_("Choose a student."))
         if data is not None:
-            result = await attempt(tx, lambda: assignments.assign(tx, principal, data))
+            result = await attempt(tx, lambda: lend_signed(tx, principal, data, form))
         if isinstance(result, DomainError):
             return await self._lend_page(request, tx, principal, tag, None, result)
         return done(f"/devices/{result.asset_tag}", "Lent.")
@@ -157,7 +158,7 @@ class LoanPages(Controller):
             request, "return.html", principal, device=device, loan=loan, conditions=Condition
         )
 
-    @post("/return")
+    @post("/return", request_max_body_size=FORM_BYTES)
     async def take_back(
         self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, tag: str
     ) -> Response[Any]:
@@ -169,9 +170,7 @@ class LoanPages(Controller):
         )
         result: Any = form.refusal()
         if data is not None:
-            result = await attempt(
-                tx, lambda: assignments.return_device(tx, principal, loan.id, data)
-            )
+            result = await attempt(tx, lambda: return_signed(tx, principal, loan.id, data, form))
         if isinstance(result, DomainError):
             # Back to the form, with the reason and what was chosen (the holder's name too).
             await privacy.record_reads(tx, principal, privacy.route_of(request), [loan])

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
 from devicetrack.common.heavy import heavy_work
+from devicetrack.custody import evidence
 from devicetrack.errors import DomainError, FieldError, ValidationFailed
 from devicetrack.i18n import N_
 from devicetrack.reports.student_record import student_record_pdf
@@ -65,6 +66,7 @@ class StudentPages(Controller):
             student=read,
             consents=await students.list_consents(tx, principal, student_id),
             loans=await assignments.student_assignments(tx, principal, student_id),
+            evidence=await evidence.list_of_student(tx, principal, student_id),
             statuses=StudentStatus,
             methods=ConsentMethod,
             priorities=PriorityFlag,

@@ -51,46 +51,49 @@ def upgrade() -> None:
         sa.Column(
             "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
-        sa.PrimaryKeyConstraint("id", name="pk_evidence"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_evidence")),
         sa.ForeignKeyConstraint(
-            ["school_id"], ["schools.id"], name="fk_evidence_school_id_schools"
+            ["school_id"], ["schools.id"], name=op.f("fk_evidence_school_id_schools")
         ),
         sa.ForeignKeyConstraint(
             ["allocation_id"],
             ["allocations.id"],
-            name="fk_evidence_allocation_id_allocations",
+            name=op.f("fk_evidence_allocation_id_allocations"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["assignment_id"],
             ["assignments.id"],
-            name="fk_evidence_assignment_id_assignments",
+            name=op.f("fk_evidence_assignment_id_assignments"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["consent_id"],
             ["consents.id"],
-            name="fk_evidence_consent_id_consents",
+            name=op.f("fk_evidence_consent_id_consents"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["student_id"], ["students.id"], name="fk_evidence_student_id_students"
+            ["student_id"], ["students.id"], name=op.f("fk_evidence_student_id_students")
         ),
         sa.ForeignKeyConstraint(
-            ["created_by"], ["users.id"], name="fk_evidence_created_by_users", ondelete="SET NULL"
+            ["created_by"],
+            ["users.id"],
+            name=op.f("fk_evidence_created_by_users"),
+            ondelete="SET NULL",
         ),
-        sa.CheckConstraint("kind IN ('signature', 'photo')", name="ck_evidence_kind_known"),
+        sa.CheckConstraint("kind IN ('signature', 'photo')", name=op.f("ck_evidence_kind_known")),
         sa.CheckConstraint(
             "num_nonnulls(allocation_id, assignment_id, consent_id) = 1",
-            name="ck_evidence_one_record",
+            name=op.f("ck_evidence_one_record"),
         ),
         sa.CheckConstraint(
-            "octet_length(content) BETWEEN 1 AND 5242880", name="ck_evidence_content_size"
+            "octet_length(content) BETWEEN 1 AND 5242880", name=op.f("ck_evidence_content_size")
         ),
         sa.CheckConstraint(
-            "media_type ~ '^image/(png|jpeg)$'", name="ck_evidence_media_type_image"
+            "media_type ~ '^image/(png|jpeg)$'", name=op.f("ck_evidence_media_type_image")
         ),
-        sa.CheckConstraint("char_length(signer) <= 200", name="ck_evidence_signer_length"),
+        sa.CheckConstraint("char_length(signer) <= 200", name=op.f("ck_evidence_signer_length")),
     )
     op.create_index("ix_evidence_school_id", "evidence", ["school_id"])
     for column in ("allocation_id", "assignment_id", "consent_id", "student_id"):
