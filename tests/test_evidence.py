@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from litestar.testing import AsyncTestClient
@@ -70,7 +71,7 @@ async def _upload(
     data: bytes,
     name: str = "s.png",
     **fields: str,
-):  # noqa: ANN202
+) -> Any:
     return await client.post(
         f"{API}{path}/evidence",
         headers=caller.headers,
