@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -17,6 +18,8 @@ from pypdf import PdfReader
 
 from tests.factories import Caller, Factory, assert_problem
 from tests.lifecycle_helpers import API, Scene, make_scene
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "paper"
 
 
 def signature_png(width: int = 600, height: int = 200) -> bytes:
@@ -243,6 +246,8 @@ async def test_the_evidence_is_drawn_into_the_agreement_and_the_handover(
     pdf = await client.get(f"{API}/assignments/{r.loan}/agreement.pdf", headers=s.staff_a.headers)
     assert pdf.status_code == 200
     assert _image_xobjects(pdf.content) == 2
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "agreement-signed.pdf").write_bytes(pdf.content)  # to be looked at
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "Lò Văn Pọm" in text and "Chữ ký" in " ".join(text.split())
     await _upload(
