@@ -273,6 +273,9 @@ async def test_erasing_the_student_forgets_their_evidence(
         json={"condition_in": "good", "wiped": True},
     )
     assert back.status_code == 200, back.text
+    exported = await client.get(f"{API}/students/{r.student}/export", headers=s.staff_a.headers)
+    assert exported.status_code == 200, exported.text
+    assert len(exported.json()["evidence"]) == 2  # the loan's and the consent's
     erased = await client.delete(f"{API}/students/{r.student}", headers=s.staff_a.headers)
     assert erased.status_code in (200, 204), erased.text
     left = await db.fetch("SELECT id FROM evidence ORDER BY id")

@@ -40,7 +40,7 @@ from devicetrack.errors import (
 from devicetrack.evidence import repository as repo
 from devicetrack.evidence.limits import MAX_BYTES, MAX_PIXELS
 from devicetrack.evidence.models import Evidence
-from devicetrack.evidence.schemas import EvidenceFields, EvidenceRead
+from devicetrack.evidence.schemas import EvidenceFields, EvidenceRead, evidence_read
 from devicetrack.evidence.values import EvidenceKind
 from devicetrack.i18n import N_, Message
 from devicetrack.students import assignments
@@ -166,23 +166,6 @@ def fields_of(values: dict[str, Any]) -> EvidenceFields:
 # ---- adding, listing, reading -------------------------------------------------------
 
 
-def _read(row: Any) -> EvidenceRead:
-    return EvidenceRead(
-        id=row.id,
-        kind=row.kind,
-        media_type=row.media_type,
-        width=row.width,
-        height=row.height,
-        size_bytes=row.size_bytes,
-        created_at=row.created_at,
-        url=f"/api/v1/evidence/{row.id}",
-        allocation_id=row.allocation_id,
-        assignment_id=row.assignment_id,
-        consent_id=row.consent_id,
-        signer=row.signer,
-    )
-
-
 async def add(
     session: AsyncSession,
     principal: Principal,
@@ -218,11 +201,11 @@ async def add(
     )
     found = await repo.one(session, row.id or 0)
     assert found is not None
-    return _read(found)
+    return evidence_read(found)
 
 
 async def list_for(session: AsyncSession, owner: Owner) -> list[EvidenceRead]:
-    return [_read(row) for row in await repo.listed(session, owner.where())]
+    return [evidence_read(row) for row in await repo.listed(session, owner.where())]
 
 
 async def list_of_student(
@@ -233,7 +216,7 @@ async def list_of_student(
     student, _ = await students.get_student(session, principal, student_id)
     if not students.sees_personal_data(principal, student.school_id):
         return []
-    return [_read(row) for row in await repo.listed(session, repo.of_student(student_id))]
+    return [evidence_read(row) for row in await repo.listed(session, repo.of_student(student_id))]
 
 
 async def download(
@@ -255,7 +238,7 @@ async def download(
         raise NotFound(N_("No evidence {id}."), id=evidence_id) from None
     data = await repo.content(session, evidence_id)
     assert data is not None
-    return _read(row), data
+    return evidence_read(row), data
 
 
 async def pictures_of(session: AsyncSession, owner: Owner) -> list[tuple[str, str | None, bytes]]:

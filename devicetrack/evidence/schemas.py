@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -36,3 +37,21 @@ class EvidenceRead(msgspec.Struct, omit_defaults=True):
 
 class EvidencePage(msgspec.Struct):
     items: list[EvidenceRead]
+
+
+def evidence_read(row: Any) -> EvidenceRead:
+    """A row of evidence.repository.listed (no content) as the API shows it."""
+    return EvidenceRead(
+        id=row.id,
+        kind=row.kind,
+        media_type=row.media_type,
+        width=row.width,
+        height=row.height,
+        size_bytes=row.size_bytes,
+        created_at=row.created_at,
+        url=f"/api/v1/evidence/{row.id}",
+        allocation_id=row.allocation_id,
+        assignment_id=row.assignment_id,
+        consent_id=row.consent_id,
+        signer=row.signer,
+    )
