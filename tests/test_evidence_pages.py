@@ -291,3 +291,32 @@ async def test_the_collect_page_on_a_phone(
         assert (
             await web.get(f"/schools/{scene.school_a}/collect", headers=browser(caller))
         ).status_code == 404
+
+
+async def test_a_consent_keeps_the_photo_of_the_signed_form(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    student = await scene.student(full_name="Lò Thị Mai")
+    staff = browser(scene.staff_a)
+    recorded = await web.post(
+        f"/students/{student['id']}/consents",
+        data=form(scene.staff_a, given_by="Lò Văn Pọm", method="paper", given_at="2025-09-05"),
+        files=_files(photo=photo_jpeg()),
+        headers=staff,
+    )
+    assert recorded.status_code == 303, recorded.text
+    row = await db.fetchrow("SELECT id, consent_id, student_id, kind FROM evidence")
+    consent = await db.fetchval("SELECT id FROM consents")
+    assert (row["consent_id"], row["student_id"], row["kind"]) == (consent, student["id"], "photo")
+    page = await web.get(f"/students/{student['id']}", headers=staff)
+    assert f'src="/evidence/{row["id"]}"' in page.text
+    # An SVG as the photo: the consent is not recorded either.
+    refused = await web.post(
+        f"/students/{student['id']}/consents",
+        data=form(scene.staff_a, given_by="Lò Văn Pọm", method="paper", given_at="2025-09-06"),
+        files={"photo": ("c.svg", b"<svg onload='alert(1)'/>", "image/svg+xml")},
+        headers=staff,
+    )
+    assert refused.status_code == 415
+    assert await db.fetchval("SELECT count(*) FROM consents") == 1

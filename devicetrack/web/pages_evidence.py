@@ -20,7 +20,14 @@ from devicetrack.evidence.values import EvidenceKind
 from devicetrack.i18n import N_
 from devicetrack.schools import service as schools
 from devicetrack.students import assignments
-from devicetrack.students.schemas import AssignmentCreate, AssignmentRead, AssignmentReturn
+from devicetrack.students import service as students
+from devicetrack.students.schemas import (
+    AssignmentCreate,
+    AssignmentRead,
+    AssignmentReturn,
+    ConsentCreate,
+    ConsentRead,
+)
 from devicetrack.web.forms import Form, attempt
 from devicetrack.web.navigation import done
 from devicetrack.web.render import page
@@ -75,6 +82,16 @@ async def return_signed(
     loan = await assignments.return_device(tx, principal, loan_id, data)
     await keep(tx, principal, await evidence.assignment_owner(tx, principal, loan_id), pieces, form)
     return loan
+
+
+async def consent_signed(
+    tx: AsyncSession, principal: Principal, student_id: int, data: ConsentCreate, form: Form
+) -> ConsentRead:
+    """Record a consent, keeping the form's signature and photo of the signed paper."""
+    pieces = pieces_of(form)
+    consent = await students.add_consent(tx, principal, student_id, data)
+    await keep(tx, principal, await evidence.consent_owner(tx, principal, consent.id), pieces, form)
+    return consent
 
 
 async def receive_context(tx: AsyncSession, principal: Principal, school_id: int) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from devicetrack.students.schemas import ConsentCreate, StudentUpdate
 from devicetrack.students.values import ConsentMethod, PriorityFlag, StudentStatus
 from devicetrack.web.forms import Form, attempt
 from devicetrack.web.navigation import done
+from devicetrack.web.pages_evidence import FORM_BYTES, consent_signed
 from devicetrack.web.render import page, translator
 
 
@@ -176,7 +177,7 @@ class StudentPages(Controller):
             headers={"Content-Disposition": f'attachment; filename="student-{student_id}.pdf"'},
         )
 
-    @post("/consents")
+    @post("/consents", request_max_body_size=FORM_BYTES)
     async def add_consent(
         self,
         request: Request[Any, Any, Any],
@@ -189,7 +190,7 @@ class StudentPages(Controller):
         result: Any = form.refusal()
         if data is not None:
             result = await attempt(
-                tx, lambda: students.add_consent(tx, principal, student_id, data)
+                tx, lambda: consent_signed(tx, principal, student_id, data, form)
             )
         if isinstance(result, DomainError):
             # The student's page again, the consent form open with the reason and the values.
