@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 from litestar.testing import AsyncTestClient
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
+from devicetrack.config import Settings
 from tests.factories import Caller, Factory, assert_problem
 from tests.lifecycle_helpers import API, Scene, make_scene
+from tests.live_server import live_server
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "paper"
 
@@ -280,3 +283,48 @@ async def test_erasing_the_student_forgets_their_evidence(
     assert erased.status_code in (200, 204), erased.text
     left = await db.fetch("SELECT id FROM evidence ORDER BY id")
     assert [x["id"] for x in left] == [handover.json()["id"]]
+
+
+# ---- over real HTTP: the app on uvicorn in a process of its own ------------------------
+
+
+async def test_over_real_http_the_limits_and_the_headers_hold(
+    client: AsyncTestClient, db: asyncpg.Pool, factory: Factory, settings: Settings
+) -> None:
+    r = await _loaned(client, db, factory)
+    url = f"{API}/assignments/{r.loan}/evidence"
+    headers = r.scene.staff_a.headers
+    with live_server(settings) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            signed = await http.post(
+                url,
+                headers=headers,
+                files={"file": ("s.png", signature_png(), "image/png")},
+                data={"kind": "signature"},
+            )
+            assert signed.status_code == 201, signed.text
+            got = await http.get(signed.json()["url"], headers=headers)
+            assert got.content == signature_png()
+            assert got.headers["content-type"] == "image/png"
+            assert got.headers["x-content-type-options"] == "nosniff"
+            assert got.headers["content-disposition"].startswith("attachment;")
+            fake = b"\x89PNG\r\n\x1a\n<!doctype html><script>alert(1)</script>"
+            assert_problem(
+                await http.post(url, headers=headers, files={"file": ("x.png", fake, "image/png")}),
+                422,
+            )
+            big = b"\xff\xd8\xff\xe0" + b"\x00" * (5 * 1024 * 1024 + 10)
+            refused = assert_problem(
+                await http.post(url, headers=headers, files={"file": ("b.jpg", big, "image/jpeg")}),
+                413,
+            )
+            assert refused["errors"] == [{"field": "file", "message": "larger than 5 MiB"}]
+            # Far past it: refused by the body's limit before it is all read.
+            huge = b"\xff\xd8\xff\xe0" + b"\x00" * (12 * 1024 * 1024)
+            too_big = await http.post(
+                url, headers=headers, files={"file": ("h.jpg", huge, "image/jpeg")}
+            )
+            assert too_big.status_code == 413
+            assert too_big.headers["content-type"].startswith("application/problem+json")
+            assert (await http.get("/health")).status_code == 200
+    assert await db.fetchval("SELECT count(*) FROM evidence") == 1
