@@ -12,12 +12,24 @@ from typing import Any
 
 import asyncpg
 from litestar.testing import AsyncTestClient
+from PIL import Image
 from python_calamine import CalamineWorkbook
 
 from tests.factories import Caller, Factory, assert_problem
 from tests.lifecycle_helpers import API, Scene, make_scene
 from tests.test_evidence import photo_jpeg, signature_png
 from tests.web_helpers import browser, form
+
+
+def _phone_photo() -> bytes:
+    """A phone's photo of a page: 3000 × 2000, grainy, well over a megabyte."""
+    image = Image.effect_noise((3000, 2000), 40).convert("RGB")
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+PHOTO = _phone_photo()
 
 
 def _files(signature: bytes | None = None, photo: bytes | None = None) -> dict[str, Any]:
@@ -44,7 +56,7 @@ async def test_lending_and_taking_back_keep_the_signature_and_the_photo(
     lent = await web.post(
         f"/devices/{tag}/lend",
         data=form(scene.staff_a, student_id=str(student), condition="good", signer="Lò Văn Pọm"),
-        files=_files(signature_png(), photo_jpeg()),
+        files=_files(signature_png(), PHOTO),
         headers=staff,
     )
     assert lent.status_code == 303, lent.text
@@ -59,7 +71,13 @@ async def test_lending_and_taking_back_keep_the_signature_and_the_photo(
     student_page = await web.get(f"/students/{student}", headers=staff)
     for shown in (device_page, student_page):
         for evidence_id in ids:
-            assert f'src="/evidence/{evidence_id}"' in shown.text
+            assert f'src="/evidence/{evidence_id}?thumb=1"' in shown.text
+    # The page shows a small copy of the photo (a phone's photo is megabytes on 3G).
+    small = await web.get(f"/evidence/{ids[1]}?thumb=1", headers=staff)
+    assert small.status_code == 200 and small.headers["content-type"] == "image/jpeg"
+    assert len(small.content) < len(PHOTO) // 10
+    assert max(Image.open(io.BytesIO(small.content)).size) <= 320
+    assert (await web.get(f"/evidence/{ids[1]}", headers=staff)).content == PHOTO
     image = await web.get(f"/evidence/{ids[0]}", headers=staff)
     assert image.status_code == 200 and image.content == signature_png()
     assert image.headers["x-content-type-options"] == "nosniff"
@@ -125,7 +143,7 @@ async def test_the_receive_page_signs_the_handover(
     [row] = await db.fetch("SELECT id, allocation_id, kind FROM evidence")
     assert (row["allocation_id"], row["kind"]) == (allocation, "signature")
     again = await web.get(signed.headers["location"], headers=staff)
-    assert "Signature kept." in again.text and f'src="/evidence/{row["id"]}"' in again.text
+    assert "Signature kept." in again.text and f'src="/evidence/{row["id"]}?thumb=1"' in again.text
     other = await web.post(
         f"/schools/{scene.school_b}/handover-evidence",
         data=form(scene.staff_a, allocation_id=str(allocation)),
@@ -310,7 +328,7 @@ async def test_a_consent_keeps_the_photo_of_the_signed_form(
     consent = await db.fetchval("SELECT id FROM consents")
     assert (row["consent_id"], row["student_id"], row["kind"]) == (consent, student["id"], "photo")
     page = await web.get(f"/students/{student['id']}", headers=staff)
-    assert f'src="/evidence/{row["id"]}"' in page.text
+    assert f'src="/evidence/{row["id"]}?thumb=1"' in page.text
     # An SVG as the photo: the consent is not recorded either.
     refused = await web.post(
         f"/students/{student['id']}/consents",

@@ -74,7 +74,7 @@ async def test_a_guardian_signs_on_the_phone_and_the_signature_is_kept(
     assert drawn.size == (600, 200)
     inked = sum(drawn.getchannel("A").histogram()[1:])
     assert inked > 500, inked  # strokes, not an empty canvas
-    assert f'src="/evidence/{row["id"]}"' in await page.content()
+    assert f'src="/evidence/{row["id"]}?thumb=1"' in await page.content()
     await check_accessibility(page)
     await shot(page, "device-with-signature")
 

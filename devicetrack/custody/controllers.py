@@ -138,10 +138,11 @@ class EvidenceController(Controller):
         media_type="application/octet-stream",
     )
     async def download(
-        self, tx: AsyncSession, principal: Principal, evidence_id: int
+        self, tx: AsyncSession, principal: Principal, evidence_id: int, thumb: bool = False
     ) -> Response[bytes]:
-        """The image itself, as an attachment (`nosniff`, a CSP that runs nothing)."""
-        read, data = await evidence.download(tx, principal, evidence_id)
+        """The image itself, as an attachment (`nosniff`, a CSP that runs nothing);
+        `thumb=true`: a copy at most 320 pixels on a side, for a list."""
+        read, data = await evidence.download(tx, principal, evidence_id, thumb=thumb)
         return evidence_response(read, data)
 
 

@@ -49,6 +49,10 @@ from devicetrack.students.models import Consent
 
 # At most this many pieces of evidence are drawn into a printed record.
 MAX_ON_PAPER = 6
+# A page's small copy of an image: at most this many pixels on a side; a file this small
+# is sent as it is (a signature from the pad is 5–30 KB).
+THUMB = 320
+THUMB_AS_IS = 64 * 1024
 # A school's allocations read to find its latest ones.
 MAX_ALLOCATIONS = 10_000
 
@@ -219,11 +223,32 @@ async def list_of_student(
     return [evidence_read(row) for row in await repo.listed(session, repo.of_student(student_id))]
 
 
+def thumbnail(data: bytes, media_type: str) -> tuple[bytes, str]:
+    """A small copy for a page (THUMB pixels at most on a side): a phone's photo of a page
+    is megabytes, its thumbnail a few KB on a school's 3G. A small file is sent as it is.
+    Blocking: run it in a worker thread."""
+    from PIL import Image
+
+    if len(data) <= THUMB_AS_IS:
+        return data, media_type
+    with Image.open(
+        io.BytesIO(data), formats=["JPEG" if media_type == "image/jpeg" else "PNG"]
+    ) as im:
+        im.draft("RGB", (THUMB, THUMB))  # a JPEG decodes at 1/2–1/8 scale: fast
+        im.thumbnail((THUMB, THUMB))
+        out = io.BytesIO()
+        if media_type == "image/png":
+            im.save(out, "PNG", optimize=True)
+        else:
+            im.convert("RGB").save(out, "JPEG", quality=80)
+    return out.getvalue(), media_type
+
+
 async def download(
-    session: AsyncSession, principal: Principal, evidence_id: int
+    session: AsyncSession, principal: Principal, evidence_id: int, *, thumb: bool = False
 ) -> tuple[EvidenceRead, bytes]:
-    """A piece of evidence and its content, for those who may read its record (404 for
-    anyone else, as for one that does not exist)."""
+    """A piece of evidence and its content (`thumb`: a small copy of it), for those who may
+    read its record (404 for anyone else, as for one that does not exist)."""
     row = await repo.one(session, evidence_id)
     if row is None:
         raise NotFound(N_("No evidence {id}."), id=evidence_id)
@@ -238,6 +263,9 @@ async def download(
         raise NotFound(N_("No evidence {id}."), id=evidence_id) from None
     data = await repo.content(session, evidence_id)
     assert data is not None
+    if thumb:
+        small, _ = await off_loop(thumbnail, data, row.media_type)
+        return evidence_read(row), small
     return evidence_read(row), data
 
 

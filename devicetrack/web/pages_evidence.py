@@ -106,9 +106,10 @@ class EvidencePages(Controller):
 
     @get("/evidence/{evidence_id:int}")
     async def image(
-        self, tx: AsyncSession, principal: Principal, evidence_id: int
+        self, tx: AsyncSession, principal: Principal, evidence_id: int, thumb: str | None = None
     ) -> Response[bytes]:
-        read, data = await evidence.download(tx, principal, evidence_id)
+        """The image; `?thumb=1` a small copy, as the pages' lists show it."""
+        read, data = await evidence.download(tx, principal, evidence_id, thumb=thumb == "1")
         return evidence_response(read, data)
 
     @post("/schools/{school_id:int}/handover-evidence", request_max_body_size=FORM_BYTES)
