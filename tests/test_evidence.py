@@ -119,6 +119,14 @@ async def test_a_signature_and_a_photo_are_kept_with_the_loan_and_read_back_safe
     assert got.headers["x-content-type-options"] == "nosniff"
     assert "default-src 'none'" in got.headers["content-security-policy"]
     assert "sandbox" in got.headers["content-security-policy"]
+    # Reading a guardian's signature is a read of the child: it is in the access log.
+    logged = await db.fetch("SELECT student_id, route FROM student_access_log ORDER BY id")
+    assert (r.student, f"GET /api/v1/evidence/{body['id']}") in [
+        (x["student_id"], x["route"]) for x in logged
+    ]
+    assert (r.student, f"GET /api/v1/assignments/{r.loan}/evidence") in [
+        (x["student_id"], x["route"]) for x in logged
+    ]
     stored = await db.fetchrow(
         "SELECT school_id, student_id, octet_length(content) AS n FROM evidence WHERE id = $1",
         body["id"],

@@ -81,10 +81,16 @@ class EvidenceController(Controller):
 
     @get("/assignments/{assignment_id:int}/evidence", operation_id="listLoanEvidence")
     async def list_of_loan(
-        self, tx: AsyncSession, principal: Principal, assignment_id: int
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        assignment_id: int,
     ) -> EvidencePage:
         owner = await evidence.assignment_owner(tx, principal, assignment_id)
-        return EvidencePage(items=await evidence.list_for(tx, owner))
+        return EvidencePage(
+            items=await evidence.read_listed(tx, principal, owner, privacy.route_of(request))
+        )
 
     @post(
         "/consents/{consent_id:int}/evidence",
@@ -104,10 +110,16 @@ class EvidenceController(Controller):
 
     @get("/consents/{consent_id:int}/evidence", operation_id="listConsentEvidence")
     async def list_of_consent(
-        self, tx: AsyncSession, principal: Principal, consent_id: int
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        consent_id: int,
     ) -> EvidencePage:
         owner = await evidence.consent_owner(tx, principal, consent_id)
-        return EvidencePage(items=await evidence.list_for(tx, owner))
+        return EvidencePage(
+            items=await evidence.read_listed(tx, principal, owner, privacy.route_of(request))
+        )
 
     @post(
         "/allocations/{allocation_id:int}/evidence",
@@ -127,10 +139,16 @@ class EvidenceController(Controller):
 
     @get("/allocations/{allocation_id:int}/evidence", operation_id="listHandoverEvidence")
     async def list_of_allocation(
-        self, tx: AsyncSession, principal: Principal, allocation_id: int
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        allocation_id: int,
     ) -> EvidencePage:
         owner = await evidence.allocation_owner(tx, principal, allocation_id)
-        return EvidencePage(items=await evidence.list_for(tx, owner))
+        return EvidencePage(
+            items=await evidence.read_listed(tx, principal, owner, privacy.route_of(request))
+        )
 
     @get(
         "/evidence/{evidence_id:int}",
@@ -138,11 +156,18 @@ class EvidenceController(Controller):
         media_type="application/octet-stream",
     )
     async def download(
-        self, tx: AsyncSession, principal: Principal, evidence_id: int, thumb: bool = False
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        evidence_id: int,
+        thumb: bool = False,
     ) -> Response[bytes]:
         """The image itself, as an attachment (`nosniff`, a CSP that runs nothing);
         `thumb=true`: a copy at most 320 pixels on a side, for a list."""
-        read, data = await evidence.download(tx, principal, evidence_id, thumb=thumb)
+        read, data = await evidence.download(
+            tx, principal, evidence_id, route=privacy.route_of(request), thumb=thumb
+        )
         return evidence_response(read, data)
 
 

@@ -43,6 +43,7 @@ from devicetrack.evidence.models import Evidence
 from devicetrack.evidence.schemas import EvidenceFields, EvidenceRead, evidence_read
 from devicetrack.evidence.values import EvidenceKind
 from devicetrack.i18n import N_, Message
+from devicetrack.privacy import service as access_log
 from devicetrack.students import assignments
 from devicetrack.students import service as students
 from devicetrack.students.models import Consent
@@ -203,6 +204,10 @@ async def add(
             created_by=principal.user_id or None,
         ),
     )
+    if owner.student_id is not None:
+        # The answer may name the guardian: a copy kept for a retried request is dropped
+        # when the child is erased.
+        access_log.note_named(session, [owner.student_id])
     found = await repo.one(session, row.id or 0)
     assert found is not None
     return evidence_read(found)
@@ -210,6 +215,17 @@ async def add(
 
 async def list_for(session: AsyncSession, owner: Owner) -> list[EvidenceRead]:
     return [evidence_read(row) for row in await repo.listed(session, owner.where())]
+
+
+async def read_listed(
+    session: AsyncSession, principal: Principal, owner: Owner, route: str
+) -> list[EvidenceRead]:
+    """The API's list of a record's evidence; a loan's or consent's is a read of the
+    student, written to the child's access log."""
+    found = await list_for(session, owner)
+    if found and owner.student_id is not None:
+        await access_log.record(session, principal, route, [owner.student_id])
+    return found
 
 
 async def list_of_student(
@@ -245,7 +261,12 @@ def thumbnail(data: bytes, media_type: str) -> tuple[bytes, str]:
 
 
 async def download(
-    session: AsyncSession, principal: Principal, evidence_id: int, *, thumb: bool = False
+    session: AsyncSession,
+    principal: Principal,
+    evidence_id: int,
+    *,
+    route: str,
+    thumb: bool = False,
 ) -> tuple[EvidenceRead, bytes]:
     """A piece of evidence and its content (`thumb`: a small copy of it), for those who may
     read its record (404 for anyone else, as for one that does not exist)."""
@@ -261,6 +282,8 @@ async def download(
             await consent_owner(session, principal, row.consent_id)
     except NotFound:
         raise NotFound(N_("No evidence {id}."), id=evidence_id) from None
+    if row.student_id is not None:  # a guardian's signature, a page naming the child
+        await access_log.record(session, principal, route, [row.student_id])
     data = await repo.content(session, evidence_id)
     assert data is not None
     if thumb:

@@ -19,6 +19,7 @@ from devicetrack.errors import DomainError, FieldError
 from devicetrack.evidence.values import EvidenceKind
 from devicetrack.i18n import N_
 from devicetrack.schools import service as schools
+from devicetrack.students import access_log as privacy
 from devicetrack.students import assignments
 from devicetrack.students import service as students
 from devicetrack.students.schemas import (
@@ -106,10 +107,17 @@ class EvidencePages(Controller):
 
     @get("/evidence/{evidence_id:int}")
     async def image(
-        self, tx: AsyncSession, principal: Principal, evidence_id: int, thumb: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        tx: AsyncSession,
+        principal: Principal,
+        evidence_id: int,
+        thumb: str | None = None,
     ) -> Response[bytes]:
         """The image; `?thumb=1` a small copy, as the pages' lists show it."""
-        read, data = await evidence.download(tx, principal, evidence_id, thumb=thumb == "1")
+        read, data = await evidence.download(
+            tx, principal, evidence_id, route=privacy.route_of(request), thumb=thumb == "1"
+        )
         return evidence_response(read, data)
 
     @post("/schools/{school_id:int}/handover-evidence", request_max_body_size=FORM_BYTES)
