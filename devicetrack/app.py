@@ -38,7 +38,11 @@ from devicetrack.common import processes, workers
 from devicetrack.common.json_depth import json_depth_guard
 from devicetrack.compression import compression_config
 from devicetrack.config import Settings, async_url
-from devicetrack.custody.controllers import DeviceCustodyController
+from devicetrack.custody.controllers import (
+    CollectionController,
+    DeviceCustodyController,
+    EvidenceController,
+)
 from devicetrack.db.fastpool import lifespan_hooks
 from devicetrack.dependencies import (
     provide_pool,
@@ -88,6 +92,8 @@ API_CONTROLLERS = [
     LabelBatchController,
     DeviceController,
     DeviceCustodyController,
+    EvidenceController,
+    CollectionController,
     ScanController,
     DeviceLabelController,
     LabelSheetController,

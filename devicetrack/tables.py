@@ -12,6 +12,7 @@ from devicetrack.devices.models import Device, DeviceEvent
 from devicetrack.digests.models import DigestOptOut
 from devicetrack.donations.models import Donation, LabelBatch, PledgedLine, TagSequence
 from devicetrack.donors.models import Donor
+from devicetrack.evidence.models import Evidence
 from devicetrack.idempotency.models import IdempotencyKey
 from devicetrack.jobs.models import JobRun
 from devicetrack.mail.models import MailAttachment, MailMessage
@@ -44,6 +45,7 @@ __all__ = [
     "Donation",
     "Donor",
     "Enrolment",
+    "Evidence",
     "IdempotencyKey",
     "Invitation",
     "JobRun",

@@ -13,6 +13,11 @@ from tests.factories import DIEN_BIEN, LAI_CHAU
 
 STUDENT_NAME = "Lò Thị Zzyzx Bí Mật"
 GUARDIAN_NAME = "Lò Văn Qwxyz Phụ Huynh"
+# A guardian's signature kept with each loan (a 1×1 PNG: evidence is judged by content).
+_SIGNATURE = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478"
+    "9c63606060f80f00010401005fe5c34b0000000049454e44ae426082"
+)
 
 
 async def _world(client, factory, db):
@@ -74,6 +79,14 @@ async def _world(client, factory, db):
                 json={"asset_tag": tags[0], "student_id": student["id"]},
             )
         ).json()
+        evidence = (
+            await client.post(
+                f"/api/v1/assignments/{assignment['id']}/evidence",
+                headers=h,
+                files={"file": ("s.png", _SIGNATURE, "image/png")},
+                data={"kind": "signature", "signer": GUARDIAN_NAME},
+            )
+        ).json()
         audit = (await client.post("/api/v1/audits", headers=h, json={"school_id": school})).json()
         batch = (
             await client.post(
@@ -132,6 +145,7 @@ async def _world(client, factory, db):
             "consent_id": consent["id"],
             "assignment_id": assignment["id"],
             "allocation_id": allocation["id"],
+            "evidence_id": evidence["id"],
             "audit_id": audit["id"],
             "batch_id": batch["id"],
             "user_id": officer.user_id,
@@ -255,6 +269,7 @@ async def test_without_valid_credentials_every_operation_is_401(
         "consent_id": 1,
         "assignment_id": 1,
         "allocation_id": 1,
+        "evidence_id": 1,
         "audit_id": 1,
         "batch_id": 1,
         "user_id": 1,

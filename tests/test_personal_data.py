@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 from devicetrack.common.clock import local_today
 from tests.factories import Caller, assert_problem
 from tests.lifecycle_helpers import API, Scene, make_scene
+from tests.test_evidence import signature_png
 
 # Distinctive, ASCII-bearing values, so no encoding can hide them from the search.
 NAME = "Lò Thị Mai Zzyzx"
@@ -64,6 +65,14 @@ async def _story(scene: Scene) -> dict[str, Any]:
         due_back_on=local_today().isoformat(),
         note=f"lent to {NAME}, guardian {GUARDIAN} signed",
     )
+    # The guardian's signature kept with the loan names them.
+    signed = await client.post(
+        f"{API}/assignments/{loan['id']}/evidence",
+        headers=staff.headers,
+        files={"file": ("s.png", signature_png(), "image/png")},
+        data={"kind": "signature", "signer": GUARDIAN},
+    )
+    assert signed.status_code == 201, signed.text
     audit = await client.post(
         f"{API}/audits", headers=staff.headers, json={"school_id": scene.school_a}
     )
@@ -94,6 +103,7 @@ async def _story(scene: Scene) -> dict[str, Any]:
         "allocation": allocation["id"],
         "audit": audit.json()["id"],
         "batch": batch.json()["id"],
+        "evidence": signed.json()["id"],
     }
 
 
@@ -111,6 +121,8 @@ def _urls(schema: dict[str, Any], scene: Scene, ids: dict[str, Any], caller: Cal
         "student_id": [ids["student"]],
         "assignment_id": [ids["loan"]],
         "audit_id": [ids["audit"]],
+        "consent_id": [ids["consent"]],
+        "evidence_id": [ids["evidence"]],
         # The story invites nobody: an invitation's page answers 404 or 403 here, and still
         # must not leak (tests/test_accounts.py reads real ones).
         "invitation_id": [1],

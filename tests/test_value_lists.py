@@ -26,6 +26,7 @@ from devicetrack.devices.values import (
 )
 from devicetrack.digests.values import Digest
 from devicetrack.donors.values import DonorKind
+from devicetrack.evidence.values import EvidenceKind
 from devicetrack.idempotency.values import Kept
 from devicetrack.labels.templates import TEMPLATES
 from devicetrack.labels.values import TemplateName
@@ -73,6 +74,7 @@ COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("webhook_subscriptions", "events"): WebhookEvent,
     ("webhook_messages", "event_type"): WebhookEvent,
     ("webhook_deliveries", "status"): DeliveryStatus,
+    ("evidence", "kind"): EvidenceKind,
 }
 # Lists that are not stored in a column of their own.
 NOT_STORED: set[type[StrEnum]] = {TemplateName, ScanOutcome, InvitationStatus}

@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from tests.factories import Factory
 from tests.lifecycle_helpers import API, Scene, make_scene
+from tests.test_evidence import signature_png
 from tests.web_helpers import browser, form
 
 OK, GONE, REFUSED = 200, 404, 403
@@ -34,7 +35,13 @@ async def arrange(
     lent, free = await scene.tablets(2)
     await scene.at_school([lent, free])
     student = await scene.consenting_student()
-    await scene.lend(lent, student)
+    loan = await scene.lend(lent, student)
+    signed = await client.post(
+        f"{API}/assignments/{loan['id']}/evidence",
+        headers=scene.staff_a.headers,
+        files={"file": ("s.png", signature_png(), "image/png")},
+    )
+    assert signed.status_code == 201, signed.text
     audit = await client.post(
         f"{API}/audits", headers=scene.staff_a.headers, json={"school_id": scene.school_a}
     )
@@ -53,6 +60,7 @@ async def arrange(
         "staff_user": scene.staff_a.user_id,
         "school_c": scene.school_c,
         "donor_id": scene.donor_id,
+        "evidence": signed.json()["id"],
     }
     return scene, ids
 
@@ -70,6 +78,10 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "/schools/{a}/devices.xlsx": (OK, OK, GONE, OK, GONE, GONE, GONE, GONE),
     "/schools/{a}/loans": (OK, OK, GONE, OK, GONE, GONE, GONE, GONE),
     "/schools/{a}/loans?overdue=1": (OK, OK, GONE, OK, GONE, GONE, GONE, GONE),
+    # The collection and a loan's signature name students: the school's staff and admins.
+    "/schools/{a}/collect": (OK, GONE, GONE, OK, GONE, GONE, GONE, GONE),
+    "/schools/{a}/collect/outstanding.xlsx": (OK, GONE, GONE, OK, GONE, GONE, GONE, GONE),
+    "/evidence/{evidence}": (OK, GONE, GONE, OK, GONE, GONE, GONE, GONE),
     "/students/{student}": (OK, OK, GONE, OK, GONE, GONE, REFUSED, REFUSED),
     "/students/{student}/export": (OK, REFUSED, GONE, OK, GONE, GONE, REFUSED, REFUSED),
     "/audits/{audit}": (OK, OK, GONE, OK, GONE, GONE, GONE, GONE),

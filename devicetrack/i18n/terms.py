@@ -90,4 +90,6 @@ WORDS: dict[str, str] = {
     "locked_icloud": N_("Locked to iCloud"),
     "locked_google_frp": N_("Locked to Google (FRP)"),
     "locked_mdm": N_("Locked by MDM"),
+    "signature": N_("Signature"),
+    "photo": N_("Photo of the signed paper"),
 }

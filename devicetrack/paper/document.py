@@ -43,6 +43,15 @@ Block = Text | Table
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A signature drawn on a phone or a photo of the signed paper (custody/evidence.py),
+    drawn after the signature blocks; `data` is a PNG or JPEG already checked."""
+
+    data: bytes
+    caption: str
+
+
+@dataclass(frozen=True)
 class Sheet:
     issuer: tuple[str, ...]  # the issuing body, top left; the last line is the number
     nation: tuple[str, str]  # the national name and motto, top right
@@ -53,6 +62,8 @@ class Sheet:
     signers: tuple[Signer, ...]
     link: str  # what the QR code opens
     link_caption: str
+    pictures: tuple[Picture, ...] = ()
+    pictures_title: str = ""
 
 
 @dataclass(frozen=True)

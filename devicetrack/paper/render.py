@@ -13,12 +13,14 @@ from xml.sax.saxutils import escape
 
 from devicetrack.labels.fonts import register_fonts
 from devicetrack.labels.qr import qr_modules
-from devicetrack.paper.document import Document, Sheet, Signer, Table
+from devicetrack.paper.document import Document, Picture, Sheet, Signer, Table
 
 MM = 72 / 25.4
 _SPACES = re.compile(r"  +")
 QR_SIZE = 22 * MM
 SIGNATURE_SPACE = 20 * MM
+# A piece of evidence is drawn within this box, its proportions kept.
+PICTURE_HEIGHT = 45 * MM
 
 
 def _styles() -> dict[str, Any]:
@@ -166,6 +168,33 @@ def _link(sheet: Sheet, width: float, styles: dict[str, Any]) -> Any:
     return grid
 
 
+def _pictures(
+    title: str, pictures: tuple[Picture, ...], width: float, styles: dict[str, Any]
+) -> list[Any]:
+    """The evidence kept with the record, two to a row, each with its caption."""
+    import io
+
+    from reportlab.platypus import Image, KeepTogether, Spacer, TableStyle
+    from reportlab.platypus import Table as Grid
+
+    cell = width / 2
+    cells = [
+        [
+            Image(io.BytesIO(p.data), width=cell - 6 * MM, height=PICTURE_HEIGHT, kind="bound"),
+            _paragraph(p.caption, styles["hint"]),
+        ]
+        for p in pictures
+    ]
+    rows = [cells[i : i + 2] for i in range(0, len(cells), 2)]
+    if len(rows[-1]) == 1:
+        rows[-1].append([])
+    grid = Grid(rows, colWidths=[cell, cell])
+    grid.setStyle(
+        TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 0), (-1, -1), "CENTER")])
+    )
+    return [Spacer(1, 4 * MM), KeepTogether([_paragraph(title, styles["heading"]), grid])]
+
+
 def render_file(path: str, document: Document) -> None:
     """The document as an A4 PDF in the file `path`."""
     from reportlab.lib.pagesizes import A4
@@ -197,5 +226,7 @@ def render_file(path: str, document: Document) -> None:
         if sheet.signers:
             signatures = _signatures(sheet.signers, width, styles)
             story.append(KeepTogether([Spacer(1, 5 * MM), signatures]))
+        if sheet.pictures:
+            story += _pictures(sheet.pictures_title, sheet.pictures, width, styles)
         story += [Spacer(1, 4 * MM), _link(sheet, width, styles)]
     doc.build(story)

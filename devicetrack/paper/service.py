@@ -18,13 +18,14 @@ from devicetrack.allocations import service as allocations
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import VIETNAM, local_today
 from devicetrack.common.links import absolute, device_link
+from devicetrack.custody import evidence
 from devicetrack.devices import repository as devices_repo
 from devicetrack.devices import service as devices
 from devicetrack.devices.values import DeviceStatus
 from devicetrack.errors import Conflict, NotFound
 from devicetrack.i18n import N_
 from devicetrack.paper import repository as repo
-from devicetrack.paper.document import Document, Sheet, Signer, Table, Text
+from devicetrack.paper.document import Document, Picture, Sheet, Signer, Table, Text
 from devicetrack.paper.language import Language, place_and_date, short_date
 from devicetrack.schools import service as schools
 from devicetrack.students import access_log as privacy
@@ -43,6 +44,19 @@ def _nation(_: Language) -> tuple[str, str]:
 
 def _model(make: str | None, model: str | None) -> str:
     return " ".join(part for part in (make, model) if part) or "–"
+
+
+async def _pictures(
+    session: AsyncSession, owner: evidence.Owner, _: Language
+) -> tuple[Picture, ...]:
+    """The evidence kept with the record (signatures, photos of the signed paper)."""
+    return tuple(
+        Picture(data, f"{_.word(kind)} – {signer}" if signer else _.word(kind))
+        for kind, signer, data in await evidence.pictures_of(session, owner)
+    )
+
+
+EVIDENCE_TITLE = N_("Signatures and photos of the signed paper kept with this record")
 
 
 def _identity(serial: str | None, imei: str | None) -> str:
@@ -127,6 +141,12 @@ async def handover(
         ),
         link=link,
         link_caption=_("Scan to open this record:"),
+        pictures=await _pictures(
+            session,
+            evidence.Owner(school_id=allocation.school_id, allocation_id=allocation_id),
+            _,
+        ),
+        pictures_title=_(EVIDENCE_TITLE),
     )
     return Document(title=f"{_('DEVICE HANDOVER RECORD')} {allocation_id}", sheets=(sheet,))
 
@@ -242,6 +262,10 @@ async def agreement(
         signers=tuple(signers),
         link=absolute(public_url, f"/students/{loan.student_id}"),
         link_caption=_("Scan to open the student's record (school staff):"),
+        pictures=await _pictures(
+            session, evidence.Owner(school_id=loan.school_id, assignment_id=assignment_id), _
+        ),
+        pictures_title=_(EVIDENCE_TITLE),
     )
     return Document(title=f"{_('DEVICE LOAN AGREEMENT')} {assignment_id}", sheets=(sheet,))
 

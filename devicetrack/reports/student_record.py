@@ -85,6 +85,14 @@ def _lines(exported: StudentExport, school_name: str, t: Reader) -> list[tuple[s
     if not exported.assignments:
         out.append(("text", t("None.")))
 
+    out.append(("heading", t("Signatures and photos of the signed paper")))
+    for e in exported.evidence:
+        out.append(
+            ("text", " · ".join(p for p in (t.date(e.created_at), t.word(e.kind), e.signer) if p))
+        )
+    if not exported.evidence:
+        out.append(("text", t("None.")))
+
     out.append(("heading", t("Who has read the student's personal data")))
     for r in exported.access_log:
         who = f"{r.user_name or '–'} ({t.word(r.user_role)})"

@@ -9,6 +9,7 @@ from devicetrack.common.limits import Note, Phone
 from devicetrack.common.schemas import Body
 from devicetrack.devices.limits import Code as DeviceCode
 from devicetrack.devices.values import Condition
+from devicetrack.evidence.schemas import EvidenceRead
 from devicetrack.privacy.schemas import AccessRead
 from devicetrack.students.limits import (
     BirthYear,
@@ -183,3 +184,5 @@ class StudentExport(msgspec.Struct):
     assignments: list[AssignmentRead]
     # Every read of the student's personal fields, oldest first (Decree 356/2025).
     access_log: list[AccessRead]
+    # Signatures and photos of signed paper kept with the loans and consents.
+    evidence: list[EvidenceRead] = msgspec.field(default_factory=list)

@@ -19,6 +19,7 @@ from devicetrack.db.counters import STUDENT_MOVED, relock
 from devicetrack.db.search import contains_pattern, folded_contains
 from devicetrack.devices.identity import normalise_msisdn
 from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from devicetrack.evidence import repository as evidence
 from devicetrack.i18n import N_, Term
 from devicetrack.idempotency import service as idempotency
 from devicetrack.schools import service as schools
@@ -365,5 +366,7 @@ async def erase_student(session: AsyncSession, principal: Principal, student_id:
         consent.withdrawn_at = consent.withdrawn_at or student.erased_at
     await session.flush()
     await repo.clear_loan_notes(session, student_id)
+    # Signatures and photos of signed pages of the student's loans and consents.
+    await evidence.forget_student(session, student_id)
     # Answers kept for retried requests (Idempotency-Key, 24 h) may carry the child's data.
     await idempotency.forget_answers_naming(session, student_id)

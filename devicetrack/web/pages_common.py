@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.config import Settings
+from devicetrack.custody import evidence
 from devicetrack.custody import service as device_actions
 from devicetrack.devices import lifecycle, photos
 from devicetrack.devices import service as devices
@@ -144,6 +145,7 @@ class CommonPages(Controller):
             label=label,
             school_names=names,
             loan=loan,
+            loan_evidence=await evidence.shown_with_loan(tx, principal, loan.id) if loan else [],
             actions=allowed,
             sim_action=lifecycle.sim_pairing_for(principal, device),
             transfer_targets=targets,

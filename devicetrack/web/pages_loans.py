@@ -21,6 +21,7 @@ from devicetrack.students.schemas import AssignmentCreate, AssignmentReturn
 from devicetrack.web.forms import Form, attempt
 from devicetrack.web.keyed import KEYED
 from devicetrack.web.navigation import finished
+from devicetrack.web.pages_evidence import FORM_BYTES, lend_signed, return_signed
 from devicetrack.web.render import fragment, page
 
 # Students a lend page lists at once; the search box narrows a big school down.
@@ -134,7 +135,7 @@ class LoanPages(Controller):
 
     # `.json`: the outbox's twin of the form (app.js), with an Idempotency-Key; a refusal
     # is answered as problem+json for the outbox to show with what to do.
-    @post(["/lend", "/lend.json"], opt=KEYED)
+    @post(["/lend", "/lend.json"], opt=KEYED, request_max_body_size=FORM_BYTES)
     async def lend(
         self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, tag: str
     ) -> Response[Any]:
@@ -144,7 +145,7 @@ class LoanPages(Controller):
         )
         result: Any = form.refusal(N_("Choose a student."))
         if data is not None:
-            result = await attempt(tx, lambda: assignments.assign(tx, principal, data))
+            result = await attempt(tx, lambda: lend_signed(tx, principal, data, form))
         if isinstance(result, DomainError):
             if request.url.path.endswith(".json"):
                 raise result
@@ -162,7 +163,7 @@ class LoanPages(Controller):
             request, "return.html", principal, device=device, loan=loan, conditions=Condition
         )
 
-    @post(["/return", "/return.json"], opt=KEYED)
+    @post(["/return", "/return.json"], opt=KEYED, request_max_body_size=FORM_BYTES)
     async def take_back(
         self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, tag: str
     ) -> Response[Any]:
@@ -176,9 +177,7 @@ class LoanPages(Controller):
         )
         result: Any = form.refusal()
         if data is not None:
-            result = await attempt(
-                tx, lambda: assignments.return_device(tx, principal, loan.id, data)
-            )
+            result = await attempt(tx, lambda: return_signed(tx, principal, loan.id, data, form))
         if isinstance(result, DomainError) and request.url.path.endswith(".json"):
             raise result
         if isinstance(result, DomainError):

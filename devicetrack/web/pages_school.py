@@ -24,6 +24,7 @@ from devicetrack.students import service as students
 from devicetrack.web.excel import DeviceRow
 from devicetrack.web.forms import E, Form, attempt, scanned_codes
 from devicetrack.web.keyed import KEYED
+from devicetrack.web.pages_evidence import receive_context
 from devicetrack.web.render import page, translator
 
 PAGE_SIZE = 100
@@ -120,7 +121,15 @@ class SchoolPages(Controller):
     ) -> Response[Any]:
         school = await schools.get_school(tx, principal, school_id)
         waiting = await allocations.awaiting_receipt(tx, principal, school_id)
-        return page(request, "receive.html", principal, school=school, waiting=waiting, result=None)
+        return page(
+            request,
+            "receive.html",
+            principal,
+            school=school,
+            waiting=waiting,
+            result=None,
+            **await receive_context(tx, principal, school_id),
+        )
 
     @post("/receive")
     async def receive(
@@ -150,9 +159,16 @@ class SchoolPages(Controller):
                 school=school,
                 waiting=waiting,
                 result=None,
+                **await receive_context(tx, principal, school_id),
             )
         return page(
-            request, "receive.html", principal, school=school, waiting=waiting, result=result
+            request,
+            "receive.html",
+            principal,
+            school=school,
+            waiting=waiting,
+            result=result,
+            **await receive_context(tx, principal, school_id),
         )
 
     @post("/receive.json", status_code=200, opt=KEYED)

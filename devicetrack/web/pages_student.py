@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
 from devicetrack.common.heavy import heavy_work
+from devicetrack.custody import evidence
 from devicetrack.errors import DomainError, FieldError, ValidationFailed
 from devicetrack.i18n import N_
 from devicetrack.reports.student_record import student_record_pdf
@@ -23,6 +24,7 @@ from devicetrack.students.schemas import ConsentCreate, StudentUpdate
 from devicetrack.students.values import ConsentMethod, PriorityFlag, StudentStatus
 from devicetrack.web.forms import Form, attempt
 from devicetrack.web.navigation import done
+from devicetrack.web.pages_evidence import FORM_BYTES, consent_signed
 from devicetrack.web.render import page, translator
 
 
@@ -65,6 +67,7 @@ class StudentPages(Controller):
             student=read,
             consents=await students.list_consents(tx, principal, student_id),
             loans=await assignments.student_assignments(tx, principal, student_id),
+            evidence=await evidence.list_of_student(tx, principal, student_id),
             statuses=StudentStatus,
             methods=ConsentMethod,
             priorities=PriorityFlag,
@@ -174,7 +177,7 @@ class StudentPages(Controller):
             headers={"Content-Disposition": f'attachment; filename="student-{student_id}.pdf"'},
         )
 
-    @post("/consents")
+    @post("/consents", request_max_body_size=FORM_BYTES)
     async def add_consent(
         self,
         request: Request[Any, Any, Any],
@@ -187,7 +190,7 @@ class StudentPages(Controller):
         result: Any = form.refusal()
         if data is not None:
             result = await attempt(
-                tx, lambda: students.add_consent(tx, principal, student_id, data)
+                tx, lambda: consent_signed(tx, principal, student_id, data, form)
             )
         if isinstance(result, DomainError):
             # The student's page again, the consent form open with the reason and the values.

@@ -17,6 +17,7 @@ from litestar.response import Redirect
 from devicetrack.audits import limits as audit_limits
 from devicetrack.auth.principal import Principal
 from devicetrack.common import limits as common_limits
+from devicetrack.custody import limits as custody_limits
 from devicetrack.devices import limits as device_limits
 from devicetrack.devices.identity import display_msisdn
 from devicetrack.donations import limits as donation_limits
@@ -31,6 +32,7 @@ from devicetrack.errors import (
     handle_unexpected,
     litestar_message,
 )
+from devicetrack.evidence import limits as evidence_limits
 from devicetrack.i18n import N_, SOURCE_LANGUAGE, N_plural
 from devicetrack.middleware import ensure_request_id
 from devicetrack.students import limits as student_limits
@@ -69,8 +71,10 @@ env.filters["phone"] = display_msisdn
 env.globals["limits"] = SimpleNamespace(
     audits=audit_limits,
     common=common_limits,
+    custody=custody_limits,
     devices=device_limits,
     donations=donation_limits,
+    evidence=evidence_limits,
     students=student_limits,
 )
 
@@ -87,6 +91,7 @@ DONE_MESSAGES: dict[str, str] = {
     "Consent recorded.": N_("Consent recorded."),
     "Lent.": N_("Lent."),
     "Taken back.": N_("Taken back."),
+    "Signature kept.": N_("Signature kept."),
     "Consent withdrawn.": N_("Consent withdrawn."),
     "Erased.": N_("Erased."),
     "Invitation created.": N_("Invitation created."),

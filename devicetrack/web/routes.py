@@ -26,9 +26,11 @@ from devicetrack.web.pages_admin_schools import AdminSchoolPages
 from devicetrack.web.pages_admin_users import AdminUserPages
 from devicetrack.web.pages_allocate import AllocationPages
 from devicetrack.web.pages_audits import AuditPages, SchoolAuditPages
+from devicetrack.web.pages_collect import CollectPages
 from devicetrack.web.pages_common import CommonPages
 from devicetrack.web.pages_digests import DigestPages
 from devicetrack.web.pages_donor import DonorPages
+from devicetrack.web.pages_evidence import EvidencePages
 from devicetrack.web.pages_loans import LoanPages, SchoolLoanPages
 from devicetrack.web.pages_offline import OfflinePages
 from devicetrack.web.pages_paper import PaperPages
@@ -75,6 +77,8 @@ def web_routers() -> list[Router]:
             AdminDonorPages,
             PaperPages,
             OfflinePages,
+            EvidencePages,
+            CollectPages,
         ],
         dependencies={"principal": Provide(provide_web_principal)},
         # Every class the app maps to problem+json is mapped here too: Litestar picks the

@@ -733,4 +733,53 @@
       });
     });
   }
+
+  // ---- the signature pad (templates/_signature_pad.html): a finger draws on a canvas ---
+  // with pointer events; each stroke's end puts the drawing, as a PNG, into the form's
+  // `signature` file input. Without this script (or DataTransfer) the pad stays hidden
+  // and the photo of the signed paper is the way.
+  document.querySelectorAll("[data-signature]").forEach(function (box) {
+    var pad = box.querySelector("[data-pad]");
+    var canvas = box.querySelector("[data-pad-canvas]");
+    var file = box.querySelector("[data-pad-file]");
+    if (!pad || !canvas || !file || !canvas.getContext || !canvas.toBlob) return;
+    try { new DataTransfer(); } catch (e) { return; }
+    var ctx = canvas.getContext("2d");
+    var drawing = false, last = null, signed = false;
+    pad.hidden = false;
+    function at(e) {
+      var r = canvas.getBoundingClientRect();
+      return { x: (e.clientX - r.left) * canvas.width / r.width, y: (e.clientY - r.top) * canvas.height / r.height };
+    }
+    function keep() {
+      canvas.toBlob(function (blob) {
+        if (!blob) return;
+        var dt = new DataTransfer();
+        dt.items.add(new File([blob], "signature.png", { type: "image/png" }));
+        file.files = dt.files;
+      }, "image/png");
+    }
+    canvas.addEventListener("pointerdown", function (e) {
+      drawing = true; last = at(e); signed = true;
+      canvas.setPointerCapture(e.pointerId);
+      ctx.lineWidth = 3; ctx.lineCap = "round"; ctx.lineJoin = "round"; ctx.strokeStyle = "#0a1f5c";
+      ctx.beginPath(); ctx.arc(last.x, last.y, 1.5, 0, 2 * Math.PI); ctx.fill();
+      e.preventDefault();
+    });
+    canvas.addEventListener("pointermove", function (e) {
+      if (!drawing) return;
+      var p = at(e);
+      ctx.beginPath(); ctx.moveTo(last.x, last.y); ctx.lineTo(p.x, p.y); ctx.stroke();
+      last = p;
+      e.preventDefault();
+    });
+    function end() { if (drawing) { drawing = false; if (signed) keep(); } }
+    canvas.addEventListener("pointerup", end);
+    canvas.addEventListener("pointercancel", end);
+    box.querySelector("[data-pad-clear]").addEventListener("click", function () {
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      signed = false;
+      file.value = "";
+    });
+  });
 })();
