@@ -28,22 +28,23 @@ async def cli_session(url: str) -> AsyncIterator[AsyncSession]:
         await engine.dispose()
 
 
-def replica_engine(url: str, settings: Settings) -> AsyncEngine:
+def replica_engine(url: str, settings: Settings, *, check: bool = False) -> AsyncEngine:
     """The second engine, on the streaming replica (db/replica.py decides who uses it).
 
     Connecting gives up after two seconds, so a replica that went away costs one short wait
-    before the breaker sends reads to the primary; the statement timeout is the primary's."""
+    before the breaker sends reads to the primary; the statement timeout is the primary's.
+    `check`: the one connection of the background lag check."""
     return create_async_engine(
         async_url(url),
-        pool_size=settings.pool_size,
-        max_overflow=settings.pool_size,
+        pool_size=1 if check else settings.pool_size,
+        max_overflow=0 if check else settings.pool_size,
         pool_pre_ping=False,
         pool_timeout=5,
         echo=settings.log_sql,
         connect_args={
             "server_settings": {
                 "statement_timeout": str(settings.statement_timeout_ms),
-                "application_name": "devicetrack-replica",
+                "application_name": "devicetrack-replica-check" if check else "devicetrack-replica",
             },
             "timeout": 2,
         },

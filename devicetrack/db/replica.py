@@ -79,6 +79,9 @@ class Replica:
         assert settings.replica_url
         self.settings = settings
         self.engine: AsyncEngine = replica_engine(settings.replica_url, settings)
+        # The background check has its own connection, so it neither waits for nor takes
+        # one the reads need (and pg_stat_activity tells the two apart).
+        self.check_engine = replica_engine(settings.replica_url, settings, check=True)
         self.lag: float | None = None
         self.checked_at: float | None = None
         self.down_until = 0.0
@@ -121,7 +124,7 @@ class Replica:
         """The replica's replay lag in seconds (0 when it has replayed all it received)."""
         try:
             async with asyncio.timeout(max(2.0, self.settings.replica_check_seconds)):
-                async with self.engine.connect() as conn:
+                async with self.check_engine.connect() as conn:
                     lag = float((await conn.execute(_LAG_SQL)).scalar_one())
         except Exception as exc:  # any failure means: not usable for now
             self.failed(exc, "check")
@@ -145,6 +148,7 @@ class Replica:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._monitor
         await self.engine.dispose()
+        await self.check_engine.dispose()
 
 
 # ---- the routing decision --------------------------------------------------------------
