@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -125,6 +126,35 @@ async def test_an_unreachable_replica_costs_no_error_and_no_wait(
             r = await client.get(f"/api/v1/reports/coverage?level={level}", headers=admin.headers)
             assert r.status_code == 200, r.text
         assert time.monotonic() - started < 5
+
+
+async def test_a_replica_connection_lost_mid_read_is_answered_by_the_primary(
+    app_with_replica: tuple[AsyncTestClient, Litestar],
+    replica_reads: Checkouts,
+    factory: Factory,
+    db: asyncpg.Pool,
+) -> None:
+    client, _ = app_with_replica
+    admin = await factory.admin()
+    url = "/api/v1/reports/coverage?level=province"
+    assert (await client.get(url, headers=admin.headers)).status_code == 200
+    assert replica_reads.taken() == 1
+    # The replica's pooled connections are cut, as when a standby restarts: the next read
+    # takes a dead connection and fails midway.
+    ended = await db.fetchval(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = 'devicetrack-replica'"
+    )
+    assert ended >= 1
+    again = await client.get(url, headers=admin.headers)
+    assert again.status_code == 200, again.text
+    assert again.json() == (await client.get(url, headers=admin.headers)).json()
+    health = (await client.get("/health")).json()["replica"]
+    assert health["status"] == "unavailable" and health["error"]
+    # Meanwhile reads go straight to the primary (the breaker), and no error reaches anyone.
+    replica_reads.taken()
+    assert (await client.get(url, headers=admin.headers)).status_code == 200
+    assert replica_reads.taken() == 0
 
 
 def _drill_binaries_present() -> bool:

@@ -48,11 +48,17 @@ READS = frozenset({"GET", "HEAD"})
 # request runs on the primary only (the retry).
 _FAILED = "replica_failed"
 _PRIMARY_ONLY = "replica_primary_only"
-# Errors after which the read is run again on the primary without waiting for the breaker:
-# recovery conflicts cancel a standby's query (40001) or deadlock it on a buffer pin (40P01).
+# Errors after which the read runs again on the primary while the replica stays in use:
+# recovery conflicts cancel a standby's query (40001) or deadlock it on a buffer pin
+# (40P01); 25006 is a write attempted on the replica (a route marked lag-tolerant that
+# writes: a bug, logged as such).
 _CONFLICTS = frozenset({"40001", "40P01"})
-# A statement timeout on the replica would time out on the primary too: not retried.
-_NOT_RETRIED = frozenset({"57014"})
+_READ_ONLY = "25006"
+# The replica itself failing: no SQLSTATE at all (the connection broke), a connection
+# exception (08), too many connections or out of resources (53), shutting down or not yet
+# accepting connections (57P01-57P03). Anything else (a statement timeout, bad data) would
+# fail on the primary the same way and is answered as it is.
+_UNWELL_CLASSES = ("08", "53", "57P")
 
 _LAG_SQL = text(
     "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0"
@@ -204,19 +210,21 @@ def _is_database_failure(exc: BaseException) -> bool:
 
 
 def _note_failure(request: Request[Any, Any, Any], replica: Replica, exc: BaseException) -> None:
-    """A read on the replica raised: if the database failed, mark the request for a retry
-    on the primary (the middleware runs it again), and trip the breaker unless it was a
-    recovery conflict (the replica is fine; that query lost a race with replay)."""
+    """A read on the replica raised. If the replica (not the request) was at fault, mark
+    the request to run again on the primary (the middleware does it), and leave the replica
+    alone for a while unless it merely lost a race with replay."""
     if not _is_database_failure(exc):
         return
     code = _sqlstate(exc)
-    if code in _NOT_RETRIED:
-        return
-    request.scope.setdefault("state", {})[_FAILED] = True
     if code in _CONFLICTS:
         log.info("replica cancelled a read (recovery conflict %s): retried on the primary", code)
-    else:
+    elif code == _READ_ONLY:
+        log.error("%s writes: it must not be marked lag-tolerant", request.url.path)
+    elif code is None or code.startswith(_UNWELL_CLASSES):
         replica.failed(exc, "read")
+    else:
+        return
+    request.scope.setdefault("state", {})[_FAILED] = True
 
 
 @contextlib.asynccontextmanager
