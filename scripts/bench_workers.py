@@ -3,19 +3,22 @@ on a mix of pages and API reads, against the same seeded database in one run.
 
     DATABASE_URL=postgresql://…/scale uv run python scripts/bench_workers.py [--seconds 10]
 
-Each N gets its own server (uvicorn's worker processes share one listening socket); the
-same load generator as scripts/bench_lookup.py (wrk when installed, else httpx) drives the
-lookup of random tags at each --connections, then the mix at the first. The mix, by weight:
+Each N gets its own server (uvicorn's worker processes share one listening socket), all
+started at once and measured in alternation (the box's other work drifts; alternating
+spreads it evenly), each run --seconds long, --rounds times. The same load generator as
+scripts/bench_lookup.py (wrk when installed, else httpx) drives the lookup of random tags
+at each --connections, then the mix at the first. The mix, by weight:
 a device looked up (API) 4, a device's page 2, a school's page 2, a school's devices (API,
 filtered) 2, a province's dashboard 1, its school-level coverage report 1, its audit-due
-report 1 — the reads a day of school and province work is made of. Prints requests/s and
-p50/p99 per N and the ratio of N = 2 to N = 1.
+report 1 — the reads a day of school and province work is made of. Prints each N's median
+run (by requests/s) with its p50/p99, its best, and the ratio of the medians.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 
@@ -57,8 +60,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--connections", type=int, nargs="+", default=[32, 64])
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    results: dict[tuple[int, str], tuple[float, float, float, int]] = {}
+    runs: dict[tuple[int, str], list[tuple[float, float, float, int]]] = {}
     with bench_database(os.environ.get("DATABASE_URL")) as url:
         tags = asyncio.run(sample_tags(url))
         if not tags:
@@ -68,28 +72,44 @@ def main() -> None:
         headers = {"Authorization": f"Bearer {token}", "Cookie": f"dt_session={token}"}
         lookups = [f"/api/v1/devices/{t}" for t in tags]
         mix = asyncio.run(mix_paths(url, tags))
-        for n in args.workers:
-            with running_server(url, workers=n) as (base, _):
+        with contextlib.ExitStack() as stack:
+            # Every N's server at once, idle while another is measured, and the runs
+            # alternated: the box's other work drifts, and alternating spreads it evenly.
+            bases = {
+                n: stack.enter_context(running_server(url, workers=n))[0] for n in args.workers
+            }
+            for base in bases.values():
                 run_load(base, mix, headers, 3, args.connections[0])  # warm every process
-                for c in args.connections:
-                    results[(n, f"lookup, {c} connections")] = run_load(
-                        base, lookups, headers, args.seconds, c
-                    )
-                label = f"page mix, {args.connections[0]} connections"
-                results[(n, label)] = run_load(
-                    base, mix, headers, args.seconds, args.connections[0]
-                )
+            loads = [(f"lookup, {c} connections", lookups, c) for c in args.connections]
+            loads.append((f"page mix, {args.connections[0]} connections", mix, args.connections[0]))
+            for _ in range(args.rounds):
+                for name, paths, c in loads:
+                    for n, base in bases.items():
+                        runs.setdefault((n, name), []).append(
+                            run_load(base, paths, headers, args.seconds, c)
+                        )
     tool = "wrk" if shutil.which("wrk") else "httpx"
-    print(f"{tool}, {args.seconds:.0f} s per row, {os.cpu_count()} CPUs, {len(tags)} tags")
-    print(f"{'load':<28} {'N':>2} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    loads = list(dict.fromkeys(name for _, name in results))
-    for name in loads:
+    print(
+        f"{tool}, {args.seconds:.0f} s per run, {args.rounds} runs each (alternated), "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, {len(tags)} tags"
+    )
+    print(
+        f"{'load':<28} {'N':>2} {'req/s (median, best)':>22}"
+        f" {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+    )
+    names = list(dict.fromkeys(name for _, name in runs))
+    for name in names:
+        medians = {}
         for n in args.workers:
-            rps, p50, p99, errors = results[(n, name)]
-            print(f"{name:<28} {n:>2} {rps:8.0f} {p50:8.1f} {p99:8.1f} {errors:7d}")
+            done = sorted(runs[(n, name)])
+            rps, p50, p99, _ = done[len(done) // 2]
+            medians[n] = rps
+            errors = sum(r[3] for r in done)
+            rate = f"{rps:8.0f} ({done[-1][0]:6.0f})"
+            print(f"{name:<28} {n:>2} {rate:>22} {p50:8.1f} {p99:8.1f} {errors:7d}")
         if len(args.workers) > 1:
-            first, last = results[(args.workers[0], name)], results[(args.workers[-1], name)]
-            print(f"{'':<28} N={args.workers[-1]}/N={args.workers[0]}: {last[0] / first[0]:.2f}x")
+            first, last = args.workers[0], args.workers[-1]
+            print(f"{'':<28} N={last}/N={first} (medians): {medians[last] / medians[first]:.2f}x")
 
 
 if __name__ == "__main__":

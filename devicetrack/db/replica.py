@@ -44,6 +44,7 @@ log = logging.getLogger("devicetrack.replica")
 STATE_KEY = "replica"
 WROTE_COOKIE = "dt_wrote"
 READS = frozenset({"GET", "HEAD"})
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Set in the request's scope: the replica failed during this request (retry it), and this
 # request runs on the primary only (the retry).
 _FAILED = "replica_failed"
@@ -300,7 +301,7 @@ def middleware(app: ASGIApp) -> ASGIApp:
         if replica is None:
             await app(scope, receive, send)
             return
-        if method not in READS:
+        if method in WRITES:
             cookie = _wrote_cookie(replica.settings.replica_fresh_seconds)
 
             async def send_marked(message: Message) -> None:
@@ -309,6 +310,9 @@ def middleware(app: ASGIApp) -> ASGIApp:
                 await send(message)
 
             await app(scope, receive, send_marked)
+            return
+        if method not in READS:
+            await app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
         retry = False
