@@ -87,6 +87,24 @@ async def test_reports_and_lists_read_the_replica_and_writes_and_other_reads_do_
     assert health["replica"]["lag_seconds"] == 0
 
 
+async def test_the_province_dashboard_page_reads_the_replica_and_a_school_page_does_not(
+    app_with_replica: tuple[AsyncTestClient, Litestar], replica_reads: Checkouts, factory: Factory
+) -> None:
+    client, _ = app_with_replica
+    school = await factory.school()
+    officer = await factory.officer()
+    client.cookies.clear()
+    client.cookies.set("dt_session", officer.token)  # the web session holds the token
+    replica_reads.taken()
+    page = await client.get("/province")
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    assert replica_reads.taken() >= 1
+    school_page = await client.get(f"/schools/{school}")
+    assert school_page.status_code == 200
+    assert replica_reads.taken() == 0
+    client.cookies.clear()
+
+
 async def test_after_a_write_the_same_caller_reads_the_primary_for_a_few_seconds(
     app_with_replica: tuple[AsyncTestClient, Litestar], replica_reads: Checkouts, factory: Factory
 ) -> None:
