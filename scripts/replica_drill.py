@@ -17,8 +17,9 @@ and shows, asserting each:
 3. a lag is tolerated: with replay paused on the replica (pg_wal_replay_pause) and a new
    write on the primary, reports still answer (from the stale replica, which does not have
    the write: proof of where they were read), /health shows the lag, and the writer's own
-   next read (the cookie) goes to the primary and sees its write; replay resumed, the
-   replica catches up;
+   next read (the cookie) goes to the primary and sees its write; once the lag passes
+   DEVICETRACK_REPLICA_MAX_LAG_SECONDS (5 s here) /health says "lagging" and every read
+   goes to the primary; replay resumed, the replica catches up;
 4. the replica stopped (pg_ctl stop -m fast): every read still answers 200, from the
    primary (its counters grow), without a connect timeout per request, and /health says
    "unavailable"; started again, reads go back to it.
@@ -71,6 +72,10 @@ REPORTS = [
     ("/api/v1/reports/audit-due", {}),
     ("/api/v1/devices", {"status": "at_school", "limit": "50"}),
 ]
+
+
+# Reads tolerate this much lag in the drill (30 s by default).
+MAX_LAG = 5
 
 
 class DrillFailed(AssertionError):
@@ -340,14 +345,24 @@ async def drill(base: str, token: str, cluster: Cluster, primary: str, replica: 
             lagging = await health(reader)
             summary["lag_seen_seconds"] = lagging.get("lag_seconds")
             check((lagging.get("lag_seconds") or 0) > 0, f"/health shows the lag: {lagging}")
+            # Past DEVICETRACK_REPLICA_MAX_LAG_SECONDS the replica is too stale: every read
+            # goes to the primary until it catches up.
+            too_far = await wait_health(reader, "lagging", MAX_LAG + 8)
+            check(too_far.get("status") == "lagging", f"past {MAX_LAG} s: /health {too_far}")
+            check(
+                await find_serial(reader, serial2) == 1,
+                "past the limit, another caller's search goes to the primary: serial found",
+            )
         finally:
             await sql(replica, "SELECT pg_wal_replay_resume()")
+        back = await wait_health(reader, "ok", 15)
+        check(back.get("status") == "ok", f"replay resumed: /health {back}")
         deadline = time.monotonic() + 10
         caught_up = False
         while not caught_up and time.monotonic() < deadline:
             await asyncio.sleep(0.3)
             caught_up = await find_serial(reader, serial2) == 1
-        check(caught_up, "replay resumed: the replica caught up")
+        check(caught_up, "the replica caught up: another caller's search (on it) finds it")
 
         print("4. the replica stopped: reads fall back to the primary with no error", flush=True)
         r_port = replica.rsplit(":", 1)[1].split("/")[0]
@@ -368,7 +383,9 @@ async def drill(base: str, token: str, cluster: Cluster, primary: str, replica: 
 
         print("5. the replica back: reads return to it", flush=True)
         cluster.start("replica", int(r_port))
+        started = time.perf_counter()
         back = await wait_health(reader, "ok", 30)
+        summary["back_on_replica_seconds"] = round(time.perf_counter() - started, 1)
         check(back.get("status") == "ok", f"/health: replica {back.get('status')}")
         r0 = await scans(replica)
         await read_all(reader, 1)
@@ -389,6 +406,7 @@ def app_server(
         "DEVICETRACK_REPLICA_URL": replica,
         "DEVICETRACK_REPLICA_CHECK_SECONDS": "1",
         "DEVICETRACK_REPLICA_RETRY_SECONDS": "5",
+        "DEVICETRACK_REPLICA_MAX_LAG_SECONDS": str(MAX_LAG),
     }
     command = [sys.executable, "-m", "devicetrack.cli", "serve", "--no-migrate", "--no-worker"]
     with log_path.open("w") as log:

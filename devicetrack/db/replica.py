@@ -93,6 +93,8 @@ class Replica:
         self.checked_at: float | None = None
         self.down_until = 0.0
         self.error: str | None = None
+        # It failed since it last answered a check.
+        self.broken = False
         self._monitor: asyncio.Task[None] | None = None
 
     # ---- the breaker -------------------------------------------------------------------
@@ -105,6 +107,7 @@ class Replica:
     def failed(self, exc: BaseException, during: str) -> None:
         """Leave the replica alone for a while; logged once per outage, not per request."""
         first = time.monotonic() >= self.down_until
+        self.broken = True
         self.down_until = time.monotonic() + self.settings.replica_retry_seconds
         self.error = f"{type(exc).__name__}: {exc}"[:300]
         if first:
@@ -135,8 +138,14 @@ class Replica:
                     lag = float((await conn.execute(_LAG_SQL)).scalar_one())
         except Exception as exc:  # any failure means: not usable for now
             self.failed(exc, "check")
+            # Its connection may be dead (a restarted replica): the next check opens anew.
+            await self.check_engine.dispose()
             return
-        if self.down_until and time.monotonic() < self.down_until:
+        if self.broken:
+            # Connections pooled before the failure may be dead: drop them all, so reads
+            # open new ones instead of failing on them one by one.
+            await self.engine.dispose()
+            self.broken = False
             log.info("replica reachable again (lag %.1f s): reads go back to it", lag)
         self.lag, self.checked_at, self.down_until, self.error = lag, time.monotonic(), 0.0, None
 
