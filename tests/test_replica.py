@@ -48,7 +48,10 @@ class Checkouts:
 
 @pytest.fixture
 async def app_with_replica(settings: Settings) -> AsyncIterator[tuple[AsyncTestClient, Litestar]]:
-    app = create_app(replace(settings, replica_url=settings.database_url))
+    # Checked once at start-up only, so what a test sees is what its requests did.
+    app = create_app(
+        replace(settings, replica_url=settings.database_url, replica_check_seconds=600)
+    )
     async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
         client.headers["Accept-Language"] = "en"
         yield client, app
