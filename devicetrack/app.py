@@ -43,8 +43,10 @@ from devicetrack.custody.controllers import (
     DeviceCustodyController,
     EvidenceController,
 )
+from devicetrack.db import replica
 from devicetrack.db.fastpool import lifespan_hooks
 from devicetrack.dependencies import (
+    provide_engine,
     provide_pool,
     provide_principal,
     provide_settings,
@@ -154,7 +156,9 @@ def create_app(settings: Settings) -> Litestar:
             },
         ),
         session_dependency_key="db_session",
-        engine_dependency_key="db_engine",
+        # Handlers ask for `db_engine` (dependencies.provide_engine: the replica's for a
+        # lag-tolerant read, else this one).
+        engine_dependency_key="primary_engine",
         create_all=False,
     )
     api = Router(
@@ -167,21 +171,27 @@ def create_app(settings: Settings) -> Litestar:
         after_request=idempotency.capture_answer,
     )
     open_pool, close_pool = lifespan_hooks(settings)
+    open_replica, close_replica = replica.lifespan_hooks(settings)
     return Litestar(
         route_handlers=[api, health, ready, *web_routers()],
         plugins=[SQLAlchemyPlugin(config=db_config)],
         dependencies={
             "tx": Provide(provide_transaction),
+            "db_engine": Provide(provide_engine),
             "principal": Provide(provide_principal),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "pool": Provide(provide_pool, sync_to_thread=False),
             "vietnamese_words": Provide(provide_vietnamese_words, sync_to_thread=False),
             "languages": Provide(provide_languages, sync_to_thread=False),
         },
-        on_startup=[open_pool, workers.freeze_startup_heap],
-        on_shutdown=[close_pool, processes.shutdown],
+        on_startup=[open_pool, open_replica, workers.freeze_startup_heap],
+        on_shutdown=[close_pool, close_replica, processes.shutdown],
         before_send=[add_request_id_header, no_store],
-        middleware=[json_depth_guard(settings.max_json_depth, settings.max_body_bytes)],
+        middleware=[
+            json_depth_guard(settings.max_json_depth, settings.max_body_bytes),
+            # Only with a replica: read-your-writes cookies and the retry on the primary.
+            *([replica.middleware] if settings.replica_url else []),
+        ],
         compression_config=compression_config(settings),
         exception_handlers={
             **{k: page_or_problem(h) for k, h in exception_handlers.items()},

@@ -117,6 +117,15 @@ class Settings:
     webhook_retry_hours: int = 24
     webhook_disable_days: int = 3
     webhook_timeout_seconds: float = 10.0
+    # A streaming replica for reads that tolerate a moment's lag (db/replica.py):
+    # DEVICETRACK_REPLICA_URL. Reads go to the primary while the replica lags more than
+    # replica_max_lag_seconds, for replica_retry_seconds after it failed, and for
+    # replica_fresh_seconds after the same browser or client wrote something.
+    replica_url: str | None = None
+    replica_max_lag_seconds: float = 30.0
+    replica_fresh_seconds: float = 10.0
+    replica_retry_seconds: float = 10.0
+    replica_check_seconds: float = 2.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -180,6 +189,16 @@ class Settings:
             values["webhook_allow_private"] = allow in {"1", "true", "yes", "on"}
         if env.get("DEVICETRACK_WEBHOOK_TIMEOUT_SECONDS"):
             values["webhook_timeout_seconds"] = float(env["DEVICETRACK_WEBHOOK_TIMEOUT_SECONDS"])
+        if env.get("DEVICETRACK_REPLICA_URL"):
+            values["replica_url"] = env["DEVICETRACK_REPLICA_URL"]
+        for name, key in (
+            ("replica_max_lag_seconds", "DEVICETRACK_REPLICA_MAX_LAG_SECONDS"),
+            ("replica_fresh_seconds", "DEVICETRACK_REPLICA_FRESH_SECONDS"),
+            ("replica_retry_seconds", "DEVICETRACK_REPLICA_RETRY_SECONDS"),
+            ("replica_check_seconds", "DEVICETRACK_REPLICA_CHECK_SECONDS"),
+        ):
+            if env.get(key):
+                values[name] = float(env[key])
         if env.get("DEVICETRACK_MAIL_FROM"):
             values["mail_from"] = env["DEVICETRACK_MAIL_FROM"]
         values.update(overrides)

@@ -8,11 +8,12 @@ from typing import Any
 import asyncpg
 from litestar import Request
 from litestar.datastructures import State
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.service import principal_for_credential, unauthorized
 from devicetrack.config import Settings
+from devicetrack.db import replica
 from devicetrack.errors import LOCALE_STATE, DomainError
 from devicetrack.i18n import N_
 from devicetrack.idempotency import service as idempotency
@@ -34,6 +35,11 @@ async def provide_transaction(
     the same one transaction, which also takes the key, and writes the answer with the
     change before this one commit."""
     if request.method in READ_ONLY_METHODS:
+        # A lag-tolerant read may be served by the replica (db/replica.py decides).
+        async with replica.read_session(request) as on_replica:
+            if on_replica is not None:
+                yield on_replica
+                return
         await db_session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield db_session
         return
@@ -53,6 +59,15 @@ async def provide_transaction(
         request, db_session, claim, settings.idempotency_hours
     ):
         yield db_session
+
+
+async def provide_engine(
+    request: Request[Any, Any, Any], primary_engine: AsyncEngine
+) -> AsyncGenerator[AsyncEngine, None]:
+    """The engine for handlers that open their own connections (exports, sign-in): the
+    replica's for a lag-tolerant read when db/replica.py says so, else the primary's."""
+    async with replica.read_engine(request, primary_engine) as engine:
+        yield engine
 
 
 def provide_settings(state: State) -> Settings:

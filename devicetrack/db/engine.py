@@ -1,13 +1,19 @@
-"""A short-lived engine for command-line work (demo data, user creation)."""
+"""Engines besides the app's own (advanced-alchemy's, in app.py): a short-lived one for
+command-line work (demo data, user creation), and the read replica's."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
-from devicetrack.config import async_url
+from devicetrack.config import Settings, async_url
 
 
 @asynccontextmanager
@@ -20,3 +26,26 @@ async def cli_session(url: str) -> AsyncIterator[AsyncSession]:
             yield session
     finally:
         await engine.dispose()
+
+
+def replica_engine(url: str, settings: Settings, *, check: bool = False) -> AsyncEngine:
+    """The second engine, on the streaming replica (db/replica.py decides who uses it).
+
+    Connecting gives up after two seconds, so a replica that went away costs one short wait
+    before the breaker sends reads to the primary; the statement timeout is the primary's.
+    `check`: the one connection of the background lag check."""
+    return create_async_engine(
+        async_url(url),
+        pool_size=1 if check else settings.pool_size,
+        max_overflow=0 if check else settings.pool_size,
+        pool_pre_ping=False,
+        pool_timeout=5,
+        echo=settings.log_sql,
+        connect_args={
+            "server_settings": {
+                "statement_timeout": str(settings.statement_timeout_ms),
+                "application_name": "devicetrack-replica-check" if check else "devicetrack-replica",
+            },
+            "timeout": 2,
+        },
+    )

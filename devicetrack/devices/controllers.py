@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.common import spreadsheet
 from devicetrack.common.heavy import heavy_work
+from devicetrack.common.lag_tolerant import LAG_TOLERANT
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
 from devicetrack.devices import export, service
 from devicetrack.devices.schemas import (
@@ -23,7 +24,7 @@ class DeviceController(Controller):
     path = "/devices"
     tags = ["devices"]
 
-    @get("/", operation_id="listDevices")
+    @get("/", operation_id="listDevices", opt=LAG_TOLERANT)
     async def list_(
         self,
         tx: AsyncSession,
@@ -60,7 +61,7 @@ class DeviceController(Controller):
         items, next_cursor = page_of(rows, limit)
         return DevicePage(items=items, next_cursor=next_cursor)
 
-    @get("/export", operation_id="exportDevices")
+    @get("/export", operation_id="exportDevices", opt=LAG_TOLERANT)
     async def export_(
         self,
         request: Request[Any, Any, Any],

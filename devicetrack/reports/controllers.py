@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.heavy import heavy_work
+from devicetrack.common.lag_tolerant import LAG_TOLERANT, NOT_LAG_TOLERANT
 from devicetrack.privacy import service as access_log
 from devicetrack.reports import export, service
 from devicetrack.reports.schemas import (
@@ -29,6 +30,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class ReportController(Controller):
     path = "/reports"
     tags = ["reports"]
+    # Reports may be a moment behind: they read the replica when there is one.
+    opt = LAG_TOLERANT
 
     @get("/coverage", operation_id="coverageReport")
     async def coverage(
@@ -107,7 +110,7 @@ class ReportController(Controller):
     ) -> DonorImpact:
         return await service.donor_impact(tx, principal, donor_id)
 
-    @get("/sim-expiry", operation_id="simExpiryReport")
+    @get("/sim-expiry", operation_id="simExpiryReport", opt=NOT_LAG_TOLERANT)  # it writes
     async def sim_expiry(
         self,
         request: Request[Any, Any, Any],

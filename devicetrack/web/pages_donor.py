@@ -11,6 +11,7 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
+from devicetrack.common.lag_tolerant import LAG_TOLERANT
 from devicetrack.common.tabular import UploadLimits
 from devicetrack.common.uploads import after_upload, limit_upload_body
 from devicetrack.config import Settings
@@ -45,7 +46,7 @@ class DonorPages(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/donor")
+    @get("/donor", opt=LAG_TOLERANT)
     async def donor_home(
         self,
         request: Request[Any, Any, Any],

@@ -14,6 +14,7 @@ from devicetrack.auth import scope
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import VIETNAM, local_today
 from devicetrack.common.heavy import heavy_work
+from devicetrack.common.lag_tolerant import LAG_TOLERANT
 from devicetrack.common.spreadsheet import XLSX, download
 from devicetrack.errors import NotFound
 from devicetrack.i18n import N_
@@ -48,6 +49,7 @@ def _sort(sort: str | None) -> str:
 class ProvincePages(Controller):
     path = "/province"
     include_in_schema = False
+    opt = LAG_TOLERANT  # dashboards read the replica when there is one
 
     @get("/")
     async def dashboard(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth import scope
 from devicetrack.auth.principal import Principal
+from devicetrack.common.lag_tolerant import LAG_TOLERANT
 from devicetrack.common.spreadsheet import DAY, Column
 from devicetrack.i18n import N_
 from devicetrack.reports import service as reports
@@ -40,6 +41,7 @@ async def _sim_report(
 class ProvinceFollowUpPages(Controller):
     path = "/province"
     include_in_schema = False
+    opt = LAG_TOLERANT  # follow-up lists read the replica when there is one
 
     @get("/sims")
     async def sims(

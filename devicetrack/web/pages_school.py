@@ -14,6 +14,7 @@ from devicetrack.allocations import service as allocations
 from devicetrack.allocations.schemas import ReceiptCreate, ReceiptResult
 from devicetrack.auth.principal import Principal
 from devicetrack.common.heavy import heavy_work
+from devicetrack.common.lag_tolerant import LAG_TOLERANT
 from devicetrack.common.spreadsheet import XLSX, download
 from devicetrack.devices import service as devices
 from devicetrack.devices.values import Condition, DeviceKind, DeviceStatus
@@ -90,7 +91,7 @@ class SchoolPages(Controller):
             borrowing=await students.students_borrowing(tx, school_id),
         )
 
-    @get("/devices.xlsx")
+    @get("/devices.xlsx", opt=LAG_TOLERANT)
     async def export(
         self,
         request: Request[Any, Any, Any],
