@@ -174,8 +174,9 @@ class LoanPages(Controller):
         data = form.into(
             AssignmentReturn, renamed={"condition": "condition_in"}, wiped=form.flag("wiped")
         )
+        # A holder that is not a number is refused too, never read as "no holder given".
         result: Any = form.refusal()
-        if data is not None:
+        if data is not None and result is None:
             result = await attempt(
                 tx, lambda: assignments.return_device(tx, principal, loan.id, data)
             )
