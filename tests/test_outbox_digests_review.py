@@ -1,14 +1,28 @@
-"""Review of the outbox's routes: a return whose holder is not a number is refused (not
-closed for whoever has the device); a form posted to the plain route keeps no
-Idempotency-Key answer (a replayed redirect would lose its address)."""
+"""Review of the outbox's routes and the digests: a return whose holder is not a number is
+refused (not closed for whoever has the device); a form posted to the plain route keeps no
+Idempotency-Key answer (a replayed redirect would lose its address); the SIM digest lists
+the plans still to top up however many lapsed ones the province has; the overdue-loans
+digest counts every late loan and says the page has more; its text, naming children, is
+not copied into the log in outbox mode."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
+
 import asyncpg
+import pytest
 from litestar.testing import AsyncTestClient
 
+from devicetrack.config import Settings
+from devicetrack.digests import mailings
+from devicetrack.jobs.runtime import Runtime
+from devicetrack.reports import service as reports
+from devicetrack.worker import run_now
 from tests.factories import Factory
+from tests.job_helpers import Inbox, parts, run_jobs
 from tests.lifecycle_helpers import make_scene
+from tests.test_digests import PUBLIC, STUDENT, _late_loan, _mail_of, _run, _sims
 from tests.test_web_outbox import keyed, loans_of
 
 
@@ -50,3 +64,80 @@ async def test_the_plain_form_route_keeps_no_idempotency_answer(
     assert "idempotent-replayed" not in again.headers
     assert again.status_code in (409, 422) and len(await loans_of(db, tag)) == 1
     assert await db.fetchval("SELECT count(*) FROM idempotency_keys") == 0
+
+
+async def test_the_sim_digest_lists_plans_to_top_up_past_many_lapsed_ones(
+    settings: Settings,
+    db: asyncpg.Pool,
+    client: AsyncTestClient,
+    factory: Factory,
+    smtp: tuple[Inbox, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The report lists 2 SIMs one by one here (2,000 in production), soonest first.
+    monkeypatch.setattr(reports, "SIM_LIST_LIMIT", 2)
+    inbox, url = smtp
+    scene = await make_scene(client, db, factory)
+    *lapsed, soon = await _sims(scene, 3, 4, 5, 6)
+    await scene.at_school([*lapsed, soon])
+    await db.execute(
+        "UPDATE devices SET plan_expires_on = current_date - 100 WHERE asset_tag = ANY($1)",
+        lapsed,
+    )
+
+    assert await _run(settings, "digests.sims_expiring", url) == (True, False)
+
+    [mail] = await _mail_of(db, inbox, scene.staff_a)
+    assert mail["Subject"] == "Gói cước SIM hết hạn trong 30 ngày: 1"
+    text, _ = parts(mail)
+    assert soon in text and not any(tag in text for tag in lapsed)
+    [mail] = await _mail_of(db, inbox, scene.officer)
+    assert soon in parts(mail)[0]
+
+
+async def test_the_overdue_digest_counts_every_late_loan_and_says_there_are_more(
+    settings: Settings,
+    db: asyncpg.Pool,
+    client: AsyncTestClient,
+    factory: Factory,
+    smtp: tuple[Inbox, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(mailings, "LISTED", 1)  # 50 in production
+    inbox, url = smtp
+    scene = await make_scene(client, db, factory)
+    await db.execute("UPDATE users SET locale = 'en' WHERE id = $1", scene.staff_a.user_id)
+    first = await _late_loan(scene, db, 3)
+    second = await _late_loan(scene, db, 9)
+
+    assert await _run(settings, "digests.overdue_loans", url) == (True, False)
+
+    [mail] = await _mail_of(db, inbox, scene.staff_a)
+    assert mail["Subject"] == "Loans past their due date: 2"
+    text, html = parts(mail)
+    assert "2 devices lent to students are past their due date" in text
+    assert "… and more on the page." in text and "… and more on the page." in html
+    assert (first in text) != (second in text)  # one listed
+
+
+async def test_a_digest_naming_students_is_not_copied_into_the_log(
+    settings: Settings,
+    db: asyncpg.Pool,
+    client: AsyncTestClient,
+    factory: Factory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    scene = await make_scene(client, db, factory)
+    await _late_loan(scene, db, 3)
+    runtime = Runtime(settings=replace(settings, public_url=PUBLIC))
+    assert (await run_now(runtime, "digests.overdue_loans")).done
+    await runtime.close()
+
+    with caplog.at_level(logging.INFO, logger="devicetrack.mail"):
+        await run_jobs(settings, smtp_url=None)  # no SMTP server: the outbox
+
+    kept = await db.fetchval("SELECT text_body FROM mail_messages WHERE template = 'digest_loans'")
+    assert STUDENT in kept  # the outbox (admins) has it
+    logged = [r.getMessage() for r in caplog.records if r.name == "devicetrack.mail"]
+    assert any("digest_loans" in m or "Subject" in m for m in logged), logged
+    assert not any(STUDENT in m for m in logged)
