@@ -7,10 +7,14 @@ not copied into the log in outbox mode."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import asyncpg
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -21,7 +25,7 @@ from devicetrack.reports import service as reports
 from devicetrack.worker import run_now
 from tests.factories import Factory
 from tests.job_helpers import Inbox, parts, run_jobs
-from tests.lifecycle_helpers import make_scene
+from tests.lifecycle_helpers import _SyncTransport, make_scene
 from tests.test_digests import PUBLIC, STUDENT, _late_loan, _mail_of, _run, _sims
 from tests.test_web_outbox import keyed, loans_of
 
@@ -64,6 +68,46 @@ async def test_the_plain_form_route_keeps_no_idempotency_answer(
     assert "idempotent-replayed" not in again.headers
     assert again.status_code in (409, 422) and len(await loans_of(db, tag)) == 1
     assert await db.fetchval("SELECT count(*) FROM idempotency_keys") == 0
+
+
+async def test_two_lends_of_one_device_at_once_and_a_key_of_another_user(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    """Two phones lend one device to two students at the same moment, each with its own
+    key: one loan, the other refused with the reason (never a 500, never two loans). Then
+    another user sending the first one's key gets no replay of an answer that is not theirs."""
+    scene = await make_scene(client, db, factory)
+    [tag] = await scene.tablets(1)
+    await scene.at_school([tag])
+    students = [await scene.consenting_student() for _ in range(2)]
+    transport = _SyncTransport(web._transport)
+    barrier = threading.Barrier(2)
+
+    def lend(key: str, student: int) -> httpx.Response:
+        with httpx.Client(transport=transport, base_url=str(web.base_url)) as http:
+            barrier.wait()
+            return http.post(
+                f"/devices/{tag}/lend.json",
+                data={"student_id": str(student), "condition": "good"},
+                headers=keyed(scene.staff_a, key),
+            )
+
+    def both() -> list[httpx.Response]:
+        with ThreadPoolExecutor(2) as pool:
+            return list(pool.map(lend, ["phone-1", "phone-2"], students))
+
+    answers = await asyncio.to_thread(both)
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    assert [r["returned_at"] for r in await loans_of(db, tag)] == [None]
+
+    colleague = await factory.staff(scene.school_a)
+    theirs = await web.post(
+        f"/devices/{tag}/lend.json",
+        data={"student_id": str(students[0]), "condition": "good"},
+        headers=keyed(colleague, "phone-1"),
+    )
+    assert "idempotent-replayed" not in theirs.headers
+    assert theirs.status_code == 409 and len(await loans_of(db, tag)) == 1
 
 
 async def test_the_sim_digest_lists_plans_to_top_up_past_many_lapsed_ones(
