@@ -153,17 +153,18 @@ async def send_sims_expiring(session: AsyncSession, mailing: Mailing) -> int:
     sent = 0
     for r in await _recipients(session, Digest.SIMS_EXPIRING):
         officer = r.role == Role.PROVINCE_OFFICER
-        if not (
-            r.province_code in places.provinces if officer else places.schools & set(r.school_ids)
-        ):
+        if not _concerns(r, places):
             continue
+        # Without the lapsed plans: years of them would fill the report's list of SIMs
+        # (SIM_LIST_LIMIT, soonest first) before the ones still to top up.
         report = await reports.sim_expiry(
             session,
             _principal(r),
             within_days=SIM_WINDOW_DAYS,
             province=r.province_code if officer else None,
+            lapsed=False,
         )
-        sims = [s for s in report.sims if s.plan_expires_on >= today]
+        sims = report.sims
         if not sims:
             continue
         t = mailing.languages(r.locale)
@@ -188,21 +189,23 @@ async def send_overdue_loans(session: AsyncSession, mailing: Mailing) -> int:
     """Weekly: to each school's staff, the school's loans past their due date, with the
     students' names (theirs to see: it is their school), each read written to the child's
     access log."""
-    late = await repo.schools_with_loans_late_on(session, local_today())
+    late = await repo.loans_late_on(session, local_today())
     sent = 0
     for r in await _recipients(session, Digest.OVERDUE_LOANS):
         principal = _principal(r)
         t = mailing.languages(r.locale)
         schools: list[dict[str, Any]] = []
         total = 0
-        for school_id in sorted(late & set(r.school_ids)):
+        for school_id in sorted(late.keys() & set(r.school_ids)):
+            # One more than listed: whether the page has more than the email shows.
             loans = await assignments.school_loans(
-                session, principal, school_id, overdue_only=True, after_id=None, limit=LISTED
+                session, principal, school_id, overdue_only=True, after_id=None, limit=LISTED + 1
             )
             if not loans:
                 continue
             shown = loans[:LISTED]
-            total += len(shown)
+            # The subject and the first line count them all, not only those listed.
+            total += late[school_id] if len(loans) > LISTED else len(loans)
             await access_log.record_reads(session, principal, MAIL_ROUTE, shown)
             names = await schools_service.school_names(session, [school_id])
             schools.append(
@@ -240,9 +243,7 @@ async def send_audits_due(session: AsyncSession, mailing: Mailing) -> int:
     sent = 0
     for r in await _recipients(session, Digest.AUDITS_DUE):
         officer = r.role == Role.PROVINCE_OFFICER
-        if not (
-            r.province_code in places.provinces if officer else places.schools & set(r.school_ids)
-        ):
+        if not _concerns(r, places):
             continue
         report = await reports.audit_due(
             session,

@@ -114,13 +114,14 @@ async def sims_ending_between(session: AsyncSession, first: date, last: date) ->
     return _places(rows.all())
 
 
-async def schools_with_loans_late_on(session: AsyncSession, today: date) -> set[int]:
+async def loans_late_on(session: AsyncSession, today: date) -> dict[int, int]:
+    """Each school with loans past their due date on `today`, and how many (one query)."""
     rows = await session.execute(
-        select(Assignment.school_id)
-        .distinct()
+        select(Assignment.school_id, func.count())
         .where(Assignment.returned_at.is_(None), Assignment.due_back_on < today)
+        .group_by(Assignment.school_id)
     )
-    return set(rows.scalars())
+    return {school_id: n for school_id, n in rows.all()}
 
 
 async def provinces_of(session: AsyncSession, school_ids: Iterable[int]) -> Places:

@@ -3,7 +3,7 @@
 A message is composed with exactly the values its template declares (service.compose
 refuses others), so nothing more than the template shows can reach a recipient or the
 mail_messages table. Only the overdue-loans digest names students: it sets
-`names_students`, and its sender (digests/service.py) reads the loans as the recipient,
+`names_students`, and its sender (digests/mailings.py) reads the loans as the recipient,
 through the service that names students only to the school's own staff, as the pages do.
 
 Subjects and the templates' texts are English msgids, put in the reader's language by
@@ -40,7 +40,7 @@ PASSWORD_CHANGED = MailTemplate(
     fields=frozenset({"full_name", "link"}),
 )
 
-# The digests (digests/service.py); `account` links to where a reader turns one off.
+# The digests (digests/mailings.py); `account` links to where a reader turns one off.
 DIGEST_SIMS = MailTemplate(
     name="digest_sims",
     subject=N_("SIM data plans ending within 30 days: {total}"),

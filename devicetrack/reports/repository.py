@@ -467,16 +467,19 @@ async def donor_figures(
 
 
 def sims_ending(
-    principal: Principal, *, until: date | None, province: str | None
+    principal: Principal, *, until: date | None, province: str | None, since: date | None = None
 ) -> list[ColumnElement[bool]]:
-    """SIMs in service whose plan ends by `until` (lapsed ones included), or every SIM with
-    an end date when `until` is None; the caller's and the province's."""
+    """SIMs in service whose plan ends by `until` (lapsed ones included unless `since` says
+    from which day), or every SIM with an end date when `until` is None; the caller's and
+    the province's."""
     where = [
         Device.kind == SIM,
         Device.status != const(DeviceStatus.RETIRED),
         Device.plan_expires_on.is_not(None) if until is None else Device.plan_expires_on <= until,
         visible_devices(principal),
     ]
+    if since is not None:
+        where.append(Device.plan_expires_on >= since)
     if province:
         where.append(Device.province_code == province)
     return where

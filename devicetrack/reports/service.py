@@ -334,9 +334,15 @@ SIM_WINDOW_MAX_DAYS = 3650
 
 
 async def sim_expiry(
-    session: AsyncSession, principal: Principal, *, within_days: int | None, province: str | None
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    within_days: int | None,
+    province: str | None,
+    lapsed: bool = True,
 ) -> SimExpiryReport:
-    """SIMs whose plan ends within `within_days` from today (the lapsed ones included), or
+    """SIMs whose plan ends within `within_days` from today (the lapsed ones included
+    unless `lapsed` is False, as the digest asks: they would fill its list), or
     every SIM with an end date when `within_days` is None: a telecom's SIMs may run a year,
     and a province planning top-ups wants to see them all. Three queries whatever the number
     of schools: the schools' counts, the students they name, the SIMs one by one."""
@@ -356,7 +362,9 @@ async def sim_expiry(
     on = today()
     await _ensure_province_in_scope(session, principal, province)
     until = None if within_days is None else on + timedelta(days=within_days)
-    where = repo.sims_ending(principal, until=until, province=province)
+    where = repo.sims_ending(
+        principal, until=until, province=province, since=None if lapsed else on
+    )
     rows = await repo.sim_groups(session, where, on)
     groups = [
         SimExpiryGroup(

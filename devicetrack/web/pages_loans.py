@@ -175,8 +175,9 @@ class LoanPages(Controller):
         data = form.into(
             AssignmentReturn, renamed={"condition": "condition_in"}, wiped=form.flag("wiped")
         )
+        # A holder that is not a number is refused too, never read as "no holder given".
         result: Any = form.refusal()
-        if data is not None:
+        if data is not None and result is None:
             result = await attempt(tx, lambda: return_signed(tx, principal, loan.id, data, form))
         if isinstance(result, DomainError) and request.url.path.endswith(".json"):
             raise result

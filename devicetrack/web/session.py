@@ -120,7 +120,11 @@ def clear_session(response: Response[Any]) -> None:
 async def keyed_caller(request: Request[Any, Any, Any]) -> Principal | None:
     """Whom an Idempotency-Key sent to a page's JSON route (the outbox's) belongs to: the
     session's user, and only when the request carries the session's CSRF header too (else
-    no key is taken, and provide_web_principal refuses the request as it would anyway)."""
+    no key is taken, and provide_web_principal refuses the request as it would anyway).
+    Only the `.json` twin takes one: the form's answer is a redirect, whose address a
+    replay would not carry."""
+    if not request.url.path.endswith(".json"):
+        return None
     token = session_token(request)
     sent = request.headers.get(CSRF_HEADER, "")
     if not token or not hmac.compare_digest(sent.encode(), csrf_for(request).encode()):
