@@ -53,7 +53,7 @@ class MailAttachment(SQLModel, table=True):
 
     __tablename__ = "mail_attachments"
     __table_args__ = (
-        CheckConstraint("char_length(filename) BETWEEN 1 AND 200", name="filename_length"),
+        CheckConstraint("filename <> ''", name="filename_given"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
