@@ -311,3 +311,46 @@ def test_every_digest_is_a_periodic_job_at_seven_in_vietnam() -> None:
         "digests.audits_due": "0 0 1 * *",
         "digests.donor_impact": "0 0 1 1,4,7,10 *",
     }
+
+
+async def test_erasing_a_child_erases_the_digests_that_name_them(
+    settings: Settings, db: asyncpg.Pool, client: AsyncTestClient, factory: Factory
+) -> None:
+    """Without SMTP the outbox keeps each email's text for admins; a digest naming a child
+    must not outlive the child's erasure there, nor be sent after it."""
+    scene = await make_scene(client, db, factory)
+    await _late_loan(scene, db, 3)
+    runtime = Runtime(settings=replace(settings, public_url=PUBLIC))
+    await run_now(runtime, "digests.overdue_loans")
+    await runtime.close()
+    await run_jobs(settings)  # no SMTP: the outbox
+    sent = await db.fetchrow("SELECT * FROM mail_messages WHERE template = 'digest_loans'")
+    assert STUDENT in sent["text_body"] and sent["student_ids"] != []
+    # A second digest, composed but not sent yet when the child is erased.
+    await db.execute("DELETE FROM job_runs WHERE job = 'digests.overdue_loans'")
+    runtime = Runtime(settings=replace(settings, public_url=PUBLIC))
+    await run_now(runtime, "digests.overdue_loans")
+    await runtime.close()
+
+    [student_id] = sent["student_ids"]
+    loan = await db.fetchval(
+        "SELECT id FROM assignments WHERE student_id = $1 AND returned_at IS NULL", student_id
+    )
+    returned = await client.post(
+        f"{API}/assignments/{loan}/return",
+        headers=scene.staff_a.headers,
+        json={"condition_in": "good", "wiped": True},
+    )
+    assert returned.status_code == 200, returned.text
+    erased = await client.delete(f"{API}/students/{student_id}", headers=scene.staff_a.headers)
+    assert erased.status_code == 204, erased.text
+    await run_jobs(settings)
+
+    rows = await db.fetch(
+        "SELECT status, context, text_body, html_body, student_ids FROM mail_messages"
+        " WHERE template = 'digest_loans' ORDER BY id"
+    )
+    assert [r["status"] for r in rows] == ["sent", "failed"]  # the second was never sent
+    for row in rows:
+        assert (row["context"], row["text_body"], row["html_body"]) == (None, None, None)
+        assert row["student_ids"] == []

@@ -99,6 +99,7 @@ async def _compose(
     template: str,
     context: dict[str, Any],
     attachments: Iterable[Attachment] = (),
+    student_ids: Iterable[int] = (),
 ) -> bool:
     context = {"full_name": r.full_name, "account": mailing.link(ACCOUNT_PATH), **context}
     message = await mail.compose(
@@ -109,6 +110,7 @@ async def _compose(
         locale=r.locale,
         user_id=r.id,
         attachments=list(attachments),
+        student_ids=list(student_ids),
     )
     return message is not None
 
@@ -195,6 +197,7 @@ async def send_overdue_loans(session: AsyncSession, mailing: Mailing) -> int:
         principal = _principal(r)
         t = mailing.languages(r.locale)
         schools: list[dict[str, Any]] = []
+        named: list[int] = []  # the students the email names (erasing one erases it)
         total = 0
         for school_id in sorted(late.keys() & set(r.school_ids)):
             # One more than listed: whether the page has more than the email shows.
@@ -207,6 +210,7 @@ async def send_overdue_loans(session: AsyncSession, mailing: Mailing) -> int:
             # The subject and the first line count them all, not only those listed.
             total += late[school_id] if len(loans) > LISTED else len(loans)
             await access_log.record_reads(session, principal, MAIL_ROUTE, shown)
+            named += [loan.student_id for loan in shown if loan.student_id is not None]
             names = await schools_service.school_names(session, [school_id])
             schools.append(
                 {
@@ -229,7 +233,9 @@ async def send_overdue_loans(session: AsyncSession, mailing: Mailing) -> int:
             )
         if schools:
             context = {"total": total, "schools": schools}
-            sent += await _compose(session, mailing, r, DIGEST_LOANS.name, context)
+            sent += await _compose(
+                session, mailing, r, DIGEST_LOANS.name, context, student_ids=named
+            )
     return sent
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.mail.models import MailAttachment, MailMessage
 from devicetrack.mail.smtp import Attachment
 from devicetrack.mail.values import MailStatus, Transport
+
+# Why a message erasure stopped was never sent.
+ERASED = "erased: it named a student whose personal data was erased"
 
 
 async def add(session: AsyncSession, message: MailMessage) -> int:
@@ -112,3 +115,29 @@ async def listing(
     if before_id is not None:
         query = query.where(MailMessage.id < before_id)
     return list((await session.execute(query)).scalars())
+
+
+async def forget_student(session: AsyncSession, student_id: int) -> None:
+    """Every message naming this student loses its context and text; one not yet sent is
+    failed, never to be sent (the row stays: who was mailed what template, and when)."""
+    await session.execute(
+        update(MailMessage)
+        .where(
+            MailMessage.student_ids.contains([student_id]),
+            MailMessage.student_ids != [],
+        )
+        .values(
+            context=None,
+            text_body=None,
+            html_body=None,
+            student_ids=[],
+            status=case(
+                (MailMessage.status == MailStatus.QUEUED, MailStatus.FAILED),
+                else_=MailMessage.status,
+            ),
+            last_error=case(
+                (MailMessage.status == MailStatus.QUEUED, ERASED),
+                else_=MailMessage.last_error,
+            ),
+        )
+    )

@@ -47,20 +47,29 @@ async def compose(
     locale: str,
     user_id: int | None = None,
     attachments: Sequence[smtp.Attachment] = (),
+    student_ids: Sequence[int] = (),
 ) -> int | None:
     """Record a message (and the files it carries) and enqueue its delivery, in the
     caller's transaction. Returns its id, or None for an address that is no mailbox
-    (nothing is recorded)."""
+    (nothing is recorded). A template naming students is given whom it names
+    (`student_ids`), so that erasing one of them erases the message (forget_student)."""
     spec = TEMPLATES[template]
     if set(context) != spec.fields:
         raise ValueError(f"{template} takes {sorted(spec.fields)}, got {sorted(context)}")
+    if student_ids and not spec.names_students:
+        raise ValueError(f"{template} names no student")
     if not has_mailbox(to):
         log.info("no mail for %s (%s): the address is no mailbox", to, template)
         return None
     message_id = await repo.add(
         session,
         MailMessage(
-            to_address=to, user_id=user_id, template=template, locale=locale, context=context
+            to_address=to,
+            user_id=user_id,
+            template=template,
+            locale=locale,
+            context=context,
+            student_ids=sorted(set(student_ids)),
         ),
     )
     await repo.attach(session, message_id, attachments)
@@ -183,3 +192,8 @@ async def outbox(
         )
         for m in rows
     ]
+
+
+async def forget_student(session: AsyncSession, student_id: int) -> None:
+    """Erasing a child erases the mail that names them (students.service.erase_student)."""
+    await repo.forget_student(session, student_id)

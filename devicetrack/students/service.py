@@ -22,6 +22,7 @@ from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, Valida
 from devicetrack.evidence import repository as evidence
 from devicetrack.i18n import N_, Term
 from devicetrack.idempotency import service as idempotency
+from devicetrack.mail import service as mail
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
 from devicetrack.schools.repository import visible_schools
@@ -370,3 +371,4 @@ async def erase_student(session: AsyncSession, principal: Principal, student_id:
     await evidence.forget_student(session, student_id)
     # Answers kept for retried requests (Idempotency-Key, 24 h) may carry the child's data.
     await idempotency.forget_answers_naming(session, student_id)
+    await mail.forget_student(session, student_id)
