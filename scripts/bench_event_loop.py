@@ -54,15 +54,26 @@ def _sample(base: str, stop: Any, out: Any) -> None:
     out.put(latencies)
 
 
+def _children(pid: int) -> list[int]:
+    """Children of every thread of `pid` (the pool's workers are started from a thread)."""
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue  # the thread ended meanwhile
+    return found
+
+
 def _descendants(pid: int) -> list[int]:
     found: list[int] = []
     todo = [pid]
     while todo:
-        p = todo.pop()
-        try:
-            children = [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
-        except OSError:
-            continue
+        children = _children(todo.pop())
         found += children
         todo += children
     return found
