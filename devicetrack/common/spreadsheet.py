@@ -34,6 +34,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     DateTime,
+    Float,
     Integer,
     Numeric,
     Select,
@@ -157,6 +158,34 @@ def csv_sql(statement: Select[Any]) -> Select[Any]:
     return statement.with_only_columns(*columns, maintain_column_froms=True)
 
 
+def xlsx_sql(statement: Select[Any]) -> Select[Any]:
+    """`statement` with each of its columns as xlsx_cell's value of it, so a worker hands
+    the rows to the writer untouched: text without the characters XML cannot hold and by
+    the formula rule, times in UTC without a zone, decimals as floats."""
+    columns = []
+    for column in statement.selected_columns:
+        value = column.element if isinstance(column, Label) else column
+        kind = column.type
+        cell: ColumnElement[Any]
+        if isinstance(kind, DateTime):
+            cell = func.timezone("UTC", value)
+        elif isinstance(kind, Numeric) and not isinstance(kind, Integer):
+            cell = sql_cast(value, Float)
+        elif isinstance(kind, Date | Integer | Boolean):
+            cell = value
+        else:
+            clean = case(
+                (
+                    value.regexp_match(_NOT_XML.pattern),
+                    func.regexp_replace(value, _NOT_XML.pattern, "", "g"),
+                ),
+                else_=value,
+            )
+            cell = case((func.left(clean, 1).in_(FORMULA_START), "'" + clean), else_=clean)
+        columns.append(cell.label(column.name))
+    return statement.with_only_columns(*columns, maintain_column_froms=True)
+
+
 async def csv_copy(
     engine: AsyncEngine, header: Sequence[str], statement: Select[Any]
 ) -> AsyncIterator[bytes]:
@@ -248,10 +277,12 @@ def write_xlsx(
     *,
     freeze_col: int = 0,
     prepare: Callable[[Sequence[Any]], Sequence[Any]] | None = None,
+    converted: bool = False,
 ) -> None:
     """Write one sheet (bold header row, frozen) to the file `target`. Blocking: it runs in
     a worker process (HeavyWork.file). Rows are consumed one at a time, so memory stays
-    flat; `prepare` turns a row into what the reader sees."""
+    flat; `prepare` turns a row into what the reader sees. `converted`: the rows' values
+    are xlsx_cell's already (xlsx_sql: the database did it)."""
     from rustpy_xlsxwriter import Format, write_worksheet
 
     headings = _headings(columns)
@@ -260,6 +291,9 @@ def write_xlsx(
         empty = True
         for row in rows:
             empty = False
+            if converted:
+                yield dict(zip(headings, row, strict=False))
+                continue
             values = prepare(row) if prepare is not None else row
             yield dict(zip(headings, [xlsx_cell(v) for v in values], strict=False))
         if empty:
@@ -374,10 +408,12 @@ def write_xlsx_query(
     *,
     freeze_col: int = 0,
     prepare: Callable[[Sequence[Any]], Sequence[Any]] | None = None,
+    converted: bool = False,
 ) -> None:
     """In a worker process: fetch the rows batch by batch on an event loop of its own while
-    a thread writes them, so neither waits long for the other and memory stays flat."""
-    asyncio.run(_write_from_database(target, title, columns, query, freeze_col, prepare))
+    a thread writes them, so neither waits long for the other and memory stays flat.
+    `converted`: the query is xlsx_sql's (its values go to the writer as they are)."""
+    asyncio.run(_write_from_database(target, title, columns, query, freeze_col, prepare, converted))
 
 
 async def _write_from_database(
@@ -387,6 +423,7 @@ async def _write_from_database(
     query: Query,
     freeze_col: int,
     prepare: Callable[[Sequence[Any]], Sequence[Any]] | None,
+    converted: bool = False,
 ) -> None:
     import asyncpg
 
@@ -399,7 +436,10 @@ async def _write_from_database(
             cursor = await conn.cursor(query.sql, *query.params)
 
             async def batches() -> AsyncIterator[Sequence[Sequence[Any]]]:
-                while batch := await cursor.fetch(DB_BATCH):
+                # One batch ahead: the next is fetched while the writer writes this one.
+                ahead = asyncio.ensure_future(cursor.fetch(DB_BATCH))
+                while batch := await ahead:
+                    ahead = asyncio.ensure_future(cursor.fetch(DB_BATCH))
                     # asyncpg's Records index by position like tuples.
                     yield cast("Sequence[Sequence[Any]]", batch)
 
@@ -412,6 +452,7 @@ async def _write_from_database(
                 _pulled(batches(), loop),
                 freeze_col=freeze_col,
                 prepare=prepare,
+                converted=converted,
             )
     finally:
         await conn.close()

@@ -87,11 +87,11 @@ async def xlsx_file(
         )
         for name in names_of
     ]
-    query = spreadsheet.Query.of(
-        engine,
-        repo.export_query(where, names_of, repo.readable_note(principal), names),
-        heavy.statement_timeout_ms,
-    )
+    statement = repo.export_query(where, names_of, repo.readable_note(principal), names)
+    if prepare is None:
+        # The stored values as they are: the database puts them in a sheet's terms.
+        statement = spreadsheet.xlsx_sql(statement)
+    query = spreadsheet.Query.of(engine, statement, heavy.statement_timeout_ms)
     return await heavy.file(
         ".xlsx",
         spreadsheet.write_xlsx_query,
@@ -100,4 +100,5 @@ async def xlsx_file(
         query,
         freeze_col=1,
         prepare=prepare,
+        converted=prepare is None,
     )
