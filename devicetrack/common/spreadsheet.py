@@ -218,7 +218,7 @@ async def csv_copy(
         task = asyncio.ensure_future(copy())
         try:
             while (chunk := await chunks.get()) is not None:
-                yield chunk
+                yield bytes(chunk)  # the driver hands out bytearrays
             await task  # its error, if it failed
         finally:
             if not task.done():
