@@ -443,7 +443,7 @@ class _Refused(Exception):
     """The streamed intake stops: a row is wrong (the checked path lists why)."""
 
 
-SLICE = 2000  # records the driver encodes between two turns of the event loop
+SLICE = 1000  # records the driver encodes between two turns of the event loop
 
 
 async def _device_records(
