@@ -1,10 +1,9 @@
-"""Device exports: every matching row, no cap, flat memory. CSV streams batch by batch;
+"""Device exports: every matching row, no cap, flat memory. CSV is written by PostgreSQL;
 XLSX is written in a worker process while the rows are fetched (common/spreadsheet.py).
 Every cell passes the one formula rule there."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import IO, Any
 
@@ -48,8 +47,6 @@ COLUMNS = [
 NAMED = {"donation_id": "donation", "donor_id": "donor", "school_id": "school"}
 PEOPLE_COLUMNS = [NAMED.get(c, c) for c in COLUMNS]
 DATES = {"warranty_until", "plan_expires_on"}  # days; the other times are timestamps
-# Rows per fetch: what the event loop does between two other requests' turns.
-BATCH = 500
 
 
 async def probe(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> None:
@@ -59,24 +56,13 @@ async def probe(engine: AsyncEngine, where: list[ColumnElement[bool]]) -> None:
         await conn.execute(repo.device_query(where).limit(0))
 
 
-async def _batches(
-    engine: AsyncEngine, principal: Principal, where: list[ColumnElement[bool]]
-) -> AsyncIterator[Sequence[Sequence[Any]]]:
-    """Rows whose values are in COLUMNS order already: nothing per row on the event loop."""
-    note = repo.readable_note(principal)
-    async with engine.connect() as conn:
-        async for batch in repo.stream_device_batches(conn, where, COLUMNS, BATCH, note):
-            yield batch
-
-
-async def csv_stream(
+def csv_stream(
     engine: AsyncEngine, principal: Principal, where: list[ColumnElement[bool]]
 ) -> AsyncIterator[bytes]:
-    """One chunk per batch of rows, formatted in a worker thread: the event loop only
-    fetches, and serves other requests in between."""
-    yield spreadsheet.csv_header(COLUMNS)
-    async for batch in _batches(engine, principal, where):
-        yield await asyncio.to_thread(spreadsheet.csv_rows, batch)
+    """The CSV written by PostgreSQL (spreadsheet.csv_copy): the event loop only relays
+    its chunks, and serves other requests in between."""
+    query = repo.export_query(where, COLUMNS, repo.readable_note(principal))
+    return spreadsheet.csv_copy(engine, COLUMNS, query)
 
 
 async def xlsx_file(
@@ -101,11 +87,11 @@ async def xlsx_file(
         )
         for name in names_of
     ]
-    query = spreadsheet.Query.of(
-        engine,
-        repo.export_query(where, names_of, repo.readable_note(principal), names),
-        heavy.statement_timeout_ms,
-    )
+    statement = repo.export_query(where, names_of, repo.readable_note(principal), names)
+    if prepare is None:
+        # The stored values as they are: the database puts them in a sheet's terms.
+        statement = spreadsheet.xlsx_sql(statement)
+    query = spreadsheet.Query.of(engine, statement, heavy.statement_timeout_ms)
     return await heavy.file(
         ".xlsx",
         spreadsheet.write_xlsx_query,
@@ -114,4 +100,5 @@ async def xlsx_file(
         query,
         freeze_col=1,
         prepare=prepare,
+        converted=prepare is None,
     )

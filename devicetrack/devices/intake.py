@@ -19,13 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import can_see_device
+from devicetrack.common.phases import phase
 from devicetrack.common.tabular import ROWS_WRONG
 from devicetrack.common.workers import off_loop, release
 from devicetrack.db.counters import lock_school_counters
 from devicetrack.devices import intake_rows
-from devicetrack.devices.intake_rows import CheckedRows, R, check_new_rows, check_update_rows
+from devicetrack.devices.intake_rows import (
+    CheckedRows,
+    NewRowsCheck,
+    R,
+    check_new_rows,
+    check_update_rows,
+)
 from devicetrack.devices.schemas import DeviceIntake
-from devicetrack.devices.tags import format_tags
+from devicetrack.devices.tags import format_tag, format_tags
 from devicetrack.errors import Conflict, FieldError, ValidationFailed
 from devicetrack.i18n import N_, Message
 
@@ -172,6 +179,21 @@ SELECT id, $1, 'edited', status, status, condition,
 """
 
 
+# The streamed path (register_devices): rows checked and written a part at a time, straight
+# into the devices and their events with COPY.
+PART = 5000
+STREAM_DEVICE_COLUMNS = [
+    "id",
+    "province_code",
+    "status",
+    "donation_id",
+    "donor_id",
+    *intake_rows.COLUMNS,
+]
+STREAM_EVENT_COLUMNS = ["device_id", "actor_id", "action", "to_status", "condition", "data"]
+NEW_IDS = "SELECT nextval('devices_id_seq') FROM generate_series(1, $1)"
+
+
 class IntakeResult(msgspec.Struct):
     created: int
     asset_tags: list[str]
@@ -305,11 +327,173 @@ async def register_devices(
     actor_id: int,
     rows: Sequence[tuple[int, Mapping[str, object]]],
 ) -> IntakeResult:
-    """Check the rows, stage them with COPY, find the ones that collide with stored
-    devices by joins, and insert them all, or refuse every bad row at once. Whatever
-    loops over the rows in Python runs off the event loop."""
-    checked = await off_loop(check_new_rows, rows, province)
+    """Register every row, or refuse every bad row at once. First the streamed path,
+    which writes each part of the file while the next is checked and leaves the
+    collisions with stored devices to the unique indexes; if a row is wrong or an index
+    refuses one, what it wrote is rolled back and the checked path below finds and lists
+    every bad row. Whatever loops over the rows in Python runs off the event loop."""
     conn = await raw_connection(session)
+    streamed = await _register_streamed(
+        conn,
+        donation_id=donation_id,
+        donor_id=donor_id,
+        province=province,
+        actor_id=actor_id,
+        rows=rows,
+    )
+    if streamed is not None:
+        return streamed
+    return await _register_checked(
+        conn,
+        principal,
+        donation_id=donation_id,
+        donor_id=donor_id,
+        province=province,
+        actor_id=actor_id,
+        rows=rows,
+    )
+
+
+async def _register_streamed(
+    conn: asyncpg.Connection,
+    *,
+    donation_id: int,
+    donor_id: int,
+    province: str,
+    actor_id: int,
+    rows: Sequence[tuple[int, Mapping[str, object]]],
+) -> IntakeResult | None:
+    """The rows in parts of PART: a worker thread checks part k + 1 while part k is
+    COPYed into `devices` and its `registered` events into `device_events` (the rows'
+    ids drawn first), so Python's checks and PostgreSQL's writes overlap on the two
+    cores. Nothing is asked of the database that its constraints already check: a serial,
+    IMEI, ICCID or tag already stored fails the COPY on its unique index. The whole is a
+    savepoint: None, with it rolled back, when a row is wrong, a pre-printed tag is not
+    reserved, or a constraint refused a row (the caller then lists them all)."""
+    check = NewRowsCheck(province)
+    out = check.out
+    data = msgspec.json.encode({"donation_id": donation_id}).decode()
+    ranges: list[tuple[int, int]] | None = None
+    savepoint = conn.transaction()
+    await savepoint.start()
+    pending: asyncio.Future[int] | None = None
+    written = 0
+    try:
+        start = 0
+        pending = asyncio.ensure_future(off_loop(check.check, rows[start : start + PART]))
+        while pending is not None:
+            with phase("validate"):  # only the wait: the check overlaps the writes
+                passed = await pending
+            start += PART
+            pending = (
+                asyncio.ensure_future(off_loop(check.check, rows[start : start + PART]))
+                if start < len(rows)
+                else None
+            )
+            if out.errors:
+                raise _Refused
+            items = out.items[written : written + passed]
+            bound = [item.asset_tag for item in items if item.asset_tag is not None]
+            if bound:
+                if ranges is None:
+                    ranges = await _reserved_ranges(conn, province)
+                if _unreserved(dict.fromkeys(bound, 0), ranges):
+                    raise _Refused
+            first = 0
+            if len(bound) < len(items):
+                first = await take_sequences(conn, province, len(items) - len(bound))
+            with phase("db-devices"):
+                ids = [r[0] for r in await conn.fetch(NEW_IDS, len(items))]
+                await conn.copy_records_to_table(
+                    "devices",
+                    records=_device_records(
+                        ids, items, province, first, (province, "in_stock", donation_id, donor_id)
+                    ),
+                    columns=STREAM_DEVICE_COLUMNS,
+                )
+            with phase("db-events"):
+                await conn.copy_records_to_table(
+                    "device_events",
+                    records=_event_records(ids, items, actor_id, data),
+                    columns=STREAM_EVENT_COLUMNS,
+                )
+            written += passed
+    except (_Refused, asyncpg.IntegrityConstraintViolationError):
+        if pending is not None:
+            await asyncio.gather(pending, return_exceptions=True)  # its thread runs on
+        await savepoint.rollback()
+        await release(out.numbers, out.items)
+        return None
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
+    await savepoint.commit()
+    try:
+        return IntakeResult(
+            created=len(out.items),
+            asset_tags=[item.asset_tag or "" for item in out.items],
+            warnings=out.warnings,
+        )
+    finally:
+        await release(out.numbers, out.items)
+
+
+class _Refused(Exception):
+    """The streamed intake stops: a row is wrong (the checked path lists why)."""
+
+
+SLICE = 1000  # records the driver encodes between two turns of the event loop
+
+
+async def _device_records(
+    ids: list[int],
+    items: list[DeviceIntake],
+    province: str,
+    first: int,
+    fixed: tuple[str, str, int, int],
+) -> AsyncIterator[tuple[Any, ...]]:
+    """A part's devices as rows of STREAM_DEVICE_COLUMNS, each without a pre-printed tag
+    given the next fresh one (from `first`, in file order), handing the event loop back
+    every SLICE records (see in_slices)."""
+    fresh = 0
+    for start in range(0, len(items), SLICE):
+        for device_id, item in zip(
+            ids[start : start + SLICE], items[start : start + SLICE], strict=True
+        ):
+            if item.asset_tag is None:
+                item.asset_tag = format_tag(province, first + fresh)
+                fresh += 1
+            yield (device_id, *fixed, *msgspec.structs.astuple(item))
+        await asyncio.sleep(0)
+
+
+async def _event_records(
+    ids: list[int], items: list[DeviceIntake], actor_id: int, data: str
+) -> AsyncIterator[tuple[Any, ...]]:
+    """A part's `registered` events as rows of STREAM_EVENT_COLUMNS."""
+    for start in range(0, len(items), SLICE):
+        for device_id, item in zip(
+            ids[start : start + SLICE], items[start : start + SLICE], strict=True
+        ):
+            yield (device_id, actor_id, "registered", "in_stock", item.condition, data)
+        await asyncio.sleep(0)
+
+
+async def _register_checked(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    donation_id: int,
+    donor_id: int,
+    province: str,
+    actor_id: int,
+    rows: Sequence[tuple[int, Mapping[str, object]]],
+) -> IntakeResult:
+    """Check the rows, stage them with COPY, find the ones that collide with stored
+    devices by joins, and insert them all, or refuse every bad row at once."""
+    with phase("validate"):
+        checked = await off_loop(check_new_rows, rows, province)
     unreserved: list[int] = []
     if checked.bound_tags:
         ranges = await _reserved_ranges(conn, province)
@@ -322,24 +506,28 @@ async def register_devices(
             # rolls the numbers back with everything else.
             first = await take_sequences(conn, province, unbound)
             await off_loop(_tag_unbound, items, province, first, unbound)
-        await conn.execute(STAGING_NEW)
-        await conn.copy_records_to_table(
-            "intake_rows",
-            records=in_slices(checked, intake_rows.staged_new),
-            columns=NEW_COLUMNS,
-        )
-        await conn.execute("ANALYZE intake_rows")  # the joins below are planned for its size
-        conflicts = await conn.fetch(CONFLICTS_NEW)
+        with phase("db-stage"):
+            await conn.execute(STAGING_NEW)
+            await conn.copy_records_to_table(
+                "intake_rows",
+                records=in_slices(checked, intake_rows.staged_new),
+                columns=NEW_COLUMNS,
+            )
+        with phase("db-check"):
+            await conn.execute("ANALYZE intake_rows")  # the joins below are planned for its size
+            conflicts = await conn.fetch(CONFLICTS_NEW)
         if checked.errors or conflicts or unreserved:
             db_errors = await off_loop(_conflict_errors, principal, conflicts, unreserved)
             await off_loop(_refuse, checked, db_errors)
         try:
-            await conn.execute(INSERT_NEW, province, donation_id, donor_id)
-            await conn.execute(
-                REGISTERED_EVENTS,
-                actor_id,
-                msgspec.json.encode({"donation_id": donation_id}).decode(),
-            )
+            with phase("db-devices"):
+                await conn.execute(INSERT_NEW, province, donation_id, donor_id)
+            with phase("db-events"):
+                await conn.execute(
+                    REGISTERED_EVENTS,
+                    actor_id,
+                    msgspec.json.encode({"donation_id": donation_id}).decode(),
+                )
         except asyncpg.UniqueViolationError as exc:
             # Another intake committed the same identity between our check and insert.
             raise Conflict(

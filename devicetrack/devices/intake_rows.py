@@ -135,87 +135,112 @@ def check_new_rows(
     rows: Sequence[tuple[int, Mapping[str, object]]], province_code: str
 ) -> CheckedRows[DeviceIntake]:
     """Check rows for intake: each becomes a DeviceIntake with its identity numbers in
-    their stored form, or the errors of its row. (The loop runs for each device of a
-    100,000-row upload, so it reads attributes once and builds nothing it does not need.)"""
-    out: CheckedRows[DeviceIntake] = CheckedRows()
-    seen_imei: dict[str, int] = {}
-    seen_iccid: dict[str, int] = {}
-    seen_serial: dict[tuple[str, str], int] = {}
-    number, errors = 0, []
+    their stored form, or the errors of its row."""
+    check = NewRowsCheck(province_code)
+    check.check(rows)
+    return check.out
 
-    def bad(column: str, message: str) -> None:
-        # The row being checked: `number` and `errors` are the loop's current ones.
-        errors.append(FieldError(row=number, field=column, message=message))
 
-    for number, item, errors in read_rows(rows, _read, DeviceIntake):
-        if item is None:
-            out.errors.add(errors)
-            continue
-        kind, imei, iccid, serial = item.kind, item.imei, item.iccid, item.serial
-        if imei is not None:
-            imei, problem = check_imei(imei)
-            if problem:
-                bad("imei", problem)
-            elif imei in seen_imei:
-                bad("imei", Message(DUPLICATE_ROW, row=seen_imei[imei]))
-            elif imei is not None:  # always, when there is no problem
-                seen_imei[imei] = number
-                item.imei = imei
-        if iccid is not None:
-            iccid, problem, warning = check_iccid(iccid)
-            if problem:
-                bad("iccid", problem)
-            elif iccid in seen_iccid:
-                bad("iccid", Message(DUPLICATE_ROW, row=seen_iccid[iccid]))
-            elif iccid is not None:  # always, when there is no problem
-                seen_iccid[iccid] = number
-                item.iccid = iccid
-            if warning:
-                out.warnings.append(FieldError(row=number, field="iccid", message=warning))
-        if serial is not None:
-            key = ((item.make or "").lower(), serial)
-            if key in seen_serial:
-                bad("serial", Message(DUPLICATE_ROW, row=seen_serial[key]))
+class NewRowsCheck:
+    """check_new_rows a part of the file at a time: what the parts so far hold (their
+    identities, for duplicates within the file) is kept between calls, so the rows can be
+    written part by part while the next part is checked (devices/intake.py)."""
+
+    def __init__(self, province_code: str) -> None:
+        self.province_code = province_code
+        self.out: CheckedRows[DeviceIntake] = CheckedRows()
+        self.seen_imei: dict[str, int] = {}
+        self.seen_iccid: dict[str, int] = {}
+        self.seen_serial: dict[tuple[str, str], int] = {}
+
+    def check(self, rows: Sequence[tuple[int, Mapping[str, object]]]) -> int:
+        """Check `rows` (the next part of the file), adding to `out`; return how many of
+        them passed (the last ones of `out.items`). (The loop runs for each device of a
+        100,000-row upload, so it reads attributes once and builds nothing it does not
+        need.)"""
+        out, province_code = self.out, self.province_code
+        seen_imei, seen_iccid, seen_serial = self.seen_imei, self.seen_iccid, self.seen_serial
+        before = len(out.items)
+        number, errors = 0, []
+
+        def bad(column: str, message: str) -> None:
+            # The row being checked: `number` and `errors` are the loop's current ones.
+            errors.append(FieldError(row=number, field=column, message=message))
+
+        for number, item, errors in read_rows(rows, _read, DeviceIntake):
+            if item is None:
+                out.errors.add(errors)
+                continue
+            kind, imei, iccid, serial = item.kind, item.imei, item.iccid, item.serial
+            if imei is not None:
+                imei, problem = check_imei(imei)
+                if problem:
+                    bad("imei", problem)
+                elif imei in seen_imei:
+                    bad("imei", Message(DUPLICATE_ROW, row=seen_imei[imei]))
+                elif imei is not None:  # always, when there is no problem
+                    seen_imei[imei] = number
+                    item.imei = imei
+            if iccid is not None:
+                iccid, problem, warning = check_iccid(iccid)
+                if problem:
+                    bad("iccid", problem)
+                elif iccid in seen_iccid:
+                    bad("iccid", Message(DUPLICATE_ROW, row=seen_iccid[iccid]))
+                elif iccid is not None:  # always, when there is no problem
+                    seen_iccid[iccid] = number
+                    item.iccid = iccid
+                if warning:
+                    out.warnings.append(FieldError(row=number, field="iccid", message=warning))
+            if serial is not None:
+                key = ((item.make or "").lower(), serial)
+                if key in seen_serial:
+                    bad("serial", Message(DUPLICATE_ROW, row=seen_serial[key]))
+                else:
+                    seen_serial[key] = number
+            failed = {e.field for e in errors} if errors else _NONE
+            if kind == _SIM and item.iccid is None and "iccid" not in failed:
+                bad("iccid", N_("a SIM needs an ICCID"))
+            if (
+                kind == _SMARTPHONE
+                and item.imei is None
+                and serial is None
+                and "imei" not in failed
+            ):
+                bad("imei", N_("a smartphone needs an IMEI or a serial"))
+            if kind != _SIM and item.iccid is not None and "kind" not in failed:
+                bad("iccid", N_("only SIMs have an ICCID (install the SIM in the device instead)"))
+            if item.msisdn is not None:
+                msisdn, problem = normalise_msisdn(item.msisdn)
+                if problem:
+                    bad("msisdn", problem)
+                item.msisdn = msisdn
+            if item.plan_expires_on is not None:
+                _event_date(number, "plan_expires_on", item.plan_expires_on, errors)
+            if item.warranty_until is not None:
+                _event_date(number, "warranty_until", item.warranty_until, errors)
+            if item.asset_tag is not None:
+                parsed = parse_tag(item.asset_tag)
+                if parsed is None:
+                    bad("asset_tag", N_("not an asset tag (DTpp-nnnnnn-c)"))
+                elif not parsed.check_ok:
+                    bad("asset_tag", Message(WRONG_CHECK, tag=parsed.expected))
+                elif parsed.province_code != province_code:
+                    bad(
+                        "asset_tag",
+                        Message(N_("tag belongs to province {code}"), code=parsed.province_code),
+                    )
+                elif parsed.tag in out.bound_tags:
+                    bad("asset_tag", Message(DUPLICATE_ROW, row=out.bound_tags[parsed.tag]))
+                else:
+                    item.asset_tag = parsed.tag
+                    out.bound_tags[parsed.tag] = number
+            if errors:
+                out.errors.add(errors)
             else:
-                seen_serial[key] = number
-        failed = {e.field for e in errors} if errors else _NONE
-        if kind == _SIM and item.iccid is None and "iccid" not in failed:
-            bad("iccid", N_("a SIM needs an ICCID"))
-        if kind == _SMARTPHONE and item.imei is None and serial is None and "imei" not in failed:
-            bad("imei", N_("a smartphone needs an IMEI or a serial"))
-        if kind != _SIM and item.iccid is not None and "kind" not in failed:
-            bad("iccid", N_("only SIMs have an ICCID (install the SIM in the device instead)"))
-        if item.msisdn is not None:
-            msisdn, problem = normalise_msisdn(item.msisdn)
-            if problem:
-                bad("msisdn", problem)
-            item.msisdn = msisdn
-        if item.plan_expires_on is not None:
-            _event_date(number, "plan_expires_on", item.plan_expires_on, errors)
-        if item.warranty_until is not None:
-            _event_date(number, "warranty_until", item.warranty_until, errors)
-        if item.asset_tag is not None:
-            parsed = parse_tag(item.asset_tag)
-            if parsed is None:
-                bad("asset_tag", N_("not an asset tag (DTpp-nnnnnn-c)"))
-            elif not parsed.check_ok:
-                bad("asset_tag", Message(WRONG_CHECK, tag=parsed.expected))
-            elif parsed.province_code != province_code:
-                bad(
-                    "asset_tag",
-                    Message(N_("tag belongs to province {code}"), code=parsed.province_code),
-                )
-            elif parsed.tag in out.bound_tags:
-                bad("asset_tag", Message(DUPLICATE_ROW, row=out.bound_tags[parsed.tag]))
-            else:
-                item.asset_tag = parsed.tag
-                out.bound_tags[parsed.tag] = number
-        if errors:
-            out.errors.add(errors)
-        else:
-            out.numbers.append(number)
-            out.items.append(item)
-    return out
+                out.numbers.append(number)
+                out.items.append(item)
+        return len(out.items) - before
 
 
 def check_update_rows(

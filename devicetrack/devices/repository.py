@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, cast
 
 import asyncpg
 from sqlalchemy import ColumnElement, Select, case, exists, func, insert, null, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from devicetrack.auth.models import User
@@ -144,22 +144,6 @@ def export_query(
         .where(*where)
         .order_by(Device.id)
     )
-
-
-async def stream_device_batches(
-    connection: AsyncConnection,
-    where: list[ColumnElement[bool]],
-    columns: list[str],
-    size: int,
-    note: ColumnElement[Any],
-) -> AsyncIterator[Sequence[Any]]:
-    """export_query's rows through a server-side cursor in batches of `size`: memory stays
-    flat, and an export hands the event loop back between batches without touching each
-    row."""
-    query = export_query(where, columns, note).execution_options(yield_per=size)
-    result = await connection.stream(query)
-    async for batch in result.partitions(size):
-        yield batch
 
 
 async def sim_in(session: AsyncSession, host_id: int) -> Device | None:

@@ -4,11 +4,13 @@ import re
 from typing import Any, Literal
 
 import msgspec
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.pagination import Cursor, Limit, decode_cursor, page_of
+from devicetrack.common.phases import Phases, phase
 from devicetrack.common.tabular import (
     Rows,
     UploadLimits,
@@ -128,22 +130,33 @@ class DonationController(Controller):
         settings: Settings,
         donation_id: int,
         mode: Literal["create", "update"] = "create",
-    ) -> IntakeResult | UpdateResult:
+    ) -> Response[IntakeResult | UpdateResult]:
         # Scope first, so an out-of-scope caller learns nothing from validation errors.
         await service.get_donation(tx, principal, donation_id)
         limits = UploadLimits.of(settings)
         content_type = request.headers.get("content-type", "")
         rows: Rows[object] | Rows[str]
-        if content_type.startswith("application/json"):
-            rows = await off_loop(_json_rows, await request.body(), limits)
-        else:
-            data, filename = await read_upload(request)
-            rows = await service.intake_table(data, filename, mode, limits)
-            del data  # the file's bytes are not needed once parsed
-        try:
-            return await service.intake_devices(tx, principal, donation_id, rows, mode)
-        finally:
-            await rows.release()
+        # Server-Timing: where the time went (body, parse, validate, db: common/phases.py).
+        with Phases().opened() as phases:
+            if content_type.startswith("application/json"):
+                with phase("body"):
+                    body = await request.body()
+                with phase("parse"):
+                    rows = await off_loop(_json_rows, body, limits)
+                del body
+            else:
+                with phase("body"):
+                    data, filename = await read_upload(request)
+                with phase("parse"):
+                    rows = await service.intake_table(data, filename, mode, limits)
+                del data  # the file's bytes are not needed once parsed
+            try:
+                result = await service.intake_devices(tx, principal, donation_id, rows, mode)
+            finally:
+                await rows.release()
+        return Response(
+            result, status_code=HTTP_201_CREATED, headers={"Server-Timing": phases.header()}
+        )
 
     @get("/{donation_id:int}/devices", operation_id="listDonationDevices")
     async def devices(

@@ -363,9 +363,9 @@ def sheet_pdf(
         tag_x = column_x + (column_w - stringWidth(data.tag, bold, tag_size)) / 2
         code = ""
         if data.link:
-            modules = qr.qr_modules(data.link)  # once per label, whatever the copies
-            cell = at.qr_side * MM / modules.size
-            code = f"q {cell:.4f} 0 0 {cell:.4f} {{x}} {{y}} cm 0 g {qr.pdf_ops(modules)} f Q"
+            size, ops = qr.pdf_symbol(data.link)  # once per label, whatever the copies
+            cell = at.qr_side * MM / size
+            code = f"q {cell:.4f} 0 0 {cell:.4f} {{x}} {{y}} cm 0 g {ops} f Q"
         for _ in range(copies):
             if position == t.per_page:
                 doc.add_page(page)
