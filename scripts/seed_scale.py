@@ -1,8 +1,9 @@
-"""Synthetic national data for benchmarks: all 34 provinces and their 3,321 real communes.
+r"""Synthetic national data for benchmarks: all 34 provinces and their 3,321 real communes.
 
     DATABASE_URL=postgresql://… uv run python scripts/seed_scale.py --national
     DATABASE_URL=postgresql://… uv run python scripts/seed_scale.py --national --scale 0.01
-    DATABASE_URL=postgresql://… uv run python scripts/seed_scale.py --devices 1000000 --schools 20000
+    DATABASE_URL=postgresql://… uv run python scripts/seed_scale.py --devices 1000000 \
+        --schools 20000
 
 `--national` is the Ministry's size: 45,000 schools with enrolments, 5,000,000 devices in a
 realistic mix of kinds and states (1,000,000 of them SIMs, half installed in a tablet or
@@ -227,9 +228,7 @@ class Seeder:
             c = communes[i] if i < len(communes) else communes[rng.randrange(len(communes))]
             levels = rng.choice(LEVELS)
             name = f"{SCHOOL_KIND[levels[-1]]} {c['name']} số {i // len(communes) + 1}"
-            rows.append(
-                (i + 1, f"S{i + 1:07d}", name, c["province_code"], c["code"], levels, True)
-            )
+            rows.append((i + 1, f"S{i + 1:07d}", name, c["province_code"], c["code"], levels, True))
             self.by_province.setdefault(c["province_code"], []).append(i + 1)
         await self.copy(
             "schools",

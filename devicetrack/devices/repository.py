@@ -7,7 +7,19 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import ColumnElement, Select, case, exists, func, insert, null, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    case,
+    exists,
+    false,
+    func,
+    insert,
+    null,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -24,11 +36,16 @@ _sim = aliased(Device, name="sim")
 
 # Whether the device is or ever was lent to a student (its history names a student only on
 # a loan's events): decides who may read the free text typed about it (devices.service).
-_ever_lent = (
-    exists()
+# A scalar subquery with LIMIT 1, not EXISTS: PostgreSQL may turn an EXISTS into one hash
+# of every loan event in the history (millions) built for each list of 50; this one is a
+# probe of ix_device_events_lent per device listed (migration 0037).
+_ever_lent = func.coalesce(
+    select(true())
     .where(DeviceEvent.device_id == Device.id, DeviceEvent.student_id.is_not(None))
-    .label("ever_lent")
-)
+    .limit(1)
+    .scalar_subquery(),
+    false(),
+).label("ever_lent")
 
 
 def visible_devices(principal: Principal) -> ColumnElement[bool]:
@@ -55,10 +72,10 @@ def device_query(where: list[ColumnElement[bool]]) -> Select[*tuple[Any, ...]]:
 
 
 def search_clause(q: str) -> ColumnElement[bool]:
-    """What a person types in a search box: a tag (any case, with or without dashes), a
-    serial (any case), an IMEI or ICCID, a phone number (any Vietnamese form), or a word of
-    the make or model. Identities are compared whole, so "001" does not find every SIM
-    whose number ends in 001."""
+    """What a person types in a search box: a tag (any case, with or without dashes) or a
+    part of one as printed ("012345"), a serial (any case), an IMEI or ICCID, a phone number
+    (any Vietnamese form), or a word of the make or model. Other identities are compared
+    whole, so "001" does not find every SIM whose number ends in 001."""
     # PostgreSQL text cannot hold NUL characters; a scanner never sends them.
     text = q.replace("\x00", "").strip()
     parsed = parse_tag(text)
@@ -67,6 +84,11 @@ def search_clause(q: str) -> ColumnElement[bool]:
         # Any case: people type serials in lower case (index ix_devices_serial_upper).
         func.upper(Device.serial) == text.upper(),
     ]
+    if parsed is None and is_tag_fragment(text):
+        # Part of a tag as printed on the label ("012345", "DT01-0123"): trigram-indexed
+        # where the server has pg_trgm (migration 0037), a scan of the caller's devices
+        # otherwise.
+        clauses.append(Device.asset_tag.like(f"%{like_escape(text.upper())}%"))
     compact = re.sub(r"[\s\-.()+]", "", text)
     if compact.isascii() and compact.isdigit():
         clauses += [Device.imei == compact, Device.iccid == compact]
@@ -82,6 +104,18 @@ def search_clause(q: str) -> ColumnElement[bool]:
             Device.model.ilike(f"%{like}%"),
         ]
     return or_(*clauses)
+
+
+_TAG_FRAGMENT = re.compile(r"(?:DT)?[0-9-]{4,14}")
+
+
+def is_tag_fragment(text: str) -> bool:
+    """Whether `text` can be part of an asset tag (DTpp-nnnnnn-c): digits and dashes, at
+    least four digits ("001" would find a thousand tags a province), none of its runs of
+    digits longer than a tag's sequence (a phone number or an IMEI is no part of a tag)."""
+    upper = text.upper()
+    runs = [len(r) for r in re.findall(r"[0-9]+", upper)]
+    return bool(_TAG_FRAGMENT.fullmatch(upper)) and sum(runs) >= 4 and max(runs) <= 6
 
 
 async def get_by_tag(session: AsyncSession, tag: str, *, for_update: bool = False) -> Device | None:

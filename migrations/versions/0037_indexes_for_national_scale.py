@@ -1,0 +1,106 @@
+"""indexes for national scale: every page and list within 150 ms at 5,000,000 devices
+
+Measured with scripts/bench_pages.py on the national seed (scripts/seed_scale.py --national:
+45,000 schools, 5,000,000 devices, 18,000,000 events, 2,000,000 students); each index below
+serves a query that read far more than it showed:
+
+- `ix_device_events_lent` (device_id) WHERE student_id IS NOT NULL: whether a device was
+  ever lent (who may read its note) is asked for every device listed; without it PostgreSQL
+  hashed every loan event of the history (a sequential scan of device_events) per list.
+- `ix_devices_msisdn`: the search box finds a SIM by its phone number; nothing indexed it.
+- `ix_devices_donor_id_id` and `ix_devices_donation_id_id` replace the one-column indexes
+  on donor_id and donation_id: a donor's or a donation's devices are listed by id, page
+  after page (keyset), and the two-column index hands them over in that order.
+- `ix_devices_sims_ending` (province, plan end, tag) over SIMs in service: the SIM expiry
+  list and report of a province read the SIMs soonest first and stop at the page.
+- `ix_devices_unseen` (last seen or received, id) over the devices a school has received:
+  the audit-due list reads the longest unseen first and stops at its limit.
+- With pg_trgm (where the server has it: it is in PostgreSQL's contrib, which the machine's
+  PostgreSQL has and the embedded pgserver build has not): trigram indexes for "contains"
+  searches — a fragment of an asset tag, a student's name without diacritics
+  (fold_vi(full_name)) and student code. Without the extension these searches give the same
+  answers from a scan (fine for a small installation, which is what the embedded server
+  runs); `pg_trgm_indexes` in devicetrack/db/search.py says which the app may expect.
+
+Plain CREATE INDEX (not CONCURRENTLY): it holds writes to the table for the build — about a
+minute per index on 5,000,000 devices, none on a new installation. Run it in a quiet hour
+on a big one, or build the indexes CONCURRENTLY by hand first (the names here make this
+migration skip the ones that exist).
+
+Revision ID: 0037
+Revises: 0022
+Create Date: 2026-12-01
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+from sqlalchemy import text
+
+revision: str = "0037"
+down_revision: str | None = "0022"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# The statuses of devices a school has received (reports.repository.RECEIVED), sorted as
+# the queries write them, so that the planner sees the index's predicate in the query.
+RECEIVED = "'assigned', 'at_school', 'in_repair'"
+
+INDEXES = [
+    (
+        "ix_device_events_lent",
+        "device_events (device_id) WHERE student_id IS NOT NULL",
+    ),
+    ("ix_devices_msisdn", "devices (msisdn) WHERE msisdn IS NOT NULL"),
+    ("ix_devices_donor_id_id", "devices (donor_id, id)"),
+    ("ix_devices_donation_id_id", "devices (donation_id, id)"),
+    (
+        "ix_devices_sims_ending",
+        "devices (province_code, plan_expires_on, asset_tag)"
+        " WHERE kind = 'sim' AND status <> 'retired'",
+    ),
+    (
+        "ix_devices_unseen",
+        "devices ((coalesce(last_seen_at, received_at)), id)"
+        f" WHERE kind <> 'sim' AND status IN ({RECEIVED})",
+    ),
+]
+TRIGRAM_INDEXES = [
+    ("ix_devices_asset_tag_trgm", "devices USING gin (asset_tag gin_trgm_ops)"),
+    ("ix_students_name_trgm", "students USING gin (fold_vi(full_name) gin_trgm_ops)"),
+    ("ix_students_code_trgm", "students USING gin (student_code gin_trgm_ops)"),
+]
+REPLACED = [
+    ("ix_devices_donor_id", "devices (donor_id)"),
+    ("ix_devices_donation_id", "devices (donation_id)"),
+]
+
+
+def _has_trigrams() -> bool:
+    bind = op.get_bind()
+    return bool(
+        bind.execute(
+            text("SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_trgm'")
+        ).scalar()
+    )
+
+
+def upgrade() -> None:
+    for name, definition in INDEXES:
+        op.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
+    for name, _ in REPLACED:
+        op.execute(f"DROP INDEX IF EXISTS {name}")
+    if _has_trigrams():
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        for name, definition in TRIGRAM_INDEXES:
+            op.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
+
+
+def downgrade() -> None:
+    for name, _ in TRIGRAM_INDEXES:
+        op.execute(f"DROP INDEX IF EXISTS {name}")
+    op.execute("DROP EXTENSION IF EXISTS pg_trgm")
+    for name, definition in REPLACED:
+        op.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
+    for name, _ in reversed(INDEXES):
+        op.execute(f"DROP INDEX IF EXISTS {name}")
