@@ -4,8 +4,11 @@ scope; and the indexes of migration 0037 where the server can have them."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from devicetrack.devices.repository import is_tag_fragment
 from tests.factories import DIEN_BIEN
+from tests.lifecycle_helpers import API, make_scene
 
 LAI_CHAU = "12"
 
@@ -105,3 +108,40 @@ async def test_trigram_indexes_exist_where_the_server_has_pg_trgm(db) -> None:
     assert {"ix_device_events_lent", "ix_devices_msisdn", "ix_devices_unseen"} <= names
     trigram = {"ix_devices_asset_tag_trgm", "ix_students_name_trgm", "ix_students_code_trgm"}
     assert (trigram <= names) if available else not (trigram & names)
+
+
+async def test_donor_impact_counts_every_figure_from_one_pass(client, db, factory) -> None:
+    """The impact report's counts by kind, status, condition, lock and SIM plan (one grouped
+    read of the donor's index since 0037) against the devices as they were made."""
+    scene = await make_scene(client, db, factory)
+    soon, later, past = (date.today() + timedelta(days=d) for d in (10, 90, -5))
+    tags = await scene.intake(
+        {"kind": "tablet", "serial": "DI-1", "condition": "good"},
+        {"kind": "tablet", "serial": "DI-2", "condition": "fair", "activation_lock": "locked_mdm"},
+        {"kind": "laptop", "serial": "DI-3", "condition": "good"},
+        {"kind": "sim", "iccid": "8984040000000000035", "plan_expires_on": soon.isoformat()},
+        {"kind": "sim", "iccid": "8984040000000000043", "plan_expires_on": later.isoformat()},
+        {"kind": "sim", "iccid": "8984040000000000050", "plan_expires_on": past.isoformat()},
+        {"kind": "sim", "iccid": "8984040000000000068", "plan_expires_on": past.isoformat()},
+    )
+    await scene.at_school(tags[:1])
+    await scene.act(scene.officer, tags[6], "retire", reason="lost its number")
+    impact = (
+        await client.get(
+            f"{API}/reports/donors/{scene.donor_id}/impact", headers=scene.donor.headers
+        )
+    ).json()
+    assert impact["devices_total"] == 7
+    assert impact["by_kind_status"] == {
+        "laptop": {"in_stock": 1},
+        "sim": {"in_stock": 3, "retired": 1},
+        "tablet": {"at_school": 1, "in_stock": 1},
+    }
+    assert impact["received"] == {"laptop": 1, "sim": 4, "tablet": 2}
+    assert impact["condition"]["good"] >= 2 and sum(impact["condition"].values()) == 7
+    assert impact["retired"] == 1 and impact["lost_or_stolen"] == 0
+    # The retired SIM is neither expired nor expiring; the one 90 days out is not soon.
+    assert (impact["sims_expiring_30_days"], impact["sims_expired"]) == (1, 1)
+    assert impact["activation_lock"] == {"unknown": 5, "locked_mdm": 1}
+    assert impact["locked"] == 1
+    assert [s["school_id"] for s in impact["schools_reached"]] == [scene.school_a]

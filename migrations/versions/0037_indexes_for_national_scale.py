@@ -10,7 +10,10 @@ serves a query that read far more than it showed:
 - `ix_devices_msisdn`: the search box finds a SIM by its phone number; nothing indexed it.
 - `ix_devices_donor_id_id` and `ix_devices_donation_id_id` replace the one-column indexes
   on donor_id and donation_id: a donor's or a donation's devices are listed by id, page
-  after page (keyset), and the two-column index hands them over in that order.
+  after page (keyset), and the two-column index hands them over in that order. They carry
+  (INCLUDE) the columns a donor's impact report and a donation's page count devices by, so
+  that counting a 100,000-device donor reads the index alone, not 100,000 heap pages
+  scattered over the whole table.
 - `ix_devices_sims_ending` (province, plan end, tag) over SIMs in service: the SIM expiry
   list and report of a province read the SIMs soonest first and stop at the page.
 - `ix_devices_unseen` (last seen or received, id) over the devices a school has received:
@@ -46,14 +49,20 @@ depends_on: str | Sequence[str] | None = None
 # the queries write them, so that the planner sees the index's predicate in the query.
 RECEIVED = "'assigned', 'at_school', 'in_repair'"
 
+# What a donor's impact report counts its devices by (reports.repository.donor_figures).
+DONOR_FIGURES = ("kind", "status", "condition", "activation_lock", "school_id", "plan_expires_on")
+
 INDEXES = [
     (
         "ix_device_events_lent",
         "device_events (device_id) WHERE student_id IS NOT NULL",
     ),
     ("ix_devices_msisdn", "devices (msisdn) WHERE msisdn IS NOT NULL"),
-    ("ix_devices_donor_id_id", "devices (donor_id, id)"),
-    ("ix_devices_donation_id_id", "devices (donation_id, id)"),
+    (
+        "ix_devices_donor_id_id",
+        f"devices (donor_id, id) INCLUDE ({', '.join(DONOR_FIGURES)})",
+    ),
+    ("ix_devices_donation_id_id", "devices (donation_id, id) INCLUDE (kind)"),
     (
         "ix_devices_sims_ending",
         "devices (province_code, plan_expires_on, asset_tag)"
