@@ -106,7 +106,7 @@ async def test_trigram_indexes_exist_where_the_server_has_pg_trgm(db) -> None:
         for r in await db.fetch("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
     }
     assert {"ix_device_events_lent", "ix_devices_msisdn", "ix_devices_unseen"} <= names
-    trigram = {"ix_devices_asset_tag_trgm", "ix_students_name_trgm", "ix_students_code_trgm"}
+    trigram = {"ix_devices_asset_tag_trgm", "ix_students_name_trgm", "ix_schools_name_trgm"}
     assert (trigram <= names) if available else not (trigram & names)
 
 
@@ -145,3 +145,28 @@ async def test_donor_impact_counts_every_figure_from_one_pass(client, db, factor
     assert impact["activation_lock"] == {"unknown": 5, "locked_mdm": 1}
     assert impact["locked"] == 1
     assert [s["school_id"] for s in impact["schools_reached"]] == [scene.school_a]
+
+
+async def test_lists_show_the_sim_a_device_holds_and_filter_by_it(client, db, factory) -> None:
+    scene = await make_scene(client, db, factory)
+    tablet, bare, sim = await scene.intake(
+        {"kind": "tablet", "serial": "HS-1"},
+        {"kind": "tablet", "serial": "HS-2"},
+        {"kind": "sim", "iccid": "8984040000000000076"},
+    )
+    await scene.act(scene.officer, tablet, "install-sim", sim=sim)
+
+    async def listed(**params: str) -> dict[str, dict]:
+        response = await client.get(
+            f"{API}/devices",
+            params={"donation": scene.donation_id, **params},
+            headers=scene.admin.headers,
+        )
+        assert response.status_code == 200, response.text
+        return {d["asset_tag"]: d for d in response.json()["items"]}
+
+    every = await listed()
+    assert every[tablet]["installed_sim"] == sim and every[sim]["installed_in"] == tablet
+    assert every[bare]["installed_sim"] is None and every[bare]["installed_in"] is None
+    assert set(await listed(has_sim="true")) == {tablet}
+    assert set(await listed(has_sim="false")) == {bare, sim}
