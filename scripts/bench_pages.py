@@ -63,6 +63,7 @@ class Fixtures:
     donor: int
     donor_devices: int
     donation: int
+    province_donation: int
     audit: int
     tokens: dict[str, str]
     users: dict[str, int]
@@ -95,7 +96,7 @@ async def _user(conn: asyncpg.Connection, role: str, **scope: object) -> tuple[i
 
 
 async def fixtures(url: str) -> Fixtures:
-    """The busiest province and school, one of its lent devices and that student, and the
+    """The busiest province and its busiest audited school, one of its lent devices and that student, and the
     identities to search for; users of each role."""
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
@@ -104,7 +105,8 @@ async def fixtures(url: str) -> Fixtures:
         )
         school, commune = await conn.fetchrow(
             "SELECT s.id, s.commune_code FROM schools s JOIN school_counts c ON c.school_id = s.id"
-            " WHERE s.province_code = $1 ORDER BY c.devices_held DESC LIMIT 1",
+            " WHERE s.province_code = $1 AND c.last_audit_at IS NOT NULL"
+            " ORDER BY c.devices_held DESC LIMIT 1",
             province,
         )
         lent = await conn.fetchrow(
@@ -137,6 +139,12 @@ async def fixtures(url: str) -> Fixtures:
         donation = await conn.fetchval(
             "SELECT id FROM donations WHERE donor_id = $1 ORDER BY id LIMIT 1", donor["donor_id"]
         )
+        province_donation = await conn.fetchval(
+            "SELECT id FROM donations WHERE province_code = $1"
+            " ORDER BY donor_id = $2 DESC, id LIMIT 1",
+            province,
+            donor["donor_id"],
+        )
         audit = await conn.fetchval(
             "SELECT id FROM audits WHERE school_id = $1 ORDER BY id DESC LIMIT 1", school
         )
@@ -164,6 +172,7 @@ async def fixtures(url: str) -> Fixtures:
             donor=donor["donor_id"],
             donor_devices=donor["n"],
             donation=donation,
+            province_donation=province_donation,
             audit=audit or 0,
             tokens=tokens,
             users=users,
@@ -207,7 +216,7 @@ def rows(f: Fixtures) -> list[tuple[str, str, str]]:
         (f"/province/sims?province={p}", "province: SIM expiry"),
         (f"/province/audits?province={p}", "province: audit due"),
         (f"/schools/{s}/allocate", "school: allocate form"),
-        (f"/donations/{f.donation}", "a donation"),
+        (f"/donations/{f.province_donation}", "a donation of the province"),
     ]
     admin_pages = [
         ("/province", "national dashboard"),
@@ -235,6 +244,7 @@ def rows(f: Fixtures) -> list[tuple[str, str, str]]:
         (f"/api/v1/devices/{d}", "a device"),
         (f"/api/v1/devices/{f.lent_device}/events", "events of a device"),
         (f"/api/v1/scan/{d}", "scan"),
+        ("/api/v1/devices", "devices, nation (first page)"),
         (f"/api/v1/devices?school={s}", "devices of a school"),
         (f"/api/v1/devices?school={s}&status=assigned&kind=tablet", "school devices, filtered"),
         (f"/api/v1/devices?province={p}&status=in_stock", "province stock"),
@@ -245,6 +255,7 @@ def rows(f: Fixtures) -> list[tuple[str, str, str]]:
         (f"/api/v1/devices?q={phone}", "search: phone number"),
         (f"/api/v1/devices?q={f.sim}", "search: whole tag"),
         (f"/api/v1/devices?donor={f.donor}", f"devices of a donor ({f.donor_devices:,})"),
+        ("/api/v1/students", "students, nation (first page)"),
         (f"/api/v1/students?school={s}", "students of a school"),
         (f"/api/v1/students?school={s}&q={name}", "students of a school, q=name"),
         (f"/api/v1/students?q={name}", "search: student name, nation"),
@@ -252,8 +263,10 @@ def rows(f: Fixtures) -> list[tuple[str, str, str]]:
         (f"/api/v1/assignments?student={f.student}", "a student's loans"),
         (f"/api/v1/assignments/{f.loan}", "a loan"),
         (f"/api/v1/assignments?school={s}&open=true", "open loans of a school"),
+        ("/api/v1/assignments?overdue=true", "overdue loans, nation"),
         (f"/api/v1/schools/{s}/loans", "school loans"),
         (f"/api/v1/schools/{s}/loans?overdue=true", "school loans overdue"),
+        ("/api/v1/schools", "schools, nation (first page)"),
         (f"/api/v1/schools?province={p}", "schools of a province"),
         ("/api/v1/schools?q=tieu hoc", "search: schools"),
         (f"/api/v1/schools/{s}", "a school"),
@@ -262,17 +275,22 @@ def rows(f: Fixtures) -> list[tuple[str, str, str]]:
         (f"/api/v1/schools/{s}/quotas", "quotas"),
         ("/api/v1/reports/coverage?level=nation", "coverage, nation"),
         ("/api/v1/reports/coverage?level=province", "coverage, provinces"),
+        ("/api/v1/reports/coverage?level=school", "coverage, all 45,000 schools"),
         (f"/api/v1/reports/coverage?level=commune&province={p}", "coverage, communes"),
         (f"/api/v1/reports/coverage?level=school&province={p}", "coverage, schools"),
         (f"/api/v1/reports/gaps?province={p}", "gaps"),
+        ("/api/v1/reports/sim-expiry", "SIM expiry, nation"),
         (f"/api/v1/reports/sim-expiry?province={p}", "SIM expiry, province"),
         (f"/api/v1/reports/sim-expiry?province={p}&within_days=all", "SIM expiry, all"),
         (f"/api/v1/reports/audit-due?province={p}", "audit due, province"),
+        ("/api/v1/reports/audit-due", "audit due, nation"),
         (f"/api/v1/reports/donors/{f.donor}/impact", f"donor impact ({f.donor_devices:,})"),
+        ("/api/v1/donations", "donations, nation"),
         (f"/api/v1/donations?donor={f.donor}", "donations of a donor"),
         (f"/api/v1/donations/{f.donation}", "a donation"),
         (f"/api/v1/donations/{f.donation}/devices", "devices of a donation"),
         ("/api/v1/donors", "donors"),
+        ("/api/v1/audits", "audits, nation (first page)"),
         (f"/api/v1/audits?school={s}", "audits of a school"),
         (f"/api/v1/audits/{f.audit}", "an audit"),
         ("/api/v1/allocations", "allocations"),

@@ -481,6 +481,10 @@ def sims_ending(
     return where
 
 
+async def count_devices(session: AsyncSession, where: list[ColumnElement[bool]]) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Device).where(*where)) or 0)
+
+
 # A SIM's host's open loan: the student whose tablet (or phone) the SIM connects.
 _open_loan = and_(
     Assignment.device_id == Device.installed_in_id,

@@ -400,6 +400,21 @@ async def sim_expiry(
     )
 
 
+async def sims_expiring_total(
+    session: AsyncSession, principal: Principal, *, within_days: int, province: str | None
+) -> int:
+    """How many SIMs `sim_expiry` would list for this window (its `total_sims`), counted
+    on the index of SIMs by province and plan end without building the report: the
+    dashboard shows the number and links to the list."""
+    if principal.is_donor:
+        raise Forbidden(N_("Donors see SIM expiry in their impact report."))
+    await _ensure_province_in_scope(session, principal, province)
+    until = today() + timedelta(days=within_days)
+    return await repo.count_devices(
+        session, repo.sims_ending(principal, until=until, province=province)
+    )
+
+
 async def audit_due(
     session: AsyncSession,
     principal: Principal,
