@@ -96,8 +96,8 @@ async def _user(conn: asyncpg.Connection, role: str, **scope: object) -> tuple[i
 
 
 async def fixtures(url: str) -> Fixtures:
-    """The busiest province and its busiest audited school, one of its lent devices and that student, and the
-    identities to search for; users of each role."""
+    """The busiest province and its busiest audited school, one of its lent devices and
+    that student, and the identities to search for; users of each role."""
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         province = await conn.fetchval(
