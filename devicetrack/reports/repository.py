@@ -505,23 +505,37 @@ async def sim_groups(
     session: AsyncSession, where: list[ColumnElement[bool]], today: date
 ) -> list[SimGroupRow]:
     """The SIMs per school (None: the province's stock), soonest first, with the students
-    whose lent devices they connect."""
+    whose lent devices they connect. Grouped by school first, then named: the schools
+    table is read for the groups, not hashed whole for every SIM."""
     earliest = func.min(Device.plan_expires_on)
-    rows = await session.execute(
+    groups = (
         select(
-            Device.school_id,
-            School.name,
-            cast(func.count(), Integer),
-            cast(func.count().filter(Device.plan_expires_on < today), Integer),
-            earliest,
-            func.array_remove(func.array_agg(distinct(Assignment.student_id)), null()),
+            Device.school_id.label("school_id"),
+            cast(func.count(), Integer).label("sims"),
+            cast(func.count().filter(Device.plan_expires_on < today), Integer).label("expired"),
+            earliest.label("earliest"),
+            func.array_remove(func.array_agg(distinct(Assignment.student_id)), null()).label(
+                "students"
+            ),
         )
         .select_from(Device)
-        .outerjoin(School, School.id == Device.school_id)
         .outerjoin(Assignment, _open_loan)
         .where(*where)
-        .group_by(Device.school_id, School.name)
-        .order_by(earliest, Device.school_id)
+        .group_by(Device.school_id)
+        .subquery("groups")
+    )
+    rows = await session.execute(
+        select(
+            groups.c.school_id,
+            School.name,
+            groups.c.sims,
+            groups.c.expired,
+            groups.c.earliest,
+            groups.c.students,
+        )
+        .select_from(groups)
+        .outerjoin(School, School.id == groups.c.school_id)
+        .order_by(groups.c.earliest, groups.c.school_id)
     )
     return [SimGroupRow(s, n, c, e, d, list(ids or [])) for s, n, c, e, d, ids in rows]
 
@@ -550,7 +564,16 @@ async def sims_to_top_up(
     session: AsyncSession, where: list[ColumnElement[bool]], limit: int
 ) -> list[tuple[Any, ...]]:
     """The SIMs one by one, soonest first, in SimToTopUp's field order (`limit` + 1 rows, so
-    the caller can tell there are more)."""
+    the caller can tell there are more). The page of SIMs is chosen first (read in order
+    from ix_devices_sims_ending), and only its rows are joined to their school, host and
+    loan: a province's 12,000 SIMs ending within the month were all joined, then sorted."""
+    page = (
+        select(Device.id, Device.plan_expires_on, Device.asset_tag)
+        .where(*where)
+        .order_by(Device.plan_expires_on, Device.asset_tag)
+        .limit(limit + 1)
+        .subquery("page")
+    )
     rows = await session.execute(
         select(
             Device.asset_tag,
@@ -564,13 +587,12 @@ async def sims_to_top_up(
             _host.asset_tag,
             Assignment.id.is_not(None),
         )
-        .select_from(Device)
+        .select_from(page)
+        .join(Device, Device.id == page.c.id)
         .outerjoin(School, School.id == Device.school_id)
         .outerjoin(_host, _host.id == Device.installed_in_id)
         .outerjoin(Assignment, _open_loan)
-        .where(*where)
-        .order_by(Device.plan_expires_on, Device.asset_tag)
-        .limit(limit + 1)
+        .order_by(page.c.plan_expires_on, page.c.asset_tag)
     )
     return [tuple(r) for r in rows]
 
