@@ -20,6 +20,7 @@ serves a query that read far more than it showed:
   12,000 heap pages).
 - `ix_devices_unseen` (last seen or received, id) over the devices a school has received:
   the audit-due list reads the longest unseen first and stops at its limit.
+- Statistics `st_devices_donation`: a donation's devices all have its donor and province.
 - With pg_trgm (where the server has it: it is in PostgreSQL's contrib, which the machine's
   PostgreSQL has and the embedded pgserver 0.1.4 build has not): trigram indexes for
   "contains" searches — a part of an asset tag, a student's name without diacritics
@@ -98,9 +99,20 @@ def _has_trigrams() -> bool:
     )
 
 
+# A device's donation decides its donor and province (fk_devices_donation): told so, the
+# planner no longer multiplies the three filters' selectivities (a donor's donation was
+# guessed at 400 devices of its 20,000, and sorted whole instead of read in id order).
+STATISTICS = (
+    "st_devices_donation",
+    "(dependencies) ON donation_id, donor_id, province_code FROM devices",
+)
+
+
 def upgrade() -> None:
     for name, definition in INDEXES:
         op.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
+    op.execute(f"CREATE STATISTICS IF NOT EXISTS {STATISTICS[0]} {STATISTICS[1]}")
+    op.execute("ANALYZE devices")
     for name, _ in REPLACED:
         op.execute(f"DROP INDEX IF EXISTS {name}")
     if _has_trigrams():
@@ -110,6 +122,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute(f"DROP STATISTICS IF EXISTS {STATISTICS[0]}")
     for name, _ in TRIGRAM_INDEXES:
         op.execute(f"DROP INDEX IF EXISTS {name}")
     op.execute("DROP EXTENSION IF EXISTS pg_trgm")
