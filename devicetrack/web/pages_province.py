@@ -107,7 +107,14 @@ class ProvincePages(Controller):
             sort=None,
         )
         gaps = await reports.gaps(
-            tx, principal, level="school", province=code, year=year, target_per_100=100, limit=10
+            tx,
+            principal,
+            level="school",
+            province=code,
+            year=year,
+            target_per_100=100,
+            limit=10,
+            of=schools,  # the same schools' coverage, read above
         )
         # The tiles show two numbers and link to their lists: the SIMs counted, not listed;
         # the schools due without their unseen devices (limit 0).
