@@ -207,8 +207,7 @@ def device_filters(
     if province:
         where.append(Device.province_code == province)
     if has_sim is not None:
-        has = repo._sim.id.is_not(None)
-        where.append(has if has_sim else repo._sim.id.is_(None))
+        where.append(repo.holds_sim() if has_sim else ~repo.holds_sim())
     if q:
         where.append(repo.search_clause(q))
     return where

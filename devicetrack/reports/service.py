@@ -196,23 +196,34 @@ async def gaps(
     year: str | None,
     target_per_100: int,
     limit: int,
+    of: CoverageReport | None = None,
 ) -> GapReport:
     """The schools (or communes) furthest below the target once the devices already on their
     way arrive, and how the stock would close what remains: ranking by the §5 gap alone
     listed a school that had just been allocated its devices first, inviting a second
-    allocation."""
+    allocation. `of`: the same coverage report (level, province, year, target), already
+    read for this caller by a page that shows both; it is not read again."""
     if principal.is_province_officer:
         province = province or principal.province_code
-    report = await coverage(
-        session,
-        principal,
-        level=level,
-        province=province,
-        commune=None,
-        year=year,
-        target_per_100=target_per_100,
-        sort="-gap_after_incoming",
-    )
+    if of is not None and (of.level, of.target_per_100) == (level, target_per_100):
+        report = CoverageReport(
+            level=of.level,
+            year=of.year,
+            target_per_100=of.target_per_100,
+            as_of=of.as_of,
+            items=_sort(list(of.items), "-gap_after_incoming"),
+        )
+    else:
+        report = await coverage(
+            session,
+            principal,
+            level=level,
+            province=province,
+            commune=None,
+            year=year,
+            target_per_100=target_per_100,
+            sort="-gap_after_incoming",
+        )
     items = [i for i in report.items if i.gap_after_incoming > 0][:limit]
     # coverage() above refused a province outside the caller's scope.
     stock = await stock_by_kind(session, principal, province)
@@ -405,6 +416,21 @@ async def sim_expiry(
         items=groups,
         sims=sims[:SIM_LIST_LIMIT],
         sims_truncated=len(sims) > SIM_LIST_LIMIT,
+    )
+
+
+async def sims_expiring_total(
+    session: AsyncSession, principal: Principal, *, within_days: int, province: str | None
+) -> int:
+    """How many SIMs `sim_expiry` would list for this window (its `total_sims`), counted
+    on the index of SIMs by province and plan end without building the report: the
+    dashboard shows the number and links to the list."""
+    if principal.is_donor:
+        raise Forbidden(N_("Donors see SIM expiry in their impact report."))
+    await _ensure_province_in_scope(session, principal, province)
+    until = today() + timedelta(days=within_days)
+    return await repo.count_devices(
+        session, repo.sims_ending(principal, until=until, province=province)
     )
 
 

@@ -109,12 +109,19 @@ class ProvincePages(Controller):
             sort=None,
         )
         gaps = await reports.gaps(
-            tx, principal, level="school", province=code, year=year, target_per_100=100, limit=10
+            tx,
+            principal,
+            level="school",
+            province=code,
+            year=year,
+            target_per_100=100,
+            limit=10,
+            of=schools,  # the same schools' coverage, read above
         )
-        sims = await reports.sim_expiry(tx, principal, within_days=30, province=code)
-        due = await reports.audit_due(
-            tx, principal, province=code, school=None, days=180, limit=200
-        )
+        # The tiles show two numbers and link to their lists: the SIMs counted, not listed;
+        # the schools due without their unseen devices (limit 0).
+        sims = await reports.sims_expiring_total(tx, principal, within_days=30, province=code)
+        due = await reports.audit_due(tx, principal, province=code, school=None, days=180, limit=0)
         t = translator(request, principal)
         stock_text = ", ".join(
             f"{t.word(kind)}: {t.number(n)}" for kind, n in gaps.stock.items() if n
@@ -129,7 +136,7 @@ class ProvincePages(Controller):
             communes=communes,
             whole=whole.items[0] if whole.items else None,
             gaps=gaps,
-            sims=sims,
+            sims_total=sims,
             due=due,
             sort=sort,
             years=years,
