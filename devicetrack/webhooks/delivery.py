@@ -58,7 +58,7 @@ async def _send(client: httpx.AsyncClient, due: repo.Due, *, allow_private: bool
 
     try:
         # Again at every try: a name that resolved to a public address when the webhook was
-        # made may point inside the network now.
+        # made may point inside the network now (and the client checks what it connects to).
         await targets.check(due.url, allow_private=allow_private)
     except targets.TargetRefused as refused:
         return Outcome(None, took(), f"refused: {refused.message}")
@@ -149,10 +149,10 @@ async def dispatch(runtime: Runtime) -> int:
     """Send every delivery due now; return how many tries were made."""
     settings = runtime.settings
     tried = 0
-    async with httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.webhook_timeout_seconds, connect=5.0),
-        follow_redirects=False,
-        headers={"user-agent": USER_AGENT},
+    async with targets.client(
+        httpx.Timeout(settings.webhook_timeout_seconds, connect=5.0),
+        allow_private=settings.webhook_allow_private,
+        user_agent=USER_AGENT,
     ) as client:
         while True:
             async with runtime.transaction() as session:

@@ -1,0 +1,98 @@
+"""Webhook targets under attack: the address a delivery connects to is checked as it
+connects (DNS rebinding), and IPv6 forms that carry a private IPv4 address are refused.
+Deliveries go through the real job runner to a real receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from devicetrack.config import Settings
+from tests.factories import Factory, assert_problem
+from tests.job_helpers import run_jobs
+from tests.lifecycle_helpers import API, make_scene
+from tests.webhook_helpers import Receiver, receiver
+
+REBOUND = "rebind.example"
+PUBLIC = "93.184.216.34"
+
+
+@pytest.fixture
+def target() -> Iterator[Receiver]:
+    with receiver() as r:
+        yield r
+
+
+@pytest.fixture
+def rebinding(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A name whose DNS answers a public address twice (the check when the webhook is made,
+    the check before a try) and 127.0.0.1 from then on, as an attacker's DNS server with a
+    zero TTL does. Every other name resolves as usual. Returns the answers given."""
+    real = socket.getaddrinfo
+    answers: list[str] = []
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != REBOUND:
+            return real(host, port, *args, **kwargs)
+        address = PUBLIC if len(answers) < 2 else "127.0.0.1"
+        answers.append(address)
+        return real(address, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers
+
+
+async def test_a_name_rebound_to_this_machine_after_the_check_is_not_reached(
+    client: AsyncTestClient,
+    db: asyncpg.Pool,
+    factory: Factory,
+    settings: Settings,
+    target: Receiver,
+    rebinding: list[str],
+) -> None:
+    assert not settings.webhook_allow_private
+    scene = await make_scene(client, db, factory)
+    port = target.url.split(":")[2].split("/")[0]
+    created = await client.post(
+        f"{API}/webhooks",
+        headers=scene.admin.headers,
+        json={"url": f"http://{REBOUND}:{port}/hooks", "events": ["device.registered"]},
+    )
+    assert created.status_code == 201, created.text  # it resolved to a public address
+    await scene.tablets(1)
+    await run_jobs(settings)
+    assert len(rebinding) >= 3, rebinding  # the name was looked up again to connect
+    assert target.wait_for(1, 1.0) == [], "the delivery reached 127.0.0.1"
+    row = await db.fetchrow("SELECT status, attempts, last_error FROM webhook_deliveries")
+    assert row is not None and row["attempts"] == 1
+    assert "private network" in row["last_error"], row["last_error"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[64:ff9b::7f00:1]/hooks",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b::a00:1]/hooks",  # NAT64 of 10.0.0.1
+        "http://[2002:7f00:1::1]/hooks",  # 6to4 of 127.0.0.1
+        "http://[2002:a9fe:a9fe::1]/hooks",  # 6to4 of 169.254.169.254
+        "http://2130706433/hooks",  # 127.0.0.1 as a number
+        "http://0x7f000001/hooks",
+        "http://0.0.0.0:5432/",
+        "http://[::]/hooks",
+        "http://[::ffff:7f00:1]/hooks",
+    ],
+)
+async def test_ipv6_forms_of_private_ipv4_and_odd_numbers_are_refused(
+    client: AsyncTestClient, factory: Factory, url: str
+) -> None:
+    admin = await factory.admin()
+    answer = await client.post(
+        f"{API}/webhooks", headers=admin.headers, json={"url": url, "events": ["device.registered"]}
+    )
+    [error] = assert_problem(answer, 422)["errors"]
+    assert error["field"] == "url", error
