@@ -10,7 +10,9 @@ Who may add or read it is who may read the record, and no more:
 
 What is stored is decided by the content, not the name or declared type: a JPEG or a PNG
 (first bytes), which Pillow decodes whole (in a worker thread) — a file that only starts
-like a PNG, HTML or SVG behind it, is refused; at most 5 MiB and 40 megapixels. It is sent
+like a PNG is refused; at most 5 MiB and 40 megapixels. Only the image is kept: whatever a
+file carries after the image's end (HTML or SVG behind a valid PNG, a phone's motion-photo
+video behind a JPEG) is dropped (evidence/image_end.py). It is sent
 back as an attachment with `nosniff` and a CSP that runs nothing (custody/controllers.py),
 so a browser never treats it as a page."""
 
@@ -38,6 +40,7 @@ from devicetrack.errors import (
     field_error_of,
 )
 from devicetrack.evidence import repository as repo
+from devicetrack.evidence.image_end import image_end
 from devicetrack.evidence.limits import MAX_BYTES, MAX_PIXELS
 from devicetrack.evidence.models import Evidence
 from devicetrack.evidence.schemas import EvidenceFields, EvidenceRead, evidence_read
@@ -129,15 +132,17 @@ def too_large(size: int) -> PayloadTooLarge:
     )
 
 
-def inspect(data: bytes) -> tuple[str, int, int]:
-    """(media type, width, height) of a JPEG or PNG, decoded whole: refused when it is
-    another type (415), too big, or does not decode (a file that only starts like an
-    image). Blocking: run it in a worker thread."""
+def inspect(data: bytes) -> tuple[str, int, int, bytes]:
+    """(media type, width, height, the image) of a JPEG or PNG, decoded whole: refused
+    when it is another type (415), too big, or does not decode (a file that only starts
+    like an image). The image is `data` up to the image's end: nothing behind it is kept.
+    Blocking: run it in a worker thread."""
     from PIL import Image
 
     if len(data) > MAX_BYTES:
         raise too_large(len(data))
     kind = image_type(data)
+    data = data[: image_end(data, kind)]
     try:
         plugin = "JPEG" if kind == "image/jpeg" else "PNG"
         with Image.open(io.BytesIO(data), formats=[plugin]) as im:
@@ -154,7 +159,7 @@ def inspect(data: bytes) -> tuple[str, int, int]:
             N_("The file is not a readable JPEG or PNG image; take the photo again."),
             errors=[FieldError(field="file", message=N_("not a readable image"))],
         ) from None
-    return kind, width, height
+    return kind, width, height, data
 
 
 def fields_of(values: dict[str, Any]) -> EvidenceFields:
@@ -186,7 +191,7 @@ async def add(
         )
     if len(data) > MAX_BYTES:
         raise too_large(len(data))
-    media_type, width, height = await off_loop(inspect, data)
+    media_type, width, height, data = await off_loop(inspect, data)
     row = await repo.add(
         session,
         Evidence(
