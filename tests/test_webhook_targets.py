@@ -96,3 +96,38 @@ async def test_ipv6_forms_of_private_ipv4_and_odd_numbers_are_refused(
     )
     [error] = assert_problem(answer, 422)["errors"]
     assert error["field"] == "url", error
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"null",
+        b"[]",
+        b'{"url": 5, "events": ["device.registered"]}',
+        b'{"url": "http://example.org/", "events": "device.registered"}',
+        b'{"url": "http://example.org/", "events": [null]}',
+        b'{"url": "http://exa\\u0000mple.org/", "events": ["device.registered"]}',
+        b'{"url": "http://[::1/", "events": ["device.registered"]}',
+        b'{"url": "http://example.org:99999/", "events": ["device.registered"]}',
+        b'{"url": "http://' + b"a" * 64 + b'.example/", "events": ["device.registered"]}',
+        b'{"url": "http://a..b/", "events": ["device.registered"]}',
+        b'{"url": "http://\\u2025.example/", "events": ["device.registered"]}',
+        b'{"url": "http://%00/", "events": ["device.registered"]}',
+        b'{"url": "http://' + b"x" * 2100 + b'/", "events": ["device.registered"]}',
+        b'{"url": "http://example.org/", "events": []}',
+        b'{"url": "http://example.org/", "events": ["device.registered"], "province_code": "01"}',
+        b"\xff\xfe{",
+        b'{"url": "http://example.org/", "events": ["device.registered"' + b", 1" * 10 + b"]}",
+    ],
+)
+async def test_malformed_bodies_are_a_4xx_problem_never_a_500(
+    client: AsyncTestClient, factory: Factory, body: bytes
+) -> None:
+    admin = await factory.admin()
+    answer = await client.post(
+        f"{API}/webhooks",
+        headers={**admin.headers, "content-type": "application/json"},
+        content=body,
+    )
+    assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)
+    assert answer.headers["content-type"].startswith("application/problem+json")
