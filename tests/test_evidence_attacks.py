@@ -214,3 +214,22 @@ async def test_real_images_are_kept_byte_for_byte(
         assert kept.status_code == 201, kept.text
         got = await client.get(kept.json()["url"], headers=staff.headers)
         assert got.content == image
+
+
+async def test_a_consent_of_another_school_is_no_consent_not_a_student_named(
+    client: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    r = await _loaned(client, db, factory)
+    for answer in (
+        await client.get(f"{API}/consents/{r.consent}/evidence", headers=r.scene.staff_b.headers),
+        await _upload(client, r.scene.staff_b, f"/consents/{r.consent}", signature_png()),
+    ):
+        refused = assert_problem(answer, 404)
+        assert refused["detail"] == f"No consent {r.consent}.", refused
+    for answer in (
+        await client.get(f"{API}/assignments/{r.loan}/evidence", headers=r.scene.staff_b.headers),
+        await _upload(client, r.scene.staff_b, f"/assignments/{r.loan}", signature_png()),
+    ):
+        assert assert_problem(answer, 404)["detail"] == f"No assignment {r.loan}."
+    none = await client.get(f"{API}/consents/999999/evidence", headers=r.scene.staff_b.headers)
+    assert assert_problem(none, 404)["detail"] == "No consent 999999."

@@ -94,7 +94,10 @@ async def assignment_owner(
 ) -> Owner:
     if not (principal.is_admin or principal.is_school_staff):  # donors, officers: never
         raise NotFound(N_("No assignment {id}."), id=assignment_id)
-    loan = await assignments.get_assignment(session, principal, assignment_id)
+    try:
+        loan = await assignments.get_assignment(session, principal, assignment_id)
+    except NotFound:  # the same answer as for none at all, whatever the reason
+        raise NotFound(N_("No assignment {id}."), id=assignment_id) from None
     if not students.sees_personal_data(principal, loan.school_id):
         raise NotFound(N_("No assignment {id}."), id=assignment_id)
     return Owner(school_id=loan.school_id, assignment_id=assignment_id, student_id=loan.student_id)
@@ -106,7 +109,10 @@ async def consent_owner(session: AsyncSession, principal: Principal, consent_id:
         consent = await session.get(Consent, consent_id)
     if consent is None:
         raise NotFound(N_("No consent {id}."), id=consent_id)
-    student, _ = await students.get_student(session, principal, consent.student_id)
+    try:
+        student, _ = await students.get_student(session, principal, consent.student_id)
+    except NotFound:  # another school's: the same answer as for none at all
+        raise NotFound(N_("No consent {id}."), id=consent_id) from None
     if not students.sees_personal_data(principal, student.school_id):
         raise NotFound(N_("No consent {id}."), id=consent_id)
     return Owner(school_id=student.school_id, consent_id=consent_id, student_id=student.id)
