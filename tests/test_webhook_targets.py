@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from devicetrack.app import create_app
 from devicetrack.config import Settings
 from tests.factories import Factory, assert_problem
 from tests.job_helpers import run_jobs
@@ -131,3 +133,52 @@ async def test_malformed_bodies_are_a_4xx_problem_never_a_500(
     )
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)
     assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://8.8.8.8/a\x01b", "http://8.8.8.8/a\tb", "http://8.8.8.8/\x7f", "http://8.8.8.8/a b"],
+)
+async def test_a_url_with_a_control_character_is_refused(
+    client: AsyncTestClient, factory: Factory, url: str
+) -> None:
+    admin = await factory.admin()
+    answer = await client.post(
+        f"{API}/webhooks", headers=admin.headers, json={"url": url, "events": ["device.registered"]}
+    )
+    assert assert_problem(answer, 422)["errors"][0]["field"] == "url"
+
+
+async def test_one_webhook_the_client_cannot_send_to_does_not_fail_the_others(
+    client: AsyncTestClient,
+    db: asyncpg.Pool,
+    factory: Factory,
+    settings: Settings,
+    target: Receiver,
+) -> None:
+    """A subscription stored with a URL the HTTP client refuses (made before the check
+    above): its try is recorded as failed, and the batch's other deliveries as delivered."""
+    hook_settings = replace(settings, webhook_allow_private=True)
+    scene = await make_scene(client, db, factory)
+    async with AsyncTestClient(app=create_app(hook_settings)) as hooks:
+        for _ in range(2):
+            made = await hooks.post(
+                f"{API}/webhooks",
+                headers=scene.admin.headers,
+                json={"url": target.url, "events": ["device.registered"]},
+            )
+            assert made.status_code == 201, made.text
+    bad = made.json()["id"]
+    await db.execute("UPDATE webhook_subscriptions SET url = url || E'\\x01' WHERE id = $1", bad)
+    await scene.tablets(1)
+    await run_jobs(hook_settings)
+    rows = {
+        r["subscription_id"]: r
+        for r in await db.fetch(
+            "SELECT subscription_id, status, last_error FROM webhook_deliveries"
+        )
+    }
+    [good] = [k for k in rows if k != bad]
+    assert rows[good]["status"] == "delivered", dict(rows[good])
+    assert rows[bad]["last_error"], dict(rows[bad])  # its try is recorded
+    assert len(target.wait_for(1, 2.0)) == 1

@@ -72,7 +72,9 @@ async def _send(client: httpx.AsyncClient, due: repo.Due, *, allow_private: bool
         answer = await client.post(
             due.url, content=content, headers={**headers, "content-type": "application/json"}
         )
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        # InvalidURL is no HTTPError: uncaught, it would fail the whole batch's dispatch,
+        # leaving the batch's other sends unrecorded (and sent again after the lease).
         return Outcome(None, took(), f"{type(exc).__name__}: {exc}"[:ERROR_CHARS] or "error")
     error = None if 200 <= answer.status_code < 300 else f"HTTP {answer.status_code}"
     return Outcome(answer.status_code, took(), error)

@@ -34,7 +34,11 @@ class TargetRefused(Exception):
 
 
 def check_form(url: str) -> str:
-    """The host of an absolute http(s) URL, or TargetRefused."""
+    """The host of an absolute http(s) URL, or TargetRefused. A control character or a
+    space anywhere is refused: urlsplit drops a tab or a newline silently while the URL
+    stored keeps it, and the HTTP client refuses to send to it."""
+    if any(ch <= " " or ch == "\x7f" for ch in url):
+        raise TargetRefused(N_("must be an http or https address"))
     try:
         parts = urlsplit(url)
         host = parts.hostname
