@@ -22,6 +22,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from devicetrack.app import create_app
 from devicetrack.common.clock import local_today
 from devicetrack.common.lag_tolerant import OPT_KEY
 from devicetrack.config import Settings
@@ -29,6 +30,7 @@ from devicetrack.db.engine import async_url
 from devicetrack.db.replica import Replica
 from tests.factories import DIEN_BIEN, Factory
 from tests.lifecycle_helpers import make_scene
+from tests.live_server import free_port
 
 
 def _read_only(dbapi_connection: Any, _record: Any) -> None:
@@ -50,8 +52,6 @@ async def read_only_replica(settings: Settings) -> AsyncIterator[tuple[AsyncTest
 
 
 def create_app_with_replica(settings: Settings) -> Litestar:
-    from devicetrack.app import create_app
-
     return create_app(
         replace(settings, replica_url=settings.database_url, replica_check_seconds=600)
     )
@@ -126,3 +126,18 @@ async def test_no_lag_tolerant_route_writes(
     assert all(code < 500 for code in answered.values()), answered
     fallbacks = [r.getMessage() for r in caplog.records if r.name == "devicetrack.replica"]
     assert fallbacks == [], fallbacks
+
+
+async def test_health_names_a_replica_failure_without_its_address_or_user(
+    settings: Settings, factory: Factory
+) -> None:
+    """/health answers anyone: a failure's text (the replica's address, its user, or the
+    SQL and parameters of a read) stays in the log."""
+    port = free_port()
+    dead = f"postgresql://replica_reader@127.0.0.1:{port}/devicetrack_replica"
+    app = create_app(replace(settings, replica_url=dead, replica_retry_seconds=30))
+    async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
+        health = (await client.get("/health")).json()["replica"]
+    assert health["status"] == "unavailable" and health["error"], health
+    for secret in (str(port), "127.0.0.1", "replica_reader", "devicetrack_replica"):
+        assert secret not in health["error"], health
