@@ -4,9 +4,14 @@ Deliveries go through the real job runner to a real receiver on 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import asyncpg
@@ -182,3 +187,57 @@ async def test_one_webhook_the_client_cannot_send_to_does_not_fail_the_others(
     assert rows[good]["status"] == "delivered", dict(rows[good])
     assert rows[bad]["last_error"], dict(rows[bad])  # its try is recorded
     assert len(target.wait_for(1, 2.0)) == 1
+
+
+@contextmanager
+def endless_answer() -> Iterator[str]:
+    """A receiver that answers 200 and then a body that never ends: a byte every 0.2 s (no
+    read timeout ever fires) for up to a minute. Yields its URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self.send_response(200)
+            self.send_header("content-length", str(10**9))
+            self.end_headers()
+            stop = time.monotonic() + 60
+            try:
+                while time.monotonic() < stop:
+                    self.wfile.write(b"x" * 1024)
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass  # the client hung up: what it should do
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_a_receiver_answering_without_end_does_not_hold_the_worker(
+    client: AsyncTestClient, db: asyncpg.Pool, factory: Factory, settings: Settings
+) -> None:
+    hook_settings = replace(settings, webhook_allow_private=True, webhook_timeout_seconds=2.0)
+    scene = await make_scene(client, db, factory)
+    with endless_answer() as url:
+        async with AsyncTestClient(app=create_app(hook_settings)) as hooks:
+            made = await hooks.post(
+                f"{API}/webhooks",
+                headers=scene.admin.headers,
+                json={"url": url, "events": ["device.registered"]},
+            )
+            assert made.status_code == 201, made.text
+        await scene.tablets(1)
+        started = time.monotonic()
+        await asyncio.wait_for(run_jobs(hook_settings), 30)
+        assert time.monotonic() - started < 15
+    row = await db.fetchrow("SELECT status, last_status_code FROM webhook_deliveries")
+    assert row is not None and (row["status"], row["last_status_code"]) == ("delivered", 200)
