@@ -233,3 +233,28 @@ async def test_a_consent_of_another_school_is_no_consent_not_a_student_named(
         assert assert_problem(answer, 404)["detail"] == f"No assignment {r.loan}."
     none = await client.get(f"{API}/consents/999999/evidence", headers=r.scene.staff_b.headers)
     assert assert_problem(none, 404)["detail"] == "No consent 999999."
+
+
+async def test_a_handover_signed_on_one_schools_page_is_never_kept_with_anothers_allocation(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    """The officer may sign both schools' handovers, but the receive page of school B
+    naming school A's allocation is a mistake (or a forged form), not A's minutes."""
+    r = await _loaned(client, db, factory)
+    s = r.scene
+    crossed = await web.post(
+        f"/schools/{s.school_b}/handover-evidence",
+        headers=browser(s.officer),
+        data=form(s.officer, allocation_id=str(r.allocation)),
+        files={"signature": ("s.png", signature_png(), "image/png")},
+    )
+    assert crossed.status_code in (200, 404, 422), crossed.status_code
+    assert await db.fetchval("SELECT count(*) FROM evidence") == 0
+    own = await web.post(
+        f"/schools/{s.school_a}/handover-evidence",
+        headers=browser(s.officer),
+        data=form(s.officer, allocation_id=str(r.allocation)),
+        files={"signature": ("s.png", signature_png(), "image/png")},
+    )
+    assert own.status_code == 303, own.text
+    assert await db.fetchval("SELECT count(*) FROM evidence") == 1

@@ -89,6 +89,17 @@ async def allocation_owner(
     return Owner(school_id=allocation.school_id, allocation_id=allocation_id)
 
 
+async def handover_owner(
+    session: AsyncSession, principal: Principal, school_id: int, allocation_id: int
+) -> Owner:
+    """An allocation of `school_id` (a school's receive page signs its own handovers only:
+    another school's allocation named there is 404, even to one who may sign both)."""
+    owner = await allocation_owner(session, principal, allocation_id)
+    if owner.school_id != school_id:
+        raise NotFound(N_("No allocation {id}."), id=allocation_id)
+    return owner
+
+
 async def assignment_owner(
     session: AsyncSession, principal: Principal, assignment_id: int
 ) -> Owner:

@@ -140,7 +140,7 @@ class EvidencePages(Controller):
 
         async def sign() -> None:
             assert allocation_id is not None
-            owner = await evidence.allocation_owner(tx, principal, allocation_id)
+            owner = await evidence.handover_owner(tx, principal, school_id, allocation_id)
             await keep(tx, principal, owner, pieces, form)
 
         result = form.refusal() or await attempt(tx, sign)
