@@ -84,7 +84,8 @@ async def resolve(host: str) -> list[str]:
         )
     except (OSError, TimeoutError, UnicodeError):
         raise TargetRefused(N_("the host name does not resolve")) from None
-    return sorted({str(info[4][0]) for info in infos})
+    # In the resolver's order of preference (the order they are tried in), once each.
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 async def check(url: str, *, allow_private: bool) -> None:
