@@ -10,7 +10,9 @@ Who may add or read it is who may read the record, and no more:
 
 What is stored is decided by the content, not the name or declared type: a JPEG or a PNG
 (first bytes), which Pillow decodes whole (in a worker thread) — a file that only starts
-like a PNG, HTML or SVG behind it, is refused; at most 5 MiB and 40 megapixels. It is sent
+like a PNG is refused; at most 5 MiB and 40 megapixels. Only the image is kept: whatever a
+file carries after the image's end (HTML or SVG behind a valid PNG, a phone's motion-photo
+video behind a JPEG) is dropped (evidence/image_end.py). It is sent
 back as an attachment with `nosniff` and a CSP that runs nothing (custody/controllers.py),
 so a browser never treats it as a page."""
 
@@ -38,6 +40,7 @@ from devicetrack.errors import (
     field_error_of,
 )
 from devicetrack.evidence import repository as repo
+from devicetrack.evidence.image_end import image_end
 from devicetrack.evidence.limits import MAX_BYTES, MAX_PIXELS
 from devicetrack.evidence.models import Evidence
 from devicetrack.evidence.schemas import EvidenceFields, EvidenceRead, evidence_read
@@ -86,12 +89,26 @@ async def allocation_owner(
     return Owner(school_id=allocation.school_id, allocation_id=allocation_id)
 
 
+async def handover_owner(
+    session: AsyncSession, principal: Principal, school_id: int, allocation_id: int
+) -> Owner:
+    """An allocation of `school_id` (a school's receive page signs its own handovers only:
+    another school's allocation named there is 404, even to one who may sign both)."""
+    owner = await allocation_owner(session, principal, allocation_id)
+    if owner.school_id != school_id:
+        raise NotFound(N_("No allocation {id}."), id=allocation_id)
+    return owner
+
+
 async def assignment_owner(
     session: AsyncSession, principal: Principal, assignment_id: int
 ) -> Owner:
     if not (principal.is_admin or principal.is_school_staff):  # donors, officers: never
         raise NotFound(N_("No assignment {id}."), id=assignment_id)
-    loan = await assignments.get_assignment(session, principal, assignment_id)
+    try:
+        loan = await assignments.get_assignment(session, principal, assignment_id)
+    except NotFound:  # the same answer as for none at all, whatever the reason
+        raise NotFound(N_("No assignment {id}."), id=assignment_id) from None
     if not students.sees_personal_data(principal, loan.school_id):
         raise NotFound(N_("No assignment {id}."), id=assignment_id)
     return Owner(school_id=loan.school_id, assignment_id=assignment_id, student_id=loan.student_id)
@@ -103,7 +120,10 @@ async def consent_owner(session: AsyncSession, principal: Principal, consent_id:
         consent = await session.get(Consent, consent_id)
     if consent is None:
         raise NotFound(N_("No consent {id}."), id=consent_id)
-    student, _ = await students.get_student(session, principal, consent.student_id)
+    try:
+        student, _ = await students.get_student(session, principal, consent.student_id)
+    except NotFound:  # another school's: the same answer as for none at all
+        raise NotFound(N_("No consent {id}."), id=consent_id) from None
     if not students.sees_personal_data(principal, student.school_id):
         raise NotFound(N_("No consent {id}."), id=consent_id)
     return Owner(school_id=student.school_id, consent_id=consent_id, student_id=student.id)
@@ -129,15 +149,17 @@ def too_large(size: int) -> PayloadTooLarge:
     )
 
 
-def inspect(data: bytes) -> tuple[str, int, int]:
-    """(media type, width, height) of a JPEG or PNG, decoded whole: refused when it is
-    another type (415), too big, or does not decode (a file that only starts like an
-    image). Blocking: run it in a worker thread."""
+def inspect(data: bytes) -> tuple[str, int, int, bytes]:
+    """(media type, width, height, the image) of a JPEG or PNG, decoded whole: refused
+    when it is another type (415), too big, or does not decode (a file that only starts
+    like an image). The image is `data` up to the image's end: nothing behind it is kept.
+    Blocking: run it in a worker thread."""
     from PIL import Image
 
     if len(data) > MAX_BYTES:
         raise too_large(len(data))
     kind = image_type(data)
+    data = data[: image_end(data, kind)]
     try:
         plugin = "JPEG" if kind == "image/jpeg" else "PNG"
         with Image.open(io.BytesIO(data), formats=[plugin]) as im:
@@ -154,7 +176,7 @@ def inspect(data: bytes) -> tuple[str, int, int]:
             N_("The file is not a readable JPEG or PNG image; take the photo again."),
             errors=[FieldError(field="file", message=N_("not a readable image"))],
         ) from None
-    return kind, width, height
+    return kind, width, height, data
 
 
 def fields_of(values: dict[str, Any]) -> EvidenceFields:
@@ -186,7 +208,7 @@ async def add(
         )
     if len(data) > MAX_BYTES:
         raise too_large(len(data))
-    media_type, width, height = await off_loop(inspect, data)
+    media_type, width, height, data = await off_loop(inspect, data)
     row = await repo.add(
         session,
         Evidence(

@@ -105,17 +105,20 @@ class Replica:
         return self.lag is None or self.lag <= self.settings.replica_max_lag_seconds
 
     def failed(self, exc: BaseException, during: str) -> None:
-        """Leave the replica alone for a while; logged once per outage, not per request."""
+        """Leave the replica alone for a while; logged once per outage, not per request.
+        The log has the whole error; /health (answered to anyone) only its kind and
+        SQLSTATE: the text can name the replica's address, its user, or a read's SQL and
+        parameters."""
         first = time.monotonic() >= self.down_until
         self.broken = True
         self.down_until = time.monotonic() + self.settings.replica_retry_seconds
-        self.error = f"{type(exc).__name__}: {exc}"[:300]
+        self.error = _kind_of(exc)
         if first:
             log.warning(
                 "replica unavailable (%s): reads go to the primary for %.0f s: %s",
                 during,
                 self.settings.replica_retry_seconds,
-                self.error,
+                f"{type(exc).__name__}: {exc}"[:300],
             )
 
     def status(self) -> ReplicaStatus:
@@ -210,6 +213,14 @@ def _sqlstate(exc: BaseException) -> str | None:
             return code
         seen = getattr(seen, "orig", None) or seen.__cause__
     return None
+
+
+def _kind_of(exc: BaseException) -> str:
+    """What went wrong, without a word of the error's text: the driver's exception class
+    (under SQLAlchemy's wrapper) and its SQLSTATE, if any."""
+    inner = getattr(exc, "orig", None) or exc
+    code = _sqlstate(exc)
+    return type(inner).__name__ + (f" ({code})" if code else "")
 
 
 def _is_database_failure(exc: BaseException) -> bool:

@@ -37,13 +37,14 @@ from devicetrack.web.render import page
 FORM_BYTES = BODY_BYTES
 
 
-def pieces_of(form: Form) -> list[tuple[EvidenceKind, bytes]]:
+async def pieces_of(form: Form) -> list[tuple[EvidenceKind, bytes]]:
     """The pad's drawing (`signature`) and the photo (`photo`) a form carries, if any: an
-    empty file input sends a part with no content."""
+    empty file input sends a part with no content. Read with UploadFile.read (a thread
+    when the part was spooled to disk: a photo is megabytes), not on the event loop."""
     found: list[tuple[EvidenceKind, bytes]] = []
     for name, kind in (("signature", EvidenceKind.SIGNATURE), ("photo", EvidenceKind.PHOTO)):
         upload = form.values.get(name)
-        if isinstance(upload, UploadFile) and (data := upload.file.read()):
+        if isinstance(upload, UploadFile) and (data := await upload.read()):
             found.append((kind, data))
     return found
 
@@ -69,7 +70,7 @@ async def lend_signed(
     tx: AsyncSession, principal: Principal, data: AssignmentCreate, form: Form
 ) -> AssignmentRead:
     """Lend, keeping the form's signature and photo with the new loan."""
-    pieces = pieces_of(form)
+    pieces = await pieces_of(form)
     loan = await assignments.assign(tx, principal, data)
     await keep(tx, principal, await evidence.assignment_owner(tx, principal, loan.id), pieces, form)
     return loan
@@ -79,7 +80,7 @@ async def return_signed(
     tx: AsyncSession, principal: Principal, loan_id: int, data: AssignmentReturn, form: Form
 ) -> AssignmentRead:
     """Take back, keeping the form's signature and photo with the loan."""
-    pieces = pieces_of(form)
+    pieces = await pieces_of(form)
     loan = await assignments.return_device(tx, principal, loan_id, data)
     await keep(tx, principal, await evidence.assignment_owner(tx, principal, loan_id), pieces, form)
     return loan
@@ -89,7 +90,7 @@ async def consent_signed(
     tx: AsyncSession, principal: Principal, student_id: int, data: ConsentCreate, form: Form
 ) -> ConsentRead:
     """Record a consent, keeping the form's signature and photo of the signed paper."""
-    pieces = pieces_of(form)
+    pieces = await pieces_of(form)
     consent = await students.add_consent(tx, principal, student_id, data)
     await keep(tx, principal, await evidence.consent_owner(tx, principal, consent.id), pieces, form)
     return consent
@@ -133,13 +134,13 @@ class EvidencePages(Controller):
         school = await schools.get_school(tx, principal, school_id)
         form = await Form.of(request)
         allocation_id = form.integer("allocation_id", required=True)
-        pieces = pieces_of(form)
+        pieces = await pieces_of(form)
         if not pieces:
             form.errors.append(FieldError(field="photo", message=N_("sign, or choose a photo")))
 
         async def sign() -> None:
             assert allocation_id is not None
-            owner = await evidence.allocation_owner(tx, principal, allocation_id)
+            owner = await evidence.handover_owner(tx, principal, school_id, allocation_id)
             await keep(tx, principal, owner, pieces, form)
 
         result = form.refusal() or await attempt(tx, sign)

@@ -50,7 +50,9 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-async def _send(client: httpx.AsyncClient, due: repo.Due, *, allow_private: bool) -> Outcome:
+async def _send(
+    client: httpx.AsyncClient, due: repo.Due, *, allow_private: bool, deadline: float
+) -> Outcome:
     started = time.perf_counter()
 
     def took() -> int:
@@ -58,7 +60,7 @@ async def _send(client: httpx.AsyncClient, due: repo.Due, *, allow_private: bool
 
     try:
         # Again at every try: a name that resolved to a public address when the webhook was
-        # made may point inside the network now.
+        # made may point inside the network now (and the client checks what it connects to).
         await targets.check(due.url, allow_private=allow_private)
     except targets.TargetRefused as refused:
         return Outcome(None, took(), f"refused: {refused.message}")
@@ -69,13 +71,25 @@ async def _send(client: httpx.AsyncClient, due: repo.Due, *, allow_private: bool
         due.secret, payloads.message_id(due.message_id), content, datetime.now(UTC)
     )
     try:
-        answer = await client.post(
-            due.url, content=content, headers={**headers, "content-type": "application/json"}
-        )
-    except httpx.HTTPError as exc:
+        # The whole try within its time, and only the status read: a receiver that answers
+        # with an endless body (a byte now and then never trips a read timeout) would
+        # otherwise hold the worker, and its memory, for as long as it liked.
+        async with asyncio.timeout(deadline):
+            async with client.stream(
+                "POST",
+                due.url,
+                content=content,
+                headers={**headers, "content-type": "application/json"},
+            ) as answer:
+                status_code = answer.status_code
+    except TimeoutError:
+        return Outcome(None, took(), f"no answer within {deadline:g} s")
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        # InvalidURL is no HTTPError: uncaught, it would fail the whole batch's dispatch,
+        # leaving the batch's other sends unrecorded (and sent again after the lease).
         return Outcome(None, took(), f"{type(exc).__name__}: {exc}"[:ERROR_CHARS] or "error")
-    error = None if 200 <= answer.status_code < 300 else f"HTTP {answer.status_code}"
-    return Outcome(answer.status_code, took(), error)
+    error = None if 200 <= status_code < 300 else f"HTTP {status_code}"
+    return Outcome(status_code, took(), error)
 
 
 def next_wait(runtime: Runtime, tries_before: int) -> timedelta:
@@ -149,10 +163,10 @@ async def dispatch(runtime: Runtime) -> int:
     """Send every delivery due now; return how many tries were made."""
     settings = runtime.settings
     tried = 0
-    async with httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.webhook_timeout_seconds, connect=5.0),
-        follow_redirects=False,
-        headers={"user-agent": USER_AGENT},
+    async with targets.client(
+        httpx.Timeout(settings.webhook_timeout_seconds, connect=5.0),
+        allow_private=settings.webhook_allow_private,
+        user_agent=USER_AGENT,
     ) as client:
         while True:
             async with runtime.transaction() as session:
@@ -160,7 +174,11 @@ async def dispatch(runtime: Runtime) -> int:
             if not batch:
                 return tried
             allow = settings.webhook_allow_private
-            outcomes = await asyncio.gather(*(_send(client, d, allow_private=allow) for d in batch))
+            # Connecting (5 s) and the answer's headers (the timeout): well within the lease.
+            deadline = settings.webhook_timeout_seconds + 5.0
+            outcomes = await asyncio.gather(
+                *(_send(client, d, allow_private=allow, deadline=deadline) for d in batch)
+            )
             async with runtime.transaction() as session:
                 retries: set[datetime] = set()
                 for due, outcome in zip(batch, outcomes, strict=True):
