@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from devicetrack.config import Settings
 from tests.factories import Factory
 from tests.job_helpers import link_in, run_jobs
+from tests.lifecycle_helpers import make_scene
 from tests.web_helpers import browser, csrf_in, form
 
 PASSWORD = "a-brand-new-password-2"
@@ -87,3 +88,24 @@ async def test_account_page_errors_name_the_fields_in_vietnamese(
     )
     assert refused.status_code == 422
     assert _columns(refused.text) == ["Mật khẩu hiện tại"]
+
+
+async def test_enrolment_errors_do_not_name_the_api_field(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    refused = await web.post(
+        f"/admin/enrolments/{scene.school_a}",
+        headers=browser(scene.officer, "vi"),
+        data=form(
+            scene.officer,
+            school_year="2025-2026",
+            students_total="300",
+            priority_students="500",
+        ),
+    )
+    assert refused.status_code == 422
+    assert _columns(refused.text) == ["Học sinh diện ưu tiên"]
+    assert "lớn hơn tổng số học sinh" in refused.text
+    errors = refused.text.split('<table class="errors">', 1)[1].split("</table>", 1)[0]
+    assert "students_total" not in errors
