@@ -250,3 +250,19 @@ class OutboxPages(Controller):
             more=more,
             smtp=settings.smtp_url is not None,
         )
+
+    @get("/outbox/{message_id:int}/attachments/{attachment_id:int}")
+    async def outbox_attachment(
+        self, tx: AsyncSession, principal: Principal, message_id: int, attachment_id: int
+    ) -> Response[bytes]:
+        """A file attached to an outbox email (a digest's XLSX or PDF), as sent."""
+        found = await mail.outbox_attachment(tx, principal, message_id, attachment_id)
+        name = "".join(c for c in found.filename if c.isascii() and c not in '"\\\r\n')
+        return Response(
+            found.content,
+            media_type=found.content_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{name or "attachment"}"',
+                "Cache-Control": "no-store",
+            },
+        )
