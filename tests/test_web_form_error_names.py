@@ -109,3 +109,28 @@ async def test_enrolment_errors_do_not_name_the_api_field(
     assert "lớn hơn tổng số học sinh" in refused.text
     errors = refused.text.split('<table class="errors">', 1)[1].split("</table>", 1)[0]
     assert "students_total" not in errors
+
+
+async def test_the_account_page_keeps_its_digests_after_a_refusal_and_has_none_without_email(
+    web: AsyncTestClient, factory: Factory, db: asyncpg.Pool
+) -> None:
+    me = await factory.staff(await factory.school())
+    assert "data-digests" in (await web.get("/account", headers=browser(me, "vi"))).text
+    refused = await web.post(
+        "/account/password",
+        headers=browser(me, "vi"),
+        data=form(
+            me,
+            current_password="wrong-one-at-least",
+            new_password=PASSWORD,
+            new_password_again=PASSWORD,
+        ),
+    )
+    assert refused.status_code == 422 and "data-digests" in refused.text
+
+    # Staff invited on paper sign in with a name that is no mailbox: no digest reaches them.
+    await db.execute(
+        "UPDATE users SET email = 'lo.thi.mai.482@khong-email.invalid' WHERE id = $1", me.user_id
+    )
+    page = await web.get("/account", headers=browser(me, "vi"))
+    assert page.status_code == 200 and "data-digests" not in page.text
