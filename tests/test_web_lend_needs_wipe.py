@@ -44,3 +44,20 @@ async def test_the_lend_page_asks_for_the_reset_first(
     again = await web.get(f"/devices/{tag}/lend", headers=staff)
     assert f'action="/devices/{tag}/lend"' in again.text
     assert f'action="/devices/{tag}/actions/wipe"' not in again.text
+
+
+async def test_the_lend_page_of_a_device_that_cannot_be_lent_says_why_first(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    lent, coming = await scene.tablets(2)
+    await scene.at_school([lent])
+    await scene.allocate([coming])  # on its way: not received yet
+    await scene.lend(lent, await scene.consenting_student())
+    staff = browser(scene.staff_a, "vi")
+    for tag, status in ((lent, "Học sinh đang mượn"), (coming, "Đã phân bổ")):
+        page = await web.get(f"/devices/{tag}/lend", headers=staff)
+        assert page.status_code == 200
+        assert f"Chưa thể cho mượn {tag} lúc này ({status})" in page.text
+        assert f'href="/devices/{tag}"' in page.text
+        assert f'action="/devices/{tag}/lend"' not in page.text
