@@ -43,6 +43,8 @@ async def test_the_outbox_lists_and_opens_a_digests_attachment(
         r'href="(/admin/outbox/\d+/attachments/\d+)">impact-[\d-]+\.pdf</a>', outbox.text
     )
     assert "Tệp đính kèm" in outbox.text
+    # The links in the emails open from the outbox, as from a mail reader.
+    assert re.search(r'<a href="https?://[^"]+/donor"[^>]*>', outbox.text)
 
     pdf = await web.get(link, headers=browser(scene.admin))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
