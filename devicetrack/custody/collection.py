@@ -55,6 +55,15 @@ async def collect(
     loans = await assignments.list_assignments(
         session, principal, school_id=school_id, open_=True, limit=1, asset_tag=device.asset_tag
     )
+    if not loans and device.installed_in_id is not None:
+        # A SIM's own label scanned: its loan is the device it sits in.
+        host = (await devices.read_device(session, principal, device.asset_tag)).installed_in
+        raise Conflict(
+            N_("{tag} is a SIM inside {host}: scan {host} to take it back."),
+            extra={"asset_tag": device.asset_tag, "installed_in": host},
+            tag=device.asset_tag,
+            host=host,
+        )
     if not loans:
         raise Conflict(
             N_("{tag} is not on loan ({status}): there is nothing to collect."),

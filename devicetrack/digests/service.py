@@ -13,6 +13,7 @@ from devicetrack.digests.schemas import DigestsRead, DigestsUpdate
 from devicetrack.digests.values import Digest, digests_for
 from devicetrack.errors import FieldError, ValidationFailed
 from devicetrack.i18n import N_
+from devicetrack.mail.service import has_mailbox
 
 # What the account page calls each digest (English msgids).
 LABELS: dict[Digest, str] = {
@@ -54,7 +55,10 @@ async def choose(session: AsyncSession, principal: Principal, data: DigestsUpdat
 
 async def choices(session: AsyncSession, principal: Principal) -> list[tuple[Digest, str, bool]]:
     """What the account page offers the caller: each digest of their role, its label (an
-    English msgid) and whether it is on."""
+    English msgid) and whether it is on. None for someone without a mailbox (staff invited
+    on paper): no digest could reach them."""
+    if not has_mailbox(principal.email):
+        return []
     off = await repo.opted_out(session, principal.user_id)
     return [(d, LABELS[d], d.value not in off) for d in digests_for(principal.role)]
 

@@ -48,6 +48,37 @@ async def attachments(session: AsyncSession, message_id: int) -> tuple[Attachmen
     return tuple(Attachment(*r) for r in rows)
 
 
+async def attachment_list(
+    session: AsyncSession, message_ids: Sequence[int]
+) -> list[tuple[int, int, str, str, int]]:
+    """(message id, attachment id, filename, content type, size) of the messages' files."""
+    rows = await session.execute(
+        select(
+            MailAttachment.message_id,
+            MailAttachment.id,
+            MailAttachment.filename,
+            MailAttachment.content_type,
+            func.octet_length(MailAttachment.content),
+        )
+        .where(MailAttachment.message_id.in_(message_ids))
+        .order_by(MailAttachment.id)
+    )
+    return [(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
+
+
+async def attachment(
+    session: AsyncSession, message_id: int, attachment_id: int
+) -> Attachment | None:
+    row = (
+        await session.execute(
+            select(MailAttachment.filename, MailAttachment.content_type, MailAttachment.content)
+            .where(MailAttachment.id == attachment_id)
+            .where(MailAttachment.message_id == message_id)
+        )
+    ).first()
+    return Attachment(*row) if row is not None else None
+
+
 async def drop_attachments(session: AsyncSession, message_id: int) -> None:
     await session.execute(delete(MailAttachment).where(MailAttachment.message_id == message_id))
 

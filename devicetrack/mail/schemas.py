@@ -27,6 +27,15 @@ class MailPage(msgspec.Struct):
     next_cursor: str | None
 
 
+class OutboxAttachment(msgspec.Struct):
+    """An attachment's name and size, listed with its message; its bytes are fetched apart."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+
+
 class OutboxMessage(msgspec.Struct):
     id: int
     to: str
@@ -34,3 +43,4 @@ class OutboxMessage(msgspec.Struct):
     subject: str
     text: str
     sent_at: datetime | None
+    attachments: list[OutboxAttachment] = msgspec.field(default_factory=list)

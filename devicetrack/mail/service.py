@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
-from devicetrack.errors import Forbidden
+from devicetrack.errors import Forbidden, NotFound
 from devicetrack.i18n import N_
 from devicetrack.jobs.queue import enqueue
 from devicetrack.jobs.runtime import Runtime
@@ -22,7 +22,7 @@ from devicetrack.mail import repository as repo
 from devicetrack.mail import smtp
 from devicetrack.mail.models import MailMessage
 from devicetrack.mail.render import Translations, render
-from devicetrack.mail.schemas import MailMessageRead, OutboxMessage
+from devicetrack.mail.schemas import MailMessageRead, OutboxAttachment, OutboxMessage
 from devicetrack.mail.templates import TEMPLATES
 from devicetrack.mail.values import MailStatus, Transport
 
@@ -181,6 +181,13 @@ async def outbox(
         before_id=before_id,
         limit=limit,
     )
+    files: dict[int, list[OutboxAttachment]] = {}
+    for message_id, file_id, filename, content_type, size in await repo.attachment_list(
+        session, [m.id for m in rows if m.id is not None]
+    ):
+        files.setdefault(message_id, []).append(
+            OutboxAttachment(id=file_id, filename=filename, content_type=content_type, size=size)
+        )
     return [
         OutboxMessage(
             id=m.id or 0,
@@ -189,6 +196,7 @@ async def outbox(
             subject=m.subject or "",
             text=m.text_body or "",
             sent_at=m.sent_at,
+            attachments=files.get(m.id or 0, []),
         )
         for m in rows
     ]
@@ -197,3 +205,15 @@ async def outbox(
 async def forget_student(session: AsyncSession, student_id: int) -> None:
     """Erasing a child erases the mail that names them (students.service.erase_student)."""
     await repo.forget_student(session, student_id)
+
+
+async def outbox_attachment(
+    session: AsyncSession, principal: Principal, message_id: int, attachment_id: int
+) -> smtp.Attachment:
+    """One file attached to an outbox message (the digests' XLSX and PDF), for the admin
+    reading the outbox to open as its recipient would."""
+    _require_admin(principal)
+    found = await repo.attachment(session, message_id, attachment_id)
+    if found is None:
+        raise NotFound(N_("Not found"))
+    return found

@@ -28,7 +28,7 @@ from devicetrack.errors import (
     NotFound,
     ValidationFailed,
 )
-from devicetrack.i18n import N_, Term
+from devicetrack.i18n import N_, Message, Term
 from devicetrack.schools import service as schools
 from devicetrack.schools.models import School
 from devicetrack.schools.repository import visible_schools
@@ -356,6 +356,21 @@ async def lend_candidates(
         limit=limit,
     )
     return device, found[:limit], len(found) > limit
+
+
+def lend_blocker(device: DeviceRead) -> Message | None:
+    """Why the lend page's device cannot be lent now, said before anyone picks a student and
+    signs (the lend itself refuses it again, under lock): not at the school ready to lend,
+    or broken. A device back without its reset has its own notice and button."""
+    if device.status not in lifecycle.TRANSITIONS["assign"].sources:
+        return Message(
+            N_("{tag} cannot be lent now ({status}): open the device to see where it is."),
+            tag=device.asset_tag,
+            status=Term(device.status),
+        )
+    if device.condition == "broken":
+        return Message(N_("The device is broken; send it to repair instead of lending it."))
+    return None
 
 
 async def school_loans(

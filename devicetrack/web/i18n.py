@@ -137,6 +137,19 @@ FIELDS: dict[str, str] = {
     "students_total": N_("Number of students"),
     "priority_students": N_("Priority students"),
     "birth_year": N_("Birth year"),
+    # The account, password reset and invitation forms, and a few others whose errors
+    # would otherwise show the form's field name (`password_again`) on the page.
+    "password": N_("Password"),
+    "current_password": N_("Current password"),
+    "new_password": N_("New password"),
+    "password_again": N_("The new password again"),
+    "new_password_again": N_("The new password again"),
+    "token": N_("Link"),
+    "due_back_on": N_("Due back on"),
+    "reference": N_("Reference"),
+    "received_on": N_("Received on"),
+    "wiped": N_("Wiped"),
+    "photo": N_("Photo"),
     # Columns of the Excel exports (devices, coverage).
     "status": N_("Status"),
     "province_code": N_("Province code"),

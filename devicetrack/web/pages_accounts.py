@@ -165,6 +165,18 @@ class InvitationPages(Controller):
         return _signed_in(request, settings, result, "/")
 
 
+async def _account_page(
+    request: Request[Any, Any, Any],
+    tx: AsyncSession,
+    principal: Principal,
+    error: DomainError | None = None,
+) -> Response[Any]:
+    choices = await digests.choices(tx, principal)
+    return page(
+        request, "account.html", principal, error=error, locales=Locale, values={}, digests=choices
+    )
+
+
 class AccountPages(Controller):
     path = "/account"
     include_in_schema = False
@@ -173,8 +185,7 @@ class AccountPages(Controller):
     async def show(
         self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal
     ) -> Response[Any]:
-        choices = await digests.choices(tx, principal)
-        return page(request, "account.html", principal, locales=Locale, values={}, digests=choices)
+        return await _account_page(request, tx, principal)
 
     @post("/password")
     async def password(
@@ -197,7 +208,7 @@ class AccountPages(Controller):
                 lambda: accounts.change_password(tx, db_engine, settings, principal, data, address),
             )
         if not isinstance(result, TokenRead):
-            return page(request, "account.html", principal, error=result, locales=Locale, values={})
+            return await _account_page(request, tx, principal, result)
         # Every session ended with the old password; this browser gets the new one.
         response = done("/account", "Saved.")
         session.set_session(response, request, settings, result.access_token)
@@ -215,9 +226,7 @@ class AccountPages(Controller):
         locale = form.choice("locale", Locale, required=True)
         if locale is None:
             refused = form.refusal() or ValidationFailed(N_("Choose a language."))
-            return page(
-                request, "account.html", principal, error=refused, locales=Locale, values={}
-            )
+            return await _account_page(request, tx, principal, refused)
         await accounts.update_me(tx, principal, MeUpdate(locale=locale))
         response = done("/account", "Saved.")
         response.set_cookie(
@@ -249,4 +258,20 @@ class OutboxPages(Controller):
             messages=rows[:OUTBOX_PAGE],
             more=more,
             smtp=settings.smtp_url is not None,
+        )
+
+    @get("/outbox/{message_id:int}/attachments/{attachment_id:int}")
+    async def outbox_attachment(
+        self, tx: AsyncSession, principal: Principal, message_id: int, attachment_id: int
+    ) -> Response[bytes]:
+        """A file attached to an outbox email (a digest's XLSX or PDF), as sent."""
+        found = await mail.outbox_attachment(tx, principal, message_id, attachment_id)
+        name = "".join(c for c in found.filename if c.isascii() and c not in '"\\\r\n')
+        return Response(
+            found.content,
+            media_type=found.content_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{name or "attachment"}"',
+                "Cache-Control": "no-store",
+            },
         )

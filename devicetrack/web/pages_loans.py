@@ -83,6 +83,7 @@ class LoanPages(Controller):
             "lend.html",
             principal,
             device=device,
+            blocker=assignments.lend_blocker(device),
             students=candidates,
             more=more,
             today=local_today(),
