@@ -476,7 +476,7 @@ def handle_http_exception(
     if exc.detail and exc.detail != phrase:
         detail = foreign(exc.detail, litestar_message(exc.detail))
     if status >= 500:
-        log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
+        log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail, exc_info=exc)
         detail = title
     return problem_response(
         request,

@@ -32,6 +32,13 @@ async def _story(scene: Scene) -> dict[str, Any]:
     """A student with consent who borrows a tablet with a SIM, at a school that was
     allocated stock, audited and reported on."""
     client, staff = scene.client, scene.staff_a
+    # A province's webhook, subscribed before the story: its outbox and deliveries are
+    # read by the sweep like every other answer.
+    webhook = await scene.db.fetchval(
+        "INSERT INTO webhook_subscriptions (url, events, secret, province_code)"
+        " VALUES ('https://hooks.example.org/dt', ARRAY['device.assigned', 'device.returned',"
+        " 'device.registered'], 'whsec_cGVyc29uYWwtZGF0YQ==', '11') RETURNING id"
+    )
     tablet, sim, spare = await scene.intake(
         {"kind": "tablet", "serial": "PD-T1"},
         {
@@ -104,6 +111,7 @@ async def _story(scene: Scene) -> dict[str, Any]:
         "audit": audit.json()["id"],
         "batch": batch.json()["id"],
         "evidence": signed.json()["id"],
+        "webhook": webhook,
     }
 
 
@@ -123,6 +131,7 @@ def _urls(schema: dict[str, Any], scene: Scene, ids: dict[str, Any], caller: Cal
         "audit_id": [ids["audit"]],
         "consent_id": [ids["consent"]],
         "evidence_id": [ids["evidence"]],
+        "webhook_id": [ids["webhook"]],
         # The story invites nobody: an invitation's page answers 404 or 403 here, and still
         # must not leak (tests/test_accounts.py reads real ones).
         "invitation_id": [1],

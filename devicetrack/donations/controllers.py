@@ -4,7 +4,7 @@ import re
 from typing import Any, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, MediaType, Request, Response, get, patch, post
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -155,7 +155,10 @@ class DonationController(Controller):
             finally:
                 await rows.release()
         return Response(
-            result, status_code=HTTP_201_CREATED, headers={"Server-Timing": phases.header()}
+            result,
+            status_code=HTTP_201_CREATED,
+            media_type=MediaType.JSON,
+            headers={"Server-Timing": phases.header()},
         )
 
     @get("/{donation_id:int}/devices", operation_id="listDonationDevices")

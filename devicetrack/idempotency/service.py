@@ -46,7 +46,7 @@ from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.response import File, Stream
 from litestar.serialization import get_serializer
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send, TypeEncodersMap
 from litestar.utils.helpers import get_enum_string_value
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -289,7 +289,16 @@ def _refusal(request: Request[Any, Any, Any], exc: Exception) -> Answer | None:
     return _answer_of(response, status, str(response.media_type), kept=Kept.ANSWER)
 
 
-def _answer_of(response: Response[Any], status: int, media_type: str, kept: Kept) -> Answer:
+def _answer_of(
+    response: Response[Any],
+    status: int,
+    media_type: str,
+    kept: Kept,
+    encoders: TypeEncodersMap | None = None,
+) -> Answer:
+    """The answer to keep. `encoders`: the route's own type encoders (the app's, for the
+    Structs and messages a handler returns inside a Response of its own), as Litestar
+    would use to send it; the response's own are added to them."""
     headers = [
         [name.lower(), str(value)]
         for name, value in response.headers.items()
@@ -298,9 +307,8 @@ def _answer_of(response: Response[Any], status: int, media_type: str, kept: Kept
     headers.append(["content-type", media_type])
     body = None
     if kept != Kept.STREAMED:
-        body = response.render(
-            response.content, media_type, get_serializer(response.response_type_encoders)
-        )
+        merged = {**(encoders or {}), **(response.response_type_encoders or {})}
+        body = response.render(response.content, media_type, get_serializer(merged))
     return Answer(kept, status, headers, None if kept == Kept.SECRET else body)
 
 
@@ -420,7 +428,8 @@ async def capture_answer(response: Response[Any]) -> Response[Any]:
         claim.answer = _answer_of(response, status, media_type, kept=Kept.STREAMED)
         return response
     kept = Kept.SECRET if claim.operation_id in SECRET_ANSWERS else Kept.ANSWER
-    claim.answer = answer = _answer_of(response, status, media_type, kept)
+    encoders = handler.resolve_type_encoders()
+    claim.answer = answer = _answer_of(response, status, media_type, kept, encoders)
     if answer.body is not None:
         response.content = answer.body
     return response
