@@ -446,7 +446,7 @@ def main() -> None:
     devices = args.devices or (3_000 if args.small else 100_000)
     schools = max(50, devices // 100)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from seed_scale import seed  # type: ignore[import-not-found]
+    from seed_scale import Plan, Timer, seed  # type: ignore[import-not-found]
 
     began = time.perf_counter()
     with two_servers() as (cluster, primary, ports):
@@ -458,7 +458,7 @@ def main() -> None:
         # The app starts while the primary is seeded and copied: it finds the replica
         # missing at first (reads on the primary), then streaming.
         with app_server(primary, replica, log_path) as (base, ready):
-            asyncio.run(seed(primary, devices, schools, 2025))
+            asyncio.run(seed(primary, Plan.sized(devices, schools), 2025, Timer(), True))
             print(f"seeded {devices:,} devices, {schools:,} schools", flush=True)
             cluster.replica(int(p_port), int(r_port))
             in_recovery = asyncio.run(sql(replica, "SELECT pg_is_in_recovery()"))
