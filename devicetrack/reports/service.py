@@ -187,6 +187,63 @@ async def coverage(
     )
 
 
+# The counts a roll-up adds up over its schools; the ratios are recomputed from the sums.
+_ADDED = (
+    "enrolled",
+    "priority_enrolled",
+    "devices_held",
+    "devices_working",
+    "devices_incoming",
+    "students_with_device",
+    "priority_with_device",
+    "students_connected",
+    "gap",
+    "gap_after_incoming",
+    "overdue_audit",
+)
+_ROLLUP_KEYS = {"commune": ("province_code", "commune_code"), "province": ("province_code",)}
+
+
+def rolled_up(schools: CoverageReport, level: str, *, sort: str | None) -> CoverageReport:
+    """The communes' or the province's figures added up from a school-level report already
+    read for this caller, as `coverage(level=...)` would read them again from the counters
+    (the same sums, the same ratios): a dashboard that shows all three levels reads the
+    schools' counters once."""
+    if schools.level != "school" or level not in _ROLLUP_KEYS:
+        raise ValueError(f"cannot roll schools up to {level!r}")
+    keys = _ROLLUP_KEYS[level]
+    groups: dict[tuple[str | None, ...], list[CoverageRow]] = {}
+    for row in schools.items:
+        groups.setdefault(tuple(getattr(row, k) for k in keys), []).append(row)
+    items = []
+    for members in groups.values():
+        sums = {f: sum(getattr(r, f) for r in members) for f in _ADDED}
+        audits = [r.last_audit_at for r in members if r.last_audit_at is not None]
+        first = members[0]
+        items.append(
+            CoverageRow(
+                level=level,
+                **sums,
+                coverage_pct=pct(sums["students_with_device"], sums["enrolled"]),
+                priority_coverage_pct=pct(sums["priority_with_device"], sums["priority_enrolled"]),
+                devices_per_100=pct(sums["devices_working"], sums["enrolled"]),
+                last_audit_at=max(audits) if audits else None,
+                schools=len(members),
+                commune_code=first.commune_code if level == "commune" else None,
+                commune_name=first.commune_name if level == "commune" else None,
+                province_code=first.province_code,
+                province_name=first.province_name,
+            )
+        )
+    return CoverageReport(
+        level=level,
+        year=schools.year,
+        target_per_100=schools.target_per_100,
+        as_of=schools.as_of,
+        items=_sort(items, sort),
+    )
+
+
 async def gaps(
     session: AsyncSession,
     principal: Principal,
