@@ -408,12 +408,20 @@ async def sim_expiry(
     within_days: int | None,
     province: str | None,
     lapsed: bool = True,
+    name_students: bool = True,
+    sims_after: str | None = None,
+    sims_limit: int = SIM_LIST_LIMIT,
 ) -> SimExpiryReport:
     """SIMs whose plan ends within `within_days` from today (the lapsed ones included
     unless `lapsed` is False, as the digest asks: they would fill its list), or
     every SIM with an end date when `within_days` is None: a telecom's SIMs may run a year,
     and a province planning top-ups wants to see them all. Three queries whatever the number
-    of schools: the schools' counts, the students they name, the SIMs one by one."""
+    of schools: the schools' counts, the students they name, the SIMs one by one.
+
+    `name_students` False: the groups count their students without naming them (a page
+    that shows the counts only reads no child's name). `sims_after`: the asset tag of the
+    last SIM a page showed; the list goes on after it in the same order (from the first
+    when it is not one of these SIMs), `sims_limit` at a time."""
     if principal.is_donor:
         raise Forbidden(N_("Donors see SIM expiry in their impact report."))
     if within_days is not None and not 0 <= within_days <= SIM_WINDOW_MAX_DAYS:
@@ -448,9 +456,13 @@ async def sim_expiry(
     # Students are named to admins and to the school's own staff (the officer sees counts).
     groups_of: dict[int, list[SimExpiryGroup]] = {}
     for row, group in zip(rows, groups, strict=True):
-        if row.school_id is not None and (
-            principal.is_admin
-            or (principal.is_school_staff and row.school_id in principal.school_ids)
+        if (
+            name_students
+            and row.school_id is not None
+            and (
+                principal.is_admin
+                or (principal.is_school_staff and row.school_id in principal.school_ids)
+            )
         ):
             group.students = []
             for student_id in row.student_ids:
@@ -462,17 +474,19 @@ async def sim_expiry(
             group.students.append(
                 SimStudent(student_id=student_id, student_code=code, full_name=full_name)
             )
+    limit = max(1, min(sims_limit, SIM_LIST_LIMIT))
+    start = await repo.sim_position(session, where, sims_after) if sims_after else None
     sims = [
         SimToTopUp(*r)  # the columns are selected in the struct's field order
-        for r in await repo.sims_to_top_up(session, where, SIM_LIST_LIMIT)
+        for r in await repo.sims_to_top_up(session, where, limit, after=start)
     ]
     return SimExpiryReport(
         within_days=within_days,
         as_of=on,
         total_sims=sum(g.sims for g in groups),
         items=groups,
-        sims=sims[:SIM_LIST_LIMIT],
-        sims_truncated=len(sims) > SIM_LIST_LIMIT,
+        sims=sims[:limit],
+        sims_truncated=len(sims) > limit,
     )
 
 
