@@ -45,6 +45,7 @@ def replica_engine(url: str, settings: Settings, *, check: bool = False) -> Asyn
             "server_settings": {
                 "statement_timeout": str(settings.statement_timeout_ms),
                 "application_name": "devicetrack-replica-check" if check else "devicetrack-replica",
+                "jit": "off",  # as the primary's engine (app.py)
             },
             "timeout": 2,
         },

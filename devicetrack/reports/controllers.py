@@ -121,9 +121,23 @@ class ReportController(Controller):
             Parameter(description="Days ahead, or `all` for every SIM with an end date."),
         ] = 30,
         province: str | None = None,
+        sims_after: Annotated[
+            str | None,
+            Parameter(description="Asset tag of the last SIM of the previous page of `sims`."),
+        ] = None,
+        sims_limit: Annotated[
+            int, Parameter(ge=1, le=service.SIM_LIST_LIMIT, description="SIMs in `sims`.")
+        ] = service.SIM_LIST_LIMIT,
     ) -> SimExpiryReport:
         days = None if within_days == "all" else within_days
-        report = await service.sim_expiry(tx, principal, within_days=days, province=province)
+        report = await service.sim_expiry(
+            tx,
+            principal,
+            within_days=days,
+            province=province,
+            sims_after=sims_after,
+            sims_limit=sims_limit,
+        )
         # The students whose tablets' SIMs lapse are named (admins, the school's staff):
         # a read of their personal fields for the child's access log.
         named = [s.student_id for g in report.items for s in g.students or []]

@@ -35,6 +35,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -563,16 +564,37 @@ async def students_named(session: AsyncSession, student_ids: Iterable[int]) -> R
 _host = aliased(Device, name="host")
 
 
+async def sim_position(
+    session: AsyncSession, where: list[ColumnElement[bool]], asset_tag: str
+) -> tuple[date, str] | None:
+    """Where the SIM `asset_tag` stands in the list (its plan end and tag), if it is one of
+    the SIMs `where` selects."""
+    row = (
+        await session.execute(
+            select(Device.plan_expires_on, Device.asset_tag).where(
+                *where, Device.asset_tag == asset_tag
+            )
+        )
+    ).first()
+    # `where` has the plan end not null (sims_ending).
+    return None if row is None or row[0] is None else (row[0], row[1])
+
+
 async def sims_to_top_up(
-    session: AsyncSession, where: list[ColumnElement[bool]], limit: int
+    session: AsyncSession,
+    where: list[ColumnElement[bool]],
+    limit: int,
+    *,
+    after: tuple[date, str] | None = None,
 ) -> list[tuple[Any, ...]]:
     """The SIMs one by one, soonest first, in SimToTopUp's field order (`limit` + 1 rows, so
     the caller can tell there are more). The page of SIMs is chosen first (read in order
     from ix_devices_sims_ending), and only its rows are joined to their school, host and
     loan: a province's 12,000 SIMs ending within the month were all joined, then sorted."""
+    later = [] if after is None else [tuple_(Device.plan_expires_on, Device.asset_tag) > after]
     page = (
         select(Device.id, Device.plan_expires_on, Device.asset_tag)
-        .where(*where)
+        .where(*where, *later)
         .order_by(Device.plan_expires_on, Device.asset_tag)
         .limit(limit + 1)
         .subquery("page")

@@ -187,6 +187,63 @@ async def coverage(
     )
 
 
+# The counts a roll-up adds up over its schools; the ratios are recomputed from the sums.
+_ADDED = (
+    "enrolled",
+    "priority_enrolled",
+    "devices_held",
+    "devices_working",
+    "devices_incoming",
+    "students_with_device",
+    "priority_with_device",
+    "students_connected",
+    "gap",
+    "gap_after_incoming",
+    "overdue_audit",
+)
+_ROLLUP_KEYS = {"commune": ("province_code", "commune_code"), "province": ("province_code",)}
+
+
+def rolled_up(schools: CoverageReport, level: str, *, sort: str | None) -> CoverageReport:
+    """The communes' or the province's figures added up from a school-level report already
+    read for this caller, as `coverage(level=...)` would read them again from the counters
+    (the same sums, the same ratios): a dashboard that shows all three levels reads the
+    schools' counters once."""
+    if schools.level != "school" or level not in _ROLLUP_KEYS:
+        raise ValueError(f"cannot roll schools up to {level!r}")
+    keys = _ROLLUP_KEYS[level]
+    groups: dict[tuple[str | None, ...], list[CoverageRow]] = {}
+    for row in schools.items:
+        groups.setdefault(tuple(getattr(row, k) for k in keys), []).append(row)
+    items = []
+    for members in groups.values():
+        sums = {f: sum(getattr(r, f) for r in members) for f in _ADDED}
+        audits = [r.last_audit_at for r in members if r.last_audit_at is not None]
+        first = members[0]
+        items.append(
+            CoverageRow(
+                level=level,
+                **sums,
+                coverage_pct=pct(sums["students_with_device"], sums["enrolled"]),
+                priority_coverage_pct=pct(sums["priority_with_device"], sums["priority_enrolled"]),
+                devices_per_100=pct(sums["devices_working"], sums["enrolled"]),
+                last_audit_at=max(audits) if audits else None,
+                schools=len(members),
+                commune_code=first.commune_code if level == "commune" else None,
+                commune_name=first.commune_name if level == "commune" else None,
+                province_code=first.province_code,
+                province_name=first.province_name,
+            )
+        )
+    return CoverageReport(
+        level=level,
+        year=schools.year,
+        target_per_100=schools.target_per_100,
+        as_of=schools.as_of,
+        items=_sort(items, sort),
+    )
+
+
 async def gaps(
     session: AsyncSession,
     principal: Principal,
@@ -351,12 +408,20 @@ async def sim_expiry(
     within_days: int | None,
     province: str | None,
     lapsed: bool = True,
+    name_students: bool = True,
+    sims_after: str | None = None,
+    sims_limit: int = SIM_LIST_LIMIT,
 ) -> SimExpiryReport:
     """SIMs whose plan ends within `within_days` from today (the lapsed ones included
     unless `lapsed` is False, as the digest asks: they would fill its list), or
     every SIM with an end date when `within_days` is None: a telecom's SIMs may run a year,
     and a province planning top-ups wants to see them all. Three queries whatever the number
-    of schools: the schools' counts, the students they name, the SIMs one by one."""
+    of schools: the schools' counts, the students they name, the SIMs one by one.
+
+    `name_students` False: the groups count their students without naming them (a page
+    that shows the counts only reads no child's name). `sims_after`: the asset tag of the
+    last SIM a page showed; the list goes on after it in the same order (from the first
+    when it is not one of these SIMs), `sims_limit` at a time."""
     if principal.is_donor:
         raise Forbidden(N_("Donors see SIM expiry in their impact report."))
     if within_days is not None and not 0 <= within_days <= SIM_WINDOW_MAX_DAYS:
@@ -391,9 +456,13 @@ async def sim_expiry(
     # Students are named to admins and to the school's own staff (the officer sees counts).
     groups_of: dict[int, list[SimExpiryGroup]] = {}
     for row, group in zip(rows, groups, strict=True):
-        if row.school_id is not None and (
-            principal.is_admin
-            or (principal.is_school_staff and row.school_id in principal.school_ids)
+        if (
+            name_students
+            and row.school_id is not None
+            and (
+                principal.is_admin
+                or (principal.is_school_staff and row.school_id in principal.school_ids)
+            )
         ):
             group.students = []
             for student_id in row.student_ids:
@@ -405,17 +474,19 @@ async def sim_expiry(
             group.students.append(
                 SimStudent(student_id=student_id, student_code=code, full_name=full_name)
             )
+    limit = max(1, min(sims_limit, SIM_LIST_LIMIT))
+    start = await repo.sim_position(session, where, sims_after) if sims_after else None
     sims = [
         SimToTopUp(*r)  # the columns are selected in the struct's field order
-        for r in await repo.sims_to_top_up(session, where, SIM_LIST_LIMIT)
+        for r in await repo.sims_to_top_up(session, where, limit, after=start)
     ]
     return SimExpiryReport(
         within_days=within_days,
         as_of=on,
         total_sims=sum(g.sims for g in groups),
         items=groups,
-        sims=sims[:SIM_LIST_LIMIT],
-        sims_truncated=len(sims) > SIM_LIST_LIMIT,
+        sims=sims[:limit],
+        sims_truncated=len(sims) > limit,
     )
 
 

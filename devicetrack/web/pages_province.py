@@ -21,6 +21,7 @@ from devicetrack.i18n import N_
 from devicetrack.regions import service as regions
 from devicetrack.reports import export as reports_export
 from devicetrack.reports import service as reports
+from devicetrack.reports.schemas import CoverageRow
 from devicetrack.reports.service import current_school_year
 from devicetrack.web.render import page, translator
 
@@ -39,6 +40,25 @@ def offered_years() -> list[str]:
     """The school years a dashboard offers: two back, this one and the next (planning)."""
     first = int(current_school_year(local_today())[:4])
     return [f"{y}-{y + 1}" for y in range(first - 2, first + 2)]
+
+
+# Schools in one page of the dashboard's table (a province has up to ~2,400): the rest
+# follow by "More", in the same order.
+SCHOOLS_PER_PAGE = 100
+
+
+def page_of(
+    items: list[CoverageRow], after: int | None
+) -> tuple[list[CoverageRow], int, int | None]:
+    """The rows after the school `after` in this order (from the top when it is not among
+    them), the 1-based position of the first, and the school to continue after (None at
+    the end)."""
+    size, start = SCHOOLS_PER_PAGE, 0
+    if after is not None:
+        start = next((i + 1 for i, r in enumerate(items) if r.school_id == after), 0)
+    rows = items[start : start + size]
+    more = rows[-1].school_id if rows and start + size < len(items) else None
+    return rows, start + 1, more
 
 
 def _sort(sort: str | None) -> str:
@@ -60,6 +80,7 @@ class ProvincePages(Controller):
         province: str | None = None,
         sort: str | None = None,
         year: str | None = None,
+        after: int | None = None,
     ) -> Response[Any]:
         code = scope.dashboard_province(principal, province)
         years = offered_years()
@@ -88,26 +109,10 @@ class ProvincePages(Controller):
             target_per_100=100,
             sort=sort,
         )
-        communes = await reports.coverage(
-            tx,
-            principal,
-            level="commune",
-            province=code,
-            commune=None,
-            year=year,
-            target_per_100=100,
-            sort="-gap",
-        )
-        whole = await reports.coverage(
-            tx,
-            principal,
-            level="province",
-            province=code,
-            commune=None,
-            year=year,
-            target_per_100=100,
-            sort=None,
-        )
+        # The communes and the province added up from the schools just read: the counters
+        # are read once for the three levels.
+        communes = reports.rolled_up(schools, "commune", sort="-gap")
+        whole = reports.rolled_up(schools, "province", sort=None)
         gaps = await reports.gaps(
             tx,
             principal,
@@ -122,6 +127,7 @@ class ProvincePages(Controller):
         # the schools due without their unseen devices (limit 0).
         sims = await reports.sims_expiring_total(tx, principal, within_days=30, province=code)
         due = await reports.audit_due(tx, principal, province=code, school=None, days=180, limit=0)
+        rows, first, more = page_of(schools.items, after)
         t = translator(request, principal)
         stock_text = ", ".join(
             f"{t.word(kind)}: {t.number(n)}" for kind, n in gaps.stock.items() if n
@@ -133,6 +139,9 @@ class ProvincePages(Controller):
             place=place,
             code=code,
             schools=schools,
+            rows=rows,
+            first=first,
+            more=more,
             communes=communes,
             whole=whole.items[0] if whole.items else None,
             gaps=gaps,

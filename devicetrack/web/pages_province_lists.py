@@ -27,14 +27,34 @@ SIM_WINDOWS = (7, 14, 30, 60, 90)
 Days = int | Literal["all"]
 
 
+# SIMs listed one by one on a page (the Excel list has up to reports.SIM_LIST_LIMIT), and
+# schools in the page's table of groups (the Excel file has them all).
+SIMS_PER_PAGE = 100
+SIM_GROUPS_SHOWN = 200
+
+
 async def _sim_report(
-    tx: AsyncSession, principal: Principal, province: str | None, days: Days
+    tx: AsyncSession,
+    principal: Principal,
+    province: str | None,
+    days: Days,
+    *,
+    after: str | None = None,
+    limit: int = reports.SIM_LIST_LIMIT,
 ) -> tuple[str | None, Any]:
     """The SIM expiry report the page and both Excel files show (days kept within 0–3650,
-    `all`: no end)."""
+    `all`: no end); neither names the students (they show counts)."""
     code = scope.dashboard_province(principal, province)
     within = None if days == "all" else max(0, min(days, reports.SIM_WINDOW_MAX_DAYS))
-    report = await reports.sim_expiry(tx, principal, within_days=within, province=code)
+    report = await reports.sim_expiry(
+        tx,
+        principal,
+        within_days=within,
+        province=code,
+        name_students=False,
+        sims_after=after,
+        sims_limit=limit,
+    )
     return code, report
 
 
@@ -51,9 +71,20 @@ class ProvinceFollowUpPages(Controller):
         principal: Principal,
         province: str | None = None,
         days: Days = 30,
+        after: str | None = None,
     ) -> Response[Any]:
-        code, report = await _sim_report(tx, principal, province, days)
-        return page(request, "sims.html", principal, report=report, code=code, windows=SIM_WINDOWS)
+        code, report = await _sim_report(
+            tx, principal, province, days, after=after, limit=SIMS_PER_PAGE
+        )
+        return page(
+            request,
+            "sims.html",
+            principal,
+            report=report,
+            code=code,
+            windows=SIM_WINDOWS,
+            groups=report.items[:SIM_GROUPS_SHOWN],
+        )
 
     @get("/audits")
     async def audits_due(
