@@ -144,7 +144,7 @@ def create_app(settings: Settings) -> Litestar:
         engine_config=EngineConfig(
             pool_size=settings.pool_size,
             max_overflow=settings.pool_size,
-            pool_pre_ping=False,
+            pool_pre_ping=settings.pool_pre_ping,
             pool_timeout=10,
             echo=settings.log_sql,
             connect_args={

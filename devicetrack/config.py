@@ -58,6 +58,9 @@ class Settings:
     upload_workers: int = 2
     statement_timeout_ms: int = 30_000
     pool_size: int = 10
+    # Test a pooled connection before handing it out (one round trip per request): for a
+    # network that drops idle connections unseen (a firewall, a proxy). Off by default.
+    pool_pre_ping: bool = False
     # Login throttling: failures allowed per window, per account and per client address.
     login_max_failures: int = 5
     login_window_seconds: int = 300
@@ -189,6 +192,9 @@ class Settings:
             values["webhook_allow_private"] = allow in {"1", "true", "yes", "on"}
         if env.get("DEVICETRACK_WEBHOOK_TIMEOUT_SECONDS"):
             values["webhook_timeout_seconds"] = float(env["DEVICETRACK_WEBHOOK_TIMEOUT_SECONDS"])
+        if env.get("DEVICETRACK_POOL_PRE_PING"):
+            ping = env["DEVICETRACK_POOL_PRE_PING"].lower()
+            values["pool_pre_ping"] = ping in {"1", "true", "yes", "on"}
         if env.get("DEVICETRACK_REPLICA_URL"):
             values["replica_url"] = env["DEVICETRACK_REPLICA_URL"]
         for name, key in (

@@ -40,6 +40,9 @@ def settings(database_url: str) -> Settings:
         login_max_failures=5,
         login_window_seconds=300,
         auth_cache_seconds=0,
+        # A connection ended by the reset between tests (clean_tables) is replaced, not
+        # handed to the next test's first request.
+        pool_pre_ping=True,
     )
 
 
