@@ -27,10 +27,13 @@ def database(settings: Settings) -> Iterator[str]:
     if settings.database_url:
         yield settings.database_url
         return
-    from devicetrack.db.embedded import start_embedded, stop_embedded
+    from devicetrack.db.embedded import EmbeddedVersionMismatch, start_embedded, stop_embedded
 
     click.echo(f"Starting the embedded PostgreSQL in {settings.data_dir} …")
-    url, server = start_embedded(settings.data_dir)
+    try:
+        url, server = start_embedded(settings.data_dir)
+    except EmbeddedVersionMismatch as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         yield url
     finally:
