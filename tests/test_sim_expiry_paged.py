@@ -94,3 +94,74 @@ async def test_the_sims_come_in_pages_in_the_page_and_the_api(
     # An admin's page keeps the province in its link.
     page = await web.get("/province/sims?province=11", headers=browser(scene.admin, "en"))
     assert re.search(r"/province/sims\?days=30(&amp;|&)province=11(&amp;|&)after=", page.text)
+
+
+async def test_the_schools_come_in_pages_naming_only_their_students(
+    client: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    """`items` (one group per school, soonest first) is a list like any other: `limit`
+    schools a page and `next_cursor`; `total_sims` counts every page's; the students are
+    named (and their reads logged) for the page's schools only."""
+    scene = await make_scene(client, db, factory)
+    soon = [local_today() + timedelta(days=d) for d in (2, 5, 9)]
+    sims = await scene.intake(
+        *(
+            {"kind": "sim", "iccid": iccid(40 + i), "plan_expires_on": d.isoformat()}
+            for i, d in enumerate(soon)
+        )
+    )
+    tablets = await scene.tablets(2)
+    await scene.at_school([sims[0], tablets[0]], scene.school_a)
+    await scene.at_school([sims[1], tablets[1]], scene.school_b)
+    # sims[2] stays in the province's stock: its group has no school.
+    named = {}
+    for sim, tablet, school, staff in (
+        (sims[0], tablets[0], scene.school_a, scene.staff_a),
+        (sims[1], tablets[1], scene.school_b, scene.staff_b),
+    ):
+        await scene.act(scene.officer, tablet, "install-sim", sim=sim)
+        student = await scene.consenting_student(school)
+        await scene.lend(tablet, student, caller=staff)
+        named[school] = student
+
+    pages, cursor = [], None
+    while True:
+        params = {"limit": "1", **({"cursor": cursor} if cursor else {})}
+        answer = await client.get(
+            f"{API}/reports/sim-expiry", params=params, headers=scene.admin.headers
+        )
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["total_sims"] == 3 and len(body["items"]) == 1
+        pages.append(body["items"][0])
+        await_log = await db.fetch("SELECT DISTINCT student_id FROM student_access_log")
+        # Each page names (and logs) its own school's student, none of the next.
+        assert {r["student_id"] for r in await_log} <= set(named.values())
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+        if len(pages) == 1:
+            assert {r["student_id"] for r in await_log} == {named[scene.school_a]}
+    assert [p["school_id"] for p in pages] == [scene.school_a, scene.school_b, None]
+    assert [[s["student_id"] for s in p["students"] or []] for p in pages] == [
+        [named[scene.school_a]],
+        [named[scene.school_b]],
+        [],
+    ]
+    assert [p["students_affected"] for p in pages] == [1, 1, 0]
+    # All at once with the default page; the officer sees counts, never names.
+    whole = await client.get(f"{API}/reports/sim-expiry", headers=scene.officer.headers)
+    assert [g["school_id"] for g in whole.json()["items"]] == [
+        scene.school_a,
+        scene.school_b,
+        None,
+    ]
+    assert whole.json()["next_cursor"] is None
+    assert all(g["students"] is None for g in whole.json()["items"])
+    # A cursor this server did not write: a problem naming it, not a 500.
+    for junk in ("junk", "djI6eHl6", "djI6MjAyNi0wMS0wMXwtNQ"):
+        refused = await client.get(
+            f"{API}/reports/sim-expiry", params={"cursor": junk}, headers=scene.admin.headers
+        )
+        assert refused.status_code == 422, (junk, refused.text)
+        assert "cursor" in refused.text

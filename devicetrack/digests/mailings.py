@@ -165,6 +165,7 @@ async def send_sims_expiring(session: AsyncSession, mailing: Mailing) -> int:
             within_days=SIM_WINDOW_DAYS,
             province=r.province_code if officer else None,
             lapsed=False,
+            limit=0,  # the mail lists the SIMs, not the schools' groups
         )
         sims = report.sims
         if not sims:

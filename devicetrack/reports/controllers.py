@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.common.heavy import heavy_work
 from devicetrack.common.lag_tolerant import LAG_TOLERANT, NOT_LAG_TOLERANT
+from devicetrack.common.pagination import Cursor, Limit
 from devicetrack.privacy import service as access_log
 from devicetrack.reports import export, service
 from devicetrack.reports.schemas import (
@@ -128,7 +129,11 @@ class ReportController(Controller):
         sims_limit: Annotated[
             int, Parameter(ge=1, le=service.SIM_LIST_LIMIT, description="SIMs in `sims`.")
         ] = service.SIM_LIST_LIMIT,
+        limit: Limit = 50,
+        cursor: Cursor = None,
     ) -> SimExpiryReport:
+        """SIMs whose plan ends within the window: per school in `items` (`limit` schools
+        a page, soonest first, `next_cursor` for the next), and one by one in `sims`."""
         days = None if within_days == "all" else within_days
         report = await service.sim_expiry(
             tx,
@@ -137,6 +142,8 @@ class ReportController(Controller):
             province=province,
             sims_after=sims_after,
             sims_limit=sims_limit,
+            limit=limit,
+            cursor=cursor,
         )
         # The students whose tablets' SIMs lapse are named (admins, the school's staff):
         # a read of their personal fields for the child's access log.

@@ -505,43 +505,96 @@ class SimGroupRow(NamedTuple):
     student_ids: list[int]
 
 
+# Where a group stands in the list: its earliest plan end, then its school (0: the stock).
+SimGroupKey = tuple[date, int]
+
+
+class SimGroupPage(NamedTuple):
+    rows: list[SimGroupRow]
+    # Every group's SIMs, not only this page's.
+    total_sims: int
+    # The key of the page's last group when more follow.
+    next_key: SimGroupKey | None
+
+
 async def sim_groups(
-    session: AsyncSession, where: list[ColumnElement[bool]], today: date
-) -> list[SimGroupRow]:
-    """The SIMs per school (None: the province's stock), soonest first, with the students
-    whose lent devices they connect. Grouped by school first, then named: the schools
-    table is read for the groups, not hashed whole for every SIM."""
+    session: AsyncSession,
+    where: list[ColumnElement[bool]],
+    today: date,
+    *,
+    limit: int | None = None,
+    after: SimGroupKey | None = None,
+) -> SimGroupPage:
+    """The SIMs per school (None: the province's stock), soonest first, `limit` schools
+    after `after` (None: all), with the students whose lent devices they connect.
+
+    Two queries: the groups' counts for every school (an aggregate over the SIMs' index,
+    which also gives the total), then the students of this page's schools only — a nation's
+    thirty days hold thousands of schools and tens of thousands of students, and naming
+    them all for a page of fifty was most of the report's time."""
+    school_key = func.coalesce(Device.school_id, 0)
     earliest = func.min(Device.plan_expires_on)
     groups = (
         select(
-            Device.school_id.label("school_id"),
+            school_key.label("key"),
             cast(func.count(), Integer).label("sims"),
             cast(func.count().filter(Device.plan_expires_on < today), Integer).label("expired"),
             earliest.label("earliest"),
-            func.array_remove(func.array_agg(distinct(Assignment.student_id)), null()).label(
-                "students"
-            ),
         )
-        .select_from(Device)
-        .outerjoin(Assignment, _open_loan)
         .where(*where)
-        .group_by(Device.school_id)
-        .subquery("groups")
+        .group_by(school_key)
+        .cte("groups")
     )
-    rows = await session.execute(
+    later = [] if after is None else [tuple_(groups.c.earliest, groups.c.key) > after]
+    query = (
         select(
-            groups.c.school_id,
+            groups.c.key,
             School.name,
             groups.c.sims,
             groups.c.expired,
             groups.c.earliest,
-            groups.c.students,
+            select(cast(func.coalesce(func.sum(groups.c.sims), 0), Integer))
+            .scalar_subquery()
+            .label("total"),
         )
         .select_from(groups)
-        .outerjoin(School, School.id == groups.c.school_id)
-        .order_by(groups.c.earliest, groups.c.school_id)
+        .outerjoin(School, School.id == groups.c.key)
+        .where(*later)
+        .order_by(groups.c.earliest, groups.c.key)
     )
-    return [SimGroupRow(s, n, c, e, d, list(ids or [])) for s, n, c, e, d, ids in rows]
+    if limit is not None:
+        query = query.limit(limit + 1)
+    found = (await session.execute(query)).all()
+    total = (
+        int(found[0].total)
+        if found
+        else int(await session.scalar(select(func.coalesce(func.sum(groups.c.sims), 0))) or 0)
+    )
+    more = limit is not None and len(found) > limit
+    found = found[:limit] if limit is not None else found
+    keys = [int(r.key) for r in found]
+    students: dict[int, list[int]] = {}
+    if keys:
+        for key, ids in await session.execute(
+            select(
+                school_key,
+                func.array_remove(func.array_agg(distinct(Assignment.student_id)), null()),
+            )
+            .select_from(Device)
+            .join(Assignment, _open_loan)
+            .where(*where, school_key == any_(cast(keys, ARRAY(Integer))))
+            .group_by(school_key)
+        ):
+            students[int(key)] = list(ids or [])
+    rows = [
+        SimGroupRow(
+            r.key or None, r.name, r.sims, r.expired, r.earliest, students.get(int(r.key), [])
+        )
+        for r in found
+    ]
+    last = found[-1] if found else None
+    next_key = (last.earliest, int(last.key)) if more and last is not None else None
+    return SimGroupPage(rows, total, next_key)
 
 
 async def students_named(session: AsyncSession, student_ids: Iterable[int]) -> Rows:

@@ -145,6 +145,8 @@ class SimExpiryReport(msgspec.Struct):
     # The SIMs themselves, soonest first (at most SIM_LIST_LIMIT; `sims_truncated` says more).
     sims: list[SimToTopUp] = msgspec.field(default_factory=list)
     sims_truncated: bool = False
+    # The next page of schools in `items` (`cursor`); `total_sims` counts every page's.
+    next_cursor: str | None = None
 
 
 class AuditDueDevice(msgspec.Struct):

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
+from devicetrack.common.pagination import MAX_ID, decode_position, encode_position
 from devicetrack.devices.values import LOCKED, DeviceKind, DeviceStatus
 from devicetrack.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed, echo
 from devicetrack.i18n import N_, Message
@@ -411,6 +412,8 @@ async def sim_expiry(
     name_students: bool = True,
     sims_after: str | None = None,
     sims_limit: int = SIM_LIST_LIMIT,
+    limit: int | None = None,
+    cursor: str | None = None,
 ) -> SimExpiryReport:
     """SIMs whose plan ends within `within_days` from today (the lapsed ones included
     unless `lapsed` is False, as the digest asks: they would fill its list), or
@@ -421,7 +424,8 @@ async def sim_expiry(
     `name_students` False: the groups count their students without naming them (a page
     that shows the counts only reads no child's name). `sims_after`: the asset tag of the
     last SIM a page showed; the list goes on after it in the same order (from the first
-    when it is not one of these SIMs), `sims_limit` at a time."""
+    when it is not one of these SIMs), `sims_limit` at a time. `limit`: schools in `items`
+    (None: all of them, as the Excel file lists), after the `cursor` of the page before."""
     if principal.is_donor:
         raise Forbidden(N_("Donors see SIM expiry in their impact report."))
     if within_days is not None and not 0 <= within_days <= SIM_WINDOW_MAX_DAYS:
@@ -441,7 +445,10 @@ async def sim_expiry(
     where = repo.sims_ending(
         principal, until=until, province=province, since=None if lapsed else on
     )
-    rows = await repo.sim_groups(session, where, on)
+    found = await repo.sim_groups(
+        session, where, on, limit=limit, after=decode_position(cursor, _sim_group_key)
+    )
+    rows = found.rows
     groups = [
         SimExpiryGroup(
             school_id=r.school_id,
@@ -483,11 +490,21 @@ async def sim_expiry(
     return SimExpiryReport(
         within_days=within_days,
         as_of=on,
-        total_sims=sum(g.sims for g in groups),
+        total_sims=found.total_sims,
         items=groups,
+        next_cursor=None if found.next_key is None else encode_position(*found.next_key),
         sims=sims[:limit],
         sims_truncated=len(sims) > limit,
     )
+
+
+def _sim_group_key(parts: list[str]) -> repo.SimGroupKey:
+    """A SIM group's place in the list, as a cursor carries it (ValueError if it is not)."""
+    day, school = parts  # exactly two
+    key = (date.fromisoformat(day), int(school))
+    if not 0 <= key[1] <= MAX_ID:
+        raise ValueError(school)
+    return key
 
 
 async def sims_expiring_total(

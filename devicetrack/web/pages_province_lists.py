@@ -41,6 +41,7 @@ async def _sim_report(
     *,
     after: str | None = None,
     limit: int = reports.SIM_LIST_LIMIT,
+    schools: int | None = None,
 ) -> tuple[str | None, Any]:
     """The SIM expiry report the page and both Excel files show (days kept within 0–3650,
     `all`: no end); neither names the students (they show counts)."""
@@ -54,6 +55,7 @@ async def _sim_report(
         name_students=False,
         sims_after=after,
         sims_limit=limit,
+        limit=schools,
     )
     return code, report
 
@@ -74,7 +76,13 @@ class ProvinceFollowUpPages(Controller):
         after: str | None = None,
     ) -> Response[Any]:
         code, report = await _sim_report(
-            tx, principal, province, days, after=after, limit=SIMS_PER_PAGE
+            tx,
+            principal,
+            province,
+            days,
+            after=after,
+            limit=SIMS_PER_PAGE,
+            schools=SIM_GROUPS_SHOWN,
         )
         return page(
             request,
@@ -83,7 +91,7 @@ class ProvinceFollowUpPages(Controller):
             report=report,
             code=code,
             windows=SIM_WINDOWS,
-            groups=report.items[:SIM_GROUPS_SHOWN],
+            groups=report.items,
         )
 
     @get("/audits")
