@@ -507,7 +507,8 @@ SELECT s.id AS school_id, coalesce(c.devices_held, 0), coalesce(c.devices_workin
 
 
 async def verify(conn: asyncpg.Connection) -> None:
-    """The coverage counters equal the same figures computed from the rows."""
+    """The coverage counters and the donors' students equal the same figures computed from
+    the rows."""
     scratch = FROM_SCRATCH.replace(":today", "$1").replace(":cutoff", "$2")
     scratch = scratch.replace("ORDER BY s.id", "")
     today = datetime.now(UTC).date()
@@ -518,6 +519,19 @@ async def verify(conn: asyncpg.Connection) -> None:
     )
     if wrong:
         raise SystemExit(f"{wrong} schools' counters differ from their rows")
+    # The students each donor reached (migration 0040), as the loans say: no row missing
+    # from either side.
+    wrong = await conn.fetchval(
+        """WITH loans AS (
+               SELECT d.donor_id, a.student_id, d.province_code,
+                      (count(*) FILTER (WHERE a.returned_at IS NULL))::int AS open_loans
+                 FROM assignments a JOIN devices d ON d.id = a.device_id GROUP BY 1, 2, 3),
+           kept AS (SELECT donor_id, student_id, province_code, open_loans FROM donor_students)
+           SELECT (SELECT count(*) FROM (TABLE loans EXCEPT ALL TABLE kept) x)
+                + (SELECT count(*) FROM (TABLE kept EXCEPT ALL TABLE loans) y)"""
+    )
+    if wrong:
+        raise SystemExit(f"{wrong} donors' students differ from the loans")
 
 
 async def seed(url: str, plan: Plan, seed: int, timer: Timer, check: bool) -> None:

@@ -61,3 +61,15 @@ class StockCounts(SQLModel, table=True):
     province_code: str = Field(sa_type=String(2), primary_key=True)
     kind: str = Field(primary_key=True)
     devices: int
+
+
+class DonorStudents(SQLModel, table=True):
+    """The students a donor's devices have reached (migration 0040): one row per donor,
+    student and the devices' province, with the student's loans of them still open."""
+
+    __tablename__ = "donor_students"
+
+    donor_id: int = Field(primary_key=True)
+    student_id: int = Field(primary_key=True)
+    province_code: str = Field(sa_type=String(2), primary_key=True)
+    open_loans: int = Field(default=0, sa_column_kwargs={"server_default": "0"})

@@ -52,7 +52,13 @@ from devicetrack.donations.models import Donation, PledgedLine
 from devicetrack.donations.repository import visible_donations
 from devicetrack.donors.models import Donor
 from devicetrack.regions.models import Commune, Province
-from devicetrack.reports.models import SchoolConnected, SchoolCounts, SchoolSeen, StockCounts
+from devicetrack.reports.models import (
+    DonorStudents,
+    SchoolConnected,
+    SchoolCounts,
+    SchoolSeen,
+    StockCounts,
+)
 from devicetrack.schools.models import Enrolment, School
 from devicetrack.students.models import Assignment, Student
 
@@ -434,20 +440,23 @@ async def donor_figures(
             .order_by(School.name)
         )
     ).all()
+    # Kept by triggers (migration 0040): the donor's rows of its primary key's index, not
+    # the donor's devices matched against every loan.
+    student = DonorStudents.student_id
     reached, now = (
         await session.execute(
             select(
-                cast(func.count(distinct(Assignment.student_id)), Integer),
+                cast(func.count(distinct(student)), Integer),
                 cast(
-                    func.count(distinct(Assignment.student_id)).filter(
-                        Assignment.returned_at.is_(None)
-                    ),
+                    func.count(distinct(student)).filter(DonorStudents.open_loans > 0),
                     Integer,
                 ),
+            ).where(
+                DonorStudents.donor_id == donor_id,
+                restrict(
+                    principal, province=DonorStudents.province_code, donor=DonorStudents.donor_id
+                ),
             )
-            .select_from(Assignment)
-            .join(Device, Device.id == Assignment.device_id)
-            .where(*mine)
         )
     ).one()
     return DonorFigures(
