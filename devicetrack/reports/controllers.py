@@ -47,9 +47,16 @@ class ReportController(Controller):
         target_per_100: Target = 100,
         sort: str | None = None,
         format: Literal["json", "csv", "xlsx"] = "json",
+        limit: Annotated[
+            int, Parameter(ge=1, le=1000, description="Rows a page (JSON; the files have all)")
+        ] = 1000,
+        cursor: Cursor = None,
     ) -> CoverageReport | Response[Any]:
         """Every §5 figure per school, commune, province or the nation, ordered by gap
-        (largest first) unless `sort` names another column (prefix - for descending)."""
+        (largest first) unless `sort` names another column (prefix - for descending). As
+        JSON, `limit` rows a page (`next_cursor` for the next; `total_items` in all); the CSV
+        and Excel files hold every row."""
+        paged = format == "json"
         report = await service.coverage(
             tx,
             principal,
@@ -59,6 +66,8 @@ class ReportController(Controller):
             year=year,
             target_per_100=target_per_100,
             sort=sort,
+            limit=limit if paged else None,
+            cursor=cursor if paged else None,
         )
         name = f"coverage-{level}-{report.year}"
         if format == "csv":

@@ -41,6 +41,9 @@ class CoverageReport(msgspec.Struct):
     target_per_100: int
     as_of: date
     items: list[CoverageRow]
+    # Rows at this level in all pages, and the cursor of the next page (None: the last).
+    total_items: int = 0
+    next_cursor: str | None = None
 
 
 class GapItem(msgspec.Struct):

@@ -162,7 +162,11 @@ async def coverage(
     year: str | None,
     target_per_100: int,
     sort: str | None,
+    limit: int | None = None,
+    cursor: str | None = None,
 ) -> CoverageReport:
+    """The §5 figures at `level`, sorted; `limit` rows from the `cursor` of the page before
+    (None: every row, as the dashboards and the exports read them)."""
     on = today()
     period = repo.Period(
         year=_school_year(year, on),
@@ -179,13 +183,27 @@ async def coverage(
     items = [_row(level, r) for r in await repo.coverage_rows(session, query)]
     if level == "nation" and items and items[0].schools == 0:
         items = []
+    items = _sort(items, sort)
+    start = decode_position(cursor, _offset) or 0
+    end = len(items) if limit is None else start + limit
     return CoverageReport(
         level=level,
         year=period.year,
         target_per_100=target_per_100,
         as_of=on,
-        items=_sort(items, sort),
+        items=items[start:end],
+        total_items=len(items),
+        next_cursor=encode_position(end) if end < len(items) else None,
     )
+
+
+def _offset(parts: list[str]) -> int:
+    """A page's first row, as a coverage cursor carries it (ValueError if it is not)."""
+    (text,) = parts
+    offset = int(text)
+    if not 0 <= offset <= MAX_ID:
+        raise ValueError(text)
+    return offset
 
 
 # The counts a roll-up adds up over its schools; the ratios are recomputed from the sums.
@@ -242,6 +260,7 @@ def rolled_up(schools: CoverageReport, level: str, *, sort: str | None) -> Cover
         target_per_100=schools.target_per_100,
         as_of=schools.as_of,
         items=_sort(items, sort),
+        total_items=len(items),
     )
 
 
@@ -270,6 +289,7 @@ async def gaps(
             target_per_100=of.target_per_100,
             as_of=of.as_of,
             items=_sort(list(of.items), "-gap_after_incoming"),
+            total_items=len(of.items),
         )
     else:
         report = await coverage(
