@@ -45,6 +45,7 @@ from devicetrack.custody.controllers import (
 )
 from devicetrack.db import replica
 from devicetrack.db.fastpool import lifespan_hooks
+from devicetrack.db.unsent import close_unfinished
 from devicetrack.dependencies import (
     provide_engine,
     provide_pool,
@@ -165,6 +166,8 @@ def create_app(settings: Settings) -> Litestar:
         engine_dependency_key="primary_engine",
         create_all=False,
     )
+    # A connection the driver left mid-statement is closed, not pooled (db/unsent.py).
+    close_unfinished(db_config.get_engine())
     api = Router(
         path="/api/v1",
         route_handlers=API_CONTROLLERS,

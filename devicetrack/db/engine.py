@@ -14,12 +14,13 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from devicetrack.config import Settings, async_url
+from devicetrack.db.unsent import close_unfinished
 
 
 @asynccontextmanager
 async def cli_session(url: str) -> AsyncIterator[AsyncSession]:
     """One session in one transaction, committed when the block ends without error."""
-    engine = create_async_engine(async_url(url))
+    engine = close_unfinished(create_async_engine(async_url(url)))
     try:
         maker = async_sessionmaker(engine, expire_on_commit=False)
         async with maker() as session, session.begin():
@@ -34,7 +35,7 @@ def replica_engine(url: str, settings: Settings, *, check: bool = False) -> Asyn
     Connecting gives up after two seconds, so a replica that went away costs one short wait
     before the breaker sends reads to the primary; the statement timeout is the primary's.
     `check`: the one connection of the background lag check."""
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=1 if check else settings.pool_size,
         max_overflow=0 if check else settings.pool_size,
@@ -50,3 +51,4 @@ def replica_engine(url: str, settings: Settings, *, check: bool = False) -> Asyn
             "timeout": 2,
         },
     )
+    return close_unfinished(engine)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from devicetrack.config import Settings, async_url
+from devicetrack.db.unsent import close_unfinished
 
 
 @dataclass
@@ -33,11 +34,13 @@ class Runtime:
     def engine(self) -> AsyncEngine:
         """One small pool per runtime, made on first use (in the loop that uses it)."""
         if self._engine is None:
-            self._engine = create_async_engine(
-                async_url(self.url),
-                pool_size=2,
-                max_overflow=self.settings.job_concurrency,
-                connect_args={"server_settings": {"application_name": "devicetrack-jobs"}},
+            self._engine = close_unfinished(
+                create_async_engine(
+                    async_url(self.url),
+                    pool_size=2,
+                    max_overflow=self.settings.job_concurrency,
+                    connect_args={"server_settings": {"application_name": "devicetrack-jobs"}},
+                )
             )
         return self._engine
 
