@@ -13,11 +13,13 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 from litestar.testing import AsyncTestClient
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
 from devicetrack.config import Settings
+from devicetrack.custody.evidence import THUMB_AS_IS
 from tests.factories import Caller, Factory, assert_problem
 from tests.lifecycle_helpers import API, Scene, make_scene
 from tests.live_server import live_server
@@ -223,6 +225,79 @@ async def test_only_those_who_may_read_the_record_see_its_evidence(
         )
     assert (await client.get(f"{API}/evidence/{handover_id}")).status_code == 401
     assert_problem(await client.get(f"{API}/evidence/999999", headers=s.admin.headers), 404)
+
+
+def grainy_photo() -> bytes:
+    """A photo too big to be sent as its own small copy (over custody/evidence.THUMB_AS_IS)."""
+    out = io.BytesIO()
+    Image.effect_noise((1200, 900), 40).convert("RGB").save(out, "JPEG", quality=90)
+    assert len(out.getvalue()) > THUMB_AS_IS
+    return out.getvalue()
+
+
+async def test_evidence_is_kept_by_the_browser_and_a_current_copy_reads_no_image(
+    client: AsyncTestClient, db: asyncpg.Pool, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = await _loaned(client, db, factory)
+    s = r.scene
+    photo = grainy_photo()
+    made = await _upload(client, s.staff_a, f"/assignments/{r.loan}", photo, "p.jpg")
+    assert made.status_code == 201, made.text
+    url, evidence_id = made.json()["url"], made.json()["id"]
+
+    full = await client.get(url, headers=s.staff_a.headers)
+    assert full.status_code == 200 and full.content == photo
+    assert full.headers["cache-control"] == "private, max-age=31536000, immutable"
+    etag = full.headers["etag"]
+    assert etag.startswith('"') and not etag.startswith("W/")  # a strong tag
+    thumb = await client.get(f"{url}?thumb=true", headers=s.staff_a.headers)
+    assert thumb.status_code == 200 and len(thumb.content) < len(photo) // 10
+    assert thumb.headers["cache-control"] == "private, max-age=31536000, immutable"
+    thumb_etag = thumb.headers["etag"]
+    assert thumb_etag != etag
+    # The small copy was kept with the row the first time it was made...
+    kept = await db.fetchval("SELECT thumbnail FROM evidence WHERE id = $1", evidence_id)
+    assert kept == thumb.content
+    # ... and is what is sent from then on: a stand-in put there comes back unchanged, so
+    # the photo was not decoded again.
+    stand_in = signature_png(40, 20)
+    await db.execute("UPDATE evidence SET thumbnail = $2 WHERE id = $1", evidence_id, stand_in)
+    again = await client.get(f"{url}?thumb=true", headers=s.staff_a.headers)
+    assert again.status_code == 200 and again.content == stand_in
+    assert again.headers["etag"] == thumb_etag
+
+    # A browser asking with its copy's tag: 304, no body, and the image neither read nor
+    # decoded (both would fail here).
+    def untouched(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the image was read for a 304")
+
+    monkeypatch.setattr("devicetrack.evidence.repository.content", untouched)
+    monkeypatch.setattr("devicetrack.evidence.repository.thumbnail", untouched)
+    monkeypatch.setattr("devicetrack.custody.evidence.thumbnail", untouched)
+    logged = "SELECT count(*) FROM student_access_log WHERE route = $1"
+    route = f"GET /api/v1/evidence/{evidence_id}"
+    before = await db.fetchval(logged, route)
+    for path, tag in ((url, etag), (f"{url}?thumb=true", thumb_etag)):
+        for sent in (tag, f"W/{tag}", f'"other", {tag}', "*"):
+            current = await client.get(path, headers={**s.staff_a.headers, "If-None-Match": sent})
+            assert current.status_code == 304, (path, sent, current.text)
+            assert current.content == b""
+            assert current.headers["etag"] == tag
+            assert current.headers["cache-control"] == "private, max-age=31536000, immutable"
+    # A 304 is still a look at the child's evidence: logged like the 200.
+    assert await db.fetchval(logged, route) == before + 8
+    monkeypatch.undo()
+    # Another tag (an older copy, or the other size) gets the image.
+    stale = await client.get(url, headers={**s.staff_a.headers, "If-None-Match": thumb_etag})
+    assert stale.status_code == 200 and stale.content == photo
+
+    # Knowing the tag opens nothing: those who may not read the loan still get 404.
+    for caller in (s.staff_b, s.staff_c, s.officer, s.officer_other, s.donor):
+        for path, tag in ((url, etag), (f"{url}?thumb=true", thumb_etag)):
+            answer = await client.get(path, headers={**caller.headers, "If-None-Match": tag})
+            assert_problem(answer, 404)
+            assert "etag" not in answer.headers
+    assert (await client.get(url, headers={"If-None-Match": etag})).status_code == 401
 
 
 def _image_xobjects(pdf: bytes) -> int:

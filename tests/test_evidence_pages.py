@@ -77,6 +77,15 @@ async def test_lending_and_taking_back_keep_the_signature_and_the_photo(
     assert small.status_code == 200 and small.headers["content-type"] == "image/jpeg"
     assert len(small.content) < len(PHOTO) // 10
     assert max(Image.open(io.BytesIO(small.content)).size) <= 320
+    assert await db.fetchval("SELECT thumbnail FROM evidence WHERE id = $1", ids[1]) == (
+        small.content
+    )
+    # Shown again, the browser's copy is current: 304 and no bytes.
+    small_tag = small.headers["etag"]
+    current = await web.get(
+        f"/evidence/{ids[1]}?thumb=1", headers={**staff, "If-None-Match": small_tag}
+    )
+    assert current.status_code == 304 and current.content == b""
     assert (await web.get(f"/evidence/{ids[1]}", headers=staff)).content == PHOTO
     image = await web.get(f"/evidence/{ids[0]}", headers=staff)
     assert image.status_code == 200 and image.content == signature_png()
@@ -87,6 +96,9 @@ async def test_lending_and_taking_back_keep_the_signature_and_the_photo(
     assert "/evidence/" not in officer_page.text
     for caller in (scene.officer, scene.staff_b, scene.donor):
         assert (await web.get(f"/evidence/{ids[0]}", headers=browser(caller))).status_code == 404
+        # The tag of a copy opens nothing either.
+        tagged = {**browser(caller), "If-None-Match": small_tag}
+        assert (await web.get(f"/evidence/{ids[1]}?thumb=1", headers=tagged)).status_code == 404
 
     # A "photo" that is HTML refuses the whole return: the device stays lent.
     refused = await web.post(

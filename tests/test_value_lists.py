@@ -33,7 +33,7 @@ from devicetrack.labels.values import TemplateName
 from devicetrack.mail.values import MailStatus, Transport
 from devicetrack.schools.values import SchoolLevel
 from devicetrack.students.values import ConsentMethod, ConsentSubject, PriorityFlag, StudentStatus
-from devicetrack.webhooks.values import DeliveryStatus, WebhookEvent
+from devicetrack.webhooks.values import DeliveryStatus, DisabledReason, WebhookEvent
 from tests.factories import Factory, assert_problem
 from tests.lifecycle_helpers import API, make_scene
 from tests.web_helpers import browser, form
@@ -74,6 +74,7 @@ COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("webhook_subscriptions", "events"): WebhookEvent,
     ("webhook_messages", "event_type"): WebhookEvent,
     ("webhook_deliveries", "status"): DeliveryStatus,
+    ("webhook_subscriptions", "disabled_reason"): DisabledReason,
     ("evidence", "kind"): EvidenceKind,
 }
 # Lists that are not stored in a column of their own.

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 from standardwebhooks import Webhook
@@ -23,9 +24,10 @@ from devicetrack.config import Settings
 from devicetrack.jobs.runner import InProcessWorker
 from devicetrack.jobs.runtime import Runtime
 from devicetrack.worker import build, run_now
-from tests.factories import LAI_CHAU, Caller, Factory, assert_problem
+from tests.factories import DIEN_BIEN, LAI_CHAU, Caller, Factory, assert_problem
 from tests.job_helpers import run_jobs
 from tests.lifecycle_helpers import API, Scene, make_scene
+from tests.live_server import live_server
 from tests.webhook_helpers import Receiver, receiver
 
 ALL_DEVICE_EVENTS = [
@@ -247,6 +249,148 @@ async def test_a_webhook_failing_for_three_days_is_disabled_and_its_owner_told(
     assert await db.fetchval("SELECT count(*) FROM webhook_deliveries") == 1
     shown = await hooks.get(f"{API}/webhooks/{hook['id']}", headers=scene.officer.headers)
     assert shown.json()["active"] is False
+
+
+async def test_a_deactivated_officers_webhooks_stop_and_show_why(
+    client: AsyncTestClient,
+    hooks: AsyncTestClient,
+    db: asyncpg.Pool,
+    factory: Factory,
+    hook_settings: Settings,
+    target: Receiver,
+) -> None:
+    """An officer leaves: their URL stops receiving the province's events the moment the
+    admin deactivates them; the province's other officer sees the webhook off, and why,
+    and can make it again under their own name."""
+    scene = await make_scene(client, db, factory)
+    leaver = await factory.officer(DIEN_BIEN)
+    hook = await subscribe(hooks, leaver, target.url, ["device.registered"])
+    admins = await subscribe(hooks, scene.admin, target.url + "/admin", ["device.registered"])
+    off = await client.patch(
+        f"{API}/users/{leaver.user_id}", headers=scene.admin.headers, json={"active": False}
+    )
+    assert off.status_code == 200, off.text
+    assert off.json()["active"] is False
+
+    await scene.tablets(2)  # the province's officer registers devices: device.registered
+    await run_jobs(hook_settings)
+    got = target.wait_for(2, 5.0)
+    # Only the admin's own webhook was sent to; the leaver's got nothing, not even queued.
+    assert [g.path for g in got] == ["/hooks/admin"]
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM webhook_deliveries WHERE subscription_id = $1", hook["id"]
+        )
+        == 0
+    )
+    for caller in (scene.officer, scene.admin):
+        listing = await hooks.get(f"{API}/webhooks", headers=caller.headers)
+        assert listing.status_code == 200, listing.text
+        shown = next(w for w in listing.json()["items"] if w["id"] == hook["id"])
+        assert shown["active"] is False and shown["disabled_at"] is not None
+        assert shown["disabled_reason"] == "owner_deactivated"
+    assert (await hooks.get(f"{API}/webhooks/{admins['id']}", headers=scene.admin.headers)).json()[
+        "disabled_reason"
+    ] is None
+    # Nothing turns it back on: the officer who stays makes it again, as theirs.
+    again = await subscribe(hooks, scene.officer, target.url, ["device.registered"])
+    maker = await db.fetchval(
+        "SELECT created_by FROM webhook_subscriptions WHERE id = $1", again["id"]
+    )
+    assert maker == scene.officer.user_id
+    await scene.tablets(1)
+    await run_jobs(hook_settings)
+    assert sorted(g.path for g in target.wait_for(3, 5.0)) == [
+        "/hooks",
+        "/hooks/admin",
+        "/hooks/admin",
+    ]
+
+
+async def test_a_deactivated_owners_webhook_is_not_sent_even_if_left_on(
+    client: AsyncTestClient,
+    hooks: AsyncTestClient,
+    db: asyncpg.Pool,
+    factory: Factory,
+    hook_settings: Settings,
+    target: Receiver,
+) -> None:
+    """The disable step missed (here: the account switched off in the database, as a
+    script might): the dispatch checks the owner as it sends, and turns the webhook off
+    instead of sending."""
+    scene = await make_scene(client, db, factory)
+    leaver = await factory.officer(DIEN_BIEN)
+    hook = await subscribe(hooks, leaver, target.url, ["device.registered"])
+    await db.execute("UPDATE users SET active = false WHERE id = $1", leaver.user_id)
+    await scene.tablets(1)
+    assert await db.fetchval("SELECT status FROM webhook_deliveries") == "pending"
+    await run_jobs(hook_settings)
+    assert target.wait_for(1, 1.0) == []
+    delivery = await db.fetchrow("SELECT status, attempts FROM webhook_deliveries")
+    assert (delivery["status"], delivery["attempts"]) == ("failed", 0)
+    assert await db.fetchval("SELECT count(*) FROM webhook_attempts") == 0
+    shown = await hooks.get(f"{API}/webhooks/{hook['id']}", headers=scene.officer.headers)
+    assert (shown.json()["active"], shown.json()["disabled_reason"]) == (
+        False,
+        "owner_deactivated",
+    )
+
+
+async def test_a_webhook_that_kept_failing_says_so(
+    client: AsyncTestClient,
+    hooks: AsyncTestClient,
+    db: asyncpg.Pool,
+    factory: Factory,
+    hook_settings: Settings,
+    target: Receiver,
+) -> None:
+    scene = await make_scene(client, db, factory)
+    hook = await subscribe(hooks, scene.officer, target.url, ["device.registered"])
+    await db.execute(
+        "UPDATE webhook_subscriptions SET failing_since = now() - interval '3 days 1 minute'"
+    )
+    target.answers = [500]
+    await scene.tablets(1)
+    await run_jobs(hook_settings)
+    shown = await hooks.get(f"{API}/webhooks/{hook['id']}", headers=scene.officer.headers)
+    assert (shown.json()["active"], shown.json()["disabled_reason"]) == (False, "failing")
+
+
+async def test_twenty_webhooks_each_even_when_created_all_at_once(
+    client: AsyncTestClient, db: asyncpg.Pool, factory: Factory, hook_settings: Settings
+) -> None:
+    """25 creates at the same moment for one province: exactly 20 are made, the other 5
+    are refused with a problem (409), none with a 500. Over real HTTP to uvicorn: the
+    in-process test client hands the app one request at a time."""
+    scene = await make_scene(client, db, factory)
+    colleague = await factory.officer(DIEN_BIEN)
+    with live_server(hook_settings) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+
+            async def create(n: int, caller: Caller) -> httpx.Response:
+                return await http.post(
+                    f"{API}/webhooks",
+                    headers=caller.headers,
+                    json={"url": f"http://127.0.0.1:9/hooks/{n}", "events": ["device.registered"]},
+                )
+
+            # The province's, by two of its officers at once.
+            answers = await asyncio.gather(
+                *(create(n, scene.officer if n % 2 else colleague) for n in range(25))
+            )
+            theirs = await create(99, scene.officer_other)  # another owner counts its own
+    assert sorted(a.status_code for a in answers) == [201] * 20 + [409] * 5, [
+        (a.status_code, a.text[:200]) for a in answers
+    ]
+    for refused in (a for a in answers if a.status_code == 409):
+        assert "20" in assert_problem(refused, 409)["detail"]
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM webhook_subscriptions WHERE province_code = $1", DIEN_BIEN
+        )
+        == 20
+    )
+    assert theirs.status_code == 201, theirs.text
 
 
 async def _lent_scene(

@@ -32,6 +32,7 @@ from devicetrack.errors import Conflict, FieldError, Forbidden, NotFound, Valida
 from devicetrack.i18n import N_
 from devicetrack.mail import service as mail
 from devicetrack.regions import repository as regions_repo
+from devicetrack.webhooks import service as webhooks
 
 T = TypeVar("T")
 
@@ -143,6 +144,9 @@ async def update_user(
         await auth_repo.revoke_api_keys_of(session, user.id)
     if data.active is False:
         await repo.revoke_open_invitations_by(session, user.id)
+        # Their webhooks stop with them (the province's or donor's events went to a URL
+        # of their choosing); the dispatch also refuses a deactivated owner's at send time.
+        await webhooks.owner_deactivated(session, user.id)
     if data.password is not UNSET:
         user.password_hash = await auth.password_hash_of(data.password)
     if data.active is not UNSET:

@@ -165,10 +165,16 @@ class EvidenceController(Controller):
     ) -> Response[bytes]:
         """The image itself, as an attachment (`nosniff`, a CSP that runs nothing);
         `thumb=true`: a copy at most 320 pixels on a side, for a list."""
-        read, data = await evidence.download(
-            tx, principal, evidence_id, route=privacy.route_of(request), thumb=thumb
+        return evidence_response(
+            await evidence.download(
+                tx,
+                principal,
+                evidence_id,
+                route=privacy.route_of(request),
+                thumb=thumb,
+                if_none_match=request.headers.get("if-none-match"),
+            )
         )
-        return evidence_response(read, data)
 
 
 class CollectionController(Controller):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -282,6 +283,40 @@ def thumbnail(data: bytes, media_type: str) -> tuple[bytes, str]:
     return out.getvalue(), media_type
 
 
+@dataclass(frozen=True)
+class Download:
+    """A piece of evidence as it is sent: its record, its ETag, and its bytes — None when
+    the caller's copy is current (If-None-Match named the ETag): answered 304, and the
+    bytes were never read."""
+
+    read: EvidenceRead
+    etag: str
+    data: bytes | None
+
+
+def etag_of(row: Any, thumb: bool) -> str:
+    """A strong ETag: evidence never changes once stored, so its id names its bytes; the
+    time it was stored makes an id reused after a database was started afresh another tag,
+    and the small copy's size (THUMB) a small copy made another way."""
+    stamp = (row.created_at - _EPOCH) // timedelta(microseconds=1)
+    return f'"ev{row.id}.{stamp:x}.{f"t{THUMB}" if thumb else "full"}"'
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def is_current(if_none_match: str | None, etag: str) -> bool:
+    """Whether If-None-Match names `etag` (or is `*`): RFC 9110's weak comparison, as a GET
+    asks for."""
+    if not if_none_match:
+        return False
+    for tag in if_none_match.split(","):
+        tag = tag.strip()
+        if tag == "*" or tag.removeprefix("W/") == etag:
+            return True
+    return False
+
+
 async def download(
     session: AsyncSession,
     principal: Principal,
@@ -289,9 +324,17 @@ async def download(
     *,
     route: str,
     thumb: bool = False,
-) -> tuple[EvidenceRead, bytes]:
+    if_none_match: str | None = None,
+) -> Download:
     """A piece of evidence and its content (`thumb`: a small copy of it), for those who may
-    read its record (404 for anyone else, as for one that does not exist)."""
+    read its record (404 for anyone else, as for one that does not exist, whatever ETag
+    they send).
+
+    A caller whose copy is current (If-None-Match) gets no bytes: none are read, nothing is
+    decoded. It is still a read of the child, logged like the first: the image is on their
+    screen again, and the access log answers who looked at a child's data and when — a
+    look served from the browser's copy is still a look (one the server sees, at least).
+    The small copy is made once, off the event loop, and kept with the row."""
     row = await repo.one(session, evidence_id)
     if row is None:
         raise NotFound(N_("No evidence {id}."), id=evidence_id)
@@ -306,12 +349,21 @@ async def download(
         raise NotFound(N_("No evidence {id}."), id=evidence_id) from None
     if row.student_id is not None:  # a guardian's signature, a page naming the child
         await access_log.record(session, principal, route, [row.student_id])
+    read, etag = evidence_read(row), etag_of(row, thumb)
+    if is_current(if_none_match, etag):
+        return Download(read, etag, None)
+    if thumb and row.size_bytes > THUMB_AS_IS:
+        kept = await repo.thumbnail(session, evidence_id)
+        if kept is not None:
+            return Download(read, etag, kept)
+        data = await repo.content(session, evidence_id)
+        assert data is not None
+        small, _ = await off_loop(thumbnail, data, row.media_type)
+        await repo.keep_thumbnail(session, evidence_id, small)
+        return Download(read, etag, small)
     data = await repo.content(session, evidence_id)
     assert data is not None
-    if thumb:
-        small, _ = await off_loop(thumbnail, data, row.media_type)
-        return evidence_read(row), small
-    return evidence_read(row), data
+    return Download(read, etag, data)
 
 
 async def pictures_of(session: AsyncSession, owner: Owner) -> list[tuple[str, str | None, bytes]]:

@@ -36,6 +36,10 @@ class Evidence(SQLModel, table=True):
             "num_nonnulls(allocation_id, assignment_id, consent_id) = 1", name="one_record"
         ),
         CheckConstraint(f"octet_length(content) BETWEEN 1 AND {MAX_BYTES}", name="content_size"),
+        CheckConstraint(
+            f"thumbnail IS NULL OR octet_length(thumbnail) BETWEEN 1 AND {MAX_BYTES}",
+            name="thumbnail_size",
+        ),
         # Only what the upload's first bytes proved (custody/evidence.py): never HTML or SVG.
         CheckConstraint("media_type ~ '^image/(png|jpeg)$'", name="media_type_image"),
         *length_checks("evidence", LENGTHS),
@@ -84,6 +88,11 @@ class Evidence(SQLModel, table=True):
     height: int = Field(sa_column=Column(Integer, nullable=False))
     signer: str | None = None
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # The pages' small copy (custody/evidence.thumbnail), made from `content` the first time
+    # it is asked for and kept: the content never changes, so neither does its copy, and a
+    # list shown again does not decode the photos again. Null until then, and for a file
+    # small enough to be sent as it is.
+    thumbnail: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     created_by: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),

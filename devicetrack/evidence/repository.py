@@ -1,11 +1,11 @@
 """Queries of the evidence table. The content (up to 5 MB a row) is read only by `content`
-and `images_of`; lists read the other columns."""
+and `images_of`, its small copy only by `thumbnail`; lists read the other columns."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.evidence.models import Evidence
@@ -52,6 +52,24 @@ async def content(session: AsyncSession, evidence_id: int) -> bytes | None:
         select(Evidence.content).where(Evidence.id == evidence_id)
     )
     return found
+
+
+async def thumbnail(session: AsyncSession, evidence_id: int) -> bytes | None:
+    """The small copy kept of an image, if one has been made."""
+    found: bytes | None = await session.scalar(
+        select(Evidence.thumbnail).where(Evidence.id == evidence_id)
+    )
+    return found
+
+
+async def keep_thumbnail(session: AsyncSession, evidence_id: int, data: bytes) -> None:
+    """Keep the small copy made of an image (the first one made, should two requests have
+    made it at once: they are the same)."""
+    await session.execute(
+        update(Evidence)
+        .where(Evidence.id == evidence_id, Evidence.thumbnail.is_(None))
+        .values(thumbnail=data)
+    )
 
 
 async def images_of(

@@ -116,10 +116,16 @@ class EvidencePages(Controller):
         thumb: str | None = None,
     ) -> Response[bytes]:
         """The image; `?thumb=1` a small copy, as the pages' lists show it."""
-        read, data = await evidence.download(
-            tx, principal, evidence_id, route=privacy.route_of(request), thumb=thumb == "1"
+        return evidence_response(
+            await evidence.download(
+                tx,
+                principal,
+                evidence_id,
+                route=privacy.route_of(request),
+                thumb=thumb == "1",
+                if_none_match=request.headers.get("if-none-match"),
+            )
         )
-        return evidence_response(read, data)
 
     @post("/schools/{school_id:int}/handover-evidence", request_max_body_size=FORM_BYTES)
     async def sign_handover(

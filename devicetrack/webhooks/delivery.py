@@ -5,7 +5,9 @@ the queue), posts each with httpx under a timeout, records every try, and schedu
 failed one again after a growing wait (first `webhook_retry_seconds`, ×5 each time, at
 most 8 hours apart) until `webhook_retry_hours` (24) after its first failure; then it is
 failed. A subscription that has failed for `webhook_disable_days` (3) without one success
-is disabled and its owner told by email. Redirects are not followed (the target was
+is disabled and its owner told by email. A subscription whose maker has been deactivated is
+disabled, not sent to, should deactivating it have been missed (accounts.users does it in
+the deactivation's transaction). Redirects are not followed (the target was
 checked, the place it redirects to was not)."""
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from devicetrack.webhooks import payloads, targets
 from devicetrack.webhooks import repository as repo
 from devicetrack.webhooks.limits import KEEP_DAYS, SIM_EXPIRING_DAYS, SIMS_PER_MESSAGE
 from devicetrack.webhooks.service import DISPATCH_TASK
-from devicetrack.webhooks.values import WebhookEvent
+from devicetrack.webhooks.values import DisabledReason, WebhookEvent
 
 log = logging.getLogger("devicetrack.webhooks")
 
@@ -136,7 +138,7 @@ async def _record(
 
 
 async def _disable(session: AsyncSession, runtime: Runtime, sub_id: int, since: datetime) -> None:
-    sub = await repo.disable(session, sub_id)
+    sub = await repo.disable(session, sub_id, DisabledReason.FAILING)
     if sub is None:
         return
     log.warning("webhook %s to %s disabled: failing since %s", sub_id, sub.url, since)
@@ -173,6 +175,8 @@ async def dispatch(runtime: Runtime) -> int:
                 batch = await repo.claim_due(session, limit=BATCH, lease_seconds=LEASE_SECONDS)
             if not batch:
                 return tried
+            orphaned = {d.subscription_id for d in batch if not d.owner_active}
+            batch = [d for d in batch if d.owner_active]
             allow = settings.webhook_allow_private
             # Connecting (5 s) and the answer's headers (the timeout): well within the lease.
             deadline = settings.webhook_timeout_seconds + 5.0
@@ -180,6 +184,10 @@ async def dispatch(runtime: Runtime) -> int:
                 *(_send(client, d, allow_private=allow, deadline=deadline) for d in batch)
             )
             async with runtime.transaction() as session:
+                for sub_id in sorted(orphaned):
+                    # Its pending deliveries, the leased ones with them, fail unsent.
+                    if await repo.disable(session, sub_id, DisabledReason.OWNER_DEACTIVATED):
+                        log.warning("webhook %s disabled: its owner is deactivated", sub_id)
                 retries: set[datetime] = set()
                 for due, outcome in zip(batch, outcomes, strict=True):
                     retry_at = await _record(session, runtime, due, outcome)
@@ -188,8 +196,9 @@ async def dispatch(runtime: Runtime) -> int:
                 for at in sorted(retries):
                     await enqueue(session, DISPATCH_TASK, {}, at=at)
             tried += len(batch)
-            failed = sum(not o.ok for o in outcomes)
-            log.info("webhooks: %s sent, %s failed", len(batch) - failed, failed)
+            if batch:
+                failed = sum(not o.ok for o in outcomes)
+                log.info("webhooks: %s sent, %s failed", len(batch) - failed, failed)
 
 
 async def sim_expiring(session: AsyncSession, runtime: Runtime, period: str) -> str:

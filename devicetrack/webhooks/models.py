@@ -20,7 +20,7 @@ from sqlmodel import Field, SQLModel
 
 from devicetrack.db.columns import created_at, each_one_of, length_checks, one_of, timestamp
 from devicetrack.webhooks.limits import LENGTHS
-from devicetrack.webhooks.values import DeliveryStatus, WebhookEvent
+from devicetrack.webhooks.values import DeliveryStatus, DisabledReason, WebhookEvent
 
 
 class WebhookSubscription(SQLModel, table=True):
@@ -32,6 +32,9 @@ class WebhookSubscription(SQLModel, table=True):
         CheckConstraint(each_one_of("events", WebhookEvent), name="events_known"),
         CheckConstraint("cardinality(events) > 0", name="some_event"),
         CheckConstraint("province_code IS NULL OR donor_id IS NULL", name="one_scope"),
+        CheckConstraint(one_of("disabled_reason", DisabledReason), name="disabled_reason_known"),
+        # Off always says why; on never carries a reason (migration 0038).
+        CheckConstraint("active = (disabled_reason IS NULL)", name="disabled_with_reason"),
         *length_checks("webhook_subscriptions", LENGTHS),
     )
 
@@ -58,6 +61,7 @@ class WebhookSubscription(SQLModel, table=True):
     created_at: datetime | None = created_at()
     failing_since: datetime | None = timestamp()
     disabled_at: datetime | None = timestamp()
+    disabled_reason: str | None = None
 
 
 class WebhookMessage(SQLModel, table=True):

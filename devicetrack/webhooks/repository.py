@@ -18,7 +18,7 @@ from devicetrack.webhooks.models import (
     WebhookMessage,
     WebhookSubscription,
 )
-from devicetrack.webhooks.values import DeliveryStatus
+from devicetrack.webhooks.values import DeliveryStatus, DisabledReason
 
 ANY_OWNER = object()  # list_subscriptions: every subscription (an admin's view)
 
@@ -41,6 +41,16 @@ def _owned(query: Any, province_code: str | None, donor_id: int | None) -> Any:
         WebhookSubscription.province_code.is_not_distinct_from(province_code),
         WebhookSubscription.donor_id.is_not_distinct_from(donor_id),
     )
+
+
+async def lock_owner(
+    session: AsyncSession, province_code: str | None, donor_id: int | None
+) -> None:
+    """Creates for one owner take turns until their transaction ends (a transaction-scoped
+    advisory lock): counting and then inserting is otherwise a race, and 25 creates at once
+    would each count fewer than MAX_SUBSCRIPTIONS and all insert."""
+    key = f"webhooks:{province_code or ''}:{'' if donor_id is None else donor_id}"
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
 
 
 async def count_owned(
@@ -148,6 +158,9 @@ class Due:
     event_type: str
     created_at: datetime
     data: dict[str, Any] | None  # None only if its events could not be read
+    # Whether the user who made the subscription is still active (True when none is
+    # recorded): a deactivated owner's subscription is disabled, not sent to.
+    owner_active: bool
 
 
 _LEASE = text("""
@@ -202,10 +215,12 @@ UPDATE webhook_messages m SET data = built.data
 
 _LEASED = text("""
 SELECT l.id, l.message_id, l.subscription_id, l.attempts, l.retry_until, s.url, s.secret,
-       s.donor_id IS NOT NULL AS for_donor, m.event_type, m.created_at, m.data
+       s.donor_id IS NOT NULL AS for_donor, m.event_type, m.created_at, m.data,
+       coalesce(u.active, true) AS owner_active
   FROM webhook_deliveries l
   JOIN webhook_subscriptions s ON s.id = l.subscription_id
   JOIN webhook_messages m ON m.id = l.message_id
+  LEFT JOIN users u ON u.id = s.created_by
  WHERE l.id = ANY (CAST(:ids AS bigint[]))
  ORDER BY l.id
 """)
@@ -311,26 +326,47 @@ async def subscription_failed(session: AsyncSession, sub_id: int) -> datetime | 
     return row.scalar_one_or_none()
 
 
-async def disable(session: AsyncSession, sub_id: int) -> WebhookSubscription | None:
+async def disable(
+    session: AsyncSession, sub_id: int, reason: DisabledReason
+) -> WebhookSubscription | None:
     """Turn a subscription off and fail what it still had to send. Returns it, unless it
     was off already (another worker got there first)."""
     row = await session.execute(
         update(WebhookSubscription)
         .where(WebhookSubscription.id == sub_id, WebhookSubscription.active)
-        .values(active=False, disabled_at=func.now())
+        .values(active=False, disabled_at=func.now(), disabled_reason=reason)
         .returning(WebhookSubscription)
     )
     sub = row.scalar_one_or_none()
     if sub is not None:
-        await session.execute(
-            update(WebhookDelivery)
-            .where(
-                WebhookDelivery.subscription_id == sub_id,
-                WebhookDelivery.status == DeliveryStatus.PENDING,
-            )
-            .values(status=DeliveryStatus.FAILED, last_error="the webhook was disabled")
-        )
+        await _fail_pending(session, [sub_id])
     return sub
+
+
+async def disable_created_by(session: AsyncSession, user_id: int, reason: DisabledReason) -> int:
+    """Turn off every subscription `user_id` made that is still on, and fail what they
+    still had to send. How many."""
+    rows = await session.execute(
+        update(WebhookSubscription)
+        .where(WebhookSubscription.created_by == user_id, WebhookSubscription.active)
+        .values(active=False, disabled_at=func.now(), disabled_reason=reason)
+        .returning(WebhookSubscription.id)
+    )
+    ids = [int(i) for i in rows.scalars() if i is not None]
+    if ids:
+        await _fail_pending(session, ids)
+    return len(ids)
+
+
+async def _fail_pending(session: AsyncSession, sub_ids: list[int]) -> None:
+    await session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.subscription_id.in_(sub_ids),
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+        )
+        .values(status=DeliveryStatus.FAILED, last_error="the webhook was disabled")
+    )
 
 
 async def owner_of(session: AsyncSession, user_id: int) -> tuple[str, str, str, bool] | None:

@@ -6,7 +6,7 @@ import msgspec
 
 from devicetrack.common.schemas import Body
 from devicetrack.webhooks.limits import Url
-from devicetrack.webhooks.values import DeliveryStatus, WebhookEvent
+from devicetrack.webhooks.values import DeliveryStatus, DisabledReason, WebhookEvent
 
 
 class WebhookCreate(Body):
@@ -25,6 +25,10 @@ class WebhookRead(msgspec.Struct):
     created_at: datetime
     failing_since: datetime | None
     disabled_at: datetime | None
+    # Why it is off (null while on): "failing" (no success for days) or
+    # "owner_deactivated" (the user who made it was deactivated). Nothing turns one back
+    # on: whoever holds the scope now creates it again, under their own name.
+    disabled_reason: DisabledReason | None
 
 
 class WebhookCreated(WebhookRead):

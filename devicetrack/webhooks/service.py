@@ -30,7 +30,12 @@ from devicetrack.webhooks.schemas import (
     WebhookCreated,
     WebhookRead,
 )
-from devicetrack.webhooks.values import NOT_FOR_DONORS, DeliveryStatus, WebhookEvent
+from devicetrack.webhooks.values import (
+    NOT_FOR_DONORS,
+    DeliveryStatus,
+    DisabledReason,
+    WebhookEvent,
+)
 
 DISPATCH_TASK = "webhooks.dispatch"  # migration 0033's webhooks_wake() defers it by this name
 SECRET_BYTES = 32
@@ -59,6 +64,9 @@ def _read(sub: WebhookSubscription) -> WebhookRead:
         created_at=sub.created_at,
         failing_since=sub.failing_since,
         disabled_at=sub.disabled_at,
+        disabled_reason=None
+        if sub.disabled_reason is None
+        else DisabledReason(sub.disabled_reason),
     )
 
 
@@ -89,6 +97,9 @@ async def create(
             N_("The webhook's address is refused."),
             errors=[FieldError(field="url", message=refused.message)],
         ) from None
+    # Held until the request's transaction ends: the count below and the insert are one
+    # step for this owner, whatever else is creating at the same time.
+    await repo.lock_owner(session, province_code, donor_id)
     if await repo.count_owned(session, province_code, donor_id) >= MAX_SUBSCRIPTIONS:
         raise Conflict(N_("At most {n} webhooks each."), n=MAX_SUBSCRIPTIONS)
     sub = WebhookSubscription(
@@ -183,6 +194,14 @@ async def redeliver(
     if not await repo.redeliver(session, sub_id, delivery_id):
         raise NotFound(N_("No delivery {id} of this webhook."), id=delivery_id)
     await enqueue(session, DISPATCH_TASK, {})
+
+
+async def owner_deactivated(session: AsyncSession, user_id: int) -> int:
+    """The subscriptions `user_id` made stop, in the transaction that deactivates them: a
+    departed officer's URL must not go on receiving the province's events. They stay listed,
+    off with the reason, for the scope's other holders (and admins) to see and create
+    again under their own name. How many were on."""
+    return await repo.disable_created_by(session, user_id, DisabledReason.OWNER_DEACTIVATED)
 
 
 # ---- events the services emit (device events come from migration 0033's trigger) --------

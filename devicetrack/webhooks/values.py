@@ -27,3 +27,13 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"  # waiting for its first try or a retry
     DELIVERED = "delivered"  # the receiver answered 2xx
     FAILED = "failed"  # retried for DEVICETRACK_WEBHOOK_RETRY_HOURS, or its webhook disabled
+
+
+class DisabledReason(StrEnum):
+    """Why a subscription was turned off (null while it is on)."""
+
+    FAILING = "failing"  # no success for webhook_disable_days (delivery.py)
+    # The user who made it was deactivated: a departed officer's URL must not go on
+    # receiving the province's events (accounts.users.update_user, and delivery.py at send
+    # time).
+    OWNER_DEACTIVATED = "owner_deactivated"
