@@ -357,12 +357,74 @@ async def test_the_student_edit_page_clears_an_emptied_field_and_keeps_the_rest(
         "Lò Thị Dua",
         student["full_name"],
     )
-    # An emptied grade (it must hold one) is kept, not refused nor cleared.
+    # An emptied grade (it must hold one) is refused, naming it, and nothing is changed:
+    # not the class typed beside it either.
     again = await web.post(
         f"/students/{student['id']}/edit",
         data=form(scene.staff_a, grade="", class_name="8B"),
         headers=browser(scene.staff_a),
     )
-    assert again.status_code == 303, again.text
+    assert again.status_code == 422, again.text
+    assert _page_errors(again.text) == [("–", "Grade", "required")]
     row = await db.fetchrow("SELECT grade, class_name FROM students WHERE id = $1", student["id"])
-    assert tuple(row) == (8, "8B")
+    assert tuple(row) == (8, None)
+    # So is an emptied name, once, in the reader's language.
+    unnamed = await web.post(
+        f"/students/{student['id']}/edit",
+        data=form(scene.staff_a, full_name=" ", grade="8"),
+        headers=browser(scene.staff_a, "vi"),
+    )
+    assert unnamed.status_code == 422, unnamed.text
+    assert _page_errors(unnamed.text) == [("–", "Họ và tên", "bắt buộc")]
+    name = await db.fetchval("SELECT full_name FROM students WHERE id = $1", student["id"])
+    assert name == student["full_name"]
+
+
+async def test_an_emptied_required_field_on_an_edit_page_is_refused_and_nothing_changes(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    """Every edit page reads its form with Form.into: a field that must hold a value, emptied,
+    is refused with the form shown again, the field named; an optional one emptied clears."""
+    scene = await make_scene(client, db, factory)
+    admin = scene.admin
+    school = f"/admin/schools/{scene.school_a}"
+    before = await db.fetchrow("SELECT * FROM schools WHERE id = $1", scene.school_a)
+    assert before["name"]
+    await client.patch(
+        f"{API}/schools/{scene.school_a}", headers=admin.headers, json={"address": "Bản Mường"}
+    )
+    values = {"commune_code": before["commune_code"], "levels": before["levels"]}
+
+    cleared = await web.post(
+        school,
+        data=form(admin, name="  ", address="Bản Phăng", **values),
+        headers=browser(admin, "vi"),
+    )
+    assert cleared.status_code == 422, cleared.text
+    assert _page_errors(cleared.text) == [("–", "Tên", "bắt buộc")]
+    assert 'id="sname"' in cleared.text  # the form, shown again
+    row = await db.fetchrow("SELECT name, address FROM schools WHERE id = $1", scene.school_a)
+    assert tuple(row) == (before["name"], "Bản Mường")
+    english = await web.post(school, data=form(admin, name="", **values), headers=browser(admin))
+    assert _page_errors(english.text) == [("–", "The name", "required")]
+
+    # An optional field emptied still clears it.
+    saved = await web.post(
+        school, data=form(admin, name=before["name"], address="", **values), headers=browser(admin)
+    )
+    assert saved.status_code == 303, saved.text
+    row = await db.fetchrow("SELECT name, address FROM schools WHERE id = $1", scene.school_a)
+    assert tuple(row) == (before["name"], None)
+
+    # Another edit page: a donor's short name (printed on the labels) emptied.
+    donor = f"/admin/donors/{scene.donor_id}"
+    kept = await db.fetchrow("SELECT * FROM donors WHERE id = $1", scene.donor_id)
+    refused = await web.post(
+        donor,
+        data=form(admin, name=kept["name"], short_name="", kind=kept["kind"], contact_name="Lan"),
+        headers=browser(admin),
+    )
+    assert refused.status_code == 422, refused.text
+    assert _page_errors(refused.text) == [("–", "Short name", "required")]
+    row = await db.fetchrow("SELECT * FROM donors WHERE id = $1", scene.donor_id)
+    assert (row["short_name"], row["contact_name"]) == (kept["short_name"], kept["contact_name"])

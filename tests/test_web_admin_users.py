@@ -14,6 +14,7 @@ import asyncpg
 from litestar.testing import AsyncTestClient
 from openpyxl import Workbook
 
+from devicetrack.auth.secrets import hash_password
 from tests.factories import DIEN_BIEN, LAI_CHAU, Factory
 from tests.lifecycle_helpers import API, Scene, make_scene
 from tests.web_helpers import browser, form, pdf_text
@@ -32,6 +33,27 @@ async def _schools_of(db: asyncpg.Pool, user_id: int) -> list[int]:
 
 async def _post(web: AsyncTestClient, caller, url: str, **values):  # type: ignore[no-untyped-def]
     return await web.post(url, data=form(caller, **values), headers=browser(caller))
+
+
+def _errors(html: str) -> list[tuple[str, str]]:
+    """(field label, problem) of each row of the refusal a page shows."""
+    table = html.split('<table class="errors">', 1)[1].split("</table>", 1)[0]
+    return re.findall(r"<tr><td>[^<]*</td><td>(.*?)</td><td>(.*?)</td></tr>", table)
+
+
+async def _signs_in(web: AsyncTestClient, email: str, password: str) -> bool:
+    """Whether the sign-in page lets this email and password in."""
+    web.cookies.clear()  # a fresh browser: the sign-in page sets its own CSRF cookie
+    login = await web.get("/login")
+    pre = login.cookies.get("dt_csrf")
+    answer = await web.post(
+        "/login",
+        data={"_csrf": pre, "email": email, "password": password},
+        headers={"Cookie": f"dt_csrf={pre}"},
+    )
+    web.cookies.clear()
+    assert answer.status_code in (303, 401), answer.text
+    return answer.status_code == 303
 
 
 async def test_an_officer_manages_the_staff_of_their_province_only(
@@ -316,3 +338,75 @@ async def test_an_administrator_changes_roles_and_issues_api_keys(
     assert revoked.status_code == 303
     assert revoked.headers["location"].startswith(f"/admin/users/{staff_c.user_id}?done=")
     assert (await client.get(f"{API}/me", headers={"X-API-Key": key.group(0)})).status_code == 401
+
+
+async def test_an_administrator_sets_a_temporary_password_for_staff_without_email(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    admin = scene.admin
+    old, new = "mật khẩu cũ 123", "tạm thời 2025"
+    email = "lo.thi.lan@ban-muong.invalid"  # a sign-in name: no mailbox behind it
+    lan = await factory.user(
+        "school_staff", schools=[scene.school_a], email=email, password_hash=hash_password(old)
+    )
+    url = f"/admin/users/{lan.user_id}"
+    # No reset link can reach her: an administrator sets a password instead.
+    no_link = await _post(web, admin, f"{url}/password-reset")
+    assert no_link.status_code == 409 and "no email address" in no_link.text
+    shown = await web.get(url, headers=browser(admin))
+    assert "Set a temporary password" in shown.text
+    assert f'action="{url}/password"' in shown.text and 'minlength="10"' in shown.text
+
+    # Refused with the API's rule (NewPassword), each in the reader's language, naming the
+    # field; nothing changes.
+    short = await web.post(
+        f"{url}/password",
+        data=form(admin, password="ngắn", password_again="ngắn"),
+        headers=browser(admin, "vi"),
+    )
+    assert short.status_code == 422, short.text
+    assert _errors(short.text) == [("Mật khẩu", "ít nhất 10 ký tự")]
+    differ = await _post(web, admin, f"{url}/password", password=new, password_again=new + "x")
+    assert differ.status_code == 422
+    assert _errors(differ.text) == [("The new password again", "the two passwords differ")]
+    assert new not in differ.text  # a password is never written back into the page
+    empty = await _post(web, admin, f"{url}/password", password="", password_again="")
+    assert empty.status_code == 422
+    assert ("Password", "required") in _errors(empty.text)
+    assert (await client.get(f"{API}/me", headers=lan.headers)).status_code == 200
+    assert await _signs_in(web, email, old)
+
+    # Set: her sessions end, the new password lets her in and the old one no longer does.
+    done = await _post(web, admin, f"{url}/password", password=new, password_again=new)
+    assert done.status_code == 303, done.text
+    assert done.headers["location"].startswith(f"{url}?done=")
+    result = await web.get(done.headers["location"], headers=browser(admin, "vi"))
+    assert "Đã đặt mật khẩu tạm thời." in result.text
+    assert (await client.get(f"{API}/me", headers=lan.headers)).status_code == 401
+    assert await _signs_in(web, email, new)
+    assert not await _signs_in(web, email, old)
+
+    # A province officer manages her but does not set passwords: no form, and refused.
+    officer_view = await web.get(url, headers=browser(scene.officer))
+    assert officer_view.status_code == 200
+    assert "Set a temporary password" not in officer_view.text
+    by_officer = await _post(
+        web,
+        scene.officer,
+        f"{url}/password",
+        password="cán bộ đặt 123",
+        password_again="cán bộ đặt 123",
+    )
+    assert by_officer.status_code == 403, by_officer.text
+    # School staff, a donor, another province's officer: not even the page.
+    for caller in (scene.staff_a, scene.donor, scene.officer_other):
+        assert (await web.get(url, headers=browser(caller))).status_code in (403, 404)
+        refused = await _post(
+            web, caller, f"{url}/password", password="kẻ lạ đặt 123", password_again="kẻ lạ đặt 123"
+        )
+        assert refused.status_code in (403, 404), refused.text
+    assert await _signs_in(web, email, new)
+    # An administrator's own password is changed on their account page, not here.
+    mine = await web.get(f"/admin/users/{admin.user_id}", headers=browser(admin))
+    assert "Set a temporary password" not in mine.text

@@ -171,8 +171,20 @@ async def test_receipts_and_audit_scans_sent_twice_count_once(
     assert await db.fetchval("SELECT count(*) FROM audit_scans") == 2
 
 
-async def snapshot(web: AsyncTestClient, caller: Caller, school: int) -> Any:
-    return await web.get(f"/schools/{school}/offline.json", headers=browser(caller))
+async def snapshot(
+    web: AsyncTestClient, caller: Caller, school: int, etag: str | None = None
+) -> Any:
+    headers = browser(caller) | ({"If-None-Match": etag} if etag else {})
+    return await web.get(f"/schools/{school}/offline.json", headers=headers)
+
+
+async def snapshot_reads(db: asyncpg.Pool) -> list[tuple[int, int]]:
+    """(user, student) of each read the snapshots logged, in order."""
+    rows = await db.fetch(
+        "SELECT user_id, student_id FROM student_access_log"
+        " WHERE route LIKE '%/offline.json' ORDER BY id"
+    )
+    return [(r["user_id"], r["student_id"]) for r in rows]
 
 
 async def test_the_schools_snapshot_for_offline_use_by_role(
@@ -190,7 +202,7 @@ async def test_the_schools_snapshot_for_offline_use_by_role(
     holders = {d["asset_tag"]: d["student_id"] for d in data["devices"]}
     assert holders == {tags[0]: minh, tags[1]: None} and data["complete"] is True
     assert [s["full_name"] for s in data["students"]] == ["Lò Văn Minh"]
-    assert staff.headers["cache-control"] == "no-store"
+    assert staff.headers["cache-control"] == "private, no-cache"
     # Each student listed is a read, logged like the lend page's.
     logged = await db.fetch("SELECT student_id, route FROM student_access_log")
     assert [(r["student_id"], r["route"]) for r in logged][-1][0] == minh
@@ -203,6 +215,69 @@ async def test_the_schools_snapshot_for_offline_use_by_role(
     assert (await snapshot(web, scene.donor, scene.school_a)).status_code in (403, 404)
     signed_out = await web.get(f"/schools/{scene.school_a}/offline.json")
     assert signed_out.status_code == 401
+
+
+async def test_an_unchanged_snapshot_answers_304_and_logs_no_reads(
+    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    scene = await make_scene(client, db, factory)
+    tags = await scene.tablets(2)
+    await scene.at_school(tags)
+    minh = await scene.consenting_student(full_name="Lò Văn Minh")
+    await scene.lend(tags[0], minh)
+    staff = scene.staff_a
+
+    first = await snapshot(web, staff, scene.school_a)
+    assert first.status_code == 200, first.text
+    etag = first.headers["etag"]
+    assert etag.startswith('"') and etag.endswith('"') and not etag.startswith("W/")
+    assert await snapshot_reads(db) == [(staff.user_id, minh)]
+
+    # Asked again with what the phone holds: nothing new is disclosed, nothing is logged.
+    again = await snapshot(web, staff, scene.school_a, etag)
+    assert again.status_code == 304, again.text
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    assert again.headers["cache-control"] == "private, no-cache"
+    assert (await snapshot(web, staff, scene.school_a, f'"other", W/{etag}')).status_code == 304
+    assert await snapshot_reads(db) == [(staff.user_id, minh)]
+
+    # The scope is checked before the ETag: another school's staff, another province's
+    # officer and a donor are refused even with the right one, and nothing is logged.
+    for outsider in (scene.staff_b, scene.officer_other, scene.donor):
+        refused = await snapshot(web, outsider, scene.school_a, etag)
+        assert refused.status_code in (403, 404), refused.text
+        assert "Lò Văn Minh" not in refused.text
+    assert (
+        await web.get(f"/schools/{scene.school_a}/offline.json", headers={"If-None-Match": etag})
+    ).status_code == 401
+    # Another user may read it, but was never sent it: their ETag is their own.
+    officer = await snapshot(web, scene.officer, scene.school_a, etag)
+    assert officer.status_code == 200 and officer.headers["etag"] != etag
+    assert await snapshot_reads(db) == [(staff.user_id, minh)]  # officers see no names
+
+    # A student added: the whole list again, with a new ETag, and its reads logged.
+    lan = await scene.consenting_student(full_name="Lò Thị Lan")
+    added = await snapshot(web, staff, scene.school_a, etag)
+    assert added.status_code == 200, added.text
+    assert {s["full_name"] for s in added.json()["students"]} == {"Lò Văn Minh", "Lò Thị Lan"}
+    assert added.headers["etag"] != etag
+    assert sorted(await snapshot_reads(db)) == sorted(
+        [(staff.user_id, minh), (staff.user_id, minh), (staff.user_id, lan)]
+    )
+    etag = added.headers["etag"]
+    assert (await snapshot(web, staff, scene.school_a, etag)).status_code == 304
+
+    # A device lent: who holds it changed, so the snapshot did.
+    await scene.lend(tags[1], lan)
+    lent = await snapshot(web, staff, scene.school_a, etag)
+    assert lent.status_code == 200, lent.text
+    assert {d["asset_tag"]: d["student_id"] for d in lent.json()["devices"]} == {
+        tags[0]: minh,
+        tags[1]: lan,
+    }
+    assert lent.headers["etag"] not in (etag, added.headers["etag"])
+    assert len(await snapshot_reads(db)) == 5
 
 
 async def test_the_service_worker_the_offline_page_and_sign_out(

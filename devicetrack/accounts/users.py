@@ -108,6 +108,12 @@ async def get_user(session: AsyncSession, principal: Principal, user_id: int) ->
     return user_read(user, schools[user.id])
 
 
+def sets_passwords(principal: Principal) -> bool:
+    """Who sets another user's password (a temporary one, for staff without email, who
+    cannot get a reset link): administrators; a province officer sends a reset link."""
+    return principal.is_admin
+
+
 def _changes_access(data: UserUpdate) -> bool:
     return data.active is not UNSET or _changes_scope(data)
 
@@ -128,7 +134,7 @@ async def update_user(
         # Nobody locks themselves out or widens their own reach: another administrator
         # (or officer) does it.
         raise Forbidden(N_("You cannot change your own role, scope or access."))
-    if data.password is not UNSET and not principal.is_admin:
+    if data.password is not UNSET and not sets_passwords(principal):
         raise Forbidden(N_("Only an administrator sets a password; send a reset link instead."))
     cache.forget_user(user.id)
     if data.full_name is not UNSET:

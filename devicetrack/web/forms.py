@@ -48,14 +48,18 @@ class Form:
         """The form's fields converted into `kind`, the API's body Struct, so the page
         applies the API's types and limits and refuses a value in its words (the errors
         collect in `errors`, naming the form's fields). Text is trimmed and composed (NFC);
-        an emptied field is None where the Struct allows None (cleared) and left out where
-        it does not (a PATCH keeps it; a create calls it required); a field the form does
-        not have is left out. `fixed` adds values the form does not carry (an id from the
-        path, a checkbox read with `flag`); `renamed` maps a form field to its Struct field
-        ("condition" -> "condition_out"); `skip` names fields the page reads its own way
-        (a role's scope), which are not read when absent from `fixed`."""
+        an emptied field is None where the Struct allows None (cleared), refused as
+        "required" where the field must hold a value (a PATCH's field left out by default,
+        a create's field with no default: an edit page whose name box was cleared is
+        refused, not silently kept), and left out where the Struct has a default for it;
+        a field the form does not have is left out (a PATCH keeps it). `fixed` adds values
+        the form does not carry (an id from the path, a checkbox read with `flag`);
+        `renamed` maps a form field to its Struct field ("condition" -> "condition_out");
+        `skip` names fields the page reads its own way (a role's scope), which are not read
+        when absent from `fixed`."""
         names = renamed or {}
         values: dict[str, Any] = {}
+        emptied: list[FieldError] = []
         for info in msgspec.structs.fields(kind):
             field = next((f for f, to in names.items() if to == info.name), info.name)
             if info.name in fixed or field in skip or field not in self.values:
@@ -70,15 +74,19 @@ class Form:
                 values[info.name] = text
             elif _nullable(info.type):
                 values[info.name] = None
+            elif info.default is msgspec.UNSET:
+                # An edit form's field that must hold a value, emptied: refused, not kept
+                # (a create's required field is refused below, as missing).
+                emptied.append(FieldError(field=field, message=N_("required")))
         item, errors = into({**values, **fixed}, kind)
-        if not errors:
+        if not errors and not emptied:
             return item
         back = {to: f for f, to in names.items()}
         for error in errors:
             error.field = back.get(error.field or "", error.field)
             if error.message.startswith("Invalid enum value"):
                 error.message = N_("not one of the choices")  # the page offered the choices
-        self.errors += errors
+        self.errors += emptied + errors
         return None
 
     def text(

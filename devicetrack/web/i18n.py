@@ -123,6 +123,8 @@ FIELDS: dict[str, str] = {
     "school_ids": N_("Schools"),
     "school_codes": N_("School codes"),
     "user_id": N_("User"),
+    # A school's, a donor's or an API key's (a person's is `full_name`).
+    "name": N_("The name"),
     "short_name": N_("Short name"),
     "contact_name": N_("Contact person"),
     "contact_email": N_("Contact email"),

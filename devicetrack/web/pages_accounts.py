@@ -19,6 +19,7 @@ from devicetrack.accounts.schemas import (
     PasswordResetConfirm,
 )
 from devicetrack.auth.client_address import client_address
+from devicetrack.auth.limits import NEW_PASSWORD_MIN
 from devicetrack.auth.principal import Principal
 from devicetrack.auth.schemas import TokenRead
 from devicetrack.auth.values import Locale
@@ -33,7 +34,7 @@ from devicetrack.web.forms import Form, attempt
 from devicetrack.web.navigation import done
 from devicetrack.web.render import page
 
-MIN_PASSWORD = 10  # auth.schemas.NewPassword's minimum
+MIN_PASSWORD = NEW_PASSWORD_MIN  # the API's NewPassword minimum: one number, not a copy
 OUTBOX_PAGE = 20
 
 

@@ -21,7 +21,8 @@ from devicetrack.auth.schemas import ApiKeyCreate, UserUpdate
 from devicetrack.auth.values import Locale, Role
 from devicetrack.config import Settings
 from devicetrack.donors import service as donors
-from devicetrack.errors import DomainError
+from devicetrack.errors import DomainError, FieldError
+from devicetrack.i18n import N_
 from devicetrack.regions import service as regions
 from devicetrack.schools import service as schools
 from devicetrack.web.forms import Form, attempt, codes_in
@@ -167,6 +168,7 @@ class AdminUserPages(Controller):
             user=user,
             user_schools=await schools.schools_by_id(tx, principal, user.school_ids),
             keys=await auth.keys_shown_with_user(tx, principal, user_id),
+            sets_password=users.sets_passwords(principal),
             **await places(tx, principal, [], [user.donor_id] if user.donor_id else []),
             **await scope_choices(tx, principal),
         )
@@ -234,6 +236,25 @@ class AdminUserPages(Controller):
         message = "Reactivated." if on else "Deactivated."
         data = form.into(UserUpdate, active=on)
         return await self._change(request, tx, principal, user_id, form, "active", data, message)
+
+    @post("/{user_id:int}/password")
+    async def set_password(
+        self, request: Request[Any, Any, Any], tx: AsyncSession, principal: Principal, user_id: int
+    ) -> Response[Any]:
+        """A temporary password, typed twice, for someone without email (no reset link
+        reaches them): the API's body and service (PATCH /users/{id}), so its length rule
+        and who may set one apply, and every session and API key of the account ends."""
+        form = await Form.of(request)
+        data = form.into(UserUpdate)  # the form holds the password (and it again)
+        again = form.text("password_again", required=True, max_length=None)
+        if data is not None and again is not None and again != data.password:
+            form.errors.append(
+                FieldError(field="password_again", message=N_("the two passwords differ"))
+            )
+            data = None
+        return await self._change(
+            request, tx, principal, user_id, form, "password", data, "Temporary password set."
+        )
 
     @post("/{user_id:int}/password-reset")
     async def reset(

@@ -90,10 +90,9 @@ class StudentPages(Controller):
         them up to date (a misspelled name too). The priority boxes are on the form with a
         marker, so unticking them all clears the flags."""
         form = await Form.of(request)
-        # A field emptied on the form is cleared; one the form does not show is kept. The
-        # priority boxes come with a marker: none ticked then means "no flags".
-        if "full_name" in form.values:
-            form.text("full_name", required=True, max_length=None)  # fixed, never emptied
+        # A field emptied on the form is cleared, or refused if it must hold a value (the
+        # name, the grade: Form.into); one the form does not show is kept. The priority
+        # boxes come with a marker: none ticked then means "no flags".
         if form.flag("priority_shown"):
             data = form.into(StudentUpdate, priority=form.many("priority"))
         else:

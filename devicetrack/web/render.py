@@ -15,6 +15,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
 
 from devicetrack.audits import limits as audit_limits
+from devicetrack.auth import limits as auth_limits
 from devicetrack.auth.principal import Principal
 from devicetrack.common import limits as common_limits
 from devicetrack.custody import limits as custody_limits
@@ -70,6 +71,7 @@ env.filters["phone"] = display_msisdn
 # the body its form converts into hold the same number.
 env.globals["limits"] = SimpleNamespace(
     audits=audit_limits,
+    auth=auth_limits,
     common=common_limits,
     custody=custody_limits,
     devices=device_limits,
@@ -99,6 +101,9 @@ DONE_MESSAGES: dict[str, str] = {
     "Invitation sent again.": N_("Invitation sent again."),
     "Invitation revoked.": N_("Invitation revoked."),
     "Password reset link sent.": N_("Password reset link sent."),
+    "Temporary password set.": N_(
+        "Temporary password set. Every session and API key of the account has ended."
+    ),
     "Deactivated.": N_("Deactivated."),
     "Reactivated.": N_("Reactivated."),
     "API key revoked.": N_("API key revoked."),

@@ -236,7 +236,16 @@
       var urls = ["/offline"].concat(schools.map(function (id) { return "/schools/" + id + "/offline.json"; }));
       caches.open("dt-pages").then(function (cache) {
         return Promise.all(urls.map(function (url) {
-          return fetch(url, { credentials: "same-origin" }).then(function (r) {
+          // A snapshot is asked for with the ETag of the copy kept: unchanged, the server
+          // answers 304 with no body and logs no reads (nothing new was shown), and the
+          // copy is kept afresh, as a 200 would have been. (A request carrying
+          // If-None-Match bypasses the browser's HTTP cache, so the 304 reaches here,
+          // through sw.js, which keeps only 200s.)
+          return cache.match(url).then(function (old) {
+            var etag = old && old.headers.get("etag");
+            return fetch(url, { credentials: "same-origin", headers: etag ? { "If-None-Match": etag } : {} })
+              .then(function (r) { return r.status === 304 && old ? old : r; });
+          }).then(function (r) {
             if (!r.ok || r.redirected) throw new Error("not kept " + url);
             var headers = new Headers(r.headers);
             headers.set("x-dt-kept-at", String(Date.now()));  // as sw.js keeps a page
