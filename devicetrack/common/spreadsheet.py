@@ -12,7 +12,9 @@ Two rules hold for all of them:
   a temporary file that is sent and then disappears; rows that live in the database are
   fetched by the worker itself, batch by batch, with the query the app compiled. Measured
   against openpyxl's write-only mode and XlsxWriter's constant-memory mode in
-  scripts/bench_xlsx_writers.py (README, "Measured").
+  scripts/bench_xlsx_writers.py (README, "Measured"). A workbook of stored values (the
+  API's device export) has its worksheet's rows written by PostgreSQL instead, around
+  what rustpy-xlsxwriter writes for its columns (write_xlsx_copy, below).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import csv
 import io
 import os
 import re
+import zipfile
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -41,6 +44,7 @@ from sqlalchemy import (
     Text,
     case,
     func,
+    select,
     text,
 )
 from sqlalchemy import cast as sql_cast
@@ -158,34 +162,6 @@ def csv_sql(statement: Select[Any]) -> Select[Any]:
     return statement.with_only_columns(*columns, maintain_column_froms=True)
 
 
-def xlsx_sql(statement: Select[Any]) -> Select[Any]:
-    """`statement` with each of its columns as xlsx_cell's value of it, so a worker hands
-    the rows to the writer untouched: text without the characters XML cannot hold and by
-    the formula rule, times in UTC without a zone, decimals as floats."""
-    columns = []
-    for column in statement.selected_columns:
-        value = column.element if isinstance(column, Label) else column
-        kind = column.type
-        cell: ColumnElement[Any]
-        if isinstance(kind, DateTime):
-            cell = func.timezone("UTC", value)
-        elif isinstance(kind, Numeric) and not isinstance(kind, Integer):
-            cell = sql_cast(value, Float)
-        elif isinstance(kind, Date | Integer | Boolean):
-            cell = value
-        else:
-            clean = case(
-                (
-                    value.regexp_match(_NOT_XML.pattern),
-                    func.regexp_replace(value, _NOT_XML.pattern, "", "g"),
-                ),
-                else_=value,
-            )
-            cell = case((func.left(clean, 1).in_(FORMULA_START), "'" + clean), else_=clean)
-        columns.append(cell.label(column.name))
-    return statement.with_only_columns(*columns, maintain_column_froms=True)
-
-
 async def csv_copy(
     engine: AsyncEngine, header: Sequence[str], statement: Select[Any]
 ) -> AsyncIterator[bytes]:
@@ -277,12 +253,10 @@ def write_xlsx(
     *,
     freeze_col: int = 0,
     prepare: Callable[[Sequence[Any]], Sequence[Any]] | None = None,
-    converted: bool = False,
 ) -> None:
     """Write one sheet (bold header row, frozen) to the file `target`. Blocking: it runs in
     a worker process (HeavyWork.file). Rows are consumed one at a time, so memory stays
-    flat; `prepare` turns a row into what the reader sees. `converted`: the rows' values
-    are xlsx_cell's already (xlsx_sql: the database did it)."""
+    flat; `prepare` turns a row into what the reader sees."""
     from rustpy_xlsxwriter import Format, write_worksheet
 
     headings = _headings(columns)
@@ -291,9 +265,6 @@ def write_xlsx(
         empty = True
         for row in rows:
             empty = False
-            if converted:
-                yield dict(zip(headings, row, strict=False))
-                continue
             values = prepare(row) if prepare is not None else row
             yield dict(zip(headings, [xlsx_cell(v) for v in values], strict=False))
         if empty:
@@ -408,12 +379,11 @@ def write_xlsx_query(
     *,
     freeze_col: int = 0,
     prepare: Callable[[Sequence[Any]], Sequence[Any]] | None = None,
-    converted: bool = False,
 ) -> None:
     """In a worker process: fetch the rows batch by batch on an event loop of its own while
-    a thread writes them, so neither waits long for the other and memory stays flat.
-    `converted`: the query is xlsx_sql's (its values go to the writer as they are)."""
-    asyncio.run(_write_from_database(target, title, columns, query, freeze_col, prepare, converted))
+    a thread writes them (each row shown by `prepare`), so neither waits long for the other
+    and memory stays flat."""
+    asyncio.run(_write_from_database(target, title, columns, query, freeze_col, prepare))
 
 
 async def _write_from_database(
@@ -423,7 +393,6 @@ async def _write_from_database(
     query: Query,
     freeze_col: int,
     prepare: Callable[[Sequence[Any]], Sequence[Any]] | None,
-    converted: bool = False,
 ) -> None:
     import asyncpg
 
@@ -452,7 +421,6 @@ async def _write_from_database(
                 _pulled(batches(), loop),
                 freeze_col=freeze_col,
                 prepare=prepare,
-                converted=converted,
             )
     finally:
         await conn.close()
@@ -467,6 +435,303 @@ def _pulled(
         if batch is None:
             return
         yield from batch
+
+
+# ---- XLSX written by PostgreSQL ---------------------------------------------------------
+#
+# A workbook of stored values (the API's device export: 100,000 rows and more) is written
+# the way the big CSV is: PostgreSQL turns each row into its `<row>` of the worksheet's
+# XML and sends them with one COPY; the worker process only deflates them into the zip,
+# between a head and a tail that rustpy-xlsxwriter wrote for the same columns (a template
+# of the heading row and one row of sample values, so the styles, panes, widths and the
+# other parts of the package are the writer's own). Through the server, 100,000 rows went
+# from 35,000–39,000 rows/s (the writer fed row by row from Python) to 59,000–80,000 once
+# the worker process runs; the first export after a start also pays for that process's
+# imports (~3 s): 16,000 then, 18,000–22,000 now. See the README, "Measured".
+#
+# The cells read as rustpy-xlsxwriter writes them from xlsx_cell's values: text without
+# the characters XML cannot hold and by the formula rule, as an inline string (escaped as
+# the writer escapes it: `&<>`, CR as `_x000D_`, an `_xHHHH_` already in the text as
+# `_x005F_xHHHH_`, xml:space="preserve" where it begins or ends with a space, tab or line
+# feed); numbers as numbers; days and times (UTC, whole seconds, as the writer keeps them)
+# as serial numbers with the writer's date style; no cell for NULL or empty text.
+# Backslash, tab and line feed are written as character references (`&#92;` …), which XML
+# reads as the same characters, so COPY's text format has nothing to escape and its line
+# ends are whitespace between rows, dropped.
+
+SHEET = "xl/worksheets/sheet1.xml"
+MAX_ROWS = 1_048_576  # Excel's limit, the heading row included
+# zlib's fastest level: the XML is repetitive enough (the 100,000-device export: 60 MB to
+# ~6 MB) and the worker, niced, gets little CPU on a busy box.
+ZIP_LEVEL = 1
+# Kinds of column, and the value the template's sample row holds for each.
+_SAMPLE: dict[str, Any] = {
+    "text": "x",
+    "int": 1,
+    "float": 1.5,
+    "bool": True,
+    "date": date(2000, 1, 1),
+    "datetime": datetime(2000, 1, 1),
+}
+_DATED = ("date", "datetime")
+# A row with any of these in its text takes the careful path (cell by cell); the others,
+# nearly all, are only joined. Control characters are dropped (_NOT_XML), the rest escaped.
+_SPECIAL = r"[\x01-\x08\x0b\x0c\x0e-\x1f&<>\\\t\n\r\uFFFE\uFFFF]|_x[0-9A-Fa-f]{4}_"
+_CONTROL = "".join(chr(c) for c in range(1, 32) if chr(c) not in "\t\n\r")
+# How the careful path escapes text, in this order (the `_xHHHH_` rule first, so the
+# escapes it adds for CR and U+FFFE/F are not escaped again).
+_ESCAPES = [
+    ("&", "&amp;"),
+    ("<", "&lt;"),
+    (">", "&gt;"),
+    ("\\", "&#92;"),
+    ("\t", "&#9;"),
+    ("\n", "&#10;"),
+    ("\r", "_x000D_"),
+    ("\ufffe", "_xFFFE_"),
+    ("\uffff", "_xFFFF_"),
+]
+# Code points of FORMULA_START, for ascii(), which PostgreSQL answers without copying text.
+_FORMULA_CODES = ", ".join(str(ord(c)) for c in FORMULA_START)
+
+
+def column_kind(kind: Any) -> str:
+    """How a column of this SQL type is written: one of _SAMPLE's kinds."""
+    if isinstance(kind, DateTime):
+        return "datetime"
+    if isinstance(kind, Date):
+        return "date"
+    if isinstance(kind, Boolean):
+        return "bool"
+    if isinstance(kind, Integer):
+        return "int"
+    if isinstance(kind, Numeric | Float):
+        return "float"
+    return "text"
+
+
+@dataclass(frozen=True)
+class SheetQuery:
+    """A SELECT whose rows PostgreSQL writes as a worksheet's XML (write_xlsx_copy): the
+    statement as it is, each column's kind, and a count of its rows (the sheet's
+    dimension) and of the values in each column of days or times (the writer gives such a
+    column its date style only when it holds one)."""
+
+    rows: Query
+    count: Query
+    kinds: tuple[str, ...]
+
+    @classmethod
+    def of(
+        cls, engine: AsyncEngine, statement: Select[Any], statement_timeout_ms: int
+    ) -> SheetQuery:
+        kinds = tuple(column_kind(c.type) for c in statement.selected_columns)
+        rows = statement.order_by(None).subquery()
+        dated: list[ColumnElement[Any]] = [
+            func.count(c) for c, k in zip(rows.c, kinds, strict=True) if k in _DATED
+        ]
+        counts: Select[Any] = select(*[func.count(), *dated]).select_from(rows)
+        return cls(
+            rows=Query.of(engine, statement, statement_timeout_ms),
+            count=Query.of(engine, counts, statement_timeout_ms),
+            kinds=kinds,
+        )
+
+
+def _sql_text(value: str) -> str:
+    """A constant as an SQL literal (E'' where it holds control characters)."""
+    if value.isprintable():
+        return "'" + value.replace("'", "''") + "'"
+    escaped = "".join(
+        f"\\x{ord(c):02x}" if ord(c) < 32 else "\\\\" if c == "\\" else "''" if c == "'" else c
+        for c in value
+    )
+    return "E'" + escaped + "'"
+
+
+def column_letters(index: int) -> str:
+    """A column's letters (0 → A, 26 → AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def sheet_rows_sql(sql: str, kinds: Sequence[str], styles: Sequence[str]) -> str:
+    """`sql` (its $n parameters unchanged) as one text column: each row's `<row>` element,
+    numbered from 2 (the heading row is 1). `styles[i]` is column i's ` s="n"` attribute
+    (or "") as the template has it.
+
+    Three levels: the numbering (and whether a row needs the careful path: one regular
+    expression over its joined text), then the dropping of control characters in such
+    rows, then the XML. OFFSET 0 keeps PostgreSQL from merging the levels, which would
+    evaluate a column's expression once per mention."""
+    names = [f"c{i}" for i in range(len(kinds))]
+    texts = [n for n, k in zip(names, kinds, strict=True) if k == "text"]
+    special = f"concat({', '.join(f'b.{n}' for n in texts)}) ~ {_sql_text(_SPECIAL)}"
+    numbered = ", ".join(
+        f"nullif(b.{n}, '') AS {n}" if k == "text" else f"b.{n}"
+        for n, k in zip(names, kinds, strict=True)
+    )
+    cleaned = ", ".join(
+        f"CASE WHEN a.special THEN nullif(translate(a.{n}, {_sql_text(_CONTROL)}, ''), '')"
+        f" ELSE a.{n} END AS {n}"
+        if k == "text"
+        else f"a.{n}"
+        for n, k in zip(names, kinds, strict=True)
+    )
+
+    def cell(i: int, name: str, kind: str, careful: bool) -> str:
+        v = f"r.{name}"
+        ref = f"'<c r=\"{column_letters(i)}' || r.n || '\"{styles[i]}"
+        if kind == "text":
+            shown = f"(CASE WHEN ascii({v}) IN ({_FORMULA_CODES}) THEN '''' || {v} ELSE {v} END)"
+            if careful:
+                edges = f"(' ', {_sql_text(chr(9))}, {_sql_text(chr(10))})"
+                space = f"left({shown}, 1) IN {edges} OR right({shown}, 1) IN {edges}"
+                value = f"regexp_replace({shown}, '_(x[0-9A-Fa-f]{{4}}_)', '_x005F_\\1', 'g')"
+                for char, escape in _ESCAPES:
+                    value = f"replace({value}, {_sql_text(char)}, {_sql_text(escape)})"
+            else:
+                space = f"{v} LIKE ' %' OR {v} LIKE '% '"
+                value = shown
+            return (
+                f'{ref} t="inlineStr"><is><t\' || CASE WHEN {space}'
+                f" THEN ' xml:space=\"preserve\">' ELSE '>' END || {value} || '</t></is></c>'"
+            )
+        if kind == "bool":
+            return f"{ref} t=\"b\"><v>' || CASE WHEN {v} THEN '1' ELSE '0' END || '</v></c>'"
+        if kind == "date":
+            # Excel counts 1900-02-29, a day that never was: earlier days are one less.
+            serial = f"({v} - CASE WHEN {v} < DATE '1900-03-01' THEN DATE '1899-12-31'"
+            serial += " ELSE DATE '1899-12-30' END)::text"
+        elif kind == "datetime":
+            # In UTC, to the second, day + seconds / 86400 in float8 as the writer does.
+            utc = f"timezone('UTC', {v})"
+            day = f"({utc}::date - CASE WHEN {utc} < TIMESTAMP '1900-03-01' THEN"
+            day += " DATE '1899-12-31' ELSE DATE '1899-12-30' END)::float8"
+            serial = f"({day} + floor(date_part('epoch', {utc}::time)) / 86400)::text"
+        elif kind == "float":
+            serial = f"{v}::float8::text"
+        else:
+            serial = f"{v}::text"
+        return f"{ref}><v>' || {serial} || '</v></c>'"
+
+    def row(careful: bool) -> str:
+        cells = ", ".join(
+            cell(i, n, k, careful) for i, (n, k) in enumerate(zip(names, kinds, strict=True))
+        )
+        return f"concat('<row r=\"', r.n, '\">', {cells}, '</row>')"
+
+    return (
+        f"SELECT CASE WHEN r.special THEN {row(True)} ELSE {row(False)} END FROM ("
+        f"SELECT a.n, a.special, {cleaned} FROM ("
+        f"SELECT (row_number() OVER () + 1)::text AS n, "
+        f"{special if texts else 'false'} AS special, {numbered} "
+        f"FROM ({sql}) AS b({', '.join(names)})"
+        ") AS a OFFSET 0) AS r"
+    )
+
+
+@dataclass(frozen=True)
+class _Template:
+    """What rustpy-xlsxwriter writes for the columns, around the rows."""
+
+    parts: list[tuple[str, bytes]]
+    head: bytes  # the worksheet up to its heading row's end, its dimension to be filled in
+    tail: bytes  # from </sheetData> on
+    styles: list[str]  # each column's ` s="n"` in a data row, or ""
+
+
+def _template(
+    path: str,
+    title: str,
+    columns: Sequence[Column],
+    kinds: Sequence[str],
+    present: Sequence[bool],
+    freeze_col: int,
+) -> _Template:
+    """`present[i]`: column i holds a value (its sample is None otherwise)."""
+    sample = [_SAMPLE[k] if p else None for k, p in zip(kinds, present, strict=True)]
+    write_xlsx(path, title, columns, [sample], freeze_col=freeze_col)
+    try:
+        with zipfile.ZipFile(path) as book:
+            parts = [(info.filename, book.read(info)) for info in book.infolist()]
+    finally:
+        os.unlink(path)
+    sheet = next(data for name, data in parts if name == SHEET).decode()
+    end = sheet.index("</sheetData>")
+    start = sheet.find('<row r="2"', 0, end)
+    start = end if start < 0 else start  # no sample at all: every column is empty
+    found = dict(re.findall(r'<c r="([A-Z]+)2"((?: s="\d+")?)', sheet[start:end]))
+    return _Template(
+        parts=parts,
+        head=sheet[:start].encode(),
+        tail=sheet[end:].encode(),
+        # A column without a sample has no cell to style either.
+        styles=[found.get(column_letters(i), "") for i in range(len(kinds))],
+    )
+
+
+def write_xlsx_copy(
+    target: str, title: str, columns: Sequence[Column], query: SheetQuery, *, freeze_col: int = 0
+) -> None:
+    """In a worker process: the workbook of `query`'s rows, written by PostgreSQL (COPY)
+    into the worksheet, deflated into `target` as the chunks arrive; memory stays flat."""
+    asyncio.run(_copy_into_sheet(target, title, columns, query, freeze_col))
+
+
+async def _copy_into_sheet(
+    target: str, title: str, columns: Sequence[Column], query: SheetQuery, freeze_col: int
+) -> None:
+    import asyncpg
+
+    settings = {"application_name": "devicetrack-export"}
+    if query.rows.statement_timeout_ms:
+        settings["statement_timeout"] = str(query.rows.statement_timeout_ms)
+    conn = await asyncpg.connect(query.rows.dsn, server_settings=settings)
+    try:
+        # One snapshot for the counts (the sheet's dimension, written first) and the rows.
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            counts = await conn.fetchrow(query.count.sql, *query.count.params)
+            assert counts is not None  # an aggregate without GROUP BY has one row
+            count, *dated = counts
+            if count + 1 > MAX_ROWS:
+                raise ValueError(f"{count:,} rows: a worksheet holds {MAX_ROWS - 1:,} at most")
+            values = iter(dated)
+            present = [next(values) > 0 if k in _DATED else True for k in query.kinds]
+            template = _template(
+                target + ".template.xlsx", title, columns, query.kinds, present, freeze_col
+            )
+            sql = sheet_rows_sql(query.rows.sql, query.kinds, template.styles)
+            last = f"{column_letters(len(query.kinds) - 1)}{count + 1}"
+            head = re.sub(
+                rb'<dimension ref="[^"]*"/>',
+                f'<dimension ref="A1:{last}"/>'.encode(),
+                template.head,
+                count=1,
+            )
+            with zipfile.ZipFile(
+                target, "w", zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL
+            ) as book:
+                # Fresh entries (names and bytes only), in the writer's order.
+                for name, data in template.parts:
+                    if name != SHEET:
+                        book.writestr(name, data)
+                        continue
+                    with book.open(SHEET, "w") as sheet:
+                        sheet.write(head)
+
+                        async def write(chunk: bytes) -> None:
+                            # COPY's line ends: whitespace between rows, dropped.
+                            sheet.write(chunk.replace(b"\n", b""))
+
+                        await conn.copy_from_query(sql, *query.rows.params, output=write)
+                        sheet.write(template.tail)
+    finally:
+        await conn.close()
 
 
 async def send_file(handle: IO[bytes]) -> AsyncIterator[bytes]:

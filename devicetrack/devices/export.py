@@ -1,6 +1,7 @@
 """Device exports: every matching row, no cap, flat memory. CSV is written by PostgreSQL;
-XLSX is written in a worker process while the rows are fetched (common/spreadsheet.py).
-Every cell passes the one formula rule there."""
+so is the API's XLSX (its worksheet's XML, deflated by a worker process); the pages' XLSX,
+which shows each row in the reader's words, is written in a worker process while the rows
+are fetched (common/spreadsheet.py). Every cell passes the one formula rule there."""
 
 from __future__ import annotations
 
@@ -89,8 +90,15 @@ async def xlsx_file(
     ]
     statement = repo.export_query(where, names_of, repo.readable_note(principal), names)
     if prepare is None:
-        # The stored values as they are: the database puts them in a sheet's terms.
-        statement = spreadsheet.xlsx_sql(statement)
+        # The stored values as they are: PostgreSQL writes the worksheet's rows itself.
+        return await heavy.file(
+            ".xlsx",
+            spreadsheet.write_xlsx_copy,
+            "devices",
+            columns,
+            spreadsheet.SheetQuery.of(engine, statement, heavy.statement_timeout_ms),
+            freeze_col=1,
+        )
     query = spreadsheet.Query.of(engine, statement, heavy.statement_timeout_ms)
     return await heavy.file(
         ".xlsx",
@@ -100,5 +108,4 @@ async def xlsx_file(
         query,
         freeze_col=1,
         prepare=prepare,
-        converted=prepare is None,
     )
