@@ -16,7 +16,7 @@ primary key (arrays of ids: the 0006 lesson). No foreign keys: the rows are deri
 deleted loan or student removes its pairs through the triggers.
 
 Revision ID: 0040
-Revises: 0037
+Revises: 0038
 Create Date: 2026-12-01
 """
 
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0040"
-down_revision: str | None = "0037"
+down_revision: str | None = "0038"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
