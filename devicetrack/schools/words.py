@@ -28,7 +28,7 @@ ENROLMENT_HEADINGS: dict[str, tuple[str, str]] = {
 # Other headers people write, by column.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "code": ("mã", "school code", "code"),
-    "name": ("school name", "tên"),
+    "name": ("school name", "tên", "the name"),
     "levels": ("cấp",),
     "students_total": ("students total", "tổng số học sinh", "number of students"),
     # The admin pages' labels (web/i18n.py FIELDS), so that a sheet typed from them reads.
