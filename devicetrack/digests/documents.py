@@ -44,7 +44,7 @@ def impact_document(impact: DonorImpact, t: Language, today: date, link: str) ->
     """The impact page on one A4 sheet (more if many schools were reached)."""
     figures = (
         (N_("devices"), impact.devices_total),
-        (N_("schools reached"), len(impact.schools_reached)),
+        (N_("schools reached"), impact.schools_reached_total),
         (N_("communes reached"), impact.communes_reached),
         (N_("students reached"), impact.students_reached),
         (N_("students with a device now"), impact.students_with_device_now),
@@ -76,6 +76,16 @@ def impact_document(impact: DonorImpact, t: Language, today: date, link: str) ->
             widths=(0.5, 0.35, 0.15),
         ),
     ]
+    if impact.schools_reached_total > len(impact.schools_reached):
+        blocks.append(
+            Text(
+                t(
+                    N_("The {n} schools with the most of these devices, of {total} reached."),
+                    n=len(impact.schools_reached),
+                    total=impact.schools_reached_total,
+                )
+            )
+        )
     sheet = Sheet(
         issuer=("devicetrack", impact.donor_name),
         nation=("", ""),

@@ -309,7 +309,7 @@ async def send_donor_impact(session: AsyncSession, mailing: Mailing, period: str
             "period": _quarter(period, t),
             "date": short_date(t, today),
             "devices": impact.devices_total,
-            "schools": len(impact.schools_reached),
+            "schools": impact.schools_reached_total,
             "communes": impact.communes_reached,
             "students": impact.students_reached,
             "students_now": impact.students_with_device_now,

@@ -18,6 +18,7 @@ from devicetrack.reports.schemas import (
     CoverageReport,
     DonorImpact,
     GapReport,
+    SchoolsReachedPage,
     SimExpiryReport,
 )
 
@@ -118,7 +119,23 @@ class ReportController(Controller):
     async def donor_impact(
         self, tx: AsyncSession, principal: Principal, donor_id: int
     ) -> DonorImpact:
+        """A donor's devices by kind and status, the schools, communes and students they
+        reached (the 100 schools holding most of them; every school via `/schools`)."""
         return await service.donor_impact(tx, principal, donor_id)
+
+    @get("/donors/{donor_id:int}/schools", operation_id="donorSchoolsReached")
+    async def donor_schools(
+        self,
+        tx: AsyncSession,
+        principal: Principal,
+        donor_id: int,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        cursor: Cursor = None,
+    ) -> SchoolsReachedPage:
+        """Every school holding the donor's devices, most devices first, `limit` a page."""
+        return await service.donor_schools_reached(
+            tx, principal, donor_id, limit=limit, cursor=cursor
+        )
 
     @get("/sim-expiry", operation_id="simExpiryReport", opt=NOT_LAG_TOLERANT)  # it writes
     async def sim_expiry(

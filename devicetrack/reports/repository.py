@@ -37,7 +37,7 @@ from sqlalchemy import (
     true,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import SQLCoreOperations
@@ -338,6 +338,66 @@ async def coverage_rows(session: AsyncSession, query: Select[Any]) -> Rows:
     return rows
 
 
+# A ratio field's exact value as a fraction of two counts: rows are ordered by the exact
+# share (an IEEE division, as `sort_value` does in Python), not by its rounded display.
+RATIOS = {
+    "coverage_pct": ("students_with_device", "enrolled"),
+    "priority_coverage_pct": ("priority_with_device", "priority_enrolled"),
+    "devices_per_100": ("devices_working", "enrolled"),
+}
+NAMES = ("school_name", "commune_name", "province_name")
+
+
+@dataclass(frozen=True)
+class Order:
+    """A coverage field to sort by, its direction, and the slice of rows wanted."""
+
+    field: str
+    descending: bool
+    offset: int = 0
+    limit: int | None = None
+
+
+class CoveragePage(NamedTuple):
+    rows: Rows
+    # Rows in all pages.
+    total: int
+
+
+async def coverage_page(session: AsyncSession, query: Select[Any], order: Order) -> CoveragePage:
+    """`query`'s rows sorted and sliced by PostgreSQL: a nation's 45,000 schools are ordered
+    by a top-N sort on the server, and only the page's rows cross to Python. The order is
+    `_sort`'s in the service (the field, rows without a value last, ties by place)."""
+    rows = query.subquery("c")
+    if order.field in RATIOS:
+        top, bottom = RATIOS[order.field]
+        key: ColumnElement[Any] = cast(rows.c[top], DOUBLE_PRECISION) / func.nullif(
+            rows.c[bottom], 0
+        )
+    elif order.field in NAMES:
+        key = rows.c[order.field].collate("C")
+    else:
+        key = rows.c[order.field]
+    direction = key.desc() if order.descending else key.asc()
+    query = (
+        select(rows, func.count().over().label("total_items"))
+        .order_by(
+            direction.nulls_last(),
+            rows.c.province_code.collate("C"),
+            rows.c.commune_code.collate("C"),
+            rows.c.school_id,
+        )
+        .offset(order.offset)
+        .limit(order.limit)
+    )
+    found: Rows = (await session.execute(query)).all()
+    if found:
+        return CoveragePage(found, int(found[0].total_items))
+    # A page past the end: the count alone.
+    total = await session.scalar(select(func.count()).select_from(rows))
+    return CoveragePage(found, int(total or 0))
+
+
 # ---- the province's stock ---------------------------------------------------------------
 
 
@@ -369,8 +429,6 @@ class DonorFigures:
     by_kind_status: list[tuple[str, str, int]]
     pledged: dict[str, int]
     condition: dict[str, int]
-    # (school id, name, commune code, commune name, province code, devices)
-    schools: Rows
     students_reached: int
     students_with_device_now: int
     sims_expiring: int
@@ -422,24 +480,6 @@ async def donor_figures(
             .group_by(PledgedLine.kind)
         )
     }
-    school_columns = (
-        School.id,
-        School.name,
-        School.commune_code,
-        Commune.name,
-        School.province_code,
-    )
-    schools = (
-        await session.execute(
-            select(*school_columns, count)
-            .select_from(Device)
-            .join(School, School.id == Device.school_id)
-            .join(Commune, Commune.code == School.commune_code)
-            .where(*mine, Device.status.in_(HELD))
-            .group_by(*school_columns)
-            .order_by(School.name)
-        )
-    ).all()
     # Kept by triggers (migration 0040): the donor's rows of its primary key's index, not
     # the donor's devices matched against every loan.
     student = DonorStudents.student_id
@@ -464,12 +504,86 @@ async def donor_figures(
         by_kind_status=by_kind_status,
         pledged=pledged,
         condition=condition,
-        schools=schools,
         students_reached=int(reached),
         students_with_device_now=int(now),
         sims_expiring=plans.get("expiring", 0),
         sims_expired=plans.get("expired", 0),
     )
+
+
+class DonorSchools(NamedTuple):
+    # (school id, name, commune code, commune name, province code, devices) of the page
+    rows: list[tuple[Any, ...]]
+    # Schools, communes and provinces holding the donor's devices, in all pages.
+    schools: int
+    communes: int
+    provinces: int
+
+
+async def donor_schools(
+    session: AsyncSession, principal: Principal, donor_id: int, *, limit: int, offset: int = 0
+) -> DonorSchools:
+    """The schools holding a donor's devices (as the caller may see them), most devices
+    first, `limit` from `offset`, with how many schools, communes and provinces there are in
+    all. The devices are counted per school from the donor's index entries before any school
+    is joined (a 100,000-device donor reaches 11,000 schools), and only the page's schools
+    are named."""
+    count = cast(func.count(), Integer)
+    held = (
+        select(Device.school_id, count.label("devices"))
+        .where(
+            Device.donor_id == donor_id,
+            visible_devices(principal),
+            Device.status.in_(HELD),
+            Device.school_id.is_not(None),
+        )
+        .group_by(Device.school_id)
+        .cte("held")
+    )
+    placed = (
+        select(
+            held.c.school_id,
+            held.c.devices,
+            School.name.label("school_name"),
+            School.commune_code,
+            School.province_code,
+        )
+        .join(School, School.id == held.c.school_id)
+        .cte("placed")
+    )
+    totals = select(
+        count.label("schools"),
+        cast(func.count(distinct(placed.c.commune_code)), Integer).label("communes"),
+        cast(func.count(distinct(placed.c.province_code)), Integer).label("provinces"),
+    ).subquery("totals")
+    # Most devices first; ties by name, then id (the same order on every request).
+    order = (placed.c.devices.desc(), placed.c.school_name, placed.c.school_id)
+    page = select(placed).order_by(*order).offset(offset).limit(limit).subquery("page")
+    found = (
+        await session.execute(
+            select(
+                page.c.school_id,
+                page.c.school_name,
+                page.c.commune_code,
+                Commune.name,
+                page.c.province_code,
+                page.c.devices,
+                totals,
+            )
+            .select_from(page)
+            .join(Commune, Commune.code == page.c.commune_code)
+            .join(totals, true())
+            .order_by(page.c.devices.desc(), page.c.school_name, page.c.school_id)
+        )
+    ).all()
+    if found:
+        first = found[0]
+        return DonorSchools(
+            [tuple(r[:6]) for r in found], first.schools, first.communes, first.provinces
+        )
+    # A page past the end (or no school at all): the totals alone.
+    schools, communes, provinces = (await session.execute(select(totals))).one()
+    return DonorSchools([], int(schools), int(communes), int(provinces))
 
 
 # ---- SIM expiry -------------------------------------------------------------------------

@@ -85,6 +85,12 @@ class SchoolReached(msgspec.Struct):
     devices: int
 
 
+class SchoolsReachedPage(msgspec.Struct):
+    items: list[SchoolReached]
+    total_items: int
+    next_cursor: str | None = None
+
+
 class DonorImpact(msgspec.Struct):
     donor_id: int
     donor_name: str
@@ -95,7 +101,10 @@ class DonorImpact(msgspec.Struct):
     condition: dict[str, int]
     lost_or_stolen: int
     retired: int
+    # The schools holding most of the donor's devices (at most 100, most devices first);
+    # every one pages through /reports/donors/{id}/schools. The total counts them all.
     schools_reached: list[SchoolReached]
+    schools_reached_total: int
     communes_reached: int
     provinces_reached: int
     students_reached: int

@@ -25,6 +25,7 @@ from devicetrack.reports.schemas import (
     GapItem,
     GapReport,
     SchoolReached,
+    SchoolsReachedPage,
     SimExpiryGroup,
     SimExpiryReport,
     SimStudent,
@@ -117,9 +118,10 @@ def _place(row: CoverageRow) -> tuple[str, str, int]:
     return (row.province_code or "", row.commune_code or "", row.school_id or 0)
 
 
-def _sort(items: list[CoverageRow], sort: str | None) -> list[CoverageRow]:
+def _sort_field(sort: str | None) -> tuple[str, bool]:
+    """The field a `sort` parameter names and whether it is descending (`-`); refused if
+    it names no field."""
     key = (sort or "-gap").strip()
-    descending = key.startswith("-")
     name = key.lstrip("-+")
     if name not in SORTS:
         raise ValidationFailed(
@@ -132,11 +134,26 @@ def _sort(items: list[CoverageRow], sort: str | None) -> list[CoverageRow]:
             ],
             name=echo(name),
         )
+    return name, key.startswith("-")
+
+
+def _sort_value(row: CoverageRow, name: str) -> Any:
+    """What a row is ordered by: a ratio by its exact share, not its rounded display
+    (PostgreSQL orders the schools the same way: repository.coverage_page)."""
+    if name in repo.RATIOS:
+        top, bottom = repo.RATIOS[name]
+        denominator = getattr(row, bottom)
+        return getattr(row, top) / denominator if denominator > 0 else None
+    return getattr(row, name)
+
+
+def _sort(items: list[CoverageRow], sort: str | None) -> list[CoverageRow]:
+    name, descending = _sort_field(sort)
     # Ties keep the order of place (province, commune, school): the same on every request.
     ordered = sorted(items, key=_place)
-    present = [i for i in ordered if getattr(i, name) is not None]
-    missing = [i for i in ordered if getattr(i, name) is None]
-    present.sort(key=lambda i: getattr(i, name), reverse=descending)
+    present = [i for i in ordered if _sort_value(i, name) is not None]
+    missing = [i for i in ordered if _sort_value(i, name) is None]
+    present.sort(key=lambda i: _sort_value(i, name), reverse=descending)
     return present + missing
 
 
@@ -176,24 +193,32 @@ async def coverage(
     )
     _refuse_donors(principal)
     await _ensure_province_in_scope(session, principal, province)
+    field, descending = _sort_field(sort)
+    start = decode_position(cursor, _offset) or 0
     if level == "school":
-        query = repo.coverage_by_school(principal, period, province=province, commune=commune)
+        # Sorted and sliced in SQL: a page of a nation's schools builds its rows only.
+        page = await repo.coverage_page(
+            session,
+            repo.coverage_by_school(principal, period, province=province, commune=commune),
+            repo.Order(field, descending, offset=start, limit=limit),
+        )
+        items, total = [_row(level, r) for r in page.rows], page.total
     else:
         query = repo.coverage_rollup(principal, period, level, province=province, commune=commune)
-    items = [_row(level, r) for r in await repo.coverage_rows(session, query)]
-    if level == "nation" and items and items[0].schools == 0:
-        items = []
-    items = _sort(items, sort)
-    start = decode_position(cursor, _offset) or 0
-    end = len(items) if limit is None else start + limit
+        rows = [_row(level, r) for r in await repo.coverage_rows(session, query)]
+        if level == "nation" and rows and rows[0].schools == 0:
+            rows = []
+        total = len(rows)
+        items = _sort(rows, sort)[start : total if limit is None else start + limit]
+    end = start + len(items)
     return CoverageReport(
         level=level,
         year=period.year,
         target_per_100=target_per_100,
         as_of=on,
-        items=items[start:end],
-        total_items=len(items),
-        next_cursor=encode_position(end) if end < len(items) else None,
+        items=items,
+        total_items=total,
+        next_cursor=encode_position(end) if limit is not None and end < total else None,
     )
 
 
@@ -365,22 +390,24 @@ async def stock_by_kind(
     return await repo.stock_by_kind(session, principal, province)
 
 
-async def donor_impact(session: AsyncSession, principal: Principal, donor_id: int) -> DonorImpact:
+# Schools the impact report names (most devices first); the rest page through
+# `donor_schools_reached`.
+SCHOOLS_REACHED_SHOWN = 100
+
+
+async def _donor_in_scope(session: AsyncSession, principal: Principal, donor_id: int) -> str:
+    """The donor's name, if the caller may read its impact: a donor its own; province
+    officers (their province's part) and admins any donor's; school staff none."""
     name = await repo.donor_name(session, donor_id)
     if name is None or (principal.is_donor and principal.donor_id != donor_id):
         raise NotFound(N_("No donor {id}."), id=donor_id)
     if principal.is_school_staff:
         raise Forbidden(N_("Donor impact is for donors, province officers and admins."))
-    on = today()
-    figures = await repo.donor_figures(
-        session, principal, donor_id, today=on, soon=on + timedelta(days=30)
-    )
-    by_kind_status: dict[str, dict[str, int]] = {}
-    received: dict[str, int] = {}
-    for kind, status, n in figures.by_kind_status:
-        by_kind_status.setdefault(kind, {})[status] = n
-        received[kind] = received.get(kind, 0) + n
-    schools = [
+    return name
+
+
+def _schools_reached(rows: list[tuple[Any, ...]]) -> list[SchoolReached]:
+    return [
         SchoolReached(
             school_id=r[0],
             school_name=r[1],
@@ -389,8 +416,42 @@ async def donor_impact(session: AsyncSession, principal: Principal, donor_id: in
             province_code=r[4],
             devices=r[5],
         )
-        for r in figures.schools
+        for r in rows
     ]
+
+
+async def donor_schools_reached(
+    session: AsyncSession,
+    principal: Principal,
+    donor_id: int,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> SchoolsReachedPage:
+    """Every school holding the donor's devices, `limit` a page, most devices first."""
+    await _donor_in_scope(session, principal, donor_id)
+    start = decode_position(cursor, _offset) or 0
+    found = await repo.donor_schools(session, principal, donor_id, limit=limit, offset=start)
+    end = start + len(found.rows)
+    return SchoolsReachedPage(
+        items=_schools_reached(found.rows),
+        total_items=found.schools,
+        next_cursor=encode_position(end) if end < found.schools else None,
+    )
+
+
+async def donor_impact(session: AsyncSession, principal: Principal, donor_id: int) -> DonorImpact:
+    name = await _donor_in_scope(session, principal, donor_id)
+    on = today()
+    figures = await repo.donor_figures(
+        session, principal, donor_id, today=on, soon=on + timedelta(days=30)
+    )
+    reached = await repo.donor_schools(session, principal, donor_id, limit=SCHOOLS_REACHED_SHOWN)
+    by_kind_status: dict[str, dict[str, int]] = {}
+    received: dict[str, int] = {}
+    for kind, status, n in figures.by_kind_status:
+        by_kind_status.setdefault(kind, {})[status] = n
+        received[kind] = received.get(kind, 0) + n
     flat = [(s, n) for statuses in by_kind_status.values() for s, n in statuses.items()]
     return DonorImpact(
         donor_id=donor_id,
@@ -402,9 +463,10 @@ async def donor_impact(session: AsyncSession, principal: Principal, donor_id: in
         condition=figures.condition,
         lost_or_stolen=sum(n for s, n in flat if s in LOST_OR_STOLEN),
         retired=sum(n for s, n in flat if s == DeviceStatus.RETIRED),
-        schools_reached=schools,
-        communes_reached=len({s.commune_code for s in schools}),
-        provinces_reached=len({s.province_code for s in schools}),
+        schools_reached=_schools_reached(reached.rows),
+        schools_reached_total=reached.schools,
+        communes_reached=reached.communes,
+        provinces_reached=reached.provinces,
         students_reached=figures.students_reached,
         students_with_device_now=figures.students_with_device_now,
         sims_expiring_30_days=figures.sims_expiring,
