@@ -640,6 +640,90 @@ class SimGroupPage(NamedTuple):
     next_key: SimGroupKey | None
 
 
+# A SIM's group: its school, or 0 for the province's stock. The 0 is inlined, not bound,
+# so that the expression matches ix_devices_sims_by_school's (migration 0041) in a generic
+# plan too.
+sim_group = func.coalesce(Device.school_id, literal_column("0"))
+# SIMs read at a time while walking them in plan-end order for a page's schools: about a
+# day's SIMs of the nation.
+WALK_BATCH = 2000
+
+
+def _keys(keys: Iterable[int]) -> ColumnElement[bool]:
+    return sim_group == any_(cast(sorted(keys), ARRAY(Integer)))
+
+
+async def _all_group_keys(
+    session: AsyncSession, where: list[ColumnElement[bool]]
+) -> list[SimGroupKey]:
+    """Every group's (earliest plan end, key), in order: one aggregate over the SIMs."""
+    rows = await session.execute(
+        select(func.min(Device.plan_expires_on), sim_group)
+        .where(*where)
+        .group_by(sim_group)
+        .order_by(func.min(Device.plan_expires_on), sim_group)
+    )
+    # `where` has the plan end not null (sims_ending).
+    return [(d, int(k)) for d, k in rows if d is not None]
+
+
+async def _first_group_keys(
+    session: AsyncSession,
+    where: list[ColumnElement[bool]],
+    limit: int,
+    after: SimGroupKey | None,
+) -> list[SimGroupKey]:
+    """The first `limit` + 1 groups' (earliest plan end, key) after `after`, found by walking
+    the SIMs in plan-end order (an index range read from the page's first date) until the
+    page's groups are known: a group's earliest plan end is where the walk first meets it,
+    unless the school had a SIM before the walk's start (its group came on an earlier
+    page). Aggregating every SIM of a nation's window to list fifty schools took a second."""
+    first_met: dict[int, date | None] = {}  # None: the group came on an earlier page
+    start = [] if after is None else [Device.plan_expires_on >= after[0]]
+    resume: tuple[date, str] | None = None
+    while True:
+        later = (
+            [] if resume is None else [tuple_(Device.plan_expires_on, Device.asset_tag) > resume]
+        )
+        rows = (
+            await session.execute(
+                select(Device.plan_expires_on, Device.asset_tag, sim_group)
+                .where(*where, *start, *later)
+                .order_by(Device.plan_expires_on, Device.asset_tag)
+                .limit(WALK_BATCH)
+            )
+        ).all()
+        met: dict[int, date] = {}
+        for plan, _, key in rows:
+            if plan is not None and key not in first_met and key not in met:
+                met[int(key)] = plan
+        if after is not None and met:
+            earlier = await session.scalars(
+                select(sim_group)
+                .distinct()
+                .where(*where, Device.plan_expires_on < after[0], _keys(met))
+            )
+            for key in earlier:
+                met.pop(int(key))
+                first_met[int(key)] = None
+        first_met.update(met)
+        groups = sorted(
+            (d, k)
+            for k, d in first_met.items()
+            if d is not None and (after is None or (d, k) > after)
+        )
+        if len(rows) < WALK_BATCH:
+            return groups[: limit + 1]
+        last_plan, last_tag = rows[-1][0], rows[-1][1]
+        if last_plan is None:  # `where` (sims_ending) has the plan end not null
+            return groups[: limit + 1]
+        resume = (last_plan, str(last_tag))
+        # The days before the walk's last one are read to the end: their groups come first.
+        complete = [g for g in groups if g[0] < last_plan]
+        if len(complete) > limit:
+            return complete[: limit + 1]
+
+
 async def sim_groups(
     session: AsyncSession,
     where: list[ColumnElement[bool]],
@@ -651,72 +735,65 @@ async def sim_groups(
     """The SIMs per school (None: the province's stock), soonest first, `limit` schools
     after `after` (None: all), with the students whose lent devices they connect.
 
-    Two queries: the groups' counts for every school (an aggregate over the SIMs' index,
-    which also gives the total), then the students of this page's schools only — a nation's
-    thirty days hold thousands of schools and tens of thousands of students, and naming
-    them all for a page of fifty was most of the report's time."""
-    school_key = func.coalesce(Device.school_id, 0)
-    earliest = func.min(Device.plan_expires_on)
-    groups = (
-        select(
-            school_key.label("key"),
-            cast(func.count(), Integer).label("sims"),
-            cast(func.count().filter(Device.plan_expires_on < today), Integer).label("expired"),
-            earliest.label("earliest"),
-        )
-        .where(*where)
-        .group_by(school_key)
-        .cte("groups")
-    )
-    later = [] if after is None else [tuple_(groups.c.earliest, groups.c.key) > after]
-    query = (
-        select(
-            groups.c.key,
-            School.name,
-            groups.c.sims,
-            groups.c.expired,
-            groups.c.earliest,
-            select(cast(func.coalesce(func.sum(groups.c.sims), 0), Integer))
-            .scalar_subquery()
-            .label("total"),
-        )
-        .select_from(groups)
-        .outerjoin(School, School.id == groups.c.key)
-        .where(*later)
-        .order_by(groups.c.earliest, groups.c.key)
-    )
-    if limit is not None:
-        query = query.limit(limit + 1)
-    found = (await session.execute(query)).all()
-    total = (
-        int(found[0].total)
-        if found
-        else int(await session.scalar(select(func.coalesce(func.sum(groups.c.sims), 0))) or 0)
-    )
-    more = limit is not None and len(found) > limit
-    found = found[:limit] if limit is not None else found
-    keys = [int(r.key) for r in found]
+    A page's schools are found by walking the SIMs in plan-end order (`_first_group_keys`),
+    then only their SIMs are counted and only their students named; the total counts every
+    SIM of the window from the index. The file (no `limit`) aggregates every group at once."""
+    if limit is None:
+        keys = await _all_group_keys(session, where)
+        more = False
+    else:
+        keys = await _first_group_keys(session, where, limit, after)
+        more = len(keys) > limit
+        keys = keys[:limit]
+    total = await count_devices(session, where)
+    counted: dict[int, tuple[int, int]] = {}
+    names: dict[int, str] = {}
+    if keys:
+        wanted = _keys(k for _, k in keys)
+        for key, sims, expired in await session.execute(
+            select(
+                sim_group,
+                cast(func.count(), Integer),
+                cast(func.count().filter(Device.plan_expires_on < today), Integer),
+            )
+            .where(*where, wanted)
+            .group_by(sim_group)
+        ):
+            counted[int(key)] = (int(sims), int(expired))
+        names = {
+            i: str(n)
+            for i, n in await session.execute(
+                select(School.id, School.name).where(
+                    School.id == any_(cast([k for _, k in keys if k], ARRAY(Integer)))
+                )
+            )
+            if i is not None
+        }
     students: dict[int, list[int]] = {}
     if keys:
         for key, ids in await session.execute(
             select(
-                school_key,
+                sim_group,
                 func.array_remove(func.array_agg(distinct(Assignment.student_id)), null()),
             )
             .select_from(Device)
             .join(Assignment, _open_loan)
-            .where(*where, school_key == any_(cast(keys, ARRAY(Integer))))
-            .group_by(school_key)
+            .where(*where, _keys(k for _, k in keys))
+            .group_by(sim_group)
         ):
             students[int(key)] = list(ids or [])
     rows = [
         SimGroupRow(
-            r.key or None, r.name, r.sims, r.expired, r.earliest, students.get(int(r.key), [])
+            key or None,
+            names.get(key),
+            counted.get(key, (0, 0))[0],
+            counted.get(key, (0, 0))[1],
+            earliest,
+            students.get(key, []),
         )
-        for r in found
+        for earliest, key in keys
     ]
-    last = found[-1] if found else None
-    next_key = (last.earliest, int(last.key)) if more and last is not None else None
+    next_key = keys[-1] if more and keys else None
     return SimGroupPage(rows, total, next_key)
 
 
