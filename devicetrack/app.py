@@ -44,6 +44,7 @@ from devicetrack.custody.controllers import (
     EvidenceController,
 )
 from devicetrack.db import replica
+from devicetrack.db.engine import request_settings
 from devicetrack.db.fastpool import lifespan_hooks
 from devicetrack.db.unsent import close_unfinished
 from devicetrack.dependencies import (
@@ -149,14 +150,7 @@ def create_app(settings: Settings) -> Litestar:
             pool_timeout=10,
             echo=settings.log_sql,
             connect_args={
-                "server_settings": {
-                    "statement_timeout": str(settings.statement_timeout_ms),
-                    "application_name": "devicetrack",
-                    # A page's queries are planned as costly when their estimates multiply
-                    # (a join of 2,342 schools estimated at 4.8 million rows) and then spend
-                    # 20-90 ms compiling for a 50 ms run: no JIT for request queries.
-                    "jit": "off",
-                },
+                "server_settings": request_settings(settings, "devicetrack"),
                 "timeout": 5,
             },
         ),

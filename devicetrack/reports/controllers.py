@@ -50,7 +50,7 @@ class ReportController(Controller):
         format: Literal["json", "csv", "xlsx"] = "json",
         limit: Annotated[
             int, Parameter(ge=1, le=1000, description="Rows a page (JSON; the files have all)")
-        ] = 1000,
+        ] = 50,
         cursor: Cursor = None,
     ) -> CoverageReport | Response[Any]:
         """Every §5 figure per school, commune, province or the nation, ordered by gap
@@ -129,7 +129,7 @@ class ReportController(Controller):
         tx: AsyncSession,
         principal: Principal,
         donor_id: int,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        limit: Limit = 50,
         cursor: Cursor = None,
     ) -> SchoolsReachedPage:
         """Every school holding the donor's devices, most devices first, `limit` a page."""

@@ -205,58 +205,6 @@ def _with_counters(schools: Any, period: Period) -> Any:
     ).outerjoin(SchoolCounts, SchoolCounts.school_id == schools.c.id)
 
 
-def coverage_by_school(
-    principal: Principal, period: Period, *, province: str | None, commune: str | None
-) -> Select[Any]:
-    where = in_scope(principal, SCHOOLS, province=province, commune=commune)
-    scoped = (
-        select(School.id, School.code, School.name, School.commune_code, School.province_code)
-        .where(*where)
-        .cte("scoped")
-    )
-    # With a scope, the counter tables are read for the scoped schools only (index range
-    # scans); for the whole nation a plain aggregate is cheaper than the semi-join.
-    national = principal.is_admin and not province and not commune
-
-    def narrow(school: SQLCoreOperations[Any]) -> list[ColumnElement[bool]]:
-        return [] if national else [school.in_(select(scoped.c.id))]
-
-    conn = (
-        select(
-            SchoolConnected.school_id,
-            cast(func.sum(SchoolConnected.students), Integer).label("students"),
-        )
-        .where(SchoolConnected.until >= period.today, *narrow(CONNECTED.school))
-        .group_by(SchoolConnected.school_id)
-        .cte("conn")
-    )
-    seen = (
-        select(SchoolSeen.school_id, cast(func.sum(SchoolSeen.devices), Integer).label("devices"))
-        .where(SchoolSeen.seen_on < period.cutoff, *narrow(SEEN.school))
-        .group_by(SchoolSeen.school_id)
-        .cte("seen")
-    )
-    return select(
-        scoped.c.id.label("school_id"),
-        scoped.c.code.label("school_code"),
-        scoped.c.name.label("school_name"),
-        scoped.c.commune_code,
-        scoped.c.province_code,
-        *_school_figures(period),
-        func.coalesce(conn.c.students, 0).label("students_connected"),
-        func.coalesce(seen.c.devices, 0).label("overdue_audit"),
-        SchoolCounts.last_audit_at,
-        Commune.name.label("commune_name"),
-        Province.name.label("province_name"),
-    ).select_from(
-        _with_counters(scoped, period)
-        .outerjoin(conn, conn.c.school_id == scoped.c.id)
-        .outerjoin(seen, seen.c.school_id == scoped.c.id)
-        .outerjoin(Commune, Commune.code == scoped.c.commune_code)
-        .outerjoin(Province, Province.code == scoped.c.province_code)
-    )
-
-
 def coverage_rollup(
     principal: Principal,
     period: Period,
@@ -364,37 +312,131 @@ class CoveragePage(NamedTuple):
     total: int
 
 
-async def coverage_page(session: AsyncSession, query: Select[Any], order: Order) -> CoveragePage:
-    """`query`'s rows sorted and sliced by PostgreSQL: a nation's 45,000 schools are ordered
-    by a top-N sort on the server, and only the page's rows cross to Python. The order is
-    `_sort`'s in the service (the field, rows without a value last, ties by place)."""
-    rows = query.subquery("c")
+def _ordering(rows: Any, order: Order) -> list[Any]:
+    """`order` over the columns of `rows`: the field (rows without a value last), then the
+    place (province, commune, school), as the service's `_sort` orders rows in Python."""
     if order.field in RATIOS:
         top, bottom = RATIOS[order.field]
         key: ColumnElement[Any] = cast(rows.c[top], DOUBLE_PRECISION) / func.nullif(
             rows.c[bottom], 0
         )
     elif order.field in NAMES:
-        key = rows.c[order.field].collate("C")
+        key = rows.c.sort_name.collate("C")
     else:
         key = rows.c[order.field]
     direction = key.desc() if order.descending else key.asc()
-    query = (
-        select(rows, func.count().over().label("total_items"))
-        .order_by(
-            direction.nulls_last(),
-            rows.c.province_code.collate("C"),
-            rows.c.commune_code.collate("C"),
-            rows.c.school_id,
+    return [
+        direction.nulls_last(),
+        rows.c.province_code.collate("C"),
+        rows.c.commune_code.collate("C"),
+        rows.c.school_id,
+    ]
+
+
+# The name a name sort orders by, from the table that holds it.
+_SORT_NAMES: dict[str, Any] = {
+    "school_name": School.name,
+    "commune_name": Commune.name,
+    "province_name": Province.name,
+}
+
+
+async def coverage_page(
+    session: AsyncSession,
+    principal: Principal,
+    period: Period,
+    order: Order,
+    *,
+    province: str | None,
+    commune: str | None,
+) -> CoveragePage:
+    """The schools' §5 rows in `order`, `order.limit` from `order.offset`, and how many
+    there are in all.
+
+    PostgreSQL sorts and slices the schools by the figures of their counter rows (a nation's
+    45,000 schools in a top-N sort over narrow rows: their numbers and codes), and only then
+    names the page's schools and sums their day-dependent figures (students connected,
+    devices overdue an audit) from the side counters: no sort field reads those, and summing
+    them for every school of the nation was half of a page's time."""
+    named = order.field in NAMES
+    schools: Any = School.__table__
+    if order.field == "commune_name":
+        schools = schools.outerjoin(Commune, Commune.code == School.commune_code)
+    elif order.field == "province_name":
+        schools = schools.outerjoin(Province, Province.code == School.province_code)
+    scoped = (
+        select(
+            School.id,
+            School.commune_code,
+            School.province_code,
+            *([_SORT_NAMES[order.field].label("sort_name")] if named else []),
         )
+        .select_from(schools)
+        .where(*in_scope(principal, SCHOOLS, province=province, commune=commune))
+        .cte("scoped")
+    )
+    figures = (
+        select(
+            scoped.c.id.label("school_id"),
+            scoped.c.commune_code,
+            scoped.c.province_code,
+            *([scoped.c.sort_name] if named else []),
+            *_school_figures(period),
+            SchoolCounts.last_audit_at,
+        )
+        .select_from(_with_counters(scoped, period))
+        .subquery("figures")
+    )
+    page = (
+        select(figures)
+        .order_by(*_ordering(figures, order))
         .offset(order.offset)
         .limit(order.limit)
+        .cte("page")
     )
-    found: Rows = (await session.execute(query)).all()
-    if found:
-        return CoveragePage(found, int(found[0].total_items))
-    # A page past the end: the count alone.
-    total = await session.scalar(select(func.count()).select_from(rows))
+    on_page = select(page.c.school_id)
+    conn = (
+        select(
+            SchoolConnected.school_id,
+            cast(func.sum(SchoolConnected.students), Integer).label("students"),
+        )
+        .where(SchoolConnected.until >= period.today, SchoolConnected.school_id.in_(on_page))
+        .group_by(SchoolConnected.school_id)
+        .subquery("conn")
+    )
+    seen = (
+        select(SchoolSeen.school_id, cast(func.sum(SchoolSeen.devices), Integer).label("devices"))
+        .where(SchoolSeen.seen_on < period.cutoff, SchoolSeen.school_id.in_(on_page))
+        .group_by(SchoolSeen.school_id)
+        .subquery("seen")
+    )
+    found: Rows = (
+        await session.execute(
+            select(
+                page,
+                School.code.label("school_code"),
+                School.name.label("school_name"),
+                Commune.name.label("commune_name"),
+                Province.name.label("province_name"),
+                func.coalesce(conn.c.students, 0).label("students_connected"),
+                func.coalesce(seen.c.devices, 0).label("overdue_audit"),
+            )
+            .select_from(
+                page.join(School, School.id == page.c.school_id)
+                .outerjoin(Commune, Commune.code == page.c.commune_code)
+                .outerjoin(Province, Province.code == page.c.province_code)
+                .outerjoin(conn, conn.c.school_id == page.c.school_id)
+                .outerjoin(seen, seen.c.school_id == page.c.school_id)
+            )
+            .order_by(*_ordering(page, order))
+        )
+    ).all()
+    # Counted apart: a window count over the sorted rows made PostgreSQL keep all 45,000.
+    total = await session.scalar(
+        select(func.count()).where(
+            *in_scope(principal, SCHOOLS, province=province, commune=commune)
+        )
+    )
     return CoveragePage(found, int(total or 0))
 
 

@@ -199,8 +199,11 @@ async def coverage(
         # Sorted and sliced in SQL: a page of a nation's schools builds its rows only.
         page = await repo.coverage_page(
             session,
-            repo.coverage_by_school(principal, period, province=province, commune=commune),
+            principal,
+            period,
             repo.Order(field, descending, offset=start, limit=limit),
+            province=province,
+            commune=commune,
         )
         items, total = [_row(level, r) for r in page.rows], page.total
     else:
