@@ -153,8 +153,13 @@ class ReportController(Controller):
             Parameter(description="Asset tag of the last SIM of the previous page of `sims`."),
         ] = None,
         sims_limit: Annotated[
-            int, Parameter(ge=1, le=service.SIM_LIST_LIMIT, description="SIMs in `sims`.")
-        ] = service.SIM_LIST_LIMIT,
+            int,
+            Parameter(
+                ge=1,
+                le=service.SIM_LIST_LIMIT,
+                description="SIMs in `sims` (a list's default page: 50; `sims_after` for more).",
+            ),
+        ] = 50,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> SimExpiryReport:

@@ -766,6 +766,35 @@ async def _first_group_keys(
             return complete[: limit + 1]
 
 
+async def _students_connected(
+    session: AsyncSession, where: list[ColumnElement[bool]], keys: list[int]
+) -> dict[int, list[int]]:
+    """Per group key, the students holding (on an open loan) a device that one of the group's
+    SIMs is in. Two index-driven reads: the groups' SIMs' hosts, then the hosts' open loans
+    (as one join, PostgreSQL hashed every open loan of the nation: 480 ms)."""
+    if not keys:
+        return {}
+    hosts: dict[int, int] = {
+        host: int(key)
+        for key, host in await session.execute(
+            select(sim_group, Device.installed_in_id).where(
+                *where, _keys(keys), Device.installed_in_id.is_not(None)
+            )
+        )
+        if host is not None
+    }
+    students: dict[int, set[int]] = {}
+    if hosts:
+        for device_id, student_id in await session.execute(
+            select(Assignment.device_id, Assignment.student_id).where(
+                Assignment.device_id == any_(cast(sorted(hosts), ARRAY(Integer))),
+                Assignment.returned_at.is_(None),
+            )
+        ):
+            students.setdefault(hosts[int(device_id)], set()).add(int(student_id))
+    return {key: sorted(ids) for key, ids in students.items()}
+
+
 async def sim_groups(
     session: AsyncSession,
     where: list[ColumnElement[bool]],
@@ -811,19 +840,7 @@ async def sim_groups(
             )
             if i is not None
         }
-    students: dict[int, list[int]] = {}
-    if keys:
-        for key, ids in await session.execute(
-            select(
-                sim_group,
-                func.array_remove(func.array_agg(distinct(Assignment.student_id)), null()),
-            )
-            .select_from(Device)
-            .join(Assignment, _open_loan)
-            .where(*where, _keys(k for _, k in keys))
-            .group_by(sim_group)
-        ):
-            students[int(key)] = list(ids or [])
+    students = await _students_connected(session, where, [k for _, k in keys])
     rows = [
         SimGroupRow(
             key or None,

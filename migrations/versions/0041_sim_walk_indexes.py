@@ -10,9 +10,10 @@ The report now walks the SIMs in plan-end order and stops once the page's school
 - `ix_devices_sims_by_end` (plan end, tag) carrying the school and province: the walk over
   the whole nation in plan-end order (a province walks `ix_devices_sims_ending`, 0037), and
   the count of SIMs in the window read from the index alone.
-- `ix_devices_sims_by_school` (school or 0 for the stock, plan end) carrying the school and
-  province: a page's schools' SIMs in the window, and whether a school had a SIM before the
-  page's first date (it then belongs to an earlier page), as range reads of the index.
+- `ix_devices_sims_by_school` (school or 0 for the stock, plan end) carrying the school,
+  province and host device: a page's schools' SIMs in the window, the devices they are in
+  (whose borrowers the report names), and whether a school had a SIM before the page's
+  first date (it then belongs to an earlier page), as range reads of the index.
 
 Both are partial (SIMs not retired, the predicate of 0037's index), so the 4,000,000 other
 devices write no entry. The expression is written `COALESCE(school_id, 0)` with the 0 as a
@@ -42,7 +43,8 @@ INDEXES = [
     ),
     (
         "ix_devices_sims_by_school",
-        "devices (COALESCE(school_id, 0), plan_expires_on) INCLUDE (school_id, province_code)",
+        "devices (COALESCE(school_id, 0), plan_expires_on)"
+        " INCLUDE (school_id, province_code, installed_in_id)",
     ),
 ]
 
