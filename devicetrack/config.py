@@ -174,6 +174,11 @@ class Settings:
         ):
             if env.get(key):
                 values[name] = int(env[key])
+        work_mem = values.get("work_mem_mb")
+        if isinstance(work_mem, int) and work_mem < 1:
+            # PostgreSQL refuses less than 64 kB: every connection, and so every request,
+            # would fail; stop at start-up with the setting's name instead.
+            raise ValueError("DEVICETRACK_WORK_MEM_MB must be at least 1 (megabytes)")
         if env.get("DEVICETRACK_AUTH_CACHE_SECONDS"):
             values["auth_cache_seconds"] = float(env["DEVICETRACK_AUTH_CACHE_SECONDS"])
         if env.get("DEVICETRACK_BACKUP_DIR"):

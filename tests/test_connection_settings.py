@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,3 +38,13 @@ async def test_primary_and_replica_connections_carry_the_settings(settings: Sett
     finally:
         await primary.dispose()
         await replica.dispose()
+
+
+def test_a_work_mem_below_one_megabyte_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL refuses work_mem below 64 kB, so every pooled connection would fail:
+    the setting is refused by name when the settings are read."""
+    monkeypatch.setenv("DEVICETRACK_WORK_MEM_MB", "0")
+    with pytest.raises(ValueError, match="DEVICETRACK_WORK_MEM_MB"):
+        Settings.from_env()
+    monkeypatch.setenv("DEVICETRACK_WORK_MEM_MB", "16")
+    assert Settings.from_env().work_mem_mb == 16

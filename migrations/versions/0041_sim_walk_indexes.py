@@ -51,9 +51,9 @@ INDEXES = [
 
 def upgrade() -> None:
     for name, definition in INDEXES:
-        op.execute(f"CREATE INDEX {name} ON {definition} WHERE {SIMS_IN_SERVICE}")
+        op.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition} WHERE {SIMS_IN_SERVICE}")
 
 
 def downgrade() -> None:
     for name, _ in reversed(INDEXES):
-        op.execute(f"DROP INDEX {name}")
+        op.execute(f"DROP INDEX IF EXISTS {name}")
