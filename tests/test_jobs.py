@@ -163,7 +163,10 @@ async def test_the_scheduler_and_the_command_line_share_the_period(
             await enqueue(session, "privacy.retention", {"timestamp": scheduled})
     await run_jobs(settings)
     assert await _name(db, student) != "Lò Văn Rời"
-    assert await db.fetchval("SELECT count(*) FROM job_runs") == 1
+    # This job's runs: the worker also defers any other periodic job whose time has just
+    # passed (the morning digests at 07:00 Vietnam time made it 3 in a run at 00:06 UTC).
+    runs = "SELECT count(*) FROM job_runs WHERE job = 'privacy.retention'"
+    assert await db.fetchval(runs) == 1
     statuses = await db.fetch("SELECT status FROM procrastinate_jobs")
     assert statuses == []  # both ran and succeeded (and were deleted); one did the work
 
