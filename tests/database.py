@@ -34,6 +34,21 @@ async def _admin(url: str, sql: str) -> None:
         await conn.close()
 
 
+async def insert_donation(conn: asyncpg.Connection, province: str) -> tuple[int, int]:
+    """A donor and one donation of theirs to `province`, straight into a bare migrated
+    database (tests of the schema itself, without the app or its factories): their ids."""
+    donor: int = await conn.fetchval(
+        "INSERT INTO donors (name, short_name, kind) VALUES ('D', 'D', 'company') RETURNING id"
+    )
+    donation: int = await conn.fetchval(
+        "INSERT INTO donations (donor_id, province_code, reference) VALUES ($1, $2, 'R')"
+        " RETURNING id",
+        donor,
+        province,
+    )
+    return donor, donation
+
+
 @contextmanager
 def server_url() -> Iterator[str]:
     if os.environ.get("DATABASE_URL"):

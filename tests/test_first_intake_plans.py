@@ -15,7 +15,7 @@ import asyncio
 import asyncpg
 
 from devicetrack.db import migrate
-from tests.database import asyncpg_dsn, scratch_database
+from tests.database import asyncpg_dsn, insert_donation, scratch_database
 
 SMALL, BIG = 20, 3000
 
@@ -32,14 +32,7 @@ async def _sequential_scans(conn: asyncpg.Connection) -> int:
 async def _first_intakes(url: str) -> tuple[int, int]:
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
-        donor = await conn.fetchval(
-            "INSERT INTO donors (name, short_name, kind) VALUES ('D', 'D', 'company') RETURNING id"
-        )
-        donation = await conn.fetchval(
-            "INSERT INTO donations (donor_id, province_code, reference)"
-            " VALUES ($1, '01', 'R') RETURNING id",
-            donor,
-        )
+        donor, donation = await insert_donation(conn, "01")
 
         async def intake(first: int, count: int, one_at_a_time: bool) -> None:
             ids = await conn.fetch(

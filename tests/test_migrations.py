@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 
 from devicetrack.db import migrate
-from tests.database import asyncpg_dsn, scratch_database
+from tests.database import asyncpg_dsn, insert_donation, scratch_database
 
 FOUNDATION_TABLES = {
     "provinces",
@@ -114,14 +114,7 @@ async def _duplicate_imei_refused(url: str) -> str:
     """Two devices without an IMEI are fine; a second device with the same IMEI is not."""
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
-        donor = await conn.fetchval(
-            "INSERT INTO donors (name, short_name, kind) VALUES ('D', 'D', 'telecom') RETURNING id"
-        )
-        donation = await conn.fetchval(
-            "INSERT INTO donations (donor_id, province_code, reference) VALUES ($1, '11', 'R')"
-            " RETURNING id",
-            donor,
-        )
+        donor, donation = await insert_donation(conn, "11")
         insert = (
             "INSERT INTO devices (asset_tag, province_code, kind, imei, donation_id, donor_id)"
             " VALUES ($1, '11', 'smartphone', $2, $3, $4)"
