@@ -44,8 +44,16 @@ async def test_rollups_from_the_schools_equal_the_reports_rollups(
             expected = msgspec.json.decode(answer.content, type=CoverageReport)
             added = reports.rolled_up(schools, level, sort=sort or "-gap")
             assert msgspec.to_builtins(added) == msgspec.to_builtins(expected)
+            if level == "commune":
+                communes = expected
+        # The dashboard's province: its communes added up.
+        province = reports.rolled_up(communes, "province", sort="-gap")
+        assert msgspec.to_builtins(province) == msgspec.to_builtins(expected)
+        assert province.items[0].schools == len(schools.items)
     with pytest.raises(ValueError):
         reports.rolled_up(schools, "nation", sort=None)
+    with pytest.raises(ValueError):
+        reports.rolled_up(province, "commune", sort=None)
 
 
 async def test_the_schools_table_comes_in_pages(
@@ -72,16 +80,18 @@ async def test_the_schools_table_comes_in_pages(
         assert 1 <= len(rows) <= 2
         seen += rows
         assert f"of {total}, in the order chosen" in page.text
-        more = re.search(r'href="(/province\?[^"]*after=\d+)"', page.text)
+        more = re.search(r'href="(/province\?[^"]*start=\d+)"', page.text)
         if more is None:
             break
         url = more.group(1).replace("&amp;", "&")
         assert "sort=enrolled" in url
     assert len(seen) == len(set(seen)) == total
-    # An admin's links keep the province; a school no longer listed starts from the top.
-    page = await web.get(
-        f"/province?province={DIEN_BIEN}&after=999999999", headers=browser(scene.admin, "en")
-    )
-    assert page.status_code == 200
-    assert f"/province?province={DIEN_BIEN}&amp;year=" in page.text
-    assert f"Schools 1–2 of {total}" in page.text
+    # An admin's links keep the province; a position past the end (schools closed since
+    # the link was made), negative or absurd starts from the top.
+    for start in ("999999999", "-3", "99999999999999999999999"):
+        page = await web.get(
+            f"/province?province={DIEN_BIEN}&start={start}", headers=browser(scene.admin, "en")
+        )
+        assert page.status_code == 200
+        assert f"/province?province={DIEN_BIEN}&amp;year=" in page.text
+        assert f"Schools 1–2 of {total}" in page.text

@@ -51,9 +51,12 @@ def encode_position(*parts: object) -> str:
     return base64.urlsafe_b64encode(f"v2:{text}".encode()).decode().rstrip("=")
 
 
-def decode_position(cursor: str | None, parse: Callable[[list[str]], T]) -> T | None:
+def decode_position(
+    cursor: str | None, parse: Callable[[list[str]], T], field: str = "cursor"
+) -> T | None:
     """The position `encode_position` wrote, read back by `parse` (which raises ValueError
-    on anything it does not expect); a cursor this server did not issue is a 400."""
+    on anything it does not expect); a cursor this server did not issue is refused, naming
+    the parameter `field` that carried it."""
     if not cursor:
         return None
     try:
@@ -63,13 +66,13 @@ def decode_position(cursor: str | None, parse: Callable[[list[str]], T]) -> T | 
             raise ValueError(version)
         return parse(value.split("|"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise _invalid() from exc
+        raise _invalid(field) from exc
 
 
-def _invalid() -> ValidationFailed:
+def _invalid(field: str = "cursor") -> ValidationFailed:
     return ValidationFailed(
         N_("The cursor is not one this server issued."),
-        errors=[FieldError(field="cursor", message=N_("invalid cursor"))],
+        errors=[FieldError(field=field, message=N_("invalid cursor"))],
     )
 
 

@@ -190,10 +190,27 @@ class ReportController(Controller):
         province: str | None = None,
         school: int | None = None,
         days: Annotated[int, Parameter(ge=1, le=3650)] = 180,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+        limit: Annotated[
+            int, Parameter(ge=1, le=1000, description="Devices in `devices` (max 1000).")
+        ] = 200,
+        schools_limit: Annotated[
+            int, Parameter(ge=1, le=1000, description="Schools in `schools` a page (max 1000).")
+        ] = 50,
+        schools_cursor: Annotated[
+            str | None,
+            Parameter(description="`schools_next_cursor` of the previous page of `schools`."),
+        ] = None,
     ) -> AuditDueReport:
-        """Schools whose last closed audit is older than `days` (or never), and devices
-        held but not seen for more than `days`."""
+        """Schools whose last closed audit is older than `days` (or never), `schools_limit`
+        a page (`schools_total` in all), and devices held but not seen for more than
+        `days`."""
         return await service.audit_due(
-            tx, principal, province=province, school=school, days=days, limit=limit
+            tx,
+            principal,
+            province=province,
+            school=school,
+            days=days,
+            limit=limit,
+            schools_limit=schools_limit,
+            schools_cursor=schools_cursor,
         )

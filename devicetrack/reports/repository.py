@@ -440,6 +440,33 @@ async def coverage_page(
     return CoveragePage(found, int(total or 0))
 
 
+async def count_short(
+    session: AsyncSession,
+    principal: Principal,
+    period: Period,
+    *,
+    province: str | None,
+    commune: str | None,
+) -> int:
+    """How many of the schools in scope are still short of the target once the devices on
+    their way arrive (gap_after_incoming > 0): a gap list shows the largest and counts
+    the rest."""
+    scoped = (
+        select(School.id)
+        .where(*in_scope(principal, SCHOOLS, province=province, commune=commune))
+        .cte("scoped")
+    )
+    figures = (
+        select(*_school_figures(period))
+        .select_from(_with_counters(scoped, period))
+        .subquery("figures")
+    )
+    total = await session.scalar(
+        select(func.count()).select_from(figures).where(figures.c.gap_after_incoming > 0)
+    )
+    return int(total or 0)
+
+
 # ---- the province's stock ---------------------------------------------------------------
 
 
@@ -937,6 +964,23 @@ async def sims_to_top_up(
 # ---- audits due -------------------------------------------------------------------------
 
 
+def _due(
+    principal: Principal, *, province: str | None, school: int | None, cutoff: datetime
+) -> list[ColumnExpressionArgument[bool]]:
+    """Active schools in scope that hold devices they have received (one whose devices are
+    all still on their way has nothing to audit) and whose last audit is older than
+    `cutoff`, or that were never audited (over School joined to its SchoolCounts)."""
+    where = in_scope(principal, SCHOOLS, province=province)
+    if school is not None:
+        where.append(School.id == school)
+    last = SchoolCounts.last_audit_at
+    return [
+        *where,
+        SchoolCounts.devices_held > SchoolCounts.devices_incoming,
+        or_(last.is_(None), last < cutoff),
+    ]
+
+
 async def schools_due(
     session: AsyncSession,
     principal: Principal,
@@ -944,28 +988,41 @@ async def schools_due(
     province: str | None,
     school: int | None,
     cutoff: datetime,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> Rows:
-    """(id, name, last audit, devices held) of active schools that hold devices they have
-    received (one whose devices are all still on their way has nothing to audit) and whose
-    last audit is older than `cutoff`, or that were never audited; those holding most
-    first."""
-    where = in_scope(principal, SCHOOLS, province=province)
-    if school is not None:
-        where.append(School.id == school)
+    """(id, name, last audit, devices held) of the schools due an audit (`_due`), those
+    holding most first; `limit` of them from `offset` (None: all)."""
     last = SchoolCounts.last_audit_at
     rows: Rows = (
         await session.execute(
             select(School.id, School.name, last, SchoolCounts.devices_held)
             .join(SchoolCounts, SchoolCounts.school_id == School.id)
-            .where(
-                *where,
-                SchoolCounts.devices_held > SchoolCounts.devices_incoming,
-                or_(last.is_(None), last < cutoff),
-            )
+            .where(*_due(principal, province=province, school=school, cutoff=cutoff))
             .order_by(SchoolCounts.devices_held.desc(), last.asc().nulls_first(), School.id)
+            .offset(offset)
+            .limit(limit)
         )
     ).all()
     return rows
+
+
+async def count_schools_due(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    province: str | None,
+    school: int | None,
+    cutoff: datetime,
+) -> int:
+    """How many schools `schools_due` lists in all."""
+    total = await session.scalar(
+        select(func.count())
+        .select_from(School)
+        .join(SchoolCounts, SchoolCounts.school_id == School.id)
+        .where(*_due(principal, province=province, school=school, cutoff=cutoff))
+    )
+    return int(total or 0)
 
 
 async def devices_unseen(

@@ -74,6 +74,9 @@ class GapReport(msgspec.Struct):
     closable_from_stock: int
     summary: str
     items: list[GapItem]
+    # Schools (or communes) still short once their devices on the way arrive, in all:
+    # `items` lists the largest `limit` of them.
+    short_total: int
 
 
 class SchoolReached(msgspec.Struct):
@@ -181,5 +184,8 @@ class AuditDueReport(msgspec.Struct):
     days: int
     as_of: date
     schools: list[AuditDueSchool]
+    # Schools due in all pages, and the cursor of the next page of `schools` (None: last).
+    schools_total: int
     devices: list[AuditDueDevice]
     devices_truncated: bool
+    schools_next_cursor: str | None = None

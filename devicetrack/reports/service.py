@@ -169,6 +169,16 @@ def _school_year(year: str | None, on: date) -> str:
     return year
 
 
+def _period(year: str | None, target_per_100: int) -> repo.Period:
+    on = today()
+    return repo.Period(
+        year=_school_year(year, on),
+        today=on,
+        cutoff=on - timedelta(days=180),
+        target_per_100=target_per_100,
+    )
+
+
 async def coverage(
     session: AsyncSession,
     principal: Principal,
@@ -184,13 +194,8 @@ async def coverage(
 ) -> CoverageReport:
     """The §5 figures at `level`, sorted; `limit` rows from the `cursor` of the page before
     (None: every row, as the dashboards and the exports read them)."""
-    on = today()
-    period = repo.Period(
-        year=_school_year(year, on),
-        today=on,
-        cutoff=on - timedelta(days=180),
-        target_per_100=target_per_100,
-    )
+    period = _period(year, target_per_100)
+    on = period.today
     _refuse_donors(principal)
     await _ensure_province_in_scope(session, principal, province)
     field, descending = _sort_field(sort)
@@ -251,16 +256,20 @@ _ADDED = (
 _ROLLUP_KEYS = {"commune": ("province_code", "commune_code"), "province": ("province_code",)}
 
 
-def rolled_up(schools: CoverageReport, level: str, *, sort: str | None) -> CoverageReport:
-    """The communes' or the province's figures added up from a school-level report already
-    read for this caller, as `coverage(level=...)` would read them again from the counters
-    (the same sums, the same ratios): a dashboard that shows all three levels reads the
-    schools' counters once."""
-    if schools.level != "school" or level not in _ROLLUP_KEYS:
-        raise ValueError(f"cannot roll schools up to {level!r}")
+# What each level rolls up into: a coarser level's rows add up a finer one's.
+_FINER = {"commune": ("school",), "province": ("school", "commune")}
+
+
+def rolled_up(report: CoverageReport, level: str, *, sort: str | None) -> CoverageReport:
+    """The communes' or the province's figures added up from a school- or commune-level
+    report (every row of it) already read for this caller, as `coverage(level=...)` would
+    read them again from the counters (the same sums, the same ratios): a dashboard that
+    shows the communes and their province reads the counters once."""
+    if level not in _ROLLUP_KEYS or report.level not in _FINER[level]:
+        raise ValueError(f"cannot roll {report.level} up to {level!r}")
     keys = _ROLLUP_KEYS[level]
     groups: dict[tuple[str | None, ...], list[CoverageRow]] = {}
-    for row in schools.items:
+    for row in report.items:
         groups.setdefault(tuple(getattr(row, k) for k in keys), []).append(row)
     items = []
     for members in groups.values():
@@ -275,7 +284,7 @@ def rolled_up(schools: CoverageReport, level: str, *, sort: str | None) -> Cover
                 priority_coverage_pct=pct(sums["priority_with_device"], sums["priority_enrolled"]),
                 devices_per_100=pct(sums["devices_working"], sums["enrolled"]),
                 last_audit_at=max(audits) if audits else None,
-                schools=len(members),
+                schools=sum(r.schools for r in members),
                 commune_code=first.commune_code if level == "commune" else None,
                 commune_name=first.commune_name if level == "commune" else None,
                 province_code=first.province_code,
@@ -284,9 +293,9 @@ def rolled_up(schools: CoverageReport, level: str, *, sort: str | None) -> Cover
         )
     return CoverageReport(
         level=level,
-        year=schools.year,
-        target_per_100=schools.target_per_100,
-        as_of=schools.as_of,
+        year=report.year,
+        target_per_100=report.target_per_100,
+        as_of=report.as_of,
         items=_sort(items, sort),
         total_items=len(items),
     )
@@ -301,36 +310,38 @@ async def gaps(
     year: str | None,
     target_per_100: int,
     limit: int,
-    of: CoverageReport | None = None,
 ) -> GapReport:
     """The schools (or communes) furthest below the target once the devices already on their
     way arrive, and how the stock would close what remains: ranking by the §5 gap alone
     listed a school that had just been allocated its devices first, inviting a second
-    allocation. `of`: the same coverage report (level, province, year, target), already
-    read for this caller by a page that shows both; it is not read again."""
+    allocation. `short_total` counts all those short; `items` lists the first `limit`."""
     if principal.is_province_officer:
         province = province or principal.province_code
-    if of is not None and (of.level, of.target_per_100) == (level, target_per_100):
-        report = CoverageReport(
-            level=of.level,
-            year=of.year,
-            target_per_100=of.target_per_100,
-            as_of=of.as_of,
-            items=_sort(list(of.items), "-gap_after_incoming"),
-            total_items=len(of.items),
-        )
-    else:
-        report = await coverage(
+    # Schools: the top `limit` sorted in PostgreSQL and the short ones counted there (a
+    # province has thousands); communes: all of them, a roll-up of a hundred rows.
+    report = await coverage(
+        session,
+        principal,
+        level=level,
+        province=province,
+        commune=None,
+        year=year,
+        target_per_100=target_per_100,
+        sort="-gap_after_incoming",
+        limit=limit if level == "school" else None,
+    )
+    short = [i for i in report.items if i.gap_after_incoming > 0]
+    items = short[:limit]
+    if level == "school":
+        short_total = await repo.count_short(
             session,
             principal,
-            level=level,
+            _period(report.year, target_per_100),
             province=province,
             commune=None,
-            year=year,
-            target_per_100=target_per_100,
-            sort="-gap_after_incoming",
         )
-    items = [i for i in report.items if i.gap_after_incoming > 0][:limit]
+    else:
+        short_total = len(short)
     # coverage() above refused a province outside the caller's scope.
     stock = await stock_by_kind(session, principal, province)
     remaining = {k: stock.get(k, 0) for k in LEARNING_KINDS}
@@ -379,6 +390,7 @@ async def gaps(
         closable_from_stock=min(still_needed, in_stock),
         summary=summary,
         items=gap_items,
+        short_total=short_total,
     )
 
 
@@ -615,20 +627,38 @@ async def audit_due(
     school: int | None,
     days: int,
     limit: int,
+    schools_limit: int | None = None,
+    schools_cursor: str | None = None,
 ) -> AuditDueReport:
     """Schools whose last audit is older than `days` (or that were never audited) among
-    those that have received devices, and the received devices nobody has seen for
-    longer. A school whose devices are all still on their way has nothing to audit yet."""
+    those that have received devices, `schools_limit` of them from `schools_cursor` (None:
+    all, as the exports and the digests read them), and the received devices nobody has
+    seen for longer (`limit`). A school whose devices are all still on their way has
+    nothing to audit yet."""
     on = today()
     cutoff = datetime.now(UTC) - timedelta(days=days)
     _refuse_donors(principal)
     await _ensure_province_in_scope(session, principal, province)
+    start = decode_position(schools_cursor, _offset, "schools_cursor") or 0
     schools = [
         AuditDueSchool(school_id=r[0], school_name=r[1], last_audit_at=r[2], devices_held=r[3])
         for r in await repo.schools_due(
-            session, principal, province=province, school=school, cutoff=cutoff
+            session,
+            principal,
+            province=province,
+            school=school,
+            cutoff=cutoff,
+            offset=start,
+            limit=schools_limit,
         )
     ]
+    if schools_limit is None and start == 0:
+        schools_total = len(schools)
+    else:
+        schools_total = await repo.count_schools_due(
+            session, principal, province=province, school=school, cutoff=cutoff
+        )
+    end = start + len(schools)
     devices = [
         AuditDueDevice(
             asset_tag=r[0],
@@ -646,6 +676,21 @@ async def audit_due(
         days=days,
         as_of=on,
         schools=schools,
+        schools_total=schools_total,
+        schools_next_cursor=encode_position(end) if end < schools_total else None,
         devices=devices[:limit],
         devices_truncated=len(devices) > limit,
+    )
+
+
+async def schools_due_total(
+    session: AsyncSession, principal: Principal, *, province: str | None, days: int
+) -> int:
+    """How many schools `audit_due` would list (its `schools_total`), counted without
+    listing them or their devices: the dashboard shows the number and links to the list."""
+    _refuse_donors(principal)
+    await _ensure_province_in_scope(session, principal, province)
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    return await repo.count_schools_due(
+        session, principal, province=province, school=None, cutoff=cutoff
     )

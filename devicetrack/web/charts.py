@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from devicetrack.reports.schemas import CoverageRow
+from devicetrack.reports.schemas import CoverageRow, GapItem
 from devicetrack.web.svg import Bar, Heading
 
 # Bars a chart draws whole; beyond that, this many from each end.
@@ -18,14 +18,14 @@ EACH_END = 8
 LARGEST_GAPS = 10
 
 
-def school_link(row: CoverageRow) -> str:
+def school_link(row: CoverageRow | GapItem) -> str:
     return f"/schools/{row.school_id}"
 
 
-def gap_bars(rows: Sequence[CoverageRow], limit: int = LARGEST_GAPS) -> list[Bar]:
-    """The schools furthest below the target once the devices on their way arrive, largest
-    first: a school just allocated what it needs drops out instead of inviting a second
-    allocation."""
+def gap_bars(rows: Sequence[GapItem], limit: int = LARGEST_GAPS) -> list[Bar]:
+    """The schools of a gap report furthest below the target once the devices on their way
+    arrive, largest first: a school just allocated what it needs drops out instead of
+    inviting a second allocation."""
     short = [r for r in rows if r.gap_after_incoming > 0]
     short.sort(key=lambda r: (-r.gap_after_incoming, r.school_name or ""))
     return [

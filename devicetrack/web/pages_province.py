@@ -15,14 +15,16 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import VIETNAM, local_today
 from devicetrack.common.heavy import heavy_work
 from devicetrack.common.lag_tolerant import LAG_TOLERANT
+from devicetrack.common.pagination import MAX_ID, encode_position
 from devicetrack.common.spreadsheet import XLSX, download
 from devicetrack.errors import NotFound
 from devicetrack.i18n import N_
 from devicetrack.regions import service as regions
 from devicetrack.reports import export as reports_export
 from devicetrack.reports import service as reports
-from devicetrack.reports.schemas import CoverageRow
+from devicetrack.reports.schemas import CoverageReport
 from devicetrack.reports.service import current_school_year
+from devicetrack.web.charts import LARGEST_GAPS
 from devicetrack.web.render import page, translator
 
 SORTABLE = (
@@ -47,23 +49,38 @@ def offered_years() -> list[str]:
 SCHOOLS_PER_PAGE = 100
 
 
-def page_of(
-    items: list[CoverageRow], after: int | None
-) -> tuple[list[CoverageRow], int, int | None]:
-    """The rows after the school `after` in this order (from the top when it is not among
-    them), the 1-based position of the first, and the school to continue after (None at
-    the end)."""
-    size, start = SCHOOLS_PER_PAGE, 0
-    if after is not None:
-        start = next((i + 1 for i, r in enumerate(items) if r.school_id == after), 0)
-    rows = items[start : start + size]
-    more = rows[-1].school_id if rows and start + size < len(items) else None
-    return rows, start + 1, more
+def first_row(start: int | None) -> int:
+    """The page's first row (0-based) as a "More" link gives it; from the top when it is
+    not one."""
+    return start if start is not None and 0 <= start <= MAX_ID else 0
 
 
 def _sort(sort: str | None) -> str:
     name = (sort or "-gap").lstrip("-")
     return sort if sort and name in SORTABLE else "-gap_after_incoming"
+
+
+async def _schools_page(
+    tx: AsyncSession,
+    principal: Principal,
+    code: str,
+    year: str | None,
+    sort: str,
+    offset: int,
+) -> CoverageReport:
+    """The dashboard's page of schools from row `offset`, sorted and sliced in PostgreSQL."""
+    return await reports.coverage(
+        tx,
+        principal,
+        level="school",
+        province=code,
+        commune=None,
+        year=year,
+        target_per_100=100,
+        sort=sort,
+        limit=SCHOOLS_PER_PAGE,
+        cursor=encode_position(offset) if offset else None,
+    )
 
 
 class ProvincePages(Controller):
@@ -80,7 +97,7 @@ class ProvincePages(Controller):
         province: str | None = None,
         sort: str | None = None,
         year: str | None = None,
-        after: int | None = None,
+        start: int | None = None,
     ) -> Response[Any]:
         code = scope.dashboard_province(principal, province)
         years = offered_years()
@@ -99,20 +116,24 @@ class ProvincePages(Controller):
             return page(request, "provinces.html", principal, report=report)
         place = await regions.get_province(tx, code)
         sort = _sort(sort)
-        schools = await reports.coverage(
+        offset = first_row(start)
+        schools = await _schools_page(tx, principal, code, year, sort, offset)
+        if not schools.items and offset:
+            # Past the end (schools closed since the link was made): from the top.
+            offset = 0
+            schools = await _schools_page(tx, principal, code, year, sort, offset)
+        # The communes summed in PostgreSQL, and the province added up from them.
+        communes = await reports.coverage(
             tx,
             principal,
-            level="school",
+            level="commune",
             province=code,
             commune=None,
             year=year,
             target_per_100=100,
-            sort=sort,
+            sort="-gap",
         )
-        # The communes and the province added up from the schools just read: the counters
-        # are read once for the three levels.
-        communes = reports.rolled_up(schools, "commune", sort="-gap")
-        whole = reports.rolled_up(schools, "province", sort=None)
+        whole = reports.rolled_up(communes, "province", sort=None)
         gaps = await reports.gaps(
             tx,
             principal,
@@ -120,14 +141,12 @@ class ProvincePages(Controller):
             province=code,
             year=year,
             target_per_100=100,
-            limit=10,
-            of=schools,  # the same schools' coverage, read above
+            limit=LARGEST_GAPS,
         )
-        # The tiles show two numbers and link to their lists: the SIMs counted, not listed;
-        # the schools due without their unseen devices (limit 0).
+        # The tiles show two numbers and link to their lists: counted, not listed.
         sims = await reports.sims_expiring_total(tx, principal, within_days=30, province=code)
-        due = await reports.audit_due(tx, principal, province=code, school=None, days=180, limit=0)
-        rows, first, more = page_of(schools.items, after)
+        due = await reports.schools_due_total(tx, principal, province=code, days=180)
+        end = offset + len(schools.items)
         t = translator(request, principal)
         stock_text = ", ".join(
             f"{t.word(kind)}: {t.number(n)}" for kind, n in gaps.stock.items() if n
@@ -139,14 +158,14 @@ class ProvincePages(Controller):
             place=place,
             code=code,
             schools=schools,
-            rows=rows,
-            first=first,
-            more=more,
+            rows=schools.items,
+            first=offset + 1,
+            more=end if end < schools.total_items else None,
             communes=communes,
             whole=whole.items[0] if whole.items else None,
             gaps=gaps,
             sims_total=sims,
-            due=due,
+            due_total=due,
             sort=sort,
             years=years,
             year=schools.year,
