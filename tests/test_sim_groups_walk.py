@@ -13,8 +13,12 @@ from typing import Any
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
+from devicetrack.db.engine import async_url
 from devicetrack.reports import repository
 from tests.factories import DIEN_BIEN, LAI_CHAU, Caller, Factory
 
@@ -122,3 +126,65 @@ async def test_pages_are_the_groups_counted_from_scratch(
                 window,
                 limit,
             )
+
+
+async def test_a_page_inside_one_crowded_day_reads_only_its_own_schools(
+    db: asyncpg.Pool, factory: Factory, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty schools' SIMs all end on one day (a telecom's batch of identical plans), three
+    each. Walked by plan end and tag, every page of two schools read the whole day again
+    (30 batches of 2); walked by plan end and school it reads its own schools' SIMs and
+    the next school's first, on the tenth page as on the first."""
+    monkeypatch.setattr(repository, "WALK_BATCH", 2)
+    day = local_today() + timedelta(days=5)
+    donor = await factory.donor()
+    donation = await db.fetchval(
+        "INSERT INTO donations (donor_id, province_code, reference) VALUES ($1, $2, 'DAY')"
+        " RETURNING id",
+        donor,
+        DIEN_BIEN,
+    )
+    schools = sorted([await factory.school(DIEN_BIEN) for _ in range(20)])
+    for n, school in enumerate(s for s in schools for _ in range(3)):
+        await db.execute(
+            """INSERT INTO devices (asset_tag, province_code, kind, status, condition, school_id,
+                                    donation_id, donor_id, iccid, plan_expires_on)
+               VALUES ($1, $2, 'sim', 'at_school', 'good', $3, $4, $5, $6, $7)""",
+            f"DAY{n:03d}",
+            DIEN_BIEN,
+            school,
+            donation,
+            donor,
+            f"8985{n:015d}",
+            day,
+        )
+    admin = Principal(user_id=0, email="-", full_name="-", role="admin")
+    where = repository.sims_ending(admin, until=day, province=DIEN_BIEN)
+    engine = create_async_engine(async_url(database_url))
+    walked: list[int] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "ORDER BY devices.plan_expires_on" in statement:
+            walked.append(1)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    pages: list[list[int | None]] = []
+    walks: list[int] = []
+    try:
+        async with AsyncSession(engine) as session:
+            after = None
+            while True:
+                walked.clear()
+                page = await repository.sim_groups(
+                    session, where, local_today(), limit=2, after=after
+                )
+                walks.append(len(walked))
+                pages.append([g.school_id for g in page.rows])
+                if (after := page.next_key) is None:
+                    break
+    finally:
+        await engine.dispose()
+    assert [s for p in pages for s in p] == schools
+    assert all(len(p) == 2 for p in pages)
+    # Two schools and the next one's first SIM: 7 SIMs, 4 batches of 2.
+    assert max(walks) <= 4, walks

@@ -710,11 +710,10 @@ class SimGroupPage(NamedTuple):
 
 
 # A SIM's group: its school, or 0 for the province's stock. The 0 is inlined, not bound,
-# so that the expression matches ix_devices_sims_by_school's (migration 0041) in a generic
-# plan too.
+# so that the expression matches the indexes of migrations 0041 and 0042 in a generic plan
+# too.
 sim_group = func.coalesce(Device.school_id, literal_column("0"))
-# SIMs read at a time while walking them in plan-end order for a page's schools: about a
-# day's SIMs of the nation.
+# SIMs read at a time while walking them in (plan end, group) order for a page's schools.
 WALK_BATCH = 2000
 
 
@@ -743,54 +742,51 @@ async def _first_group_keys(
     after: SimGroupKey | None,
 ) -> list[SimGroupKey]:
     """The first `limit` + 1 groups' (earliest plan end, key) after `after`, found by walking
-    the SIMs in plan-end order (an index range read from the page's first date) until the
-    page's groups are known: a group's earliest plan end is where the walk first meets it,
-    unless the school had a SIM before the walk's start (its group came on an earlier
-    page). Aggregating every SIM of a nation's window to list fifty schools took a second."""
-    first_met: dict[int, date | None] = {}  # None: the group came on an earlier page
-    start = [] if after is None else [Device.plan_expires_on >= after[0]]
-    resume: tuple[date, str] | None = None
+    the SIMs in (plan end, group, tag) order (ix_devices_sims_walk, migration 0042) from just
+    after `after`: the walk meets each group first at exactly its place in the list, so it
+    stops as soon as it has met `limit` + 1 groups that did not come on an earlier page
+    (those with a SIM at or before `after`). Walked by plan end and tag instead, a page could
+    not stop inside a day: a day on which thousands of SIMs' plans end was read whole on
+    every page of it."""
+    plan = Device.plan_expires_on
+    found: list[SimGroupKey] = []
+    met: set[int] = set()  # groups the walk has passed: listed, or from an earlier page
+    start = [] if after is None else [tuple_(plan, sim_group) > after]
+    resume: tuple[date, int, str] | None = None
     while True:
-        later = (
-            [] if resume is None else [tuple_(Device.plan_expires_on, Device.asset_tag) > resume]
-        )
+        later = [] if resume is None else [tuple_(plan, sim_group, Device.asset_tag) > resume]
         rows = (
             await session.execute(
-                select(Device.plan_expires_on, Device.asset_tag, sim_group)
+                select(plan, sim_group, Device.asset_tag)
                 .where(*where, *start, *later)
-                .order_by(Device.plan_expires_on, Device.asset_tag)
+                .order_by(plan, sim_group, Device.asset_tag)
                 .limit(WALK_BATCH)
             )
         ).all()
-        met: dict[int, date] = {}
-        for plan, _, key in rows:
-            if plan is not None and key not in first_met and key not in met:
-                met[int(key)] = plan
-        if after is not None and met:
-            earlier = await session.scalars(
+        new: dict[int, date] = {}
+        for day, key, _ in rows:
+            if int(key) not in met and int(key) not in new:
+                new[int(key)] = day
+        met.update(new)
+        if after is not None and new:
+            # A group with a SIM at or before `after` was listed on an earlier page.
+            listed = await session.scalars(
                 select(sim_group)
                 .distinct()
-                .where(*where, Device.plan_expires_on < after[0], _keys(met))
+                .where(
+                    *where,
+                    _keys(new),
+                    plan <= after[0],
+                    or_(plan < after[0], sim_group <= after[1]),
+                )
             )
-            for key in earlier:
-                met.pop(int(key))
-                first_met[int(key)] = None
-        first_met.update(met)
-        groups = sorted(
-            (d, k)
-            for k, d in first_met.items()
-            if d is not None and (after is None or (d, k) > after)
-        )
-        if len(rows) < WALK_BATCH:
-            return groups[: limit + 1]
-        last_plan, last_tag = rows[-1][0], rows[-1][1]
-        if last_plan is None:  # `where` (sims_ending) has the plan end not null
-            return groups[: limit + 1]
-        resume = (last_plan, str(last_tag))
-        # The days before the walk's last one are read to the end: their groups come first.
-        complete = [g for g in groups if g[0] < last_plan]
-        if len(complete) > limit:
-            return complete[: limit + 1]
+            for key in listed:
+                new.pop(int(key))
+        found += sorted((day, key) for key, day in new.items())
+        if len(found) > limit or len(rows) < WALK_BATCH:
+            return found[: limit + 1]
+        day, key, tag = rows[-1]
+        resume = (day, int(key), str(tag))
 
 
 async def _students_connected(
