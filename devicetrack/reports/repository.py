@@ -764,8 +764,9 @@ async def _first_group_keys(
             )
         ).all()
         new: dict[int, date] = {}
+        # `where` (sims_ending) has the plan end not null.
         for day, key, _ in rows:
-            if int(key) not in met and int(key) not in new:
+            if day is not None and int(key) not in met and int(key) not in new:
                 new[int(key)] = day
         met.update(new)
         if after is not None and new:
@@ -786,6 +787,8 @@ async def _first_group_keys(
         if len(found) > limit or len(rows) < WALK_BATCH:
             return found[: limit + 1]
         day, key, tag = rows[-1]
+        if day is None:
+            return found[: limit + 1]
         resume = (day, int(key), str(tag))
 
 
