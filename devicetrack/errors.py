@@ -532,6 +532,23 @@ def database_error_kind(exc: BaseException) -> str | None:
     return None
 
 
+# The largest whole number the id and count columns hold (PostgreSQL `integer`).
+INTEGER_MAX = 2**31 - 1
+
+
+def _huge(request: Request[Any, Any, Any]) -> list[str]:
+    """The path and query parameters whose whole number no `integer` column holds: the
+    likely cause of a database's out-of-range refusal, named for the caller (an id typed
+    with extra digits reaches the database as a valid Python int)."""
+    given = [*request.path_params.items(), *request.query_params.items()]
+    named = []
+    for name, value in given:
+        text = str(value).strip()
+        if text.lstrip("+-").isdigit() and len(text) < 40 and abs(int(text)) > INTEGER_MAX:
+            named.append(name)
+    return sorted(set(named))
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     request_id = ensure_request_id(request.scope)
     if isinstance(exc, RecursionError):
@@ -552,6 +569,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
             "out-of-range",
             N_("A value is out of range"),
             N_("A number or text in the request is too large or too long for its field."),
+            errors=[FieldError(field=name, message=N_("out of range")) for name in _huge(request)],
         )
     if kind == "retry":
         return problem_response(

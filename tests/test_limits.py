@@ -428,3 +428,25 @@ async def test_an_emptied_required_field_on_an_edit_page_is_refused_and_nothing_
     assert _page_errors(refused.text) == [("–", "Short name", "required")]
     row = await db.fetchrow("SELECT * FROM donors WHERE id = $1", scene.donor_id)
     assert (row["short_name"], row["contact_name"]) == (kept["short_name"], kept["contact_name"])
+
+
+async def test_an_id_too_large_for_its_column_is_refused_by_name(
+    client: AsyncTestClient, factory: Factory
+) -> None:
+    """An id typed with extra digits is a valid number to the API but no `integer` column
+    holds it: the refusal names the parameter, in the reader's language (it said only "a
+    value is out of range")."""
+    admin = await factory.admin()
+    huge = str(2**31)
+    for url, name in (
+        (f"{API}/reports/audit-due?school={huge}", "school"),
+        (f"{API}/schools/{huge}", "school_id"),
+    ):
+        answer = await client.get(url, headers={**admin.headers, "Accept-Language": "vi"})
+        assert answer.status_code == 422, (url, answer.text)
+        assert answer.json()["errors"] == [{"field": name, "message": "vượt giới hạn"}], answer.text
+    # An id within range that does not exist is simply not there.
+    fine = await client.get(f"{API}/reports/audit-due?school={2**31 - 1}", headers=admin.headers)
+    assert fine.status_code == 200 and fine.json()["schools"] == []
+    missing = await client.get(f"{API}/schools/{2**31 - 1}", headers=admin.headers)
+    assert missing.status_code == 404

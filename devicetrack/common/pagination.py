@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 from litestar.params import Parameter
 
-from devicetrack.errors import FieldError, ValidationFailed
+from devicetrack.errors import INTEGER_MAX, FieldError, ValidationFailed
 from devicetrack.i18n import N_
 
 T = TypeVar("T")
@@ -20,7 +20,7 @@ Cursor = Annotated[
 
 
 # The largest id a cursor can carry: PostgreSQL `integer`, the type of most id columns.
-MAX_ID = 2**31 - 1
+MAX_ID = INTEGER_MAX
 
 
 def encode_cursor(last_id: int) -> str:
