@@ -8,8 +8,10 @@ from __future__ import annotations
 import re
 
 import asyncpg
+import pytest
 from litestar.testing import AsyncTestClient
 
+from devicetrack.web import pages_province_lists
 from tests.coverage_helpers import enrol
 from tests.factories import DIEN_BIEN, Factory
 from tests.lifecycle_helpers import API, make_scene
@@ -17,7 +19,11 @@ from tests.web_helpers import browser
 
 
 async def test_audit_due_schools_come_in_pages_with_their_total(
-    client: AsyncTestClient, web: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+    client: AsyncTestClient,
+    web: AsyncTestClient,
+    db: asyncpg.Pool,
+    factory: Factory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     scene = await make_scene(client, db, factory)
     extra = [await factory.school(DIEN_BIEN) for _ in range(3)]
@@ -67,6 +73,23 @@ async def test_audit_due_schools_come_in_pages_with_their_total(
     page = await web.get("/province", headers=browser(scene.officer, "en"))
     tile = re.search(r'<span class="num">([\d,.]+)</span> schools with an overdue audit', page.text)
     assert tile is not None and int(re.sub(r"\D", "", tile.group(1))) == len(listed)
+
+    # The page lists them a page at a time, in the same order, with More.
+    monkeypatch.setattr(pages_province_lists, "DUE_PER_PAGE", 2)
+    shown: list[int] = []
+    url = f"/province/audits?province={DIEN_BIEN}"
+    for _ in range(len(listed)):
+        page = await web.get(url, headers=browser(scene.admin, "en"))
+        assert page.status_code == 200
+        table = page.text.split('<table class="list">')[1].split("</table>")[0]
+        shown += [int(i) for i in re.findall(r'<a href="/schools/(\d+)">', table)]
+        assert f"of {len(listed)} schools, those holding most devices first." in page.text
+        more = re.search(r'href="(/province/audits\?[^"]*cursor=[^"]+)"', page.text)
+        if more is None:
+            break
+        url = more.group(1).replace("&amp;", "&")
+        assert f"province={DIEN_BIEN}" in url
+    assert shown == listed
 
 
 async def test_the_gap_report_counts_every_school_short_and_lists_the_largest(

@@ -31,6 +31,10 @@ Days = int | Literal["all"]
 # schools in the page's table of groups (the Excel file has them all).
 SIMS_PER_PAGE = 100
 SIM_GROUPS_SHOWN = 200
+# Schools due an audit a page (a province has up to ~2,400; the Excel file has them all),
+# and the longest-unseen devices shown.
+DUE_PER_PAGE = 100
+UNSEEN_SHOWN = 100
 
 
 async def _sim_report(
@@ -101,10 +105,18 @@ class ProvinceFollowUpPages(Controller):
         tx: AsyncSession,
         principal: Principal,
         province: str | None = None,
+        cursor: str | None = None,
     ) -> Response[Any]:
         code = scope.dashboard_province(principal, province)
         report = await reports.audit_due(
-            tx, principal, province=code, school=None, days=180, limit=500
+            tx,
+            principal,
+            province=code,
+            school=None,
+            days=180,
+            limit=UNSEEN_SHOWN,
+            schools_limit=DUE_PER_PAGE,
+            schools_cursor=cursor,
         )
         return page(request, "audits_due.html", principal, report=report, code=code)
 
