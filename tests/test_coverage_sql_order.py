@@ -54,10 +54,13 @@ async def _place_devices(db: asyncpg.Pool, school: int, n: int, tag: int, donor:
 @pytest.fixture
 async def schools(db: asyncpg.Pool, factory: Factory) -> list[int]:
     ids = []
-    # One commune: ties fall back to the school's id, the order they were made in.
-    commune = await factory.commune(DIEN_BIEN)
+    # Ties fall back to the place: the commune's code, then the school's id (the order they
+    # were made in). The first school is in the later commune, so its tie with the second
+    # is broken by the commune, against the order they were made in.
+    first, rest = await factory.commune(DIEN_BIEN, 1), await factory.commune(DIEN_BIEN, 0)
     donor = await factory.donor()
     for tag, (name, enrolled, working) in enumerate(SCHOOLS):
+        commune = first if tag == 0 else rest
         school = await factory.school(DIEN_BIEN, name=name, commune_code=commune)
         if enrolled is not None:
             await enrol(db, school, enrolled)
@@ -105,11 +108,12 @@ async def test_ratios_order_by_the_exact_share_not_the_rounded_one(
         URL, params={"level": "school", "sort": "-devices_per_100"}, headers=officer.headers
     )
     names = [(r["school_name"], r["devices_per_100"]) for r in got.json()["items"]]
-    # 33.333… before 33.3 although both show 33.3; the ties at 50 and 33.333… by place
-    # (the schools were made in this order), the schools without a ratio last.
+    # 33.333… before 33.3 although both show 33.3; the ties by place: at 50 by commune
+    # (Ánh Dương's comes later), at 33.333… by the order the schools were made in; the
+    # schools without a ratio last.
     assert names[:5] == [
-        ("Trường Ánh Dương", 50.0),
         ("Trường Bình Minh", 50.0),
+        ("Trường Ánh Dương", 50.0),
         ("Trường Zê", 33.3),
         ("Truong Zê", 33.3),
         ("Trường Ba", 33.3),
