@@ -133,3 +133,12 @@ async def test_the_impact_names_the_schools_holding_most_and_counts_the_rest(
     assert f"The {shown} schools with the most of these devices, of {shown + 2} reached" in (
         page.text
     )
+    # Ties (a hundred schools with one device each) page in one order, each school once:
+    # by name, then id.
+    paged, total = await _pages(scene, scene.donor, 7)
+    assert total == shown + 2 and len(paged) == len({s for s, _ in paged}) == shown + 2
+    names = dict(
+        await db.fetch("SELECT id, name FROM schools WHERE id = ANY($1::int[])", [*schools])
+    )
+    ones = [s for s, n in paged if n == 1]
+    assert ones == sorted(ones, key=lambda s: (names.get(s, ""), s))
