@@ -7,6 +7,7 @@ including schools whose SIMs straddle a page boundary and the province's stock."
 from __future__ import annotations
 
 import random
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -161,15 +162,16 @@ async def test_a_page_inside_one_crowded_day_reads_only_its_own_schools(
     admin = Principal(user_id=0, email="-", full_name="-", role="admin")
     where = repository.sims_ending(admin, until=day, province=DIEN_BIEN)
     engine = create_async_engine(async_url(database_url))
-    walked: list[int] = []
+    walked: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if "ORDER BY devices.plan_expires_on" in statement:
-            walked.append(1)
+            walked.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", count)
     pages: list[list[int | None]] = []
     walks: list[int] = []
+    statements: list[str] = []
     try:
         async with AsyncSession(engine) as session:
             after = None
@@ -179,6 +181,7 @@ async def test_a_page_inside_one_crowded_day_reads_only_its_own_schools(
                     session, where, local_today(), limit=2, after=after
                 )
                 walks.append(len(walked))
+                statements.extend(walked)
                 pages.append([g.school_id for g in page.rows])
                 if (after := page.next_key) is None:
                     break
@@ -188,3 +191,6 @@ async def test_a_page_inside_one_crowded_day_reads_only_its_own_schools(
     assert all(len(p) == 2 for p in pages)
     # Two schools and the next one's first SIM: 7 SIMs, 4 batches of 2.
     assert max(walks) <= 4, walks
+    # Each batch starts where the one before ended: one row comparison, the index scan's
+    # start (with the page's cursor too, PostgreSQL started each at the cursor).
+    assert all(len(re.findall(r"\) > \(", sql)) <= 1 for sql in statements), statements[-1]

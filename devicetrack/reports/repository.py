@@ -751,14 +751,19 @@ async def _first_group_keys(
     plan = Device.plan_expires_on
     found: list[SimGroupKey] = []
     met: set[int] = set()  # groups the walk has passed: listed, or from an earlier page
-    start = [] if after is None else [tuple_(plan, sim_group) > after]
     resume: tuple[date, int, str] | None = None
     while True:
-        later = [] if resume is None else [tuple_(plan, sim_group, Device.asset_tag) > resume]
+        # One row comparison, where the index scan starts: given the cursor's and the
+        # batch's both, PostgreSQL started every batch at the cursor and read again all
+        # that the walk had passed (the batch's implies the cursor's).
+        if resume is not None:
+            position = [tuple_(plan, sim_group, Device.asset_tag) > resume]
+        else:
+            position = [] if after is None else [tuple_(plan, sim_group) > after]
         rows = (
             await session.execute(
                 select(plan, sim_group, Device.asset_tag)
-                .where(*where, *start, *later)
+                .where(*where, *position)
                 .order_by(plan, sim_group, Device.asset_tag)
                 .limit(WALK_BATCH)
             )
