@@ -537,16 +537,27 @@ INTEGER_MAX = 2**31 - 1
 
 
 def _huge(request: Request[Any, Any, Any]) -> list[str]:
-    """The path and query parameters whose whole number no `integer` column holds: the
-    likely cause of a database's out-of-range refusal, named for the caller (an id typed
-    with extra digits reaches the database as a valid Python int)."""
-    given = [*request.path_params.items(), *request.query_params.items()]
-    named = []
+    """The whole-number parameters (path or query) of this route whose value no `integer`
+    column holds: an id typed with extra digits is a valid Python int, and the database's
+    out-of-range refusal is named for the caller by them. Text parameters are not named,
+    however many digits they hold (an IMEI in `q`)."""
+    handler = request.scope.get("route_handler")
+    signature = getattr(handler, "parsed_fn_signature", None)
+    if signature is None:
+        return []
+    whole = {
+        name
+        for name, field in signature.parameters.items()
+        if field.is_subclass_of(int) or field.has_inner_subclass_of(int)
+    }
+    given = [*request.path_params.items(), *request.query_params.multi_items()]
+    named = set()
     for name, value in given:
-        text = str(value).strip()
-        if text.lstrip("+-").isdigit() and len(text) < 40 and abs(int(text)) > INTEGER_MAX:
-            named.append(name)
-    return sorted(set(named))
+        text = str(value).strip().lstrip("+-")
+        # A number past 20 digits is past any column: only its length need be read.
+        if name in whole and text.isdigit() and (len(text) > 19 or int(text) > INTEGER_MAX):
+            named.add(name)
+    return sorted(named)
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -82,14 +82,24 @@ async def test_audit_due_schools_come_in_pages_with_their_total(
         page = await web.get(url, headers=browser(scene.admin, "en"))
         assert page.status_code == 200
         table = page.text.split('<table class="list">')[1].split("</table>")[0]
-        shown += [int(i) for i in re.findall(r'<a href="/schools/(\d+)">', table)]
-        assert f"of {len(listed)} schools, those holding most devices first." in page.text
-        more = re.search(r'href="(/province/audits\?[^"]*cursor=[^"]+)"', page.text)
+        found = [int(i) for i in re.findall(r'<a href="/schools/(\d+)">', table)]
+        shown += found
+        first, last = len(shown) - len(found) + 1, len(shown)
+        assert f"Schools {first}–{last} of {len(listed)}, those holding most" in page.text
+        more = re.search(r'href="(/province/audits\?[^"]*start=\d+)"', page.text)
         if more is None:
             break
         url = more.group(1).replace("&amp;", "&")
         assert f"province={DIEN_BIEN}" in url
     assert shown == listed
+    # A position past the end (schools audited since), negative or absurd: from the top.
+    for start in ("999", "-1", "99999999999999999999"):
+        page = await web.get(
+            f"/province/audits?province={DIEN_BIEN}&start={start}",
+            headers=browser(scene.admin, "en"),
+        )
+        assert page.status_code == 200
+        assert f"Schools 1–2 of {len(listed)}" in page.text
 
 
 async def test_the_gap_report_counts_every_school_short_and_lists_the_largest(

@@ -69,6 +69,33 @@ def decode_position(
         raise _invalid(field) from exc
 
 
+def _offset(parts: list[str]) -> int:
+    """A row's position in a list, as an offset cursor carries it (ValueError if not)."""
+    (text,) = parts
+    offset = int(text)
+    if not 0 <= offset <= MAX_ID:
+        raise ValueError(text)
+    return offset
+
+
+def encode_offset(offset: int) -> str:
+    """A cursor for a list paged by position: a sorted report whose order (a ratio, a
+    count) no key can resume. Rows may shift between pages while the figures change."""
+    return encode_position(offset)
+
+
+def decode_offset(cursor: str | None, field: str = "cursor") -> int:
+    """The position `encode_offset` wrote (0 without a cursor); refused, naming `field`, if
+    this server did not write it."""
+    return decode_position(cursor, _offset, field) or 0
+
+
+def offset_or_top(start: int | None) -> int:
+    """A page's first row as a link gives it (`?start=`): from the top when it is not one a
+    list could have."""
+    return start if start is not None and 0 <= start <= MAX_ID else 0
+
+
 def _invalid(field: str = "cursor") -> ValidationFailed:
     return ValidationFailed(
         N_("The cursor is not one this server issued."),

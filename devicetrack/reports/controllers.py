@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth.principal import Principal
 from devicetrack.common.heavy import heavy_work
 from devicetrack.common.lag_tolerant import LAG_TOLERANT, NOT_LAG_TOLERANT
-from devicetrack.common.pagination import Cursor, Limit
+from devicetrack.common.pagination import Cursor, Limit, decode_offset
 from devicetrack.privacy import service as access_log
 from devicetrack.reports import export, service
 from devicetrack.reports.schemas import (
@@ -68,7 +68,7 @@ class ReportController(Controller):
             target_per_100=target_per_100,
             sort=sort,
             limit=limit if paged else None,
-            cursor=cursor if paged else None,
+            offset=decode_offset(cursor) if paged else 0,
         )
         name = f"coverage-{level}-{report.year}"
         if format == "csv":
@@ -134,7 +134,7 @@ class ReportController(Controller):
     ) -> SchoolsReachedPage:
         """Every school holding the donor's devices, most devices first, `limit` a page."""
         return await service.donor_schools_reached(
-            tx, principal, donor_id, limit=limit, cursor=cursor
+            tx, principal, donor_id, limit=limit, offset=decode_offset(cursor)
         )
 
     @get("/sim-expiry", operation_id="simExpiryReport", opt=NOT_LAG_TOLERANT)  # it writes
@@ -212,5 +212,5 @@ class ReportController(Controller):
             days=days,
             limit=limit,
             schools_limit=schools_limit,
-            schools_cursor=schools_cursor,
+            schools_offset=decode_offset(schools_cursor, "schools_cursor"),
         )

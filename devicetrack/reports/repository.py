@@ -341,6 +341,48 @@ _SORT_NAMES: dict[str, Any] = {
 }
 
 
+def _figures(
+    principal: Principal,
+    period: Period,
+    *,
+    province: str | None,
+    commune: str | None,
+    sort: str | None = None,
+) -> Any:
+    """The scoped schools' §5 figures from their counter rows, one row each with its place
+    (and `sort_name` when `sort` names a name field): what a page of schools is sorted by,
+    and what the schools short of the target are counted over."""
+    sort_name = _SORT_NAMES.get(sort or "")
+    schools: Any = School.__table__
+    if sort == "commune_name":
+        schools = schools.outerjoin(Commune, Commune.code == School.commune_code)
+    elif sort == "province_name":
+        schools = schools.outerjoin(Province, Province.code == School.province_code)
+    scoped = (
+        select(
+            School.id,
+            School.commune_code,
+            School.province_code,
+            *([sort_name.label("sort_name")] if sort_name is not None else []),
+        )
+        .select_from(schools)
+        .where(*in_scope(principal, SCHOOLS, province=province, commune=commune))
+        .cte("scoped")
+    )
+    return (
+        select(
+            scoped.c.id.label("school_id"),
+            scoped.c.commune_code,
+            scoped.c.province_code,
+            *([scoped.c.sort_name] if sort_name is not None else []),
+            *_school_figures(period),
+            SchoolCounts.last_audit_at,
+        )
+        .select_from(_with_counters(scoped, period))
+        .subquery("figures")
+    )
+
+
 async def coverage_page(
     session: AsyncSession,
     principal: Principal,
@@ -358,35 +400,7 @@ async def coverage_page(
     names the page's schools and sums their day-dependent figures (students connected,
     devices overdue an audit) from the side counters: no sort field reads those, and summing
     them for every school of the nation was half of a page's time."""
-    named = order.field in NAMES
-    schools: Any = School.__table__
-    if order.field == "commune_name":
-        schools = schools.outerjoin(Commune, Commune.code == School.commune_code)
-    elif order.field == "province_name":
-        schools = schools.outerjoin(Province, Province.code == School.province_code)
-    scoped = (
-        select(
-            School.id,
-            School.commune_code,
-            School.province_code,
-            *([_SORT_NAMES[order.field].label("sort_name")] if named else []),
-        )
-        .select_from(schools)
-        .where(*in_scope(principal, SCHOOLS, province=province, commune=commune))
-        .cte("scoped")
-    )
-    figures = (
-        select(
-            scoped.c.id.label("school_id"),
-            scoped.c.commune_code,
-            scoped.c.province_code,
-            *([scoped.c.sort_name] if named else []),
-            *_school_figures(period),
-            SchoolCounts.last_audit_at,
-        )
-        .select_from(_with_counters(scoped, period))
-        .subquery("figures")
-    )
+    figures = _figures(principal, period, province=province, commune=commune, sort=order.field)
     page = (
         select(figures)
         .order_by(*_ordering(figures, order))
@@ -451,16 +465,7 @@ async def count_short(
     """How many of the schools in scope are still short of the target once the devices on
     their way arrive (gap_after_incoming > 0): a gap list shows the largest and counts
     the rest."""
-    scoped = (
-        select(School.id)
-        .where(*in_scope(principal, SCHOOLS, province=province, commune=commune))
-        .cte("scoped")
-    )
-    figures = (
-        select(*_school_figures(period))
-        .select_from(_with_counters(scoped, period))
-        .subquery("figures")
-    )
+    figures = _figures(principal, period, province=province, commune=commune)
     total = await session.scalar(
         select(func.count()).select_from(figures).where(figures.c.gap_after_incoming > 0)
     )

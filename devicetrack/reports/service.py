@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
-from devicetrack.common.pagination import MAX_ID, decode_position, encode_position
+from devicetrack.common.pagination import MAX_ID, decode_position, encode_offset, encode_position
 from devicetrack.devices.values import LOCKED, DeviceKind, DeviceStatus
 from devicetrack.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed, echo
 from devicetrack.i18n import N_, Message
@@ -169,8 +169,10 @@ def _school_year(year: str | None, on: date) -> str:
     return year
 
 
-def _period(year: str | None, target_per_100: int) -> repo.Period:
-    on = today()
+def _period(year: str | None, target_per_100: int, on: date | None = None) -> repo.Period:
+    """What coverage is measured against, as of `on` (today unless a report read already
+    says which day it is of)."""
+    on = on or today()
     return repo.Period(
         year=_school_year(year, on),
         today=on,
@@ -190,16 +192,16 @@ async def coverage(
     target_per_100: int,
     sort: str | None,
     limit: int | None = None,
-    cursor: str | None = None,
+    offset: int = 0,
 ) -> CoverageReport:
-    """The §5 figures at `level`, sorted; `limit` rows from the `cursor` of the page before
-    (None: every row, as the dashboards and the exports read them)."""
+    """The §5 figures at `level`, sorted; `limit` rows from row `offset` (None: every row,
+    as the exports read them)."""
     period = _period(year, target_per_100)
     on = period.today
     _refuse_donors(principal)
     await _ensure_province_in_scope(session, principal, province)
     field, descending = _sort_field(sort)
-    start = decode_position(cursor, _offset) or 0
+    start = offset
     if level == "school":
         # Sorted and sliced in SQL: a page of a nation's schools builds its rows only.
         page = await repo.coverage_page(
@@ -226,17 +228,8 @@ async def coverage(
         as_of=on,
         items=items,
         total_items=total,
-        next_cursor=encode_position(end) if limit is not None and end < total else None,
+        next_cursor=encode_offset(end) if limit is not None and end < total else None,
     )
-
-
-def _offset(parts: list[str]) -> int:
-    """A page's first row, as a coverage cursor carries it (ValueError if it is not)."""
-    (text,) = parts
-    offset = int(text)
-    if not 0 <= offset <= MAX_ID:
-        raise ValueError(text)
-    return offset
 
 
 # The counts a roll-up adds up over its schools; the ratios are recomputed from the sums.
@@ -336,7 +329,7 @@ async def gaps(
         short_total = await repo.count_short(
             session,
             principal,
-            _period(report.year, target_per_100),
+            _period(report.year, target_per_100, on=report.as_of),
             province=province,
             commune=None,
         )
@@ -441,17 +434,17 @@ async def donor_schools_reached(
     donor_id: int,
     *,
     limit: int,
-    cursor: str | None,
+    offset: int,
 ) -> SchoolsReachedPage:
-    """Every school holding the donor's devices, `limit` a page, most devices first."""
+    """Every school holding the donor's devices, `limit` a page from row `offset`, most
+    devices first."""
     await _donor_in_scope(session, principal, donor_id)
-    start = decode_position(cursor, _offset) or 0
-    found = await repo.donor_schools(session, principal, donor_id, limit=limit, offset=start)
-    end = start + len(found.rows)
+    found = await repo.donor_schools(session, principal, donor_id, limit=limit, offset=offset)
+    end = offset + len(found.rows)
     return SchoolsReachedPage(
         items=_schools_reached(found.rows),
         total_items=found.schools,
-        next_cursor=encode_position(end) if end < found.schools else None,
+        next_cursor=encode_offset(end) if end < found.schools else None,
     )
 
 
@@ -619,6 +612,16 @@ async def sims_expiring_total(
     )
 
 
+async def _audit_cutoff(
+    session: AsyncSession, principal: Principal, province: str | None, days: int
+) -> datetime:
+    """The moment before which an audit is overdue, once the caller may read audits due
+    (not donors) of this province."""
+    _refuse_donors(principal)
+    await _ensure_province_in_scope(session, principal, province)
+    return datetime.now(UTC) - timedelta(days=days)
+
+
 async def audit_due(
     session: AsyncSession,
     principal: Principal,
@@ -628,18 +631,16 @@ async def audit_due(
     days: int,
     limit: int,
     schools_limit: int | None = None,
-    schools_cursor: str | None = None,
+    schools_offset: int = 0,
 ) -> AuditDueReport:
     """Schools whose last audit is older than `days` (or that were never audited) among
-    those that have received devices, `schools_limit` of them from `schools_cursor` (None:
-    all, as the exports and the digests read them), and the received devices nobody has
-    seen for longer (`limit`). A school whose devices are all still on their way has
+    those that have received devices, `schools_limit` of them from row `schools_offset`
+    (None: all, as the exports and the digests read them), and the received devices nobody
+    has seen for longer (`limit`). A school whose devices are all still on their way has
     nothing to audit yet."""
     on = today()
-    cutoff = datetime.now(UTC) - timedelta(days=days)
-    _refuse_donors(principal)
-    await _ensure_province_in_scope(session, principal, province)
-    start = decode_position(schools_cursor, _offset, "schools_cursor") or 0
+    cutoff = await _audit_cutoff(session, principal, province, days)
+    start = schools_offset
     schools = [
         AuditDueSchool(school_id=r[0], school_name=r[1], last_audit_at=r[2], devices_held=r[3])
         for r in await repo.schools_due(
@@ -677,7 +678,7 @@ async def audit_due(
         as_of=on,
         schools=schools,
         schools_total=schools_total,
-        schools_next_cursor=encode_position(end) if end < schools_total else None,
+        schools_next_cursor=encode_offset(end) if end < schools_total else None,
         devices=devices[:limit],
         devices_truncated=len(devices) > limit,
     )
@@ -688,9 +689,7 @@ async def schools_due_total(
 ) -> int:
     """How many schools `audit_due` would list (its `schools_total`), counted without
     listing them or their devices: the dashboard shows the number and links to the list."""
-    _refuse_donors(principal)
-    await _ensure_province_in_scope(session, principal, province)
-    cutoff = datetime.now(UTC) - timedelta(days=days)
+    cutoff = await _audit_cutoff(session, principal, province, days)
     return await repo.count_schools_due(
         session, principal, province=province, school=None, cutoff=cutoff
     )

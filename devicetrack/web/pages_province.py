@@ -15,7 +15,7 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import VIETNAM, local_today
 from devicetrack.common.heavy import heavy_work
 from devicetrack.common.lag_tolerant import LAG_TOLERANT
-from devicetrack.common.pagination import MAX_ID, encode_position
+from devicetrack.common.pagination import offset_or_top
 from devicetrack.common.spreadsheet import XLSX, download
 from devicetrack.errors import NotFound
 from devicetrack.i18n import N_
@@ -49,12 +49,6 @@ def offered_years() -> list[str]:
 SCHOOLS_PER_PAGE = 100
 
 
-def first_row(start: int | None) -> int:
-    """The page's first row (0-based) as a "More" link gives it; from the top when it is
-    not one."""
-    return start if start is not None and 0 <= start <= MAX_ID else 0
-
-
 def _sort(sort: str | None) -> str:
     name = (sort or "-gap").lstrip("-")
     return sort if sort and name in SORTABLE else "-gap_after_incoming"
@@ -79,7 +73,7 @@ async def _schools_page(
         target_per_100=100,
         sort=sort,
         limit=SCHOOLS_PER_PAGE,
-        cursor=encode_position(offset) if offset else None,
+        offset=offset,
     )
 
 
@@ -116,7 +110,7 @@ class ProvincePages(Controller):
             return page(request, "provinces.html", principal, report=report)
         place = await regions.get_province(tx, code)
         sort = _sort(sort)
-        offset = first_row(start)
+        offset = offset_or_top(start)
         schools = await _schools_page(tx, principal, code, year, sort, offset)
         if not schools.items and offset:
             # Past the end (schools closed since the link was made): from the top.

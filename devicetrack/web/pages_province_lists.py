@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth import scope
 from devicetrack.auth.principal import Principal
 from devicetrack.common.lag_tolerant import LAG_TOLERANT
+from devicetrack.common.pagination import offset_or_top
 from devicetrack.common.spreadsheet import DAY, Column
 from devicetrack.i18n import N_
 from devicetrack.reports import service as reports
+from devicetrack.reports.schemas import AuditDueReport
 from devicetrack.reports.sim_sheet import FILENAME as SIMS_FILENAME
 from devicetrack.reports.sim_sheet import TITLE as SIMS_TITLE
 from devicetrack.reports.sim_sheet import sims_to_top_up_table
@@ -105,20 +107,38 @@ class ProvinceFollowUpPages(Controller):
         tx: AsyncSession,
         principal: Principal,
         province: str | None = None,
-        cursor: str | None = None,
+        start: int | None = None,
     ) -> Response[Any]:
         code = scope.dashboard_province(principal, province)
-        report = await reports.audit_due(
-            tx,
+        offset = offset_or_top(start)
+
+        async def due_from(offset: int) -> AuditDueReport:
+            return await reports.audit_due(
+                tx,
+                principal,
+                province=code,
+                school=None,
+                days=180,
+                limit=UNSEEN_SHOWN,
+                schools_limit=DUE_PER_PAGE,
+                schools_offset=offset,
+            )
+
+        report = await due_from(offset)
+        if not report.schools and offset:
+            # Past the end (schools audited since the link was made): from the top.
+            offset = 0
+            report = await due_from(offset)
+        end = offset + len(report.schools)
+        return page(
+            request,
+            "audits_due.html",
             principal,
-            province=code,
-            school=None,
-            days=180,
-            limit=UNSEEN_SHOWN,
-            schools_limit=DUE_PER_PAGE,
-            schools_cursor=cursor,
+            report=report,
+            code=code,
+            first=offset + 1,
+            more=end if end < report.schools_total else None,
         )
-        return page(request, "audits_due.html", principal, report=report, code=code)
 
     @get("/sims.xlsx")
     async def sims_xlsx(
