@@ -9,10 +9,11 @@ and 12,345.5 in English, in Vietnam's time zone (UTC+7, no daylight saving)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date, format_time
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_group_symbol
 
 from devicetrack.auth.values import Locale
 from devicetrack.common.clock import VIETNAM
@@ -76,8 +77,25 @@ class Translator:
     def number(self, value: int | float | None, digits: int = 0) -> str:
         if value is None:
             return "–"
-        pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-        return str(format_decimal(value, format=pattern, locale=self.locale))
+        if type(value) is int and digits == 0:
+            # Babel's "#,##0" for a whole number is Python's grouping in threes with the
+            # language's separator, at a fortieth of the cost: a province's dashboard
+            # writes 1,600 numbers (tested equal in test_i18n_numbers).
+            return f"{value:,}".replace(",", _group_symbol(self.lang))
+        return _decimal(value, digits, self.lang)
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _group_symbol(lang: str) -> str:
+    return str(get_group_symbol(babel_locale(lang)))
+
+
+# Shares and ratios repeat (a percentage with one decimal has 1,001 values): each is
+# formatted by Babel once per language.
+@lru_cache(maxsize=8192)
+def _decimal(value: float, digits: int, lang: str) -> str:
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return str(format_decimal(value, format=pattern, locale=babel_locale(lang)))
 
 
 # Field names that errors report, as the label the form shows.
