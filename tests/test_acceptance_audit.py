@@ -361,3 +361,44 @@ def closed_text(result: dict) -> str:
     import json
 
     return json.dumps(result)
+
+
+async def test_the_audit_list_shows_each_audit_as_its_own_page_does(client, factory) -> None:
+    """A page of audits is read in one pass (their progress in one query): each item equals
+    the audit read alone, open or closed, for every reader who may list them."""
+    admin, school, tags = await _school_with_devices(client, factory, 3, "LIST")
+    _, other_school, _ = await _school_with_devices(client, factory, 1, "LIST-2")
+    closed = (
+        await client.post("/api/v1/audits", headers=admin.headers, json={"school_id": school})
+    ).json()["id"]
+    url = f"/api/v1/audits/{closed}"
+    await client.post(f"{url}/scans", headers=admin.headers, json={"code": tags[0]})
+    await client.post(f"{url}/scans", headers=admin.headers, json={"code": "NOT-A-TAG"})
+    assert (await client.post(f"{url}/close", headers=admin.headers)).status_code == 200
+    still_open = (
+        await client.post("/api/v1/audits", headers=admin.headers, json={"school_id": school})
+    ).json()["id"]
+    await client.post(
+        f"/api/v1/audits/{still_open}/scans", headers=admin.headers, json={"code": tags[1]}
+    )
+    elsewhere = (
+        await client.post("/api/v1/audits", headers=admin.headers, json={"school_id": other_school})
+    ).json()["id"]
+    staff = await factory.staff(school)
+    officer = await factory.officer(DIEN_BIEN)
+    for caller, expected in (
+        (admin, {closed, still_open, elsewhere}),
+        (officer, {closed, still_open, elsewhere}),
+        (staff, {closed, still_open}),
+    ):
+        listed = await client.get("/api/v1/audits", params={"limit": 1000}, headers=caller.headers)
+        assert listed.status_code == 200, listed.text
+        items = {i["id"]: i for i in listed.json()["items"] if i["id"] in expected | {elsewhere}}
+        assert set(items) == expected
+        for audit_id, item in items.items():
+            alone = await client.get(f"/api/v1/audits/{audit_id}", headers=caller.headers)
+            assert item == alone.json()
+        assert items[still_open]["found"] == 1 and items[still_open]["closed_at"] is None
+        assert items[closed]["unexpected"] == 1 and items[closed]["expected"] == 3
+    donor = await factory.donor_user(await factory.donor())
+    assert (await client.get("/api/v1/audits", headers=donor.headers)).status_code == 403
