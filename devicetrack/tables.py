@@ -10,7 +10,13 @@ from devicetrack.auth.models import ApiKey, AuthToken, LoginAttempt, User, UserS
 from devicetrack.db.base import metadata
 from devicetrack.devices.models import Device, DeviceEvent
 from devicetrack.digests.models import DigestOptOut
-from devicetrack.donations.models import Donation, LabelBatch, PledgedLine, TagSequence
+from devicetrack.donations.models import (
+    Donation,
+    DonationCounts,
+    LabelBatch,
+    PledgedLine,
+    TagSequence,
+)
 from devicetrack.donors.models import Donor
 from devicetrack.evidence.models import Evidence
 from devicetrack.idempotency.models import IdempotencyKey
@@ -43,6 +49,7 @@ __all__ = [
     "DeviceEvent",
     "DigestOptOut",
     "Donation",
+    "DonationCounts",
     "Donor",
     "Enrolment",
     "Evidence",

@@ -34,6 +34,16 @@ class Donation(SQLModel, table=True):
     created_at: datetime | None = created_at()
 
 
+class DonationCounts(SQLModel, table=True):
+    """A donation's devices, kept by triggers on devices (migration 0044): the donations
+    list reads it instead of counting each donation's devices."""
+
+    __tablename__ = "donation_counts"
+
+    donation_id: int = Field(primary_key=True)
+    devices: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
 class PledgedLine(SQLModel, table=True):
     __tablename__ = "donation_lines"
     __table_args__ = (

@@ -9,7 +9,7 @@ from devicetrack.auth.principal import Principal
 from devicetrack.auth.scope import restrict
 from devicetrack.devices.models import Device
 from devicetrack.devices.tags import PREFIX
-from devicetrack.donations.models import Donation, LabelBatch, PledgedLine
+from devicetrack.donations.models import Donation, DonationCounts, LabelBatch, PledgedLine
 from devicetrack.donors.models import Donor
 from devicetrack.schools.models import School
 
@@ -68,9 +68,11 @@ async def list_donations(
         .where(PledgedLine.donation_id == Donation.id)
         .scalar_subquery()
     )
+    # Kept by triggers (migration 0044): counting each donation's devices read 1,500,000
+    # index entries for a page of the nation's donations.
     received = (
-        select(func.count(Device.donation_id))
-        .where(Device.donation_id == Donation.id)
+        select(func.coalesce(func.max(DonationCounts.devices), 0))
+        .where(DonationCounts.donation_id == Donation.id)
         .scalar_subquery()
     )
     query = (
