@@ -517,8 +517,8 @@ SELECT s.id AS school_id, coalesce(c.devices_held, 0), coalesce(c.devices_workin
 
 
 async def verify(conn: asyncpg.Connection) -> None:
-    """The coverage counters and the donors' students equal the same figures computed from
-    the rows."""
+    """The coverage counters, the donors' students and the donations' device counts equal
+    the same figures computed from the rows."""
     scratch = FROM_SCRATCH.replace(":today", "$1").replace(":cutoff", "$2")
     scratch = scratch.replace("ORDER BY s.id", "")
     today = datetime.now(UTC).date()
@@ -542,6 +542,16 @@ async def verify(conn: asyncpg.Connection) -> None:
     )
     if wrong:
         raise SystemExit(f"{wrong} donors' students differ from the loans")
+    # Each donation's devices (migration 0044), as the devices say.
+    wrong = await conn.fetchval(
+        """SELECT count(*) FROM donations d
+             LEFT JOIN donation_counts c ON c.donation_id = d.id
+             LEFT JOIN (SELECT donation_id, count(*)::int AS n FROM devices GROUP BY 1) x
+               ON x.donation_id = d.id
+            WHERE coalesce(c.devices, 0) <> coalesce(x.n, 0)"""
+    )
+    if wrong:
+        raise SystemExit(f"{wrong} donations' device counts differ from their devices")
 
 
 async def seed(url: str, plan: Plan, seed: int, timer: Timer, check: bool) -> None:
