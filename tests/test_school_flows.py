@@ -522,3 +522,28 @@ async def test_the_family_gets_a_readable_pdf_in_their_language(
     api = await client.get(f"/api/v1{url}", headers=scene.staff_a.headers)
     assert api.headers["content-type"].startswith("application/json")
     assert api.json()["student"]["full_name"] == "Vàng Thị Dung"
+
+
+async def test_a_device_found_by_a_later_audit_is_not_marked_lost_by_the_earlier(
+    client: AsyncTestClient, db: asyncpg.Pool, factory: Factory
+) -> None:
+    """An audit's missing devices are marked lost only if nobody has seen them since it
+    closed: a later audit found one, so the older audit's list no longer speaks for it."""
+    scene, tags, _, _, audit = await _audit_with_two_lent(client, db, factory)
+    url = f"/api/v1/audits/{audit['id']}"
+    await client.post(f"{url}/scans", headers=scene.staff_a.headers, json={"code": tags[0]})
+    assert (await client.post(f"{url}/close", headers=scene.staff_a.headers)).status_code == 200
+    later = (
+        await client.post(
+            "/api/v1/audits", headers=scene.staff_a.headers, json={"school_id": scene.school_a}
+        )
+    ).json()["id"]
+    found = await client.post(
+        f"/api/v1/audits/{later}/scans", headers=scene.staff_a.headers, json={"code": tags[1]}
+    )
+    assert found.status_code in (200, 201), found.text
+    marked = await client.post(f"{url}/mark-missing-lost", headers=scene.officer.headers)
+    assert marked.status_code == 200, marked.text
+    assert marked.json() == {"marked_lost": [], "skipped": [tags[1]]}
+    status = await db.fetchval("SELECT status FROM devices WHERE asset_tag = $1", tags[1])
+    assert status == "at_school"

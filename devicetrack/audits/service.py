@@ -11,7 +11,7 @@ import msgspec
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devicetrack.audits.models import Audit
+from devicetrack.audits.models import Audit, AuditScan
 from devicetrack.audits.schemas import (
     AuditCreate,
     AuditRead,
@@ -37,6 +37,7 @@ from devicetrack.custody import service as custody
 from devicetrack.db.counters import relock
 from devicetrack.devices import lifecycle
 from devicetrack.devices import repository as devices_repo
+from devicetrack.devices.models import Device
 from devicetrack.devices.schemas import ActionBody
 from devicetrack.devices.tags import WRONG_CHECK, parse_tag
 from devicetrack.devices.values import DeviceStatus
@@ -596,6 +597,19 @@ async def list_audits(
     return [_as_read(principal, a, progress[a.id]) for a in audits if a.id is not None]
 
 
+async def _seen_since(session: AsyncSession, device: Device, moment: datetime) -> bool:
+    """Was the device seen after `moment`: its last sighting, or a scan in an audit still
+    open (whose sightings count when it closes)?"""
+    if device.last_seen_at is not None and device.last_seen_at > moment:
+        return True
+    scanned = await session.scalar(
+        select(AuditScan.id)
+        .where(AuditScan.device_id == device.id, AuditScan.scanned_at > moment)
+        .limit(1)
+    )
+    return scanned is not None
+
+
 async def mark_missing_lost(
     session: AsyncSession, principal: Principal, audit_id: int
 ) -> MarkLostResult:
@@ -611,11 +625,13 @@ async def mark_missing_lost(
     for item in result.missing:
         device = await devices_repo.get_by_tag(session, item.asset_tag, for_update=True)
         # Only the audit's school's counters are locked: a device that has left the school
-        # since the audit is not missing from it any more.
+        # since the audit is not missing from it any more, nor one seen since (a scan in a
+        # later audit, open or closed, or any other sighting).
         if (
             device is None
             or device.school_id != audit.school_id
             or device.status not in lifecycle.TRANSITIONS["report-lost"].sources
+            or await _seen_since(session, device, audit.closed_at)
         ):
             skipped.append(item.asset_tag)
             continue
