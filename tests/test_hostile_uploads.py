@@ -499,6 +499,59 @@ async def test_line_endings_of_every_kind_are_read_and_a_nul_is_named(client, fa
     assert await db.fetchval("SELECT count(*) FROM devices WHERE serial LIKE 'NUL%'") == 0
 
 
+async def test_a_shifted_or_broken_csv_row_is_refused_by_row_and_nothing_is_imported(
+    client, factory, db
+) -> None:
+    """A CSV the lenient reader took apart quietly: a comma inside an unquoted value pushed
+    cells past the header's last column (dropped), a quote left open took the rest of the
+    file into one cell, text after a closing quote lost the quote, and a field named twice
+    was read from whichever came last. Each is refused naming its row or column."""
+    officer, donation = await _donation(client, factory)
+    cases = [
+        (
+            b"kind,make,serial\ntablet,Apple,OK-1\ntablet,Apple,EXTRA1,surplus,more\n",
+            [{"row": 3, "message": "5 cells, but the header names 3 columns"}],
+        ),
+        (
+            b"kind,make,serial\ntablet,Apple, Inc.,COMMA-1\n",
+            [{"row": 2, "message": "4 cells, but the header names 3 columns"}],
+        ),
+        (
+            b'kind,make,serial\ntablet,=HYPERLINK("http://x","x"),HL-1\n',
+            [{"row": 2, "message": "not valid CSV here (a quote left open, or text after it)"}],
+        ),
+        (
+            b'kind,make,serial\ntablet,Apple,OK-2\ntablet,"Samsung,UNT1\ntablet,HP,OK-3\n',
+            [{"row": 3, "message": "not valid CSV here (a quote left open, or text after it)"}],
+        ),
+        (
+            b'kind,make,serial\ntablet,"Sam"sung,AFTER-1\n',
+            [{"row": 2, "message": "not valid CSV here (a quote left open, or text after it)"}],
+        ),
+        (
+            b"kind,Loai,serial\ntablet,laptop,DH1\n",
+            [{"row": 1, "field": "Loai", "message": "column given twice"}],
+        ),
+    ]
+    for data, errors in cases:
+        response = await client.post(
+            f"{API}/donations/{donation}/devices",
+            headers=officer.headers,
+            files=_files(data, "shifted.csv"),
+        )
+        body = assert_problem(response, 422)
+        assert body["errors"] == errors, data
+    assert await db.fetchval("SELECT count(*) FROM devices") == 0
+    # Excel's padding (empty cells past the last column) is still read.
+    padded = b"kind,make,serial\ntablet,Apple,PAD-1,,,\n"
+    response = await client.post(
+        f"{API}/donations/{donation}/devices",
+        headers=officer.headers,
+        files=_files(padded, "padded.csv"),
+    )
+    assert response.status_code == 201, response.text
+
+
 async def test_too_many_rows_answer_413_naming_the_limit(client, factory, db) -> None:
     officer, donation = await _donation(client, factory)
     data = b"kind\n" + b"laptop\n" * 200_001

@@ -216,7 +216,12 @@ def _csv_rows(data: bytes, encoding: str, limits: UploadLimits) -> Generator[lis
         dialect = csv.excel
     if csv.field_size_limit() <= limits.max_cell_chars:
         csv.field_size_limit(limits.max_cell_chars + 1)
-    yield from csv.reader(_chain(head, lines), dialect)
+    # Strict: a quote left open to the end of the file, or text after a closing quote, is
+    # refused by row (the lenient reader took the rest of the file into one cell, or
+    # dropped the quote, and imported the row shifted). A quote inside a quoted cell is
+    # doubled, as every spreadsheet writes it, whatever the sniffer guessed from a sample
+    # without one.
+    yield from csv.reader(_chain(head, lines), dialect, strict=True, doublequote=True)
 
 
 def _chain(head: list[str], rest: Iterator[str]) -> Iterator[str]:
@@ -485,6 +490,21 @@ def _table(
                     if i < len(cells) and len(cells[i]) > max_chars
                 ]
                 continue
+            if len(cells) > width and any(cells[width:]):
+                # Cells past the last column the header names: a comma inside an
+                # unquoted value shifted the row, and its last cells would be lost.
+                filled = len(cells) - next(i for i, c in enumerate(reversed(cells)) if c)
+                errors.append(
+                    FieldError(
+                        row=number,
+                        message=Message(
+                            N_("{n:,} cells, but the header names {width:,} columns"),
+                            n=filled,
+                            width=width,
+                        ),
+                    )
+                )
+                continue
             if plain and len(cells) == width:
                 rows.append(number, dict(zip(columns, cells, strict=True)))
             else:
@@ -496,7 +516,7 @@ def _table(
         message = (
             Message(N_("a cell is longer than {max:,} characters"), max=limits.max_cell_chars)
             if "field larger than field limit" in text
-            else N_("not valid CSV here (is a quote left open?)")
+            else N_("not valid CSV here (a quote left open, or text after it)")
         )
         raise ValidationFailed(
             N_("The file could not be read to the end; nothing was imported."),
@@ -580,6 +600,11 @@ def _header(
         canonical = aliases.get(key) or known.get(fold(name))
         if canonical is None:
             errors.append(FieldError(row=number, field=name.strip(), message=N_("unknown column")))
+        elif canonical in columns:
+            # Two columns for one field ("kind" and "Loại"): which to read is a guess.
+            errors.append(
+                FieldError(row=number, field=name.strip(), message=N_("column given twice"))
+            )
         columns.append(canonical or key)
     missing = required - set(columns)
     errors += [
