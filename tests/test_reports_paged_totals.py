@@ -69,6 +69,12 @@ async def test_audit_due_schools_come_in_pages_with_their_total(
     assert bad.status_code == 422
     assert [e["field"] for e in bad.json()["errors"]] == ["schools_cursor"]
 
+    # A school of another province is not there for the officer (it answered an empty list).
+    other = await client.get(url, params={"school": scene.school_c}, headers=scene.officer.headers)
+    assert other.status_code == 404, other.text
+    own = await client.get(url, params={"school": extra[2]}, headers=scene.officer.headers)
+    assert [s["school_id"] for s in own.json()["schools"]] == [extra[2]]
+
     # The dashboard's tile counts them without listing them.
     page = await web.get("/province", headers=browser(scene.officer, "en"))
     tile = re.search(r'<span class="num">([\d,.]+)</span> schools with an overdue audit', page.text)

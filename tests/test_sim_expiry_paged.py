@@ -64,13 +64,27 @@ async def test_the_sims_come_in_pages_in_the_page_and_the_api(
             break
         after = body["sims"][-1]["asset_tag"]
     assert listed == order
-    # A tag that is not one of these SIMs starts from the first; a limit out of range is refused.
-    odd = await client.get(
-        f"{API}/reports/sim-expiry",
-        params={"sims_after": "NO-SUCH-TAG", "sims_limit": "2"},
-        headers=scene.officer.headers,
+    # A tag that is not one of these SIMs (never was, or renewed since: a program walking
+    # the list would start it again unawares) is refused by name; so is a limit out of range.
+    await db.execute(
+        "UPDATE devices SET plan_expires_on = plan_expires_on + 400 WHERE asset_tag = $1",
+        order[1],
     )
-    assert [s["asset_tag"] for s in odd.json()["sims"]] == order[:2]
+    for gone in ("NO-SUCH-TAG", order[1]):
+        odd = await client.get(
+            f"{API}/reports/sim-expiry",
+            params={"sims_after": gone, "sims_limit": "2"},
+            headers=scene.officer.headers,
+        )
+        assert odd.status_code == 422, odd.text
+        assert [e["field"] for e in odd.json()["errors"]] == ["sims_after"]
+    # The page, whose reader followed "More" past a SIM renewed since, starts from the top.
+    page = await web.get(f"/province/sims?days=30&after={order[1]}", headers=browser(scene.officer))
+    assert page.status_code == 200 and order[0] in page.text
+    await db.execute(
+        "UPDATE devices SET plan_expires_on = plan_expires_on - 400 WHERE asset_tag = $1",
+        order[1],
+    )
     refused = await client.get(
         f"{API}/reports/sim-expiry", params={"sims_limit": "0"}, headers=scene.officer.headers
     )

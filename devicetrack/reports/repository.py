@@ -132,6 +132,16 @@ def in_scope(
     return where
 
 
+async def school_in_scope(session: AsyncSession, principal: Principal, school: int) -> bool:
+    """Is `school` one the caller may see (active or not)?"""
+    found = await session.scalar(
+        select(School.id).where(
+            School.id == school, *in_scope(principal, SCHOOLS, active_only=False)
+        )
+    )
+    return found is not None
+
+
 async def provinces_of_schools(session: AsyncSession, school_ids: Iterable[int]) -> set[str]:
     ids = sorted(school_ids)
     if not ids:

@@ -504,6 +504,7 @@ async def sim_expiry(
     sims_limit: int = SIM_LIST_LIMIT,
     limit: int | None = None,
     cursor: str | None = None,
+    from_top_if_gone: bool = False,
 ) -> SimExpiryReport:
     """SIMs whose plan ends within `within_days` from today (the lapsed ones included
     unless `lapsed` is False, as the digest asks: they would fill its list), or
@@ -513,9 +514,12 @@ async def sim_expiry(
 
     `name_students` False: the groups count their students without naming them (a page
     that shows the counts only reads no child's name). `sims_after`: the asset tag of the
-    last SIM a page showed; the list goes on after it in the same order (from the first
-    when it is not one of these SIMs), `sims_limit` at a time. `limit`: schools in `items`
-    (None: all of them, as the Excel file lists), after the `cursor` of the page before."""
+    last SIM a page showed; the list goes on after it in the same order, `sims_limit` at a
+    time. When that SIM has left the list since (renewed, retired, moved), the caller is
+    told (a program walking the list would otherwise start it again unawares), unless
+    `from_top_if_gone` (a page: the reader sees the list from the top). `limit`: schools in
+    `items` (None: all of them, as the Excel file lists), after the `cursor` of the page
+    before."""
     if principal.is_donor:
         raise Forbidden(N_("Donors see SIM expiry in their impact report."))
     if within_days is not None and not 0 <= within_days <= SIM_WINDOW_MAX_DAYS:
@@ -573,6 +577,12 @@ async def sim_expiry(
             )
     limit = max(1, min(sims_limit, SIM_LIST_LIMIT))
     start = await repo.sim_position(session, where, sims_after) if sims_after else None
+    if sims_after and start is None and not from_top_if_gone:
+        raise ValidationFailed(
+            N_("The SIM {tag} is not in this list any more; start again from the first page."),
+            errors=[FieldError(field="sims_after", message=N_("not in this list"))],
+            tag=echo(sims_after),
+        )
     sims = [
         SimToTopUp(*r)  # the columns are selected in the struct's field order
         for r in await repo.sims_to_top_up(session, where, limit, after=start)
@@ -613,12 +623,19 @@ async def sims_expiring_total(
 
 
 async def _audit_cutoff(
-    session: AsyncSession, principal: Principal, province: str | None, days: int
+    session: AsyncSession,
+    principal: Principal,
+    province: str | None,
+    days: int,
+    school: int | None = None,
 ) -> datetime:
     """The moment before which an audit is overdue, once the caller may read audits due
-    (not donors) of this province."""
+    (not donors) of this province and this school (another's answers 404, as it would
+    read alone: an empty list said nothing)."""
     _refuse_donors(principal)
     await _ensure_province_in_scope(session, principal, province)
+    if school is not None and not await repo.school_in_scope(session, principal, school):
+        raise NotFound(N_("No school {id}."), id=school)
     return datetime.now(UTC) - timedelta(days=days)
 
 
@@ -639,7 +656,7 @@ async def audit_due(
     has seen for longer (`limit`). A school whose devices are all still on their way has
     nothing to audit yet."""
     on = today()
-    cutoff = await _audit_cutoff(session, principal, province, days)
+    cutoff = await _audit_cutoff(session, principal, province, days, school)
     start = schools_offset
     schools = [
         AuditDueSchool(school_id=r[0], school_name=r[1], last_audit_at=r[2], devices_held=r[3])

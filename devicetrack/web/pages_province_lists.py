@@ -62,6 +62,7 @@ async def _sim_report(
         sims_after=after,
         sims_limit=limit,
         limit=schools,
+        from_top_if_gone=True,
     )
     return code, report
 
