@@ -362,6 +362,36 @@ def bench(base: str, f: Fixtures, runs: int, only: str | None) -> list[tuple[str
     return table
 
 
+def baseline(url: str) -> tuple[float, float]:
+    """This machine's speed, measured in the same run as the table (median of 5 each): a
+    fixed pure-Python loop and a fixed PostgreSQL aggregate, in ms. Tables from different
+    boxes (or from one box whose neighbours changed) compare through these."""
+
+    def python_loop() -> None:
+        total = 0
+        for i in range(2_000_000):
+            total += i
+
+    async def sql() -> list[float]:
+        conn = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                await conn.fetchval("SELECT count(*) FROM generate_series(1, 1000000)")
+                times.append((time.perf_counter() - start) * 1000)
+            return times
+        finally:
+            await conn.close()
+
+    loops = []
+    for _ in range(5):
+        start = time.perf_counter()
+        python_loop()
+        loops.append((time.perf_counter() - start) * 1000)
+    return statistics.median(loops), statistics.median(asyncio.run(sql()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=20)
@@ -371,12 +401,19 @@ def main() -> None:
     if not url:
         raise SystemExit("set DATABASE_URL to a database filled by scripts/seed_scale.py")
     f = asyncio.run(fixtures(url))
+    before = baseline(url)
     with running_server(url) as (base, _):
         table = bench(base, f, args.runs, args.only)
+    after = baseline(url)
     over = [r for r in table if "✗" in r[5]]
     print()
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores; {args.runs} requests")
     print(f"each, one app process; budget {BUDGET_MS:.0f} ms p95 (✗: over it, or not 2xx/3xx)")
+    print(
+        "baseline, same run (before / after the table): Python loop of 2,000,000 additions "
+        f"{before[0]:.0f} / {after[0]:.0f} ms; PostgreSQL count(*) of 1,000,000 generated rows "
+        f"{before[1]:.0f} / {after[1]:.0f} ms"
+    )
     print()
     print("| role | request | path | status | p50 ms | p95 ms |")
     print("|---|---|---|---|---:|---:|")
