@@ -303,26 +303,38 @@ async def gaps(
     year: str | None,
     target_per_100: int,
     limit: int,
+    first_page: CoverageReport | None = None,
 ) -> GapReport:
     """The schools (or communes) furthest below the target once the devices already on their
     way arrive, and how the stock would close what remains: ranking by the §5 gap alone
     listed a school that had just been allocated its devices first, inviting a second
-    allocation. `short_total` counts all those short; `items` lists the first `limit`."""
+    allocation. `short_total` counts all those short; `items` lists the first `limit`.
+    `first_page`: the same schools' coverage from the first row in this order
+    (`-gap_after_incoming`), already read for this caller by a page that shows both (the
+    province dashboard in its default order); its first `limit` rows are not read again."""
     if principal.is_province_officer:
         province = province or principal.province_code
     # Schools: the top `limit` sorted in PostgreSQL and the short ones counted there (a
     # province has thousands); communes: all of them, a roll-up of a hundred rows.
-    report = await coverage(
-        session,
-        principal,
-        level=level,
-        province=province,
-        commune=None,
-        year=year,
-        target_per_100=target_per_100,
-        sort="-gap_after_incoming",
-        limit=limit if level == "school" else None,
-    )
+    if (
+        first_page is not None
+        and level == first_page.level == "school"
+        and first_page.target_per_100 == target_per_100
+        and len(first_page.items) >= min(limit, first_page.total_items)
+    ):
+        report = first_page
+    else:
+        report = await coverage(
+            session,
+            principal,
+            level=level,
+            province=province,
+            commune=None,
+            year=year,
+            target_per_100=target_per_100,
+            sort="-gap_after_incoming",
+            limit=limit if level == "school" else None,
+        )
     short = [i for i in report.items if i.gap_after_incoming > 0]
     items = short[:limit]
     if level == "school":

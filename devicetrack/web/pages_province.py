@@ -49,9 +49,13 @@ def offered_years() -> list[str]:
 SCHOOLS_PER_PAGE = 100
 
 
+# The table's default order, the gap report's own.
+GAPS_ORDER = "-gap_after_incoming"
+
+
 def _sort(sort: str | None) -> str:
     name = (sort or "-gap").lstrip("-")
-    return sort if sort and name in SORTABLE else "-gap_after_incoming"
+    return sort if sort and name in SORTABLE else GAPS_ORDER
 
 
 async def _schools_page(
@@ -136,6 +140,8 @@ class ProvincePages(Controller):
             year=year,
             target_per_100=100,
             limit=LARGEST_GAPS,
+            # In the default order the page's first rows are the largest gaps.
+            first_page=schools if (sort, offset) == (GAPS_ORDER, 0) else None,
         )
         # The tiles show two numbers and link to their lists: counted, not listed.
         sims = await reports.sims_expiring_total(tx, principal, within_days=30, province=code)
