@@ -157,6 +157,7 @@ COUNTER_TABLES = (
     "school_connected",
     "stock_counts",
     "donor_students",
+    "donation_counts",
 )
 
 

@@ -542,14 +542,28 @@ async def test_a_shifted_or_broken_csv_row_is_refused_by_row_and_nothing_is_impo
         body = assert_problem(response, 422)
         assert body["errors"] == errors, data
     assert await db.fetchval("SELECT count(*) FROM devices") == 0
-    # Excel's padding (empty cells past the last column) is still read.
-    padded = b"kind,make,serial\ntablet,Apple,PAD-1,,,\n"
-    response = await client.post(
-        f"{API}/donations/{donation}/devices",
-        headers=officer.headers,
-        files=_files(padded, "padded.csv"),
-    )
-    assert response.status_code == 201, response.text
+    # Read as before: Excel's padding (empty cells past the last column, the header's
+    # too), a note in a column the header pads without naming, a cell in single quotes
+    # (the sniffer took ' for the quote), and a sheet with cells beside the table (no
+    # delimiter can shift a sheet's row).
+    fine = [
+        ("padded.csv", b"kind,make,serial\ntablet,Apple,PAD-1,,,\n"),
+        ("noted.csv", b"kind,make,serial,\ntablet,Apple,NOTE-1,checked by Lan\n"),
+        ("quoted.csv", b"kind,make,serial\ntablet,'S' Pen,SQ-1\ntablet,'Latitude',SQ-2\n"),
+        (
+            "beside.xlsx",
+            _xlsx(_sheet([["kind", "serial"], ["tablet", "XL-1", "", "Tong: 1"]], "A1:D2")),
+        ),
+    ]
+    for name, data in fine:
+        response = await client.post(
+            f"{API}/donations/{donation}/devices",
+            headers=officer.headers,
+            files=_files(data, name),
+        )
+        assert response.status_code == 201, (name, response.text)
+    makes = dict(await db.fetch("SELECT serial, make FROM devices WHERE serial LIKE 'SQ-%'"))
+    assert makes == {"SQ-1": "'S' Pen", "SQ-2": "'Latitude'"}
 
 
 async def test_too_many_rows_answer_413_naming_the_limit(client, factory, db) -> None:

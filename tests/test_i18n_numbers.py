@@ -29,6 +29,10 @@ def test_shares_read_as_babel_writes_them_every_time(lang: str) -> None:
     for value in (0.0, 0.05, 0.25, 0.35, 33.333333, 50.0, 99.95, 100.0, 1234.5, 2.0):
         expected = format_decimal(value, format="#,##0.0", locale=babel_locale(lang))
         assert t.number(value, 1) == t.number(value, 1) == expected, value
+    # A cached -0.0 does not answer for 0.0, nor the other way round.
+    for value in (-0.0, 0.0, -0.0):
+        expected = format_decimal(value, format="#,##0.0", locale=babel_locale(lang))
+        assert t.number(value, 1) == expected, value
     assert t.number(None) == "–"
     assert Translator("en").number(1234567) == "1,234,567"
     assert Translator("vi").number(1234567) == "1.234.567"

@@ -37,7 +37,6 @@ from devicetrack.custody import service as custody
 from devicetrack.db.counters import relock
 from devicetrack.devices import lifecycle
 from devicetrack.devices import repository as devices_repo
-from devicetrack.devices.models import Device
 from devicetrack.devices.schemas import ActionBody
 from devicetrack.devices.tags import WRONG_CHECK, parse_tag
 from devicetrack.devices.values import DeviceStatus
@@ -597,17 +596,21 @@ async def list_audits(
     return [_as_read(principal, a, progress[a.id]) for a in audits if a.id is not None]
 
 
-async def _seen_since(session: AsyncSession, device: Device, moment: datetime) -> bool:
-    """Was the device seen after `moment`: its last sighting, or a scan in an audit still
-    open (whose sightings count when it closes)?"""
-    if device.last_seen_at is not None and device.last_seen_at > moment:
-        return True
-    scanned = await session.scalar(
-        select(AuditScan.id)
-        .where(AuditScan.device_id == device.id, AuditScan.scanned_at > moment)
-        .limit(1)
+async def _scanned_since(session: AsyncSession, school_id: int, moment: datetime) -> set[int]:
+    """The devices scanned in the school's audits (open ones included: their sightings
+    count when they close) after `moment`: one read of those audits' scans, by the scans'
+    index on the audit."""
+    later = select(Audit.id).where(Audit.school_id == school_id).scalar_subquery()
+    found = await session.scalars(
+        select(AuditScan.device_id)
+        .distinct()
+        .where(
+            AuditScan.audit_id.in_(later),
+            AuditScan.scanned_at > moment,
+            AuditScan.device_id.is_not(None),
+        )
     )
-    return scanned is not None
+    return {int(i) for i in found if i is not None}
 
 
 async def mark_missing_lost(
@@ -622,6 +625,8 @@ async def mark_missing_lost(
     result = msgspec.convert(audit.result, AuditResult)
     marked, skipped = [], []
     body = ActionBody(note=f"missing in audit {audit_id}")
+    assert audit.closed_at is not None  # checked above
+    scanned = await _scanned_since(session, audit.school_id, audit.closed_at)
     for item in result.missing:
         device = await devices_repo.get_by_tag(session, item.asset_tag, for_update=True)
         # Only the audit's school's counters are locked: a device that has left the school
@@ -631,7 +636,8 @@ async def mark_missing_lost(
             device is None
             or device.school_id != audit.school_id
             or device.status not in lifecycle.TRANSITIONS["report-lost"].sources
-            or await _seen_since(session, device, audit.closed_at)
+            or device.id in scanned
+            or (device.last_seen_at is not None and device.last_seen_at > audit.closed_at)
         ):
             skipped.append(item.asset_tag)
             continue

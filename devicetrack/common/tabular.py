@@ -219,9 +219,11 @@ def _csv_rows(data: bytes, encoding: str, limits: UploadLimits) -> Generator[lis
     # Strict: a quote left open to the end of the file, or text after a closing quote, is
     # refused by row (the lenient reader took the rest of the file into one cell, or
     # dropped the quote, and imported the row shifted). A quote inside a quoted cell is
-    # doubled, as every spreadsheet writes it, whatever the sniffer guessed from a sample
-    # without one.
-    yield from csv.reader(_chain(head, lines), dialect, strict=True, doublequote=True)
+    # doubled and the quote is '"', as every spreadsheet writes them, whatever the sniffer
+    # guessed from a sample (it takes cells like 'Latitude' for quoted ones).
+    yield from csv.reader(
+        _chain(head, lines), dialect, strict=True, doublequote=True, quotechar='"'
+    )
 
 
 def _chain(head: list[str], rest: Iterator[str]) -> Iterator[str]:
@@ -436,7 +438,16 @@ def read_table(
     for encoding in ("utf-8-sig", "cp1258"):
         try:
             with closing(_csv_rows(data, encoding, limits)) as raw:
-                return _table(raw, [1], aliases, required, limits, Lost([]), nul=b"\x00" in data)
+                return _table(
+                    raw,
+                    [1],
+                    aliases,
+                    required,
+                    limits,
+                    Lost([]),
+                    nul=b"\x00" in data,
+                    delimited=True,
+                )
         except UnicodeDecodeError:
             continue
     raise ValidationFailed(
@@ -454,15 +465,21 @@ def _table(
     lost: Lost,
     *,
     nul: bool = False,
+    delimited: bool = False,
 ) -> Table:
     """`nul`: the file holds a NUL byte somewhere (no text may: PostgreSQL refuses it),
-    so each row is looked at for one."""
+    so each row is looked at for one. `delimited`: the rows were split at delimiters (CSV),
+    so a row longer than its header was shifted by one inside a value (a sheet's cells
+    cannot be)."""
     number = 0  # the row being read is number + 1
     errors: list[FieldError] = []
     try:
         header = next(raw, None)
         number = first_row[0] if first_row else 1
         columns = _header(header, number, aliases, required, limits)
+        # Excel pads every CSV row, the header too, to the sheet's width: only a row longer
+        # than its header row was shifted.
+        shifted_past = len(header or []) if delimited else None
         rows: Rows[str] = Rows()
         width = len(columns)
         plain = all(columns)  # no blank header cells: a row maps onto the columns one to one
@@ -490,9 +507,10 @@ def _table(
                     if i < len(cells) and len(cells[i]) > max_chars
                 ]
                 continue
-            if len(cells) > width and any(cells[width:]):
-                # Cells past the last column the header names: a comma inside an
-                # unquoted value shifted the row, and its last cells would be lost.
+            if shifted_past is not None and len(cells) > shifted_past and any(cells[width:]):
+                # More cells than the header row has, filled past its last named column:
+                # a comma inside an unquoted value shifted the row, and its last cells
+                # would be lost.
                 filled = len(cells) - next(i for i, c in enumerate(reversed(cells)) if c)
                 errors.append(
                     FieldError(

@@ -182,6 +182,12 @@ SELECT id, $1, 'edited', status, status, condition,
 # The streamed path (register_devices): rows checked and written a part at a time, straight
 # into the devices and their events with COPY.
 PART = 5000
+# An upsert that changes nothing but takes the row's lock (DO NOTHING would not lock it).
+LOCK_DONATION_COUNT = """
+INSERT INTO donation_counts AS c (donation_id, devices) VALUES ($1, 0)
+ON CONFLICT (donation_id) DO UPDATE SET devices = c.devices
+"""
+
 STREAM_DEVICE_COLUMNS = [
     "id",
     "province_code",
@@ -333,6 +339,11 @@ async def register_devices(
     refuses one, what it wrote is rolled back and the checked path below finds and lists
     every bad row. Whatever loops over the rows in Python runs off the event loop."""
     conn = await raw_connection(session)
+    # The donation's count row (kept by a trigger on devices, migration 0044) is locked
+    # first, before the province's tag sequence and stock counters that the writes lock:
+    # two intakes into one donation then queue here instead of each holding one lock the
+    # other needs (the trigger took the row at each part's COPY, in between).
+    await conn.execute(LOCK_DONATION_COUNT, donation_id)
     streamed = await _register_streamed(
         conn,
         donation_id=donation_id,

@@ -11,7 +11,15 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import local_today
 from devicetrack.common.pagination import MAX_ID, decode_position, encode_offset, encode_position
 from devicetrack.devices.values import LOCKED, DeviceKind, DeviceStatus
-from devicetrack.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed, echo
+from devicetrack.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    echo,
+)
 from devicetrack.i18n import N_, Message
 from devicetrack.reports import repository as repo
 from devicetrack.reports.figures import pct
@@ -590,7 +598,8 @@ async def sim_expiry(
     limit = max(1, min(sims_limit, SIM_LIST_LIMIT))
     start = await repo.sim_position(session, where, sims_after) if sims_after else None
     if sims_after and start is None and not from_top_if_gone:
-        raise ValidationFailed(
+        # 409: the list changed under the caller (a SIM renewed), not a wrong request.
+        raise Conflict(
             N_("The SIM {tag} is not in this list any more; start again from the first page."),
             errors=[FieldError(field="sims_after", message=N_("not in this list"))],
             tag=echo(sims_after),

@@ -82,7 +82,11 @@ class Translator:
             # language's separator, at a fortieth of the cost: a province's dashboard
             # writes 1,600 numbers (tested equal in test_i18n_numbers).
             return f"{value:,}".replace(",", _group_symbol(self.lang))
-        return _decimal(value, digits, self.lang)
+        if type(value) is float and value == value:
+            # Cached by the float's repr, which tells -0.0 from 0.0 (an equal key would
+            # not); NaN equals nothing, so it is not cached.
+            return _share(repr(value), digits, self.lang)
+        return _babel_number(value, digits, self.lang)
 
 
 @lru_cache(maxsize=len(LANGUAGES))
@@ -93,7 +97,11 @@ def _group_symbol(lang: str) -> str:
 # Shares and ratios repeat (a percentage with one decimal has 1,001 values): each is
 # formatted by Babel once per language.
 @lru_cache(maxsize=8192)
-def _decimal(value: float, digits: int, lang: str) -> str:
+def _share(text: str, digits: int, lang: str) -> str:
+    return _babel_number(float(text), digits, lang)
+
+
+def _babel_number(value: float | int, digits: int, lang: str) -> str:
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
     return str(format_decimal(value, format=pattern, locale=babel_locale(lang)))
 

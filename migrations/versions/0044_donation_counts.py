@@ -10,7 +10,13 @@ the change:
   statement, from its transition table, like the coverage counters (0004);
 - devices deleted: the same, subtracted;
 - a device's donation corrected (`UPDATE OF donation_id`, which the app never does; by hand
-  it could): a row trigger moves it, and fires for nothing else.
+  it could): a row trigger moves it, and fires for nothing else;
+- devices truncated: the counts emptied.
+
+An intake locks its donation's row first (devices/intake.py), before the tag sequence and
+the stock counters its writes lock: two intakes into one donation queue instead of
+deadlocking. The backfill runs with writes to devices held off (SHARE ROW EXCLUSIVE), so
+no intake commits between the count and the triggers.
 
 No foreign key to donations: rows are derived (the coverage counters' rule), and a
 donation with devices cannot be deleted anyway (devices reference it).
@@ -40,6 +46,9 @@ _ADD = """
 FUNCTIONS = {
     "donation_counts_added": _ADD.format(sign="", rows="new_rows"),
     "donation_counts_removed": _ADD.format(sign="-", rows="old_rows"),
+    "donation_counts_emptied": """
+    DELETE FROM donation_counts;
+""",
     "donation_counts_moved": """
     IF NEW.donation_id IS DISTINCT FROM OLD.donation_id THEN
         UPDATE donation_counts SET devices = devices - 1 WHERE donation_id = OLD.donation_id;
@@ -57,6 +66,7 @@ TRIGGERS = [
         "donation_counts_removed",
         "AFTER DELETE ON devices REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT",
     ),
+    ("donation_counts_emptied", "AFTER TRUNCATE ON devices FOR EACH STATEMENT"),
     ("donation_counts_moved", "AFTER UPDATE OF donation_id ON devices FOR EACH ROW"),
 ]
 
@@ -68,6 +78,9 @@ def upgrade() -> None:
         sa.Column("devices", sa.Integer(), nullable=False, server_default="0"),
         sa.PrimaryKeyConstraint("donation_id", name="pk_donation_counts"),
     )
+    # No device may be written between the count and the triggers' creation (an intake
+    # committing then would never be counted): writers wait, readers do not.
+    op.execute("LOCK TABLE devices IN SHARE ROW EXCLUSIVE MODE")
     op.execute(
         "INSERT INTO donation_counts (donation_id, devices)"
         " SELECT donation_id, count(*)::int FROM devices GROUP BY donation_id"
