@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence, Sized
 from typing import Annotated, Any, TypeVar
 
 from litestar.params import Parameter
@@ -90,10 +90,26 @@ def decode_offset(cursor: str | None, field: str = "cursor") -> int:
     return decode_position(cursor, _offset, field) or 0
 
 
-def offset_or_top(start: int | None) -> int:
+def _offset_or_top(start: int | None) -> int:
     """A page's first row as a link gives it (`?start=`): from the top when it is not one a
     list could have."""
     return start if start is not None and 0 <= start <= MAX_ID else 0
+
+
+async def page_from_link(
+    start: int | None,
+    read: Callable[[int], Awaitable[T]],
+    rows: Callable[[T], Sized],
+) -> tuple[T, int]:
+    """The page a link's `?start=` names, read by `read(offset)`, and its first row's
+    offset: from the top when `start` is not one a list could have, or lies past the end
+    (rows gone since the link was made: schools closed, audits done)."""
+    offset = _offset_or_top(start)
+    found = await read(offset)
+    if offset and not len(rows(found)):
+        offset = 0
+        found = await read(offset)
+    return found, offset
 
 
 def _invalid(field: str = "cursor") -> ValidationFailed:

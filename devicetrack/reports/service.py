@@ -209,14 +209,13 @@ async def coverage(
     _refuse_donors(principal)
     await _ensure_province_in_scope(session, principal, province)
     field, descending = _sort_field(sort)
-    start = offset
     if level == "school":
         # Sorted and sliced in SQL: a page of a nation's schools builds its rows only.
         page = await repo.coverage_page(
             session,
             principal,
             period,
-            repo.Order(field, descending, offset=start, limit=limit),
+            repo.Order(field, descending, offset=offset, limit=limit),
             province=province,
             commune=commune,
         )
@@ -227,8 +226,8 @@ async def coverage(
         if level == "nation" and rows and rows[0].schools == 0:
             rows = []
         total = len(rows)
-        items = _sort(rows, sort)[start : total if limit is None else start + limit]
-    end = start + len(items)
+        items = _sort(rows, sort)[offset : total if limit is None else offset + limit]
+    end = offset + len(items)
     return CoverageReport(
         level=level,
         year=period.year,
@@ -678,7 +677,6 @@ async def audit_due(
     nothing to audit yet."""
     on = today()
     cutoff = await _audit_cutoff(session, principal, province, days, school)
-    start = schools_offset
     schools = [
         AuditDueSchool(school_id=r[0], school_name=r[1], last_audit_at=r[2], devices_held=r[3])
         for r in await repo.schools_due(
@@ -687,17 +685,17 @@ async def audit_due(
             province=province,
             school=school,
             cutoff=cutoff,
-            offset=start,
+            offset=schools_offset,
             limit=schools_limit,
         )
     ]
-    if schools_limit is None and start == 0:
+    if schools_limit is None and schools_offset == 0:
         schools_total = len(schools)
     else:
         schools_total = await repo.count_schools_due(
             session, principal, province=province, school=school, cutoff=cutoff
         )
-    end = start + len(schools)
+    end = schools_offset + len(schools)
     devices = [
         AuditDueDevice(
             asset_tag=r[0],

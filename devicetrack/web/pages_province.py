@@ -15,7 +15,7 @@ from devicetrack.auth.principal import Principal
 from devicetrack.common.clock import VIETNAM, local_today
 from devicetrack.common.heavy import heavy_work
 from devicetrack.common.lag_tolerant import LAG_TOLERANT
-from devicetrack.common.pagination import offset_or_top
+from devicetrack.common.pagination import page_from_link
 from devicetrack.common.spreadsheet import XLSX, download
 from devicetrack.errors import NotFound
 from devicetrack.i18n import N_
@@ -114,12 +114,11 @@ class ProvincePages(Controller):
             return page(request, "provinces.html", principal, report=report)
         place = await regions.get_province(tx, code)
         sort = _sort(sort)
-        offset = offset_or_top(start)
-        schools = await _schools_page(tx, principal, code, year, sort, offset)
-        if not schools.items and offset:
-            # Past the end (schools closed since the link was made): from the top.
-            offset = 0
-            schools = await _schools_page(tx, principal, code, year, sort, offset)
+        schools, offset = await page_from_link(
+            start,
+            lambda offset: _schools_page(tx, principal, code, year, sort, offset),
+            lambda report: report.items,
+        )
         # The communes summed in PostgreSQL, and the province added up from them.
         communes = await reports.coverage(
             tx,

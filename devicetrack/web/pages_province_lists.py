@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devicetrack.auth import scope
 from devicetrack.auth.principal import Principal
 from devicetrack.common.lag_tolerant import LAG_TOLERANT
-from devicetrack.common.pagination import offset_or_top
+from devicetrack.common.pagination import page_from_link
 from devicetrack.common.spreadsheet import DAY, Column
 from devicetrack.i18n import N_
 from devicetrack.reports import service as reports
@@ -111,7 +111,6 @@ class ProvinceFollowUpPages(Controller):
         start: int | None = None,
     ) -> Response[Any]:
         code = scope.dashboard_province(principal, province)
-        offset = offset_or_top(start)
 
         async def due_from(offset: int) -> AuditDueReport:
             return await reports.audit_due(
@@ -125,11 +124,7 @@ class ProvinceFollowUpPages(Controller):
                 schools_offset=offset,
             )
 
-        report = await due_from(offset)
-        if not report.schools and offset:
-            # Past the end (schools audited since the link was made): from the top.
-            offset = 0
-            report = await due_from(offset)
+        report, offset = await page_from_link(start, due_from, lambda report: report.schools)
         end = offset + len(report.schools)
         return page(
             request,
